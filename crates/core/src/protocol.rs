@@ -1,0 +1,212 @@
+//! The sans-IO protocol contract.
+//!
+//! A protocol node is a state machine with three doors in and one door out:
+//!
+//! ```text
+//!            step(from, msg) ─┐
+//!            tick()          ─┼──► [ node state ] ──► Effects { writes, messages, outputs }
+//!            input(request)  ─┘                              │
+//!                                                            ▼
+//!                                  host: 1. persist writes  2. send messages
+//!                                        3. deliver outputs 4. clear and call again
+//! ```
+//!
+//! The node never performs I/O. The host (the simulator, the tokio server, a unit test) performs
+//! the effects *in the numbered order*, and that order is what makes the protocol safe:
+//!
+//! 1. **Persist** every `write`, in order, durably, before anything else. A vote or an appended
+//!    entry that a message promises must survive a crash, or a restarted node could vote twice in
+//!    one term (Raft §5.2) or forget an entry a leader already counted (Raft §5.3).
+//! 2. **Send** every message. Only now may peers learn what the node promised.
+//! 3. **Deliver** every output (apply committed commands, answer clients).
+//! 4. **Advance**: clear the effects and feed the next event.
+//!
+//! The road not taken: returning a fresh `Vec` from each call. Passing `&mut Effects` lets a host
+//! reuse one buffer for millions of simulated events without allocating.
+
+use std::fmt::{self, Debug, Display};
+
+use crate::NodeId;
+
+/// A deterministic, sans-IO protocol node.
+///
+/// Implementations must be pure functions of their inputs and their injected RNG: no clocks, no
+/// threads, no I/O, no iteration over std `HashMap` order. The simulator relies on that to replay
+/// any run from its seed.
+pub trait Protocol {
+    /// A message between nodes. `Display` is one compact line (see the crate docs).
+    type Message: Clone + Debug + Display;
+    /// A request from a client or the host (propose a command, read, join, …).
+    type Input: Clone + Debug + Display;
+    /// What the node tells its host (a committed command, a read result, a rejection, …).
+    type Output: Clone + Debug + Display;
+    /// One durable write the host must complete before sending (a new term, a vote, entries).
+    type Write: Clone + Debug;
+    /// The node's durable state as a host stores it: exactly what survives a crash.
+    /// Protocols with nothing to persist use `()`.
+    type Disk: Clone + Debug + Default;
+
+    /// This node's identity.
+    fn id(&self) -> NodeId;
+
+    /// Handle one message from a peer.
+    fn step(&mut self, from: NodeId, msg: Self::Message, out: &mut Effects<Self>);
+
+    /// Advance the node's logical clock by one tick (timeouts, heartbeats, retries).
+    fn tick(&mut self, out: &mut Effects<Self>);
+
+    /// Handle one request from a client or the host.
+    fn input(&mut self, input: Self::Input, out: &mut Effects<Self>);
+
+    /// Apply one write to a disk image. This is the meaning of "persist" that the simulator
+    /// uses, and the reference the real storage layer must agree with: after a crash, a node
+    /// is rebuilt from the `Disk` that these writes produced, and from nothing else.
+    fn persist(disk: &mut Self::Disk, write: &Self::Write);
+}
+
+/// A message with its route, as the host sends it and as the trace prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope<M> {
+    /// The sender; the receiver's `step` gets it as `from`.
+    pub from: NodeId,
+    /// The receiver. The node chooses it; the host only routes.
+    pub to: NodeId,
+    /// The payload.
+    pub msg: M,
+}
+
+impl<M: Display> Display for Envelope<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}→{} {}", self.from, self.to, self.msg)
+    }
+}
+
+/// Everything a node asks its host to do, in the order the host must do it.
+///
+/// See the module docs for the numbered contract. The fields are in that order on purpose.
+pub struct Effects<P: Protocol + ?Sized> {
+    /// 1. Durable writes, in order. Must be on stable storage before any message is sent.
+    pub writes: Vec<P::Write>,
+    /// 2. Messages to send once the writes are durable. Delivery may fail or reorder; the
+    ///    protocol copes with that, the host need not retry.
+    pub messages: Vec<Envelope<P::Message>>,
+    /// 3. Outputs for the host: committed commands to apply, answers for clients.
+    pub outputs: Vec<P::Output>,
+}
+
+impl<P: Protocol + ?Sized> Effects<P> {
+    /// An empty set of effects.
+    pub fn new() -> Self {
+        Effects {
+            writes: Vec::new(),
+            messages: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// True when the host has nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.messages.is_empty() && self.outputs.is_empty()
+    }
+
+    /// Step 4 of the contract: forget everything, keeping the buffers' capacity.
+    pub fn clear(&mut self) {
+        self.writes.clear();
+        self.messages.clear();
+        self.outputs.clear();
+    }
+
+    /// Queue a message from `from` to `to`.
+    pub fn send(&mut self, from: NodeId, to: NodeId, msg: P::Message) {
+        self.messages.push(Envelope { from, to, msg });
+    }
+}
+
+impl<P: Protocol + ?Sized> Default for Effects<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<P: Protocol + ?Sized> Debug for Effects<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Effects")
+            .field("writes", &self.writes)
+            .field("messages", &self.messages)
+            .field("outputs", &self.outputs)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest protocol there is: every node counts the pings it received and answers each
+    /// with a pong; the count is durable. It exists to show the contract, and to test `Effects`.
+    struct Pinger {
+        id: NodeId,
+        pings_seen: u64,
+    }
+
+    #[derive(Clone, Debug)]
+    enum Msg {
+        Ping,
+        Pong,
+    }
+
+    impl Display for Msg {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                Msg::Ping => write!(f, "Ping{{}}"),
+                Msg::Pong => write!(f, "Pong{{}}"),
+            }
+        }
+    }
+
+    impl Protocol for Pinger {
+        type Message = Msg;
+        type Input = Msg;
+        type Output = Msg;
+        type Write = u64;
+        type Disk = u64;
+
+        fn id(&self) -> NodeId {
+            self.id
+        }
+        fn step(&mut self, from: NodeId, msg: Msg, out: &mut Effects<Self>) {
+            if let Msg::Ping = msg {
+                self.pings_seen += 1;
+                out.writes.push(self.pings_seen);
+                out.send(self.id, from, Msg::Pong);
+            } else {
+                out.outputs.push(msg);
+            }
+        }
+        fn tick(&mut self, _out: &mut Effects<Self>) {}
+        fn input(&mut self, _input: Msg, _out: &mut Effects<Self>) {}
+        fn persist(disk: &mut u64, write: &u64) {
+            *disk = *write;
+        }
+    }
+
+    #[test]
+    fn a_step_queues_its_durable_write_before_its_reply() {
+        let mut node = Pinger {
+            id: NodeId(1),
+            pings_seen: 0,
+        };
+        let mut out = Effects::new();
+        node.step(NodeId(2), Msg::Ping, &mut out);
+        assert_eq!(out.writes, vec![1]);
+        assert_eq!(out.messages.len(), 1);
+        assert_eq!(out.messages[0].to_string(), "n1→n2 Pong{}");
+        let mut disk = 0;
+        for w in &out.writes {
+            Pinger::persist(&mut disk, w);
+        }
+        assert_eq!(disk, 1);
+        out.clear();
+        assert!(out.is_empty());
+    }
+}
