@@ -1,0 +1,281 @@
+//! The state machine: committed log entries in, replies out, identically on every replica.
+//!
+//! ```text
+//!   Raft commits entry (index, data)
+//!            │
+//!            ▼
+//!   apply(index, data) ── assert index > applied_index ── applied_index = index
+//!            │
+//!            ├─ data empty ─────────────► Ok              (Raft's leader no-op, §8)
+//!            ├─ decode fails ───────────► Error(Malformed) (same bytes, same error everywhere)
+//!            ├─ client_id = 0 ──────────► execute          (no session)
+//!            └─ sessions.admit(c, seq)
+//!                  ├─ Apply ────────────► execute, record (seq, reply) for c
+//!                  ├─ Replay(reply) ────► reply           (a retry: not applied again)
+//!                  └─ Refuse(error) ────► Error(Stale | SessionUnknown)
+//!
+//!   read(command)  ── read-only commands only, straight from the map, no log (Raft §6.4)
+//! ```
+//!
+//! Invariants:
+//! - `applied_index` strictly increases with every `apply` (an `assert!`, on in release: applying
+//!   an entry twice or out of order would silently fork this replica from the others).
+//! - The state after `apply(i, d)` is a pure function of the state before and `(i, d)`, so two
+//!   machines fed the same entries have the same `digest()` (Raft §5.3, State Machine Safety).
+//! - Nothing a client can put in `data` makes `apply` panic.
+//!
+//! `sessions_max` and the limits are part of the replicated semantics: every replica must run
+//! with the same `Config`, or they may refuse or evict differently and their replies diverge.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::codec::Limits;
+use crate::command::{Command, Request};
+use crate::execute::{self, Map};
+use crate::reply::{KvError, Reply};
+use crate::session::{Admission, Sessions};
+
+/// Settings of the state machine. Identical on every replica (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Size bounds on requests, checked when an entry is decoded.
+    pub limits: Limits,
+    /// Most client sessions kept for exactly-once; the least recently used is evicted beyond it
+    /// (see `session.rs` for what an evicted client experiences).
+    pub sessions_max: usize,
+}
+
+impl Config {
+    /// The largest `sessions_max` accepted: each session may hold a value-sized reply, so this
+    /// bounds the dedup table's memory to a number an operator can reason about.
+    pub const SESSIONS_MAX_LIMIT: usize = 1 << 20;
+
+    /// Reject settings that would break exactly-once or could never be met, saying why.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let fail = |message: String| Err(ConfigError { message });
+        if self.sessions_max == 0 || self.sessions_max > Self::SESSIONS_MAX_LIMIT {
+            return fail(format!(
+                "sessions_max {} must be in 1..={}: 0 would turn off exactly-once (send \
+                 client_id 0 per request instead)",
+                self.sessions_max,
+                Self::SESSIONS_MAX_LIMIT
+            ));
+        }
+        let positive = [
+            ("key_bytes_max", l.key_bytes_max),
+            ("value_bytes_max", l.value_bytes_max),
+            ("keys_per_command_max", l.keys_per_command_max),
+        ];
+        for (name, v) in positive {
+            if v == 0 || v > u32::MAX as usize {
+                return fail(format!(
+                    "{name} {v} must be in 1..={} (a u32 length)",
+                    u32::MAX
+                ));
+            }
+        }
+        // version, client_id, seq, tag, and two u32 length prefixes.
+        let put_bytes_max = (1 + 8 + 8 + 1 + 4 + 4) + l.key_bytes_max + l.value_bytes_max;
+        if l.request_bytes_max < put_bytes_max {
+            return fail(format!(
+                "request_bytes_max {} is below {put_bytes_max}, the size of a Put with a \
+                 maximal key and value, so such a Put could never be applied",
+                l.request_bytes_max
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            sessions_max: 4096,
+        }
+    }
+}
+
+/// Why a `Config` was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Which setting, its value, and what is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "kv config: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One replica's copy of the key-value map, its dedup table, and how far it has applied the log.
+#[derive(Clone, Debug)]
+pub struct StateMachine {
+    /// Limits and the session bound; fixed for the machine's life.
+    pub(crate) config: Config,
+    /// The index of the last applied log entry (0 before any). Raft's `lastApplied` (§5.3):
+    /// the host resumes applying from here after a restore.
+    pub(crate) applied_index: u64,
+    /// The data itself, ordered so snapshots and digests are canonical.
+    pub(crate) map: Map,
+    /// The exactly-once table; replicated state like the map, so it is in every snapshot.
+    pub(crate) sessions: Sessions,
+}
+
+impl StateMachine {
+    /// An empty machine at `applied_index` 0.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(StateMachine {
+            sessions: Sessions::new(config.sessions_max),
+            config,
+            applied_index: 0,
+            map: Map::new(),
+        })
+    }
+
+    /// Apply the committed log entry at `index`, whose `data` should be an encoded `Request`.
+    ///
+    /// Panics if `index` is not above `applied_index`: that is a bug in the host, not bad input.
+    pub fn apply(&mut self, index: u64, data: &[u8]) -> Reply {
+        assert!(
+            index > self.applied_index,
+            "StateMachine::apply: index {index} is not above applied_index {}",
+            self.applied_index
+        );
+        self.applied_index = index;
+        if data.is_empty() {
+            return Reply::Ok;
+        }
+        match Request::decode(data, &self.config.limits) {
+            Ok(request) => self.apply_request(index, request),
+            Err(e) => Reply::Error(KvError::Malformed(e)),
+        }
+    }
+
+    fn apply_request(&mut self, index: u64, request: Request) -> Reply {
+        let Request {
+            client_id,
+            seq,
+            command,
+        } = request;
+        if client_id == Request::NO_SESSION {
+            return execute::execute(&mut self.map, &self.config.limits, &command);
+        }
+        match self.sessions.admit(client_id, seq) {
+            Admission::Refuse(e) => Reply::Error(e),
+            Admission::Replay(reply) => {
+                self.sessions.touch(index, client_id);
+                reply
+            }
+            Admission::Apply => {
+                let reply = execute::execute(&mut self.map, &self.config.limits, &command);
+                let cached = (!command.is_read_only()).then(|| reply.clone());
+                self.sessions.record(index, client_id, seq, cached);
+                reply
+            }
+        }
+    }
+
+    /// Answer a read-only command from the current state, without the log. The caller is
+    /// responsible for the read being linearizable (ReadIndex or a lease, Raft §6.4): this only
+    /// guarantees it reflects every entry up to `applied_index`. A write command gets
+    /// `Error(NotReadOnly)` and changes nothing.
+    pub fn read(&self, command: &Command) -> Reply {
+        execute::read(&self.map, command)
+    }
+
+    /// The index of the last applied entry; 0 before any.
+    pub fn applied_index(&self) -> u64 {
+        self.applied_index
+    }
+
+    /// The current value of `key`, for hosts and tests that look inside.
+    pub fn get(&self, key: &[u8]) -> Option<&Bytes> {
+        self.map.get(key)
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when the map holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Number of client sessions held (at most `sessions_max`).
+    pub fn sessions_len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// The settings this machine runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+impl Default for StateMachine {
+    fn default() -> Self {
+        Self::new(Config::default()).expect("the default Config is valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_is_valid() {
+        assert_eq!(Config::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_config_without_sessions_is_rejected_with_a_reason() {
+        let config = Config {
+            sessions_max: 0,
+            ..Config::default()
+        };
+        let err = StateMachine::new(config).unwrap_err();
+        assert!(err.to_string().contains("sessions_max 0"), "{err}");
+    }
+
+    #[test]
+    fn a_config_whose_largest_put_cannot_fit_a_request_is_rejected() {
+        let mut config = Config::default();
+        config.limits.request_bytes_max = config.limits.value_bytes_max;
+        let err = config.validate().unwrap_err();
+        assert!(err.message.contains("request_bytes_max"), "{err}");
+    }
+
+    #[test]
+    fn a_zero_limit_is_rejected_and_named() {
+        let mut config = Config::default();
+        config.limits.keys_per_command_max = 0;
+        let err = config.validate().unwrap_err();
+        assert!(err.message.starts_with("keys_per_command_max 0"), "{err}");
+    }
+
+    #[test]
+    #[should_panic(expected = "not above applied_index")]
+    fn applying_an_index_twice_is_a_host_bug_and_panics() {
+        let mut sm = StateMachine::default();
+        sm.apply(5, &[]);
+        sm.apply(5, &[]);
+    }
+
+    #[test]
+    fn an_empty_entry_is_a_no_op_that_still_advances_the_applied_index() {
+        let mut sm = StateMachine::default();
+        assert_eq!(sm.apply(3, &[]), Reply::Ok);
+        assert_eq!(sm.applied_index(), 3);
+        assert!(sm.is_empty());
+    }
+}
