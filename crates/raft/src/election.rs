@@ -1,0 +1,171 @@
+//! Leader election: randomized timeouts, campaigns, and the voting rules (§5.2, §5.4.1).
+//!
+//! ```text
+//!   follower ──(election_elapsed ≥ election_timeout)──► candidate: term+1, vote for self,
+//!                                                        persist, RequestVote to every peer
+//!   candidate ──(votes from a majority)──► leader (see leader.rs)
+//!   candidate ──(timeout again: split vote)──► candidate of term+1, with a fresh random timeout
+//!
+//!   voter, on RequestVote{term=T last=(lt,li)} with T == current term:
+//!     grant  iff  voted_for ∈ {none, candidate}                       (one vote per term, §5.2)
+//!            and  (lt, li) ≥ (last_term, last_index) lexicographically (up to date, §5.4.1)
+//! ```
+//!
+//! A granted vote is persisted (`Write::HardState`) before the response is queued, and resets
+//! the voter's election timer so it does not immediately compete with the candidate it backed.
+
+use distributed_core::{NodeId, Rng};
+
+use crate::log::{Index, Term};
+use crate::message::Message;
+use crate::node::{Raft, Role};
+use crate::ready::Ready;
+
+impl Raft {
+    /// Follower and candidate clock: start an election when the timeout expires.
+    pub(crate) fn tick_election(&mut self, out: &mut Ready) {
+        self.election_elapsed += 1;
+        if self.election_elapsed >= self.election_timeout {
+            self.campaign(out);
+        }
+    }
+
+    /// Start over with a fresh timeout drawn from `[min, max)`. Redrawing each time (rather
+    /// than once per node) is what breaks a split vote between the same two candidates (§5.2).
+    pub(crate) fn reset_election_timer(&mut self) {
+        self.election_elapsed = 0;
+        self.election_timeout = self.rng.range(
+            self.config.election_timeout_ticks_min,
+            self.config.election_timeout_ticks_max,
+        );
+    }
+
+    /// Become a candidate of the next term and ask every peer for a vote (§5.2).
+    pub(crate) fn campaign(&mut self, out: &mut Ready) {
+        let Some(next_term) = self.term.checked_add(1) else {
+            // Term space exhausted (only a hostile peer can get us here): stay a follower.
+            self.reset_election_timer();
+            return;
+        };
+        self.term = next_term;
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.voted_for = Some(self.config.id);
+        self.save_hard_state(out);
+        self.votes_granted.clear();
+        self.votes_granted.insert(self.config.id);
+        self.reset_election_timer();
+        if self.votes_granted.len() >= self.config.quorum() {
+            self.become_leader(out); // a cluster of one
+            return;
+        }
+        let request = Message::RequestVote {
+            term: self.term,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        for &peer in &self.config.voters {
+            if peer != self.config.id {
+                out.send(self.config.id, peer, request.clone());
+            }
+        }
+    }
+
+    /// Answer a RequestVote. `last` is the candidate's (last_log_term, last_log_index).
+    /// Higher terms were already adopted by `step`.
+    pub(crate) fn handle_request_vote(
+        &mut self,
+        candidate: NodeId,
+        term: Term,
+        last: (Term, Index),
+        out: &mut Ready,
+    ) {
+        let free_to_vote = self.voted_for.is_none() || self.voted_for == Some(candidate);
+        let granted = term == self.term && free_to_vote && self.is_up_to_date(last);
+        if granted {
+            self.voted_for = Some(candidate);
+            self.save_hard_state(out); // durable before the response below is sent
+            self.election_elapsed = 0;
+        }
+        let response = Message::RequestVoteResponse {
+            term: self.term,
+            vote_granted: granted,
+        };
+        out.send(self.config.id, candidate, response);
+    }
+
+    /// §5.4.1: the candidate's log is at least as up to date as ours if its last term is
+    /// higher, or the last terms are equal and its log is at least as long.
+    fn is_up_to_date(&self, (last_term, last_index): (Term, Index)) -> bool {
+        (last_term, last_index) >= (self.log.last_term(), self.log.last_index())
+    }
+
+    /// Count a granted vote of the current term; a majority makes this node leader.
+    pub(crate) fn handle_vote_granted(&mut self, voter: NodeId, out: &mut Ready) {
+        self.votes_granted.insert(voter);
+        if self.votes_granted.len() >= self.config.quorum() {
+            self.become_leader(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use distributed_core::{Protocol, SeededRng};
+
+    use crate::{Config, Disk, Message, Raft, Ready, Role, Write};
+    use distributed_core::NodeId;
+
+    fn node(id: u64, voters: u64, seed: u64) -> Raft {
+        let config = Config::new(NodeId(id), (1..=voters).map(NodeId).collect());
+        Raft::new(config, &Disk::default(), SeededRng::new(seed)).expect("valid")
+    }
+
+    #[test]
+    fn a_node_of_a_single_node_cluster_elects_itself_and_commits_its_no_op() {
+        // Raft §5.2 with a majority of one, and §8: the no-op commits the new term.
+        let mut n = node(1, 1, 3);
+        let mut out = Ready::new();
+        for _ in 0..20 {
+            n.tick(&mut out);
+        }
+        assert_eq!(n.role(), Role::Leader);
+        assert_eq!(n.commit_index(), 1);
+        assert!(out.messages.is_empty());
+    }
+
+    #[test]
+    fn a_campaign_persists_the_new_term_and_self_vote_before_asking() {
+        // Raft Figure 2: currentTerm and votedFor are updated on stable storage before responding.
+        let mut n = node(1, 3, 4);
+        let mut out = Ready::new();
+        n.campaign(&mut out);
+        assert!(matches!(
+            out.writes.as_slice(),
+            [Write::HardState(hs)] if hs.term == 1 && hs.voted_for == Some(NodeId(1))
+        ));
+        let asks: Vec<String> = out.messages.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            asks,
+            [
+                "n1→n2 RequestVote{term=1 last=(0,0)}",
+                "n1→n3 RequestVote{term=1 last=(0,0)}"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_duplicated_vote_is_counted_once() {
+        // Raft §5.2: a candidate needs votes from a majority of distinct servers.
+        let mut n = node(1, 5, 5);
+        let mut out = Ready::new();
+        n.campaign(&mut out);
+        let granted = Message::RequestVoteResponse {
+            term: 1,
+            vote_granted: true,
+        };
+        n.step(NodeId(2), granted.clone(), &mut out);
+        n.step(NodeId(2), granted, &mut out);
+        assert_eq!(n.role(), Role::Candidate);
+    }
+}

@@ -1,0 +1,183 @@
+//! The receiving end of AppendEntries: the consistency check, conflict resolution, the
+//! conflict hint, and learning the commit index (§5.3, Figure 2 "AppendEntries RPC").
+//!
+//! ```text
+//!   AppendEntries{term prev=(pt,pi) entries commit=c}
+//!     term < current ─────────────────────────► reject (carries our term: the leader steps down)
+//!     pi > last_index ────────────────────────► reject hint=(0, last_index)         log too short
+//!     term_at(pi) = t ≠ pt ───────────────────► reject hint=(t, first index of t)   conflict
+//!     otherwise: for each entry, skip it if we hold the same (term,index); at the first that
+//!       differs, truncate from there and append the rest (one Write::Append), then
+//!       commit_index = max(commit_index, min(c, pi + entries.len())) and reply ok match=pi+n
+//! ```
+//!
+//! Never truncate on a match: a delayed, shorter AppendEntries must not erase entries a later
+//! one added, or an acknowledged entry could vanish (Figure 2 rule 3 says "if an existing entry
+//! conflicts", not "replace the suffix").
+//!
+//! The "last new entry" bound on the commit index matters: entries beyond `pi + n` have not
+//! been checked against this leader's log, so they must not be committed on its say-so.
+
+use distributed_core::NodeId;
+
+use crate::log::{Entry, Index, Term};
+use crate::message::{AppendResult, Message};
+use crate::node::{Raft, Role};
+use crate::ready::{Ready, Write};
+
+impl Raft {
+    /// Handle an AppendEntries (any term; higher terms were already adopted by `step`).
+    pub(crate) fn handle_append_entries(&mut self, from: NodeId, msg: Message, out: &mut Ready) {
+        let Message::AppendEntries {
+            term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit,
+        } = msg
+        else {
+            return;
+        };
+        if term < self.term {
+            self.reply_append(from, reject(prev_log_index, 0, 0), out);
+            return;
+        }
+        if self.role == Role::Leader {
+            // Two leaders in one term: election safety was broken elsewhere (e.g. a host lost a
+            // vote write). Network input must not crash us; the simulator's checker reports it.
+            return;
+        }
+        if self.role == Role::Candidate {
+            self.become_follower(term, Some(from), out); // §5.2: a legitimate leader exists
+        }
+        self.leader = Some(from);
+        self.election_elapsed = 0;
+        if !entries_are_well_formed(term, prev_log_index, prev_log_term, &entries) {
+            return; // malformed: drop without answering
+        }
+        let result = match self.log.term_at(prev_log_index) {
+            None => reject(prev_log_index, 0, self.log.last_index()),
+            Some(t) if t != prev_log_term => {
+                let first = self.log.first_index_of_term(t, prev_log_index);
+                reject(prev_log_index, t, first)
+            }
+            Some(_) => {
+                let match_index = prev_log_index + entries.len() as Index;
+                self.store_entries(entries, out);
+                let learned = leader_commit.min(match_index);
+                if learned > self.commit_index {
+                    self.commit_to(learned, out);
+                }
+                AppendResult::Ok { match_index }
+            }
+        };
+        self.reply_append(from, result, out);
+    }
+
+    /// Keep the entries we already hold, truncate at the first conflict, append the rest, and
+    /// queue the change as one durable write before the reply.
+    fn store_entries(&mut self, entries: Vec<Entry>, out: &mut Ready) {
+        let first_new = entries
+            .iter()
+            .position(|e| self.log.term_at(e.index) != Some(e.term));
+        let Some(k) = first_new else {
+            return; // everything already present: nothing to write
+        };
+        let new: Vec<Entry> = entries.into_iter().skip(k).collect();
+        let from = new[0].index;
+        if from <= self.log.last_index() {
+            assert_ne!(
+                self.role,
+                Role::Leader,
+                "a leader never overwrites its log (§5.3)"
+            );
+            self.log.truncate_from(from);
+        }
+        for e in &new {
+            self.log.append(e.clone());
+        }
+        out.writes.push(Write::Append(new));
+    }
+
+    fn reply_append(&self, to: NodeId, result: AppendResult, out: &mut Ready) {
+        let response = Message::AppendEntriesResponse {
+            term: self.term,
+            result,
+        };
+        out.send(self.config.id, to, response);
+    }
+}
+
+fn reject(prev_log_index: Index, conflict_term: Term, conflict_index: Index) -> AppendResult {
+    AppendResult::Reject {
+        prev_log_index,
+        conflict_term,
+        conflict_index,
+    }
+}
+
+/// Untrusted input check: entries are contiguous from `prev_log_index + 1`, their terms are
+/// at least 1, never decrease, start at or above `prev_log_term` and stay at or below the
+/// leader's `term`. Anything else would break the log's invariants if stored.
+fn entries_are_well_formed(
+    term: Term,
+    prev_log_index: Index,
+    prev_log_term: Term,
+    entries: &[Entry],
+) -> bool {
+    let mut expected_index = prev_log_index;
+    let mut floor_term = prev_log_term.max(1);
+    for e in entries {
+        let Some(next) = expected_index.checked_add(1) else {
+            return false;
+        };
+        if e.index != next || e.term < floor_term || e.term > term {
+            return false;
+        }
+        expected_index = next;
+        floor_term = e.term;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn entry(term: Term, index: Index) -> Entry {
+        Entry {
+            term,
+            index,
+            data: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn well_formed_entries_are_contiguous_and_within_the_leaders_term() {
+        assert!(entries_are_well_formed(
+            3,
+            4,
+            2,
+            &[entry(2, 5), entry(3, 6)]
+        ));
+        assert!(entries_are_well_formed(3, 0, 0, &[]));
+        assert!(!entries_are_well_formed(3, 4, 2, &[entry(2, 6)]), "gap");
+        assert!(
+            !entries_are_well_formed(3, 4, 2, &[entry(4, 5)]),
+            "term above the leader's"
+        );
+        assert!(
+            !entries_are_well_formed(3, 4, 2, &[entry(1, 5)]),
+            "term below prev"
+        );
+        assert!(
+            !entries_are_well_formed(3, 4, 2, &[entry(3, 5), entry(2, 6)]),
+            "term going down"
+        );
+        assert!(
+            !entries_are_well_formed(3, u64::MAX, 2, &[entry(3, 0)]),
+            "index overflow"
+        );
+    }
+}

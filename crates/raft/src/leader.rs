@@ -1,0 +1,267 @@
+//! The leader: proposals, batched and pipelined replication, heartbeats, and the commit rule.
+//!
+//! ```text
+//!   propose ─► append (term,last+1) ─► Write::Append ─► AppendEntries to every follower that
+//!                                                       has room (progress.rs: probe/replicate)
+//!   tick ──► every heartbeat_interval_ticks: one AppendEntries per follower
+//!            (empty in Replicate; in Probe it is the retried probe)
+//!   reply ─► ok:     match_index ↑, commit rule, refill the pipeline
+//!            reject: jump next_index using the conflict hint, probe again    (§5.3)
+//!
+//!   commit rule (§5.4.2, Figure 8): N = the highest index stored on a majority;
+//!     Correct:       commit N only if log[N].term == current term (older entries follow)
+//!     CommitOldTerm: commit N whatever its term (unsafe, for teaching and the simulator)
+//! ```
+//!
+//! Message budget: an append carrying entries goes out only when the follower's progress has
+//! room; empty appends go out only once per heartbeat interval. So an idle leader sends one
+//! message per follower per interval, and a slow follower never has more than
+//! `inflight_appends_max` batches plus one heartbeat outstanding.
+
+use bytes::Bytes;
+use distributed_core::NodeId;
+
+use crate::config::Variant;
+use crate::log::{Entry, Index, Term};
+use crate::message::{AppendResult, Message};
+use crate::node::{Raft, Role};
+use crate::progress::{Progress, ProgressState};
+use crate::ready::{Output, Ready, Write};
+
+impl Raft {
+    /// Take office: reset every follower's progress, append a no-op of the new term (§8) so
+    /// that earlier entries can commit through it, and probe every follower.
+    pub(crate) fn become_leader(&mut self, out: &mut Ready) {
+        assert_eq!(
+            self.role,
+            Role::Candidate,
+            "only a candidate wins an election"
+        );
+        self.role = Role::Leader;
+        self.leader = Some(self.config.id);
+        self.votes_granted.clear();
+        self.heartbeat_elapsed = 0;
+        let (me, last) = (self.config.id, self.log.last_index());
+        self.progress = (self.config.voters.iter())
+            .filter(|&&p| p != me)
+            .map(|&p| (p, Progress::new(last)))
+            .collect();
+        self.append_own(Bytes::new(), out);
+        self.replicate_to_all(out);
+        self.maybe_commit(out); // a cluster of one commits at once
+    }
+
+    /// `Input::Propose`: append and replicate on a leader, redirect elsewhere.
+    pub(crate) fn propose(&mut self, data: Bytes, out: &mut Ready) {
+        if self.role != Role::Leader {
+            let leader = self.leader;
+            out.outputs.push(Output::NotLeader { leader });
+            return;
+        }
+        let (index, term) = self.append_own(data, out);
+        out.outputs.push(Output::Accepted { index, term });
+        self.replicate_to_all(out);
+        self.maybe_commit(out);
+    }
+
+    /// Leader clock: broadcast a heartbeat every `heartbeat_interval_ticks`.
+    pub(crate) fn tick_heartbeat(&mut self, out: &mut Ready) {
+        self.heartbeat_elapsed += 1;
+        if self.heartbeat_elapsed < self.config.heartbeat_interval_ticks {
+            return;
+        }
+        self.heartbeat_elapsed = 0;
+        for k in 0..self.config.voters.len() {
+            let peer = self.config.voters[k];
+            if peer != self.config.id {
+                self.send_heartbeat(peer, out);
+            }
+        }
+    }
+
+    /// Handle a follower's answer to an AppendEntries of the current term.
+    pub(crate) fn handle_append_response(
+        &mut self,
+        from: NodeId,
+        result: AppendResult,
+        out: &mut Ready,
+    ) {
+        let last = self.log.last_index();
+        match result {
+            AppendResult::Ok { match_index } => {
+                let Some(pr) = self.progress.get_mut(&from) else {
+                    return;
+                };
+                if match_index > last {
+                    return; // claims entries we never sent: malformed, ignore
+                }
+                if pr.on_success(match_index) {
+                    self.maybe_commit(out);
+                }
+                self.send_appends(from, out);
+            }
+            AppendResult::Reject {
+                prev_log_index,
+                conflict_term,
+                conflict_index,
+            } => {
+                let guess =
+                    self.next_index_after_reject(prev_log_index, conflict_term, conflict_index);
+                let Some(pr) = self.progress.get_mut(&from) else {
+                    return;
+                };
+                if prev_log_index <= last && pr.on_reject(prev_log_index, guess) {
+                    self.send_appends(from, out);
+                }
+            }
+        }
+    }
+
+    /// Where to retry after a rejection at `rejected` (§5.3, accelerated log backtracking):
+    /// - the follower's log is too short (`conflict_term == 0`): just after its last entry;
+    /// - we hold entries of `conflict_term`: just after our last one (the follower's run of
+    ///   that term may match ours up to there);
+    /// - otherwise: the first index of `conflict_term` at the follower, skipping the whole term.
+    fn next_index_after_reject(
+        &self,
+        rejected: Index,
+        conflict_term: Term,
+        conflict_index: Index,
+    ) -> Index {
+        if conflict_term == 0 {
+            return conflict_index.saturating_add(1);
+        }
+        match self.log.last_index_of_term(conflict_term, rejected) {
+            Some(ours) => ours + 1,
+            None => conflict_index,
+        }
+    }
+
+    /// The commit rule. N is the largest index stored on a majority (the leader counts itself).
+    fn maybe_commit(&mut self, out: &mut Ready) {
+        let mut stored: Vec<Index> = self
+            .config
+            .voters
+            .iter()
+            .map(|v| match self.progress.get(v) {
+                Some(pr) => pr.match_index,
+                None => self.log.last_index(), // the leader itself
+            })
+            .collect();
+        stored.sort_unstable_by(|a, b| b.cmp(a));
+        let n = stored[self.config.quorum() - 1];
+        if n <= self.commit_index {
+            return;
+        }
+        let may_commit = match self.config.variant {
+            // §5.4.2: only an entry of the current term is committed by counting replicas.
+            Variant::Correct => self.log.term_at(n) == Some(self.term),
+            Variant::CommitOldTerm => true,
+        };
+        if may_commit {
+            self.commit_to(n, out);
+        }
+    }
+
+    /// Append an entry of the current term to our own log and queue its durable write.
+    fn append_own(&mut self, data: Bytes, out: &mut Ready) -> (Index, Term) {
+        let entry = Entry {
+            term: self.term,
+            index: self.log.last_index() + 1,
+            data,
+        };
+        let at = (entry.index, entry.term);
+        out.writes.push(Write::Append(vec![entry.clone()]));
+        self.log.append(entry);
+        at
+    }
+
+    fn replicate_to_all(&mut self, out: &mut Ready) {
+        // Index loop rather than an iterator over `voters`: the body needs `&mut self`.
+        for k in 0..self.config.voters.len() {
+            let peer = self.config.voters[k];
+            if peer != self.config.id {
+                self.send_appends(peer, out);
+            }
+        }
+    }
+
+    /// Fill the follower's pipeline: send batches until it has no room or nothing is unsent.
+    /// Bounded by `inflight_appends_max` iterations (a probe takes one).
+    fn send_appends(&mut self, peer: NodeId, out: &mut Ready) {
+        for _ in 0..self.config.inflight_appends_max {
+            if !self.send_append(peer, out) {
+                break;
+            }
+        }
+    }
+
+    /// Send one batch of entries from the follower's `next_index`, if it has room and there are
+    /// entries to send. Returns whether a message went out.
+    fn send_append(&mut self, peer: NodeId, out: &mut Ready) -> bool {
+        let Some(pr) = self.progress.get_mut(&peer) else {
+            return false;
+        };
+        if pr.is_paused(self.config.inflight_appends_max) {
+            return false;
+        }
+        let entries = self.log.batch(
+            pr.next_index,
+            self.config.entries_per_append_max,
+            self.config.append_bytes_max,
+        );
+        let Some(last) = entries.last().map(|e| e.index) else {
+            return false;
+        };
+        let prev_log_index = pr.next_index - 1;
+        pr.on_append_sent(last, entries.len());
+        assert!(
+            pr.inflight.len() <= self.config.inflight_appends_max,
+            "in-flight appends to {peer} exceed inflight_appends_max"
+        );
+        self.send_append_message(peer, prev_log_index, entries, out);
+        true
+    }
+
+    /// The periodic message to one follower: the retried probe in Probe (with entries if there
+    /// are any), an empty AppendEntries at `next_index - 1` in Replicate. The empty one also
+    /// repairs a pipeline whose appends were all lost: it is rejected (gap) and the follower
+    /// falls back to probing; if they all arrived, its success empties the in-flight window.
+    fn send_heartbeat(&mut self, peer: NodeId, out: &mut Ready) {
+        let Some(pr) = self.progress.get_mut(&peer) else {
+            return;
+        };
+        let prev_log_index = pr.next_index - 1;
+        if pr.state == ProgressState::Probe {
+            pr.on_heartbeat();
+            if self.send_append(peer, out) {
+                return;
+            }
+            if let Some(pr) = self.progress.get_mut(&peer) {
+                pr.on_append_sent(prev_log_index, 0);
+            }
+        }
+        self.send_append_message(peer, prev_log_index, Vec::new(), out);
+    }
+
+    fn send_append_message(
+        &self,
+        peer: NodeId,
+        prev_log_index: Index,
+        entries: Vec<Entry>,
+        out: &mut Ready,
+    ) {
+        let prev_log_term = self
+            .log
+            .term_at(prev_log_index)
+            .expect("next_index never passes last_index + 1");
+        let msg = Message::AppendEntries {
+            term: self.term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.commit_index,
+        };
+        out.send(self.config.id, peer, msg);
+    }
+}

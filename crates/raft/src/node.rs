@@ -1,0 +1,289 @@
+//! The Raft node: its state, start and restart, the accessors hosts and checkers read, and the
+//! `Protocol` entry points that dispatch to the role-specific files.
+//!
+//! ```text
+//!                 times out,                 receives votes from
+//!     start ──►   starts election            a majority of servers
+//!   ┌──────────┐ ──────────────► ┌───────────┐ ──────────────► ┌────────┐
+//!   │ Follower │                 │ Candidate │                 │ Leader │
+//!   └──────────┘ ◄────────────── └───────────┘                 └────────┘
+//!        ▲   discovers current leader  │  ⟲ times out, new election   │
+//!        └─────────────────────────────┴──────────────────────────────┘
+//!                        discovers a server with a higher term              (Figure 4, §5.1)
+//! ```
+//!
+//! Term rule (§5.1), applied in `step` before any handler runs: a message with a higher term
+//! makes this node a follower of that term (persisted before anything else); a message with a
+//! lower term is answered with the current term, or dropped if it is itself an answer.
+//!
+//! Invariants (asserted): `commit_index` never decreases within an incarnation; at most one vote
+//! per term; entries are delivered once each, in index order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use distributed_core::{NodeId, Protocol, SeededRng, Tick};
+
+use crate::config::{Config, ConfigError};
+use crate::log::{Entry, Index, Log, Term};
+use crate::message::Message;
+use crate::progress::Progress;
+use crate::ready::{self, Disk, HardState, Input, Output, Ready, Write};
+
+/// The three roles of §5.1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Passive: answers leaders and candidates, times out if it hears from neither.
+    Follower,
+    /// Campaigning for votes in its own term.
+    Candidate,
+    /// Accepts proposals and replicates them.
+    Leader,
+}
+
+/// One Raft node as a deterministic, sans-IO state machine. Drive it through
+/// [`Protocol`] and carry out each [`Ready`] as its docs say.
+#[derive(Clone, Debug)]
+pub struct Raft {
+    /// Timeouts, bounds, voters, variant; validated once, never changed.
+    pub(crate) config: Config,
+    /// The only randomness: election timeouts. Injected so runs replay from a seed.
+    pub(crate) rng: SeededRng,
+    /// Figure 2 `currentTerm`; persisted in `HardState` before any message depends on it.
+    pub(crate) term: Term,
+    /// Figure 2 `votedFor` in `term`; persisted likewise, so a restart cannot vote twice.
+    pub(crate) voted_for: Option<NodeId>,
+    /// The last term and vote queued for persistence: lets `save_hard_state` assert that a vote,
+    /// once cast in a term, is never changed.
+    pub(crate) hard_state: HardState,
+    /// Follower, candidate or leader.
+    pub(crate) role: Role,
+    /// The leader of `term` if known: where a follower redirects clients.
+    pub(crate) leader: Option<NodeId>,
+    /// The in-memory copy of the log; every change to it is queued as a `Write::Append`.
+    pub(crate) log: Log,
+    /// Figure 2 `commitIndex`. Volatile: restarts at 0 and is relearned from the leader.
+    pub(crate) commit_index: Index,
+    /// The last index handed to the host as `Output::Committed` (Figure 2 `lastApplied`).
+    /// Kept apart from `commit_index` so delivery happens exactly once per index.
+    pub(crate) delivered_index: Index,
+    /// Ticks since the last heartbeat from the leader, vote granted, or election start.
+    pub(crate) election_elapsed: Tick,
+    /// This round's randomized timeout, drawn from `[min, max)` (§5.2).
+    pub(crate) election_timeout: Tick,
+    /// Leader only: ticks since the last heartbeat broadcast.
+    pub(crate) heartbeat_elapsed: Tick,
+    /// Candidate only: who granted a vote in `term` (self included). A set, so a duplicated
+    /// response is not counted twice.
+    pub(crate) votes_granted: BTreeSet<NodeId>,
+    /// Leader only: replication progress per follower. A `BTreeMap` so iteration, and thus the
+    /// order of sent messages, is deterministic.
+    pub(crate) progress: BTreeMap<NodeId, Progress>,
+}
+
+impl Raft {
+    /// Start (or restart) from what the disk holds. Empty Disk = a brand new node.
+    ///
+    /// Fails if the config is invalid or the disk breaks Raft's invariants (a gap in the log,
+    /// terms going down, a log term above the stored term).
+    pub fn new(config: Config, disk: &Disk, rng: SeededRng) -> Result<Raft, ConfigError> {
+        config.validate()?;
+        let log =
+            Log::from_entries(&disk.log).map_err(|e| ConfigError::new(format!("disk: {e}")))?;
+        let hs = disk.hard_state;
+        if log.last_term() > hs.term {
+            return Err(ConfigError::new(format!(
+                "disk: hard_state.term {} is below the last log term {}: a term change was lost",
+                hs.term,
+                log.last_term()
+            )));
+        }
+        let mut raft = Raft {
+            config,
+            rng,
+            term: hs.term,
+            voted_for: hs.voted_for,
+            hard_state: hs,
+            role: Role::Follower,
+            leader: None,
+            log,
+            commit_index: 0,
+            delivered_index: 0,
+            election_elapsed: 0,
+            election_timeout: 0,
+            heartbeat_elapsed: 0,
+            votes_granted: BTreeSet::new(),
+            progress: BTreeMap::new(),
+        };
+        raft.reset_election_timer();
+        Ok(raft)
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+    /// The current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+    /// The current role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// The leader of the current term, if known (itself when leading).
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+    /// Whom this node voted for in the current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+    /// The highest index known to be committed.
+    pub fn commit_index(&self) -> Index {
+        self.commit_index
+    }
+    /// The index of the last log entry (0 if empty).
+    pub fn last_index(&self) -> Index {
+        self.log.last_index()
+    }
+    /// The term of the last log entry (0 if empty).
+    pub fn last_term(&self) -> Term {
+        self.log.last_term()
+    }
+    /// The term of the entry at `index`; `Some(0)` for index 0, `None` past the end.
+    pub fn term_at(&self, index: Index) -> Option<Term> {
+        self.log.term_at(index)
+    }
+    /// The entry at `index`, if present.
+    pub fn entry(&self, index: Index) -> Option<&Entry> {
+        self.log.entry(index)
+    }
+    /// The whole log, from index 1.
+    pub fn entries(&self) -> &[Entry] {
+        self.log.entries()
+    }
+    /// The configuration the node runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Adopt `term` (which must not be lower than ours) as a follower of `leader`.
+    /// A new term clears the vote; both are persisted before anything that depends on them.
+    pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>, out: &mut Ready) {
+        assert!(term >= self.term, "terms never go backwards (§5.1)");
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.save_hard_state(out);
+        }
+        self.role = Role::Follower;
+        self.leader = leader;
+        self.votes_granted.clear();
+        self.progress.clear();
+        self.reset_election_timer();
+    }
+
+    /// Queue the current term and vote as a durable write. Consecutive hard-state writes in one
+    /// `Ready` are merged: the host persists all writes before any message, so only the last
+    /// one can be observed.
+    pub(crate) fn save_hard_state(&mut self, out: &mut Ready) {
+        let hs = HardState {
+            term: self.term,
+            voted_for: self.voted_for,
+        };
+        let before = self.hard_state;
+        assert!(hs.term >= before.term, "terms never go backwards (§5.1)");
+        assert!(
+            hs.term > before.term || before.voted_for.is_none() || before.voted_for == hs.voted_for,
+            "at most one vote per term (§5.2): voted {:?} then {:?} in term {}",
+            before.voted_for,
+            hs.voted_for,
+            hs.term
+        );
+        self.hard_state = hs;
+        if let Some(Write::HardState(last)) = out.writes.last_mut() {
+            *last = hs;
+        } else {
+            out.writes.push(Write::HardState(hs));
+        }
+    }
+
+    /// Raise `commit_index` to `index` and deliver every newly committed entry in order.
+    pub(crate) fn commit_to(&mut self, index: Index, out: &mut Ready) {
+        assert!(index > self.commit_index, "commit_index never decreases");
+        self.commit_index = index;
+        // Bounded by the log length. `commit_index` exceeds `last_index` only if a leader broke
+        // §5.4.2 and made this node truncate committed entries; deliver what exists.
+        let deliver_to = self.commit_index.min(self.log.last_index());
+        while self.delivered_index < deliver_to {
+            self.delivered_index += 1;
+            let entry = self
+                .log
+                .entry(self.delivered_index)
+                .expect("index within the log");
+            out.outputs.push(Output::Committed(entry.clone()));
+        }
+    }
+
+    /// True for a message this node should consider at all: from another voter.
+    fn is_from_peer(&self, from: NodeId) -> bool {
+        from != self.config.id && self.config.voters.contains(&from)
+    }
+}
+
+impl Protocol for Raft {
+    type Message = Message;
+    type Input = Input;
+    type Output = Output;
+    type Write = Write;
+    type Disk = Disk;
+
+    fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    fn step(&mut self, from: NodeId, msg: Message, out: &mut Ready) {
+        if !self.is_from_peer(from) {
+            return; // not a member: ignore rather than let a stranger move our term
+        }
+        if msg.term() > self.term {
+            let leader = matches!(msg, Message::AppendEntries { .. }).then_some(from);
+            self.become_follower(msg.term(), leader, out);
+        }
+        match msg {
+            Message::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => self.handle_request_vote(from, term, (last_log_term, last_log_index), out),
+            Message::RequestVoteResponse { term, vote_granted } => {
+                if term == self.term && self.role == Role::Candidate && vote_granted {
+                    self.handle_vote_granted(from, out);
+                }
+            }
+            Message::AppendEntries { .. } => self.handle_append_entries(from, msg, out),
+            Message::AppendEntriesResponse { term, result } => {
+                if term == self.term && self.role == Role::Leader {
+                    self.handle_append_response(from, result, out);
+                }
+            }
+        }
+    }
+
+    fn tick(&mut self, out: &mut Ready) {
+        match self.role {
+            Role::Leader => self.tick_heartbeat(out),
+            Role::Follower | Role::Candidate => self.tick_election(out),
+        }
+    }
+
+    fn input(&mut self, input: Input, out: &mut Ready) {
+        match input {
+            Input::Propose(data) => self.propose(data, out),
+        }
+    }
+
+    fn persist(disk: &mut Disk, write: &Write) {
+        ready::persist(disk, write);
+    }
+}

@@ -1,0 +1,282 @@
+//! What a Raft node asks of its host: durable writes, the disk image they build, client inputs
+//! and outputs, and [`Ready`], the batch of effects with the host's contract on it.
+//!
+//! ```text
+//!   Input::Propose ──► Raft ──► Ready { writes:   [HardState, Append([...])]   1. persist
+//!                                       messages: [n1→n2 AppendEntries{..}]   2. send
+//!                                       outputs:  [Accepted, Committed(..)] }  3. apply
+//!                                                                              4. clear
+//! ```
+//!
+//! Durable state is exactly Figure 2's "persistent state on all servers": `currentTerm`,
+//! `votedFor` ([`HardState`]) and `log[]`. Everything else (commit index, leader, progress) is
+//! volatile and rebuilt after a restart.
+
+use std::fmt;
+
+use bytes::Bytes;
+use distributed_core::{Effects, NodeId};
+
+use crate::log::{Entry, Index, Term};
+use crate::node::Raft;
+
+/// The durable half of a node's identity in time: its term and whom it voted for in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct HardState {
+    /// The latest term the node has seen. Forgetting it could let a node act in an old term.
+    pub term: Term,
+    /// The candidate voted for in `term`. Forgetting it could let a node vote twice (§5.2).
+    pub voted_for: Option<NodeId>,
+}
+
+/// A node's disk as the host stores it: what survives a crash, and nothing else.
+/// `log[k].index == k + 1`. An empty (default) disk is a brand new node.
+#[derive(Clone, Debug, Default)]
+pub struct Disk {
+    /// The last `HardState` written.
+    pub hard_state: HardState,
+    /// The durable log, from index 1.
+    pub log: Vec<Entry>,
+}
+
+/// One durable write. The host completes every write of a [`Ready`] before sending its messages.
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// Replace the stored term and vote.
+    HardState(HardState),
+    /// Truncate the durable log from `entries[0].index` on (if it exists), then append `entries`.
+    Append(Vec<Entry>),
+}
+
+/// A request from a client or the host.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// Append this command to the replicated log (leader only).
+    Propose(Bytes),
+}
+
+/// What a node tells its host.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// The leader accepted a proposal at this (index, term); it is NOT committed yet.
+    Accepted {
+        /// Where the proposal sits in the leader's log.
+        index: Index,
+        /// The leader's term; if a different term commits at `index`, the proposal was lost.
+        term: Term,
+    },
+    /// This node is not the leader; `leader` is its best guess.
+    NotLeader {
+        /// Where the client should retry, if known.
+        leader: Option<NodeId>,
+    },
+    /// A committed entry, delivered in index order, each index once per node incarnation
+    /// (after a restart, commit_index starts again at 0 and entries are re-delivered from 1,
+    /// because there are no snapshots yet: the host rebuilds its state machine from the log).
+    /// Entries with empty `data` are a new leader's no-ops (§8): advance past them.
+    Committed(Entry),
+}
+
+/// The effects of one call into a Raft node, and the host's contract for carrying them out.
+///
+/// After each `step`, `tick` or `input`, the host must, **in this order**:
+///
+/// 1. **Persist** every entry of `writes`, in order, durably (apply each to the node's [`Disk`]
+///    with `<Raft as Protocol>::persist`, or the equivalent on real storage, then fsync).
+///    A granted vote and an acknowledged entry are promises; a message announcing them must
+///    never outlive a crash that forgets them (§5.2, §5.3, Figure 2 "persistent state").
+/// 2. **Send** every envelope in `messages`. Loss, delay, duplication and reordering are
+///    fine: Raft tolerates them. Retrying is the node's job, not the host's.
+/// 3. **Apply** every output: `Committed` entries go to the state machine in the order given,
+///    `Accepted` / `NotLeader` go back to the waiting client.
+/// 4. **Advance**: `clear()` the `Ready` and feed the node its next event.
+///
+/// A host may batch several calls before carrying out one `Ready`, as long as it keeps the
+/// order: all writes, then all messages, then all outputs.
+///
+/// # A complete driving loop
+///
+/// Three nodes in one process, a `VecDeque` for the network, a `Disk` per node:
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use bytes::Bytes;
+/// use distributed_core::{Envelope, NodeId, Protocol, SeededRng};
+/// use raft::{Config, Disk, Input, Message, Output, Raft, Ready, Role};
+///
+/// let ids: Vec<NodeId> = (1..=3).map(NodeId).collect();
+/// let mut disks = vec![Disk::default(); ids.len()];
+/// let mut nodes: Vec<Raft> = ids
+///     .iter()
+///     .map(|&id| Raft::new(Config::new(id, ids.clone()), &Disk::default(), SeededRng::new(id.0)))
+///     .collect::<Result<_, _>>()
+///     .expect("valid config");
+/// let mut network: VecDeque<Envelope<Message>> = VecDeque::new();
+/// let mut applied: Vec<Vec<Bytes>> = vec![Vec::new(); ids.len()];
+/// let mut ready = Ready::new();
+///
+/// // The host's half of the contract, after every call into node `i`.
+/// let mut carry_out = |i: usize, ready: &mut Ready, network: &mut VecDeque<_>| {
+///     for write in &ready.writes {
+///         <Raft as Protocol>::persist(&mut disks[i], write); // 1. persist
+///     }
+///     network.extend(ready.messages.drain(..)); //              2. send
+///     for output in ready.outputs.drain(..) {
+///         if let Output::Committed(entry) = output {
+///             if !entry.data.is_empty() {
+///                 applied[i].push(entry.data); //               3. apply (skip no-ops)
+///             }
+///         }
+///     }
+///     ready.clear(); //                                         4. advance
+/// };
+///
+/// let mut proposed = false;
+/// for _ in 0..500 {
+///     for i in 0..nodes.len() {
+///         nodes[i].tick(&mut ready);
+///         carry_out(i, &mut ready, &mut network);
+///     }
+///     while let Some(env) = network.pop_front() {
+///         let i = ids.iter().position(|&id| id == env.to).unwrap();
+///         nodes[i].step(env.from, env.msg, &mut ready);
+///         carry_out(i, &mut ready, &mut network);
+///     }
+///     if let Some(i) = nodes.iter().position(|n| n.role() == Role::Leader) {
+///         if !proposed {
+///             nodes[i].input(Input::Propose(Bytes::from("x=1")), &mut ready);
+///             carry_out(i, &mut ready, &mut network);
+///             proposed = true;
+///         }
+///     }
+/// }
+/// for (i, node) in nodes.iter().enumerate() {
+///     assert_eq!(applied[i], vec![Bytes::from("x=1")], "{} applied it", node.id());
+///     assert_eq!(disks[i].log.len(), node.entries().len(), "the disk holds the whole log");
+/// }
+/// ```
+pub type Ready = Effects<Raft>;
+
+/// Apply one write to a disk image: the meaning of "persist" (see `Protocol::persist`).
+pub(crate) fn persist(disk: &mut Disk, write: &Write) {
+    match write {
+        Write::HardState(hs) => disk.hard_state = *hs,
+        Write::Append(entries) => {
+            let Some(first) = entries.first() else {
+                return;
+            };
+            assert!(
+                first.index >= 1 && first.index <= disk.log.len() as Index + 1,
+                "Write::Append at {} would leave a gap after {} durable entries",
+                first.index,
+                disk.log.len()
+            );
+            disk.log.truncate((first.index - 1) as usize);
+            disk.log.extend(entries.iter().cloned());
+        }
+    }
+}
+
+impl fmt::Display for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Propose(data) => write!(f, "Propose{{bytes={}}}", data.len()),
+        }
+    }
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Output::Accepted { index, term } => write!(f, "Accepted{{index={index} term={term}}}"),
+            Output::NotLeader { leader: Some(id) } => write!(f, "NotLeader{{leader={id}}}"),
+            Output::NotLeader { leader: None } => write!(f, "NotLeader{{leader=none}}"),
+            Output::Committed(e) => write!(
+                f,
+                "Committed{{index={} term={} bytes={}}}",
+                e.index,
+                e.term,
+                e.data.len()
+            ),
+        }
+    }
+}
+
+impl fmt::Display for HardState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.voted_for {
+            Some(id) => write!(f, "HardState{{term={} vote={id}}}", self.term),
+            None => write!(f, "HardState{{term={} vote=none}}", self.term),
+        }
+    }
+}
+
+impl fmt::Display for Write {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Write::HardState(hs) => write!(f, "{hs}"),
+            Write::Append(entries) => match entries.first() {
+                Some(first) => write!(f, "Append{{from={first} n={}}}", entries.len()),
+                None => write!(f, "Append{{n=0}}"),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(term: Term, index: Index) -> Entry {
+        Entry {
+            term,
+            index,
+            data: Bytes::from_static(b"hello"),
+        }
+    }
+
+    #[test]
+    fn an_append_write_truncates_the_conflicting_suffix_then_appends() {
+        // Raft §5.3: a follower deletes a conflicting entry and all that follow it.
+        let mut disk = Disk::default();
+        persist(
+            &mut disk,
+            &Write::Append(vec![entry(1, 1), entry(1, 2), entry(1, 3)]),
+        );
+        persist(&mut disk, &Write::Append(vec![entry(2, 2)]));
+        let terms: Vec<Term> = disk.log.iter().map(|e| e.term).collect();
+        assert_eq!(terms, vec![1, 2]);
+    }
+
+    #[test]
+    fn inputs_outputs_and_writes_print_as_one_line() {
+        assert_eq!(
+            Input::Propose(Bytes::from_static(b"hello")).to_string(),
+            "Propose{bytes=5}"
+        );
+        assert_eq!(
+            Output::Committed(entry(3, 7)).to_string(),
+            "Committed{index=7 term=3 bytes=5}"
+        );
+        assert_eq!(
+            Output::Accepted { index: 7, term: 3 }.to_string(),
+            "Accepted{index=7 term=3}"
+        );
+        assert_eq!(
+            Output::NotLeader { leader: None }.to_string(),
+            "NotLeader{leader=none}"
+        );
+        assert_eq!(
+            Write::Append(vec![entry(3, 7)]).to_string(),
+            "Append{from=(3,7) n=1}"
+        );
+        let hs = HardState {
+            term: 4,
+            voted_for: Some(NodeId(2)),
+        };
+        assert_eq!(
+            Write::HardState(hs).to_string(),
+            "HardState{term=4 vote=n2}"
+        );
+    }
+}
