@@ -28,6 +28,7 @@
 //! wire.rs       length-prefixed primitives: Sink for writing, Reader for untrusted input
 //! hash.rs       FNV-1a 64 (digest) and CRC-32 (snapshot integrity)
 //! display.rs    one-line Display for commands, requests and replies
+//! replica/      KvReplica: Raft + StateMachine as one Protocol; clients in, replies out (§8)
 //! ```
 //!
 //! ## Rules this crate keeps
@@ -42,6 +43,7 @@ mod display;
 mod execute;
 mod hash;
 mod machine;
+pub mod replica;
 mod reply;
 mod session;
 mod snapshot;
@@ -50,6 +52,10 @@ mod wire;
 pub use codec::{Limits, REQUEST_VERSION};
 pub use command::{Command, Condition, Request};
 pub use machine::{Config, ConfigError, StateMachine};
+pub use replica::{
+    Input as ReplicaInput, KvReplica, Outcome, Output as ReplicaOutput, ReplicaConfig,
+    ReplicaError, ReplicaVariant,
+};
 pub use reply::{KvError, Reply};
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 pub use wire::DecodeError;

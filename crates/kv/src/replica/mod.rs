@@ -1,0 +1,183 @@
+//! One replica of the replicated key-value store: a Raft node and a [`StateMachine`] behind one
+//! [`Protocol`], so the simulator and the server drive it exactly like a bare Raft node.
+//!
+//! Raft agrees on the order of opaque entries; this layer turns client requests into entries
+//! and committed entries back into client replies (Raft §8, "Client interaction"):
+//!
+//! ```text
+//!   Input::Request{tag, request}
+//!     │ read-only and StaleFollowerReads ──► Reply Done(machine.read)   (broken on purpose)
+//!     │ not leader ──────────────────────► Reply NotLeader{hint}
+//!     │ does not decode within limits ───► Reply Done(Error(Malformed))  (nothing proposed)
+//!     │ pending full ────────────────────► Reply Busy
+//!     ▼
+//!   encode ─► raft.input(Propose) ─► Accepted{index, term} ─► pending[index] = (term, tag)
+//!                                          └─ AckBeforeCommit, Put/MultiPut ─► Reply Done(Ok)
+//!   raft step/tick ─► Committed(entry) ─► machine.apply(index, data) ─► Applied{index, term}
+//!                                          └─ pending[index]? same term ─► Reply Done(reply)
+//!                                                             other term ─► Reply Retry
+//!   after every call: no longer leader ─► every pending request ─► Reply Retry, pending = {}
+//! ```
+//!
+//! Raft's writes and messages pass through untouched (`Write`, `Message` and `Disk` are Raft's),
+//! so the host contract is Raft's: persist → send → deliver outputs → clear.
+//!
+//! Why `Retry` and not `NotLeader` when a leader steps down: its pending entries may still
+//! commit under the next leader, so the outcome is unknown, and `NotLeader` promises "not
+//! proposed". The client resends with the same (client_id, seq); the session table makes the
+//! resend apply at most once (Raft dissertation §6.3).
+//!
+//! Restart: `new` builds an empty machine and Raft re-delivers every committed entry from index
+//! 1, which rebuilds it (there are no snapshots yet). Read-only commands go through the log
+//! too, which makes them linearizable at the cost of a log entry; ReadIndex and lease reads
+//! (dissertation §6.4) are a later milestone.
+//!
+//! Invariants (asserted, on in release):
+//! - every `Input::Request` is answered by exactly one `Output::Reply` carrying its tag, unless
+//!   the replica is dropped (crashes) first;
+//! - `pending` is empty unless this node leads, and every pending entry has the current term
+//!   and an index above `machine.applied_index()`;
+//! - `pending.len() <= pending_requests_max`;
+//! - every committed entry is applied once, in index order, and reported as `Applied`.
+//!
+//! ## Layout
+//!
+//! ```text
+//! mod.rs      this map, KvReplica, start/restart, accessors, the Protocol entry points
+//! config.rs   ReplicaConfig, ReplicaVariant (Correct and the two broken ones), ReplicaError
+//! io.rs       Input, Output, Outcome and their one-line Display
+//! flow.rs     the request path: admit, propose, remember, apply, answer, step down
+//! ```
+
+mod config;
+mod flow;
+mod io;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use distributed_core::{Effects, NodeId, Protocol, SeededRng};
+use raft::{Disk, Index, Message, Raft, Write};
+
+use crate::machine::StateMachine;
+
+pub use config::{ReplicaConfig, ReplicaError, ReplicaVariant};
+pub use io::{Input, Outcome, Output};
+
+use flow::Pending;
+
+/// One replica: a Raft node, the state machine it feeds, and the clients waiting on it.
+pub struct KvReplica {
+    /// The settings it was built with; kept so a host can rebuild the replica after a crash.
+    config: ReplicaConfig,
+    /// Consensus: orders the requests. Everything durable lives in its `Disk`.
+    raft: Raft,
+    /// The map every committed entry is applied to. Volatile: rebuilt from the log on restart.
+    machine: StateMachine,
+    /// Requests this leader proposed and has not answered, by log index. A `BTreeMap` so that
+    /// stepping down answers them in index order, the same on every run.
+    pending: BTreeMap<Index, Pending>,
+    /// Raft's effects for the current call, before they are translated into this replica's.
+    /// Kept between calls (always empty then) so its buffers are reused, not reallocated.
+    scratch: raft::Ready,
+}
+
+impl KvReplica {
+    /// Start (or restart) from what the disk holds; an empty `Disk` is a brand new replica.
+    /// The state machine starts empty and is rebuilt as Raft re-delivers the committed log.
+    pub fn new(
+        config: ReplicaConfig,
+        disk: &Disk,
+        rng: SeededRng,
+    ) -> Result<KvReplica, ReplicaError> {
+        config.validate()?;
+        let raft = Raft::new(config.raft.clone(), disk, rng).map_err(ReplicaError::Raft)?;
+        let machine = StateMachine::new(config.kv.clone()).map_err(ReplicaError::Kv)?;
+        Ok(KvReplica {
+            config,
+            raft,
+            machine,
+            pending: BTreeMap::new(),
+            scratch: raft::Ready::new(),
+        })
+    }
+
+    /// The Raft node underneath: role, term, log, commit index.
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// The state machine: values, `applied_index`, `digest`.
+    pub fn machine(&self) -> &StateMachine {
+        &self.machine
+    }
+
+    /// The settings this replica runs with.
+    pub fn config(&self) -> &ReplicaConfig {
+        &self.config
+    }
+
+    /// How many requests wait for their entry to commit (0 unless leading).
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+impl Clone for KvReplica {
+    fn clone(&self) -> Self {
+        KvReplica {
+            config: self.config.clone(),
+            raft: self.raft.clone(),
+            machine: self.machine.clone(),
+            pending: self.pending.clone(),
+            // Empty between calls, so a fresh buffer is an exact copy.
+            scratch: raft::Ready::new(),
+        }
+    }
+}
+
+impl fmt::Debug for KvReplica {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KvReplica")
+            .field("id", &self.raft.id())
+            .field("variant", &self.config.variant)
+            .field("role", &self.raft.role())
+            .field("term", &self.raft.term())
+            .field("commit_index", &self.raft.commit_index())
+            .field("applied_index", &self.machine.applied_index())
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
+impl Protocol for KvReplica {
+    type Message = Message;
+    type Input = Input;
+    type Output = Output;
+    type Write = Write;
+    type Disk = Disk;
+
+    fn id(&self) -> NodeId {
+        self.raft.id()
+    }
+
+    fn step(&mut self, from: NodeId, msg: Message, out: &mut Effects<Self>) {
+        self.raft.step(from, msg, &mut self.scratch);
+        self.absorb(None, out);
+    }
+
+    fn tick(&mut self, out: &mut Effects<Self>) {
+        self.raft.tick(&mut self.scratch);
+        self.absorb(None, out);
+    }
+
+    fn input(&mut self, input: Input, out: &mut Effects<Self>) {
+        match input {
+            Input::Request { tag, request } => self.handle_request(tag, request, out),
+        }
+    }
+
+    fn persist(disk: &mut Disk, write: &Write) {
+        <Raft as Protocol>::persist(disk, write);
+    }
+}
