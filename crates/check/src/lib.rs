@@ -1,1 +1,106 @@
-//! placeholder
+//! # check: is this history linearizable?
+//!
+//! Clients of a replicated store see operations as intervals: sent at *invoke*, answered at
+//! *return*. The store is **linearizable** (Herlihy & Wing 1990) if every operation can be given
+//! one instant inside its interval such that, run one at a time in that order, a single copy of
+//! the store (the *model*) gives every answer the clients saw. This crate decides that for a
+//! recorded history, in the Wing & Gong / Lowe / Porcupine line:
+//!
+//! ```text
+//!  history (JSON lines or HistoryBuilder)
+//!     │  validate
+//!     ▼
+//!  partition by key (P-compositionality) ──► one search per key, on worker threads
+//!     │                                       Wing & Gong DFS + cache of (linearized set, state)
+//!     ▼                                       step/time budget: out of budget ⇒ Unknown
+//!  Linearizable │ Violation(Report) │ Unknown
+//!                       │
+//!                       ├─► Display: the failing key's ops, one line each, and where it got stuck
+//!                       └─► render_html: one self-contained page with a timeline
+//! ```
+//!
+//! ## Layout
+//!
+//! ```text
+//! lib.rs        this map, the file format and an example
+//! model.rs      the Model trait (sequential spec), Operation and Completion (intervals)
+//! kv.rs         Command and Outcome, and the kv, register and counter models
+//! history.rs    History (validated), HistoryBuilder (record as it happens), HistoryError
+//! json.rs       the JSON-lines file format: parse with line-numbered errors, and write
+//! cache.rs      bitset with Zobrist hash + the (linearized set, state) cache
+//! search.rs     one partition's search: event list, lift/unlift, backtracking, budget
+//! checker.rs    Checker and Budget: partition, search in parallel, combine; CheckResult, Stats
+//! report.rs     Report: the minimal failing partition and where the search got stuck
+//! html.rs       render_html: the report as one self-contained HTML page
+//! cli.rs        run_cli: read a file, print the verdict, exit code 0/1/2/3
+//! synthetic.rs  generate linearizable-by-construction histories (tests, benchmarks, demos)
+//!
+//! tests/        models, search classics, JSON format, CLI, HTML, proptest properties;
+//!               screenshot.sh renders the sample violation page with headless Chromium
+//! benches/      checker.rs: 10,000 ops, 50 clients, 100 keys (`cargo bench -p check`)
+//! examples/     check_history.rs: the CLI as a standalone program
+//! testdata/     hand-written sample histories (README.md says what each shows)
+//! ```
+//!
+//! ## The history file
+//!
+//! JSON lines, one operation per line; an optional first line names the model (`kv` when
+//! absent: every command; `register`: get/put; `counter`: get/incr). `return: null` means the
+//! client never heard back: the operation may or may not have taken effect. Field by field
+//! rules are in `json.rs`. Example (a stale read: c2 reads "x" after c3's put of "y" returned):
+//!
+//! ```text
+//! {"model":"kv"}
+//! {"client":1,"op":"put","key":"k1","value":"x","invoke":0,"return":10}
+//! {"client":3,"op":"put","key":"k1","value":"y","invoke":12,"return":15}
+//! {"client":2,"op":"get","key":"k1","invoke":20,"return":25,"output":"x"}
+//! {"client":4,"op":"cas","key":"k2","expected":null,"value":"a","invoke":1,"return":4,"output":true}
+//! {"client":4,"op":"incr","key":"n","delta":2,"invoke":5,"return":9,"output":2}
+//! {"client":5,"op":"append","key":"k2","value":"b","invoke":6,"return":null}
+//! ```
+//!
+//! Intervals are closed: if one operation returns at the same time another is invoked, they
+//! count as concurrent (the safe reading for coarse clocks; see `search.rs`).
+//!
+//! ## Example
+//!
+//! ```
+//! use check::{CheckResult, Command, HistoryBuilder, Outcome};
+//!
+//! let mut b = HistoryBuilder::new();
+//! b.returned(1, Command::put("k1", "x"), 0, 10, Outcome::Done).unwrap();
+//! b.returned(3, Command::put("k1", "y"), 12, 15, Outcome::Done).unwrap();
+//! b.returned(2, Command::get("k1"), 20, 25, Outcome::value("x")).unwrap();
+//! let history = b.build().unwrap();
+//! match history.check() {
+//!     CheckResult::Violation(report) => {
+//!         assert_eq!(report.partition, "k1");
+//!         println!("{report}"); // one line per op, then where the search got stuck
+//!     }
+//!     other => panic!("a stale read must be a violation, got {other:?}"),
+//! }
+//! ```
+
+mod cache;
+mod checker;
+mod cli;
+mod history;
+mod html;
+mod json;
+mod kv;
+mod model;
+mod report;
+mod search;
+pub mod synthetic;
+
+pub use checker::{check_operations, Budget, CheckResult, Checker, Stats};
+pub use cli::{
+    run_cli, run_cli_with_budget, EXIT_ERROR, EXIT_LINEARIZABLE, EXIT_UNKNOWN, EXIT_VIOLATION,
+    HISTORY_FILE_BYTES_MAX,
+};
+pub use history::{History, HistoryBuilder, HistoryError, KvOperation, OpId};
+pub use html::render_html;
+pub use json::HISTORY_OPS_MAX;
+pub use kv::{Command, CounterModel, KvModel, ModelKind, Outcome, RegisterModel};
+pub use model::{ClientId, Completion, Model, Operation, Time};
+pub use report::{Report, ReportOp, StuckOp};

@@ -30,7 +30,10 @@ pub trait Rng {
     /// True with probability `per_million / 1_000_000`. Integer odds, not `f64`, so that a
     /// probability written in a config file means exactly the same thing on every machine.
     fn chance(&mut self, per_million: u32) -> bool {
-        assert!(per_million <= 1_000_000, "Rng::chance: odds above one: {per_million}");
+        assert!(
+            per_million <= 1_000_000,
+            "Rng::chance: odds above one: {per_million}"
+        );
         self.range(0, 1_000_000) < u64::from(per_million)
     }
 }

@@ -1,0 +1,273 @@
+//! A recorded history of key-value operations, and the builder that records one.
+//!
+//! A history is what clients saw: for each operation, who sent it, what it asked, when it was
+//! invoked, and when and what it returned (or that it never did). The simulator and the real
+//! client library record into a [`HistoryBuilder`] as events happen:
+//!
+//! ```text
+//!   t=10  client 3 sends put(k1,"x")  ──► let id = b.invoke(3, Command::put("k1", "x"), 10)
+//!   t=14  client 3 gets ok            ──► b.complete(id, Outcome::Done, 14)?
+//!   t=20  client 4 sends get(k1)      ──► let id2 = b.invoke(4, Command::get("k1"), 20)
+//!         client 4 times out          ──► (nothing: an operation never completed is "no return")
+//!   end                               ──► let history = b.build()?
+//! ```
+//!
+//! Invariants every [`History`] keeps (checked by [`History::new`], so parsing and building
+//! share them): each command is one the model understands, each output is the kind its command
+//! gets (`get` → value, `cas` → bool, `incr` → integer, other writes → ok), and no operation
+//! returns before it was invoked.
+
+use std::fmt;
+
+use crate::checker::{CheckResult, Checker};
+use crate::kv::{Command, ModelKind, Outcome};
+use crate::model::{ClientId, Completion, Operation, Time};
+
+/// An operation of a key-value history.
+pub type KvOperation = Operation<Command, Outcome>;
+
+/// Why a history was rejected: what is wrong and, for a file, on which line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryError {
+    /// 1-based line of the history file, when the history came from one.
+    pub line: Option<usize>,
+    /// What is wrong, in words a person can act on.
+    pub message: String,
+}
+
+impl HistoryError {
+    /// An error not tied to a file line.
+    pub fn new(message: impl Into<String>) -> Self {
+        HistoryError {
+            line: None,
+            message: message.into(),
+        }
+    }
+
+    /// An error at a 1-based file line.
+    pub fn at_line(line: usize, message: impl Into<String>) -> Self {
+        HistoryError {
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for HistoryError {}
+
+/// A validated history and the model it is to be checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct History {
+    /// Which bundled model's rules apply (named by the file's header line, `kv` by default).
+    model: ModelKind,
+    /// The operations, in the order they were recorded (the checker does not need any order).
+    ops: Vec<KvOperation>,
+}
+
+impl History {
+    /// A history of `ops` under `model`; rejects an operation that breaks an invariant
+    /// (see the module docs), naming it by its index.
+    pub fn new(model: ModelKind, ops: Vec<KvOperation>) -> Result<Self, HistoryError> {
+        for (i, op) in ops.iter().enumerate() {
+            validate(model, op).map_err(|m| HistoryError::new(format!("operation #{i}: {m}")))?;
+        }
+        Ok(History { model, ops })
+    }
+
+    /// The model this history is checked against.
+    pub fn model(&self) -> ModelKind {
+        self.model
+    }
+
+    /// The operations, in recorded order.
+    pub fn ops(&self) -> &[KvOperation] {
+        &self.ops
+    }
+
+    /// Check with the default [`Checker`] (all cores, default budget).
+    pub fn check(&self) -> CheckResult {
+        Checker::default().check_history(self)
+    }
+}
+
+/// Whether one operation keeps the history's invariants; the error says which one it breaks.
+pub(crate) fn validate(model: ModelKind, op: &KvOperation) -> Result<(), String> {
+    if !model.accepts(&op.input) {
+        return Err(format!(
+            "the {model} model has no {} operation",
+            op.input.name()
+        ));
+    }
+    if let Completion::Returned { at, output } = &op.completion {
+        if *at < op.invoke {
+            return Err(format!(
+                "returns at t={at}, before its invoke at t={}",
+                op.invoke
+            ));
+        }
+        if !op.input.accepts_outcome(output) {
+            let wanted = match op.input {
+                Command::Get { .. } => "a value (string or null)",
+                Command::Cas { .. } => "true or false",
+                Command::Incr { .. } => "the new integer value",
+                _ => "nothing (ok)",
+            };
+            return Err(format!(
+                "{} gets {wanted} as output, not {output}",
+                op.input.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A handle to an operation recorded by [`HistoryBuilder::invoke`], used to complete it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpId(usize);
+
+/// Records a history as it happens (see the module docs for the flow).
+#[derive(Clone, Debug, Default)]
+pub struct HistoryBuilder {
+    /// The model the finished history is checked against.
+    model: ModelKind,
+    /// Operations so far; an entry stays `NoReturn` until completed.
+    ops: Vec<KvOperation>,
+}
+
+impl HistoryBuilder {
+    /// A builder for a `kv` history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder for a history checked against `model`.
+    pub fn with_model(model: ModelKind) -> Self {
+        HistoryBuilder {
+            model,
+            ops: Vec::new(),
+        }
+    }
+
+    /// Record that `client` sent `command` at time `at`.
+    pub fn invoke(&mut self, client: ClientId, command: Command, at: Time) -> OpId {
+        self.ops.push(Operation::no_return(client, command, at));
+        OpId(self.ops.len() - 1)
+    }
+
+    /// Record that operation `id` returned `output` at time `at`.
+    ///
+    /// Errors (and records nothing) if `id` already completed, `at` is before its invoke, or
+    /// `output` is not the kind of answer its command gets.
+    pub fn complete(&mut self, id: OpId, output: Outcome, at: Time) -> Result<(), HistoryError> {
+        let op = self
+            .ops
+            .get_mut(id.0)
+            .ok_or_else(|| HistoryError::new(format!("operation #{} was never invoked", id.0)))?;
+        if op.ret().is_some() {
+            return Err(HistoryError::new(format!(
+                "operation #{} completed twice",
+                id.0
+            )));
+        }
+        let candidate = Operation::returned(op.client, op.input.clone(), op.invoke, at, output);
+        validate(self.model, &candidate)
+            .map_err(|m| HistoryError::new(format!("operation #{}: {m}", id.0)))?;
+        *op = candidate;
+        Ok(())
+    }
+
+    /// Record a finished operation in one call (invoke and return already known).
+    pub fn returned(
+        &mut self,
+        client: ClientId,
+        command: Command,
+        invoke: Time,
+        ret: Time,
+        output: Outcome,
+    ) -> Result<OpId, HistoryError> {
+        let id = self.invoke(client, command, invoke);
+        if let Err(e) = self.complete(id, output, ret) {
+            self.ops.pop();
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Record an operation that never returned (same as `invoke` without `complete`).
+    pub fn no_return(&mut self, client: ClientId, command: Command, invoke: Time) -> OpId {
+        self.invoke(client, command, invoke)
+    }
+
+    /// How many operations are recorded.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether nothing is recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The finished history; operations never completed are "no return". Errors if a command
+    /// is one the model does not understand.
+    pub fn build(self) -> Result<History, HistoryError> {
+        History::new(self.model, self.ops)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_never_completed_is_recorded_as_no_return() {
+        let mut b = HistoryBuilder::new();
+        let put = b.invoke(1, Command::put("k", "x"), 10);
+        b.invoke(2, Command::get("k"), 11);
+        b.complete(put, Outcome::Done, 14).unwrap();
+        let h = b.build().unwrap();
+        assert_eq!(h.ops()[0].ret(), Some(14));
+        assert_eq!(h.ops()[1].completion, Completion::NoReturn);
+    }
+
+    #[test]
+    fn completing_twice_or_before_the_invoke_is_an_error_not_a_crash() {
+        let mut b = HistoryBuilder::new();
+        let id = b.invoke(1, Command::put("k", "x"), 10);
+        let early = b.complete(id, Outcome::Done, 9).unwrap_err();
+        assert!(early.message.contains("before its invoke"), "{early}");
+        b.complete(id, Outcome::Done, 12).unwrap();
+        let twice = b.complete(id, Outcome::Done, 13).unwrap_err();
+        assert!(twice.message.contains("completed twice"), "{twice}");
+    }
+
+    #[test]
+    fn an_output_of_the_wrong_kind_is_rejected_with_what_was_expected() {
+        let mut b = HistoryBuilder::new();
+        let err = b
+            .returned(1, Command::cas("k", None, "x"), 1, 2, Outcome::Done)
+            .unwrap_err();
+        assert!(err.message.contains("true or false"), "{err}");
+        assert!(b.is_empty(), "a rejected operation leaves nothing behind");
+    }
+
+    #[test]
+    fn a_register_history_cannot_contain_an_increment() {
+        let mut b = HistoryBuilder::with_model(ModelKind::Register);
+        b.no_return(1, Command::incr("k", 1), 5);
+        let err = b.build().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "operation #0: the register model has no incr operation"
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! The history file format: JSON lines, one operation per line (see the crate docs for an
+//! example).
+//!
+//! ```text
+//!   line 1 (optional)  {"model":"kv"}                      kv | register | counter; default kv
+//!   each other line    {"client":3,"op":"put","key":"k1","value":"x","invoke":10,"return":14}
+//!   blank lines        skipped
+//! ```
+//!
+//! | field      | type                                   | on                                  |
+//! |------------|----------------------------------------|-------------------------------------|
+//! | `client`   | integer ≥ 0                            | every op                            |
+//! | `op`       | `get` `put` `append` `cas` `delete` `incr` | every op                        |
+//! | `key`      | string                                 | every op (the partition)            |
+//! | `value`    | string                                 | put, append; cas (the new value)    |
+//! | `expected` | string, or null for "key absent"       | cas                                 |
+//! | `delta`    | integer (default 1)                    | incr                                |
+//! | `invoke`   | integer ≥ 0                            | every op                            |
+//! | `return`   | integer ≥ `invoke`, or null = no return | every op (required: a typo must not read as a timeout) |
+//! | `output`   | get: string or null (absent); cas: bool; incr: integer; others: omit | ops that returned |
+//!
+//! Integers are accepted wherever a string value is (`"value":5` reads as `"5"`), since
+//! counters are often logged as numbers. An op with `"return":null` must have no output.
+//!
+//! Invariant: parsing never panics. Every rejection is a [`HistoryError`] naming the line and
+//! the field, because these files come from other tools and from people.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::history::{validate, History, HistoryError, KvOperation};
+use crate::kv::{Command, ModelKind, Outcome};
+use crate::model::{Completion, Operation};
+
+/// The most operations one history file may hold: bounds memory for untrusted input.
+pub const HISTORY_OPS_MAX: usize = 10_000_000;
+
+impl History {
+    /// Parse a JSON-lines history (format in the module docs); errors name the line.
+    pub fn parse_json_lines(text: &str) -> Result<History, HistoryError> {
+        let mut model: Option<ModelKind> = None;
+        let mut ops: Vec<KvOperation> = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let n = i + 1;
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            if ops.len() >= HISTORY_OPS_MAX {
+                let m = format!("more than {HISTORY_OPS_MAX} operations");
+                return Err(HistoryError::at_line(n, m));
+            }
+            let map = parse_object(line).map_err(|m| HistoryError::at_line(n, m))?;
+            if map.contains_key("model") {
+                if model.is_some() || !ops.is_empty() {
+                    let m = "the {\"model\": ...} header may only be the first line";
+                    return Err(HistoryError::at_line(n, m));
+                }
+                model = Some(parse_header(&map).map_err(|m| HistoryError::at_line(n, m))?);
+                continue;
+            }
+            let op = parse_op(&map).map_err(|m| HistoryError::at_line(n, m))?;
+            validate(model.unwrap_or_default(), &op).map_err(|m| HistoryError::at_line(n, m))?;
+            ops.push(op);
+        }
+        History::new(model.unwrap_or_default(), ops)
+    }
+
+    /// Write the history in the file format: a header line, then one line per operation.
+    /// `History::parse_json_lines` reads it back to an equal history.
+    pub fn to_json_lines(&self) -> String {
+        let mut out = format!("{{\"model\":\"{}\"}}\n", self.model().name());
+        for op in self.ops() {
+            let line =
+                serde_json::to_string(&Line::from(op)).expect("plain data always serialises");
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn parse_object(line: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!(
+            "expected a JSON object {{...}}, found {}",
+            kind_of(&other)
+        )),
+        Err(e) => {
+            // serde_json says "at line 1": true of the one line it saw, confusing in a file.
+            let mut text = e.to_string();
+            if let Some(cut) = text.rfind(" at line ") {
+                text.truncate(cut);
+            }
+            Err(format!("not valid JSON at column {}: {text}", e.column()))
+        }
+    }
+}
+
+fn parse_header(map: &Map<String, Value>) -> Result<ModelKind, String> {
+    if map.len() != 1 {
+        return Err("the header line holds only \"model\"".to_string());
+    }
+    match &map["model"] {
+        Value::String(name) => name.parse(),
+        other => Err(format!(
+            "\"model\" must be a string, found {}",
+            kind_of(other)
+        )),
+    }
+}
+
+/// The fields each op may carry beyond the common ones; anything else is a typo.
+fn allowed_fields(op: &str) -> &'static [&'static str] {
+    match op {
+        "put" | "append" => &["value"],
+        "cas" => &["expected", "value"],
+        "incr" => &["delta"],
+        _ => &[],
+    }
+}
+
+/// Fields every op carries.
+const COMMON_FIELDS: [&str; 6] = ["client", "op", "key", "invoke", "return", "output"];
+
+fn parse_op(map: &Map<String, Value>) -> Result<KvOperation, String> {
+    let op = match map.get("op") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => return Err(format!("\"op\" must be a string, found {}", kind_of(other))),
+        None => return Err("missing field \"op\"".to_string()),
+    };
+    for name in map.keys() {
+        if !COMMON_FIELDS.contains(&name.as_str()) && !allowed_fields(op).contains(&name.as_str()) {
+            return Err(format!("unknown field {name:?} for op {op:?}"));
+        }
+    }
+    let command = parse_command(op, map)?;
+    let client = unsigned(map, "client")?;
+    let invoke = unsigned(map, "invoke")?;
+    let completion = match map.get("return") {
+        None => return Err("missing field \"return\" (use null for \"no return\")".to_string()),
+        Some(Value::Null) => match map.get("output") {
+            None | Some(Value::Null) => Completion::NoReturn,
+            Some(_) => return Err("an op with \"return\": null cannot have an output".to_string()),
+        },
+        Some(_) => {
+            let at = unsigned(map, "return")?;
+            Completion::Returned {
+                at,
+                output: output(&command, map)?,
+            }
+        }
+    };
+    Ok(Operation {
+        client,
+        input: command,
+        invoke,
+        completion,
+    })
+}
+
+/// The command a line describes; `op` is its already-read `"op"` field.
+fn parse_command(op: &str, map: &Map<String, Value>) -> Result<Command, String> {
+    let key = text(map, "key")?;
+    let command = match op {
+        "get" => Command::Get { key },
+        "put" => Command::Put {
+            key,
+            value: text(map, "value")?,
+        },
+        "append" => Command::Append {
+            key,
+            value: text(map, "value")?,
+        },
+        "cas" => {
+            let expected = match map.get("expected") {
+                None => {
+                    return Err("missing field \"expected\" (use null for \"key absent\")".into())
+                }
+                Some(Value::Null) => None,
+                Some(_) => Some(text(map, "expected")?),
+            };
+            Command::Cas {
+                key,
+                expected,
+                new: text(map, "value")?,
+            }
+        }
+        "delete" => Command::Delete { key },
+        "incr" => Command::Incr {
+            key,
+            delta: optional_i64(map, "delta")?.unwrap_or(1),
+        },
+        other => {
+            let known = "get, put, append, cas, delete or incr";
+            return Err(format!("unknown op {other:?} (expected {known})"));
+        }
+    };
+    Ok(command)
+}
+
+/// The output of an op that returned, read as the kind its command gets.
+fn output(command: &Command, map: &Map<String, Value>) -> Result<Outcome, String> {
+    let found = map.get("output");
+    match (command, found) {
+        (
+            Command::Put { .. } | Command::Append { .. } | Command::Delete { .. },
+            None | Some(Value::Null),
+        ) => Ok(Outcome::Done),
+        (Command::Put { .. } | Command::Append { .. } | Command::Delete { .. }, Some(_)) => {
+            Err(format!("{} has no output; omit \"output\"", command.name()))
+        }
+        (_, None) => Err(format!(
+            "missing field \"output\" ({} returned)",
+            command.name()
+        )),
+        (Command::Get { .. }, Some(Value::Null)) => Ok(Outcome::Value(None)),
+        (Command::Get { .. }, Some(_)) => Ok(Outcome::Value(Some(text(map, "output")?))),
+        (Command::Cas { .. }, Some(Value::Bool(b))) => Ok(Outcome::Swapped(*b)),
+        (Command::Cas { .. }, Some(other)) => Err(format!(
+            "\"output\" of cas must be true or false, found {}",
+            kind_of(other)
+        )),
+        (Command::Incr { .. }, Some(_)) => match optional_i64(map, "output")? {
+            Some(n) => Ok(Outcome::Counter(n)),
+            None => Err("\"output\" of incr must be an integer, found null".to_string()),
+        },
+    }
+}
+
+/// A required string field; integers are read as their decimal text.
+fn text(map: &Map<String, Value>, name: &str) -> Result<String, String> {
+    match map.get(name) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        Some(other) => Err(format!(
+            "{name:?} must be a string, found {}",
+            kind_of(other)
+        )),
+        None => Err(format!("missing field {name:?}")),
+    }
+}
+
+/// A required non-negative integer field (client ids and times).
+fn unsigned(map: &Map<String, Value>, name: &str) -> Result<u64, String> {
+    match map.get(name) {
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
+            format!(
+                "{name:?} must be an integer from 0 to {}, found {n}",
+                u64::MAX
+            )
+        }),
+        Some(other) => Err(format!(
+            "{name:?} must be an integer, found {}",
+            kind_of(other)
+        )),
+        None => Err(format!("missing field {name:?}")),
+    }
+}
+
+/// An optional signed integer field; absent and null are both `None`.
+fn optional_i64(map: &Map<String, Value>, name: &str) -> Result<Option<i64>, String> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("{name:?} must be a 64-bit signed integer, found {n}")),
+        Some(other) => Err(format!(
+            "{name:?} must be an integer, found {}",
+            kind_of(other)
+        )),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// One operation as written to a file; field order is the documented one.
+#[derive(Serialize)]
+struct Line<'a> {
+    /// `client`.
+    client: u64,
+    /// `op`.
+    op: &'static str,
+    /// `key`.
+    key: &'a str,
+    /// `expected` (cas only): `Some(None)` writes null, "key absent".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<Option<&'a str>>,
+    /// `value` (put, append, cas).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    /// `delta` (incr).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<i64>,
+    /// `invoke`.
+    invoke: u64,
+    /// `return`; always written, null for no return.
+    #[serde(rename = "return")]
+    ret: Option<u64>,
+    /// `output`, omitted for acknowledged writes and for no return.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<Value>,
+}
+
+impl<'a> From<&'a KvOperation> for Line<'a> {
+    fn from(op: &'a KvOperation) -> Self {
+        let (mut expected, mut value, mut delta) = (None, None, None);
+        match &op.input {
+            Command::Put { value: v, .. } | Command::Append { value: v, .. } => {
+                value = Some(v.as_str())
+            }
+            Command::Cas {
+                expected: e, new, ..
+            } => {
+                expected = Some(e.as_deref());
+                value = Some(new.as_str());
+            }
+            Command::Incr { delta: d, .. } => delta = Some(*d),
+            Command::Get { .. } | Command::Delete { .. } => {}
+        }
+        let output = op.output().and_then(|out| match out {
+            Outcome::Done => None,
+            Outcome::Value(v) => Some(v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))),
+            Outcome::Swapped(b) => Some(Value::Bool(*b)),
+            Outcome::Counter(n) => Some(Value::from(*n)),
+        });
+        let (client, op_name, key) = (op.client, op.input.name(), op.input.key());
+        Line {
+            client,
+            op: op_name,
+            key,
+            expected,
+            value,
+            delta,
+            invoke: op.invoke,
+            ret: op.ret(),
+            output,
+        }
+    }
+}

@@ -1,0 +1,552 @@
+//! Raft's safety properties (Figure 3), checked after every simulated event.
+//!
+//! ```text
+//!   property              fed by                       remembers across the run
+//!   ────────────────────  ───────────────────────────  ─────────────────────────────────────
+//!   election-safety       check: who is Leader         term → leader                 (§5.2)
+//!   log-matching          on_write(Append), check      (index, term) → (prev term, data);
+//!                                                      each node's persisted log terms (§5.3)
+//!   leader-completeness   on_output(Committed), check  committed terms; highest commit known
+//!                                                      while the highest leader term was H (§5.4.1)
+//!   state-machine-safety  on_output(Committed)         index → (term, data); per incarnation,
+//!                                                      the last applied index        (§5.4.3)
+//!   commit-monotonic      check (touched node)         per incarnation commit_index
+//! ```
+//!
+//! Cost: every `check` is O(nodes) or O(1), and every write or output is O(entries in it), so
+//! the invariants stay a small part of an event's cost. The road not taken: comparing all logs
+//! pairwise after each event, which is O(nodes² × log length) and would cap the simulator at a
+//! few thousand events per second.
+//!
+//! Each property keeps history the cluster itself may have forgotten (a leader that crashed, an
+//! entry that was overwritten): a violation that happened and was then repaired still counts.
+
+use std::collections::btree_map::{BTreeMap, Entry as MapEntry};
+
+use distributed_core::NodeId;
+use raft::{Bytes, Entry, Index, Output, Raft, Role, Term, Write};
+
+use crate::hooks::Invariant;
+use crate::view::ClusterView;
+
+fn slot(id: NodeId) -> usize {
+    id.0 as usize - 1
+}
+
+/// Election safety (§5.2): at most one leader per term, ever.
+pub struct ElectionSafety {
+    /// The leader of every term that had one, for the whole run.
+    leaders: BTreeMap<Term, NodeId>,
+    /// Per node, the term in which it was last recorded as leader: skips the map lookup on
+    /// every event of a steady leadership.
+    recorded: Vec<Term>,
+}
+
+impl ElectionSafety {
+    /// For a cluster of `nodes` nodes.
+    pub fn new(nodes: usize) -> Self {
+        ElectionSafety {
+            leaders: BTreeMap::new(),
+            recorded: vec![0; nodes],
+        }
+    }
+}
+
+impl Invariant<Raft> for ElectionSafety {
+    fn name(&self) -> &str {
+        "election-safety"
+    }
+
+    fn check(&mut self, view: &ClusterView<Raft>) -> Result<(), String> {
+        for (id, node) in view.live() {
+            let term = node.term();
+            if node.role() != Role::Leader || self.recorded[slot(id)] == term {
+                continue;
+            }
+            match self.leaders.entry(term) {
+                MapEntry::Vacant(v) => {
+                    v.insert(id);
+                }
+                MapEntry::Occupied(o) if *o.get() != id => {
+                    return Err(format!("{id} and {} both led term {term}", o.get()));
+                }
+                MapEntry::Occupied(_) => {}
+            }
+            self.recorded[slot(id)] = term;
+        }
+        Ok(())
+    }
+}
+
+/// One (index, term) as first seen in any node's persisted log.
+struct Seen {
+    /// The term of the entry just before it: log matching by induction (§5.3).
+    prev_term: Term,
+    /// The command; two entries with the same index and term must carry the same one.
+    data: Bytes,
+    /// Who first persisted it, for the report.
+    node: NodeId,
+}
+
+/// Log matching (§5.3): two entries with the same index and term hold the same command and
+/// follow entries of the same term, so (by induction) the logs agree up to them. Also checks
+/// that each node's in-memory log ends where its persisted log ends.
+pub struct LogMatching {
+    /// Per node, the term of every entry on its disk (index k at position k-1), maintained from
+    /// `Write::Append` exactly as `persist` applies it.
+    disk_terms: Vec<Vec<Term>>,
+    /// Per index (k at position k-1), every distinct term seen there, with its evidence.
+    seen: Vec<Vec<(Term, Seen)>>,
+}
+
+impl LogMatching {
+    /// For a cluster of `nodes` nodes.
+    pub fn new(nodes: usize) -> Self {
+        LogMatching {
+            disk_terms: vec![Vec::new(); nodes],
+            seen: Vec::new(),
+        }
+    }
+
+    fn register(&mut self, node: NodeId, e: &Entry, prev_term: Term) -> Result<(), String> {
+        let k = e.index as usize - 1;
+        if self.seen.len() <= k {
+            self.seen.resize_with(k + 1, Vec::new);
+        }
+        let at = &mut self.seen[k];
+        match at.iter().find(|(t, _)| *t == e.term) {
+            None => {
+                at.push((
+                    e.term,
+                    Seen {
+                        prev_term,
+                        data: e.data.clone(),
+                        node,
+                    },
+                ));
+                Ok(())
+            }
+            Some((_, s)) if s.prev_term != prev_term || s.data != e.data => Err(format!(
+                "{node} persisted ({},{}) after term {prev_term} with {} bytes, \
+                 but {} has it after term {} with {} bytes",
+                e.term,
+                e.index,
+                e.data.len(),
+                s.node,
+                s.prev_term,
+                s.data.len()
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+impl Invariant<Raft> for LogMatching {
+    fn name(&self) -> &str {
+        "log-matching"
+    }
+
+    fn on_write(&mut self, node: NodeId, write: &Write) -> Result<(), String> {
+        let Write::Append(entries) = write else {
+            return Ok(());
+        };
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        let mut terms = std::mem::take(&mut self.disk_terms[slot(node)]);
+        terms.truncate(first.index.saturating_sub(1) as usize);
+        let mut result = Ok(());
+        for e in entries {
+            if e.index != terms.len() as Index + 1 {
+                result = Err(format!(
+                    "{node} appended index {} after {} entries",
+                    e.index,
+                    terms.len()
+                ));
+                break;
+            }
+            let prev_term = terms.last().copied().unwrap_or(0);
+            result = self.register(node, e, prev_term);
+            if result.is_err() {
+                break;
+            }
+            terms.push(e.term);
+        }
+        self.disk_terms[slot(node)] = terms;
+        result
+    }
+
+    fn check(&mut self, view: &ClusterView<Raft>) -> Result<(), String> {
+        let Some(id) = view.touched() else {
+            return Ok(());
+        };
+        let Some(node) = view.node(id) else {
+            return Ok(());
+        };
+        let disk = &self.disk_terms[slot(id)];
+        let disk_last = (disk.last().copied().unwrap_or(0), disk.len() as Index);
+        let mem_last = (node.last_term(), node.last_index());
+        if mem_last != disk_last {
+            return Err(format!(
+                "{id}'s in-memory log ends at {mem_last:?} but its persisted log ends at {disk_last:?}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Leader completeness (§5.4.1): a leader of term T holds every entry committed in a term
+/// before T. Checked when a node is first seen leading a term, against the highest entry known
+/// committed while every leader so far had a term below T (log matching covers the rest).
+pub struct LeaderCompleteness {
+    /// The term of every committed index (k at position k-1), from `Committed` outputs.
+    committed_terms: Vec<Term>,
+    /// `(H, i)`: while the highest leader term seen was `H`, the highest committed index seen
+    /// was `i`. An entry first seen committed at `H` was committed by a leader of term ≤ `H`.
+    /// Both components only grow, so a lookup is a binary search.
+    bounds: Vec<(Term, Index)>,
+    /// The highest term any node has been seen leading.
+    leader_term_max: Term,
+    /// Per node, the leader term last checked, so each leadership is checked once.
+    checked: Vec<Term>,
+}
+
+impl LeaderCompleteness {
+    /// For a cluster of `nodes` nodes.
+    pub fn new(nodes: usize) -> Self {
+        LeaderCompleteness {
+            committed_terms: Vec::new(),
+            bounds: Vec::new(),
+            leader_term_max: 0,
+            checked: vec![0; nodes],
+        }
+    }
+
+    /// The highest index known committed by a leader of a term below `term`.
+    fn committed_before(&self, term: Term) -> Index {
+        let n = self.bounds.partition_point(|(h, _)| *h < term);
+        if n == 0 {
+            0
+        } else {
+            self.bounds[n - 1].1
+        }
+    }
+}
+
+impl Invariant<Raft> for LeaderCompleteness {
+    fn name(&self) -> &str {
+        "leader-completeness"
+    }
+
+    fn on_output(&mut self, _node: NodeId, output: &Output) -> Result<(), String> {
+        let Output::Committed(e) = output else {
+            return Ok(());
+        };
+        if e.index as usize == self.committed_terms.len() + 1 {
+            self.committed_terms.push(e.term);
+        }
+        let h = self.leader_term_max;
+        match self.bounds.last_mut() {
+            Some((last_h, i)) if *last_h == h => *i = (*i).max(e.index),
+            Some((_, i)) => {
+                let i = (*i).max(e.index);
+                self.bounds.push((h, i));
+            }
+            None => self.bounds.push((h, e.index)),
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, view: &ClusterView<Raft>) -> Result<(), String> {
+        for (id, node) in view.live() {
+            let term = node.term();
+            if node.role() != Role::Leader || self.checked[slot(id)] == term {
+                continue;
+            }
+            self.checked[slot(id)] = term;
+            self.leader_term_max = self.leader_term_max.max(term);
+            let i = self.committed_before(term);
+            let Some(&want) = i
+                .checked_sub(1)
+                .and_then(|k| self.committed_terms.get(k as usize))
+            else {
+                continue;
+            };
+            if node.term_at(i) != Some(want) {
+                return Err(format!(
+                    "{id} leads term {term} without committed entry ({want},{i}): it has {:?}",
+                    node.term_at(i)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// State machine safety (§5.4.3): every node that applies index i applies the same entry, and
+/// each incarnation applies 1, 2, 3, … with no gap and no repeat.
+pub struct StateMachineSafety {
+    /// The first entry applied at each index (k at position k-1), by anyone.
+    committed: Vec<(Term, Bytes, NodeId)>,
+    /// Per node, the last index this incarnation applied.
+    applied: Vec<Index>,
+}
+
+impl StateMachineSafety {
+    /// For a cluster of `nodes` nodes.
+    pub fn new(nodes: usize) -> Self {
+        StateMachineSafety {
+            committed: Vec::new(),
+            applied: vec![0; nodes],
+        }
+    }
+}
+
+impl Invariant<Raft> for StateMachineSafety {
+    fn name(&self) -> &str {
+        "state-machine-safety"
+    }
+
+    fn on_output(&mut self, node: NodeId, output: &Output) -> Result<(), String> {
+        let Output::Committed(e) = output else {
+            return Ok(());
+        };
+        let last = &mut self.applied[slot(node)];
+        if e.index != *last + 1 {
+            return Err(format!(
+                "{node} applied index {} right after index {last}",
+                e.index
+            ));
+        }
+        *last = e.index;
+        let k = e.index as usize - 1;
+        match self.committed.get(k) {
+            None => self.committed.push((e.term, e.data.clone(), node)),
+            Some((t, d, first)) if *t != e.term || *d != e.data => {
+                return Err(format!(
+                    "index {} applied as term {} ({} bytes) on {node}, but as term {t} ({} bytes) on {first}",
+                    e.index,
+                    e.term,
+                    e.data.len(),
+                    d.len()
+                ));
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    fn on_restart(&mut self, node: NodeId) {
+        self.applied[slot(node)] = 0;
+    }
+
+    fn check(&mut self, _view: &ClusterView<Raft>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Within one incarnation, `commit_index` never decreases and never passes the log's end.
+pub struct CommitMonotonic {
+    /// Per node, the commit index after its last event in this incarnation.
+    last: Vec<Index>,
+}
+
+impl CommitMonotonic {
+    /// For a cluster of `nodes` nodes.
+    pub fn new(nodes: usize) -> Self {
+        CommitMonotonic {
+            last: vec![0; nodes],
+        }
+    }
+}
+
+impl Invariant<Raft> for CommitMonotonic {
+    fn name(&self) -> &str {
+        "commit-monotonic"
+    }
+
+    fn on_restart(&mut self, node: NodeId) {
+        self.last[slot(node)] = 0;
+    }
+
+    fn check(&mut self, view: &ClusterView<Raft>) -> Result<(), String> {
+        let Some(id) = view.touched() else {
+            return Ok(());
+        };
+        let Some(node) = view.node(id) else {
+            return Ok(());
+        };
+        let (before, now) = (self.last[slot(id)], node.commit_index());
+        if now < before {
+            return Err(format!(
+                "{id}'s commit_index went from {before} down to {now}"
+            ));
+        }
+        if now > node.last_index() {
+            return Err(format!(
+                "{id}'s commit_index {now} is past its last index {}",
+                node.last_index()
+            ));
+        }
+        self.last[slot(id)] = now;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::Slot;
+    use distributed_core::{Effects, Protocol, SeededRng};
+    use raft::{Config, Disk};
+
+    fn e(term: Term, index: Index, data: &'static str) -> Entry {
+        Entry {
+            term,
+            index,
+            data: Bytes::from_static(data.as_bytes()),
+        }
+    }
+
+    fn append(entries: Vec<Entry>) -> Write {
+        Write::Append(entries)
+    }
+
+    #[test]
+    fn log_matching_flags_one_index_and_term_with_two_commands() {
+        // Raft §5.3: an (index, term) pair names one command.
+        let mut inv = LogMatching::new(2);
+        inv.on_write(NodeId(1), &append(vec![e(1, 1, "a")]))
+            .unwrap();
+        let err = inv
+            .on_write(NodeId(2), &append(vec![e(1, 1, "b")]))
+            .unwrap_err();
+        assert!(err.contains("n2 persisted (1,1)"), "{err}");
+    }
+
+    #[test]
+    fn log_matching_flags_one_index_and_term_after_different_histories() {
+        // Raft §5.3: matching (index, term) implies matching logs before it.
+        let mut inv = LogMatching::new(2);
+        inv.on_write(NodeId(1), &append(vec![e(1, 1, "a"), e(3, 2, "c")]))
+            .unwrap();
+        let err = inv
+            .on_write(NodeId(2), &append(vec![e(2, 1, "b"), e(3, 2, "c")]))
+            .unwrap_err();
+        assert!(err.contains("after term 2"), "{err}");
+    }
+
+    #[test]
+    fn log_matching_follows_a_truncation_like_persist_does() {
+        let mut inv = LogMatching::new(2);
+        inv.on_write(NodeId(1), &append(vec![e(1, 1, "a"), e(1, 2, "x")]))
+            .unwrap();
+        inv.on_write(NodeId(1), &append(vec![e(2, 2, "b"), e(2, 3, "c")]))
+            .unwrap();
+        inv.on_write(
+            NodeId(2),
+            &append(vec![e(1, 1, "a"), e(2, 2, "b"), e(2, 3, "c")]),
+        )
+        .unwrap();
+        assert_eq!(inv.disk_terms[0], vec![1, 2, 2]);
+    }
+
+    #[test]
+    fn state_machine_safety_flags_two_commands_applied_at_one_index() {
+        // Raft §5.4.3.
+        let mut inv = StateMachineSafety::new(2);
+        inv.on_output(NodeId(1), &Output::Committed(e(1, 1, "a")))
+            .unwrap();
+        let err = inv
+            .on_output(NodeId(2), &Output::Committed(e(2, 1, "b")))
+            .unwrap_err();
+        assert!(err.contains("index 1 applied as term 2"), "{err}");
+    }
+
+    #[test]
+    fn state_machine_safety_flags_a_gap_and_allows_a_replay_after_restart() {
+        let mut inv = StateMachineSafety::new(1);
+        inv.on_output(NodeId(1), &Output::Committed(e(1, 1, "a")))
+            .unwrap();
+        inv.on_restart(NodeId(1));
+        inv.on_output(NodeId(1), &Output::Committed(e(1, 1, "a")))
+            .unwrap();
+        let err = inv
+            .on_output(NodeId(1), &Output::Committed(e(1, 3, "c")))
+            .unwrap_err();
+        assert!(err.contains("applied index 3 right after index 1"), "{err}");
+    }
+
+    #[test]
+    fn leader_completeness_only_counts_commits_seen_before_the_leaders_term() {
+        let mut inv = LeaderCompleteness::new(1);
+        inv.leader_term_max = 2;
+        inv.on_output(NodeId(1), &Output::Committed(e(2, 1, "a")))
+            .unwrap();
+        inv.leader_term_max = 4;
+        inv.on_output(NodeId(1), &Output::Committed(e(4, 2, "b")))
+            .unwrap();
+        assert_eq!(inv.committed_before(2), 0);
+        assert_eq!(inv.committed_before(3), 1);
+        assert_eq!(inv.committed_before(5), 2);
+    }
+
+    /// A node that is its own one-voter cluster, ticked until it leads term 1.
+    fn lone_leader(id: u64) -> Slot<Raft> {
+        let id = NodeId(id);
+        let mut node = Raft::new(
+            Config::new(id, vec![id]),
+            &Disk::default(),
+            SeededRng::new(id.0),
+        )
+        .unwrap();
+        let mut out = Effects::new();
+        for _ in 0..100 {
+            node.tick(&mut out);
+            out.clear();
+        }
+        assert_eq!((node.role(), node.term()), (Role::Leader, 1));
+        Slot {
+            id,
+            node: Some(node),
+            disk: Disk::default(),
+            incarnation: 0,
+            tick_period: 1,
+            rng: SeededRng::new(0),
+        }
+    }
+
+    #[test]
+    fn election_safety_flags_two_leaders_of_one_term() {
+        // Raft §5.2: two one-node "clusters" in one view both lead term 1.
+        let slots = vec![lone_leader(1), lone_leader(2)];
+        let view = ClusterView {
+            now: 0,
+            slots: &slots,
+            partition: None,
+            touched: None,
+        };
+        let err = ElectionSafety::new(2).check(&view).unwrap_err();
+        assert_eq!(err, "n2 and n1 both led term 1");
+    }
+
+    #[test]
+    fn leader_completeness_flags_a_leader_missing_a_committed_entry() {
+        // Raft §5.4.1: the lone leader's log holds (1,1), its no-op; claim (0,1) was committed.
+        let slots = vec![lone_leader(1)];
+        let view = ClusterView {
+            now: 0,
+            slots: &slots,
+            partition: None,
+            touched: None,
+        };
+        let mut inv = LeaderCompleteness::new(1);
+        inv.on_output(NodeId(1), &Output::Committed(e(0, 1, "z")))
+            .unwrap();
+        let err = inv.check(&view).unwrap_err();
+        assert!(
+            err.contains("n1 leads term 1 without committed entry (0,1)"),
+            "{err}"
+        );
+    }
+}
