@@ -10,6 +10,7 @@
 //! *expected* result for a broken `--variant`), 2 means bad arguments.
 
 use std::fmt;
+use std::io::{self, Write};
 use std::num::NonZeroUsize;
 use std::ops::Range;
 
@@ -108,13 +109,20 @@ pub fn run(args: SimArgs) -> u8 {
 
 /// The command that reproduces `seed` with the same options, printed after every violation.
 fn replay_command(args: &SimArgs, seed: u64) -> String {
-    format!(
-        "distributed sim --protocol {} --nodes {} --faults {} --variant {} --seed {seed} --trace",
+    let mut cmd = format!(
+        "distributed sim --protocol {} --nodes {} --faults {} --variant {}",
         args.protocol,
         args.nodes,
         args.faults,
         variant_name(args.variant)
-    )
+    );
+    if let Some(t) = args.max_time {
+        cmd += &format!(" --max-time {t}");
+    }
+    if let Some(e) = args.max_events {
+        cmd += &format!(" --max-events {e}");
+    }
+    cmd + &format!(" --seed {seed} --trace")
 }
 
 fn replay_one(seed: u64, args: &SimArgs, mut opts: RaftSimOptions) -> u8 {
@@ -124,12 +132,16 @@ fn replay_one(seed: u64, args: &SimArgs, mut opts: RaftSimOptions) -> u8 {
         (false, false) => TraceLevel::Off,
     };
     let report = run_seed(seed, &opts);
+    // Write errors (a closed pipe: `| head`) end the output early but not the exit code.
+    let mut out = io::stdout().lock();
     for line in report.trace_lines() {
-        println!("{line}");
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
     }
-    println!("{report}");
+    let _ = writeln!(out, "{report}");
     if report.violation().is_some() {
-        println!("replay: {}", replay_command(args, seed));
+        let _ = writeln!(out, "replay: {}", replay_command(args, seed));
         return 1;
     }
     0
@@ -140,7 +152,9 @@ fn run_range(args: &SimArgs, opts: &RaftSimOptions) -> u8 {
         .threads
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
-    println!(
+    let mut out = io::stdout().lock();
+    let _ = writeln!(
+        out,
         "simulating protocol={} nodes={} faults={} variant={} seeds={}..{} threads={threads}",
         args.protocol,
         args.nodes,
@@ -149,11 +163,12 @@ fn run_range(args: &SimArgs, opts: &RaftSimOptions) -> u8 {
         args.seeds.start,
         args.seeds.end
     );
+    let _ = out.flush();
     let summary = run_seeds(args.seeds.clone(), opts, threads);
-    print!("{summary}");
+    let _ = write!(out, "{summary}");
     match summary.violations.first() {
         Some(first) => {
-            println!("replay: {}", replay_command(args, first.seed()));
+            let _ = writeln!(out, "replay: {}", replay_command(args, first.seed()));
             1
         }
         None => 0,

@@ -182,7 +182,7 @@ fn invalid_options_are_rejected_with_a_reason() {
     };
     assert!(opts.validate().unwrap_err().to_string().contains("nodes=0"));
     let opts = RaftSimOptions {
-        entries_per_append_max: 0,
+        entries_per_append_max: Some(0),
         ..RaftSimOptions::default()
     };
     assert!(opts

@@ -150,12 +150,14 @@ pub struct RaftSimOptions {
     pub recent_events: usize,
     /// Mean time between client proposals.
     pub propose_interval_units: Time,
-    /// Raft's `entries_per_append_max`. One by default: every entry travels in its own append,
-    /// so a follower's acknowledged index can stop anywhere, including between old-term entries
-    /// and the new leader's no-op, which is the Figure 8 precondition. With 64 (Raft's default)
-    /// a catching-up follower gets old entries and the no-op in one batch, and the broken
-    /// commit rule is almost never observable.
-    pub entries_per_append_max: usize,
+    /// Raft's `entries_per_append_max`, or `None` to let the seed choose from
+    /// [`APPEND_BATCHES`]. Varying it matters both ways: with one entry per append a
+    /// follower's acknowledged index can stop anywhere, including between old-term entries and
+    /// the new leader's no-op, which is the Figure 8 precondition (with 64, a catching-up
+    /// follower gets old entries and the no-op in one batch, and the broken commit rule is
+    /// almost never observable); with large batches the pipelined, batched replication path
+    /// that a real cluster uses is the one under test.
+    pub entries_per_append_max: Option<usize>,
 }
 
 impl Default for RaftSimOptions {
@@ -169,18 +171,35 @@ impl Default for RaftSimOptions {
             trace: TraceLevel::Off,
             recent_events: 64,
             propose_interval_units: 100,
-            entries_per_append_max: 1,
+            entries_per_append_max: None,
         }
     }
 }
 
+/// The append batch sizes a seed chooses from when `entries_per_append_max` is `None`: half the
+/// seeds send one entry per append (Figure 8 territory), the rest batch.
+pub const APPEND_BATCHES: [usize; 4] = [1, 1, 8, 64];
+
 impl RaftSimOptions {
+    /// These options with every per-seed choice made for `seed` (today: the append batch).
+    pub fn for_seed(&self, seed: u64) -> RaftSimOptions {
+        let mut o = self.clone();
+        if o.entries_per_append_max.is_none() {
+            // Not the simulation's RNG: the choice must not shift the run's other draws.
+            let pick = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 62;
+            o.entries_per_append_max = Some(APPEND_BATCHES[pick as usize]);
+        }
+        o
+    }
+
     /// The Raft configuration of node `id`.
     pub fn raft_config(&self, id: NodeId) -> Config {
         let voters = (1..=self.nodes as u64).map(NodeId).collect();
         let mut c = Config::new(id, voters);
         c.variant = self.variant;
-        c.entries_per_append_max = self.entries_per_append_max;
+        if let Some(batch) = self.entries_per_append_max {
+            c.entries_per_append_max = batch;
+        }
         c
     }
 

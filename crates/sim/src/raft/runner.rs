@@ -74,6 +74,7 @@ fn build(
     opts: &RaftSimOptions,
 ) -> Result<(Simulation<Raft>, Rc<Cell<Progress>>), ConfigError> {
     opts.validate()?;
+    let opts = &opts.for_seed(seed);
     let factory_opts = opts.clone();
     let factory = move |id: NodeId, disk: &raft::Disk, rng| {
         Raft::new(factory_opts.raft_config(id), disk, rng)

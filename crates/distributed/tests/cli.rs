@@ -1,0 +1,127 @@
+//! The `distributed` command line as a user meets it: exit codes, error messages, and the promise
+//! that every violation it prints can be replayed from the seed it prints.
+
+use std::process::{Command, Output};
+
+fn distributed(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_distributed"))
+        .args(args)
+        .output()
+        .expect("the distributed binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn bad_arguments_get_a_clear_error_and_exit_code_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["sim", "--faults", "earthquake"], "unknown fault profile"),
+        (&["sim", "--seeds", "9..3"], "is empty"),
+        (&["sim", "--seeds", "zero..9"], "is not a seed"),
+        (&["sim", "--nodes", "0"], "nodes=0"),
+        (&["sim", "--nodes", "65"], "nodes=65"),
+        (&["sim", "--variant", "mostly-correct"], "unknown variant"),
+        (&["sim", "--trace"], "--seed"),
+        (&["sim", "--protocol", "carrier-pigeon"], "invalid value"),
+        (&["no-such-command"], "unrecognized subcommand"),
+    ];
+    for (args, needle) in cases {
+        let out = distributed(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?} should exit 2");
+        assert!(
+            stderr(&out).contains(needle),
+            "{args:?}: stderr should mention `{needle}`, got:\n{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_correct_raft_passes_a_seed_range_and_exits_0() {
+    let out = distributed(&["sim", "--protocol", "raft", "--seeds", "0..50"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("seeds=50 violations=0"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// Raft §5.4.2, Figure 8: the broken commit rule is found, and the seed it prints replays the
+/// very same violation.
+#[test]
+fn the_commit_old_term_variant_is_caught_and_its_seed_replays_the_violation() {
+    let out = distributed(&[
+        "sim",
+        "--protocol",
+        "raft",
+        "--variant",
+        "commit-old-term",
+        "--seeds",
+        "0..2000",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "a violation exits 1:\n{text}");
+    let replay = text
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: distributed "))
+        .expect("a replay command is printed");
+    let first = text
+        .lines()
+        .find(|l| l.starts_with("seed=") && l.contains(" at t="))
+        .expect("the failing seed is listed");
+    let (seed_part, rest) = first.split_once(' ').unwrap();
+    let (invariant, _) = rest.split_once(" at ").unwrap();
+
+    let args: Vec<&str> = replay.split_whitespace().collect();
+    let again = distributed(&args);
+    let replayed = stdout(&again);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "the replay fails too:\n{replayed}"
+    );
+    let seed = seed_part.trim_start_matches("seed=");
+    assert!(
+        replayed.contains(&format!("violation of {invariant}")) && replayed.contains(seed),
+        "replay of {seed_part} should show {invariant}:\n{replayed}"
+    );
+}
+
+#[test]
+fn the_same_seed_prints_the_same_trace_twice() {
+    let args = ["sim", "--seed", "7", "--trace", "--max-time", "20000"];
+    let a = stdout(&distributed(&args));
+    let b = stdout(&distributed(&args));
+    assert!(a.lines().count() > 100, "a trace has many lines:\n{a}");
+    assert!(a.contains("AppendEntries{term="), "{a}");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn check_exits_0_on_a_linearizable_history_and_1_on_a_violation() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let ok = distributed(&[
+        "check",
+        &format!("{dir}/../check/testdata/linearizable.jsonl"),
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    assert!(stdout(&ok).starts_with("linearizable"));
+
+    let bad = distributed(&["check", &format!("{dir}/../check/testdata/violation.jsonl")]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+    assert!(stdout(&bad).starts_with("violation"));
+}
+
+#[test]
+fn check_on_a_missing_file_exits_2_with_the_path_in_the_error() {
+    let out = distributed(&["check", "/nonexistent/history.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("/nonexistent/history.jsonl"));
+}
