@@ -191,3 +191,28 @@ fn invalid_options_are_rejected_with_a_reason() {
         .to_string()
         .contains("entries_per_append_max"));
 }
+
+/// The long soak, outside the default run: `cargo test --release -p sim --test raft_sim --
+/// --ignored`. SOAK_SEEDS sets how many seeds per profile (default 50,000).
+#[test]
+#[ignore = "soak: minutes of simulation; run with --ignored"]
+fn soak_raft_under_all_faults_and_chaos_for_many_seeds() {
+    let seeds: u64 = std::env::var("SOAK_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50_000);
+    for (faults, nodes) in [
+        (FaultProfile::All, 5),
+        (FaultProfile::Chaos, 5),
+        (FaultProfile::All, 7),
+    ] {
+        let opts = RaftSimOptions {
+            nodes,
+            faults,
+            ..RaftSimOptions::default()
+        };
+        let summary = run_seeds(0..seeds, &opts, threads());
+        println!("faults={faults} nodes={nodes}: {summary}");
+        assert!(summary.violations.is_empty(), "{summary}");
+    }
+}
