@@ -34,12 +34,15 @@
 //! simulation/node_events.rs  deliveries, ticks, workload polls, Effects in order, sends
 //! simulation/faults.rs    crashes, restarts, partitions, heals, faults aimed at new leaders
 //! raft/                   the Raft adapter: invariants, client workload, run_seed/run_seeds
+//! raft_kv/                the KV adapter: KvReplica cluster, retrying clients, every history
+//!                         checked for linearizability; run_seed/run_seeds/first_failure
 //! ```
 //!
 //! ## Rules the simulator keeps
 //!
 //! - Deterministic: no wall clock, no thread RNG, no hash-map iteration in the core. The only
-//!   clock read in this crate is in [`raft::run_seeds`], which times a batch for its summary.
+//!   clock reads in this crate are in [`raft::run_seeds`] and [`raft_kv::run_seeds`], which
+//!   time a batch for its summary.
 //! - Bounded: a run stops at `max_events` or `max_time_units`; the network holds at most
 //!   `in_flight_max` messages; the ring keeps at most `recent_events` records.
 //! - Cheap on the hot path: no allocation or formatting per event beyond what the protocol
@@ -50,6 +53,7 @@ pub mod hooks;
 pub mod partition;
 mod queue;
 pub mod raft;
+pub mod raft_kv;
 pub mod record;
 pub mod report;
 mod simulation;
