@@ -20,6 +20,7 @@
 
 mod check_cmd;
 mod sim_cmd;
+mod sim_kv;
 
 use std::process::ExitCode;
 

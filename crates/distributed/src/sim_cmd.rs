@@ -23,12 +23,16 @@ use sim::TraceLevel;
 pub enum ProtocolName {
     /// Raft alone: elections and log replication under a proposing client.
     Raft,
+    /// The replicated key-value store (Raft + KV state machine) under simulated clients whose
+    /// history is checked for linearizability.
+    RaftKv,
 }
 
 impl fmt::Display for ProtocolName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ProtocolName::Raft => "raft",
+            ProtocolName::RaftKv => "raft-kv",
         })
     }
 }
@@ -51,10 +55,17 @@ pub struct SimArgs {
     /// Faults to inject: none | network | partitions | crashes | skew | all | chaos.
     #[arg(long, value_parser = parse_faults, default_value = "all")]
     pub faults: FaultProfile,
-    /// Protocol variant: `correct`, or the deliberately broken `commit-old-term`
-    /// (commits entries of earlier terms by counting replicas, Raft §5.4.2).
-    #[arg(long, value_parser = parse_variant, default_value = "correct")]
-    pub variant: raft::Variant,
+    /// Protocol variant: `correct`, or a deliberately broken one: `commit-old-term` (commits
+    /// entries of earlier terms by counting replicas, Raft §5.4.2); with raft-kv also
+    /// `stale-follower-reads` and `ack-before-commit`.
+    #[arg(long, default_value = "correct")]
+    pub variant: String,
+    /// raft-kv: number of simulated clients.
+    #[arg(long, default_value_t = 5)]
+    pub clients: usize,
+    /// raft-kv with --seed: write the seed's client history as JSON lines (for `distributed check`).
+    #[arg(long, value_name = "OUT.jsonl", requires = "seed")]
+    pub history: Option<std::path::PathBuf>,
     /// With --seed: print the trace, one line per event.
     #[arg(long, requires = "seed")]
     pub trace: bool,
@@ -76,19 +87,30 @@ fn parse_faults(s: &str) -> Result<FaultProfile, String> {
     s.parse()
 }
 
-fn variant_name(v: raft::Variant) -> &'static str {
-    match v {
-        raft::Variant::Correct => "correct",
-        raft::Variant::CommitOldTerm => "commit-old-term",
+/// Run the command; returns the process exit code.
+pub fn run(args: SimArgs) -> u8 {
+    match args.protocol {
+        ProtocolName::Raft => run_raft(args),
+        ProtocolName::RaftKv => crate::sim_kv::run(args),
     }
 }
 
-/// Run the command; returns the process exit code.
-pub fn run(args: SimArgs) -> u8 {
+fn run_raft(args: SimArgs) -> u8 {
+    if args.history.is_some() {
+        eprintln!("error: --history needs --protocol raft-kv (plain raft has no client history)");
+        return 2;
+    }
+    let variant = match parse_variant(&args.variant) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let mut opts = RaftSimOptions {
         nodes: args.nodes,
         faults: args.faults,
-        variant: args.variant,
+        variant,
         ..RaftSimOptions::default()
     };
     if let Some(t) = args.max_time {
@@ -108,14 +130,14 @@ pub fn run(args: SimArgs) -> u8 {
 }
 
 /// The command that reproduces `seed` with the same options, printed after every violation.
-fn replay_command(args: &SimArgs, seed: u64) -> String {
+pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
     let mut cmd = format!(
         "distributed sim --protocol {} --nodes {} --faults {} --variant {}",
-        args.protocol,
-        args.nodes,
-        args.faults,
-        variant_name(args.variant)
+        args.protocol, args.nodes, args.faults, args.variant
     );
+    if args.protocol == ProtocolName::RaftKv {
+        cmd += &format!(" --clients {}", args.clients);
+    }
     if let Some(t) = args.max_time {
         cmd += &format!(" --max-time {t}");
     }
@@ -125,12 +147,42 @@ fn replay_command(args: &SimArgs, seed: u64) -> String {
     cmd + &format!(" --seed {seed} --trace")
 }
 
-fn replay_one(seed: u64, args: &SimArgs, mut opts: RaftSimOptions) -> u8 {
-    opts.trace = match (args.trace, args.trace_ticks) {
+/// The trace level the flags ask for.
+pub(crate) fn trace_level(args: &SimArgs) -> TraceLevel {
+    match (args.trace, args.trace_ticks) {
         (_, true) => TraceLevel::Ticks,
         (true, false) => TraceLevel::Events,
         (false, false) => TraceLevel::Off,
+    }
+}
+
+/// Worker threads for a seed range: the flag, else every core.
+pub(crate) fn threads(args: &SimArgs) -> usize {
+    args.threads
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get)
+}
+
+/// The first line of a seed-range run, naming everything that decides the result.
+pub(crate) fn header(args: &SimArgs) -> String {
+    let clients = match args.protocol {
+        ProtocolName::RaftKv => format!(" clients={}", args.clients),
+        ProtocolName::Raft => String::new(),
     };
+    format!(
+        "simulating protocol={} nodes={}{clients} faults={} variant={} seeds={}..{} threads={}",
+        args.protocol,
+        args.nodes,
+        args.faults,
+        args.variant,
+        args.seeds.start,
+        args.seeds.end,
+        threads(args)
+    )
+}
+
+fn replay_one(seed: u64, args: &SimArgs, mut opts: RaftSimOptions) -> u8 {
+    opts.trace = trace_level(args);
     let report = run_seed(seed, &opts);
     // Write errors (a closed pipe: `| head`) end the output early but not the exit code.
     let mut out = io::stdout().lock();
@@ -148,23 +200,10 @@ fn replay_one(seed: u64, args: &SimArgs, mut opts: RaftSimOptions) -> u8 {
 }
 
 fn run_range(args: &SimArgs, opts: &RaftSimOptions) -> u8 {
-    let threads = args
-        .threads
-        .or_else(|| std::thread::available_parallelism().ok())
-        .map_or(1, NonZeroUsize::get);
     let mut out = io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "simulating protocol={} nodes={} faults={} variant={} seeds={}..{} threads={threads}",
-        args.protocol,
-        args.nodes,
-        args.faults,
-        variant_name(args.variant),
-        args.seeds.start,
-        args.seeds.end
-    );
+    let _ = writeln!(out, "{}", header(args));
     let _ = out.flush();
-    let summary = run_seeds(args.seeds.clone(), opts, threads);
+    let summary = run_seeds(args.seeds.clone(), opts, threads(args));
     let _ = write!(out, "{summary}");
     match summary.violations.first() {
         Some(first) => {

@@ -125,3 +125,61 @@ fn check_on_a_missing_file_exits_2_with_the_path_in_the_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).contains("/nonexistent/history.jsonl"));
 }
+
+#[test]
+fn raft_kv_histories_check_linearizable_over_a_seed_range() {
+    let out = distributed(&[
+        "sim",
+        "--protocol",
+        "raft-kv",
+        "--clients",
+        "15",
+        "--nodes",
+        "7",
+        "--seeds",
+        "0..20",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("linearizability_violations=0"), "{text}");
+}
+
+/// A follower answering reads from its own state is caught by the checker, and the history the
+/// replay writes is one `distributed check` also calls a violation, with an HTML page.
+#[test]
+fn stale_follower_reads_are_caught_and_the_dumped_history_fails_the_checker_too() {
+    let out = distributed(&[
+        "sim",
+        "--protocol",
+        "raft-kv",
+        "--variant",
+        "stale-follower-reads",
+        "--seeds",
+        "0..50",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let replay = text
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: distributed "))
+        .expect("a replay command is printed");
+    let dir = std::env::temp_dir().join(format!("distributed-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let history = dir.join("history.jsonl");
+    let html = dir.join("violation.html");
+    let mut args: Vec<&str> = replay.split_whitespace().collect();
+    let history_arg = history.to_str().unwrap();
+    args.extend(["--history", history_arg]);
+    let again = distributed(&args);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+
+    let checked = distributed(&["check", history_arg, "--html", html.to_str().unwrap()]);
+    assert_eq!(checked.status.code(), Some(1), "{}", stdout(&checked));
+    assert!(stdout(&checked).starts_with("violation"));
+    let page = std::fs::read_to_string(&html).expect("the page was written");
+    assert!(
+        page.contains("<svg") || page.contains("<html"),
+        "an HTML page"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -38,7 +38,7 @@ pub use client::Client;
 pub use invariants::{
     CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
 };
-pub use options::{parse_seeds, parse_variant, FaultProfile, RaftSimOptions};
+pub use options::{parse_seeds, parse_variant, FaultProfile, RaftSimOptions, APPEND_BATCHES};
 pub use runner::{
     first_violation, raft_leader, run_seed, run_seeds, simulation, SeedReport, Summary,
 };
