@@ -312,6 +312,15 @@ mod tests {
                 },
                 "RequestVoteResponse{term=4 granted}",
             ),
+        ];
+        for (msg, text) in cases {
+            assert_eq!(msg.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn pre_vote_and_read_index_messages_print_as_one_compact_line() {
+        let cases = [
             (
                 Message::PreVote {
                     term: 5,
