@@ -12,23 +12,62 @@
 //! ```
 //!
 //! Invariants `validate` enforces: `id ∈ voters`, voters non-empty and unique,
-//! `0 < heartbeat < min < max`, and every batch/pipeline bound at least 1.
+//! `0 < heartbeat < min < max`, and every batch/pipeline/queue bound at least 1.
+//!
+//! ## Reads and the lease (thesis §6.4, §6.4.1)
+//!
+//! ```text
+//!   leader tick T: heartbeat round r sent ──► a quorum acks r ──► lease holds while now < T + L
+//!   follower: got a message of round ≥ r at some time ≥ T, refuses votes for min ticks after
+//!
+//!   L = lease_ticks() = ⌊(election_timeout_ticks_min − 1) · 1000 / (1000 + clock_drift_per_mille_max)⌋
+//! ```
+//!
+//! Why `min − 1`: a follower that resets its timer between two ticks has seen only
+//! `min − 1` whole tick periods when its counter reaches `min`. Why divide by the drift: the
+//! leader's `L` ticks must end before the fastest follower's `min − 1` ticks, with tick rates
+//! that differ by at most `1 + drift`. `validate` rejects `Lease` without `check_quorum`
+//! (without it followers vote while the lease holds, so nothing stops a second leader) and a
+//! lease of 0 ticks. It does not require `pre_vote`: pre-vote only spares the leader from being
+//! deposed by a rejoining node's inflated term, which costs availability, never a stale read
+//! (the deposed leader stops serving reads the moment it stops being leader).
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use distributed_core::{NodeId, Tick};
 
-/// Which commit rule the leader follows. The broken one exists so the simulator and the tests
-/// can show what §5.4.2 protects against; it is never the default.
+/// Correct Raft, or one deliberately broken rule. The broken ones exist so the simulator and
+/// the tests can show what the paper's rules protect against; they are never the default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Variant {
-    /// The paper's rule: count replicas only for entries of the leader's current term (§5.4.2).
+    /// The paper's rules everywhere: the §5.4.2 commit rule, and a lease that accounts for
+    /// clock drift and is measured from when the confirming heartbeat was *sent* (§6.4.1).
     #[default]
     Correct,
     /// Deliberately unsafe: count replicas for entries of any term. Figure 8 shows how an entry
     /// committed this way can later be overwritten.
     CommitOldTerm,
+    /// Deliberately unsafe (needs `read_mode = Lease`): the lease lasts the full
+    /// `election_timeout_ticks_min`, measured from when the quorum's acks *arrive*, and ignores
+    /// `clock_drift_per_mille_max`. Acks arrive later than the heartbeat left, and a slow leader
+    /// clock counts fewer ticks than its followers, so followers can stop honouring the lease
+    /// and elect a new leader, which commits writes, while the old one still serves reads from
+    /// its state without them: a stale read (thesis §6.4.1).
+    LeaseIgnoresDrift,
+}
+
+/// How the leader makes a read linearizable without appending it to the log (thesis §6.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReadMode {
+    /// Every read waits for one heartbeat round acknowledged by a quorum, sent after the read
+    /// arrived: it proves no newer leader existed then. Safe whatever the clocks do (§6.4).
+    #[default]
+    ReadIndex,
+    /// While its lease holds the leader answers reads at once, with no messages; outside the
+    /// lease it falls back to ReadIndex. Safe only if tick rates differ by at most
+    /// `clock_drift_per_mille_max` (§6.4.1).
+    Lease,
 }
 
 /// The configuration of one node. Build it with [`Config::new`] and adjust fields.
@@ -55,8 +94,29 @@ pub struct Config {
     /// At most this many AppendEntries carrying entries may be unacknowledged per follower.
     /// Pipelining hides round trips; the bound keeps a slow follower from being flooded.
     pub inflight_appends_max: usize,
-    /// The commit rule (correct, or the deliberately broken teaching variant).
+    /// Correct, or one deliberately broken teaching variant.
     pub variant: Variant,
+    /// Thesis §9.6: a node whose timer fires first asks for pre-votes and bumps its term only if
+    /// a majority would vote for it, so a node cut off by a partition does not return with an
+    /// inflated term that deposes a healthy leader.
+    pub pre_vote: bool,
+    /// A leader that has not heard from a quorum within `election_timeout_ticks_min` steps down,
+    /// and a node that heard from a leader within that time ignores RequestVote for a higher
+    /// term (thesis §4.2.3, §6.2). Without it a cut-off leader believes it leads until it hears
+    /// a higher term, and a rejoining node can disrupt a healthy leader.
+    pub check_quorum: bool,
+    /// How reads are confirmed: ReadIndex (a heartbeat round per batch) or Lease (no round while
+    /// the lease holds).
+    pub read_mode: ReadMode,
+    /// The bound on how much faster one node's ticks may run than another's, in thousandths
+    /// (500 = up to 1.5×). Only Lease uses it: the lease is shortened by this factor so that it
+    /// ends before any follower's election timeout. The default covers the simulator's skew
+    /// profile (tick periods 80..120 units).
+    pub clock_drift_per_mille_max: u64,
+    /// At most this many reads wait on one node (confirming at the leader, or forwarded and
+    /// unanswered or not yet applied at a follower). Beyond it a read fails with `Busy` at once,
+    /// rather than growing a queue without bound while a quorum is unreachable.
+    pub pending_reads_max: usize,
 }
 
 impl Config {
@@ -72,6 +132,11 @@ impl Config {
             append_bytes_max: 1024 * 1024,
             inflight_appends_max: 4,
             variant: Variant::Correct,
+            pre_vote: true,
+            check_quorum: true,
+            read_mode: ReadMode::ReadIndex,
+            clock_drift_per_mille_max: 500,
+            pending_reads_max: 1024,
         }
     }
 
@@ -80,11 +145,21 @@ impl Config {
         self.voters.len() / 2 + 1
     }
 
+    /// How many ticks a lease lasts from the tick its confirming heartbeat was sent (§6.4.1;
+    /// see the module docs for the formula). `LeaseIgnoresDrift` does not use it.
+    pub fn lease_ticks(&self) -> Tick {
+        let whole_periods = u128::from(self.election_timeout_ticks_min.saturating_sub(1));
+        let rate_max = 1000 + u128::from(self.clock_drift_per_mille_max);
+        // The quotient is at most `whole_periods`, which came from a Tick: the cast is exact.
+        (whole_periods * 1000 / rate_max) as Tick
+    }
+
     /// Reject configurations that are unsafe or cannot make progress, saying which field and why.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_voters()?;
         self.validate_timeouts()?;
-        self.validate_bounds()
+        self.validate_bounds()?;
+        self.validate_reads()
     }
 
     fn validate_voters(&self) -> Result<(), ConfigError> {
@@ -147,6 +222,37 @@ impl Config {
                     "{name} is 0: must be at least 1 or nothing is ever replicated"
                 )));
             }
+        }
+        if self.pending_reads_max == 0 {
+            return Err(ConfigError::new(
+                "pending_reads_max is 0: must be at least 1 or every read fails as Busy",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_reads(&self) -> Result<(), ConfigError> {
+        let lease = self.read_mode == ReadMode::Lease;
+        if self.variant == Variant::LeaseIgnoresDrift && !lease {
+            return Err(ConfigError::new(
+                "variant LeaseIgnoresDrift changes only lease reads: it needs read_mode Lease",
+            ));
+        }
+        if lease && !self.check_quorum {
+            return Err(ConfigError::new(
+                "read_mode Lease needs check_quorum: without it followers grant votes while the \
+                 leader's lease holds, so a new leader can commit writes that the old one, still \
+                 inside its lease, does not see; and a deposed leader keeps serving reads from a \
+                 lease that other nodes no longer honour",
+            ));
+        }
+        if lease && self.variant != Variant::LeaseIgnoresDrift && self.lease_ticks() == 0 {
+            return Err(ConfigError::new(format!(
+                "read_mode Lease with election_timeout_ticks_min ({}) and \
+                 clock_drift_per_mille_max ({}) gives a lease of 0 ticks: raise the timeout or \
+                 lower the drift bound",
+                self.election_timeout_ticks_min, self.clock_drift_per_mille_max
+            )));
         }
         Ok(())
     }
@@ -246,6 +352,62 @@ mod tests {
             }
             assert!(rejected_with(&c, "is 0: must be at least 1"));
         }
+    }
+
+    #[test]
+    fn pre_vote_and_check_quorum_are_on_and_reads_use_read_index_by_default() {
+        let c = three();
+        assert!(c.pre_vote && c.check_quorum);
+        assert_eq!(c.read_mode, ReadMode::ReadIndex);
+    }
+
+    #[test]
+    fn validate_rejects_lease_reads_without_check_quorum_and_says_why() {
+        // Raft thesis §6.4.1: the lease is only as good as the followers' promise not to vote.
+        let mut c = three();
+        c.read_mode = ReadMode::Lease;
+        assert_eq!(c.validate(), Ok(()));
+        c.check_quorum = false;
+        assert!(rejected_with(
+            &c,
+            "read_mode Lease needs check_quorum: without it followers grant votes while"
+        ));
+        assert!(rejected_with(&c, "a deposed leader keeps serving reads"));
+    }
+
+    #[test]
+    fn validate_accepts_lease_reads_without_pre_vote() {
+        // Pre-vote protects availability, not the lease: see the module docs.
+        let mut c = three();
+        c.read_mode = ReadMode::Lease;
+        c.pre_vote = false;
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_lease_is_the_minimum_election_timeout_shortened_by_the_drift_bound() {
+        // Raft thesis §6.4.1: lease = election timeout / clock drift bound (minus one tick).
+        let mut c = three(); // min 10
+        c.clock_drift_per_mille_max = 0;
+        assert_eq!(c.lease_ticks(), 9);
+        c.clock_drift_per_mille_max = 500;
+        assert_eq!(c.lease_ticks(), 6, "9 / 1.5");
+        c.clock_drift_per_mille_max = 10_000;
+        c.read_mode = ReadMode::Lease;
+        assert!(rejected_with(&c, "gives a lease of 0 ticks"));
+        c.clock_drift_per_mille_max = u64::MAX;
+        assert_eq!(c.lease_ticks(), 0, "no overflow");
+    }
+
+    #[test]
+    fn validate_rejects_the_broken_lease_variant_without_lease_reads_and_zero_pending_reads() {
+        let mut c = three();
+        c.variant = Variant::LeaseIgnoresDrift;
+        assert!(rejected_with(&c, "it needs read_mode Lease"));
+        c.read_mode = ReadMode::Lease;
+        assert_eq!(c.validate(), Ok(()));
+        c.pending_reads_max = 0;
+        assert!(rejected_with(&c, "pending_reads_max is 0"));
     }
 
     #[test]

@@ -1,18 +1,31 @@
-//! Leader election: randomized timeouts, campaigns, and the voting rules (§5.2, §5.4.1).
+//! Leader election: randomized timeouts, pre-votes, campaigns, and the voting rules
+//! (§5.2, §5.4.1; thesis §9.6 pre-vote, §4.2.3 disruptive servers).
 //!
 //! ```text
-//!   follower ──(election_elapsed ≥ election_timeout)──► candidate: term+1, vote for self,
-//!                                                        persist, RequestVote to every peer
+//!   follower ──(election_elapsed ≥ election_timeout)──►
+//!       pre_vote on:  pre-candidate: term unchanged, nothing persisted, PreVote{term+1} to peers
+//!                     ──(pre-votes from a majority)──► candidate (below)
+//!                     ──(timeout again)──► pre-candidate again, with a fresh random timeout
+//!       pre_vote off: candidate: term+1, vote for self, persist, RequestVote to every peer
 //!   candidate ──(votes from a majority)──► leader (see leader.rs)
-//!   candidate ──(timeout again: split vote)──► candidate of term+1, with a fresh random timeout
+//!   candidate ──(timeout again: split vote)──► pre-candidate (or candidate of term+1)
 //!
-//!   voter, on RequestVote{term=T last=(lt,li)} with T == current term:
-//!     grant  iff  voted_for ∈ {none, candidate}                       (one vote per term, §5.2)
+//!   voter, on RequestVote{term=T last=(lt,li)}:
+//!     check_quorum and a leader heard (or leading) within min ticks ──► ignore, any T (§4.2.3)
+//!     grant  iff  T == current term (after adopting a higher T)
+//!            and  voted_for ∈ {none, candidate}                       (one vote per term, §5.2)
 //!            and  (lt, li) ≥ (last_term, last_index) lexicographically (up to date, §5.4.1)
+//!   voter, on PreVote{term=T last=(lt,li)}: term and vote untouched, nothing persisted
+//!     grant  iff  T > current term  and  no leader heard within min ticks  and  up to date
 //! ```
 //!
 //! A granted vote is persisted (`Write::HardState`) before the response is queued, and resets
 //! the voter's election timer so it does not immediately compete with the candidate it backed.
+//! A granted pre-vote promises nothing, so it changes no state at all.
+//!
+//! Why pre-vote: a node cut off from the cluster times out again and again. Without pre-vote
+//! each timeout bumps its term; when it rejoins, its higher term deposes a healthy leader.
+//! With pre-vote it never wins a pre-vote while cut off, so its term stays put.
 
 use distributed_core::{NodeId, Rng};
 
@@ -22,10 +35,99 @@ use crate::node::{Raft, Role};
 use crate::ready::Ready;
 
 impl Raft {
-    /// Follower and candidate clock: start an election when the timeout expires.
+    /// Follower and candidate clock: start an election (or a pre-vote) when the timeout expires.
     pub(crate) fn tick_election(&mut self, out: &mut Ready) {
         self.election_elapsed += 1;
+        self.leader_contact_elapsed = self.leader_contact_elapsed.saturating_add(1);
         if self.election_elapsed >= self.election_timeout {
+            if self.config.pre_vote {
+                self.pre_campaign(out);
+            } else {
+                self.campaign(out);
+            }
+        }
+    }
+
+    /// True while this node leads, or heard from a leader of its term less than
+    /// `election_timeout_ticks_min` ticks ago: then a leader is presumed alive.
+    pub(crate) fn heard_from_leader_recently(&self) -> bool {
+        self.role == Role::Leader
+            || self.leader_contact_elapsed < self.config.election_timeout_ticks_min
+    }
+
+    /// Thesis §4.2.3 (with check-quorum): a RequestVote while a leader is presumed alive comes
+    /// from a node that was cut off, not from a needed election. Ignoring it keeps our term, so
+    /// the healthy leader is not deposed; it also keeps the lease's promise that this node votes
+    /// for nobody within the minimum election timeout (thesis §6.4.1). Any term, not only higher
+    /// ones: a delayed answer of a higher term can move our term on while the lease still runs,
+    /// and a RequestVote of that term must not get a vote then either.
+    pub(crate) fn ignores_disruptive_vote(&self, msg: &Message) -> bool {
+        matches!(msg, Message::RequestVote { .. })
+            && self.config.check_quorum
+            && self.heard_from_leader_recently()
+    }
+
+    /// Thesis §9.6: ask every peer whether it would vote for us in `term + 1`, changing nothing
+    /// durable. Only a majority of yeses leads to a real campaign.
+    pub(crate) fn pre_campaign(&mut self, out: &mut Ready) {
+        let Some(proposed) = self.term.checked_add(1) else {
+            self.reset_election_timer(); // term space exhausted: see `campaign`
+            return;
+        };
+        self.role = Role::PreCandidate;
+        self.leader = None;
+        self.votes_granted.clear();
+        self.votes_granted.insert(self.config.id);
+        self.reset_election_timer();
+        if self.votes_granted.len() >= self.config.quorum() {
+            self.campaign(out); // a cluster of one
+            return;
+        }
+        let request = Message::PreVote {
+            term: proposed,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        for &peer in &self.config.voters {
+            if peer != self.config.id {
+                out.send(self.config.id, peer, request.clone());
+            }
+        }
+    }
+
+    /// Answer a PreVote for `term` (the proposed one). Nothing here is persisted or adopted:
+    /// a granted pre-vote is only an opinion, so the voter may grant several in one term.
+    pub(crate) fn handle_pre_vote(
+        &mut self,
+        candidate: NodeId,
+        term: Term,
+        last: (Term, Index),
+        out: &mut Ready,
+    ) {
+        let granted =
+            term > self.term && !self.heard_from_leader_recently() && self.is_up_to_date(last);
+        let response = Message::PreVoteResponse {
+            term: if granted { term } else { self.term },
+            vote_granted: granted,
+        };
+        out.send(self.config.id, candidate, response);
+    }
+
+    /// Count a pre-vote for this round (its term is ours plus one); a majority starts the real
+    /// election. A rejection with a higher term was already adopted by `step`.
+    pub(crate) fn handle_pre_vote_response(
+        &mut self,
+        voter: NodeId,
+        term: Term,
+        granted: bool,
+        out: &mut Ready,
+    ) {
+        let this_round = self.term.checked_add(1) == Some(term);
+        if !(granted && this_round && self.role == Role::PreCandidate) {
+            return;
+        }
+        self.votes_granted.insert(voter);
+        if self.votes_granted.len() >= self.config.quorum() {
             self.campaign(out);
         }
     }
@@ -52,6 +154,7 @@ impl Raft {
         self.leader = None;
         self.voted_for = Some(self.config.id);
         self.save_hard_state(out);
+        self.fail_unanswered_forwards(out); // answers of the old term will be dropped
         self.votes_granted.clear();
         self.votes_granted.insert(self.config.id);
         self.reset_election_timer();

@@ -9,6 +9,8 @@
 //!     otherwise: for each entry, skip it if we hold the same (term,index); at the first that
 //!       differs, truncate from there and append the rest (one Write::Append), then
 //!       commit_index = max(commit_index, min(c, pi + entries.len())) and reply ok match=pi+n
+//!   every reply echoes the request's `round`; any AppendEntries of our term also restarts the
+//!   leader-contact clock that pre-votes and check-quorum read (thesis §9.6, §4.2.3)
 //! ```
 //!
 //! Never truncate on a match: a delayed, shorter AppendEntries must not erase entries a later
@@ -21,7 +23,7 @@
 use distributed_core::NodeId;
 
 use crate::log::{Entry, Index, Term};
-use crate::message::{AppendResult, Message};
+use crate::message::{AppendResult, Message, Round};
 use crate::node::{Raft, Role};
 use crate::ready::{Ready, Write};
 
@@ -34,12 +36,13 @@ impl Raft {
             prev_log_term,
             entries,
             leader_commit,
+            round,
         } = msg
         else {
             return;
         };
         if term < self.term {
-            self.reply_append(from, reject(prev_log_index, 0, 0), out);
+            self.reply_append(from, reject(prev_log_index, 0, 0), round, out);
             return;
         }
         if self.role == Role::Leader {
@@ -47,11 +50,12 @@ impl Raft {
             // vote write). Network input must not crash us; the simulator's checker reports it.
             return;
         }
-        if self.role == Role::Candidate {
+        if matches!(self.role, Role::Candidate | Role::PreCandidate) {
             self.become_follower(term, Some(from), out); // §5.2: a legitimate leader exists
         }
         self.leader = Some(from);
         self.election_elapsed = 0;
+        self.leader_contact_elapsed = 0;
         if !entries_are_well_formed(term, prev_log_index, prev_log_term, &entries) {
             return; // malformed: drop without answering
         }
@@ -71,7 +75,7 @@ impl Raft {
                 AppendResult::Ok { match_index }
             }
         };
-        self.reply_append(from, result, out);
+        self.reply_append(from, result, round, out);
     }
 
     /// Keep the entries we already hold, truncate at the first conflict, append the rest, and
@@ -99,10 +103,11 @@ impl Raft {
         out.writes.push(Write::Append(new));
     }
 
-    fn reply_append(&self, to: NodeId, result: AppendResult, out: &mut Ready) {
+    fn reply_append(&self, to: NodeId, result: AppendResult, round: Round, out: &mut Ready) {
         let response = Message::AppendEntriesResponse {
             term: self.term,
             result,
+            round,
         };
         out.send(self.config.id, to, response);
     }

@@ -3,8 +3,8 @@
 //! ```text
 //!   propose ─► append (term,last+1) ─► Write::Append ─► AppendEntries to every follower that
 //!                                                       has room (progress.rs: probe/replicate)
-//!   tick ──► every heartbeat_interval_ticks: one AppendEntries per follower
-//!            (empty in Replicate; in Probe it is the retried probe)
+//!   tick ──► check-quorum (quorum.rs), then every heartbeat_interval_ticks a new round:
+//!            one AppendEntries per follower (empty in Replicate; in Probe the retried probe)
 //!   reply ─► ok:     match_index ↑, commit rule, refill the pipeline
 //!            reject: jump next_index using the conflict hint, probe again    (§5.3)
 //!
@@ -23,7 +23,7 @@ use distributed_core::NodeId;
 
 use crate::config::Variant;
 use crate::log::{Entry, Index, Term};
-use crate::message::{AppendResult, Message};
+use crate::message::{AppendResult, Message, Round};
 use crate::node::{Raft, Role};
 use crate::progress::{Progress, ProgressState};
 use crate::ready::{Output, Ready, Write};
@@ -41,10 +41,14 @@ impl Raft {
         self.leader = Some(self.config.id);
         self.votes_granted.clear();
         self.heartbeat_elapsed = 0;
-        let (me, last) = (self.config.id, self.log.last_index());
+        self.leader_contact_elapsed = 0;
+        self.rounds.start_leadership();
+        let (me, last, now) = (self.config.id, self.log.last_index(), self.ticks);
+        // Every follower counts as just heard from: check-quorum gives a new leader one full
+        // window to reach a quorum before it may step down.
         self.progress = (self.config.voters.iter())
             .filter(|&&p| p != me)
-            .map(|&p| (p, Progress::new(last)))
+            .map(|&p| (p, Progress::new(last, now)))
             .collect();
         self.append_own(Bytes::new(), out);
         self.replicate_to_all(out);
@@ -64,28 +68,29 @@ impl Raft {
         self.maybe_commit(out);
     }
 
-    /// Leader clock: broadcast a heartbeat every `heartbeat_interval_ticks`.
-    pub(crate) fn tick_heartbeat(&mut self, out: &mut Ready) {
-        self.heartbeat_elapsed += 1;
-        if self.heartbeat_elapsed < self.config.heartbeat_interval_ticks {
+    /// Leader clock: step down without a quorum (check-quorum), else start a heartbeat round
+    /// every `heartbeat_interval_ticks`.
+    pub(crate) fn tick_leader(&mut self, out: &mut Ready) {
+        self.leader_contact_elapsed = 0;
+        if !self.check_quorum(out) {
             return;
         }
-        self.heartbeat_elapsed = 0;
-        for k in 0..self.config.voters.len() {
-            let peer = self.config.voters[k];
-            if peer != self.config.id {
-                self.send_heartbeat(peer, out);
-            }
+        self.heartbeat_elapsed += 1;
+        if self.heartbeat_elapsed >= self.config.heartbeat_interval_ticks {
+            self.broadcast_round(out);
         }
     }
 
-    /// Handle a follower's answer to an AppendEntries of the current term.
+    /// Handle a follower's answer to an AppendEntries of the current term. Whatever the result,
+    /// the answer shows the follower is alive and accepted this leader in `round`.
     pub(crate) fn handle_append_response(
         &mut self,
         from: NodeId,
         result: AppendResult,
+        round: Round,
         out: &mut Ready,
     ) {
+        self.on_round_ack(from, round, out);
         let last = self.log.last_index();
         match result {
             AppendResult::Ok { match_index } => {
@@ -155,7 +160,7 @@ impl Raft {
         }
         let may_commit = match self.config.variant {
             // §5.4.2: only an entry of the current term is committed by counting replicas.
-            Variant::Correct => self.log.term_at(n) == Some(self.term),
+            Variant::Correct | Variant::LeaseIgnoresDrift => self.log.term_at(n) == Some(self.term),
             Variant::CommitOldTerm => true,
         };
         if may_commit {
@@ -227,7 +232,7 @@ impl Raft {
     /// are any), an empty AppendEntries at `next_index - 1` in Replicate. The empty one also
     /// repairs a pipeline whose appends were all lost: it is rejected (gap) and the follower
     /// falls back to probing; if they all arrived, its success empties the in-flight window.
-    fn send_heartbeat(&mut self, peer: NodeId, out: &mut Ready) {
+    pub(crate) fn send_heartbeat(&mut self, peer: NodeId, out: &mut Ready) {
         let Some(pr) = self.progress.get_mut(&peer) else {
             return;
         };
@@ -261,6 +266,7 @@ impl Raft {
             prev_log_term,
             entries,
             leader_commit: self.commit_index,
+            round: self.rounds.current,
         };
         out.send(self.config.id, peer, msg);
     }

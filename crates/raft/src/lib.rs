@@ -2,7 +2,10 @@
 //!
 //! An implementation of "In Search of an Understandable Consensus Algorithm (Extended Version)",
 //! Ongaro & Ousterhout, 2014: leader election (§5.2), log replication (§5.3) and the safety
-//! rules (§5.4), plus the leader's no-op (§8). It never touches a socket, a clock or a file:
+//! rules (§5.4), plus the leader's no-op (§8); and from Ongaro's dissertation ("Consensus:
+//! Bridging Theory and Practice", 2014) pre-vote (§9.6), check-quorum and leader stickiness
+//! (§4.2.3, §6.2), and linearizable reads by ReadIndex, lease and follower forwarding (§6.4,
+//! §6.4.1). It never touches a socket, a clock or a file:
 //! drive it through [`distributed_core::Protocol`] and carry out each [`Ready`] in order
 //! (persist → send → apply → advance). See [`Ready`] for a complete driving loop.
 //!
@@ -10,23 +13,24 @@
 //!
 //! ```text
 //! lib.rs        this map and the public re-exports
-//! config.rs     Config (timeouts, batch and pipeline bounds, Variant) and Config::validate
+//! config.rs     Config (timeouts, bounds, pre-vote, check-quorum, ReadMode, Variant), validate
 //! log.rs        Term, Index, Entry; the in-memory log and its term searches   (§5.3)
-//! message.rs    the four RPCs as messages, with their one-line Display          (Figure 2)
-//! ready.rs      HardState, Disk, Write, Input, Output, Ready: the host contract
+//! message.rs    the RPCs as messages, with their one-line Display  (Figure 2, thesis §9.6, §6.4)
+//! ready.rs      HardState, Disk, Write, Input, Output, ReadFailure, Ready: the host contract
 //! node.rs       the Raft struct, start/restart, accessors, Protocol dispatch    (§5.1)
-//! election.rs   timeouts, campaigns, votes, the up-to-date check               (§5.2, §5.4.1)
+//! election.rs   timeouts, pre-votes, campaigns, votes, disruptive-vote rule
+//!                                                      (§5.2, §5.4.1, thesis §9.6, §4.2.3)
 //! leader.rs     proposals, batching, pipelining, heartbeats, the commit rule  (§5.3, §5.4.2)
+//! quorum.rs     heartbeat rounds, check-quorum, the lease           (thesis §6.2, §6.4, §6.4.1)
+//! read.rs       ReadIndex queue, lease reads, follower reads, read failures     (thesis §6.4)
 //! progress.rs   per-follower flow control: probe and replicate states
 //! follower.rs   AppendEntries: consistency check, truncation, conflict hint   (§5.3)
 //! ```
 //!
 //! ## Not yet here
 //!
-//! Snapshots, membership changes, pre-vote, check-quorum, ReadIndex and leader transfer are
-//! later issues. Without check-quorum, a leader cut off from its followers keeps believing it
-//! leads until it hears a higher term; clients it accepts proposals from just never see them
-//! commit.
+//! Snapshots, membership changes and leader transfer are later issues. Lease reads assume
+//! tick rates differ by at most `Config::clock_drift_per_mille_max`; nothing here can check it.
 
 mod config;
 mod election;
@@ -36,11 +40,13 @@ mod log;
 mod message;
 mod node;
 mod progress;
+mod quorum;
+mod read;
 mod ready;
 
 pub use bytes::Bytes;
-pub use config::{Config, ConfigError, Variant};
+pub use config::{Config, ConfigError, ReadMode, Variant};
 pub use log::{Entry, Index, Term};
-pub use message::{AppendResult, Message};
+pub use message::{AppendResult, Message, Round};
 pub use node::{Raft, Role};
-pub use ready::{Disk, HardState, Input, Output, Ready, Write};
+pub use ready::{Disk, HardState, Input, Output, ReadFailure, Ready, Write};

@@ -1,13 +1,23 @@
-//! The four Raft RPCs as one-way messages (Figure 2), and their one-line `Display`.
+//! The Raft RPCs as one-way messages (Figure 2, thesis §9.6 and §6.4), and their `Display`.
 //!
 //! ```text
+//!   pre-candidate ── PreVote{term=T+1 last=(t,i)} ───────────► voter   (thesis §9.6; T unchanged)
+//!   pre-candidate ◄─ PreVoteResponse{term=T+1 granted}          ─ voter
+//!                 ◄─ PreVoteResponse{term=voter's rejected}
 //!   candidate ── RequestVote{term last=(t,i)} ──────────────► voter        (§5.2, §5.4.1)
 //!   candidate ◄─ RequestVoteResponse{term granted|rejected} ─ voter
 //!
-//!   leader ──── AppendEntries{term prev=(t,i) n commit} ───► follower     (§5.3)
-//!   leader ◄─── AppendEntriesResponse{term ok match=m} ────── follower
-//!          ◄─── AppendEntriesResponse{term reject prev=i hint=(t,j)}
+//!   leader ──── AppendEntries{term prev=(t,i) n commit round} ──► follower (§5.3)
+//!   leader ◄─── AppendEntriesResponse{term ok match=m round} ──── follower
+//!          ◄─── AppendEntriesResponse{term reject prev=i hint=(t,j) round}
+//!
+//!   follower ── ReadIndexRequest{term id} ──────────────────► leader      (thesis §6.4)
+//!   follower ◄─ ReadIndexResponse{term id index=i | failed=reason} ─ leader
 //! ```
+//!
+//! `round` numbers the leader's heartbeat rounds; a follower echoes it, so an answer proves the
+//! follower still accepted this leader when a message of that round reached it (ReadIndex).
+//! A `PreVote`'s term is *proposed*, not adopted: no one persists or moves to it.
 //!
 //! The sender's id is not a field: it travels in the `Envelope` and reaches `step` as `from`,
 //! so it cannot disagree with the route (the paper's `candidateId` / `leaderId`).
@@ -19,10 +29,33 @@
 use std::fmt;
 
 use crate::log::{Entry, Index, Term};
+use crate::ready::ReadFailure;
 
-/// A Raft message. Every variant carries the sender's `term` (§5.1: terms act as a logical clock).
+/// A leader's heartbeat round number; grows by one per round, never within a round.
+pub type Round = u64;
+
+/// A Raft message. Every variant carries the sender's `term` (§5.1: terms act as a logical clock),
+/// except that a `PreVote` and a granted `PreVoteResponse` carry the proposed term.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
+    /// Would you vote for me in `term` (thesis §9.6)? Sent by a pre-candidate, whose own term
+    /// is `term - 1`; nobody adopts `term` on seeing it.
+    PreVote {
+        /// The proposed term: the pre-candidate's term plus one.
+        term: Term,
+        /// Index of the pre-candidate's last entry (the §5.4.1 check, as for a real vote).
+        last_log_index: Index,
+        /// Term of the pre-candidate's last entry.
+        last_log_term: Term,
+    },
+    /// A voter's answer to a `PreVote`. Nothing is persisted on either side.
+    PreVoteResponse {
+        /// Granted: the proposed term, so the answer matches one pre-vote round. Rejected: the
+        /// voter's own term, so a pre-candidate that is behind catches up.
+        term: Term,
+        /// True if the voter would grant a real vote.
+        vote_granted: bool,
+    },
     /// A candidate asks for a vote (§5.2).
     RequestVote {
         /// The candidate's term.
@@ -51,6 +84,9 @@ pub enum Message {
         entries: Vec<Entry>,
         /// The leader's commit index, so followers learn what to apply.
         leader_commit: Index,
+        /// The leader's heartbeat round when it sent this: echoed back, it confirms leadership
+        /// for reads registered before the round began (thesis §6.4).
+        round: Round,
     },
     /// A follower's answer.
     AppendEntriesResponse {
@@ -58,6 +94,26 @@ pub enum Message {
         term: Term,
         /// Whether the consistency check passed, and what the leader should do next.
         result: AppendResult,
+        /// The `round` of the AppendEntries answered. Any answer of the leader's term counts,
+        /// a rejection included: it still shows the follower accepted this leader.
+        round: Round,
+    },
+    /// A follower asks its leader for a read index on behalf of a local read (thesis §6.4).
+    ReadIndexRequest {
+        /// The follower's term; the leader serves only requests of its own term.
+        term: Term,
+        /// The follower's own number for this request, unique per incarnation (not the host's
+        /// read id, which may repeat): a late answer can never match a newer read.
+        id: u64,
+    },
+    /// The leader's answer: a confirmed read index, or why there is none.
+    ReadIndexResponse {
+        /// The leader's term.
+        term: Term,
+        /// The `id` of the request answered.
+        id: u64,
+        /// The read index, confirmed by a heartbeat round sent after the request arrived.
+        outcome: Result<Index, ReadFailure>,
     },
 }
 
@@ -83,20 +139,50 @@ pub enum AppendResult {
 }
 
 impl Message {
-    /// The sender's term, which every message carries.
+    /// The term the message carries: the sender's, or a proposed one (see [`Message`]).
     pub fn term(&self) -> Term {
         match self {
-            Message::RequestVote { term, .. }
+            Message::PreVote { term, .. }
+            | Message::PreVoteResponse { term, .. }
+            | Message::RequestVote { term, .. }
             | Message::RequestVoteResponse { term, .. }
             | Message::AppendEntries { term, .. }
-            | Message::AppendEntriesResponse { term, .. } => *term,
+            | Message::AppendEntriesResponse { term, .. }
+            | Message::ReadIndexRequest { term, .. }
+            | Message::ReadIndexResponse { term, .. } => *term,
         }
+    }
+
+    /// True if `term()` is a term someone holds, which a receiver adopts when it is higher
+    /// (§5.1). False for a pre-vote and a granted answer to one: their term is only proposed,
+    /// and adopting it would make pre-vote bump terms exactly like a real election.
+    pub fn carries_a_held_term(&self) -> bool {
+        !matches!(
+            self,
+            Message::PreVote { .. }
+                | Message::PreVoteResponse {
+                    vote_granted: true,
+                    ..
+                }
+        )
     }
 }
 
 impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Message::PreVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => write!(
+                f,
+                "PreVote{{term={term} last=({last_log_term},{last_log_index})}}"
+            ),
+            Message::PreVoteResponse { term, vote_granted } => {
+                let verdict = if *vote_granted { "granted" } else { "rejected" };
+                write!(f, "PreVoteResponse{{term={term} {verdict}}}")
+            }
             Message::RequestVote {
                 term,
                 last_log_index,
@@ -115,14 +201,38 @@ impl fmt::Display for Message {
                 prev_log_term,
                 entries,
                 leader_commit,
+                round,
             } => write!(
                 f,
-                "AppendEntries{{term={term} prev=({prev_log_term},{prev_log_index}) n={} commit={leader_commit}}}",
+                "AppendEntries{{term={term} prev=({prev_log_term},{prev_log_index}) n={} commit={leader_commit} round={round}}}",
                 entries.len()
             ),
-            Message::AppendEntriesResponse { term, result } => {
-                write!(f, "AppendEntriesResponse{{term={term} {result}}}")
+            Message::AppendEntriesResponse {
+                term,
+                result,
+                round,
+            } => {
+                write!(
+                    f,
+                    "AppendEntriesResponse{{term={term} {result} round={round}}}"
+                )
             }
+            Message::ReadIndexRequest { term, id } => {
+                write!(f, "ReadIndexRequest{{term={term} id={id}}}")
+            }
+            Message::ReadIndexResponse {
+                term,
+                id,
+                outcome: Ok(index),
+            } => write!(f, "ReadIndexResponse{{term={term} id={id} index={index}}}"),
+            Message::ReadIndexResponse {
+                term,
+                id,
+                outcome: Err(reason),
+            } => write!(
+                f,
+                "ReadIndexResponse{{term={term} id={id} failed={reason}}}"
+            ),
         }
     }
 }
@@ -163,15 +273,17 @@ mod tests {
                     prev_log_term: 2,
                     entries: vec![entry(15), entry(16), entry(17)],
                     leader_commit: 14,
+                    round: 9,
                 },
-                "AppendEntries{term=3 prev=(2,14) n=3 commit=14}",
+                "AppendEntries{term=3 prev=(2,14) n=3 commit=14 round=9}",
             ),
             (
                 Message::AppendEntriesResponse {
                     term: 3,
                     result: AppendResult::Ok { match_index: 17 },
+                    round: 9,
                 },
-                "AppendEntriesResponse{term=3 ok match=17}",
+                "AppendEntriesResponse{term=3 ok match=17 round=9}",
             ),
             (
                 Message::AppendEntriesResponse {
@@ -181,8 +293,9 @@ mod tests {
                         conflict_term: 2,
                         conflict_index: 9,
                     },
+                    round: 0,
                 },
-                "AppendEntriesResponse{term=3 reject prev=14 hint=(2,9)}",
+                "AppendEntriesResponse{term=3 reject prev=14 hint=(2,9) round=0}",
             ),
             (
                 Message::RequestVote {
@@ -203,5 +316,67 @@ mod tests {
         for (msg, text) in cases {
             assert_eq!(msg.to_string(), text);
         }
+    }
+
+    #[test]
+    fn pre_vote_and_read_index_messages_print_as_one_compact_line() {
+        let cases = [
+            (
+                Message::PreVote {
+                    term: 5,
+                    last_log_index: 20,
+                    last_log_term: 4,
+                },
+                "PreVote{term=5 last=(4,20)}",
+            ),
+            (
+                Message::PreVoteResponse {
+                    term: 5,
+                    vote_granted: false,
+                },
+                "PreVoteResponse{term=5 rejected}",
+            ),
+            (
+                Message::ReadIndexRequest { term: 3, id: 12 },
+                "ReadIndexRequest{term=3 id=12}",
+            ),
+            (
+                Message::ReadIndexResponse {
+                    term: 3,
+                    id: 12,
+                    outcome: Ok(42),
+                },
+                "ReadIndexResponse{term=3 id=12 index=42}",
+            ),
+            (
+                Message::ReadIndexResponse {
+                    term: 3,
+                    id: 12,
+                    outcome: Err(ReadFailure::NotLeader { leader: None }),
+                },
+                "ReadIndexResponse{term=3 id=12 failed=NotLeader{leader=none}}",
+            ),
+        ];
+        for (msg, text) in cases {
+            assert_eq!(msg.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn only_a_pre_vote_and_a_granted_answer_carry_a_term_nobody_holds() {
+        // Raft thesis §9.6: the pre-vote's term is proposed; a rejection carries the voter's.
+        let pre = |granted| Message::PreVoteResponse {
+            term: 5,
+            vote_granted: granted,
+        };
+        assert!(!pre(true).carries_a_held_term());
+        assert!(pre(false).carries_a_held_term());
+        let ask = Message::PreVote {
+            term: 5,
+            last_log_index: 0,
+            last_log_term: 0,
+        };
+        assert!(!ask.carries_a_held_term());
+        assert!(Message::ReadIndexRequest { term: 5, id: 1 }.carries_a_held_term());
     }
 }

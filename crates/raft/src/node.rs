@@ -2,38 +2,49 @@
 //! `Protocol` entry points that dispatch to the role-specific files.
 //!
 //! ```text
-//!                 times out,                 receives votes from
-//!     start ──►   starts election            a majority of servers
-//!   ┌──────────┐ ──────────────► ┌───────────┐ ──────────────► ┌────────┐
-//!   │ Follower │                 │ Candidate │                 │ Leader │
-//!   └──────────┘ ◄────────────── └───────────┘                 └────────┘
-//!        ▲   discovers current leader  │  ⟲ times out, new election   │
-//!        └─────────────────────────────┴──────────────────────────────┘
-//!                        discovers a server with a higher term              (Figure 4, §5.1)
+//!              times out                  pre-votes from           votes from
+//!   start ──►  (pre_vote on)              a majority               a majority
+//!   ┌──────────┐ ─────────► ┌──────────────┐ ─────────► ┌───────────┐ ─────────► ┌────────┐
+//!   │ Follower │            │ PreCandidate │  term+1    │ Candidate │            │ Leader │
+//!   └──────────┘ ◄───────── └──────────────┘            └───────────┘            └────────┘
+//!      ▲  ▲  leader of its term appears │  ⟲ times out: pre-vote again │               │
+//!      │  └─────────────────────────────┴──────────────────────────────┘               │
+//!      └───── discovers a higher term, or (check_quorum) no quorum heard for min ticks ─┘
+//!                                                            (Figure 4, §5.1; thesis §9.6, §6.2)
 //! ```
+//!
+//! With `pre_vote` off a timeout goes straight to Candidate, as in the paper.
 //!
 //! Term rule (§5.1), applied in `step` before any handler runs: a message with a higher term
 //! makes this node a follower of that term (persisted before anything else); a message with a
-//! lower term is answered with the current term, or dropped if it is itself an answer.
+//! lower term is answered with the current term, or dropped if it is itself an answer. Two
+//! exceptions: a pre-vote's term is only proposed, so it is never adopted (thesis §9.6); and with
+//! `check_quorum`, a RequestVote is ignored outright, its term included, while this node leads
+//! or has heard from a leader within `election_timeout_ticks_min` (thesis §4.2.3).
 //!
 //! Invariants (asserted): `commit_index` never decreases within an incarnation; at most one vote
-//! per term; entries are delivered once each, in index order.
+//! per term; entries are delivered once each, in index order; a `ReadReady` never names an
+//! index beyond the last one delivered.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use distributed_core::{NodeId, Protocol, SeededRng, Tick};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ReadMode};
 use crate::log::{Entry, Index, Log, Term};
 use crate::message::Message;
 use crate::progress::Progress;
+use crate::quorum::Rounds;
+use crate::read::Reads;
 use crate::ready::{self, Disk, HardState, Input, Output, Ready, Write};
 
-/// The three roles of §5.1.
+/// The three roles of §5.1, plus the pre-candidate of thesis §9.6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     /// Passive: answers leaders and candidates, times out if it hears from neither.
     Follower,
+    /// Asking whether a majority would vote for it, without changing its term (thesis §9.6).
+    PreCandidate,
     /// Campaigning for votes in its own term.
     Candidate,
     /// Accepts proposals and replicates them.
@@ -78,6 +89,18 @@ pub struct Raft {
     /// Leader only: replication progress per follower. A `BTreeMap` so iteration, and thus the
     /// order of sent messages, is deterministic.
     pub(crate) progress: BTreeMap<NodeId, Progress>,
+    /// This node's logical clock: ticks since this incarnation started. Leases and the
+    /// check-quorum window are measured on it, because `election_elapsed` is reset too often.
+    pub(crate) ticks: Tick,
+    /// Ticks since this node last heard from a leader of its term (0 while leading). Unlike
+    /// `election_elapsed` it is not reset by granting a vote or adopting a term, so it answers
+    /// exactly "is a leader alive?" for pre-votes (thesis §9.6) and for ignoring disruptive
+    /// RequestVotes (thesis §4.2.3).
+    pub(crate) leader_contact_elapsed: Tick,
+    /// Leader only: heartbeat rounds, the highest one a quorum answered, and the lease.
+    pub(crate) rounds: Rounds,
+    /// Reads waiting on this node: being confirmed (leader) or forwarded to the leader.
+    pub(crate) reads: Reads,
 }
 
 impl Raft {
@@ -97,6 +120,16 @@ impl Raft {
                 log.last_term()
             )));
         }
+        // With lease reads a restarted node may have acknowledged a leader's heartbeat just
+        // before it crashed, and that leader's lease counts on this node not voting for
+        // `election_timeout_ticks_min` ticks after it: so it honours the lease from start-up.
+        // A brand-new node (empty disk) has acknowledged nothing. With ReadIndex only liveness
+        // is at stake, and a restarted node is free to vote at once, as in the paper.
+        let acked_before = hs.term > 0 || log.last_index() > 0;
+        let leader_contact_elapsed = match config.read_mode {
+            ReadMode::Lease if acked_before => 0,
+            _ => config.election_timeout_ticks_min,
+        };
         let mut raft = Raft {
             config,
             rng,
@@ -113,6 +146,10 @@ impl Raft {
             heartbeat_elapsed: 0,
             votes_granted: BTreeSet::new(),
             progress: BTreeMap::new(),
+            ticks: 0,
+            leader_contact_elapsed,
+            rounds: Rounds::default(),
+            reads: Reads::default(),
         };
         raft.reset_election_timer();
         Ok(raft)
@@ -166,12 +203,18 @@ impl Raft {
     pub fn config(&self) -> &Config {
         &self.config
     }
+    /// Reads waiting on this node: confirming at a leader, plus forwarded ones at any role.
+    pub fn pending_reads(&self) -> usize {
+        self.reads.len()
+    }
 
     /// Adopt `term` (which must not be lower than ours) as a follower of `leader`.
     /// A new term clears the vote; both are persisted before anything that depends on them.
+    /// Reads that can no longer be confirmed fail, so their clients retry.
     pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>, out: &mut Ready) {
         assert!(term >= self.term, "terms never go backwards (§5.1)");
-        if term > self.term {
+        let (was_leader, new_term) = (self.role == Role::Leader, term > self.term);
+        if new_term {
             self.term = term;
             self.voted_for = None;
             self.save_hard_state(out);
@@ -181,6 +224,12 @@ impl Raft {
         self.votes_granted.clear();
         self.progress.clear();
         self.reset_election_timer();
+        if was_leader {
+            self.fail_leader_reads(out);
+        }
+        if new_term {
+            self.fail_unanswered_forwards(out);
+        }
     }
 
     /// Queue the current term and vote as a durable write. Consecutive hard-state writes in one
@@ -223,6 +272,7 @@ impl Raft {
                 .expect("index within the log");
             out.outputs.push(Output::Committed(entry.clone()));
         }
+        self.on_commit_advanced(out);
     }
 
     /// True for a message this node should consider at all: from another voter.
@@ -246,40 +296,63 @@ impl Protocol for Raft {
         if !self.is_from_peer(from) {
             return; // not a member: ignore rather than let a stranger move our term
         }
-        if msg.term() > self.term {
+        if self.ignores_disruptive_vote(&msg) {
+            return; // thesis §4.2.3: neither adopt its term nor answer
+        }
+        if msg.term() > self.term && msg.carries_a_held_term() {
             let leader = matches!(msg, Message::AppendEntries { .. }).then_some(from);
             self.become_follower(msg.term(), leader, out);
         }
+        let current = msg.term() == self.term;
         match msg {
+            Message::PreVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => self.handle_pre_vote(from, term, (last_log_term, last_log_index), out),
+            Message::PreVoteResponse { term, vote_granted } => {
+                self.handle_pre_vote_response(from, term, vote_granted, out)
+            }
             Message::RequestVote {
                 term,
                 last_log_index,
                 last_log_term,
             } => self.handle_request_vote(from, term, (last_log_term, last_log_index), out),
-            Message::RequestVoteResponse { term, vote_granted } => {
-                if term == self.term && self.role == Role::Candidate && vote_granted {
+            Message::RequestVoteResponse { vote_granted, .. } => {
+                if current && self.role == Role::Candidate && vote_granted {
                     self.handle_vote_granted(from, out);
                 }
             }
             Message::AppendEntries { .. } => self.handle_append_entries(from, msg, out),
-            Message::AppendEntriesResponse { term, result } => {
-                if term == self.term && self.role == Role::Leader {
-                    self.handle_append_response(from, result, out);
+            Message::AppendEntriesResponse { result, round, .. } => {
+                if current && self.role == Role::Leader {
+                    self.handle_append_response(from, result, round, out);
+                }
+            }
+            Message::ReadIndexRequest { term, id } => {
+                self.handle_read_index_request(from, term, id, out)
+            }
+            Message::ReadIndexResponse { id, outcome, .. } => {
+                if current {
+                    self.handle_read_index_response(id, outcome, out);
                 }
             }
         }
     }
 
     fn tick(&mut self, out: &mut Ready) {
+        self.ticks += 1;
         match self.role {
-            Role::Leader => self.tick_heartbeat(out),
-            Role::Follower | Role::Candidate => self.tick_election(out),
+            Role::Leader => self.tick_leader(out),
+            Role::Follower | Role::PreCandidate | Role::Candidate => self.tick_election(out),
         }
+        self.expire_reads(out);
     }
 
     fn input(&mut self, input: Input, out: &mut Ready) {
         match input {
             Input::Propose(data) => self.propose(data, out),
+            Input::Read { id } => self.read(id, out),
         }
     }
 

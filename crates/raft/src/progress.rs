@@ -19,7 +19,10 @@
 
 use std::collections::VecDeque;
 
+use distributed_core::Tick;
+
 use crate::log::Index;
+use crate::message::Round;
 
 /// How the leader is currently feeding one follower.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,17 +50,27 @@ pub(crate) struct Progress {
     /// Replicate only: the last index of each unacknowledged append, oldest first. Its length is
     /// the pipeline depth that `inflight_appends_max` bounds.
     pub(crate) inflight: VecDeque<Index>,
+    /// The highest heartbeat round the follower has answered in this term: ReadIndex counts a
+    /// quorum of these (thesis §6.4). Separate from `match_index`, because a rejection also
+    /// proves the follower still accepts this leader.
+    pub(crate) acked_round: Round,
+    /// The leader's tick when the follower last answered: check-quorum counts followers heard
+    /// within `election_timeout_ticks_min`.
+    pub(crate) last_heard: Tick,
 }
 
 impl Progress {
     /// A follower nothing is known about yet: probe from just after the leader's last entry.
-    pub(crate) fn new(leader_last_index: Index) -> Progress {
+    /// `now` counts as its last answer, so a new leader is not deposed before it could hear one.
+    pub(crate) fn new(leader_last_index: Index, now: Tick) -> Progress {
         Progress {
             match_index: 0,
             next_index: leader_last_index + 1,
             state: ProgressState::Probe,
             probe_sent: false,
             inflight: VecDeque::new(),
+            acked_round: 0,
+            last_heard: now,
         }
     }
 
@@ -145,7 +158,7 @@ mod tests {
 
     #[test]
     fn a_probing_follower_gets_one_append_at_a_time() {
-        let mut pr = Progress::new(10);
+        let mut pr = Progress::new(10, 0);
         assert!(!pr.is_paused(4));
         pr.on_append_sent(11, 1);
         assert!(pr.is_paused(4));
@@ -159,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_success_while_probing_starts_pipelining() {
-        let mut pr = Progress::new(10);
+        let mut pr = Progress::new(10, 0);
         pr.on_append_sent(11, 1);
         assert!(pr.on_success(11));
         assert_eq!(pr.state, ProgressState::Replicate);
@@ -168,7 +181,7 @@ mod tests {
 
     #[test]
     fn the_pipeline_stops_at_the_inflight_bound_and_drains_on_acks() {
-        let mut pr = Progress::new(0);
+        let mut pr = Progress::new(0, 0);
         pr.on_success(0);
         for last in [3, 6, 9] {
             pr.on_append_sent(last, 3);
@@ -183,7 +196,7 @@ mod tests {
     #[test]
     fn a_rejection_in_the_pipeline_falls_back_to_probing_at_the_hint() {
         // Raft §5.3: on rejection, decrement nextIndex and retry (here: jump to the hint).
-        let mut pr = Progress::new(0);
+        let mut pr = Progress::new(0, 0);
         pr.on_success(4);
         pr.on_append_sent(8, 4);
         pr.on_append_sent(12, 4);
@@ -198,7 +211,7 @@ mod tests {
 
     #[test]
     fn a_rejection_never_moves_next_index_to_or_below_match_index() {
-        let mut pr = Progress::new(0);
+        let mut pr = Progress::new(0, 0);
         pr.on_success(5);
         pr.on_append_sent(9, 4);
         assert!(pr.on_reject(9, 1));

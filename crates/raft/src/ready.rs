@@ -6,7 +6,14 @@
 //!                                       messages: [n1→n2 AppendEntries{..}]   2. send
 //!                                       outputs:  [Accepted, Committed(..)] }  3. apply
 //!                                                                              4. clear
+//!   Input::Read{id} ──► ... ──► outputs: [Committed(..≤ index), ReadReady{id index}]
+//!                                     or [ReadFailed{id reason}]
 //! ```
+//!
+//! Reads (thesis §6.4): Raft never sees what is read; the host keeps that under its `id`.
+//! `ReadReady{id, index}` is emitted only once this node has emitted `Committed` for every
+//! index up to `index`, so a host that applies outputs in order answers the read right after
+//! applying everything before it, from its own state machine, and the answer is linearizable.
 //!
 //! Durable state is exactly Figure 2's "persistent state on all servers": `currentTerm`,
 //! `votedFor` ([`HardState`]) and `log[]`. Everything else (commit index, leader, progress) is
@@ -15,7 +22,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use distributed_core::{Effects, NodeId};
+use distributed_core::{Effects, NodeId, Tick};
 
 use crate::log::{Entry, Index, Term};
 use crate::node::Raft;
@@ -53,6 +60,14 @@ pub enum Write {
 pub enum Input {
     /// Append this command to the replicated log (leader only).
     Propose(Bytes),
+    /// A linearizable read without a log entry (thesis §6.4), on the leader or, forwarded to
+    /// it, on a follower. Answered by exactly one `ReadReady` or `ReadFailed` with this `id`,
+    /// unless the node crashes first.
+    Read {
+        /// The host's opaque name for the read; Raft only hands it back. Ids of reads pending
+        /// on one node should differ, or the host cannot tell their answers apart.
+        id: u64,
+    },
 }
 
 /// What a node tells its host.
@@ -75,6 +90,43 @@ pub enum Output {
     /// because there are no snapshots yet: the host rebuilds its state machine from the log).
     /// Entries with empty `data` are a new leader's no-ops (§8): advance past them.
     Committed(Entry),
+    /// The read `id` may be answered now: every entry through `index` has already been output as
+    /// `Committed`, and `index` covers every write that completed before the read arrived.
+    ReadReady {
+        /// The id from `Input::Read`.
+        id: u64,
+        /// The read index (§6.4): the leader's commit index when it took the read.
+        index: Index,
+    },
+    /// The read `id` cannot be served here; the client should retry (possibly elsewhere).
+    ReadFailed {
+        /// The id from `Input::Read`.
+        id: u64,
+        /// Why, and where to retry.
+        reason: ReadFailure,
+    },
+}
+
+/// Why a read failed. Every case is safe to retry: a failed read has no effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// No leader known, or leadership (or the term) changed while the read waited: its
+    /// confirmation can no longer arrive. `leader` is the best guess of where to retry.
+    NotLeader {
+        /// Where the client should retry, if known.
+        leader: Option<NodeId>,
+    },
+    /// `pending_reads_max` reads already wait on this node (or on the leader it forwards to).
+    Busy {
+        /// The bound that was hit.
+        pending_reads_max: usize,
+    },
+    /// Not ready within `election_timeout_ticks_max` ticks: a lost message or a partition.
+    /// By then a healthy leader has confirmed itself several times over.
+    TimedOut {
+        /// How long the read waited.
+        ticks: Tick,
+    },
 }
 
 /// The effects of one call into a Raft node, and the host's contract for carrying them out.
@@ -88,7 +140,8 @@ pub enum Output {
 /// 2. **Send** every envelope in `messages`. Loss, delay, duplication and reordering are
 ///    fine: Raft tolerates them. Retrying is the node's job, not the host's.
 /// 3. **Apply** every output: `Committed` entries go to the state machine in the order given,
-///    `Accepted` / `NotLeader` go back to the waiting client.
+///    `Accepted` / `NotLeader` go back to the waiting client, and `ReadReady` is answered
+///    from the state machine as it stands at that point in the sequence.
 /// 4. **Advance**: `clear()` the `Ready` and feed the node its next event.
 ///
 /// A host may batch several calls before carrying out one `Ready`, as long as it keeps the
@@ -181,6 +234,7 @@ impl fmt::Display for Input {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Input::Propose(data) => write!(f, "Propose{{bytes={}}}", data.len()),
+            Input::Read { id } => write!(f, "Read{{id={id}}}"),
         }
     }
 }
@@ -198,6 +252,21 @@ impl fmt::Display for Output {
                 e.term,
                 e.data.len()
             ),
+            Output::ReadReady { id, index } => write!(f, "ReadReady{{id={id} index={index}}}"),
+            Output::ReadFailed { id, reason } => write!(f, "ReadFailed{{id={id} reason={reason}}}"),
+        }
+    }
+}
+
+impl fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadFailure::NotLeader { leader: Some(id) } => write!(f, "NotLeader{{leader={id}}}"),
+            ReadFailure::NotLeader { leader: None } => write!(f, "NotLeader{{leader=none}}"),
+            ReadFailure::Busy { pending_reads_max } => {
+                write!(f, "Busy{{pending_reads_max={pending_reads_max}}}")
+            }
+            ReadFailure::TimedOut { ticks } => write!(f, "TimedOut{{ticks={ticks}}}"),
         }
     }
 }
@@ -277,6 +346,32 @@ mod tests {
         assert_eq!(
             Write::HardState(hs).to_string(),
             "HardState{term=4 vote=n2}"
+        );
+    }
+
+    #[test]
+    fn reads_and_their_answers_print_as_one_line() {
+        assert_eq!(Input::Read { id: 7 }.to_string(), "Read{id=7}");
+        assert_eq!(
+            Output::ReadReady { id: 7, index: 42 }.to_string(),
+            "ReadReady{id=7 index=42}"
+        );
+        let failed = |reason| Output::ReadFailed { id: 7, reason }.to_string();
+        assert_eq!(
+            failed(ReadFailure::NotLeader {
+                leader: Some(NodeId(3))
+            }),
+            "ReadFailed{id=7 reason=NotLeader{leader=n3}}"
+        );
+        assert_eq!(
+            failed(ReadFailure::Busy {
+                pending_reads_max: 2
+            }),
+            "ReadFailed{id=7 reason=Busy{pending_reads_max=2}}"
+        );
+        assert_eq!(
+            failed(ReadFailure::TimedOut { ticks: 20 }),
+            "ReadFailed{id=7 reason=TimedOut{ticks=20}}"
         );
     }
 }

@@ -68,9 +68,9 @@ fn chaos_run(seed: u64) {
     settle_and_check(&mut c, seed);
 }
 
-/// Heal everything and let the cluster converge. Without pre-vote (a later issue), a node that
-/// spent the faults campaigning alone returns with a high term and forces one more election,
-/// so convergence may take a few election rounds; it is bounded here.
+/// Heal everything and let the cluster converge. Pre-vote keeps a node that spent the faults
+/// alone from returning with a high term, but a leader deposed by check-quorum, or one elected
+/// just before the heal, can still cost an election round or two; it is bounded here.
 fn settle(c: &mut Cluster, seed: u64) -> NodeId {
     c.heal();
     for id in c.down.clone() {

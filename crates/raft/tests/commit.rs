@@ -68,8 +68,17 @@ fn committed(out: &Ready) -> Vec<raft::Entry> {
 /// 3. S1 restarts and wins term 3. The network strips S1's term-3 entries from its appends, so
 ///    only `x` (term 1) reaches S2..S4: the old entry is on a majority, the new one is not.
 /// 4. S1 crashes. S5 restarts and wins (its last term 2 beats their 1), overwriting index 2.
+///
+/// Only the candidate's clock runs during each campaign, so the followers never see their
+/// minimum election timeout pass after hearing from a leader. Pre-vote and check-quorum wait for
+/// exactly that (thesis §9.6, §4.2.3), so they are off here: Figure 8 is about the commit rule,
+/// and the paper's schedule predates both.
 fn play_figure_8(variant: Variant) -> (Vec<String>, Option<raft::Entry>) {
-    let mut c = Cluster::with(5, 8, |cfg| cfg.variant = variant);
+    let mut c = Cluster::with(5, 8, |cfg| {
+        cfg.variant = variant;
+        cfg.pre_vote = false;
+        cfg.check_quorum = false;
+    });
     c.strict = false;
     c.campaign_until_leader(1);
     c.run(3);

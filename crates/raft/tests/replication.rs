@@ -14,6 +14,7 @@ fn append(term: u64, prev: (u64, u64), entries: Vec<Entry>, commit: u64) -> Mess
         prev_log_term: prev.0,
         entries,
         leader_commit: commit,
+        round: 0,
     }
 }
 
@@ -164,6 +165,7 @@ fn the_leader_skips_to_its_own_last_entry_of_the_conflicting_term() {
             conflict_term: 2,
             conflict_index: 3,
         },
+        round: 0,
     };
     let out = step(&mut l, 2, reject);
     let first = out.messages[0].msg.to_string();
@@ -186,6 +188,7 @@ fn a_leader_ignores_a_stale_rejection_of_an_old_probe() {
             conflict_term: 0,
             conflict_index: 0,
         },
+        round: 0,
     };
     let out = step(&mut l, 2, stale);
     assert!(

@@ -125,6 +125,9 @@ impl KvReplica {
                     answer(out, p.tag, Outcome::NotLeader { leader });
                 }
                 raft::Output::Committed(entry) => self.on_committed(entry, out),
+                // This replica never sends `raft::Input::Read` (reads go through the log), so
+                // Raft has no read of ours to answer.
+                raft::Output::ReadReady { .. } | raft::Output::ReadFailed { .. } => {}
             }
         }
         assert!(

@@ -293,8 +293,9 @@ impl Cluster {
             <KvReplica as Protocol>::persist(&mut self.disks[i], write);
         }
         for env in effects.messages.drain(..) {
+            // A pre-vote's term is only proposed (Raft thesis §9.6): nobody persists it.
             assert!(
-                self.disks[i].hard_state.term >= env.msg.term(),
+                self.disks[i].hard_state.term >= env.msg.term() || !env.msg.carries_a_held_term(),
                 "{env} sent before its term was persisted"
             );
             if !self.cut.contains(&(env.from, env.to)) {

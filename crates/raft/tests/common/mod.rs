@@ -63,11 +63,22 @@ pub fn step(node: &mut Raft, from: u64, msg: Message) -> Ready {
     out
 }
 
-/// Tick a follower until it campaigns, then hand it granted votes until it leads.
+/// Tick a follower until it campaigns, then hand it granted pre-votes (if it asks for them) and
+/// granted votes until it leads.
 pub fn make_leader(node: &mut Raft, voters: &[u64]) -> Ready {
     let mut out = Ready::new();
     for _ in 0..node.config().election_timeout_ticks_max {
         node.tick(&mut out);
+    }
+    if node.role() == Role::PreCandidate {
+        let proposed = node.term() + 1;
+        for &v in voters {
+            let granted = Message::PreVoteResponse {
+                term: proposed,
+                vote_granted: true,
+            };
+            node.step(NodeId(v), granted, &mut out);
+        }
     }
     assert_eq!(node.role(), Role::Candidate);
     let term = node.term();
@@ -83,9 +94,15 @@ pub fn make_leader(node: &mut Raft, voters: &[u64]) -> Ready {
 }
 
 pub fn ok(term: Term, match_index: u64) -> Message {
+    ok_in_round(term, match_index, 0)
+}
+
+/// A successful AppendEntriesResponse that answers heartbeat round `round`.
+pub fn ok_in_round(term: Term, match_index: u64, round: u64) -> Message {
     Message::AppendEntriesResponse {
         term,
         result: AppendResult::Ok { match_index },
+        round,
     }
 }
 
@@ -259,6 +276,26 @@ impl Cluster {
             .map(|n| n.id())
     }
 
+    /// Ask node `id` for the read `read_id`; returns the outputs of that call alone.
+    pub fn read(&mut self, id: NodeId, read_id: u64) -> Vec<Output> {
+        let i = self.pos(id);
+        let before = self.outputs[i].len();
+        self.nodes[i].input(Input::Read { id: read_id }, &mut self.ready);
+        self.carry_out(i);
+        self.outputs[i][before..].to_vec()
+    }
+
+    /// The `ReadReady` (id, index) pairs node `id` has output so far.
+    pub fn reads_ready(&self, id: u64) -> Vec<(u64, u64)> {
+        self.outputs[self.pos(NodeId(id))]
+            .iter()
+            .filter_map(|o| match o {
+                Output::ReadReady { id, index } => Some((*id, *index)),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn propose(&mut self, id: NodeId, data: &[u8]) -> Vec<Output> {
         let i = self.pos(id);
         let before = self.outputs[i].len();
@@ -373,8 +410,19 @@ impl Cluster {
 
 /// Every message may only announce what the sender's disk already holds (Figure 2: "updated on
 /// stable storage before responding to RPCs"). The harness persisted the writes just before.
+/// A pre-vote's term is proposed, never held (thesis §9.6): it must NOT be on disk.
 pub fn assert_promises_are_durable(disk: &Disk, env: &Envelope<Message>) {
     let hs = disk.hard_state;
+    if let Message::PreVote { term, .. } = env.msg {
+        assert_eq!(
+            term,
+            hs.term + 1,
+            "{env} must propose exactly the next term"
+        );
+    }
+    if !env.msg.carries_a_held_term() {
+        return;
+    }
     assert!(
         hs.term >= env.msg.term(),
         "{env} sent before its term was persisted"

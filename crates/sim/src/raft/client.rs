@@ -102,6 +102,8 @@ impl Workload<Raft> for Client {
                     self.progress_at = now;
                 }
             }
+            // This client only proposes; it never sends `Input::Read`.
+            Output::ReadReady { .. } | Output::ReadFailed { .. } => {}
         }
     }
 

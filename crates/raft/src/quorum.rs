@@ -1,0 +1,232 @@
+//! Confirming leadership: heartbeat rounds, check-quorum, and the leader's lease
+//! (thesis §6.4, §6.4.1, §6.2).
+//!
+//! ```text
+//!   leader                                            followers
+//!   round r at tick T ── AppendEntries{round=r} ──►   each resets its leader-contact clock
+//!                     ◄── AppendEntriesResponse{round=r}
+//!   a quorum (the leader included) answered rounds ≥ r  ⇒  confirmed = r:
+//!     - queued reads that arrived before round r began are answered (read.rs)
+//!     - Lease:             lease_until = max(lease_until, T + lease_ticks)
+//!       LeaseIgnoresDrift: lease_until = now + election_timeout_ticks_min       (broken on purpose)
+//!
+//!   check-quorum, every leader tick: the leader plus the followers it heard from within
+//!   election_timeout_ticks_min fall short of a quorum  ⇒  step down (same term), reads fail
+//! ```
+//!
+//! When a round starts: every `heartbeat_interval_ticks`, and at once when a read is waiting
+//! and no round is in flight. One round therefore confirms every read that arrived while the
+//! previous round was in flight: an idle leader confirms a read after one round trip, and a
+//! burst of N reads costs two rounds, not N. Appends that carry entries also carry the current
+//! round, so their answers count too, but they never start one.
+//!
+//! Why the lease runs from T, the tick the round was *sent*, and not from when the acks
+//! arrive: every follower in the quorum heard round r at some moment after T and then refuses
+//! to vote for `election_timeout_ticks_min` of its own ticks (election.rs). T is the only moment
+//! the leader knows to be no later than all of those. `Config::lease_ticks` turns the followers'
+//! ticks into the leader's, allowing for drift.
+//!
+//! Invariants: `confirmed ≤ current`; rounds only grow; `sent_at` ascends in round and in tick,
+//! and holds at most `ROUNDS_REMEMBERED_MAX` entries.
+
+use std::collections::VecDeque;
+
+use distributed_core::{NodeId, Tick};
+
+use crate::config::{ReadMode, Variant};
+use crate::message::Round;
+use crate::node::{Raft, Role};
+use crate::ready::Ready;
+
+/// How many unconfirmed rounds keep their send tick. Check-quorum deposes a leader that hears
+/// no quorum for `election_timeout_ticks_min` ticks, so far fewer are in flight in practice;
+/// forgetting the oldest only makes a lease start later, never earlier.
+const ROUNDS_REMEMBERED_MAX: usize = 64;
+
+/// A leader's heartbeat rounds and its lease.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Rounds {
+    /// The round of the latest broadcast. Every AppendEntries carries it; never reset, so a
+    /// round number is never reused by this node (answers of older terms are dropped anyway).
+    pub(crate) current: Round,
+    /// The highest round a quorum answered in this leadership: reads waiting for it or an
+    /// earlier round are confirmed.
+    pub(crate) confirmed: Round,
+    /// Rounds sent and not yet confirmed, with the tick each was sent at, oldest first: the
+    /// lease starts from the send tick of the round a quorum confirms.
+    sent_at: VecDeque<(Round, Tick)>,
+    /// Lease reads are answered while the leader's `ticks` is below this.
+    pub(crate) lease_until: Tick,
+}
+
+impl Rounds {
+    /// A new leadership: nothing in flight, no lease. Answers to older rounds may still arrive;
+    /// they cannot raise `confirmed` above rounds this leadership sent, because they are of an
+    /// older term and `step` drops them.
+    pub(crate) fn start_leadership(&mut self) {
+        self.confirmed = self.current;
+        self.sent_at.clear();
+        self.lease_until = 0;
+    }
+
+    /// True while a round has been sent and not yet confirmed by a quorum.
+    pub(crate) fn in_flight(&self) -> bool {
+        self.current > self.confirmed
+    }
+
+    /// Forget every remembered round up to `round`, returning the send tick of the newest of
+    /// them (the one closest to `round`, so the latest safe lease start).
+    fn take_sent_at(&mut self, round: Round) -> Option<Tick> {
+        let mut tick = None;
+        while let Some(&(r, t)) = self.sent_at.front() {
+            if r > round {
+                break;
+            }
+            tick = Some(t);
+            self.sent_at.pop_front();
+        }
+        tick
+    }
+}
+
+impl Raft {
+    /// Start a heartbeat round: one AppendEntries per follower, all carrying the new round.
+    /// Also serves as the periodic heartbeat, so the interval restarts.
+    pub(crate) fn broadcast_round(&mut self, out: &mut Ready) {
+        self.heartbeat_elapsed = 0;
+        self.rounds.current += 1;
+        if self.rounds.sent_at.len() >= ROUNDS_REMEMBERED_MAX {
+            self.rounds.sent_at.pop_front();
+        }
+        self.rounds
+            .sent_at
+            .push_back((self.rounds.current, self.ticks));
+        for k in 0..self.config.voters.len() {
+            let peer = self.config.voters[k];
+            if peer != self.config.id {
+                self.send_heartbeat(peer, out);
+            }
+        }
+        self.confirm_rounds(out); // a cluster of one is its own quorum
+    }
+
+    /// A follower answered (any AppendEntries of this term, or asked for a read index):
+    /// it is alive for check-quorum.
+    pub(crate) fn heard_from(&mut self, follower: NodeId) {
+        let now = self.ticks;
+        if let Some(pr) = self.progress.get_mut(&follower) {
+            pr.last_heard = now;
+        }
+    }
+
+    /// Record that `follower` answered a message of `round`, and confirm what that allows.
+    pub(crate) fn on_round_ack(&mut self, follower: NodeId, round: Round, out: &mut Ready) {
+        self.heard_from(follower);
+        let current = self.rounds.current;
+        let Some(pr) = self.progress.get_mut(&follower) else {
+            return;
+        };
+        // A round above `current` was never sent: malformed, so it confirms nothing.
+        if round <= current && round > pr.acked_round {
+            pr.acked_round = round;
+            self.confirm_rounds(out);
+        }
+    }
+
+    /// The highest round answered by a quorum, the leader counting itself for `current`.
+    fn quorum_round(&self) -> Round {
+        let mut acked: Vec<Round> = (self.config.voters.iter())
+            .map(|v| {
+                self.progress
+                    .get(v)
+                    .map_or(self.rounds.current, |pr| pr.acked_round)
+            })
+            .collect();
+        acked.sort_unstable_by(|a, b| b.cmp(a));
+        acked[self.config.quorum() - 1]
+    }
+
+    /// Raise `confirmed` if a quorum allows it; extend the lease, answer the reads it covers,
+    /// and start the next round at once if reads are waiting for one.
+    fn confirm_rounds(&mut self, out: &mut Ready) {
+        let q = self.quorum_round();
+        if q <= self.rounds.confirmed {
+            return;
+        }
+        self.rounds.confirmed = q;
+        self.extend_lease(q);
+        self.release_leader_reads(out);
+        if !self.rounds.in_flight() && self.reads.wait_for_round_after(self.rounds.current) {
+            self.broadcast_round(out);
+        }
+    }
+
+    fn extend_lease(&mut self, confirmed: Round) {
+        let sent = self.rounds.take_sent_at(confirmed);
+        if self.config.read_mode != ReadMode::Lease {
+            return;
+        }
+        let until = match self.config.variant {
+            // Broken on purpose: from the acks' arrival, the full timeout, no drift allowance.
+            Variant::LeaseIgnoresDrift => Some(self.ticks + self.config.election_timeout_ticks_min),
+            Variant::Correct | Variant::CommitOldTerm => {
+                sent.map(|t| t + self.config.lease_ticks())
+            }
+        };
+        if let Some(until) = until {
+            self.rounds.lease_until = self.rounds.lease_until.max(until);
+        }
+    }
+
+    /// True if this leader may answer a read without a round (thesis §6.4.1).
+    pub(crate) fn lease_holds(&self) -> bool {
+        self.role == Role::Leader
+            && self.config.read_mode == ReadMode::Lease
+            && self.ticks < self.rounds.lease_until
+    }
+
+    /// Check-quorum: keep leading only if a quorum (this node included) was heard within
+    /// `election_timeout_ticks_min` ticks. Returns whether this node still leads.
+    pub(crate) fn check_quorum(&mut self, out: &mut Ready) -> bool {
+        if !self.config.check_quorum {
+            return true;
+        }
+        let (now, window) = (self.ticks, self.config.election_timeout_ticks_min);
+        let heard = (self.progress.values())
+            .filter(|pr| now.saturating_sub(pr.last_heard) < window)
+            .count();
+        if heard + 1 >= self.config.quorum() {
+            return true;
+        }
+        self.become_follower(self.term, None, out);
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_confirmed_round_yields_the_send_tick_of_the_newest_round_it_covers() {
+        let mut r = Rounds::default();
+        r.sent_at.extend([(1, 10), (2, 12), (3, 14)]);
+        assert_eq!(r.take_sent_at(2), Some(12));
+        assert_eq!(r.take_sent_at(2), None, "already forgotten");
+        assert_eq!(r.take_sent_at(9), Some(14));
+    }
+
+    #[test]
+    fn a_new_leadership_starts_with_nothing_in_flight_and_no_lease() {
+        let mut r = Rounds {
+            current: 7,
+            confirmed: 3,
+            lease_until: 40,
+            ..Rounds::default()
+        };
+        assert!(r.in_flight());
+        r.start_leadership();
+        assert!(!r.in_flight());
+        assert_eq!((r.current, r.lease_until), (7, 0), "rounds never reused");
+    }
+}
