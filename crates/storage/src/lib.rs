@@ -46,6 +46,37 @@
 //! - Compaction order: `SnapshotStore::save` (durable on return) *before*
 //!   `Wal::remove_segments_before`, or a crash between them loses the compacted records.
 //!
+//! ## A host's life cycle
+//!
+//! ```
+//! use storage::{GroupCommit, GroupCommitOptions, Lsn, SnapshotOptions, SnapshotStore};
+//! use storage::{Wal, WalOptions};
+//!
+//! let data = tempfile::tempdir()?;
+//! let (wal_dir, snap_dir) = (data.path().join("wal"), data.path().join("snap"));
+//!
+//! // Start: restore the newest snapshot, then replay every record after it.
+//! let mut snapshots = SnapshotStore::open(&snap_dir, SnapshotOptions::default())?;
+//! assert!(snapshots.latest()?.is_none());
+//! let (wal, recovery) = Wal::open(&wal_dir, WalOptions::default())?;
+//! if let Some(torn) = recovery.truncated() {
+//!     eprintln!("recovered after a crash: {torn}"); // a server logs this
+//! }
+//! for (_lsn, _record) in recovery { /* fold into the node's durable state */ }
+//!
+//! // Run: producers submit, and act only once the ticket says durable.
+//! let group = GroupCommit::new(wal, GroupCommitOptions::default())?;
+//! let lsn = group.submit(vec![b"HardState{term=3 vote=n2}".to_vec()])?.wait()?;
+//! assert_eq!(lsn, Lsn(1));
+//!
+//! // Compact: the snapshot is durable first, then the records it covers may go.
+//! snapshots.save(1, 3, b"state machine bytes")?;
+//! group.remove_segments_before(lsn.next())?;
+//! let wal = group.close()?;
+//! assert_eq!(wal.durable_lsn(), Lsn(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Rules this crate keeps
 //!
 //! It does I/O, but plain `std::fs` and threads, no tokio: the async server drives it from a
