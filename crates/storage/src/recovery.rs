@@ -36,10 +36,12 @@ use crate::error::WalError;
 use crate::format::{
     find_valid_record, parse_record, parse_segment_header, Lsn, SEGMENT_HEADER_BYTES,
 };
-use crate::segment::{create_segment, list_segments, open_for_append, sync_dir};
+use crate::segment::{
+    create_dir_durably, create_segment, list_segments, open_for_append, sync_dir,
+};
 
 /// Everything `Wal::open` found: the valid records in LSN order, and what it cut off.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Recovery {
     /// LSN of `records[0]`: where the oldest surviving segment starts (1 until compaction).
     first_lsn: Lsn,
@@ -151,6 +153,13 @@ impl Iterator for IntoRecords {
     }
 }
 
+impl fmt::Debug for Recovery {
+    /// The Display line: printing every record of a large log helps nobody.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 impl fmt::Display for Truncation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -204,7 +213,7 @@ struct Scan {
 /// Read and check every segment in `dir` (creating the directory and a first segment if there
 /// are none), truncate a torn tail, and sync what remains.
 pub(crate) fn recover(dir: &Path) -> Result<Recovered, WalError> {
-    fs::create_dir_all(dir).map_err(WalError::io("create directory", dir))?;
+    create_dir_durably(dir).map_err(WalError::io("create directory", dir))?;
     let segments = list_segments(dir)?;
     let Some(first_lsn) = segments.first().map(|s| s.0) else {
         let (_, path) = create_segment(dir, Lsn(1))?;

@@ -62,6 +62,16 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(Lsn, PathBuf)>, WalError>
     Ok(found)
 }
 
+/// Create `dir` (and its parents) if needed, and fsync its parent so a fresh directory's own
+/// entry survives a crash: otherwise every segment in it could vanish with it.
+pub(crate) fn create_dir_durably(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => fsync_dir(parent),
+        _ => fsync_dir(Path::new(".")),
+    }
+}
+
 /// Make the directory's entries (creates, renames, removes) durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), WalError> {
     fsync_dir(dir).map_err(WalError::io("fsync directory", dir))

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::segment::fsync_dir;
+use crate::segment::{create_dir_durably, fsync_dir};
 
 /// The snapshot file format this build writes and reads.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -71,6 +71,18 @@ pub struct Snapshot {
     pub term: u64,
     /// The state machine's bytes.
     pub data: Bytes,
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Snapshot{{index={} term={} bytes={}}}",
+            self.index,
+            self.term,
+            self.data.len()
+        )
+    }
 }
 
 /// Why a snapshot operation failed.
@@ -174,7 +186,7 @@ impl SnapshotStore {
             ));
         }
         let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+        create_dir_durably(&dir).map_err(io_err("create directory", &dir))?;
         let mut removed = false;
         for (_, path) in list(&dir, "tmp")? {
             fs::remove_file(&path).map_err(io_err("remove leftover", &path))?;

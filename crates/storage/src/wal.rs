@@ -42,7 +42,6 @@ use crate::recovery::{recover, Recovered, Recovery};
 use crate::segment::{create_segment, open_for_append, sync_dir};
 
 /// A segmented write-ahead log of opaque records in one directory. See the module docs.
-#[derive(Debug)]
 pub struct Wal {
     /// The directory that holds the segments; fsynced after every create and remove.
     dir: PathBuf,
@@ -102,6 +101,23 @@ impl fmt::Display for WalStats {
             self.bytes_written,
             self.segments_created,
             self.segments_removed
+        )
+    }
+}
+
+impl fmt::Debug for Wal {
+    /// The positions that matter, not the (possibly megabytes of) buffered bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Wal{{dir={} segments={} first={} durable={} written={} last={} poisoned={}}}",
+            self.dir.display(),
+            self.segments(),
+            self.first_lsn(),
+            self.durable_lsn,
+            self.written_lsn,
+            self.last_lsn(),
+            self.poisoned.is_some()
         )
     }
 }

@@ -27,6 +27,7 @@ fn save_then_latest_round_trips_index_term_and_bytes_across_reopen() {
         .expect("present");
     assert_eq!((snap.index, snap.term), (4000, 7));
     assert_eq!(&snap.data[..], b"state at 4000");
+    assert_eq!(snap.to_string(), "Snapshot{index=4000 term=7 bytes=13}");
 }
 
 #[test]

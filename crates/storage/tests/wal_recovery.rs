@@ -294,3 +294,17 @@ fn a_recovery_prints_as_one_line() {
         "Recovery{segments=1 records=1..=2 n=2 truncated=none}"
     );
 }
+
+#[test]
+fn a_wal_in_a_directory_that_does_not_exist_yet_creates_it() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path().join("node-1").join("wal");
+    let written = write_synced(&dir, 3, &WalOptions::default());
+    let (wal, recovery) = Wal::open(&dir, WalOptions::default()).expect("reopen");
+    assert_eq!(contents(&recovery), written);
+    let debug = format!("{wal:?}");
+    assert!(
+        debug.contains("segments=1 first=1 durable=3 written=3 last=3"),
+        "{debug}"
+    );
+}
