@@ -215,7 +215,8 @@ impl GroupCommit {
     ///
     /// This is the hook for async code: send the result through a oneshot channel. `done` is
     /// called exactly once if and only if this returns `Ok`. It runs on the flusher, so it
-    /// must be quick and must never block on this `GroupCommit` (a full queue would deadlock).
+    /// must be quick, must never block on this `GroupCommit` (a full queue would deadlock), and
+    /// must not hold the last handle to it (dropping it there would join the flusher from itself).
     /// An empty `records` is a barrier: it completes with the last LSN submitted before it.
     pub fn submit_with<F>(&self, records: Vec<Vec<u8>>, done: F) -> Result<(), WalError>
     where
