@@ -17,9 +17,18 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ("SystemTime", "time arrives as ticks"),
     ("Instant::now", "time arrives as ticks"),
     ("thread_rng", "randomness comes from the injected SeededRng"),
-    ("rand::random", "randomness comes from the injected SeededRng"),
-    ("HashMap", "iteration order differs between runs: use BTreeMap"),
-    ("HashSet", "iteration order differs between runs: use BTreeSet"),
+    (
+        "rand::random",
+        "randomness comes from the injected SeededRng",
+    ),
+    (
+        "HashMap",
+        "iteration order differs between runs: use BTreeMap",
+    ),
+    (
+        "HashSet",
+        "iteration order differs between runs: use BTreeSet",
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -59,5 +68,9 @@ fn protocol_crates_use_no_clock_no_tokio_no_thread_rng_and_no_hash_map() {
             }
         }
     }
-    assert!(broken.is_empty(), "determinism rule broken:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "determinism rule broken:\n{}",
+        broken.join("\n")
+    );
 }
