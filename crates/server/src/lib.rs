@@ -24,4 +24,5 @@
 //! wal_codec.rs    raft::Write ↔ WAL record bytes (versioned, bounded)
 //! ```
 
+pub mod command;
 pub mod resp;
