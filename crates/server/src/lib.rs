@@ -21,8 +21,9 @@
 //! lib.rs          this map
 //! resp/           RESP2 frames: parse (partial, pipelined, inline, bounded) and encode
 //! command.rs      RESP command ↔ kv::Command, kv::Reply → RESP frame
-//! wal_codec.rs    raft::Write ↔ WAL record bytes (versioned, bounded)
+//! codec/          bounded binary codecs: WAL records (raft::Write), peer frames (len+CRC)
 //! ```
 
+pub mod codec;
 pub mod command;
 pub mod resp;
