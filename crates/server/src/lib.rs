@@ -24,6 +24,16 @@
 //! codec/          bounded binary codecs: WAL records (raft::Write), peer frames (len+CRC)
 //! ```
 
+mod client;
 pub mod codec;
 pub mod command;
+mod config;
+mod forward;
+mod node;
 pub mod resp;
+mod runtime;
+mod status;
+mod transport;
+
+pub use config::NodeConfig;
+pub use runtime::run_node;
