@@ -203,54 +203,65 @@ fn encode_message(msg: &Message, out: &mut Vec<u8>) {
             term,
             result,
             round,
-        } => {
-            out.put_u8(6);
-            out.put_u64(*term);
-            out.put_u64(*round);
-            match result {
-                AppendResult::Ok { match_index } => {
-                    out.put_u8(1);
-                    out.put_u64(*match_index);
-                }
-                AppendResult::Reject {
-                    prev_log_index,
-                    conflict_term,
-                    conflict_index,
-                } => {
-                    out.put_u8(2);
-                    out.put_u64(*prev_log_index);
-                    out.put_u64(*conflict_term);
-                    out.put_u64(*conflict_index);
-                }
-            }
-        }
+        } => encode_append_response(*term, result, *round, out),
         Message::ReadIndexRequest { term, id } => {
             out.put_u8(7);
             out.put_u64(*term);
             out.put_u64(*id);
         }
         Message::ReadIndexResponse { term, id, outcome } => {
-            out.put_u8(8);
-            out.put_u64(*term);
-            out.put_u64(*id);
-            match outcome {
-                Ok(index) => {
-                    out.put_u8(0);
-                    out.put_u64(*index);
-                }
-                Err(ReadFailure::NotLeader { leader }) => {
-                    out.put_u8(1);
-                    put_node(out, *leader);
-                }
-                Err(ReadFailure::Busy { pending_reads_max }) => {
-                    out.put_u8(2);
-                    out.put_u64(*pending_reads_max as u64);
-                }
-                Err(ReadFailure::TimedOut { ticks }) => {
-                    out.put_u8(3);
-                    out.put_u64(*ticks);
-                }
-            }
+            encode_read_index_response(*term, *id, outcome, out)
+        }
+    }
+}
+
+fn encode_append_response(term: u64, result: &AppendResult, round: u64, out: &mut Vec<u8>) {
+    out.put_u8(6);
+    out.put_u64(term);
+    out.put_u64(round);
+    match result {
+        AppendResult::Ok { match_index } => {
+            out.put_u8(1);
+            out.put_u64(*match_index);
+        }
+        AppendResult::Reject {
+            prev_log_index,
+            conflict_term,
+            conflict_index,
+        } => {
+            out.put_u8(2);
+            out.put_u64(*prev_log_index);
+            out.put_u64(*conflict_term);
+            out.put_u64(*conflict_index);
+        }
+    }
+}
+
+fn encode_read_index_response(
+    term: u64,
+    id: u64,
+    outcome: &Result<u64, ReadFailure>,
+    out: &mut Vec<u8>,
+) {
+    out.put_u8(8);
+    out.put_u64(term);
+    out.put_u64(id);
+    match outcome {
+        Ok(index) => {
+            out.put_u8(0);
+            out.put_u64(*index);
+        }
+        Err(ReadFailure::NotLeader { leader }) => {
+            out.put_u8(1);
+            put_node(out, *leader);
+        }
+        Err(ReadFailure::Busy { pending_reads_max }) => {
+            out.put_u8(2);
+            out.put_u64(*pending_reads_max as u64);
+        }
+        Err(ReadFailure::TimedOut { ticks }) => {
+            out.put_u8(3);
+            out.put_u64(*ticks);
         }
     }
 }
