@@ -3,8 +3,11 @@
 //! One binary for everything a user runs:
 //!
 //! ```text
-//! distributed sim     simulate a protocol over a seed range, or replay one seed with its trace
-//! distributed check   check a recorded client history for linearizability
+//! distributed sim          simulate a protocol over a seed range, or replay one seed with its trace
+//! distributed check        check a recorded client history for linearizability
+//! distributed node         run one replica of the replicated KV store (RESP + Raft + WAL)
+//! distributed cluster up   start a local cluster of node processes (the quick start)
+//! distributed kv           send one command to a node (get, set, del, cas, info)
 //! ```
 //!
 //! ## Layout
@@ -13,12 +16,18 @@
 //! main.rs        argument parsing (clap) and dispatch; exit codes
 //! sim_cmd.rs     `distributed sim`: seed ranges, replay, traces, summaries
 //! check_cmd.rs   `distributed check`: a thin wrapper over the `check` crate's CLI entry point
+//! node_cmd.rs    `distributed node`: flags → server::NodeConfig, tokio runtime, signals
+//! cluster_cmd.rs `distributed cluster up`: spawn N nodes of this binary, forward Ctrl-C
+//! kv_cmd.rs      `distributed kv`: a tiny blocking RESP client
 //! ```
 //!
 //! Exit codes: 0 success; 1 the run found what it looks for (a violation); 2 bad arguments or
 //! input (clap's own usage errors also exit 2); 3 the checker ran out of budget (`unknown`).
 
 mod check_cmd;
+mod cluster_cmd;
+mod kv_cmd;
+mod node_cmd;
 mod sim_cmd;
 mod sim_kv;
 
@@ -40,6 +49,12 @@ enum Command {
     Sim(sim_cmd::SimArgs),
     /// Check a JSON-lines client history for linearizability (exit 0 ok, 1 violation, 3 unknown).
     Check(check_cmd::CheckArgs),
+    /// Run one replica of the replicated KV store (RESP clients, Raft peers, WAL).
+    Node(node_cmd::NodeArgs),
+    /// Start a local cluster of nodes (`cluster up`).
+    Cluster(cluster_cmd::ClusterArgs),
+    /// Send one command to a node and print the reply.
+    Kv(kv_cmd::KvArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +62,9 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Sim(args) => sim_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
+        Command::Node(args) => node_cmd::run(args),
+        Command::Cluster(args) => cluster_cmd::run(args),
+        Command::Kv(args) => kv_cmd::run(args),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,161 @@
+//! `distributed node`: run one replica of the replicated KV store until Ctrl-C or SIGTERM.
+//!
+//! ```text
+//!   distributed node --id 1 --listen 127.0.0.1:6379 --peer-listen 127.0.0.1:7379 \
+//!       --peers 1=127.0.0.1:7379,2=127.0.0.1:7380,3=127.0.0.1:7381 --data-dir data/n1
+//!   args ──parse──► NodeConfig ──validate──► server::run_node (tokio, multi-thread)
+//!   bad flags / config ─► exit 2      runtime failure (WAL, bind) ─► exit 1
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use distributed_core::NodeId;
+use server::NodeConfig;
+
+/// Flags of `distributed node`.
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    /// This node's id (≥ 1); must be one of --peers.
+    #[arg(long)]
+    id: u64,
+    /// RESP address for clients (redis-cli, redis-benchmark, `distributed kv`).
+    #[arg(long)]
+    listen: String,
+    /// Address peers connect to.
+    #[arg(long)]
+    peer_listen: String,
+    /// Every voter's peer address, this node's included: `1=host:port,2=host:port,…`.
+    #[arg(long)]
+    peers: String,
+    /// Directory for this node's durable state (created if missing).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Milliseconds per Raft tick (election timeout 10–20 ticks, heartbeat 2).
+    #[arg(long, default_value_t = 10)]
+    tick_ms: u64,
+}
+
+/// Parse `1=127.0.0.1:7379,2=…` into peer addresses, saying which item is wrong.
+pub fn parse_peers(text: &str) -> Result<BTreeMap<NodeId, SocketAddr>, String> {
+    let mut peers = BTreeMap::new();
+    for item in text.split(',').filter(|s| !s.trim().is_empty()) {
+        let (id, addr) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--peers item `{item}` is not ID=HOST:PORT"))?;
+        let id: u64 = id
+            .trim()
+            .parse()
+            .map_err(|_| format!("--peers item `{item}`: `{id}` is not a node id"))?;
+        let addr = parse_addr(addr.trim(), "--peers")?;
+        if peers.insert(NodeId(id), addr).is_some() {
+            return Err(format!("--peers names node {id} twice"));
+        }
+    }
+    if peers.is_empty() {
+        return Err("--peers is empty: list every voter as ID=HOST:PORT".into());
+    }
+    Ok(peers)
+}
+
+/// A socket address, with the flag named in the error.
+pub fn parse_addr(text: &str, flag: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("{flag} `{text}` is not an IP:PORT address (e.g. 127.0.0.1:6379)"))
+}
+
+fn config(args: NodeArgs) -> Result<NodeConfig, String> {
+    let peers = parse_peers(&args.peers)?;
+    if !peers.contains_key(&NodeId(args.id)) {
+        return Err(format!("--id {} is not one of --peers", args.id));
+    }
+    let mut config = NodeConfig::new(
+        NodeId(args.id),
+        parse_addr(&args.listen, "--listen")?,
+        parse_addr(&args.peer_listen, "--peer-listen")?,
+        peers,
+        args.data_dir,
+    );
+    config.tick_ms = args.tick_ms;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Run the node; the exit code.
+pub fn run(args: NodeArgs) -> u8 {
+    let config = match config(args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the tokio runtime: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(server::run_node(config, shutdown_signal())) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_list_parses_and_its_mistakes_are_named() {
+        let peers = parse_peers("1=127.0.0.1:7001, 2=127.0.0.1:7002").unwrap();
+        assert_eq!(peers.len(), 2);
+        assert!(parse_peers("1:127.0.0.1:7001")
+            .unwrap_err()
+            .contains("not ID=HOST:PORT"));
+        assert!(parse_peers("x=127.0.0.1:7001")
+            .unwrap_err()
+            .contains("not a node id"));
+        assert!(parse_peers("1=localhost")
+            .unwrap_err()
+            .contains("not an IP:PORT"));
+        assert!(parse_peers("1=127.0.0.1:1,1=127.0.0.1:2")
+            .unwrap_err()
+            .contains("twice"));
+    }
+}

@@ -1,0 +1,157 @@
+//! Hand-written binary codecs for what leaves the process: WAL records (`wal.rs`) and peer
+//! frames (`peer.rs`), over the bounded reader here.
+//!
+//! ```text
+//!   value ──encode──► Vec<u8> [version u8][kind u8][fields, big-endian, u32-length bytes]
+//!   bytes ──decode──► Result<value, CodecError>   every length checked against what is left
+//! ```
+//!
+//! Everything decoded here is untrusted (a torn or corrupt disk, a stranger on the peer port):
+//! a length is compared with the bytes remaining before anything is allocated, unknown kinds
+//! and versions are errors, and trailing bytes are errors. Nothing here panics on bad input.
+//!
+//! The road not taken: serde + bincode. The formats are small, and writing them by hand keeps
+//! every byte documented and every bound explicit.
+
+pub mod peer;
+pub mod wal;
+
+use std::fmt;
+
+use bytes::{BufMut, Bytes};
+use distributed_core::NodeId;
+use raft::Entry;
+
+/// Why bytes did not decode: what was being read, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodecError {
+    /// What went wrong, naming the field.
+    pub message: String,
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+/// A bounded cursor over untrusted bytes.
+pub(crate) struct Reader<'a> {
+    /// The input.
+    buf: &'a [u8],
+    /// Bytes consumed so far, for error messages.
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    pub(crate) fn error(&self, what: impl fmt::Display) -> CodecError {
+        CodecError {
+            message: format!("{what} at byte {} of {}", self.pos, self.buf.len()),
+        }
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub(crate) fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], CodecError> {
+        if n > self.remaining() {
+            return Err(self.error(format!(
+                "{what}: needs {n} bytes, {} left",
+                self.remaining()
+            )));
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    pub(crate) fn u8(&mut self, what: &str) -> Result<u8, CodecError> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    pub(crate) fn u32(&mut self, what: &str) -> Result<u32, CodecError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub(crate) fn u64(&mut self, what: &str) -> Result<u64, CodecError> {
+        let b = self.take(8, what)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_be_bytes(a))
+    }
+
+    pub(crate) fn bool(&mut self, what: &str) -> Result<bool, CodecError> {
+        match self.u8(what)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(self.error(format!("{what}: {other} is not a bool"))),
+        }
+    }
+
+    /// A u32-length-prefixed byte string.
+    pub(crate) fn bytes(&mut self, what: &str) -> Result<Bytes, CodecError> {
+        let n = self.u32(what)? as usize;
+        Ok(Bytes::copy_from_slice(self.take(n, what)?))
+    }
+
+    /// A u32 count of items each at least `item_bytes_min` long: checked against what is left.
+    pub(crate) fn count(&mut self, item_bytes_min: usize, what: &str) -> Result<usize, CodecError> {
+        let n = self.u32(what)? as usize;
+        if n.saturating_mul(item_bytes_min) > self.remaining() {
+            return Err(self.error(format!("{what}: {n} items cannot fit in what is left")));
+        }
+        Ok(n)
+    }
+
+    pub(crate) fn entries(&mut self) -> Result<Vec<Entry>, CodecError> {
+        let n = self.count(20, "entry count")?;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let term = self.u64("entry term")?;
+            let index = self.u64("entry index")?;
+            let data = self.bytes("entry data")?;
+            entries.push(Entry { term, index, data });
+        }
+        Ok(entries)
+    }
+
+    pub(crate) fn node(&mut self, what: &str) -> Result<Option<NodeId>, CodecError> {
+        let id = self.u64(what)?;
+        Ok((id != 0).then_some(NodeId(id)))
+    }
+
+    pub(crate) fn finish(&self, what: &str) -> Result<(), CodecError> {
+        if self.remaining() != 0 {
+            return Err(self.error(format!("{what}: {} trailing bytes", self.remaining())));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    let n = u32::try_from(b.len()).expect("a field longer than 4 GiB was never accepted");
+    out.put_u32(n);
+    out.put_slice(b);
+}
+
+pub(crate) fn put_entries(out: &mut Vec<u8>, entries: &[Entry]) {
+    out.put_u32(u32::try_from(entries.len()).expect("entry batches are bounded"));
+    for e in entries {
+        out.put_u64(e.term);
+        out.put_u64(e.index);
+        put_bytes(out, &e.data);
+    }
+}
+
+/// A node id, or 0 for none (node ids start at 1; `Config::validate` rejects 0).
+pub(crate) fn put_node(out: &mut Vec<u8>, id: Option<NodeId>) {
+    out.put_u64(id.map_or(0, |n| n.0));
+}

@@ -1,0 +1,39 @@
+//! # server: one node of the replicated KV store, for real
+//!
+//! The protocol crates are sans-IO; this crate is the IO. It owns sockets, files and timers and
+//! drives a [`kv::KvReplica`] through its `Ready` loop, honouring the host contract
+//! (persist → send → deliver), and speaks RESP so `redis-cli` and `redis-benchmark` work.
+//!
+//! ```text
+//!   redis-cli ──RESP──► client.rs ──Event::Client──┐
+//!   peers ──TCP frames──► transport.rs ─Event::Peer─┤
+//!   tokio interval ───────────────── tick ──────────┤
+//!                                                   ▼
+//!                         node.rs: KvReplica.step / input / tick ──► Effects
+//!                           1. writes ──wal_codec──► storage::GroupCommit (one fdatasync/batch)
+//!                           2. once durable: messages ──► transport.rs ──► peers
+//!                           3. then outputs ──► replies to clients (or to the forwarding peer)
+//! ```
+//!
+//! ## Layout
+//!
+//! ```text
+//! lib.rs          this map
+//! resp/           RESP2 frames: parse (partial, pipelined, inline, bounded) and encode
+//! command.rs      RESP command ↔ kv::Command, kv::Reply → RESP frame
+//! codec/          bounded binary codecs: WAL records (raft::Write), peer frames (len+CRC)
+//! ```
+
+mod client;
+pub mod codec;
+pub mod command;
+mod config;
+mod forward;
+mod node;
+pub mod resp;
+mod runtime;
+mod status;
+mod transport;
+
+pub use config::NodeConfig;
+pub use runtime::run_node;

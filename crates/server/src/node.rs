@@ -1,0 +1,349 @@
+//! The node task: the one owner of the [`KvReplica`], running the Ready loop with a pipeline of
+//! durable batches so that nothing a batch promises leaves the process before it is on disk.
+//!
+//! ```text
+//!   events (clients, peers) ─┐      ┌─ durable(batch k) from the WAL flusher thread
+//!   tick every tick_ms ──────┼──────┤
+//!                            ▼      ▼
+//!   step / input / tick ──► Effects{writes, messages, outputs}       (up to 256 events)
+//!        │ writes ≠ ∅ ──encode──► GroupCommit::submit_with(records, cb) ─┐ one fdatasync/batch
+//!        ▼                                                                │
+//!   pipeline: [batch k (job)] [batch k+1 (no writes)] [batch k+2 (job)] … ◄┘ cb: "k is durable"
+//!        │ front batch durable ──► 2. send its messages  3. deliver its outputs
+//!        └ then every following batch without writes, in order
+//! ```
+//!
+//! Ordering invariant (the host contract, Raft Figure 2 "persistent state"): the messages and
+//! outputs of event N are released only after the writes of every event ≤ N are durable.
+//! GroupCommit completes jobs in submission order, so the front of the pipeline is always the
+//! one that completes next (asserted). A batch with no writes waits behind earlier batches.
+//!
+//! Requests from local clients that meet `NotLeader{leader}` are forwarded once to that leader
+//! (`forward.rs`); the leader's RESP answer is relayed back. A WAL failure stops the node: a
+//! node that cannot persist must not keep voting or acknowledging (see `storage::wal`).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use distributed_core::{Effects, Envelope, NodeId, Protocol};
+use kv::{Command, KvReplica, Outcome, ReplicaInput, ReplicaOutput, Request};
+use raft::Message;
+use storage::{GroupCommit, Lsn, WalError};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+use crate::codec::peer::PeerFrame;
+use crate::codec::wal::encode_write;
+use crate::config::NodeConfig;
+use crate::resp::Frame;
+use crate::transport::Transport;
+
+/// Most events folded into one batch: bounds a batch's records and the latency of the first.
+const BATCH_EVENTS_MAX: usize = 256;
+/// Most batches waiting for their fdatasync. Past it the node stops taking events (ticks still
+/// run), which pushes back on clients and peers through their bounded channels.
+pub(crate) const PIPELINE_BATCHES_MAX: usize = 64;
+/// The WAL record size the encoder aims for; well under `WalOptions::record_bytes_max`.
+const RECORD_BYTES_TARGET: usize = 4 << 20;
+
+/// Something for the node task to do.
+#[derive(Debug)]
+pub enum Event {
+    /// A frame from a peer (a Raft message, a forwarded request, or a forwarded reply).
+    Peer {
+        /// The sender, as its connection's Hello said.
+        from: NodeId,
+        /// What it sent.
+        frame: PeerFrame,
+    },
+    /// A command from a client connection on this node.
+    Client {
+        /// The request: command plus (client_id, seq) for exactly-once.
+        request: Request,
+        /// Where the RESP answer goes.
+        reply: oneshot::Sender<Frame>,
+    },
+    /// INFO / DISTRIBUTED.STATUS: answered at once from the replica's state.
+    Status {
+        /// Where the status goes.
+        reply: oneshot::Sender<Frame>,
+    },
+}
+
+/// Who waits for the reply to a request the replica holds.
+#[derive(Debug)]
+pub(crate) enum ReplyTo {
+    /// A client connection on this node.
+    Local(oneshot::Sender<Frame>),
+    /// A follower that forwarded the request, under its id.
+    Peer {
+        /// The follower.
+        node: NodeId,
+        /// The follower's id for the forward.
+        id: u64,
+    },
+}
+
+/// A request inside the replica, by tag.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    /// Where the answer goes.
+    pub(crate) reply_to: ReplyTo,
+    /// Kept so a `NotLeader` answer can be forwarded to the leader as is.
+    pub(crate) request: Request,
+}
+
+/// The effects of a run of events, waiting for their writes (or earlier writes) to be durable.
+struct Batch {
+    /// True if this batch submitted records, so exactly one durability callback is its own.
+    job: bool,
+    /// 2. Send once durable.
+    messages: Vec<Envelope<Message>>,
+    /// 3. Deliver after the messages.
+    outputs: Vec<ReplicaOutput>,
+}
+
+/// The node task's state. Only this task touches the replica.
+pub(crate) struct Node {
+    /// The settings, for timeouts and the status report.
+    pub(crate) config: NodeConfig,
+    /// Raft + the KV state machine.
+    pub(crate) replica: KvReplica,
+    /// The WAL behind its flusher thread.
+    group: Arc<GroupCommit>,
+    /// Outbound peer queues.
+    pub(crate) transport: Transport,
+    /// The effects of the events since the last flush, reused between batches.
+    fx: Effects<KvReplica>,
+    /// Batches not yet released, oldest first.
+    pipeline: VecDeque<Batch>,
+    /// Where the flusher reports durability; the receiving half lives in `run`.
+    durable_tx: mpsc::UnboundedSender<Result<Lsn, WalError>>,
+    /// Requests in the replica, by the tag they were input with.
+    pub(crate) waiters: BTreeMap<u64, Waiter>,
+    /// The next tag; tags are never reused within one process.
+    pub(crate) next_tag: u64,
+    /// Forwarded requests awaiting the leader's answer (see `forward.rs`).
+    pub(crate) forwarded: BTreeMap<u64, crate::forward::Forwarded>,
+    /// The next forward id.
+    pub(crate) next_forward: u64,
+    /// Ticks since start: the clock forward timeouts are measured on.
+    pub(crate) ticks: u64,
+}
+
+impl Node {
+    pub(crate) fn new(
+        config: NodeConfig,
+        replica: KvReplica,
+        group: Arc<GroupCommit>,
+        transport: Transport,
+        durable_tx: mpsc::UnboundedSender<Result<Lsn, WalError>>,
+    ) -> Node {
+        Node {
+            config,
+            replica,
+            group,
+            transport,
+            fx: Effects::new(),
+            pipeline: VecDeque::new(),
+            durable_tx,
+            waiters: BTreeMap::new(),
+            next_tag: 1,
+            forwarded: BTreeMap::new(),
+            next_forward: 1,
+            ticks: 0,
+        }
+    }
+
+    /// The Ready loop, until `shutdown` fires or the WAL fails.
+    pub(crate) async fn run(
+        mut self,
+        mut events: mpsc::Receiver<Event>,
+        mut durable_rx: mpsc::UnboundedReceiver<Result<Lsn, WalError>>,
+        mut shutdown: oneshot::Receiver<()>,
+    ) -> Result<(), String> {
+        let mut ticker = tokio::time::interval(Duration::from_millis(self.config.tick_ms));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => return Ok(()),
+                Some(done) = durable_rx.recv() => self.on_durable(done)?,
+                _ = ticker.tick() => self.on_tick(),
+                Some(event) = events.recv(), if self.pipeline.len() < PIPELINE_BATCHES_MAX => {
+                    self.handle(event);
+                    for _ in 1..BATCH_EVENTS_MAX {
+                        match events.try_recv() {
+                            Ok(event) => self.handle(event),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            self.flush()?;
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Peer {
+                from,
+                frame: PeerFrame::Raft(msg),
+            } => {
+                self.replica.step(from, msg, &mut self.fx);
+            }
+            Event::Peer {
+                from,
+                frame: PeerFrame::Forward { id, request },
+            } => {
+                self.on_forward(from, id, &request);
+            }
+            Event::Peer {
+                frame: PeerFrame::ForwardReply { id, resp },
+                ..
+            } => {
+                self.on_forward_reply(id, &resp);
+            }
+            Event::Peer {
+                from,
+                frame: PeerFrame::Hello { .. },
+            } => {
+                warn!("{from} sent a Hello mid-stream; the transport should have refused it");
+            }
+            Event::Client { request, reply } => self.input(ReplyTo::Local(reply), request),
+            Event::Status { reply } => {
+                let _ = reply.send(crate::status::status(self));
+            }
+        }
+    }
+
+    /// Hand `request` to the replica under a fresh tag.
+    pub(crate) fn input(&mut self, reply_to: ReplyTo, request: Request) {
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        let input = ReplicaInput::Request {
+            tag,
+            request: request.clone(),
+        };
+        self.waiters.insert(tag, Waiter { reply_to, request });
+        self.replica.input(input, &mut self.fx);
+    }
+
+    fn on_tick(&mut self) {
+        self.ticks += 1;
+        self.replica.tick(&mut self.fx);
+        self.expire_forwards();
+    }
+
+    /// Turn the effects gathered so far into a batch: submit its writes, queue or release it.
+    fn flush(&mut self) -> Result<(), String> {
+        if self.fx.is_empty() {
+            return Ok(());
+        }
+        let job = !self.fx.writes.is_empty();
+        if job {
+            let mut records = Vec::new();
+            for write in self.fx.writes.drain(..) {
+                encode_write(&write, RECORD_BYTES_TARGET, &mut records);
+            }
+            let tx = self.durable_tx.clone();
+            let group = &self.group;
+            tokio::task::block_in_place(|| {
+                group.submit_with(records, move |result| {
+                    let _ = tx.send(result); // the node may have stopped: nobody waits
+                })
+            })
+            .map_err(|e| format!("WAL submit failed, stopping: {e}"))?;
+        }
+        let batch = Batch {
+            job,
+            messages: std::mem::take(&mut self.fx.messages),
+            outputs: std::mem::take(&mut self.fx.outputs),
+        };
+        self.fx.clear();
+        if !job && self.pipeline.is_empty() {
+            self.release(batch);
+        } else {
+            self.pipeline.push_back(batch);
+        }
+        Ok(())
+    }
+
+    /// The flusher made the oldest job durable: release it and the write-less batches after it.
+    fn on_durable(&mut self, done: Result<Lsn, WalError>) -> Result<(), String> {
+        done.map_err(|e| format!("WAL write failed, stopping: {e}"))?;
+        let front = self.pipeline.pop_front();
+        let front = front.expect("a durability callback with no batch waiting");
+        assert!(
+            front.job,
+            "the oldest waiting batch must be the one that submitted"
+        );
+        self.release(front);
+        while self.pipeline.front().is_some_and(|b| !b.job) {
+            let next = self.pipeline.pop_front().expect("front exists");
+            self.release(next);
+        }
+        Ok(())
+    }
+
+    /// Steps 2 and 3 of the contract: send, then deliver.
+    fn release(&mut self, batch: Batch) {
+        for env in batch.messages {
+            if !self.transport.send(env.to, PeerFrame::Raft(env.msg)) {
+                debug!(
+                    "dropped a message to {}: queue full or unknown peer",
+                    env.to
+                );
+            }
+        }
+        for output in batch.outputs {
+            if let ReplicaOutput::Reply { tag, outcome } = output {
+                self.deliver(tag, outcome);
+            }
+        }
+    }
+
+    /// Answer the request under `tag`, forwarding it first if a leader is known elsewhere.
+    fn deliver(&mut self, tag: u64, outcome: Outcome) {
+        let waiter = self.waiters.remove(&tag);
+        let waiter = waiter.expect("the replica answered a tag it was never given");
+        if let (
+            Outcome::NotLeader {
+                leader: Some(leader),
+            },
+            ReplyTo::Local(_),
+        ) = (&outcome, &waiter.reply_to)
+        {
+            if *leader != self.config.id && self.transport.knows(*leader) {
+                return self.forward(*leader, waiter);
+            }
+        }
+        let frame = crate::status::outcome_frame(&outcome);
+        self.answer(waiter.reply_to, frame);
+    }
+
+    pub(crate) fn answer(&mut self, reply_to: ReplyTo, frame: Frame) {
+        match reply_to {
+            ReplyTo::Local(tx) => {
+                let _ = tx.send(frame); // the client may have gone
+            }
+            ReplyTo::Peer { node, id } => {
+                let mut resp = bytes::BytesMut::new();
+                crate::resp::encode(&frame, &mut resp);
+                let reply = PeerFrame::ForwardReply {
+                    id,
+                    resp: resp.freeze(),
+                };
+                if !self.transport.send(node, reply) {
+                    debug!("dropped a forwarded reply to {node}");
+                }
+            }
+        }
+    }
+}
+
+/// True for commands whose request needs no session: they never change the map.
+pub(crate) fn needs_no_session(command: &Command) -> bool {
+    command.is_read_only()
+}
