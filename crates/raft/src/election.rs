@@ -21,6 +21,8 @@
 //!
 //! A granted vote is persisted (`Write::HardState`) before the response is queued, and resets
 //! the voter's election timer so it does not immediately compete with the candidate it backed.
+//! A refused one resets nothing (Figure 2), even when its higher term is adopted: otherwise a
+//! candidate that cannot win would hold back, timeout after timeout, the nodes that can.
 //! A granted pre-vote promises nothing, so it changes no state at all.
 //!
 //! Why pre-vote: a node cut off from the cluster times out again and again. Without pre-vote
@@ -188,7 +190,11 @@ impl Raft {
         if granted {
             self.voted_for = Some(candidate);
             self.save_hard_state(out); // durable before the response below is sent
-            self.election_elapsed = 0;
+
+            // Figure 2: granting a vote restarts the timer, with a fresh draw. Keeping the old
+            // draw would bias voters towards long timeouts (theirs had not fired yet), which
+            // slows the next election if this one fails.
+            self.reset_election_timer();
         }
         let response = Message::RequestVoteResponse {
             term: self.term,

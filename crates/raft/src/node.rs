@@ -16,11 +16,12 @@
 //! With `pre_vote` off a timeout goes straight to Candidate, as in the paper.
 //!
 //! Term rule (§5.1), applied in `step` before any handler runs: a message with a higher term
-//! makes this node a follower of that term (persisted before anything else); a message with a
-//! lower term is answered with the current term, or dropped if it is itself an answer. Two
-//! exceptions: a pre-vote's term is only proposed, so it is never adopted (thesis §9.6); and with
-//! `check_quorum`, a RequestVote is ignored outright, its term included, while this node leads
-//! or has heard from a leader within `election_timeout_ticks_min` (thesis §4.2.3).
+//! makes this node a follower of that term (persisted before anything else; its election timer
+//! keeps running, see `become_follower`); a message with a lower term is answered with the
+//! current term, or dropped if it is itself an answer. Two exceptions: a pre-vote's term is
+//! only proposed, so it is never adopted (thesis §9.6); and with `check_quorum`, a RequestVote
+//! is ignored outright, its term included, while this node leads or has heard from a leader
+//! within `election_timeout_ticks_min` (thesis §4.2.3).
 //!
 //! Invariants (asserted): `commit_index` never decreases within an incarnation; at most one vote
 //! per term; entries are delivered once each, in index order; a `ReadReady` never names an
@@ -211,6 +212,14 @@ impl Raft {
     /// Adopt `term` (which must not be lower than ours) as a follower of `leader`.
     /// A new term clears the vote; both are persisted before anything that depends on them.
     /// Reads that can no longer be confirmed fail, so their clients retry.
+    ///
+    /// The election timer keeps running (Figure 2: only AppendEntries from the current leader,
+    /// granting a vote, or starting an election reset it; the callers for the first two do so).
+    /// Resetting it here let a stale candidate, whose RequestVote is rejected, restart the timer
+    /// of every node that could win, again and again: a cluster without a leader for a long
+    /// time. A leader is the exception: it runs no election timer, so it starts a fresh one.
+    /// The road not taken: etcd's `reset` on every term change, tolerable only because pre-vote
+    /// and check-quorum keep stale candidates from being heard at all.
     pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>, out: &mut Ready) {
         assert!(term >= self.term, "terms never go backwards (§5.1)");
         let (was_leader, new_term) = (self.role == Role::Leader, term > self.term);
@@ -223,8 +232,8 @@ impl Raft {
         self.leader = leader;
         self.votes_granted.clear();
         self.progress.clear();
-        self.reset_election_timer();
         if was_leader {
+            self.reset_election_timer();
             self.fail_leader_reads(out);
         }
         if new_term {

@@ -127,6 +127,60 @@ fn a_refused_vote_still_adopts_the_higher_term() {
     assert!(matches!(out.writes.as_slice(), [Write::HardState(hs)] if hs.term == 8));
 }
 
+/// How many ticks until `n` next times out, shown by the PreVotes it sends (pre-vote is on).
+fn ticks_until_timeout(n: &mut Raft) -> u64 {
+    for ticks in 1..=n.config().election_timeout_ticks_max {
+        let mut out = Ready::new();
+        n.tick(&mut out);
+        if (out.messages.iter()).any(|e| matches!(e.msg, Message::PreVote { .. })) {
+            return ticks;
+        }
+    }
+    panic!("{} did not time out within the maximum timeout", n.id());
+}
+
+#[test]
+fn a_rejected_vote_request_does_not_reset_the_election_timer() {
+    // Raft §5.2 and Figure 2: a follower converts to candidate if its election timeout elapses
+    // "without receiving AppendEntries from current leader or granting vote to candidate".
+    // A RequestVote it rejects is neither: it adopts the higher term (§5.1) and persists it,
+    // but its timer runs on. Were the timer restarted, a stale candidate that can never win
+    // would keep delaying the nodes that can.
+    let disk = disk_with(3, &[1, 2, 3]);
+    let mut n = node_from(1, 3, &disk, |_| {});
+    for _ in 0..3 {
+        n.tick(&mut Ready::new());
+    }
+    let mut untouched = n.clone();
+    let out = step(&mut n, 2, vote_request(9, 1, 1)); // higher term, stale log
+    assert!(!granted(&out), "a stale log gets no vote (§5.4.1)");
+    assert_eq!((n.term(), n.voted_for()), (9, None));
+    assert!(matches!(out.writes.as_slice(), [Write::HardState(hs)] if hs.term == 9));
+    assert_eq!(
+        ticks_until_timeout(&mut n),
+        ticks_until_timeout(&mut untouched),
+        "the rejection moved the timeout"
+    );
+}
+
+#[test]
+fn a_granted_vote_resets_the_election_timer() {
+    // Raft §5.2 and Figure 2: granting a vote restarts the timer, so the voter does not compete
+    // with the candidate it just backed.
+    let mut n = node_from(1, 3, &Disk::default(), |_| {});
+    let mut untouched = n.clone();
+    let before = ticks_until_timeout(&mut untouched);
+    for _ in 0..before - 1 {
+        n.tick(&mut Ready::new());
+    }
+    assert!(granted(&step(&mut n, 2, vote_request(1, 0, 0))));
+    let after = ticks_until_timeout(&mut n);
+    assert!(
+        after >= n.config().election_timeout_ticks_min,
+        "timed out {after} ticks after granting a vote, below the minimum timeout"
+    );
+}
+
 #[test]
 fn a_leader_steps_down_when_it_sees_a_higher_term() {
     // Raft §5.1: a leader that discovers a higher term reverts to follower.

@@ -127,7 +127,8 @@ fn lease_ignores_drift_runs_the_full_timeout_from_the_acks_arrival() {
 /// n1 leads three with a lease, then is cut off. From then on n2 and n3 tick three times for
 /// every two of n1's ticks: a drift of 1.5×, exactly the configured bound (500‰). n3's election
 /// timeout is exactly the minimum, so it campaigns as early as its clock allows (n2 keeps the
-/// usual spread, or the two would split every vote); n3 wins and commits `y`. After that, n1
+/// usual spread, or the two would split every vote; the seed gives n2 a longer first timeout,
+/// which the first election's term checks); n3 wins and commits `y`. After that, n1
 /// is asked for a read at every step until it stops leading. Returns (index of `y`, reads n1
 /// answered at once after `y` committed, as (id, index)).
 fn reads_after_a_new_leader_commits(variant: Variant) -> (u64, Vec<(u64, u64)>) {
@@ -154,6 +155,11 @@ fn reads_after_a_new_leader_commits(variant: Variant) -> (u64, Vec<(u64, u64)>) 
             .find(|&i| c.node(i).role() == Role::Leader);
         if let (Some(l), None) = (new_leader, y_index) {
             assert_eq!(l, 3, "the node with the earliest possible timeout won");
+            assert_eq!(
+                c.node(l).term(),
+                2,
+                "n3 won the first election, no split vote"
+            );
             c.propose(NodeId(l), b"y");
             c.deliver_all();
             assert_eq!(

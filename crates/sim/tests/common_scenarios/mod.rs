@@ -22,7 +22,7 @@
 //!
 //! ```text
 //! mod.rs       this map, time constants, the seed loop, assertions several suites share
-//! plan.rs      Plan (faults + requests for one seed), state_at, run, State, Outcome
+//! plan.rs      Plan (faults + requests for one seed), RaftTweak, state_at, run, State, Outcome
 //! observe.rs   Observer: an Invariant that records roles over time and every applied entry
 //! script.rs    Script: a Workload that proposes scripted commands to a node or the leader
 //! ```
@@ -39,13 +39,17 @@ use raft::{Bytes, Config, Index, Term};
 use sim::raft::{FaultProfile, RaftSimOptions};
 use sim::{Time, TraceLevel};
 
-pub use plan::{Outcome, Plan, State};
+pub use plan::{Outcome, Plan, RaftTweak, State};
 pub use script::Target;
 
 /// Time units per node tick in the fault profiles the scenarios use (no clock skew).
 pub const TICK_UNITS: Time = 100;
 /// How often a leader sends heartbeats: `heartbeat_interval_ticks` (2) ticks.
 pub const HEARTBEAT_UNITS: Time = 2 * TICK_UNITS;
+/// The shortest election timeout: `election_timeout_ticks_min` (10) ticks. Also the
+/// check-quorum window: a leader that heard from no quorum for this long steps down, and a
+/// follower that heard from a leader within it refuses (pre-)votes (thesis §6.2, §9.6).
+pub const ELECTION_TIMEOUT_MIN_UNITS: Time = 10 * TICK_UNITS;
 /// The longest election timeout: `election_timeout_ticks_max` (20) ticks.
 pub const ELECTION_TIMEOUT_MAX_UNITS: Time = 20 * TICK_UNITS;
 /// How long an election may take after the cluster needs one: five longest timeouts. A split
@@ -54,6 +58,28 @@ pub const ELECTION_TIMEOUT_MAX_UNITS: Time = 20 * TICK_UNITS;
 pub const ELECTION_BOUND_UNITS: Time = 5 * ELECTION_TIMEOUT_MAX_UNITS;
 /// How long a healthy leader may take to commit and spread an entry: a few heartbeats.
 pub const COMMIT_BOUND_UNITS: Time = 5 * HEARTBEAT_UNITS;
+
+/// The paper's elections (§5.2) without the thesis's pre-vote (§9.6): every timeout bumps the
+/// term. For contrasts only; the defaults have pre-vote on.
+pub const PRE_VOTE_OFF: RaftTweak = RaftTweak {
+    name: "pre_vote=false",
+    apply: pre_vote_off,
+};
+
+/// Leaders without check-quorum (thesis §6.2): a cut-off leader goes on believing it leads
+/// until it hears a higher term. For contrasts only; the defaults have it on.
+pub const CHECK_QUORUM_OFF: RaftTweak = RaftTweak {
+    name: "check_quorum=false",
+    apply: check_quorum_off,
+};
+
+fn pre_vote_off(c: &mut Config) {
+    c.pre_vote = false;
+}
+
+fn check_quorum_off(c: &mut Config) {
+    c.check_quorum = false;
+}
 
 /// Return `Err(message)` from the scenario unless `cond` holds.
 macro_rules! ensure {
@@ -170,6 +196,10 @@ fn variant_name(v: raft::Variant) -> &'static str {
 fn time_scale_matches_the_raft_defaults() {
     let c = Config::new(NodeId(1), vec![NodeId(1)]);
     assert_eq!(c.heartbeat_interval_ticks * TICK_UNITS, HEARTBEAT_UNITS);
+    assert_eq!(
+        c.election_timeout_ticks_min * TICK_UNITS,
+        ELECTION_TIMEOUT_MIN_UNITS
+    );
     assert_eq!(
         c.election_timeout_ticks_max * TICK_UNITS,
         ELECTION_TIMEOUT_MAX_UNITS

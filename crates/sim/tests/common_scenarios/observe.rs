@@ -146,9 +146,10 @@ impl Observed {
     }
 
     /// The first time at or after `from` when some node leads the highest term any live node
-    /// is in: a leader the whole connected cluster will follow. Without pre-vote (Raft §9.6),
-    /// a node that campaigned alone while cut off forces one more election when it returns,
-    /// so "the cluster has a leader again" is measured from here.
+    /// is in: a leader the whole connected cluster will follow. Without pre-vote (thesis §9.6)
+    /// a node that campaigned alone while cut off forces one more election when it returns;
+    /// with it the leader usually just carries on. Either way "the cluster has a leader
+    /// again" is measured from here.
     pub fn current_leader_from(&self, from: Time) -> Option<Time> {
         self.first_time(from, |m| {
             m.leaders().iter().any(|&(_, t)| t == m.term_max())

@@ -9,6 +9,8 @@
 //!   state_at(t)        = run to t-1 and look at the cluster
 //!   next_election(a,b) = run to b and find the first election of a new term in a..=b
 //!   run(until), run_traced(until) = run to the end ──► Outcome (violation = error)
+//!   Plan::tweaked(.., RaftTweak)   = the same, every node's Raft Config changed first (e.g.
+//!                                    pre-vote off, to show what it protects against)
 //! ```
 //!
 //! Aiming a fault at "the leader at time t" needs the run's state at t before the run exists.
@@ -25,8 +27,11 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 
 use distributed_core::NodeId;
-use raft::{Bytes, Disk, Entry, Index, Raft, Role, Term};
-use sim::raft::{simulation, RaftSimOptions};
+use raft::{Bytes, Config, Disk, Entry, Index, Raft, Role, Term};
+use sim::raft::{
+    raft_leader, simulation, CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching,
+    RaftSimOptions, StateMachineSafety,
+};
 use sim::{Partition, Report, Simulation, Stats, Stop, Time, TraceLevel};
 
 use super::observe::{Observed, Observer};
@@ -45,6 +50,17 @@ pub enum Fault {
     Heal,
 }
 
+/// A change to every node's Raft `Config`, named for failure reports. The simulator's options
+/// have no knob for pre-vote or check-quorum (the CLI always runs the defaults), so a scenario
+/// that contrasts a default with its absence builds its nodes through this.
+#[derive(Clone, Copy)]
+pub struct RaftTweak {
+    /// What the tweak does, e.g. `pre_vote=false`.
+    pub name: &'static str,
+    /// Applied to each node's config before the node starts (and on every restart).
+    pub apply: fn(&mut Config),
+}
+
 /// One seed's script.
 #[derive(Clone)]
 pub struct Plan {
@@ -59,6 +75,8 @@ pub struct Plan {
     /// Keep the simulator's random `Client` instead of the script (the run is then exactly what
     /// `distributed sim` runs, if there are no faults).
     client: bool,
+    /// A change to every node's Raft config; `None` runs the defaults, as the CLI does.
+    tweak: Option<RaftTweak>,
 }
 
 /// One node as a snapshot saw it.
@@ -164,6 +182,15 @@ impl Plan {
             faults: Vec::new(),
             requests: Vec::new(),
             client: false,
+            tweak: None,
+        }
+    }
+
+    /// A scripted plan whose nodes run with `tweak` applied to their Raft config.
+    pub fn tweaked(seed: u64, opts: RaftSimOptions, tweak: RaftTweak) -> Plan {
+        Plan {
+            tweak: Some(tweak),
+            ..Plan::new(seed, opts)
         }
     }
 
@@ -242,12 +269,15 @@ impl Plan {
 
     /// Is this run exactly what the CLI runs for the same seed and options?
     pub fn is_cli_run(&self) -> bool {
-        self.client && self.faults.is_empty()
+        self.client && self.faults.is_empty() && self.tweak.is_none()
     }
 
     /// The script, one fault per line, for a failure report.
     pub fn describe(&self) -> String {
         let mut s = String::new();
+        if let Some(t) = self.tweak {
+            let _ = writeln!(s, "  every node runs with {}", t.name);
+        }
         let mut faults = self.faults.clone();
         faults.sort_by_key(|(at, _)| *at);
         for (at, f) in faults {
@@ -355,7 +385,10 @@ impl Plan {
         let mut opts = self.opts.clone();
         opts.max_time_units = until;
         opts.trace = trace;
-        let sim = simulation(self.seed, &opts).map_err(|e| e.to_string())?;
+        let sim = match self.tweak {
+            None => simulation(self.seed, &opts).map_err(|e| e.to_string())?,
+            Some(tweak) => tweaked_simulation(self.seed, &opts, tweak)?,
+        };
         let (observer, observed) = Observer::new(opts.nodes);
         let requests = Rc::new(RefCell::new(self.requests.clone()));
         let mut sim = sim.with_invariant(observer);
@@ -372,6 +405,40 @@ impl Plan {
         }
         Ok((sim, observed, requests))
     }
+}
+
+/// What `sim::raft::simulation` builds (the same per-seed options, the same five invariants and
+/// leader hook), with `tweak` applied to every node's config. No random client: scripted plans
+/// replace it. If `simulation` gains an invariant, add it here too.
+fn tweaked_simulation(
+    seed: u64,
+    opts: &RaftSimOptions,
+    tweak: RaftTweak,
+) -> Result<Simulation<Raft>, String> {
+    opts.validate().map_err(|e| e.to_string())?;
+    let opts = opts.for_seed(seed);
+    let config = |id: NodeId| {
+        let mut c = opts.raft_config(id);
+        (tweak.apply)(&mut c);
+        c
+    };
+    config(NodeId(1))
+        .validate()
+        .map_err(|e| format!("{}: {e}", tweak.name))?;
+    let configs: Vec<Config> = (1..=opts.nodes as u64).map(|k| config(NodeId(k))).collect();
+    let factory = move |id: NodeId, disk: &Disk, rng| {
+        Raft::new(configs[id.0 as usize - 1].clone(), disk, rng)
+            .unwrap_or_else(|e| panic!("{id} cannot start from its disk: {e}"))
+    };
+    let n = opts.nodes;
+    let sim = Simulation::new(seed, opts.sim_config(), factory).map_err(|e| e.to_string())?;
+    Ok(sim
+        .with_invariant(ElectionSafety::new(n))
+        .with_invariant(LogMatching::new(n))
+        .with_invariant(LeaderCompleteness::new(n))
+        .with_invariant(StateMachineSafety::new(n))
+        .with_invariant(CommitMonotonic::new(n))
+        .with_leader_hook(raft_leader))
 }
 
 fn snapshot(sim: &Simulation<Raft>) -> State {
