@@ -16,6 +16,7 @@ use std::ops::Range;
 
 use clap::{Args, ValueEnum};
 use sim::raft::{parse_seeds, parse_variant, run_seed, run_seeds, FaultProfile, RaftSimOptions};
+use sim::raft_kv::{parse_read_path, ReadPath};
 use sim::TraceLevel;
 
 /// The protocols the simulator can drive from the command line.
@@ -57,9 +58,24 @@ pub struct SimArgs {
     pub faults: FaultProfile,
     /// Protocol variant: `correct`, or a deliberately broken one: `commit-old-term` (commits
     /// entries of earlier terms by counting replicas, Raft §5.4.2); with raft-kv also
-    /// `stale-follower-reads` and `ack-before-commit`.
+    /// `stale-follower-reads`, `ack-before-commit`, and `lease-ignores-drift` (with
+    /// `--reads lease`: a lease that ignores clock drift, thesis §6.4.1).
     #[arg(long, default_value = "correct")]
     pub variant: String,
+    /// raft-kv: how read-only commands are served: `log` (a log entry each), `read-index`
+    /// (a heartbeat round per batch, followers too; the default) or `lease` (no round while
+    /// the leader's lease holds).
+    #[arg(long, value_parser = parse_read_path)]
+    pub reads: Option<ReadPath>,
+    /// raft-kv: every node's tick period is drawn from MIN..MAX time units (both included),
+    /// instead of the profile's (100, or 80..120 with skew). The replicas' clock drift bound
+    /// follows, so the correct lease shortens as the spread widens.
+    #[arg(long, value_name = "MIN..MAX", value_parser = parse_tick_periods)]
+    pub tick_periods: Option<(u64, u64)>,
+    /// raft-kv: how long a client waits for an answer before it resends elsewhere, in time
+    /// units (default 1500).
+    #[arg(long, value_name = "UNITS")]
+    pub client_timeout: Option<u64>,
     /// raft-kv: number of simulated clients.
     #[arg(long, default_value_t = 5)]
     pub clients: usize,
@@ -87,6 +103,19 @@ fn parse_faults(s: &str) -> Result<FaultProfile, String> {
     s.parse()
 }
 
+/// Parse `MIN..MAX` tick periods (both included); the simulator config checks the values.
+pub(crate) fn parse_tick_periods(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("tick periods `{s}`: expected MIN..MAX, e.g. 80..120"))?;
+    let num = |t: &str| {
+        t.trim()
+            .parse::<u64>()
+            .map_err(|e| format!("tick periods `{s}`: `{t}` is not a number of time units: {e}"))
+    };
+    Ok((num(a)?, num(b)?))
+}
+
 /// Run the command; returns the process exit code.
 pub fn run(args: SimArgs) -> u8 {
     match args.protocol {
@@ -98,6 +127,15 @@ pub fn run(args: SimArgs) -> u8 {
 fn run_raft(args: SimArgs) -> u8 {
     if args.history.is_some() {
         eprintln!("error: --history needs --protocol raft-kv (plain raft has no client history)");
+        return 2;
+    }
+    let kv_only = [
+        ("--reads", args.reads.is_some()),
+        ("--tick-periods", args.tick_periods.is_some()),
+        ("--client-timeout", args.client_timeout.is_some()),
+    ];
+    if let Some((flag, _)) = kv_only.iter().find(|(_, given)| *given) {
+        eprintln!("error: {flag} needs --protocol raft-kv");
         return 2;
     }
     let variant = match parse_variant(&args.variant) {
@@ -136,7 +174,13 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
         args.protocol, args.nodes, args.faults, args.variant
     );
     if args.protocol == ProtocolName::RaftKv {
-        cmd += &format!(" --clients {}", args.clients);
+        cmd += &format!(" --clients {} --reads {}", args.clients, read_path(args));
+        if let Some((min, max)) = args.tick_periods {
+            cmd += &format!(" --tick-periods {min}..{max}");
+        }
+        if let Some(t) = args.client_timeout {
+            cmd += &format!(" --client-timeout {t}");
+        }
     }
     if let Some(t) = args.max_time {
         cmd += &format!(" --max-time {t}");
@@ -145,6 +189,11 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
         cmd += &format!(" --max-events {e}");
     }
     cmd + &format!(" --seed {seed} --trace")
+}
+
+/// The read path the flags ask for (raft-kv): `--reads`, else the replica's default.
+pub(crate) fn read_path(args: &SimArgs) -> ReadPath {
+    args.reads.unwrap_or_default()
 }
 
 /// The trace level the flags ask for.
@@ -166,7 +215,7 @@ pub(crate) fn threads(args: &SimArgs) -> usize {
 /// The first line of a seed-range run, naming everything that decides the result.
 pub(crate) fn header(args: &SimArgs) -> String {
     let clients = match args.protocol {
-        ProtocolName::RaftKv => format!(" clients={}", args.clients),
+        ProtocolName::RaftKv => format!(" clients={} reads={}", args.clients, read_path(args)),
         ProtocolName::Raft => String::new(),
     };
     format!(

@@ -1,6 +1,8 @@
 //! `distributed sim --protocol raft-kv`: the replicated KV store under simulated clients.
 //!
 //! ```text
+//!   --reads log|read-index|lease, --variant …, --tick-periods A..B, --client-timeout U
+//!                ──► RaftKvOptions (validated; errors exit 2)
 //!   --seeds A..B ──► raft_kv::run_seeds ──► summary: invariant + linearizability verdicts
 //!   --seed S     ──► raft_kv::run_seed  ──► [trace] + report (+ --history OUT.jsonl)
 //!                                              └─► `distributed check OUT.jsonl` re-checks it
@@ -12,9 +14,9 @@
 use std::fs;
 use std::io::{self, Write};
 
-use sim::raft_kv::{parse_replica_variant, run_seed, run_seeds, RaftKvOptions};
+use sim::raft_kv::{parse_replica_variant, run_seed, run_seeds, RaftKvOptions, ReadPath};
 
-use crate::sim_cmd::{header, replay_command, threads, trace_level, SimArgs};
+use crate::sim_cmd::{header, read_path, replay_command, threads, trace_level, SimArgs};
 
 /// Build the options from the flags, or say which flag is wrong.
 fn options(args: &SimArgs) -> Result<RaftKvOptions, String> {
@@ -22,15 +24,40 @@ fn options(args: &SimArgs) -> Result<RaftKvOptions, String> {
         nodes: args.nodes,
         clients: args.clients,
         faults: args.faults,
+        read_path: read_path(args),
         ..RaftKvOptions::default()
     };
-    // `commit-old-term` breaks the Raft inside; the other variants break the replica around it.
+    // `commit-old-term` and `lease-ignores-drift` break the Raft inside; the other variants
+    // break the replica around it.
     match args.variant.as_str() {
         "commit-old-term" => opts.raft_variant = raft::Variant::CommitOldTerm,
-        other => {
-            opts.variant = parse_replica_variant(other)
-                .map_err(|e| format!("{e} (or commit-old-term, which breaks the Raft inside)"))?
+        "lease-ignores-drift" => {
+            if opts.read_path != ReadPath::Lease {
+                return Err(format!(
+                    "--variant lease-ignores-drift breaks only lease reads: add --reads lease \
+                     (reads are {})",
+                    opts.read_path
+                ));
+            }
+            opts.raft_variant = raft::Variant::LeaseIgnoresDrift;
         }
+        other => {
+            opts.variant = parse_replica_variant(other).map_err(|e| {
+                format!(
+                    "{e} (or commit-old-term or lease-ignores-drift, which break the Raft inside)"
+                )
+            })?
+        }
+    }
+    if let Some((min, max)) = args.tick_periods {
+        // The profile's drift odds stay; only the range changes (validated below).
+        let mut clock = opts.sim_config().clock;
+        clock.tick_period_units_min = min;
+        clock.tick_period_units_max = max;
+        opts.clock = Some(clock);
+    }
+    if let Some(t) = args.client_timeout {
+        opts.client_timeout_units = t;
     }
     if let Some(t) = args.max_time {
         opts.max_time_units = t;

@@ -5,6 +5,7 @@ mod cluster;
 
 use cluster::{append, get, put, request, value, Cluster};
 use distributed_core::NodeId;
+use kv::replica::ReadPath;
 use kv::{Outcome, Reply};
 
 /// A cluster for scripts that let only the chosen candidate's clock run (`campaign_until_leader`):
@@ -107,8 +108,9 @@ fn a_leader_with_a_full_pending_table_answers_busy_and_proposes_nothing() {
 }
 
 #[test]
-fn a_correct_follower_does_not_answer_reads_itself() {
-    let mut c = Cluster::new(3, 14);
+fn with_reads_through_the_log_a_follower_redirects_a_read_to_the_leader() {
+    // The other read paths let followers serve reads (replica_reads.rs); the log path cannot.
+    let mut c = Cluster::with(3, 14, |config| config.reads = ReadPath::Log);
     let leader = c.elect_any();
     c.execute(request(1, 1, put("k", "v")));
     let follower = others(&c, leader)[0];

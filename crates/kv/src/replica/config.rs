@@ -1,19 +1,76 @@
-//! The settings of one replica: Raft's, the state machine's, the bound on waiting clients, and
-//! which variant (correct, or deliberately broken) the replica runs.
+//! The settings of one replica: Raft's, the state machine's, the bound on waiting clients, how
+//! reads are served, and which variant (correct, or deliberately broken) the replica runs.
 //!
 //! ```text
-//!   ReplicaConfig ─┬─ raft: raft::Config        validated by Raft::new
+//!   ReplicaConfig ─┬─ raft: raft::Config        validated by Raft::new (read_mode from `reads`)
 //!                  ├─ kv:   kv::Config          validated by StateMachine::new
 //!                  ├─ pending_requests_max      validated here: 1..=PENDING_REQUESTS_LIMIT
+//!                  ├─ reads: ReadPath           Log | ReadIndex (default) | Lease
 //!                  └─ variant: ReplicaVariant   Correct unless a test or the simulator asks
+//!
+//!   reads        raft.read_mode   a read-only command costs            safe if
+//!   Log          ReadIndex        a log entry, a commit round          always
+//!   ReadIndex    ReadIndex        one heartbeat round per batch        always          (§6.4)
+//!   Lease        Lease            nothing while the lease holds        tick rates differ by at
+//!                                                                      most clock_drift (§6.4.1)
 //! ```
 //!
-//! Invariant: `KvReplica::new` accepts a config only if all three checks pass, and says which
+//! `reads` is the one knob: [`ReplicaConfig::raft_config`] is `raft` with its `read_mode` set
+//! from it, and `validate` refuses a `raft.read_mode` of `Lease` that `reads` does not ask for
+//! (it would be silently ignored), a `Lease` without `check_quorum`, and the broken
+//! `LeaseIgnoresDrift` Raft variant without lease reads.
+//!
+//! Invariant: `KvReplica::new` accepts a config only if all these checks pass, and says which
 //! one failed. Every replica of a cluster must run the same `kv` config (see `machine.rs`).
 
 use std::fmt;
 
+use raft::{ReadMode, Variant};
+
 use crate::machine::ConfigError;
+
+/// How a replica serves read-only commands (`Get`, `MultiGet`, `Exists`, `Noop`). Writes always
+/// go through the log. All three are linearizable in a correct replica; they differ in cost and
+/// in what they assume (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReadPath {
+    /// Through the log like a write: one entry, replicated and committed, per read. Needs no
+    /// clock assumption and no Raft read machinery; the road taken before ReadIndex existed.
+    Log,
+    /// Raft's ReadIndex (thesis §6.4): the leader's commit index, confirmed by one heartbeat
+    /// round a quorum answers, then answered from the local state machine once it has applied
+    /// that far. Followers serve reads too, by asking the leader for the index.
+    #[default]
+    ReadIndex,
+    /// Lease reads (thesis §6.4.1): while its lease holds the leader answers at once, with no
+    /// messages; otherwise as ReadIndex. Safe only while tick rates differ by at most
+    /// `raft.clock_drift_per_mille_max`, and only with `raft.check_quorum`.
+    Lease,
+}
+
+impl ReadPath {
+    /// Every read path, in the order the CLI lists them.
+    pub const ALL: [ReadPath; 3] = [ReadPath::Log, ReadPath::ReadIndex, ReadPath::Lease];
+
+    /// The Raft read mode this path needs. `Log` issues no Raft reads, so any mode would do;
+    /// ReadIndex keeps the lease machinery (and its clock assumption) out of it.
+    pub fn raft_read_mode(self) -> ReadMode {
+        match self {
+            ReadPath::Log | ReadPath::ReadIndex => ReadMode::ReadIndex,
+            ReadPath::Lease => ReadMode::Lease,
+        }
+    }
+}
+
+impl fmt::Display for ReadPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReadPath::Log => "log",
+            ReadPath::ReadIndex => "read-index",
+            ReadPath::Lease => "lease",
+        })
+    }
+}
 
 /// How the replica answers clients. The broken variants exist so the simulator's
 /// linearizability checker can show it catches them; they are never the default.
@@ -53,7 +110,10 @@ pub struct ReplicaConfig {
     /// Most client requests waiting for their entry to commit on this leader. Bounds the
     /// replica's memory and, without check-quorum, how much a leader cut off from its
     /// followers lets pile up in its log; past it new requests get `Outcome::Busy`.
+    /// Reads served without the log are bounded by `raft.pending_reads_max` instead.
     pub pending_requests_max: usize,
+    /// How read-only commands are served; decides `raft.read_mode` (see `raft_config`).
+    pub reads: ReadPath,
     /// Correct, or one of the deliberately broken teaching variants.
     pub variant: ReplicaVariant,
 }
@@ -63,20 +123,31 @@ impl ReplicaConfig {
     /// each also stands for an uncommitted log entry a deposed leader may have to throw away.
     pub const PENDING_REQUESTS_LIMIT: usize = 1 << 20;
 
-    /// A correct replica with default state machine settings and 1024 pending requests.
+    /// A correct replica with default state machine settings, 1024 pending requests, and reads
+    /// served by ReadIndex.
     pub fn new(raft: raft::Config) -> ReplicaConfig {
         ReplicaConfig {
             raft,
             kv: crate::machine::Config::default(),
             pending_requests_max: 1024,
+            reads: ReadPath::default(),
             variant: ReplicaVariant::Correct,
+        }
+    }
+
+    /// The Raft config the replica runs: `raft`, with `read_mode` set from `reads`.
+    pub fn raft_config(&self) -> raft::Config {
+        raft::Config {
+            read_mode: self.reads.raft_read_mode(),
+            ..self.raft.clone()
         }
     }
 
     /// Reject settings that could never work, saying which and why. The `raft` and `kv` parts
     /// are checked too, by the same code `Raft::new` and `StateMachine::new` run.
     pub fn validate(&self) -> Result<(), ReplicaError> {
-        self.raft.validate().map_err(ReplicaError::Raft)?;
+        self.validate_reads()?;
+        self.raft_config().validate().map_err(ReplicaError::Raft)?;
         self.kv.validate().map_err(ReplicaError::Kv)?;
         let max = self.pending_requests_max;
         if max == 0 || max > Self::PENDING_REQUESTS_LIMIT {
@@ -84,6 +155,33 @@ impl ReplicaConfig {
                 "pending_requests_max {max} must be in 1..={}: 0 would refuse every request",
                 Self::PENDING_REQUESTS_LIMIT
             )));
+        }
+        Ok(())
+    }
+
+    /// The read settings, named as a replica user sets them (Raft's own checks follow).
+    fn validate_reads(&self) -> Result<(), ReplicaError> {
+        let reads = self.reads;
+        let fail = |m: String| Err(ReplicaError::Replica(m));
+        if self.raft.read_mode == ReadMode::Lease && reads != ReadPath::Lease {
+            return fail(format!(
+                "raft.read_mode is Lease but reads is {reads}: the replica sets Raft's read mode \
+                 from `reads`, so set reads = lease instead"
+            ));
+        }
+        if reads == ReadPath::Lease && !self.raft.check_quorum {
+            return fail(
+                "reads = lease needs raft.check_quorum: without it followers vote for a new \
+                 leader while the old one's lease holds, and it serves reads that miss the new \
+                 leader's writes (thesis §6.4.1)"
+                    .into(),
+            );
+        }
+        if self.raft.variant == Variant::LeaseIgnoresDrift && reads != ReadPath::Lease {
+            return fail(format!(
+                "raft variant LeaseIgnoresDrift breaks only lease reads, but reads is {reads}: \
+                 set reads = lease"
+            ));
         }
         Ok(())
     }
@@ -147,6 +245,56 @@ mod tests {
         let mut c = config();
         c.kv.sessions_max = 0;
         assert!(matches!(c.validate(), Err(ReplicaError::Kv(_))));
+    }
+
+    #[test]
+    fn reads_default_to_read_index_and_decide_raft_read_mode() {
+        let mut c = config();
+        assert_eq!(c.reads, ReadPath::ReadIndex);
+        assert_eq!(c.raft_config().read_mode, ReadMode::ReadIndex);
+        c.reads = ReadPath::Lease;
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.raft_config().read_mode, ReadMode::Lease);
+        assert_eq!(
+            c.raft.read_mode,
+            ReadMode::ReadIndex,
+            "the field itself is untouched"
+        );
+        c.reads = ReadPath::Log;
+        assert_eq!(c.raft_config().read_mode, ReadMode::ReadIndex);
+    }
+
+    #[test]
+    fn lease_reads_without_check_quorum_are_rejected_and_say_why() {
+        // Raft thesis §6.4.1: a lease is only as good as the followers' promise not to vote.
+        let mut c = config();
+        c.reads = ReadPath::Lease;
+        c.raft.check_quorum = false;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("reads = lease needs raft.check_quorum"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_raft_lease_mode_or_lease_variant_that_reads_do_not_use_is_rejected() {
+        let mut c = config();
+        c.raft.read_mode = ReadMode::Lease;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("set reads = lease instead"), "{err}");
+        let mut c = config();
+        c.raft.variant = Variant::LeaseIgnoresDrift;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("breaks only lease reads"), "{err}");
+        c.reads = ReadPath::Lease;
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn read_paths_print_in_kebab_case_for_the_cli() {
+        let names: Vec<String> = ReadPath::ALL.iter().map(|r| r.to_string()).collect();
+        assert_eq!(names, ["log", "read-index", "lease"]);
     }
 
     #[test]

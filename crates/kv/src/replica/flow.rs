@@ -3,6 +3,7 @@
 //!
 //! ```text
 //!   handle_request ──► (refusals answer at once) ──► raft.input(Propose) ─┐
+//!                 └──► read-only, not via the log ──► read.rs: raft.input(Read{id}) ─┤
 //!   step / tick ─────────────────────────────────────► raft.step / tick ──┤
 //!                                                                         ▼
 //!   absorb: Raft's writes, messages ──► out (unchanged, in order)
@@ -10,6 +11,7 @@
 //!             Accepted{index,term} ──► pending[index] = Pending{term, tag}
 //!             NotLeader{leader}    ──► Reply NotLeader              (the proposal of this call)
 //!             Committed(entry)     ──► apply ──► Applied ──► answer pending[entry.index], if any
+//!             ReadReady / ReadFailed ──► read.rs: answer reads[id] from the machine, or refuse
 //!           settle_leadership: not leader ──► Retry every pending request, clear
 //! ```
 //!
@@ -33,7 +35,7 @@
 use distributed_core::{Effects, Protocol};
 use raft::{Entry, Index, Role, Term};
 
-use super::config::ReplicaVariant;
+use super::config::{ReadPath, ReplicaVariant};
 use super::io::{Outcome, Output};
 use super::KvReplica;
 use crate::command::{Command, Request};
@@ -63,7 +65,7 @@ pub(super) struct Proposal {
 
 type Out = Effects<KvReplica>;
 
-fn answer(out: &mut Out, tag: u64, outcome: Outcome) {
+pub(super) fn answer(out: &mut Out, tag: u64, outcome: Outcome) {
     out.outputs.push(Output::Reply { tag, outcome });
 }
 
@@ -77,16 +79,16 @@ impl KvReplica {
             let reply = self.machine.read(&request.command);
             return answer(out, tag, Outcome::Done(reply));
         }
+        if self.config.reads != ReadPath::Log && request.command.is_read_only() {
+            return self.handle_read(tag, request, out); // any role: read.rs
+        }
         if self.raft.role() != Role::Leader {
             let leader = self.raft.leader();
             return answer(out, tag, Outcome::NotLeader { leader });
         }
         let data = request.encode();
-        if let Err(e) = Request::decode(&data, &self.machine.config().limits) {
-            // Every replica's `apply` would refuse these exact bytes the same way and change
-            // nothing, so answering now is the same outcome without spending a log entry on it.
-            let reply = Reply::Error(KvError::Malformed(e));
-            return answer(out, tag, Outcome::Done(reply));
+        if let Some(refused) = self.refusal_of(&data) {
+            return answer(out, tag, refused);
         }
         if self.pending.len() >= self.config.pending_requests_max {
             return answer(out, tag, Outcome::Busy);
@@ -103,6 +105,14 @@ impl KvReplica {
         self.raft
             .input(raft::Input::Propose(data), &mut self.scratch);
         self.absorb(Some(proposal), out);
+    }
+
+    /// The answer to a request whose encoding `data` no replica would accept, if so. Every
+    /// replica's `apply` would refuse these exact bytes the same way and change nothing, so
+    /// answering now is the same outcome without spending a log entry (or a read) on it.
+    pub(super) fn refusal_of(&self, data: &[u8]) -> Option<Outcome> {
+        let e = Request::decode(data, &self.machine.config().limits).err()?;
+        Some(Outcome::Done(Reply::Error(KvError::Malformed(e))))
     }
 
     /// Translate Raft's effects of this call into the replica's, then settle leadership.
@@ -125,9 +135,9 @@ impl KvReplica {
                     answer(out, p.tag, Outcome::NotLeader { leader });
                 }
                 raft::Output::Committed(entry) => self.on_committed(entry, out),
-                // This replica never sends `raft::Input::Read` (reads go through the log), so
-                // Raft has no read of ours to answer.
-                raft::Output::ReadReady { .. } | raft::Output::ReadFailed { .. } => {}
+                // After every `Committed` through `index`, which the arm above just applied.
+                raft::Output::ReadReady { id, index } => self.on_read_ready(id, index, out),
+                raft::Output::ReadFailed { id, reason } => self.on_read_failed(id, reason, out),
             }
         }
         assert!(

@@ -7,6 +7,7 @@
 //! ```text
 //!   Input::Request{tag, request}
 //!     │ read-only and StaleFollowerReads ──► Reply Done(machine.read)   (broken on purpose)
+//!     │ read-only, reads = ReadIndex|Lease ─► read.rs (below), on any node
 //!     │ not leader ──────────────────────► Reply NotLeader{hint}
 //!     │ does not decode within limits ───► Reply Done(Error(Malformed))  (nothing proposed)
 //!     │ pending full ────────────────────► Reply Busy
@@ -17,6 +18,10 @@
 //!                                          └─ pending[index]? same term ─► Reply Done(reply)
 //!                                                             other term ─► Reply Retry
 //!   after every call: no longer leader ─► every pending request ─► Reply Retry, pending = {}
+//!
+//!   read path (thesis §6.4): reads[id] = (tag, command) ─► raft.input(Read{id})
+//!     ReadReady{id, index} ─► Reply Done(machine.read(command))   (applied_index ≥ index)
+//!     ReadFailed{id, NotLeader{hint} | Busy | TimedOut} ─► Reply NotLeader{hint} | Busy | Retry
 //! ```
 //!
 //! Raft's writes and messages pass through untouched (`Write`, `Message` and `Disk` are Raft's),
@@ -27,31 +32,43 @@
 //! proposed". The client resends with the same (client_id, seq); the session table makes the
 //! resend apply at most once (Raft dissertation §6.3).
 //!
+//! Why a read answered at `ReadReady` is linearizable: Raft emits `ReadReady{id, index}` only
+//! after it has emitted `Committed` for every entry through `index`, and the replica applies
+//! each `Committed` the moment it sees it, in output order. So when the `ReadReady` comes up,
+//! the machine has applied at least `index`, which covers every write that completed before
+//! the read arrived, and nothing it holds is uncommitted. The road not taken: waiting for
+//! `applied_index == index` exactly would only make the answer older, never more correct.
+//! Reads never touch the session table: they change nothing, so a retried read simply reads
+//! again (dissertation §6.3).
+//!
 //! Restart: `new` builds an empty machine and Raft re-delivers every committed entry from index
-//! 1, which rebuilds it (there are no snapshots yet). Read-only commands go through the log
-//! too, which makes them linearizable at the cost of a log entry; ReadIndex and lease reads
-//! (dissertation §6.4) are a later milestone.
+//! 1, which rebuilds it (there are no snapshots yet). Reads waiting at a crash die with it:
+//! their clients time out, as they would for any request.
 //!
 //! Invariants (asserted, on in release):
 //! - every `Input::Request` is answered by exactly one `Output::Reply` carrying its tag, unless
 //!   the replica is dropped (crashes) first;
 //! - `pending` is empty unless this node leads, and every pending entry has the current term
 //!   and an index above `machine.applied_index()`;
-//! - `pending.len() <= pending_requests_max`;
-//! - every committed entry is applied once, in index order, and reported as `Applied`.
+//! - `pending.len() <= pending_requests_max`, `reads.len() <= raft.pending_reads_max`;
+//! - every committed entry is applied once, in index order, and reported as `Applied`;
+//! - a read is answered from a machine that has applied at least its read index.
 //!
 //! ## Layout
 //!
 //! ```text
 //! mod.rs      this map, KvReplica, start/restart, accessors, the Protocol entry points
-//! config.rs   ReplicaConfig, ReplicaVariant (Correct and the two broken ones), ReplicaError
+//! config.rs   ReplicaConfig, ReadPath, ReplicaVariant (Correct and the two broken ones),
+//!             ReplicaError
 //! io.rs       Input, Output, Outcome and their one-line Display
 //! flow.rs     the request path: admit, propose, remember, apply, answer, step down
+//! read.rs     the read path without the log: ReadIndex, lease and follower reads (§6.4)
 //! ```
 
 mod config;
 mod flow;
 mod io;
+mod read;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -61,10 +78,11 @@ use raft::{Disk, Index, Message, Raft, Write};
 
 use crate::machine::StateMachine;
 
-pub use config::{ReplicaConfig, ReplicaError, ReplicaVariant};
+pub use config::{ReadPath, ReplicaConfig, ReplicaError, ReplicaVariant};
 pub use io::{Input, Outcome, Output};
 
 use flow::Pending;
+use read::PendingRead;
 
 /// One replica: a Raft node, the state machine it feeds, and the clients waiting on it.
 pub struct KvReplica {
@@ -77,6 +95,13 @@ pub struct KvReplica {
     /// Requests this leader proposed and has not answered, by log index. A `BTreeMap` so that
     /// stepping down answers them in index order, the same on every run.
     pending: BTreeMap<Index, Pending>,
+    /// Reads handed to Raft (`Input::Read`) and not answered yet, by read id: what to run and
+    /// whom to answer when Raft says the read may be served. Raft never sees the command.
+    /// At most `raft.pending_reads_max`; in any role, because followers serve reads too.
+    reads: BTreeMap<u64, PendingRead>,
+    /// The id of the next read. Never reused within an incarnation, so a late answer can never
+    /// be taken for a newer read's (Raft asks ids of pending reads to differ).
+    next_read_id: u64,
     /// Raft's effects for the current call, before they are translated into this replica's.
     /// Kept between calls (always empty then) so its buffers are reused, not reallocated.
     scratch: raft::Ready,
@@ -91,13 +116,15 @@ impl KvReplica {
         rng: SeededRng,
     ) -> Result<KvReplica, ReplicaError> {
         config.validate()?;
-        let raft = Raft::new(config.raft.clone(), disk, rng).map_err(ReplicaError::Raft)?;
+        let raft = Raft::new(config.raft_config(), disk, rng).map_err(ReplicaError::Raft)?;
         let machine = StateMachine::new(config.kv.clone()).map_err(ReplicaError::Kv)?;
         Ok(KvReplica {
             config,
             raft,
             machine,
             pending: BTreeMap::new(),
+            reads: BTreeMap::new(),
+            next_read_id: 0,
             scratch: raft::Ready::new(),
         })
     }
@@ -121,6 +148,11 @@ impl KvReplica {
     pub fn pending_len(&self) -> usize {
         self.pending.len()
     }
+
+    /// How many read-only requests wait for Raft to confirm a read index (any role).
+    pub fn pending_reads_len(&self) -> usize {
+        self.reads.len()
+    }
 }
 
 impl Clone for KvReplica {
@@ -130,6 +162,8 @@ impl Clone for KvReplica {
             raft: self.raft.clone(),
             machine: self.machine.clone(),
             pending: self.pending.clone(),
+            reads: self.reads.clone(),
+            next_read_id: self.next_read_id,
             // Empty between calls, so a fresh buffer is an exact copy.
             scratch: raft::Ready::new(),
         }
@@ -146,6 +180,8 @@ impl fmt::Debug for KvReplica {
             .field("commit_index", &self.raft.commit_index())
             .field("applied_index", &self.machine.applied_index())
             .field("pending", &self.pending.len())
+            .field("reads", &self.config.reads)
+            .field("pending_reads", &self.reads.len())
             .finish()
     }
 }

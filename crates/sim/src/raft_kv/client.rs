@@ -9,7 +9,8 @@
 //!           history.invoke(at the first send)
 //!      │
 //!      ▼
-//!   send Request{client_id, seq} ──► guessed leader, or a random node (not the one that failed)
+//!   send Request{client_id, seq} ──► guessed leader, or a random node (not the one that failed);
+//!      │                                 a read, with odds follower_reads_per_million: any node
 //!      │
 //!      ├─ Done(reply) ───────────► history.complete(outcome, now); think; next op
 //!      ├─ NotLeader{hint} ───────► resend the SAME request to the hint, at once
@@ -28,6 +29,11 @@
 //! Why a new session after giving up: a later seq in the old session would be refused if the
 //! abandoned one never applied, and the checker needs no per-client order anyway.
 //!
+//! Reads served without the log (ReadIndex, lease) take a seq like any request but never touch
+//! the session: the session opens with the seq-1 `incr` (see `ops.rs`), and later writes may
+//! skip numbers. A read may be answered by a follower, so only a `Done` to a write (or to any
+//! op when reads go through the log) tells the client who leads.
+//!
 //! Requests are matched to replies by their tag alone (see [`Tag`]), never by peeking at node
 //! state: a client learns only what a real client could. Backoffs double every 8 attempts so
 //! a long outage does not burn an op's attempts. All choices come from the workload's own
@@ -42,6 +48,7 @@ use kv::{KvReplica, Outcome, ReplicaInput as Input, ReplicaOutput as Output, Req
 
 use super::ops::{self, KeySpace, Memory};
 use super::options::RaftKvOptions;
+use super::ReadPath;
 use crate::config::Time;
 use crate::hooks::{Workload, WorkloadStep};
 use crate::view::ClusterView;
@@ -222,6 +229,11 @@ pub(crate) struct KvClients {
     attempts_max: u32,
     /// Ops per client over the run: bounds the history.
     ops_per_client_max: u64,
+    /// Odds, per million, that a read goes to a random node instead of the guessed leader;
+    /// 0 when reads go through the log (only the leader could answer them).
+    follower_reads_per_million: u32,
+    /// Reads go through the log, so only the leader answers them with `Done`.
+    reads_via_log: bool,
     /// No new op starts at or after this time, so most ops finish before the run ends.
     issue_until: Time,
     /// Counters for the report.
@@ -262,6 +274,8 @@ impl KvClients {
             think_units_max: opts.think_units_max,
             attempts_max: opts.op_attempts_max,
             ops_per_client_max: opts.ops_per_client_max,
+            follower_reads_per_million: opts.effective_follower_reads_per_million(),
+            reads_via_log: opts.read_path == ReadPath::Log,
             issue_until: opts.issue_until_units(),
             counts: OpCounts::default(),
             unexpected: Vec::new(),
@@ -402,10 +416,14 @@ impl KvClients {
     }
 
     /// Where client `i` sends next: its guessed leader, else a random node it has no reason
-    /// to avoid.
+    /// to avoid. A read goes to a random node instead with odds `follower_reads_per_million`
+    /// (drawn only for reads, and only when reads may go anywhere).
     fn target(&mut self, i: usize, nodes: u64, rng: &mut SeededRng) -> NodeId {
+        let odds = self.follower_reads_per_million;
         let c = &mut self.clients[i];
-        if let Some(l) = c.leader {
+        let read = c.op.as_ref().is_some_and(|op| op.spec.kv.is_read_only());
+        let anywhere = read && odds > 0 && rng.chance(odds);
+        if let Some(l) = c.leader.filter(|_| !anywhere) {
             return l;
         }
         let avoid = c.avoid.take();
@@ -457,7 +475,9 @@ impl KvClients {
     fn complete(&mut self, i: usize, node: NodeId, reply: &kv::Reply, now: Time) {
         let c = &mut self.clients[i];
         let op = c.op.take().expect("the caller found the op");
-        c.leader = Some(node);
+        if !op.spec.kv.is_read_only() || self.reads_via_log {
+            c.leader = Some(node); // only a leader answers a write (or a read via the log)
+        }
         c.due = now + op.pause;
         if let Some(value) = ops::observed(&op.spec.check, reply) {
             c.memory.insert(op.spec.check.key().to_string(), value);

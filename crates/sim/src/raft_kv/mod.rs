@@ -25,19 +25,27 @@
 //! ```
 //!
 //! What the CLI does with it: `distributed sim --protocol raft-kv --clients 15 --nodes 7
-//! --seeds 0..500 --faults all [--variant stale-follower-reads|ack-before-commit]` calls
+//! --seeds 0..500 --faults all [--reads log|read-index|lease] [--variant
+//! stale-follower-reads|ack-before-commit|lease-ignores-drift] [--tick-periods A..B]` calls
 //! [`run_seeds`] and prints the [`KvSummary`]; `--seed S [--trace] [--history OUT.jsonl]` calls
 //! [`run_seed`] and writes [`KvSeedReport::history_json_lines`] to the file, which
 //! `distributed check OUT.jsonl` re-checks on its own.
 //!
 //! The broken replica variants keep a perfect Raft log, so no invariant fires: only the
-//! checker can catch them, which is what these runs show.
+//! checker can catch them, which is what these runs show. So does Raft's `LeaseIgnoresDrift`
+//! (with `read_path` Lease): its stale reads break no log invariant.
+//!
+//! Reads: `read_path` picks the replicas' [`ReadPath`] (default ReadIndex). Unless reads go
+//! through the log, clients send each read to a random node with odds
+//! `follower_reads_per_million`, so followers serve reads too (thesis §6.4), and each
+//! replica's `clock_drift_per_mille_max` is derived from the simulated clocks (`options.rs`).
 //!
 //! ## Layout
 //!
 //! ```text
 //! mod.rs          this map
-//! options.rs      RaftKvOptions (reusing the Raft adapter's fault profiles), validate, parsers
+//! options.rs      RaftKvOptions (reusing the Raft adapter's fault profiles; read path, clocks,
+//!                 the drift bound derived from them), validate, parsers
 //! ops.rs          the op mix and key space; kv::Command/Reply ↔ check::Command/Outcome
 //! client.rs       KvClients: the sequential, retrying, exactly-once clients; the history
 //! invariants.rs   OnReplica (Raft's invariants on replicas), replica-progress,
@@ -55,9 +63,10 @@ mod summary;
 
 pub use client::OpCounts;
 pub use invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
+pub use kv::replica::ReadPath;
 pub use options::{
-    parse_replica_variant, RaftKvOptions, CLIENTS_MAX, KEYS_MAX, OPS_PER_CLIENT_LIMIT,
-    OP_ATTEMPTS_LIMIT,
+    parse_read_path, parse_replica_variant, RaftKvOptions, CLIENTS_MAX, KEYS_MAX,
+    OPS_PER_CLIENT_LIMIT, OP_ATTEMPTS_LIMIT,
 };
 pub use runner::{
     run_seed, simulation, KvFailure, KvSeedReport, KvSimulation, DIGEST_EVERY_ENTRIES,

@@ -3,14 +3,23 @@
 //! The cluster half reuses the Raft adapter's tuned fault profiles unchanged: a
 //! [`RaftKvOptions`] becomes a [`RaftSimOptions`] for the simulator config and each node's
 //! Raft config, and adds what only a KV run has: clients, their key space and patience, the
-//! replica variant, and the linearizability checker's budget.
+//! replica variant, how reads are served, and the linearizability checker's budget.
 //!
 //! ```text
 //!   RaftKvOptions ──raft_options()──► RaftSimOptions ──► sim_config()      faults, bounds
 //!        │                                          └──► raft_config(id)   timeouts, variant
-//!        ├──replica_config(id)──► ReplicaConfig { raft, variant, … }
+//!        ├──replica_config(id)──► ReplicaConfig { raft, reads, variant, … }
+//!        │                          raft.clock_drift_per_mille_max = clock_drift_per_mille_max()
 //!        └──clients, keys, timeouts, check_steps_max ──► the workload and the checker
 //! ```
+//!
+//! The lease's clock assumption, stated from the simulator's clocks (thesis §6.4.1): every tick
+//! period stays within `tick_period_units_min..=max` (drift moves a period by one unit at a
+//! time and is clamped to that range), so one node's ticks run at most `max / min` times as
+//! fast as another's. [`RaftKvOptions::clock_drift_per_mille_max`] is exactly that bound
+//! (500 for the `skew` and `all` profiles' 80..120, 0 without skew), rounded up, and every
+//! replica is configured with it: the correct lease is then as long as the simulated clocks
+//! allow and no longer, while `LeaseIgnoresDrift` ignores the bound and is caught.
 //!
 //! Time scale (from the Raft profiles): a node tick is about 100 units, an election timeout
 //! 1,000..2,000 units, a message 5..60 units. A client op normally completes in 50..200 units,
@@ -20,9 +29,10 @@
 //! names the field and the reason otherwise.
 
 use distributed_core::NodeId;
+use kv::replica::ReadPath;
 use kv::{ReplicaConfig, ReplicaVariant};
 
-use crate::config::{ConfigError, SimConfig, Time, TraceLevel};
+use crate::config::{ClockSkew, ConfigError, SimConfig, Time, TraceLevel};
 use crate::raft::{FaultProfile, RaftSimOptions};
 
 /// Most clients one run may simulate: each is a few words of state plus its history.
@@ -46,11 +56,23 @@ pub struct RaftKvOptions {
     pub clients: usize,
     /// Which faults to inject: the Raft adapter's profiles, unchanged.
     pub faults: FaultProfile,
+    /// The simulated clocks, or `None` for the profile's (steady 100-unit ticks; 80..120 with
+    /// drift under `skew`, `all`, `chaos`). Every replica's `clock_drift_per_mille_max` follows
+    /// whatever is chosen (see the module docs), so a wider skew shortens the correct lease.
+    pub clock: Option<ClockSkew>,
     /// How replicas answer clients: correct, or one of the deliberately broken variants the
     /// linearizability checker is meant to catch.
     pub variant: ReplicaVariant,
-    /// Raft's commit rule; `CommitOldTerm` breaks the log, which the Raft invariants catch.
+    /// Raft's rules: `CommitOldTerm` breaks the log, which the Raft invariants catch;
+    /// `LeaseIgnoresDrift` (with `read_path` Lease) breaks lease reads, which only the
+    /// linearizability checker can see.
     pub raft_variant: raft::Variant,
+    /// How replicas serve read-only commands: through the log, by ReadIndex, or by lease.
+    pub read_path: ReadPath,
+    /// Odds, per million, that a client sends a read to a random node rather than to the
+    /// leader it believes in, so that follower reads (thesis §6.4) are exercised. Ignored with
+    /// `read_path` Log, where a follower could only redirect the read.
+    pub follower_reads_per_million: u32,
     /// Simulated time bound.
     pub max_time_units: Time,
     /// Event bound, whatever the time. Client polls count as events.
@@ -93,8 +115,11 @@ impl Default for RaftKvOptions {
             nodes: 5,
             clients: 5,
             faults: FaultProfile::All,
+            clock: None,
             variant: ReplicaVariant::Correct,
             raft_variant: raft::Variant::Correct,
+            read_path: ReadPath::ReadIndex,
+            follower_reads_per_million: 500_000,
             max_time_units: 100_000,
             max_events: 1_000_000,
             trace: TraceLevel::Off,
@@ -137,16 +162,43 @@ impl RaftKvOptions {
         }
     }
 
-    /// The simulator configuration: the Raft profile's faults and these bounds.
+    /// The simulator configuration: the Raft profile's faults and these bounds, and `clock`
+    /// if set.
     pub fn sim_config(&self) -> SimConfig {
-        self.raft_options().sim_config()
+        let mut c = self.raft_options().sim_config();
+        if let Some(clock) = &self.clock {
+            c.clock = clock.clone();
+        }
+        c
     }
 
     /// The configuration of replica `id`.
     pub fn replica_config(&self, id: NodeId) -> ReplicaConfig {
-        let mut c = ReplicaConfig::new(self.raft_options().raft_config(id));
+        let mut raft = self.raft_options().raft_config(id);
+        raft.clock_drift_per_mille_max = self.clock_drift_per_mille_max();
+        let mut c = ReplicaConfig::new(raft);
         c.variant = self.variant;
+        c.reads = self.read_path;
         c
+    }
+
+    /// How much faster, in thousandths, one simulated node's ticks can run than another's:
+    /// `(max − min) / min` of the tick periods, rounded up (see the module docs).
+    pub fn clock_drift_per_mille_max(&self) -> u64 {
+        let clock = self.sim_config().clock;
+        let (min, max) = (clock.tick_period_units_min, clock.tick_period_units_max);
+        // SimConfig::validate guarantees 1 ≤ min ≤ max; the multiplication cannot overflow
+        // for any period below 2^54 units.
+        (max.saturating_sub(min).saturating_mul(1000)).div_ceil(min.max(1))
+    }
+
+    /// The odds that a client sends a read anywhere: `follower_reads_per_million`, unless
+    /// reads go through the log.
+    pub fn effective_follower_reads_per_million(&self) -> u32 {
+        match self.read_path {
+            ReadPath::Log => 0,
+            ReadPath::ReadIndex | ReadPath::Lease => self.follower_reads_per_million,
+        }
     }
 
     /// When clients stop starting new ops.
@@ -186,6 +238,12 @@ impl RaftKvOptions {
             return fail(format!(
                 "op_attempts_max={} must be in 1..={OP_ATTEMPTS_LIMIT}",
                 self.op_attempts_max
+            ));
+        }
+        if self.follower_reads_per_million > 1_000_000 {
+            return fail(format!(
+                "follower_reads_per_million={} must be at most 1000000",
+                self.follower_reads_per_million
             ));
         }
         self.validate_times()?;
@@ -230,6 +288,14 @@ pub fn parse_replica_variant(s: &str) -> Result<ReplicaVariant, String> {
     .ok_or_else(|| {
         format!("unknown variant `{s}`: expected correct|stale-follower-reads|ack-before-commit")
     })
+}
+
+/// Parse a read path as the CLI spells it (`ReadPath`'s `Display`).
+pub fn parse_read_path(s: &str) -> Result<ReadPath, String> {
+    ReadPath::ALL
+        .into_iter()
+        .find(|r| r.to_string() == s)
+        .ok_or_else(|| format!("unknown read path `{s}`: expected log|read-index|lease"))
 }
 
 #[cfg(test)]
@@ -284,6 +350,61 @@ mod tests {
             assert_eq!(parse_replica_variant(&v.to_string()), Ok(v));
         }
         assert!(parse_replica_variant("fast").unwrap_err().contains("fast"));
+    }
+
+    #[test]
+    fn read_paths_parse_as_they_print() {
+        for r in ReadPath::ALL {
+            assert_eq!(parse_read_path(&r.to_string()), Ok(r));
+        }
+        let err = parse_read_path("psychic").unwrap_err();
+        assert!(err.contains("`psychic`") && err.contains("log|read-index|lease"));
+    }
+
+    #[test]
+    fn the_drift_bound_covers_the_skewed_clocks_and_is_zero_without_skew() {
+        // Thesis §6.4.1: 80..120-unit tick periods let one clock run 1.5x as fast as another.
+        let skewed = RaftKvOptions {
+            faults: FaultProfile::Skew,
+            read_path: ReadPath::Lease,
+            ..RaftKvOptions::default()
+        };
+        assert_eq!(skewed.clock_drift_per_mille_max(), 500);
+        let c = skewed.replica_config(NodeId(1));
+        assert_eq!(c.raft.clock_drift_per_mille_max, 500);
+        assert_eq!(c.raft_config().lease_ticks(), 6, "9 whole periods / 1.5");
+        assert_eq!(c.raft_config().read_mode, raft::ReadMode::Lease);
+        let calm = RaftKvOptions {
+            faults: FaultProfile::None,
+            ..skewed
+        };
+        assert_eq!(calm.clock_drift_per_mille_max(), 0);
+    }
+
+    #[test]
+    fn the_broken_lease_needs_lease_reads_and_clients_read_anywhere_only_without_the_log() {
+        let broken = RaftKvOptions {
+            raft_variant: raft::Variant::LeaseIgnoresDrift,
+            ..RaftKvOptions::default()
+        };
+        let err = broken.validate().unwrap_err();
+        assert!(err.0.contains("breaks only lease reads"), "{err}");
+        let broken = RaftKvOptions {
+            read_path: ReadPath::Lease,
+            ..broken
+        };
+        assert_eq!(broken.validate(), Ok(()));
+        assert_eq!(broken.effective_follower_reads_per_million(), 500_000);
+        let log = RaftKvOptions {
+            read_path: ReadPath::Log,
+            ..RaftKvOptions::default()
+        };
+        assert_eq!(log.effective_follower_reads_per_million(), 0);
+        let bad = RaftKvOptions {
+            follower_reads_per_million: 1_000_001,
+            ..RaftKvOptions::default()
+        };
+        assert!(bad.validate().unwrap_err().0.contains("follower_reads"));
     }
 
     #[test]
