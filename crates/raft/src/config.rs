@@ -11,7 +11,8 @@
 //!                                              uniformly from [min, max)   (§5.2)
 //! ```
 //!
-//! Invariants `validate` enforces: `id ∈ voters`, voters non-empty and unique,
+//! Invariants `validate` enforces: voters non-empty and unique (`id` may be outside them: a
+//! node waiting to be added, see membership.rs),
 //! `0 < heartbeat < min < max`, and every batch/pipeline/queue bound at least 1.
 //!
 //! ## Reads and the lease (thesis §6.4, §6.4.1)
@@ -55,6 +56,11 @@ pub enum Variant {
     /// and elect a new leader, which commits writes, while the old one still serves reads from
     /// its state without them: a stale read (thesis §6.4.1).
     LeaseIgnoresDrift,
+    /// Deliberately unsafe: a membership change that moves voters switches straight from
+    /// C_old to C_new, even when several voters change at once, with no joint configuration.
+    /// A majority of C_old and a majority of C_new can then be disjoint, and each can elect
+    /// its own leader in the same term (Raft §6, Figure 10).
+    OneStepMembership,
 }
 
 /// How the leader makes a read linearizable without appending it to the log (thesis §6.4).
@@ -73,9 +79,11 @@ pub enum ReadMode {
 /// The configuration of one node. Build it with [`Config::new`] and adjust fields.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// This node. Must be one of `voters`, because a node that cannot vote cannot lead.
+    /// This node. If it is not one of `voters` it starts as a node waiting to be added: it
+    /// never campaigns until a config entry in its log makes it a voter (Raft §6).
     pub id: NodeId,
-    /// Every voting member, this node included. Majorities are computed over this list.
+    /// The bootstrap configuration: every voting member before any config entry. Majorities
+    /// are computed over the latest configuration in the log, which starts as this list.
     pub voters: Vec<NodeId>,
     /// Lower end of the randomized election timeout. Must exceed the heartbeat interval, or
     /// followers would campaign against a healthy leader between two heartbeats.
@@ -175,12 +183,8 @@ impl Config {
                 self.voters
             )));
         }
-        if !unique.contains(&self.id) {
-            return Err(ConfigError::new(format!(
-                "id {} is not in voters {:?}: a node must be one of the voters",
-                self.id, self.voters
-            )));
-        }
+        // `id` may be outside `voters`: a node joining a running cluster starts with the
+        // bootstrap list and learns its membership from the log (Raft §6).
         Ok(())
     }
 
@@ -302,10 +306,11 @@ mod tests {
     }
 
     #[test]
-    fn validate_rejects_an_id_outside_the_voters() {
+    fn validate_accepts_an_id_outside_the_voters_as_a_node_waiting_to_join() {
+        // Raft §6: a new server starts outside the configuration and is added by the leader.
         let mut c = three();
         c.id = NodeId(9);
-        assert!(rejected_with(&c, "id n9 is not in voters"));
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

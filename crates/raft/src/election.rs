@@ -41,6 +41,13 @@ impl Raft {
     pub(crate) fn tick_election(&mut self, out: &mut Ready) {
         self.election_elapsed += 1;
         self.leader_contact_elapsed = self.leader_contact_elapsed.saturating_add(1);
+        if self.election_elapsed >= self.election_timeout
+            && !self.membership.is_voter(self.config.id)
+        {
+            // A learner, a node not yet added, or one removed: it never campaigns (Raft §6).
+            self.reset_election_timer();
+            return;
+        }
         if self.election_elapsed >= self.election_timeout {
             if self.config.pre_vote {
                 self.pre_campaign(out);
@@ -64,8 +71,13 @@ impl Raft {
     /// ones: a delayed answer of a higher term can move our term on while the lease still runs,
     /// and a RequestVote of that term must not get a vote then either.
     pub(crate) fn ignores_disruptive_vote(&self, msg: &Message) -> bool {
-        matches!(msg, Message::RequestVote { .. })
-            && self.config.check_quorum
+        matches!(
+            msg,
+            Message::RequestVote {
+                leader_transfer: false,
+                ..
+            }
+        ) && self.config.check_quorum
             && self.heard_from_leader_recently()
     }
 
@@ -81,7 +93,7 @@ impl Raft {
         self.votes_granted.clear();
         self.votes_granted.insert(self.config.id);
         self.reset_election_timer();
-        if self.votes_granted.len() >= self.config.quorum() {
+        if self.has_vote_quorum() {
             self.campaign(out); // a cluster of one
             return;
         }
@@ -90,11 +102,7 @@ impl Raft {
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
         };
-        for &peer in &self.config.voters {
-            if peer != self.config.id {
-                out.send(self.config.id, peer, request.clone());
-            }
-        }
+        self.send_to_other_voters(&request, out);
     }
 
     /// Answer a PreVote for `term` (the proposed one). Nothing here is persisted or adopted:
@@ -129,7 +137,7 @@ impl Raft {
             return;
         }
         self.votes_granted.insert(voter);
-        if self.votes_granted.len() >= self.config.quorum() {
+        if self.has_vote_quorum() {
             self.campaign(out);
         }
     }
@@ -146,6 +154,11 @@ impl Raft {
 
     /// Become a candidate of the next term and ask every peer for a vote (§5.2).
     pub(crate) fn campaign(&mut self, out: &mut Ready) {
+        self.start_campaign(false, out);
+    }
+
+    /// `campaign`, saying in the RequestVote whether a leader transfer asked for it.
+    pub(crate) fn start_campaign(&mut self, leader_transfer: bool, out: &mut Ready) {
         let Some(next_term) = self.term.checked_add(1) else {
             // Term space exhausted (only a hostile peer can get us here): stay a follower.
             self.reset_election_timer();
@@ -160,7 +173,7 @@ impl Raft {
         self.votes_granted.clear();
         self.votes_granted.insert(self.config.id);
         self.reset_election_timer();
-        if self.votes_granted.len() >= self.config.quorum() {
+        if self.has_vote_quorum() {
             self.become_leader(out); // a cluster of one
             return;
         }
@@ -168,10 +181,24 @@ impl Raft {
             term: self.term,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
+            leader_transfer,
         };
-        for &peer in &self.config.voters {
-            if peer != self.config.id {
-                out.send(self.config.id, peer, request.clone());
+        self.send_to_other_voters(&request, out);
+    }
+
+    /// True if the votes granted so far form a quorum of the configuration (both halves while
+    /// joint, Raft §6).
+    fn has_vote_quorum(&self) -> bool {
+        self.membership
+            .has_quorum(|id| self.votes_granted.contains(&id))
+    }
+
+    /// Send `request` to every voter of the configuration (both halves while joint) but us.
+    fn send_to_other_voters(&self, request: &Message, out: &mut Ready) {
+        let me = self.config.id;
+        for peer in self.membership.members() {
+            if peer != me && self.membership.is_voter(peer) {
+                out.send(me, peer, request.clone());
             }
         }
     }
@@ -212,7 +239,7 @@ impl Raft {
     /// Count a granted vote of the current term; a majority makes this node leader.
     pub(crate) fn handle_vote_granted(&mut self, voter: NodeId, out: &mut Ready) {
         self.votes_granted.insert(voter);
-        if self.votes_granted.len() >= self.config.quorum() {
+        if self.has_vote_quorum() {
             self.become_leader(out);
         }
     }

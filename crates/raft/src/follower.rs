@@ -100,6 +100,7 @@ impl Raft {
         for e in &new {
             self.log.append(e.clone());
         }
+        self.reload_membership(from); // latest config entry wins; a truncated one reverts (§6)
         out.writes.push(Write::Append(new));
     }
 
@@ -148,6 +149,7 @@ fn entries_are_well_formed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::EntryKind;
     use bytes::Bytes;
 
     fn entry(term: Term, index: Index) -> Entry {
@@ -155,6 +157,7 @@ mod tests {
             term,
             index,
             data: Bytes::new(),
+            kind: EntryKind::Normal,
         }
     }
 

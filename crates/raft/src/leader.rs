@@ -22,7 +22,7 @@ use bytes::Bytes;
 use distributed_core::NodeId;
 
 use crate::config::Variant;
-use crate::log::{Entry, Index, Term};
+use crate::log::{Entry, EntryKind, Index, Term};
 use crate::message::{AppendResult, Message, Round};
 use crate::node::{Raft, Role};
 use crate::progress::{Progress, ProgressState};
@@ -44,28 +44,37 @@ impl Raft {
         self.leader_contact_elapsed = 0;
         self.rounds.start_leadership();
         let (me, last, now) = (self.config.id, self.log.last_index(), self.ticks);
-        // Every follower counts as just heard from: check-quorum gives a new leader one full
-        // window to reach a quorum before it may step down.
-        self.progress = (self.config.voters.iter())
-            .filter(|&&p| p != me)
-            .map(|&p| (p, Progress::new(last, now)))
+        // Every follower (learners too: they are fed the log) counts as just heard from:
+        // check-quorum gives a new leader one full window to reach a quorum before stepping down.
+        self.progress = (self.membership.members().into_iter())
+            .filter(|&p| p != me)
+            .map(|p| (p, Progress::new(last, now)))
             .collect();
-        self.append_own(Bytes::new(), out);
+        self.transfer = None;
+        self.append_own(Bytes::new(), EntryKind::Normal, out);
+        self.replicate_and_commit(out); // a cluster of one commits at once
+                                        // A joint configuration already known committed is finished by this leader (§6).
+        self.advance_membership(out);
+    }
+
+    /// Send what each follower lacks, then apply the commit rule (a cluster of one commits at
+    /// once).
+    pub(crate) fn replicate_and_commit(&mut self, out: &mut Ready) {
         self.replicate_to_all(out);
-        self.maybe_commit(out); // a cluster of one commits at once
+        self.maybe_commit(out);
     }
 
     /// `Input::Propose`: append and replicate on a leader, redirect elsewhere.
     pub(crate) fn propose(&mut self, data: Bytes, out: &mut Ready) {
-        if self.role != Role::Leader {
-            let leader = self.leader;
+        if self.role != Role::Leader || self.transfer.is_some() {
+            // While transferring (thesis §3.10) point the client at the target.
+            let leader = self.transfer.as_ref().map_or(self.leader, |t| Some(t.to));
             out.outputs.push(Output::NotLeader { leader });
             return;
         }
-        let (index, term) = self.append_own(data, out);
+        let (index, term) = self.append_own(data, EntryKind::Normal, out);
         out.outputs.push(Output::Accepted { index, term });
-        self.replicate_to_all(out);
-        self.maybe_commit(out);
+        self.replicate_and_commit(out);
     }
 
     /// Leader clock: step down without a quorum (check-quorum), else start a heartbeat round
@@ -75,6 +84,7 @@ impl Raft {
         if !self.check_quorum(out) {
             return;
         }
+        self.tick_transfer(out);
         self.heartbeat_elapsed += 1;
         if self.heartbeat_elapsed >= self.config.heartbeat_interval_ticks {
             self.broadcast_round(out);
@@ -104,6 +114,9 @@ impl Raft {
                     self.maybe_commit(out);
                 }
                 self.send_appends(from, out);
+                if self.transferring_to() == Some(from) {
+                    self.maybe_send_timeout_now(out);
+                }
             }
             AppendResult::Reject {
                 prev_log_index,
@@ -142,25 +155,28 @@ impl Raft {
         }
     }
 
-    /// The commit rule. N is the largest index stored on a majority (the leader counts itself).
-    fn maybe_commit(&mut self, out: &mut Ready) {
-        let mut stored: Vec<Index> = self
-            .config
-            .voters
-            .iter()
-            .map(|v| match self.progress.get(v) {
+    /// The commit rule. N is the largest index stored on a quorum of the configuration (the
+    /// leader counts itself only while it is a voter, §6; both halves while joint).
+    pub(crate) fn maybe_commit(&mut self, out: &mut Ready) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let (me, last) = (self.config.id, self.log.last_index());
+        let n = self
+            .membership
+            .quorum_value(|id| match self.progress.get(&id) {
                 Some(pr) => pr.match_index,
-                None => self.log.last_index(), // the leader itself
-            })
-            .collect();
-        stored.sort_unstable_by(|a, b| b.cmp(a));
-        let n = stored[self.config.quorum() - 1];
+                None if id == me => last,
+                None => 0,
+            });
         if n <= self.commit_index {
             return;
         }
         let may_commit = match self.config.variant {
             // §5.4.2: only an entry of the current term is committed by counting replicas.
-            Variant::Correct | Variant::LeaseIgnoresDrift => self.log.term_at(n) == Some(self.term),
+            Variant::Correct | Variant::LeaseIgnoresDrift | Variant::OneStepMembership => {
+                self.log.term_at(n) == Some(self.term)
+            }
             Variant::CommitOldTerm => true,
         };
         if may_commit {
@@ -168,32 +184,41 @@ impl Raft {
         }
     }
 
-    /// Append an entry of the current term to our own log and queue its durable write.
-    fn append_own(&mut self, data: Bytes, out: &mut Ready) -> (Index, Term) {
+    /// Append an entry of the current term to our own log and queue its durable write. A
+    /// config entry takes effect at once, before it commits (Raft §6).
+    pub(crate) fn append_own(
+        &mut self,
+        data: Bytes,
+        kind: EntryKind,
+        out: &mut Ready,
+    ) -> (Index, Term) {
         let entry = Entry {
             term: self.term,
             index: self.log.last_index() + 1,
             data,
+            kind,
         };
         let at = (entry.index, entry.term);
+        let membership = entry.membership().cloned();
         out.writes.push(Write::Append(vec![entry.clone()]));
         self.log.append(entry);
+        if let Some(m) = membership {
+            self.set_membership(m, at.0);
+        }
         at
     }
 
     fn replicate_to_all(&mut self, out: &mut Ready) {
-        // Index loop rather than an iterator over `voters`: the body needs `&mut self`.
-        for k in 0..self.config.voters.len() {
-            let peer = self.config.voters[k];
-            if peer != self.config.id {
-                self.send_appends(peer, out);
-            }
+        // Collected first: the body needs `&mut self`. Learners are fed too.
+        let peers: Vec<NodeId> = self.progress.keys().copied().collect();
+        for peer in peers {
+            self.send_appends(peer, out);
         }
     }
 
     /// Fill the follower's pipeline: send batches until it has no room or nothing is unsent.
     /// Bounded by `inflight_appends_max` iterations (a probe takes one).
-    fn send_appends(&mut self, peer: NodeId, out: &mut Ready) {
+    pub(crate) fn send_appends(&mut self, peer: NodeId, out: &mut Ready) {
         for _ in 0..self.config.inflight_appends_max {
             if !self.send_append(peer, out) {
                 break;

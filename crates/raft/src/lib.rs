@@ -25,11 +25,16 @@
 //! read.rs       ReadIndex queue, lease reads, follower reads, read failures     (thesis §6.4)
 //! progress.rs   per-follower flow control: probe and replicate states
 //! follower.rs   AppendEntries: consistency check, truncation, conflict hint   (§5.3)
+//! membership.rs Membership (voters, learners, outgoing half while joint), MembershipChange,
+//!               ChangeError, and the one quorum rule every count uses      (§6, thesis §4.3)
+//! reconfig.rs   joint consensus at the leader, latest-config-wins on every node, the
+//!               leader stepping down when not in C_new                      (§6)
+//! transfer.rs   leadership transfer: TimeoutNow, forced campaigns, abort   (thesis §3.10)
 //! ```
 //!
 //! ## Not yet here
 //!
-//! Snapshots, membership changes and leader transfer are later issues. Lease reads assume
+//! Snapshots are a later issue. Lease reads assume
 //! tick rates differ by at most `Config::clock_drift_per_mille_max`; nothing here can check it.
 
 mod config;
@@ -37,16 +42,20 @@ mod election;
 mod follower;
 mod leader;
 mod log;
+mod membership;
 mod message;
 mod node;
 mod progress;
 mod quorum;
 mod read;
 mod ready;
+mod reconfig;
+mod transfer;
 
 pub use bytes::Bytes;
 pub use config::{Config, ConfigError, ReadMode, Variant};
-pub use log::{Entry, Index, Term};
+pub use log::{Entry, EntryKind, Index, Term};
+pub use membership::{ChangeError, Membership, MembershipChange};
 pub use message::{AppendResult, Message, Round};
 pub use node::{Raft, Role};
 pub use ready::{Disk, HardState, Input, Output, ReadFailure, Ready, Write};

@@ -21,10 +21,22 @@ use std::fmt;
 
 use bytes::Bytes;
 
+use crate::membership::Membership;
+
 /// A Raft term: a logical epoch with at most one leader (§5.1).
 pub type Term = u64;
 /// A position in the log, starting at 1; 0 means "before the first entry".
 pub type Index = u64;
+
+/// What a log entry carries: a state-machine command, or a configuration (membership.rs).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum EntryKind {
+    /// `data` is a command for the state machine (empty: a leader's no-op, §8).
+    #[default]
+    Normal,
+    /// A cluster configuration (Raft §6); `data` is empty and never reaches the state machine.
+    Config(Membership),
+}
 
 /// One log entry. Empty `data` is a no-op, which a new leader appends to commit its term (§8).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,8 +45,30 @@ pub struct Entry {
     pub term: Term,
     /// The entry's position. Carried in the entry so a `Write::Append` is self-describing.
     pub index: Index,
-    /// The command for the state machine; empty for a no-op.
+    /// The command for the state machine; empty for a no-op and for a config entry.
     pub data: Bytes,
+    /// Normal, or a configuration change (membership.rs). Only Normal entries are commands.
+    pub kind: EntryKind,
+}
+
+impl Entry {
+    /// A normal entry carrying `data`.
+    pub fn normal(term: Term, index: Index, data: Bytes) -> Entry {
+        Entry {
+            term,
+            index,
+            data,
+            kind: EntryKind::Normal,
+        }
+    }
+
+    /// The configuration this entry carries, if it is a config entry.
+    pub fn membership(&self) -> Option<&Membership> {
+        match &self.kind {
+            EntryKind::Config(m) => Some(m),
+            EntryKind::Normal => None,
+        }
+    }
 }
 
 impl fmt::Display for Entry {
@@ -159,11 +193,7 @@ mod tests {
     use super::*;
 
     fn entry(term: Term, index: Index, len: usize) -> Entry {
-        Entry {
-            term,
-            index,
-            data: Bytes::from(vec![7u8; len]),
-        }
+        Entry::normal(term, index, Bytes::from(vec![7u8; len]))
     }
 
     fn log_of_terms(terms: &[Term]) -> Log {

@@ -11,6 +11,7 @@
 //!   leader ◄─── AppendEntriesResponse{term ok match=m round} ──── follower
 //!          ◄─── AppendEntriesResponse{term reject prev=i hint=(t,j) round}
 //!
+//!   leader ──── TimeoutNow{term} ───────────────────────────► target     (thesis §3.10)
 //!   follower ── ReadIndexRequest{term id} ──────────────────► leader      (thesis §6.4)
 //!   follower ◄─ ReadIndexResponse{term id index=i | failed=reason} ─ leader
 //! ```
@@ -64,6 +65,10 @@ pub enum Message {
         last_log_index: Index,
         /// Term of the candidate's last entry: the other half, compared first.
         last_log_term: Term,
+        /// True when the candidate campaigns because its leader sent it `TimeoutNow` (thesis
+        /// §3.10): voters then answer even if they heard from that leader recently, since the
+        /// leader itself asked for this election (§4.2.3 exception).
+        leader_transfer: bool,
     },
     /// A voter's answer.
     RequestVoteResponse {
@@ -115,6 +120,12 @@ pub enum Message {
         /// The read index, confirmed by a heartbeat round sent after the request arrived.
         outcome: Result<Index, ReadFailure>,
     },
+    /// A leader transferring leadership tells its caught-up target to campaign now, without
+    /// waiting for its election timeout or asking for pre-votes (thesis §3.10).
+    TimeoutNow {
+        /// The leader's term; the target acts only on its current leader's request.
+        term: Term,
+    },
 }
 
 /// The outcome of one AppendEntries at a follower.
@@ -149,7 +160,8 @@ impl Message {
             | Message::AppendEntries { term, .. }
             | Message::AppendEntriesResponse { term, .. }
             | Message::ReadIndexRequest { term, .. }
-            | Message::ReadIndexResponse { term, .. } => *term,
+            | Message::ReadIndexResponse { term, .. }
+            | Message::TimeoutNow { term } => *term,
         }
     }
 
@@ -187,9 +199,11 @@ impl fmt::Display for Message {
                 term,
                 last_log_index,
                 last_log_term,
+                leader_transfer,
             } => write!(
                 f,
-                "RequestVote{{term={term} last=({last_log_term},{last_log_index})}}"
+                "RequestVote{{term={term} last=({last_log_term},{last_log_index}){}}}",
+                if *leader_transfer { " transfer" } else { "" }
             ),
             Message::RequestVoteResponse { term, vote_granted } => {
                 let verdict = if *vote_granted { "granted" } else { "rejected" };
@@ -233,6 +247,7 @@ impl fmt::Display for Message {
                 f,
                 "ReadIndexResponse{{term={term} id={id} failed={reason}}}"
             ),
+            Message::TimeoutNow { term } => write!(f, "TimeoutNow{{term={term}}}"),
         }
     }
 }
@@ -256,6 +271,7 @@ impl fmt::Display for AppendResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::EntryKind;
     use bytes::Bytes;
 
     #[test]
@@ -264,6 +280,7 @@ mod tests {
             term: 3,
             index,
             data: Bytes::new(),
+            kind: EntryKind::Normal,
         };
         let cases = [
             (
@@ -302,9 +319,20 @@ mod tests {
                     term: 4,
                     last_log_index: 20,
                     last_log_term: 3,
+                    leader_transfer: false,
                 },
                 "RequestVote{term=4 last=(3,20)}",
             ),
+            (
+                Message::RequestVote {
+                    term: 5,
+                    last_log_index: 20,
+                    last_log_term: 3,
+                    leader_transfer: true,
+                },
+                "RequestVote{term=5 last=(3,20) transfer}",
+            ),
+            (Message::TimeoutNow { term: 4 }, "TimeoutNow{term=4}"),
             (
                 Message::RequestVoteResponse {
                     term: 4,

@@ -33,11 +33,13 @@ use distributed_core::{NodeId, Protocol, SeededRng, Tick};
 
 use crate::config::{Config, ConfigError, ReadMode};
 use crate::log::{Entry, Index, Log, Term};
+use crate::membership::Membership;
 use crate::message::Message;
 use crate::progress::Progress;
 use crate::quorum::Rounds;
 use crate::read::Reads;
 use crate::ready::{self, Disk, HardState, Input, Output, Ready, Write};
+use crate::transfer::Transfer;
 
 /// The three roles of §5.1, plus the pre-candidate of thesis §9.6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +104,14 @@ pub struct Raft {
     pub(crate) rounds: Rounds,
     /// Reads waiting on this node: being confirmed (leader) or forwarded to the leader.
     pub(crate) reads: Reads,
+    /// The configuration of the latest config entry in the log, committed or not (Raft §6), or
+    /// the bootstrap `Config::voters`. Every quorum is counted over it (membership.rs).
+    pub(crate) membership: Membership,
+    /// The index of the entry `membership` came from (0: bootstrap). A change is in flight
+    /// while it is above `commit_index`; a truncation at or below it reverts the configuration.
+    pub(crate) membership_index: Index,
+    /// Leader only: a leadership transfer under way (thesis §3.10), if any.
+    pub(crate) transfer: Option<Transfer>,
 }
 
 impl Raft {
@@ -151,7 +161,11 @@ impl Raft {
             leader_contact_elapsed,
             rounds: Rounds::default(),
             reads: Reads::default(),
+            membership: Membership::default(),
+            membership_index: 0,
+            transfer: None,
         };
+        raft.reload_membership(0); // the latest config entry on disk, else Config::voters
         raft.reset_election_timer();
         Ok(raft)
     }
@@ -204,6 +218,18 @@ impl Raft {
     pub fn config(&self) -> &Config {
         &self.config
     }
+    /// The configuration in force: the latest config entry in the log, committed or not (§6).
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+    /// The index of the config entry `membership()` came from (0: the bootstrap voters).
+    pub fn membership_index(&self) -> Index {
+        self.membership_index
+    }
+    /// The target of the leadership transfer under way at this leader, if any.
+    pub fn transferring_to(&self) -> Option<NodeId> {
+        self.transfer.as_ref().map(|t| t.to)
+    }
     /// Reads waiting on this node: confirming at a leader, plus forwarded ones at any role.
     pub fn pending_reads(&self) -> usize {
         self.reads.len()
@@ -232,6 +258,7 @@ impl Raft {
         self.leader = leader;
         self.votes_granted.clear();
         self.progress.clear();
+        self.transfer = None;
         if was_leader {
             self.reset_election_timer();
             self.fail_leader_reads(out);
@@ -282,11 +309,21 @@ impl Raft {
             out.outputs.push(Output::Committed(entry.clone()));
         }
         self.on_commit_advanced(out);
+        self.advance_membership(out);
     }
 
-    /// True for a message this node should consider at all: from another voter.
+    /// True for a message this node should consider at all: from another node. Not only from
+    /// members: a node added later learns who its peers are from the log its leader sends, so
+    /// it must hear a leader its (older) configuration does not list. Votes are the exception.
     fn is_from_peer(&self, from: NodeId) -> bool {
-        from != self.config.id && self.config.voters.contains(&from)
+        from != self.config.id
+    }
+
+    /// A PreVote or RequestVote from a node that is not a voter of our configuration: a removed
+    /// node (or a stranger) that must not move our term or win our vote (thesis §4.2.3).
+    fn is_vote_from_non_voter(&self, from: NodeId, msg: &Message) -> bool {
+        matches!(msg, Message::PreVote { .. } | Message::RequestVote { .. })
+            && !self.membership.is_voter(from)
     }
 }
 
@@ -305,7 +342,7 @@ impl Protocol for Raft {
         if !self.is_from_peer(from) {
             return; // not a member: ignore rather than let a stranger move our term
         }
-        if self.ignores_disruptive_vote(&msg) {
+        if self.is_vote_from_non_voter(from, &msg) || self.ignores_disruptive_vote(&msg) {
             return; // thesis §4.2.3: neither adopt its term nor answer
         }
         if msg.term() > self.term && msg.carries_a_held_term() {
@@ -326,6 +363,7 @@ impl Protocol for Raft {
                 term,
                 last_log_index,
                 last_log_term,
+                ..
             } => self.handle_request_vote(from, term, (last_log_term, last_log_index), out),
             Message::RequestVoteResponse { vote_granted, .. } => {
                 if current && self.role == Role::Candidate && vote_granted {
@@ -346,6 +384,11 @@ impl Protocol for Raft {
                     self.handle_read_index_response(id, outcome, out);
                 }
             }
+            Message::TimeoutNow { .. } => {
+                if current {
+                    self.handle_timeout_now(from, out);
+                }
+            }
         }
     }
 
@@ -362,6 +405,8 @@ impl Protocol for Raft {
         match input {
             Input::Propose(data) => self.propose(data, out),
             Input::Read { id } => self.read(id, out),
+            Input::ChangeMembership(change) => self.change_membership(change, out),
+            Input::TransferLeadership { to } => self.transfer_leadership(to, out),
         }
     }
 

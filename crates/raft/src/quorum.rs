@@ -101,11 +101,10 @@ impl Raft {
         self.rounds
             .sent_at
             .push_back((self.rounds.current, self.ticks));
-        for k in 0..self.config.voters.len() {
-            let peer = self.config.voters[k];
-            if peer != self.config.id {
-                self.send_heartbeat(peer, out);
-            }
+        // Collected first: the body needs `&mut self`. Learners get heartbeats too.
+        let peers: Vec<NodeId> = self.progress.keys().copied().collect();
+        for peer in peers {
+            self.send_heartbeat(peer, out);
         }
         self.confirm_rounds(out); // a cluster of one is its own quorum
     }
@@ -133,17 +132,16 @@ impl Raft {
         }
     }
 
-    /// The highest round answered by a quorum, the leader counting itself for `current`.
+    /// The highest round answered by a quorum of the configuration (both halves while joint),
+    /// the leader counting itself for `current` while it is a voter (Raft §6).
     fn quorum_round(&self) -> Round {
-        let mut acked: Vec<Round> = (self.config.voters.iter())
-            .map(|v| {
-                self.progress
-                    .get(v)
-                    .map_or(self.rounds.current, |pr| pr.acked_round)
+        let me = self.config.id;
+        self.membership
+            .quorum_value(|id| match self.progress.get(&id) {
+                Some(pr) => pr.acked_round,
+                None if id == me => self.rounds.current,
+                None => 0,
             })
-            .collect();
-        acked.sort_unstable_by(|a, b| b.cmp(a));
-        acked[self.config.quorum() - 1]
     }
 
     /// Raise `confirmed` if a quorum allows it; extend the lease, answer the reads it covers,
@@ -169,7 +167,7 @@ impl Raft {
         let until = match self.config.variant {
             // Broken on purpose: from the acks' arrival, the full timeout, no drift allowance.
             Variant::LeaseIgnoresDrift => Some(self.ticks + self.config.election_timeout_ticks_min),
-            Variant::Correct | Variant::CommitOldTerm => {
+            Variant::Correct | Variant::CommitOldTerm | Variant::OneStepMembership => {
                 sent.map(|t| t + self.config.lease_ticks())
             }
         };
@@ -192,10 +190,13 @@ impl Raft {
             return true;
         }
         let (now, window) = (self.ticks, self.config.election_timeout_ticks_min);
-        let heard = (self.progress.values())
-            .filter(|pr| now.saturating_sub(pr.last_heard) < window)
-            .count();
-        if heard + 1 >= self.config.quorum() {
+        let me = self.config.id;
+        let heard = |id: NodeId| {
+            id == me
+                || (self.progress.get(&id))
+                    .is_some_and(|pr| now.saturating_sub(pr.last_heard) < window)
+        };
+        if self.membership.has_quorum(heard) {
             return true;
         }
         self.become_follower(self.term, None, out);

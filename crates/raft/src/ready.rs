@@ -25,6 +25,7 @@ use bytes::Bytes;
 use distributed_core::{Effects, NodeId, Tick};
 
 use crate::log::{Entry, Index, Term};
+use crate::membership::{ChangeError, MembershipChange};
 use crate::node::Raft;
 
 /// The durable half of a node's identity in time: its term and whom it voted for in it.
@@ -68,6 +69,16 @@ pub enum Input {
         /// on one node should differ, or the host cannot tell their answers apart.
         id: u64,
     },
+    /// Change the cluster's membership (Raft §6), at the leader. Refused with
+    /// `Output::ChangeRejected`; otherwise complete once a plain (not joint) config entry that
+    /// includes the change is output as `Committed`.
+    ChangeMembership(MembershipChange),
+    /// Hand leadership to voter `to` (thesis §3.10), at the leader. Refused or abandoned with
+    /// `Output::ChangeRejected`; it succeeded when `to` leads.
+    TransferLeadership {
+        /// The voter that should take over.
+        to: NodeId,
+    },
 }
 
 /// What a node tells its host.
@@ -97,6 +108,11 @@ pub enum Output {
         id: u64,
         /// The read index (§6.4): the leader's commit index when it took the read.
         index: Index,
+    },
+    /// A membership change or leadership transfer was refused, or a transfer was abandoned.
+    ChangeRejected {
+        /// Why; every case is safe to retry later.
+        reason: ChangeError,
     },
     /// The read `id` cannot be served here; the client should retry (possibly elsewhere).
     ReadFailed {
@@ -235,6 +251,8 @@ impl fmt::Display for Input {
         match self {
             Input::Propose(data) => write!(f, "Propose{{bytes={}}}", data.len()),
             Input::Read { id } => write!(f, "Read{{id={id}}}"),
+            Input::ChangeMembership(change) => write!(f, "ChangeMembership{{{change}}}"),
+            Input::TransferLeadership { to } => write!(f, "TransferLeadership{{to={to}}}"),
         }
     }
 }
@@ -254,6 +272,7 @@ impl fmt::Display for Output {
             ),
             Output::ReadReady { id, index } => write!(f, "ReadReady{{id={id} index={index}}}"),
             Output::ReadFailed { id, reason } => write!(f, "ReadFailed{{id={id} reason={reason}}}"),
+            Output::ChangeRejected { reason } => write!(f, "ChangeRejected{{{reason}}}"),
         }
     }
 }
@@ -295,12 +314,14 @@ impl fmt::Display for Write {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::EntryKind;
 
     fn entry(term: Term, index: Index) -> Entry {
         Entry {
             term,
             index,
             data: Bytes::from_static(b"hello"),
+            kind: EntryKind::Normal,
         }
     }
 

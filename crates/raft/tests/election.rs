@@ -13,6 +13,7 @@ fn vote_request(term: u64, last_term: u64, last_index: u64) -> Message {
         term,
         last_log_index: last_index,
         last_log_term: last_term,
+        leader_transfer: false,
     }
 }
 

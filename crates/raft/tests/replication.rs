@@ -5,7 +5,7 @@ mod common;
 
 use common::{disk_with, log_of_terms, make_leader, node_from, step, Cluster};
 use distributed_core::{NodeId, Protocol};
-use raft::{AppendResult, Bytes, Disk, Entry, Message, Raft, Ready, Write};
+use raft::{AppendResult, Bytes, Disk, Entry, EntryKind, Message, Raft, Ready, Write};
 
 fn append(term: u64, prev: (u64, u64), entries: Vec<Entry>, commit: u64) -> Message {
     Message::AppendEntries {
@@ -23,6 +23,7 @@ fn entry(term: u64, index: u64) -> Entry {
         term,
         index,
         data: Bytes::from_static(b"new"),
+        kind: EntryKind::Normal,
     }
 }
 

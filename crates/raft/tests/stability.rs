@@ -32,6 +32,7 @@ fn vote_request(term: u64) -> Message {
         term,
         last_log_index: 0,
         last_log_term: 0,
+        leader_transfer: false,
     }
 }
 

@@ -138,6 +138,9 @@ impl KvReplica {
                 // After every `Committed` through `index`, which the arm above just applied.
                 raft::Output::ReadReady { id, index } => self.on_read_ready(id, index, out),
                 raft::Output::ReadFailed { id, reason } => self.on_read_failed(id, reason, out),
+                raft::Output::ChangeRejected { reason } => {
+                    out.outputs.push(Output::ChangeRejected { reason });
+                }
             }
         }
         assert!(
@@ -172,7 +175,13 @@ impl KvReplica {
 
     /// Apply one committed entry, report it, and answer the request proposed at its index.
     fn on_committed(&mut self, entry: Entry, out: &mut Out) {
-        let reply = self.machine.apply(entry.index, &entry.data);
+        // Only Normal entries carry commands. A config entry (Raft §6) is Raft's business: the
+        // machine only moves past its index, exactly as for a leader's no-op.
+        let command: &[u8] = match entry.kind {
+            raft::EntryKind::Normal => &entry.data,
+            raft::EntryKind::Config(_) => &[],
+        };
+        let reply = self.machine.apply(entry.index, command);
         out.outputs.push(Output::Applied {
             index: entry.index,
             term: entry.term,

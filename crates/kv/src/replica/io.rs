@@ -25,7 +25,7 @@
 use std::fmt;
 
 use distributed_core::NodeId;
-use raft::{Index, Term};
+use raft::{ChangeError, Index, MembershipChange, Term};
 
 use crate::command::Request;
 use crate::reply::Reply;
@@ -40,6 +40,14 @@ pub enum Input {
         tag: u64,
         /// What the client asks, with the (client_id, seq) that makes retries safe.
         request: Request,
+    },
+    /// An operator's membership change, handed to Raft as is (Raft §6). Refused with
+    /// `Output::ChangeRejected`; complete when a plain config entry is applied.
+    ChangeMembership(MembershipChange),
+    /// An operator's leadership transfer, handed to Raft as is (thesis §3.10).
+    TransferLeadership {
+        /// The voter that should take over.
+        to: NodeId,
     },
 }
 
@@ -61,6 +69,11 @@ pub enum Output {
         index: Index,
         /// The entry's term: two replicas that applied different terms at one index diverged.
         term: Term,
+    },
+    /// Raft refused (or abandoned) a membership change or leadership transfer.
+    ChangeRejected {
+        /// Why, as Raft said it.
+        reason: ChangeError,
     },
 }
 
@@ -98,6 +111,8 @@ impl fmt::Display for Input {
                 "Request{{tag={tag} client={} seq={} cmd={}}}",
                 request.client_id, request.seq, request.command
             ),
+            Input::ChangeMembership(change) => write!(f, "ChangeMembership{{{change}}}"),
+            Input::TransferLeadership { to } => write!(f, "TransferLeadership{{to={to}}}"),
         }
     }
 }
@@ -119,6 +134,7 @@ impl fmt::Display for Output {
         match self {
             Output::Reply { tag, outcome } => write!(f, "Reply{{tag={tag} {outcome}}}"),
             Output::Applied { index, term } => write!(f, "Applied{{index={index} term={term}}}"),
+            Output::ChangeRejected { reason } => write!(f, "ChangeRejected{{{reason}}}"),
         }
     }
 }

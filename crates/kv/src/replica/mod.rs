@@ -210,6 +210,16 @@ impl Protocol for KvReplica {
     fn input(&mut self, input: Input, out: &mut Effects<Self>) {
         match input {
             Input::Request { tag, request } => self.handle_request(tag, request, out),
+            Input::ChangeMembership(change) => {
+                let input = raft::Input::ChangeMembership(change);
+                self.raft.input(input, &mut self.scratch);
+                self.absorb(None, out);
+            }
+            Input::TransferLeadership { to } => {
+                let input = raft::Input::TransferLeadership { to };
+                self.raft.input(input, &mut self.scratch);
+                self.absorb(None, out);
+            }
         }
     }
 

@@ -308,6 +308,8 @@ impl Cluster {
             match output {
                 ReplicaOutput::Reply { tag, outcome } => self.record_reply(i, tag, outcome),
                 ReplicaOutput::Applied { index, term } => self.record_applied(i, index, term),
+                // This harness never changes membership.
+                ReplicaOutput::ChangeRejected { .. } => {}
             }
         }
         effects.clear();

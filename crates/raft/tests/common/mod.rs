@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use distributed_core::{Envelope, NodeId, Protocol, SeededRng};
 use raft::{
-    AppendResult, Bytes, Config, Disk, Entry, Input, Message, Output, Raft, Ready, Role, Term,
+    AppendResult, Bytes, Config, Disk, Entry, EntryKind, Input, Message, Output, Raft, Ready, Role,
+    Term,
 };
 
 /// Upper bound on messages delivered by one `deliver_all`: a livelock fails the test, not hangs it.
@@ -45,6 +46,7 @@ pub fn log_of_terms(terms: &[Term]) -> Vec<Entry> {
             term,
             index: k as u64 + 1,
             data: Bytes::from(vec![k as u8]),
+            kind: EntryKind::Normal,
         })
         .collect()
 }

@@ -18,9 +18,15 @@ pub mod wal;
 
 use std::fmt;
 
+use std::collections::BTreeSet;
+
 use bytes::{BufMut, Bytes};
 use distributed_core::NodeId;
-use raft::Entry;
+use raft::{Entry, EntryKind, Membership};
+
+/// How an entry's kind is written: a normal command, or a configuration (raft membership.rs).
+const ENTRY_NORMAL: u8 = 0;
+const ENTRY_CONFIG: u8 = 1;
 
 /// Why bytes did not decode: what was being read, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,16 +117,66 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    pub(crate) fn entries(&mut self) -> Result<Vec<Entry>, CodecError> {
+    /// A batch of entries. `with_kind` is false only for version-1 WAL records, written before
+    /// config entries existed: every entry in them is Normal.
+    pub(crate) fn entries(&mut self, with_kind: bool) -> Result<Vec<Entry>, CodecError> {
         let n = self.count(20, "entry count")?;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
             let term = self.u64("entry term")?;
             let index = self.u64("entry index")?;
+            let kind = match with_kind {
+                false => EntryKind::Normal,
+                true => self.entry_kind()?,
+            };
             let data = self.bytes("entry data")?;
-            entries.push(Entry { term, index, data });
+            entries.push(Entry {
+                term,
+                index,
+                data,
+                kind,
+            });
         }
         Ok(entries)
+    }
+
+    fn entry_kind(&mut self) -> Result<EntryKind, CodecError> {
+        match self.u8("entry kind")? {
+            ENTRY_NORMAL => Ok(EntryKind::Normal),
+            ENTRY_CONFIG => Ok(EntryKind::Config(self.membership()?)),
+            other => Err(self.error(format!("unknown entry kind {other}"))),
+        }
+    }
+
+    /// A configuration: voters, an optional outgoing half, learners; checked with
+    /// `Membership::validate`, so a decoded one is always well formed.
+    pub(crate) fn membership(&mut self) -> Result<Membership, CodecError> {
+        let voters = self.node_set("voters")?;
+        let outgoing = match self.bool("joint")? {
+            true => Some(self.node_set("outgoing voters")?),
+            false => None,
+        };
+        let learners = self.node_set("learners")?;
+        let m = Membership {
+            voters,
+            outgoing,
+            learners,
+        };
+        m.validate()
+            .map_err(|e| self.error(format!("membership: {e}")))?;
+        Ok(m)
+    }
+
+    fn node_set(&mut self, what: &str) -> Result<BTreeSet<NodeId>, CodecError> {
+        let n = self.count(8, what)?;
+        let mut set = BTreeSet::new();
+        for _ in 0..n {
+            match self.node(what)? {
+                Some(id) if set.insert(id) => {}
+                _ => return Err(self.error(format!("{what}: node 0 or a node listed twice"))),
+            }
+        }
+        Ok(set)
     }
 
     pub(crate) fn node(&mut self, what: &str) -> Result<Option<NodeId>, CodecError> {
@@ -147,8 +203,38 @@ pub(crate) fn put_entries(out: &mut Vec<u8>, entries: &[Entry]) {
     for e in entries {
         out.put_u64(e.term);
         out.put_u64(e.index);
+        match &e.kind {
+            EntryKind::Normal => out.put_u8(ENTRY_NORMAL),
+            EntryKind::Config(m) => {
+                out.put_u8(ENTRY_CONFIG);
+                put_membership(out, m);
+            }
+        }
         put_bytes(out, &e.data);
     }
+}
+
+/// The encoded size of `e` in an entry batch: what record splitting budgets for.
+pub(crate) fn entry_bytes(e: &Entry) -> usize {
+    let config = e
+        .membership()
+        .map_or(0, |m| 13 + 8 * m.members().len() + 8 * m.voters.len());
+    21 + e.data.len() + config
+}
+
+pub(crate) fn put_membership(out: &mut Vec<u8>, m: &Membership) {
+    let put_set = |out: &mut Vec<u8>, set: &BTreeSet<NodeId>| {
+        out.put_u32(u32::try_from(set.len()).expect("configurations are small"));
+        for id in set {
+            out.put_u64(id.0);
+        }
+    };
+    put_set(out, &m.voters);
+    out.put_u8(u8::from(m.outgoing.is_some()));
+    if let Some(old) = &m.outgoing {
+        put_set(out, old);
+    }
+    put_set(out, &m.learners);
 }
 
 /// A node id, or 0 for none (node ids start at 1; `Config::validate` rejects 0).

@@ -5,7 +5,9 @@
 //!   frame:   [len u32][crc32(payload) u32][payload: len bytes]        len ≤ frame_bytes_max
 //!   payload: [version=1][kind][fields]
 //!     kind 1 Hello{from}                  first frame on every connection: who is talking
-//!     kind 2 Raft(Message)                sub-kind 1..=8, the RPCs of raft::Message
+//!     kind 2 Raft(Message)                sub-kind 1..=9, the RPCs of raft::Message
+//!                                         (version 2: entries carry a kind, RequestVote a
+//!                                         leader-transfer flag, 9 is TimeoutNow)
 //!     kind 3 Forward{id, request}         a kv::Request (kv's own codec) for the leader
 //!     kind 4 ForwardReply{id, resp}       the leader's answer, already a RESP frame
 //!
@@ -26,7 +28,7 @@ use raft::{AppendResult, Message, ReadFailure};
 use super::{put_bytes, put_entries, put_node, CodecError, Reader};
 
 /// The peer payload format version.
-pub const PEER_VERSION: u8 = 1;
+pub const PEER_VERSION: u8 = 2;
 /// Bytes before a frame's payload: length and CRC.
 pub const FRAME_HEADER_BYTES: usize = 8;
 
@@ -168,11 +170,13 @@ fn encode_message(msg: &Message, out: &mut Vec<u8>) {
             term,
             last_log_index,
             last_log_term,
+            leader_transfer,
         } => {
             out.put_u8(3);
             out.put_u64(*term);
             out.put_u64(*last_log_index);
             out.put_u64(*last_log_term);
+            out.put_u8(u8::from(*leader_transfer));
         }
         Message::RequestVoteResponse { term, vote_granted } => {
             out.put_u8(4);
@@ -211,6 +215,10 @@ fn encode_message(msg: &Message, out: &mut Vec<u8>) {
         }
         Message::ReadIndexResponse { term, id, outcome } => {
             encode_read_index_response(*term, *id, outcome, out)
+        }
+        Message::TimeoutNow { term } => {
+            out.put_u8(9);
+            out.put_u64(*term);
         }
     }
 }
@@ -281,6 +289,7 @@ fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
             term: r.u64("term")?,
             last_log_index: r.u64("last")?,
             last_log_term: r.u64("last term")?,
+            leader_transfer: r.bool("leader transfer")?,
         },
         4 => Message::RequestVoteResponse {
             term: r.u64("term")?,
@@ -292,7 +301,7 @@ fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
             prev_log_term: r.u64("prev term")?,
             leader_commit: r.u64("commit")?,
             round: r.u64("round")?,
-            entries: r.entries()?,
+            entries: r.entries(true)?,
         },
         6 => {
             let (term, round) = (r.u64("term")?, r.u64("round")?);
@@ -313,6 +322,9 @@ fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
                 round,
             }
         }
+        9 => Message::TimeoutNow {
+            term: r.u64("term")?,
+        },
         7 => Message::ReadIndexRequest {
             term: r.u64("term")?,
             id: r.u64("id")?,
@@ -342,14 +354,28 @@ fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raft::Entry;
+    use raft::{Entry, EntryKind, Membership};
 
     fn every_kind() -> Vec<PeerFrame> {
-        let entries = vec![Entry {
-            term: 2,
-            index: 5,
-            data: Bytes::from_static(b"put"),
-        }];
+        let joint = Membership {
+            voters: [1, 2, 4].map(NodeId).into(),
+            outgoing: Some([1, 2, 3].map(NodeId).into()),
+            learners: [5].map(NodeId).into(),
+        };
+        let entries = vec![
+            Entry {
+                term: 2,
+                index: 5,
+                data: Bytes::from_static(b"put"),
+                kind: EntryKind::Normal,
+            },
+            Entry {
+                term: 2,
+                index: 6,
+                data: Bytes::new(),
+                kind: EntryKind::Config(joint),
+            },
+        ];
         let msgs = vec![
             Message::PreVote {
                 term: 5,
@@ -364,7 +390,9 @@ mod tests {
                 term: 4,
                 last_log_index: 20,
                 last_log_term: 3,
+                leader_transfer: true,
             },
+            Message::TimeoutNow { term: 4 },
             Message::RequestVoteResponse {
                 term: 4,
                 vote_granted: false,
@@ -417,6 +445,9 @@ mod tests {
                 outcome: Err(ReadFailure::TimedOut { ticks: 20 }),
             },
         ];
+        assert!(msgs
+            .iter()
+            .any(|m| matches!(m, Message::AppendEntries { .. })));
         let mut frames = vec![PeerFrame::Hello { from: NodeId(3) }];
         frames.extend(msgs.into_iter().map(PeerFrame::Raft));
         frames.push(PeerFrame::Forward {

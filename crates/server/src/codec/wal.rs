@@ -1,8 +1,12 @@
 //! `raft::Write` as WAL records, and the replay that rebuilds a `raft::Disk` from them.
 //!
 //! ```text
-//!   HardState: [version=1][kind=1][term u64][voted_for u64, 0 = none]
-//!   Append:    [version=1][kind=2][n u32] n × [term u64][index u64][len u32][data]
+//!   HardState: [version=2][kind=1][term u64][voted_for u64, 0 = none]
+//!   Append:    [version=2][kind=2][n u32] n × [term u64][index u64][entry kind u8][len u32][data]
+//!              entry kind 0 = Normal; 1 = Config, followed (before len) by the membership:
+//!              [n u32][voter u64]… [joint u8]([n u32][outgoing voter u64]…)? [n u32][learner u64]…
+//!   version 1 records (before config entries existed) are still read: no entry kind byte,
+//!   every entry Normal. They are never written.
 //!
 //!   restart: Wal::open ──► records in LSN order ──► decode ──► check ──► KvReplica::persist(disk)
 //! ```
@@ -20,10 +24,12 @@ use distributed_core::Protocol;
 use kv::KvReplica;
 use raft::{Disk, HardState, Write};
 
-use super::{put_entries, put_node, CodecError, Reader};
+use super::{entry_bytes, put_entries, put_node, CodecError, Reader};
 
 /// The WAL record format version; a record with another is refused, not guessed at.
-pub const WAL_RECORD_VERSION: u8 = 1;
+pub const WAL_RECORD_VERSION: u8 = 2;
+/// The format before config entries: read (every entry Normal), never written.
+const WAL_RECORD_VERSION_NO_KINDS: u8 = 1;
 
 const KIND_HARD_STATE: u8 = 1;
 const KIND_APPEND: u8 = 2;
@@ -44,7 +50,7 @@ pub fn encode_write(write: &Write, record_bytes_max: usize, out: &mut Vec<Vec<u8
                 let mut end = start;
                 let mut bytes = 6;
                 while end < entries.len() {
-                    let size = 20 + entries[end].data.len();
+                    let size = entry_bytes(&entries[end]);
                     if end > start && bytes + size > record_bytes_max {
                         break;
                     }
@@ -67,7 +73,7 @@ pub fn encode_write(write: &Write, record_bytes_max: usize, out: &mut Vec<Vec<u8
 pub fn decode_write(record: &[u8]) -> Result<Write, CodecError> {
     let mut r = Reader::new(record);
     let version = r.u8("record version")?;
-    if version != WAL_RECORD_VERSION {
+    if version != WAL_RECORD_VERSION && version != WAL_RECORD_VERSION_NO_KINDS {
         return Err(r.error(format!(
             "record version {version}, this build reads {WAL_RECORD_VERSION}"
         )));
@@ -77,7 +83,7 @@ pub fn decode_write(record: &[u8]) -> Result<Write, CodecError> {
             term: r.u64("term")?,
             voted_for: r.node("voted_for")?,
         }),
-        KIND_APPEND => Write::Append(r.entries()?),
+        KIND_APPEND => Write::Append(r.entries(version == WAL_RECORD_VERSION)?),
         other => return Err(r.error(format!("unknown record kind {other}"))),
     };
     r.finish("record")?;
@@ -114,13 +120,14 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use distributed_core::NodeId;
-    use raft::Entry;
+    use raft::{Entry, EntryKind, Membership};
 
     fn entry(term: u64, index: u64, len: usize) -> Entry {
         Entry {
             term,
             index,
             data: Bytes::from(vec![b'x'; len]),
+            kind: EntryKind::Normal,
         }
     }
 
@@ -186,6 +193,72 @@ mod tests {
         let gap = records(&[Write::Append(vec![entry(1, 5, 1)])], 1 << 20);
         let err = replay(gap.iter().map(Vec::as_slice)).unwrap_err();
         assert!(err.message.contains("would leave a gap"), "{err}");
+    }
+
+    fn config_entry(term: u64, index: u64, voters: &[u64], old: Option<&[u64]>) -> Entry {
+        let set = |ids: &[u64]| ids.iter().copied().map(NodeId).collect();
+        Entry {
+            term,
+            index,
+            data: Bytes::new(),
+            kind: EntryKind::Config(Membership {
+                voters: set(voters),
+                outgoing: old.map(set),
+                learners: set(&[7]),
+            }),
+        }
+    }
+
+    #[test]
+    fn config_entries_replay_with_their_membership() {
+        // Raft §6: a restarted node rebuilds its configuration from the log it replays.
+        let log = vec![
+            entry(1, 1, 0),
+            config_entry(1, 2, &[1, 2, 4], Some(&[1, 2, 3])),
+            config_entry(1, 3, &[1, 2, 4], None),
+        ];
+        let recs = records(&[Write::Append(log.clone())], 60);
+        assert!(recs.len() >= 2, "split by the config entries' real size");
+        let disk = replay(recs.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(disk.log, log);
+    }
+
+    #[test]
+    fn a_version_one_record_still_replays_as_normal_entries() {
+        let mut v1 = vec![1u8, KIND_APPEND];
+        v1.put_u32(1);
+        v1.put_u64(1);
+        v1.put_u64(1);
+        super::super::put_bytes(&mut v1, b"old");
+        let Write::Append(entries) = decode_write(&v1).unwrap() else {
+            panic!("an append");
+        };
+        assert_eq!(
+            entries,
+            vec![Entry::normal(1, 1, Bytes::from_static(b"old"))]
+        );
+    }
+
+    #[test]
+    fn a_config_entry_with_a_bad_membership_is_an_error() {
+        let good = records(
+            &[Write::Append(vec![config_entry(1, 1, &[1], None)])],
+            1 << 20,
+        );
+        let mut unknown_kind = good[0].clone();
+        unknown_kind[2 + 4 + 16] = 9; // the entry-kind byte
+        assert!(decode_write(&unknown_kind)
+            .unwrap_err()
+            .message
+            .contains("unknown entry kind 9"));
+        let no_voters = records(
+            &[Write::Append(vec![config_entry(1, 1, &[], None)])],
+            1 << 20,
+        );
+        assert!(decode_write(&no_voters[0])
+            .unwrap_err()
+            .message
+            .contains("no voters"));
     }
 
     proptest::proptest! {

@@ -102,8 +102,10 @@ impl Workload<Raft> for Client {
                     self.progress_at = now;
                 }
             }
-            // This client only proposes; it never sends `Input::Read`.
-            Output::ReadReady { .. } | Output::ReadFailed { .. } => {}
+            // This client only proposes; it never sends `Input::Read` or membership changes.
+            Output::ReadReady { .. }
+            | Output::ReadFailed { .. }
+            | Output::ChangeRejected { .. } => {}
         }
     }
 

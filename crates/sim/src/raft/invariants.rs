@@ -398,13 +398,14 @@ mod tests {
     use super::*;
     use crate::view::Slot;
     use distributed_core::{Effects, Protocol, SeededRng};
-    use raft::{Config, Disk};
+    use raft::{Config, Disk, EntryKind};
 
     fn e(term: Term, index: Index, data: &'static str) -> Entry {
         Entry {
             term,
             index,
             data: Bytes::from_static(data.as_bytes()),
+            kind: EntryKind::Normal,
         }
     }
 

@@ -45,7 +45,7 @@ use std::rc::Rc;
 use bytes::Bytes;
 use distributed_core::{NodeId, SeededRng};
 use kv::{KvReplica, ReplicaOutput};
-use raft::{Entry, Index, Raft, Role, Term, Write};
+use raft::{Entry, EntryKind, Index, Raft, Role, Term, Write};
 
 use crate::hooks::Invariant;
 use crate::view::{ClusterView, Slot};
@@ -161,6 +161,7 @@ impl<I: Invariant<Raft>> Invariant<KvReplica> for OnReplica<I> {
             term,
             index,
             data: Bytes::new(),
+            kind: EntryKind::Normal,
         };
         self.inner.on_output(node, &raft::Output::Committed(entry))
     }

@@ -190,6 +190,7 @@ fn variant_name(v: raft::Variant) -> &'static str {
         raft::Variant::Correct => "correct",
         raft::Variant::CommitOldTerm => "commit-old-term",
         raft::Variant::LeaseIgnoresDrift => "lease-ignores-drift",
+        raft::Variant::OneStepMembership => "one-step-membership",
     }
 }
 

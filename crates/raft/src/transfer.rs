@@ -1,0 +1,110 @@
+//! Leadership transfer (thesis §3.10): hand leadership to a chosen voter, e.g. before taking
+//! the leader down, or to move it off a node being removed.
+//!
+//! ```text
+//!   leader, Input::TransferLeadership{to}:
+//!     not leader / already transferring / `to` not another voter ──► Output::ChangeRejected
+//!     stop accepting proposals and membership changes (NotLeader{leader=to})
+//!     `to` matches our last index? ── no ──► keep replicating to it; each success re-checks
+//!                                  ── yes ─► TimeoutNow{term} to `to` (once)
+//!     an election timeout (election_timeout_ticks_max) without losing office
+//!                                  ──► abort: ChangeRejected{TransferTimedOut}, accept again
+//!   target, TimeoutNow{term} from its leader, while a voter:
+//!     campaign at once in term+1: no pre-vote, and its RequestVote says `leader_transfer`,
+//!     so voters that heard from the leader recently do not ignore it (§4.2.3 exception)
+//! ```
+//!
+//! Why stop proposals: the target must hold every entry the leader has when it campaigns, or
+//! voters that hold more would refuse it (§5.4.1) and the transfer would fail for nothing.
+//! Why the abort: a target that crashed or is cut off would otherwise freeze the leader.
+//! Safety never depends on the transfer: the target still needs a quorum of votes.
+
+use distributed_core::{NodeId, Tick};
+
+use crate::membership::ChangeError;
+use crate::message::Message;
+use crate::node::{Raft, Role};
+use crate::ready::{Output, Ready};
+
+/// A leadership transfer under way at the leader.
+#[derive(Clone, Debug)]
+pub(crate) struct Transfer {
+    /// The voter that should take over.
+    pub(crate) to: NodeId,
+    /// Leader ticks since the transfer began: it is abandoned at `election_timeout_ticks_max`.
+    pub(crate) elapsed: Tick,
+    /// Whether TimeoutNow went out: sent once, when the target has caught up.
+    pub(crate) timeout_now_sent: bool,
+}
+
+impl Raft {
+    /// `Input::TransferLeadership`: start a transfer, or say why not.
+    pub(crate) fn transfer_leadership(&mut self, to: NodeId, out: &mut Ready) {
+        let refused = if self.role != Role::Leader {
+            Some(ChangeError::NotLeader {
+                leader: self.leader,
+            })
+        } else if let Some(t) = &self.transfer {
+            Some(ChangeError::TransferInProgress { to: t.to })
+        } else if to == self.config.id || !self.membership.is_voter(to) {
+            Some(ChangeError::Invalid(format!(
+                "{to} is not another voter of {}",
+                self.membership
+            )))
+        } else {
+            None
+        };
+        if let Some(reason) = refused {
+            out.outputs.push(Output::ChangeRejected { reason });
+            return;
+        }
+        self.transfer = Some(Transfer {
+            to,
+            elapsed: 0,
+            timeout_now_sent: false,
+        });
+        self.maybe_send_timeout_now(out);
+    }
+
+    /// Send TimeoutNow once the target matches our whole log; until then make sure it is fed.
+    pub(crate) fn maybe_send_timeout_now(&mut self, out: &mut Ready) {
+        let Some(t) = &self.transfer else {
+            return;
+        };
+        if t.timeout_now_sent {
+            return;
+        }
+        let to = t.to;
+        let last = self.log.last_index();
+        if (self.progress.get(&to)).is_some_and(|pr| pr.match_index == last) {
+            out.send(self.config.id, to, Message::TimeoutNow { term: self.term });
+            if let Some(t) = &mut self.transfer {
+                t.timeout_now_sent = true;
+            }
+        } else {
+            self.send_appends(to, out);
+        }
+    }
+
+    /// Leader tick: abandon a transfer that has not completed within an election timeout.
+    pub(crate) fn tick_transfer(&mut self, out: &mut Ready) {
+        let Some(t) = &mut self.transfer else {
+            return;
+        };
+        t.elapsed += 1;
+        if t.elapsed >= self.config.election_timeout_ticks_max {
+            let to = t.to;
+            self.transfer = None;
+            let reason = ChangeError::TransferTimedOut { to };
+            out.outputs.push(Output::ChangeRejected { reason });
+        }
+    }
+
+    /// The target's side: TimeoutNow from the leader of our term makes a voter campaign now.
+    pub(crate) fn handle_timeout_now(&mut self, from: NodeId, out: &mut Ready) {
+        let from_our_leader = self.role == Role::Follower && self.leader == Some(from);
+        if from_our_leader && self.membership.is_voter(self.config.id) {
+            self.start_campaign(true, out);
+        }
+    }
+}
