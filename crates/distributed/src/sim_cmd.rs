@@ -57,7 +57,8 @@ pub struct SimArgs {
     #[arg(long, value_parser = parse_faults, default_value = "all")]
     pub faults: FaultProfile,
     /// Protocol variant: `correct`, or a deliberately broken one: `commit-old-term` (commits
-    /// entries of earlier terms by counting replicas, Raft §5.4.2); with raft-kv also
+    /// entries of earlier terms by counting replicas, Raft §5.4.2), `one-step-membership`
+    /// (with --membership-changes: voter changes skip joint consensus, Raft §6); with raft-kv also
     /// `stale-follower-reads`, `ack-before-commit`, and `lease-ignores-drift` (with
     /// `--reads lease`: a lease that ignores clock drift, thesis §6.4.1).
     #[arg(long, default_value = "correct")]
@@ -97,6 +98,11 @@ pub struct SimArgs {
     /// Events per seed, whatever the time.
     #[arg(long)]
     pub max_events: Option<u64>,
+    /// Reconfigure the cluster while the faults go on (Raft §6): `--nodes` are the initial
+    /// voters, four more slots start outside the cluster; an operator adds learners, promotes,
+    /// removes (the leader too), replaces voters and transfers leadership.
+    #[arg(long)]
+    pub membership_changes: bool,
 }
 
 fn parse_faults(s: &str) -> Result<FaultProfile, String> {
@@ -149,6 +155,7 @@ fn run_raft(args: SimArgs) -> u8 {
         nodes: args.nodes,
         faults: args.faults,
         variant,
+        membership_changes: args.membership_changes,
         ..RaftSimOptions::default()
     };
     if let Some(t) = args.max_time {
@@ -173,6 +180,9 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
         "distributed sim --protocol {} --nodes {} --faults {} --variant {}",
         args.protocol, args.nodes, args.faults, args.variant
     );
+    if args.membership_changes {
+        cmd += " --membership-changes";
+    }
     if args.protocol == ProtocolName::RaftKv {
         cmd += &format!(" --clients {} --reads {}", args.clients, read_path(args));
         if let Some((min, max)) = args.tick_periods {

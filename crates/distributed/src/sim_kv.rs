@@ -25,12 +25,14 @@ fn options(args: &SimArgs) -> Result<RaftKvOptions, String> {
         clients: args.clients,
         faults: args.faults,
         read_path: read_path(args),
+        membership_changes: args.membership_changes,
         ..RaftKvOptions::default()
     };
     // `commit-old-term` and `lease-ignores-drift` break the Raft inside; the other variants
     // break the replica around it.
     match args.variant.as_str() {
         "commit-old-term" => opts.raft_variant = raft::Variant::CommitOldTerm,
+        "one-step-membership" => opts.raft_variant = raft::Variant::OneStepMembership,
         "lease-ignores-drift" => {
             if opts.read_path != ReadPath::Lease {
                 return Err(format!(

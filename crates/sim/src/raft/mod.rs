@@ -27,18 +27,25 @@
 //! client.rs       Client: proposes to the believed leader, follows NotLeader hints
 //! options.rs      FaultProfile, RaftSimOptions and their tuned defaults; CLI parsers
 //! runner.rs       simulation, run_seed, run_seeds, first_violation, SeedReport, Summary
+//! reconfig.rs     MembershipDriver (random membership changes and leadership transfers on top
+//!                 of a workload), ConfigAgreement (committed configurations agree)  (§6)
 //! ```
 
 mod client;
 mod invariants;
 mod options;
+mod reconfig;
 mod runner;
 
 pub use client::Client;
 pub use invariants::{
     CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
 };
-pub use options::{parse_seeds, parse_variant, FaultProfile, RaftSimOptions, APPEND_BATCHES};
+pub use options::{
+    parse_seeds, parse_variant, FaultProfile, RaftSimOptions, APPEND_BATCHES,
+    MEMBERSHIP_CHANGE_INTERVAL_UNITS,
+};
+pub use reconfig::{ConfigAgreement, MembershipDriver, Reconfigurable, SPARE_SLOTS};
 pub use runner::{
     first_violation, raft_leader, run_seed, run_seeds, simulation, SeedReport, Summary,
 };

@@ -31,6 +31,7 @@ use std::str::FromStr;
 use distributed_core::NodeId;
 use raft::{Config, Variant};
 
+use super::reconfig::SPARE_SLOTS;
 use crate::config::{
     ClockSkew, CrashFaults, NetworkFaults, PartitionFaults, ShapeWeights, SimConfig, Time,
     TraceLevel,
@@ -98,13 +99,15 @@ impl FromStr for FaultProfile {
     }
 }
 
-/// Parse a commit-rule variant as the CLI spells it: `correct` or `commit-old-term`.
+/// Parse a Raft variant as the CLI spells it: `correct`, `commit-old-term` or
+/// `one-step-membership`.
 pub fn parse_variant(s: &str) -> Result<Variant, String> {
     match s {
         "correct" => Ok(Variant::Correct),
         "commit-old-term" => Ok(Variant::CommitOldTerm),
+        "one-step-membership" => Ok(Variant::OneStepMembership),
         _ => Err(format!(
-            "unknown variant `{s}`: expected correct|commit-old-term"
+            "unknown variant `{s}`: expected correct|commit-old-term|one-step-membership"
         )),
     }
 }
@@ -158,6 +161,9 @@ pub struct RaftSimOptions {
     /// almost never observable); with large batches the pipelined, batched replication path
     /// that a real cluster uses is the one under test.
     pub entries_per_append_max: Option<usize>,
+    /// Reconfigure while the faults go on (reconfig.rs): `nodes` are the initial voters, and
+    /// [`SPARE_SLOTS`] more slots start outside the cluster, ready to join.
+    pub membership_changes: bool,
 }
 
 impl Default for RaftSimOptions {
@@ -172,9 +178,14 @@ impl Default for RaftSimOptions {
             recent_events: 64,
             propose_interval_units: 100,
             entries_per_append_max: None,
+            membership_changes: false,
         }
     }
 }
+
+/// Mean time between membership changes: a few election timeouts, so changes, crashes and
+/// partitions overlap.
+pub const MEMBERSHIP_CHANGE_INTERVAL_UNITS: Time = 3_000;
 
 /// The append batch sizes a seed chooses from when `entries_per_append_max` is `None`: half the
 /// seeds send one entry per append (Figure 8 territory), the rest batch.
@@ -192,6 +203,17 @@ impl RaftSimOptions {
         o
     }
 
+    /// How many node slots the simulation has: the initial voters, plus spares when membership
+    /// changes are on.
+    pub fn slots(&self) -> usize {
+        self.nodes
+            + if self.membership_changes {
+                SPARE_SLOTS
+            } else {
+                0
+            }
+    }
+
     /// The Raft configuration of node `id`.
     pub fn raft_config(&self, id: NodeId) -> Config {
         let voters = (1..=self.nodes as u64).map(NodeId).collect();
@@ -205,7 +227,7 @@ impl RaftSimOptions {
 
     /// The simulator configuration this profile stands for.
     pub fn sim_config(&self) -> SimConfig {
-        let mut c = SimConfig::quiet(self.nodes);
+        let mut c = SimConfig::quiet(self.slots());
         c.max_time_units = self.max_time_units;
         c.max_events = self.max_events;
         c.trace = self.trace;
@@ -220,7 +242,7 @@ impl RaftSimOptions {
             c.partitions = Some(partition_faults());
         }
         if f.has(FaultProfile::Crashes) {
-            let chaos = (f == FaultProfile::Chaos).then(|| self.nodes.saturating_sub(1));
+            let chaos = (f == FaultProfile::Chaos).then(|| self.slots().saturating_sub(1));
             c.crashes = Some(crash_faults(chaos));
         }
         if f.has(FaultProfile::Skew) {

@@ -31,7 +31,8 @@ use super::client::Client;
 use super::invariants::{
     CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
 };
-use super::options::RaftSimOptions;
+use super::options::{RaftSimOptions, MEMBERSHIP_CHANGE_INTERVAL_UNITS};
+use super::reconfig::{ConfigAgreement, MembershipDriver};
 use crate::config::{ConfigError, TraceLevel};
 use crate::hooks::Invariant;
 use crate::report::{Report, Stats, Violation};
@@ -80,7 +81,7 @@ fn build(
         Raft::new(factory_opts.raft_config(id), disk, rng)
             .unwrap_or_else(|e| panic!("{id} cannot start from its disk: {e}"))
     };
-    let n = opts.nodes;
+    let n = opts.slots();
     let progress = Rc::new(Cell::new(Progress::default()));
     let sim = Simulation::new(seed, opts.sim_config(), factory)?
         .with_invariant(ElectionSafety::new(n))
@@ -88,9 +89,18 @@ fn build(
         .with_invariant(LeaderCompleteness::new(n))
         .with_invariant(StateMachineSafety::new(n))
         .with_invariant(CommitMonotonic::new(n))
+        .with_invariant(ConfigAgreement::new(n))
         .with_invariant(ProgressProbe(progress.clone()))
-        .with_workload(Client::new(opts.propose_interval_units, CLIENT_STALL_UNITS))
         .with_leader_hook(raft_leader);
+    let client = Client::new(opts.propose_interval_units, CLIENT_STALL_UNITS);
+    let sim = if opts.membership_changes {
+        sim.with_workload(MembershipDriver::new(
+            client,
+            MEMBERSHIP_CHANGE_INTERVAL_UNITS,
+        ))
+    } else {
+        sim.with_workload(client)
+    };
     Ok((sim, progress))
 }
 
@@ -102,6 +112,8 @@ struct Progress {
     commit_index_max: Index,
     /// Client commands (non-empty entries) among indices `1..=commit_index_max`.
     commands_committed: u64,
+    /// Config entries (Raft §6) among those indices.
+    configs_committed: u64,
 }
 
 /// Not a safety property: an observer on the invariant hooks that counts progress for the
@@ -119,6 +131,7 @@ impl Invariant<Raft> for ProgressProbe {
             if e.index == p.commit_index_max + 1 {
                 p.commit_index_max = e.index;
                 p.commands_committed += u64::from(!e.data.is_empty());
+                p.configs_committed += u64::from(e.membership().is_some());
                 self.0.set(p);
             }
         }
@@ -139,6 +152,8 @@ pub struct SeedReport {
     pub commit_index_max: Index,
     /// Client commands (non-empty entries) among the committed indices.
     pub commands_committed: u64,
+    /// Config entries (Raft §6) among the committed indices.
+    pub configs_committed: u64,
 }
 
 impl SeedReport {
@@ -166,8 +181,11 @@ impl fmt::Display for SeedReport {
         }
         write!(
             f,
-            "commit_index={} commands={} {}",
-            self.commit_index_max, self.commands_committed, self.report.stats
+            "commit_index={} commands={} configs={} {}",
+            self.commit_index_max,
+            self.commands_committed,
+            self.configs_committed,
+            self.report.stats
         )
     }
 }
@@ -180,11 +198,13 @@ pub fn run_seed(seed: u64, opts: &RaftSimOptions) -> SeedReport {
     let Progress {
         commit_index_max,
         commands_committed,
+        configs_committed,
     } = progress.get();
     SeedReport {
         report,
         commit_index_max,
         commands_committed,
+        configs_committed,
     }
 }
 
@@ -201,6 +221,8 @@ pub struct Summary {
     pub commands_committed: u64,
     /// Seeds that committed at least one client command.
     pub seeds_with_progress: u64,
+    /// Config entries committed, summed over seeds (0 without membership changes).
+    pub configs_committed: u64,
     /// Wall time the batch took: the only clock reading in the crate, outside every run.
     pub elapsed: Duration,
 }
@@ -215,6 +237,7 @@ impl Summary {
         self.seeds_run += 1;
         self.stats.add(&r.report.stats);
         self.commands_committed += r.commands_committed;
+        self.configs_committed += r.configs_committed;
         self.seeds_with_progress += u64::from(r.commands_committed > 0);
         if r.violation().is_some() {
             self.violations.push(r);
@@ -225,6 +248,7 @@ impl Summary {
         self.seeds_run += other.seeds_run;
         self.stats.add(&other.stats);
         self.commands_committed += other.commands_committed;
+        self.configs_committed += other.configs_committed;
         self.seeds_with_progress += other.seeds_with_progress;
         self.violations.extend(other.violations);
     }
@@ -239,12 +263,13 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "seeds={} violations={} progress={}/{} commands={} events={} ({:.0} events/s, {:.2?})",
+            "seeds={} violations={} progress={}/{} commands={} configs={} events={} ({:.0} events/s, {:.2?})",
             self.seeds_run,
             self.violations.len(),
             self.seeds_with_progress,
             self.seeds_run,
             self.commands_committed,
+            self.configs_committed,
             self.stats.events,
             self.events_per_second(),
             self.elapsed

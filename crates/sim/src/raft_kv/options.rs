@@ -107,6 +107,9 @@ pub struct RaftKvOptions {
     pub entries_per_append_max: Option<usize>,
     /// The checker's search steps per key. Steps, not time, so verdicts replay exactly.
     pub check_steps_max: u64,
+    /// Reconfigure while the faults go on, as the Raft adapter does (`nodes` initial voters,
+    /// spare slots ready to join).
+    pub membership_changes: bool,
 }
 
 impl Default for RaftKvOptions {
@@ -133,6 +136,7 @@ impl Default for RaftKvOptions {
             quiesce_units: 10_000,
             entries_per_append_max: None,
             check_steps_max: 5_000_000,
+            membership_changes: false,
         }
     }
 }
@@ -149,6 +153,7 @@ impl RaftKvOptions {
             trace: self.trace,
             recent_events: self.recent_events,
             entries_per_append_max: self.entries_per_append_max,
+            membership_changes: self.membership_changes,
             ..RaftSimOptions::default()
         }
     }

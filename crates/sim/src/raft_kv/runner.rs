@@ -29,7 +29,10 @@ use super::invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress}
 use super::options::RaftKvOptions;
 use crate::config::{ConfigError, Time};
 use crate::hooks::{Workload, WorkloadStep};
-use crate::raft::{ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety};
+use crate::raft::{
+    ConfigAgreement, ElectionSafety, LeaderCompleteness, LogMatching, MembershipDriver,
+    StateMachineSafety, MEMBERSHIP_CHANGE_INTERVAL_UNITS,
+};
 use crate::report::{Report, Violation};
 use crate::simulation::Simulation;
 use crate::view::ClusterView;
@@ -83,7 +86,7 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
         KvReplica::new(factory_opts.replica_config(id), disk, rng)
             .unwrap_or_else(|e| panic!("{id} cannot start from its disk: {e}"))
     };
-    let n = opts.nodes;
+    let n = opts.raft_options().slots();
     let clients = Rc::new(RefCell::new(KvClients::new(opts)));
     let agreement = ReplicaAgreement::new(n, DIGEST_EVERY_ENTRIES);
     let digest_comparisons = agreement.comparisons();
@@ -94,8 +97,17 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
         .with_invariant(OnReplica::hooks(StateMachineSafety::new(n)))
         .with_invariant(ReplicaProgress::new(n))
         .with_invariant(agreement)
-        .with_workload(SharedClients(clients.clone()))
+        .with_invariant(ConfigAgreement::new(n))
         .with_leader_hook(kv_leader);
+    let workload = SharedClients(clients.clone());
+    let sim = if opts.membership_changes {
+        sim.with_workload(MembershipDriver::new(
+            workload,
+            MEMBERSHIP_CHANGE_INTERVAL_UNITS,
+        ))
+    } else {
+        sim.with_workload(workload)
+    };
     Ok(KvSimulation {
         sim,
         clients,
