@@ -309,6 +309,15 @@ impl Cluster {
         self.outputs[i][before..].to_vec()
     }
 
+    /// Hand node `id` any input; returns the outputs of that call alone.
+    pub fn input(&mut self, id: NodeId, input: Input) -> Vec<Output> {
+        let i = self.pos(id);
+        let before = self.outputs[i].len();
+        self.nodes[i].input(input, &mut self.ready);
+        self.carry_out(i);
+        self.outputs[i][before..].to_vec()
+    }
+
     pub fn crash(&mut self, id: NodeId) {
         self.down.insert(id);
     }
