@@ -5,7 +5,8 @@
 //! rules (§5.4), plus the leader's no-op (§8); and from Ongaro's dissertation ("Consensus:
 //! Bridging Theory and Practice", 2014) pre-vote (§9.6), check-quorum and leader stickiness
 //! (§4.2.3, §6.2), and linearizable reads by ReadIndex, lease and follower forwarding (§6.4,
-//! §6.4.1). It never touches a socket, a clock or a file:
+//! §6.4.1); membership changes by joint consensus with learners (paper §6, thesis §4.3) and
+//! leadership transfer (thesis §3.10). It never touches a socket, a clock or a file:
 //! drive it through [`distributed_core::Protocol`] and carry out each [`Ready`] in order
 //! (persist → send → apply → advance). See [`Ready`] for a complete driving loop.
 //!

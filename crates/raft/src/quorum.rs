@@ -57,6 +57,11 @@ pub(crate) struct Rounds {
     sent_at: VecDeque<(Round, Tick)>,
     /// Lease reads are answered while the leader's `ticks` is below this.
     pub(crate) lease_until: Tick,
+    /// Set when this leader starts a leadership transfer (thesis §3.10): its target's forced
+    /// campaign is answered by voters that promised this lease, so the lease is void for the
+    /// rest of this leadership, even if the transfer is abandoned (a late TimeoutNow can still
+    /// start that campaign).
+    pub(crate) lease_forfeited: bool,
 }
 
 impl Rounds {
@@ -67,6 +72,7 @@ impl Rounds {
         self.confirmed = self.current;
         self.sent_at.clear();
         self.lease_until = 0;
+        self.lease_forfeited = false;
     }
 
     /// True while a round has been sent and not yet confirmed by a quorum.
@@ -180,6 +186,7 @@ impl Raft {
     pub(crate) fn lease_holds(&self) -> bool {
         self.role == Role::Leader
             && self.config.read_mode == ReadMode::Lease
+            && !self.rounds.lease_forfeited
             && self.ticks < self.rounds.lease_until
     }
 

@@ -14,6 +14,10 @@
 //!     so voters that heard from the leader recently do not ignore it (§4.2.3 exception)
 //! ```
 //!
+//! Why the leader gives up its lease for the rest of its term (quorum.rs `lease_forfeited`):
+//! voters that promised not to vote during the lease do vote for a `leader_transfer`
+//! campaign, which may start whenever TimeoutNow arrives, even after the transfer was abandoned.
+//!
 //! Why stop proposals: the target must hold every entry the leader has when it campaigns, or
 //! voters that hold more would refuse it (§5.4.1) and the transfer would fail for nothing.
 //! Why the abort: a target that crashed or is cut off would otherwise freeze the leader.
@@ -63,6 +67,8 @@ impl Raft {
             elapsed: 0,
             timeout_now_sent: false,
         });
+        // Voters answer the target's forced campaign despite this leader's lease: give it up.
+        self.rounds.lease_forfeited = true;
         self.maybe_send_timeout_now(out);
     }
 

@@ -253,3 +253,24 @@ fn a_transfer_to_an_unreachable_target_is_abandoned_after_an_election_timeout() 
     let accepted = c.propose(NodeId(1), b"again");
     assert!(matches!(accepted.as_slice(), [Output::Accepted { .. }]));
 }
+
+#[test]
+fn a_leader_that_starts_a_transfer_stops_serving_lease_reads() {
+    // Thesis §6.4.1 with §3.10: voters answer the target's forced campaign despite the lease,
+    // so the lease cannot stand once a transfer begins.
+    let mut c = Cluster::with(3, 10, |c| c.read_mode = raft::ReadMode::Lease);
+    c.elect(1);
+    c.run(3);
+    let before = c.read(NodeId(1), 1);
+    assert!(
+        matches!(before.as_slice(), [Output::ReadReady { id: 1, .. }]),
+        "the lease holds: {before:?}"
+    );
+    c.crash(NodeId(2)); // the transfer cannot finish at once
+    c.input(NodeId(1), Input::TransferLeadership { to: NodeId(2) });
+    let during = c.read(NodeId(1), 2);
+    assert!(
+        !during.iter().any(|o| matches!(o, Output::ReadReady { .. })),
+        "no read from the lease once a transfer started: {during:?}"
+    );
+}

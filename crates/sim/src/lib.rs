@@ -33,7 +33,8 @@
 //! simulation.rs           Simulation: construction, scripted faults, the run loop, checks
 //! simulation/node_events.rs  deliveries, ticks, workload polls, Effects in order, sends
 //! simulation/faults.rs    crashes, restarts, partitions, heals, faults aimed at new leaders
-//! raft/                   the Raft adapter: invariants, client workload, run_seed/run_seeds
+//! raft/                   the Raft adapter: invariants, client workload, run_seed/run_seeds,
+//!                         membership driver and config-agreement invariant
 //! raft_kv/                the KV adapter: KvReplica cluster, retrying clients, every history
 //!                         checked for linearizability; run_seed/run_seeds/first_failure
 //! ```

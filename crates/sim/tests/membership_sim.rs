@@ -91,6 +91,28 @@ fn one_step_membership_changes_are_caught_by_the_invariants() {
 }
 
 #[test]
+fn one_step_membership_lets_two_leaders_win_one_term() {
+    // Raft §6, Figure 10: the precise failure joint consensus prevents. Same runs as
+    // `distributed sim --protocol raft --nodes 3 --membership-changes --variant
+    // one-step-membership --seeds 0..400` (two leaders at seeds 150, 278 and 368 when written).
+    let opts = RaftSimOptions {
+        variant: raft::Variant::OneStepMembership,
+        max_time_units: 100_000,
+        ..raft_options()
+    };
+    let summary = run_seeds(0..400, &opts, threads());
+    let two_leaders: Vec<u64> = (summary.violations.iter())
+        .filter(|r| {
+            r.violation()
+                .is_some_and(|v| v.invariant == "election-safety")
+        })
+        .map(|r| r.seed())
+        .collect();
+    println!("two leaders in one term at seeds {two_leaders:?}");
+    assert!(!two_leaders.is_empty(), "{summary}");
+}
+
+#[test]
 #[ignore = "soak: minutes; run with --release -- --ignored"]
 fn soak_membership_changes_over_many_seeds() {
     let summary = run_seeds(0..20_000, &raft_options(), threads());

@@ -224,7 +224,7 @@ impl<P: Reconfigurable> Invariant<P> for ConfigAgreement {
         };
         let at = r.membership_index();
         let follows = match r.entry(at) {
-            _ if at == 0 => r.membership().voters.len() == r.config().voters.len(),
+            _ if at == 0 => *r.membership() == Membership::new(r.config().voters.iter().copied()),
             Some(e) => e.membership() == Some(r.membership()),
             None => false,
         };
