@@ -303,3 +303,30 @@ fn lease_ignoring_drift_is_caught_from_the_command_line_and_its_replay_carries_t
     let out = distributed(&correct);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// Raft §6: membership changes without joint consensus are caught, and the replay command
+/// keeps `--membership-changes`, so it shows the same violation.
+#[test]
+fn the_one_step_membership_variant_is_caught_and_its_seed_replays_the_violation() {
+    let out = distributed(&[
+        "sim",
+        "--protocol",
+        "raft",
+        "--nodes",
+        "3",
+        "--membership-changes",
+        "--variant",
+        "one-step-membership",
+        "--seeds",
+        "0..100",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "a violation exits 1:\n{text}");
+    let replay = text
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: distributed "))
+        .expect("a replay command is printed");
+    assert!(replay.contains("--membership-changes"), "{replay}");
+    let again = distributed(&replay.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+}
