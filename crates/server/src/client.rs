@@ -16,11 +16,19 @@
 //! `client_id = node (8 bits) | boot nonce (24 bits) | connection counter (32 bits)`: unique
 //! across nodes, across restarts of one node (with high probability), and within one run.
 //!
-//! Known gap: a connection whose session was evicted (more than `sessions_max` other clients
-//! wrote since) gets `NOSESSION` errors for its writes; reconnecting starts a fresh session.
+//! A session exists only once its seq 1 has applied (kv `session.rs`). A write the node refused
+//! *without proposing it* (`TRYAGAIN` not leader / busy, a value over `value_bytes_max`) still
+//! used up its seq, so without more care a connection whose first write was refused would get
+//! `NOSESSION` for every later write, forever (a pooled redis connection opened during an
+//! election). So when a write comes back `NOSESSION` (which guarantees it was not applied), the
+//! writer opens a fresh session (new client id, seq 1) and resends that write once, and the
+//! connection's later writes continue in the new session. The same heals a session that was
+//! evicted (more than `sessions_max` other clients wrote since). Seq assignment and the send to
+//! the node happen together under the session lock (with a reserved channel slot), so the node
+//! sees each session's seqs in increasing order even when the reader and writer race.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
 use kv::Request;
@@ -43,10 +51,20 @@ const WRITE_BYTES_MAX: usize = 64 << 10;
 enum Slot {
     /// Known at once.
     Ready(Frame),
-    /// Comes from the node task.
-    Wait(oneshot::Receiver<Frame>),
+    /// Comes from the node task; writes keep their command to resend it in a fresh session if
+    /// the node says theirs does not exist (see the module docs).
+    Wait(oneshot::Receiver<Frame>, Option<kv::Command>),
     /// Write this, then close the connection.
     Close(Frame),
+}
+
+/// The session a connection's writes carry: the reader assigns seqs from it, the writer
+/// replaces it when the node answers `NOSESSION`.
+struct Session {
+    /// The kv client id of the current session.
+    client_id: u64,
+    /// The last seq handed out in it.
+    seq: u64,
 }
 
 /// What every connection of one node shares.
@@ -79,8 +97,7 @@ impl Clients {
         loop {
             match listener.accept().await {
                 Ok((stream, addr)) => {
-                    let n = self.accepted.fetch_add(1, Ordering::Relaxed) + 1;
-                    let client_id = self.id_prefix | (n & 0xffff_ffff);
+                    let client_id = self.next_client_id();
                     let this = self.clone();
                     tokio::spawn(async move {
                         if let Err(e) = this.connection(stream, client_id).await {
@@ -96,18 +113,29 @@ impl Clients {
         }
     }
 
+    /// A client id no connection of this process has used: a new session.
+    fn next_client_id(&self) -> u64 {
+        let n = self.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+        self.id_prefix | (n & 0xffff_ffff)
+    }
+
     async fn connection(&self, stream: TcpStream, client_id: u64) -> std::io::Result<()> {
         let _ = stream.set_nodelay(true);
         let (mut rd, wr) = stream.into_split();
         let (slots, slots_rx) = mpsc::channel(PIPELINE_REPLIES_MAX);
-        let writer = tokio::spawn(write_replies(wr, slots_rx));
+        let session = Arc::new(Mutex::new(Session { client_id, seq: 0 }));
+        let writer = tokio::spawn(write_replies(
+            wr,
+            slots_rx,
+            self.clone(),
+            Arc::clone(&session),
+        ));
         let mut buf = BytesMut::with_capacity(16 << 10);
-        let mut seq = 0u64;
         'read: loop {
             loop {
                 let slot = match parse_frame(&mut buf, &self.limits) {
                     Ok(None) => break,
-                    Ok(Some(frame)) => self.slot_for(frame, client_id, &mut seq).await,
+                    Ok(Some(frame)) => self.slot_for(frame, &session).await,
                     Err(e) => Slot::Close(e.to_frame()),
                 };
                 let closing = matches!(slot, Slot::Close(_));
@@ -123,45 +151,110 @@ impl Clients {
         writer.await.unwrap_or(Ok(()))
     }
 
-    async fn slot_for(&self, frame: Frame, client_id: u64, seq: &mut u64) -> Slot {
+    async fn slot_for(&self, frame: Frame, session: &Mutex<Session>) -> Slot {
         let (tx, rx) = oneshot::channel();
-        let event = match interpret(frame) {
+        let (event, resend) = match interpret(frame) {
             Action::Reply(frame) => return Slot::Ready(frame),
             Action::Quit => return Slot::Close(Frame::Simple("OK".into())),
-            Action::Status => Event::Status { reply: tx },
+            Action::Status => (Event::Status { reply: tx }, None),
+            Action::Kv(command) if needs_no_session(&command) => {
+                let request = Request::once(command);
+                (Event::Client { request, reply: tx }, None)
+            }
             Action::Kv(command) => {
-                let request = if needs_no_session(&command) {
-                    Request::once(command)
-                } else {
-                    *seq += 1;
-                    Request {
-                        client_id,
-                        seq: *seq,
-                        command,
-                    }
-                };
-                Event::Client { request, reply: tx }
+                if !self
+                    .send_in_session(session, command.clone(), false, tx)
+                    .await
+                {
+                    return Slot::Close(shutting_down());
+                }
+                return Slot::Wait(rx, Some(command));
             }
         };
         if self.events.send(event).await.is_err() {
-            return Slot::Close(Frame::error("ERR", "the node is shutting down"));
+            return Slot::Close(shutting_down());
         }
-        Slot::Wait(rx)
+        Slot::Wait(rx, resend)
     }
+
+    /// Give `command` the next seq of the connection's session (of a fresh session if
+    /// `fresh`) and hand it to the node, both under the session lock so seqs reach the node in
+    /// order. False if the node task is gone.
+    async fn send_in_session(
+        &self,
+        session: &Mutex<Session>,
+        command: kv::Command,
+        fresh: bool,
+        reply: oneshot::Sender<Frame>,
+    ) -> bool {
+        let Ok(permit) = self.events.reserve().await else {
+            return false;
+        };
+        let mut s = session.lock().expect("a session lock holder never panics");
+        if fresh {
+            *s = Session {
+                client_id: self.next_client_id(),
+                seq: 0,
+            };
+        }
+        s.seq += 1;
+        let request = Request {
+            client_id: s.client_id,
+            seq: s.seq,
+            command,
+        };
+        permit.send(Event::Client { request, reply });
+        true
+    }
+
+    /// The node said the session of this write does not exist, so the write was not applied:
+    /// resend it once as the first write of a fresh session.
+    async fn resend_in_fresh_session(
+        &self,
+        session: &Mutex<Session>,
+        command: kv::Command,
+    ) -> Frame {
+        let (tx, rx) = oneshot::channel();
+        if !self.send_in_session(session, command, true, tx).await {
+            return shutting_down();
+        }
+        rx.await.unwrap_or_else(|_| stopped())
+    }
+}
+
+fn shutting_down() -> Frame {
+    Frame::error("ERR", "the node is shutting down")
+}
+
+fn stopped() -> Frame {
+    Frame::error("ERR", "the node stopped before answering")
+}
+
+/// `NOSESSION`: the kv session table refused the write without applying it.
+fn is_no_session(frame: &Frame) -> bool {
+    matches!(frame, Frame::Error(e) if e.starts_with("NOSESSION"))
 }
 
 /// Write answers in request order, one socket write per burst.
 async fn write_replies(
     mut wr: OwnedWriteHalf,
     mut slots: mpsc::Receiver<Slot>,
+    clients: Clients,
+    session: Arc<Mutex<Session>>,
 ) -> std::io::Result<()> {
     let mut out = BytesMut::with_capacity(16 << 10);
     while let Some(slot) = slots.recv().await {
         let (frame, close) = match slot {
             Slot::Ready(frame) => (frame, false),
-            Slot::Wait(rx) => {
-                let gone = || Frame::error("ERR", "the node stopped before answering");
-                (rx.await.unwrap_or_else(|_| gone()), false)
+            Slot::Wait(rx, resend) => {
+                let frame = rx.await.unwrap_or_else(|_| stopped());
+                match resend {
+                    Some(command) if is_no_session(&frame) => (
+                        clients.resend_in_fresh_session(&session, command).await,
+                        false,
+                    ),
+                    _ => (frame, false),
+                }
             }
             Slot::Close(frame) => (frame, true),
         };

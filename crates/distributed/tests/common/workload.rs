@@ -8,7 +8,7 @@
 //!      TRYAGAIN "…unknown", lost connection, timeout, node stopped
 //!                       ──► no-return op (may or may not have happened), next node, retry
 //!      other TRYAGAIN (not leader, busy: nothing was proposed)
-//!                       ──► not recorded, next node, retry
+//!                       ──► not recorded, retry on the same connection (its session lives on)
 //!   keys rotate by epoch: e{E}a0 e{E}a1 (APPEND only), e{E}s0 (SET only), e{E}c0 (INCR only)
 //! ```
 //!
@@ -205,11 +205,15 @@ fn client_loop(shared: &Shared, client: u64, ports: &[u16], seed: u64) {
                     shared.records.lock().expect("lock").push(record);
                     break;
                 }
-                Verdict::Unknown => shared.records.lock().expect("lock").push(record),
+                Verdict::Unknown => {
+                    shared.records.lock().expect("lock").push(record);
+                    conn = None;
+                    node = (node + 1) % ports.len();
+                }
+                // Retry on the same connection, as a pooled redis client would: the node
+                // forwards to the leader once one is known.
                 Verdict::NotApplied => {}
             }
-            conn = None;
-            node = (node + 1) % ports.len();
             sleep(RETRY_PAUSE);
         }
     }
