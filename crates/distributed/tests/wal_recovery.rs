@@ -6,6 +6,7 @@
 //!   data_dir/wal/wal-00000000000000000001.log  (storage `format.rs`)
 //!   [segment header 20 B][DWR1 len crc payload][DWR1 len crc payload]…[DWR1 len crc payl|cut
 //!                         └ record 1             └ record 2 (flip a bit here: Corrupt)   └ torn
+//!   wal-<next>.log with 7 of its 20 header bytes: a creation cut short, dropped and logged
 //! ```
 //!
 //! One node on purpose: with peers, a restarted node could re-learn lost data from them, and
@@ -138,16 +139,12 @@ fn a_torn_wal_tail_is_cut_off_and_logged_and_every_acknowledged_key_is_served() 
     );
 }
 
-#[test]
-fn a_flipped_bit_in_an_early_wal_record_stops_the_node_and_leaves_its_data_untouched() {
-    let cluster = node_with_acknowledged_keys();
-    let segment = last_segment(&cluster);
-    let recs = records(&segment);
-    assert!(recs.len() > 3, "several records: {recs:?}");
-    let (second, _) = recs[1];
+/// Flip one bit at `at` in node 0's newest segment; the node must refuse to start, name the
+/// file and `offset`, exit non-zero, and leave every byte of its data dir as it was.
+fn flipped_bit_is_refused(cluster: &Cluster, at: u64, offset: u64, what: &str) {
+    let segment = last_segment(cluster);
     let mut bytes = fs::read(&segment).expect("read");
-    let at = (second + RECORD_HEADER_BYTES) as usize; // the first payload byte
-    bytes[at] ^= 0x10;
+    bytes[at as usize] ^= 0x10;
     fs::write(&segment, &bytes).expect("write the flipped bit");
     let before = snapshot(&cluster.data_dir(0));
 
@@ -170,24 +167,83 @@ fn a_flipped_bit_in_an_early_wal_record_stops_the_node_and_leaves_its_data_untou
     let Some(status) = status else {
         let _ = child.kill();
         let _ = child.wait();
-        panic!("the node started on a WAL with a flipped bit in record 2");
+        panic!("{what}: the node started on a WAL with a flipped bit");
     };
     let text = fs::read_to_string(&stderr_path).expect("stderr");
     assert!(
         !status.success(),
-        "a non-zero exit: {status}; stderr: {text}"
-    );
-    assert!(text.contains("corrupt record"), "says corrupt: {text}");
-    assert!(
-        text.contains(&segment.display().to_string()),
-        "names the file: {text}"
+        "{what}: a non-zero exit: {status}; stderr: {text}"
     );
     assert!(
-        text.contains(&format!("offset {second}")),
-        "names offset {second}: {text}"
+        text.contains("corrupt record"),
+        "{what}: says corrupt: {text}"
+    );
+    let file = segment.display().to_string();
+    assert!(text.contains(&file), "{what}: names the file: {text}");
+    let at_offset = format!("offset {offset}:");
+    assert!(
+        text.contains(&at_offset),
+        "{what}: names offset {offset}: {text}"
     );
     assert!(
         before == snapshot(&cluster.data_dir(0)),
-        "the data dir is untouched"
+        "{what}: the data dir is untouched"
+    );
+}
+
+#[test]
+fn a_flipped_bit_in_an_early_wal_record_stops_the_node_and_leaves_its_data_untouched() {
+    let cluster = node_with_acknowledged_keys();
+    let recs = records(&last_segment(&cluster));
+    assert!(recs.len() > 3, "several records: {recs:?}");
+    let (second, _) = recs[1];
+    flipped_bit_is_refused(
+        &cluster,
+        second + RECORD_HEADER_BYTES,
+        second,
+        "payload of record 2",
+    );
+}
+
+#[test]
+fn a_flipped_bit_in_an_early_record_length_stops_the_node_and_leaves_its_data_untouched() {
+    let cluster = node_with_acknowledged_keys();
+    let recs = records(&last_segment(&cluster));
+    let (third, _) = recs[2];
+    // The length field (bytes 4..8 of the header): the record now claims 16 bytes more or fewer.
+    flipped_bit_is_refused(&cluster, third + 4, third, "length of record 3");
+}
+
+#[test]
+fn a_new_segment_torn_in_its_header_is_dropped_and_every_acknowledged_key_is_served() {
+    let mut cluster = node_with_acknowledged_keys();
+    let segment = last_segment(&cluster);
+    let name = segment
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let first: u64 = name["wal-".len()..name.len() - ".log".len()]
+        .parse()
+        .expect("wal-<first lsn>.log");
+    let next = first + records(&segment).len() as u64;
+    // A crash while the next segment was being created: 7 of its 20 header bytes made it.
+    let torn = segment.with_file_name(format!("wal-{next:020}.log"));
+    fs::write(&torn, b"DWAL\x01\x00\x00").expect("write a torn segment header");
+
+    cluster.restart(0);
+    for k in 0..KEYS {
+        let (key, value) = (format!("k{k}"), format!("v{k}"));
+        assert_eq!(cluster.call_until_answered(0, &["GET", &key]), bulk(&value));
+    }
+    assert_eq!(
+        cluster.call_until_answered(0, &["GET", "sentinel"]),
+        bulk("last")
+    );
+    let log = fs::read_to_string(cluster.log_path(0)).expect("the node log");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("recovered after a crash") && l.contains("header torn")),
+        "the torn header is logged; log:\n{log}"
     );
 }
