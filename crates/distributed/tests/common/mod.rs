@@ -9,9 +9,9 @@
 //! ```
 //!
 //! No timed assertions: every wait is a bounded number of attempts whose total is far above
-//! what a healthy cluster needs, so it fails only on a genuine hang. Ports come from binding
-//! port 0 and releasing it (the kernel hands out a fresh ephemeral port), so tests running in
-//! parallel do not collide.
+//! what a healthy cluster needs, so it fails only on a genuine hang. Ports are random picks
+//! below the kernel's ephemeral range that bind right now and were not handed out before in
+//! this process (see `free_port`), so parallel tests and restarted nodes do not collide.
 
 #![allow(dead_code)] // each test file uses a different subset of the harness
 
@@ -65,10 +65,32 @@ impl Drop for Cluster {
     }
 }
 
-/// A port nobody listens on right now.
+/// Ports handed out by this test process, so two clusters in one binary never share one.
+static PORTS_GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Where node ports come from: below Linux's ephemeral range (32768–60999). Ports from that
+/// range are also the source ports of outgoing connections, so a node restarted after a kill
+/// could find its port taken by some client socket; below it, only another `bind` can take it.
+const NODE_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A port nobody listens on right now, never handed out before by this process.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
+    let mut given = PORTS_GIVEN.lock().expect("no poisoned lock");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let mut x = now.map_or(1, |d| d.subsec_nanos() as u64) ^ (u64::from(std::process::id()) << 20);
+    let span = u64::from(NODE_PORTS.end - NODE_PORTS.start);
+    for _ in 0..1_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let port = NODE_PORTS.start + ((x >> 33) % span) as u16;
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
+            return port;
+        }
+    }
+    panic!("no free port in {NODE_PORTS:?} after 1000 tries");
 }
 
 impl Cluster {
