@@ -126,7 +126,8 @@ pub(crate) struct Node {
     pub(crate) next_tag: u64,
     /// Forwarded requests awaiting the leader's answer (see `forward.rs`).
     pub(crate) forwarded: BTreeMap<u64, crate::forward::Forwarded>,
-    /// The next forward id.
+    /// The next forward id; starts at a random point each boot (`runtime.rs`) so a late reply
+    /// to the previous boot's forward cannot match one of this boot's.
     pub(crate) next_forward: u64,
     /// Ticks since start: the clock forward timeouts are measured on.
     pub(crate) ticks: u64,

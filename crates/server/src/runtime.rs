@@ -90,11 +90,21 @@ pub async fn run_node(
         shutdown.await;
         let _ = stop_tx.send(());
     });
-    let node = Node::new(config, replica, Arc::new(group), transport, durable_tx);
+    let mut node = Node::new(config, replica, Arc::new(group), transport, durable_tx);
+    node.next_forward = first_forward_id(nonce);
     let result = node.run(events_rx, durable_rx, stop_rx).await;
     peer_task.abort();
     client_task.abort();
     result
+}
+
+/// Where this boot's forward ids start. A peer may answer a forward of the previous boot after
+/// this one started (the reply was queued, or the leader was slow); if ids restarted at 1, that
+/// late `ForwardReply` would match one of this boot's forwards and reach the wrong client. A
+/// random 63-bit start makes a match as unlikely as a nonce collision and leaves 2^63 ids
+/// before any overflow.
+fn first_forward_id(nonce: u64) -> u64 {
+    (nonce >> 1).max(1)
 }
 
 /// A number that differs between boots: seeds elections and tells client ids of this run from

@@ -96,18 +96,23 @@ pub fn free_port() -> u16 {
 impl Cluster {
     /// `n` nodes, all started.
     pub fn start(n: usize) -> Cluster {
-        let mut c = Cluster {
-            children: Vec::new(),
+        let mut c = Cluster::down(n);
+        for i in 0..n {
+            c.restart(i);
+        }
+        c
+    }
+
+    /// `n` nodes with ports and data dirs, none started yet (`restart(i)` starts one), so a
+    /// test can stand in for some of them.
+    pub fn down(n: usize) -> Cluster {
+        Cluster {
+            children: (0..n).map(|_| None).collect(),
             resp: (0..n).map(|_| free_port()).collect(),
             peer: (0..n).map(|_| free_port()).collect(),
             dir: tempfile::tempdir().expect("tempdir"),
             boots: vec![0; n],
-        };
-        for i in 0..n {
-            let child = c.spawn(i);
-            c.children.push(Some(child));
         }
-        c
     }
 
     /// Node i's data directory (its WAL is in `wal/` below it).
