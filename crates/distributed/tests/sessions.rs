@@ -1,6 +1,17 @@
 //! Client sessions over real connections (Raft dissertation §6.3): a connection is one session,
 //! and a write the node refused without proposing it must not break the connection's later
 //! writes.
+//!
+//! ```text
+//!   conn: SET k <1 MiB + 1>  (client c, seq 1) ──► refused before proposing: -ERR …
+//!         SET k small        (client c, seq 2) ──► kv: c has no session (seq 1 never applied)
+//!                                                  ──► NOSESSION, nothing applied
+//!         server resends it  (client c', seq 1) ──► +OK; later writes continue as c'
+//! ```
+//!
+//! Before the fix every later write on such a connection answered NOSESSION, forever: a pooled
+//! redis connection whose first write met an election (TRYAGAIN) was broken for good. The
+//! kill -9 test found it once its clients retried TRYAGAIN on the same connection.
 
 mod common;
 

@@ -26,6 +26,13 @@
 //! evicted (more than `sessions_max` other clients wrote since). Seq assignment and the send to
 //! the node happen together under the session lock (with a reserved channel slot), so the node
 //! sees each session's seqs in increasing order even when the reader and writer race.
+//!
+//! Pipeline order across reads and writes (Redis runs a connection's commands in order): a read
+//! goes through ReadIndex, not the log, so a GET pipelined right behind a SET would be served
+//! at a commit index taken before the SET committed and miss it, and a SET behind a GET could
+//! land before the GET is served. So when a connection switches between reads and writes, the
+//! reader first waits until the node has answered everything before (`Order`). Runs of writes
+//! (ordered by the log) and runs of reads (which change nothing) still pipeline freely.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,7 +42,7 @@ use kv::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, warn};
 
 use crate::command::{interpret, Action};
@@ -65,6 +72,30 @@ struct Session {
     client_id: u64,
     /// The last seq handed out in it.
     seq: u64,
+}
+
+/// What the reader keeps to order a connection's reads after its writes and its writes after
+/// its reads (see the module docs).
+struct Order {
+    /// Whether the last command handed to the node was read-only; `None` before the first.
+    last_was_read: Option<bool>,
+    /// Slots handed to the writer so far.
+    pushed: u64,
+    /// Slots the writer has resolved (the node answered) so far, in order.
+    answered: watch::Receiver<u64>,
+}
+
+impl Order {
+    /// Before handing the node a command: if it switches between reads and writes, wait until
+    /// every earlier slot is answered.
+    async fn before(&mut self, is_read: bool) {
+        if self.last_was_read.is_some_and(|was| was != is_read) {
+            let pushed = self.pushed;
+            // Err only if the writer is gone, and then the connection is closing anyway.
+            let _ = self.answered.wait_for(|&n| n >= pushed).await;
+        }
+        self.last_was_read = Some(is_read);
+    }
 }
 
 /// What every connection of one node shares.
@@ -124,24 +155,31 @@ impl Clients {
         let (mut rd, wr) = stream.into_split();
         let (slots, slots_rx) = mpsc::channel(PIPELINE_REPLIES_MAX);
         let session = Arc::new(Mutex::new(Session { client_id, seq: 0 }));
+        let (answered_tx, answered) = watch::channel(0);
         let writer = tokio::spawn(write_replies(
             wr,
             slots_rx,
-            self.clone(),
-            Arc::clone(&session),
+            (self.clone(), Arc::clone(&session)),
+            answered_tx,
         ));
+        let mut order = Order {
+            last_was_read: None,
+            pushed: 0,
+            answered,
+        };
         let mut buf = BytesMut::with_capacity(16 << 10);
         'read: loop {
             loop {
                 let slot = match parse_frame(&mut buf, &self.limits) {
                     Ok(None) => break,
-                    Ok(Some(frame)) => self.slot_for(frame, &session).await,
+                    Ok(Some(frame)) => self.slot_for(frame, &session, &mut order).await,
                     Err(e) => Slot::Close(e.to_frame()),
                 };
                 let closing = matches!(slot, Slot::Close(_));
                 if slots.send(slot).await.is_err() || closing {
                     break 'read;
                 }
+                order.pushed += 1;
             }
             if rd.read_buf(&mut buf).await? == 0 {
                 break;
@@ -151,17 +189,19 @@ impl Clients {
         writer.await.unwrap_or(Ok(()))
     }
 
-    async fn slot_for(&self, frame: Frame, session: &Mutex<Session>) -> Slot {
+    async fn slot_for(&self, frame: Frame, session: &Mutex<Session>, order: &mut Order) -> Slot {
         let (tx, rx) = oneshot::channel();
         let (event, resend) = match interpret(frame) {
             Action::Reply(frame) => return Slot::Ready(frame),
             Action::Quit => return Slot::Close(Frame::Simple("OK".into())),
             Action::Status => (Event::Status { reply: tx }, None),
             Action::Kv(command) if needs_no_session(&command) => {
+                order.before(true).await;
                 let request = Request::once(command);
                 (Event::Client { request, reply: tx }, None)
             }
             Action::Kv(command) => {
+                order.before(false).await;
                 if !self
                     .send_in_session(session, command.clone(), false, tx)
                     .await
@@ -236,11 +276,12 @@ fn is_no_session(frame: &Frame) -> bool {
 }
 
 /// Write answers in request order, one socket write per burst.
+/// `answered` counts the slots resolved so far, for the reader's `Order`.
 async fn write_replies(
     mut wr: OwnedWriteHalf,
     mut slots: mpsc::Receiver<Slot>,
-    clients: Clients,
-    session: Arc<Mutex<Session>>,
+    (clients, session): (Clients, Arc<Mutex<Session>>),
+    answered: watch::Sender<u64>,
 ) -> std::io::Result<()> {
     let mut out = BytesMut::with_capacity(16 << 10);
     while let Some(slot) = slots.recv().await {
@@ -258,6 +299,7 @@ async fn write_replies(
             }
             Slot::Close(frame) => (frame, true),
         };
+        answered.send_modify(|n| *n += 1);
         encode(&frame, &mut out);
         if close || slots.is_empty() || out.len() >= WRITE_BYTES_MAX {
             wr.write_all(&out).await?;
