@@ -4,9 +4,11 @@
 //! ```text
 //!   socket ──read──► parse_frame* ──► interpret ─┬─ Reply(frame) ───────────► slot Ready(frame)
 //!                                                ├─ Kv(cmd) ─► Event::Client ─► slot Wait(rx)
+//!                                                │   (read↔write switch: wait for `answered`)
 //!                                                ├─ Status ──► Event::Status ─► slot Wait(rx)
 //!                                                └─ Quit / protocol error ───► slot Close(frame)
-//!   slots (bounded FIFO, 1024) ──► writer task: await each in order, encode, write when the
+//!   slots (bounded FIFO, 1024) ──► writer task: await each in order (NOSESSION: resend once in
+//!                                   a fresh session), answered += 1, encode, write when the
 //!                                   FIFO is momentarily empty (one write per pipeline burst)
 //! ```
 //!
