@@ -4,6 +4,8 @@
 //! ```text
 //!   socket ──read──► parse_frame* ──► interpret ─┬─ Reply(frame) ───────────► slot Ready(frame)
 //!                                                ├─ Kv(cmd) ─► Event::Client ─► slot Wait(rx)
+//!                                                ├─ Kv(read) on a READONLY connection
+//!                                                │      ─► Event::StaleRead ─► slot Wait(rx)
 //!                                                ├─ Status ──► Event::Status ─► slot Wait(rx)
 //!                                                └─ Quit / protocol error ───► slot Close(frame)
 //!   slots (bounded FIFO, 1024) ──► writer task: await each in order, encode, write when the
@@ -16,11 +18,19 @@
 //! `client_id = node (8 bits) | boot nonce (24 bits) | connection counter (32 bits)`: unique
 //! across nodes, across restarts of one node (with high probability), and within one run.
 //!
+//! `READONLY` (Redis Cluster's command for reading from replicas) switches this connection's
+//! GET, MGET and EXISTS to the local state machine: fast, served by any node, and possibly stale
+//! (not linearizable; not even read-your-writes). `READWRITE` switches back. Writes are never
+//! affected. The time from a command's arrival to its reply being ready goes to
+//! `request_duration_seconds{command}`; for a pipelined command this includes waiting for the
+//! replies before it, which is what the client sees.
+//!
 //! Known gap: a connection whose session was evicted (more than `sessions_max` other clients
 //! wrote since) gets `NOSESSION` errors for its writes; reconnecting starts a fresh session.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use kv::Request;
@@ -31,6 +41,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::command::{interpret, Action};
+use crate::metrics::Metrics;
 use crate::node::{needs_no_session, Event};
 use crate::resp::{encode, parse_frame, Frame, Limits};
 
@@ -44,7 +55,14 @@ enum Slot {
     /// Known at once.
     Ready(Frame),
     /// Comes from the node task.
-    Wait(oneshot::Receiver<Frame>),
+    Wait {
+        /// The answer.
+        rx: oneshot::Receiver<Frame>,
+        /// The command's name, the latency histogram's label.
+        command: &'static str,
+        /// When the command was read, for the latency histogram.
+        started: Instant,
+    },
     /// Write this, then close the connection.
     Close(Frame),
 }
@@ -60,17 +78,36 @@ pub struct Clients {
     id_prefix: u64,
     /// Connections accepted so far: the low 32 bits of the client id.
     accepted: Arc<AtomicU64>,
+    /// Connection counts, request latencies, protocol errors.
+    metrics: Arc<Metrics>,
+}
+
+/// What one connection remembers between commands.
+struct Conn {
+    /// This connection's session id.
+    client_id: u64,
+    /// The last write's sequence number in the session.
+    seq: u64,
+    /// True after READONLY: reads are served locally, possibly stale.
+    readonly: bool,
 }
 
 impl Clients {
     /// Client ids for node `node`, with `nonce` telling this boot from earlier ones.
-    pub fn new(events: mpsc::Sender<Event>, limits: Limits, node: u64, nonce: u64) -> Clients {
+    pub fn new(
+        events: mpsc::Sender<Event>,
+        limits: Limits,
+        node: u64,
+        nonce: u64,
+        metrics: Arc<Metrics>,
+    ) -> Clients {
         let id_prefix = ((node & 0xff) << 56) | ((nonce & 0xff_ffff) << 32);
         Clients {
             events,
             limits,
             id_prefix,
             accepted: Arc::new(AtomicU64::new(0)),
+            metrics,
         }
     }
 
@@ -82,10 +119,13 @@ impl Clients {
                     let n = self.accepted.fetch_add(1, Ordering::Relaxed) + 1;
                     let client_id = self.id_prefix | (n & 0xffff_ffff);
                     let this = self.clone();
+                    self.metrics.client_connections_total.inc();
+                    self.metrics.client_connections.inc();
                     tokio::spawn(async move {
                         if let Err(e) = this.connection(stream, client_id).await {
                             debug!("client {addr}: {e}");
                         }
+                        this.metrics.client_connections.dec();
                     });
                 }
                 Err(e) => {
@@ -100,15 +140,22 @@ impl Clients {
         let _ = stream.set_nodelay(true);
         let (mut rd, wr) = stream.into_split();
         let (slots, slots_rx) = mpsc::channel(PIPELINE_REPLIES_MAX);
-        let writer = tokio::spawn(write_replies(wr, slots_rx));
+        let writer = tokio::spawn(write_replies(wr, slots_rx, self.metrics.clone()));
         let mut buf = BytesMut::with_capacity(16 << 10);
-        let mut seq = 0u64;
+        let mut conn = Conn {
+            client_id,
+            seq: 0,
+            readonly: false,
+        };
         'read: loop {
             loop {
                 let slot = match parse_frame(&mut buf, &self.limits) {
                     Ok(None) => break,
-                    Ok(Some(frame)) => self.slot_for(frame, client_id, &mut seq).await,
-                    Err(e) => Slot::Close(e.to_frame()),
+                    Ok(Some(frame)) => self.slot_for(frame, &mut conn).await,
+                    Err(e) => {
+                        self.metrics.error("protocol");
+                        Slot::Close(e.to_frame())
+                    }
                 };
                 let closing = matches!(slot, Slot::Close(_));
                 if slots.send(slot).await.is_err() || closing {
@@ -123,30 +170,44 @@ impl Clients {
         writer.await.unwrap_or(Ok(()))
     }
 
-    async fn slot_for(&self, frame: Frame, client_id: u64, seq: &mut u64) -> Slot {
+    async fn slot_for(&self, frame: Frame, conn: &mut Conn) -> Slot {
+        let started = Instant::now();
         let (tx, rx) = oneshot::channel();
-        let event = match interpret(frame) {
+        let (event, command) = match interpret(frame) {
             Action::Reply(frame) => return Slot::Ready(frame),
             Action::Quit => return Slot::Close(Frame::Simple("OK".into())),
-            Action::Status => Event::Status { reply: tx },
+            Action::ReadOnly(on) => {
+                conn.readonly = on;
+                return Slot::Ready(Frame::Simple("OK".into()));
+            }
+            Action::Status => (Event::Status { reply: tx }, "Info"),
+            Action::Kv(command) if conn.readonly && command.is_read_only() => {
+                let name = command.name();
+                (Event::StaleRead { command, reply: tx }, name)
+            }
             Action::Kv(command) => {
+                let name = command.name();
                 let request = if needs_no_session(&command) {
                     Request::once(command)
                 } else {
-                    *seq += 1;
+                    conn.seq += 1;
                     Request {
-                        client_id,
-                        seq: *seq,
+                        client_id: conn.client_id,
+                        seq: conn.seq,
                         command,
                     }
                 };
-                Event::Client { request, reply: tx }
+                (Event::Client { request, reply: tx }, name)
             }
         };
         if self.events.send(event).await.is_err() {
             return Slot::Close(Frame::error("ERR", "the node is shutting down"));
         }
-        Slot::Wait(rx)
+        Slot::Wait {
+            rx,
+            command,
+            started,
+        }
     }
 }
 
@@ -154,14 +215,24 @@ impl Clients {
 async fn write_replies(
     mut wr: OwnedWriteHalf,
     mut slots: mpsc::Receiver<Slot>,
+    metrics: Arc<Metrics>,
 ) -> std::io::Result<()> {
     let mut out = BytesMut::with_capacity(16 << 10);
     while let Some(slot) = slots.recv().await {
         let (frame, close) = match slot {
             Slot::Ready(frame) => (frame, false),
-            Slot::Wait(rx) => {
+            Slot::Wait {
+                rx,
+                command,
+                started,
+            } => {
                 let gone = || Frame::error("ERR", "the node stopped before answering");
-                (rx.await.unwrap_or_else(|_| gone()), false)
+                let frame = rx.await.unwrap_or_else(|_| gone());
+                metrics
+                    .request_seconds
+                    .with_label_values(&[command])
+                    .observe(started.elapsed().as_secs_f64());
+                (frame, false)
             }
             Slot::Close(frame) => (frame, true),
         };

@@ -6,7 +6,8 @@
 //!        │                                                         │
 //!        └──► GroupCommit (flusher thread)        KvReplica::new(config, &disk, rng)
 //!                                                                  │
-//!   bind --listen, --peer-listen ──► spawn clients, peer listener, dialers ──► Node::run
+//!   bind --listen, --peer-listen, --metrics-listen
+//!        ──► spawn clients, peer listener, dialers, HTTP /metrics ──► Node::run
 //! ```
 //!
 //! Restart rebuilds everything from the log: Raft re-delivers committed entries from index 1
@@ -17,7 +18,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use distributed_core::SeededRng;
-use kv::{KvReplica, ReplicaConfig};
+use kv::KvReplica;
 use storage::{GroupCommit, GroupCommitOptions, Wal, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -26,6 +27,7 @@ use tracing::{info, warn};
 use crate::client::Clients;
 use crate::codec::wal::replay;
 use crate::config::NodeConfig;
+use crate::metrics::Metrics;
 use crate::node::Node;
 use crate::transport::{self, Transport};
 
@@ -54,8 +56,7 @@ pub async fn run_node(
     );
     let group = GroupCommit::new(wal, GroupCommitOptions::default()).map_err(|e| e.to_string())?;
     let nonce = boot_nonce();
-    let raft = raft::Config::new(config.id, config.voters());
-    let replica = KvReplica::new(ReplicaConfig::new(raft), &disk, SeededRng::new(nonce))
+    let replica = KvReplica::new(config.replica_config(), &disk, SeededRng::new(nonce))
         .map_err(|e| e.to_string())?;
     let bind = |addr| async move {
         TcpListener::bind(addr)
@@ -64,10 +65,22 @@ pub async fn run_node(
     };
     let clients_listener = bind(config.listen).await?;
     let peers_listener = bind(config.peer_listen).await?;
+    let metrics_listener = bind(config.metrics_listen).await?;
     info!(
-        "{} serving RESP on {}, peers on {}",
-        config.id, config.listen, config.peer_listen
+        node = config.id.0,
+        reads = %config.reads,
+        "{} serving RESP on {}, peers on {}, metrics on http://{}/metrics",
+        config.id,
+        config.listen,
+        config.peer_listen,
+        metrics_listener.local_addr().map_err(|e| e.to_string())?
     );
+    let metrics = Arc::new(Metrics::new());
+    let http_task = tokio::spawn(crate::http::serve(
+        metrics_listener,
+        config.id,
+        metrics.clone(),
+    ));
 
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
@@ -83,17 +96,31 @@ pub async fn run_node(
         events_tx.clone(),
         config.peer_frame_bytes_max,
     ));
-    let clients = Clients::new(events_tx, config.resp_limits.clone(), config.id.0, nonce);
+    let clients = Clients::new(
+        events_tx,
+        config.resp_limits.clone(),
+        config.id.0,
+        nonce,
+        metrics.clone(),
+    );
     let client_task = tokio::spawn(clients.serve(clients_listener));
     let (stop_tx, stop_rx) = oneshot::channel();
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(());
     });
-    let node = Node::new(config, replica, Arc::new(group), transport, durable_tx);
+    let node = Node::new(
+        config,
+        replica,
+        Arc::new(group),
+        transport,
+        durable_tx,
+        metrics,
+    );
     let result = node.run(events_rx, durable_rx, stop_rx).await;
     peer_task.abort();
     client_task.abort();
+    http_task.abort();
     result
 }
 
