@@ -39,6 +39,18 @@ const ROLES: [(Role, &str); 4] = [
     (Role::Leader, "leader"),
 ];
 
+/// Every `errors_total{kind}` label value.
+const ERROR_KINDS: [&str; 8] = [
+    "not_leader",
+    "retry",
+    "busy",
+    "command",
+    "protocol",
+    "forward_timeout",
+    "peer_send_dropped",
+    "wal",
+];
+
 /// The longest message type name kept; longer names are cut (they would still be bounded).
 const MESSAGE_NAME_BYTES_MAX: usize = 32;
 
@@ -81,8 +93,9 @@ pub struct Metrics {
     pub(crate) client_connections: IntGauge,
     /// Client connections accepted since start.
     pub(crate) client_connections_total: IntCounter,
-    /// Failures by kind: not_leader, retry, busy, command, protocol, forward_timeout,
-    /// peer_send_dropped, wal.
+    /// Failures by kind (`ERROR_KINDS`): answers that were errors (not_leader, retry, busy, a
+    /// command error), malformed client input, forwards without an answer, peer frames dropped
+    /// on a full queue, WAL failures.
     pub(crate) errors: IntCounterVec,
     /// Snapshots by event (`taken`, `installed`). Registered before snapshots exist so
     /// dashboards need no change when they land; until then nothing increments it.
@@ -146,6 +159,10 @@ impl Metrics {
         for event in ["taken", "installed"] {
             metrics.snapshots.with_label_values(&[event]).reset();
         }
+        // Every kind at 0 from the start, so a rate() over it works before the first failure.
+        for kind in ERROR_KINDS {
+            metrics.errors.with_label_values(&[kind]).reset();
+        }
         metrics
     }
 
@@ -161,6 +178,7 @@ impl Metrics {
 
     /// Count one failure of `kind`.
     pub(crate) fn error(&self, kind: &'static str) {
+        debug_assert!(ERROR_KINDS.contains(&kind), "unlisted error kind {kind}");
         self.errors.with_label_values(&[kind]).inc();
     }
 

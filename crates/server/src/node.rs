@@ -398,19 +398,21 @@ pub(crate) fn needs_no_session(command: &Command) -> bool {
 
 /// Metrics hooks, kept apart from the Ready loop above.
 impl Node {
-    /// A request enters the replica: a proposal, or a read on the configured path.
+    /// A request enters the replica: a read on the configured path (on any node, since
+    /// followers serve reads too), or a proposal (counted on the leader only: a follower's
+    /// replica answers NotLeader and the request is forwarded, not proposed here).
     fn count_input(&self, command: &Command) {
         let reads = self.replica.config().reads;
-        if command.is_read_only() && reads != kv::replica::ReadPath::Log {
+        if command.is_read_only() {
             let path = match reads {
                 kv::replica::ReadPath::Lease => "lease",
-                _ => "read-index",
+                kv::replica::ReadPath::ReadIndex => "read-index",
+                kv::replica::ReadPath::Log => "log",
             };
             self.metrics.reads.with_label_values(&[path]).inc();
-        } else {
-            if command.is_read_only() {
-                self.metrics.reads.with_label_values(&["log"]).inc();
-            }
+        }
+        let proposes = !command.is_read_only() || reads == kv::replica::ReadPath::Log;
+        if proposes && self.replica.raft().role() == raft::Role::Leader {
             self.metrics.proposals.inc();
         }
     }
