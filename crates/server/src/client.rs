@@ -41,6 +41,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::command::{interpret, Action};
+use crate::config::NodeConfig;
 use crate::metrics::Metrics;
 use crate::node::{needs_no_session, Event};
 use crate::resp::{encode, parse_frame, Frame, Limits};
@@ -93,18 +94,18 @@ struct Conn {
 }
 
 impl Clients {
-    /// Client ids for node `node`, with `nonce` telling this boot from earlier ones.
+    /// Client ids for node `config.id`, with `nonce` telling this boot from earlier ones.
     pub fn new(
         events: mpsc::Sender<Event>,
-        limits: Limits,
-        node: u64,
+        config: &NodeConfig,
         nonce: u64,
         metrics: Arc<Metrics>,
     ) -> Clients {
+        let node = config.id.0;
         let id_prefix = ((node & 0xff) << 56) | ((nonce & 0xff_ffff) << 32);
         Clients {
             events,
-            limits,
+            limits: config.resp_limits.clone(),
             id_prefix,
             accepted: Arc::new(AtomicU64::new(0)),
             metrics,

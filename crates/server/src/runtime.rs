@@ -65,22 +65,11 @@ pub async fn run_node(
     };
     let clients_listener = bind(config.listen).await?;
     let peers_listener = bind(config.peer_listen).await?;
-    let metrics_listener = bind(config.metrics_listen).await?;
     info!(
-        node = config.id.0,
-        reads = %config.reads,
-        "{} serving RESP on {}, peers on {}, metrics on http://{}/metrics",
-        config.id,
-        config.listen,
-        config.peer_listen,
-        metrics_listener.local_addr().map_err(|e| e.to_string())?
+        "{} serving RESP on {}, peers on {}",
+        config.id, config.listen, config.peer_listen
     );
-    let metrics = Arc::new(Metrics::new());
-    let http_task = tokio::spawn(crate::http::serve(
-        metrics_listener,
-        config.id,
-        metrics.clone(),
-    ));
+    let (metrics, http_task) = serve_metrics(&config).await?;
 
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
@@ -96,32 +85,35 @@ pub async fn run_node(
         events_tx.clone(),
         config.peer_frame_bytes_max,
     ));
-    let clients = Clients::new(
-        events_tx,
-        config.resp_limits.clone(),
-        config.id.0,
-        nonce,
-        metrics.clone(),
-    );
+    let clients = Clients::new(events_tx, &config, nonce, metrics.clone());
     let client_task = tokio::spawn(clients.serve(clients_listener));
     let (stop_tx, stop_rx) = oneshot::channel();
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(());
     });
-    let node = Node::new(
-        config,
-        replica,
-        Arc::new(group),
-        transport,
-        durable_tx,
-        metrics,
-    );
+    let group = Arc::new(group);
+    let node = Node::new(config, replica, group, transport, durable_tx, metrics);
     let result = node.run(events_rx, durable_rx, stop_rx).await;
     peer_task.abort();
     client_task.abort();
     http_task.abort();
     result
+}
+
+/// Bind the metrics port and serve `/metrics` and `/health` on it.
+async fn serve_metrics(
+    config: &NodeConfig,
+) -> Result<(Arc<Metrics>, tokio::task::JoinHandle<()>), String> {
+    let addr = config.metrics_listen;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (metrics_listen): {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    info!(node = config.id.0, reads = %config.reads, "{} metrics on http://{bound}/metrics", config.id);
+    let metrics = Arc::new(Metrics::new());
+    let task = tokio::spawn(crate::http::serve(listener, config.id, metrics.clone()));
+    Ok((metrics, task))
 }
 
 /// A number that differs between boots: seeds elections and tells client ids of this run from
