@@ -22,7 +22,7 @@ use kv::KvReplica;
 use storage::{GroupCommit, GroupCommitOptions, Wal, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument};
 
 use crate::client::Clients;
 use crate::codec::wal::replay;
@@ -70,7 +70,6 @@ pub async fn run_node(
         config.id, config.listen, config.peer_listen
     );
     let (metrics, http_task) = serve_metrics(&config).await?;
-
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
     let transport = Transport::start(config.id, config.others());
@@ -92,9 +91,11 @@ pub async fn run_node(
         shutdown.await;
         let _ = stop_tx.send(());
     });
+    let span = tracing::info_span!("node", id = config.id.0);
     let group = Arc::new(group);
     let node = Node::new(config, replica, group, transport, durable_tx, metrics);
-    let result = node.run(events_rx, durable_rx, stop_rx).await;
+    let running = node.run(events_rx, durable_rx, stop_rx);
+    let result = running.instrument(span).await;
     peer_task.abort();
     client_task.abort();
     http_task.abort();
