@@ -22,6 +22,7 @@
 //! cluster_cmd.rs `distributed cluster up`: spawn N nodes of this binary, forward Ctrl-C
 //! kv_cmd.rs      `distributed kv`: a tiny blocking RESP client
 //! status_cmd.rs `distributed status`: INFO from each node, one line each
+//! ../examples/   raft_demo (sans-IO Raft in one process), e2e_replication (3 server nodes)
 //! ```
 //!
 //! Exit codes: 0 success; 1 the run found what it looks for (a violation); 2 bad arguments or
