@@ -5,6 +5,8 @@
 //!   socket ──read──► parse_frame* ──► interpret ─┬─ Reply(frame) ───────────► slot Ready(frame)
 //!                                                ├─ Kv(cmd) ─► Event::Client ─► slot Wait(rx)
 //!                                                │   (read↔write switch: wait for `answered`)
+//!                                                ├─ Kv(read) on a READONLY connection
+//!                                                │      ─► Event::StaleRead ─► slot Wait(rx)
 //!                                                ├─ Status ──► Event::Status ─► slot Wait(rx)
 //!                                                └─ Quit / protocol error ───► slot Close(frame)
 //!   slots (bounded FIFO, 1024) ──► writer task: await each in order (NOSESSION: resend once in
@@ -35,9 +37,18 @@
 //! land before the GET is served. So when a connection switches between reads and writes, the
 //! reader first waits until the node has answered everything before (`Order`). Runs of writes
 //! (ordered by the log) and runs of reads (which change nothing) still pipeline freely.
+//!
+//! `READONLY` (Redis Cluster's command for reading from replicas) switches this connection's
+//! GET, MGET and EXISTS to the local state machine: fast, served by any node, and possibly stale
+//! (not linearizable, and read-your-writes only because of the switch rule above: the read
+//! waits for the earlier writes' answers, but a follower may not have applied them yet).
+//! `READWRITE` switches back. Writes are never affected. The time from a command's arrival to
+//! its reply being ready goes to `request_duration_seconds{command}`; for a pipelined command
+//! this includes waiting for the replies before it, which is what the client sees.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use kv::Request;
@@ -48,6 +59,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, warn};
 
 use crate::command::{interpret, Action};
+use crate::config::NodeConfig;
+use crate::metrics::Metrics;
 use crate::node::{needs_no_session, Event};
 use crate::resp::{encode, parse_frame, Frame, Limits};
 
@@ -60,9 +73,18 @@ const WRITE_BYTES_MAX: usize = 64 << 10;
 enum Slot {
     /// Known at once.
     Ready(Frame),
-    /// Comes from the node task; writes keep their command to resend it in a fresh session if
-    /// the node says theirs does not exist (see the module docs).
-    Wait(oneshot::Receiver<Frame>, Option<kv::Command>),
+    /// Comes from the node task.
+    Wait {
+        /// The answer.
+        rx: oneshot::Receiver<Frame>,
+        /// A write keeps its command to resend it in a fresh session if the node says its
+        /// session does not exist (see the module docs); reads and INFO keep `None`.
+        resend: Option<kv::Command>,
+        /// The command's name, the latency histogram's label.
+        command: &'static str,
+        /// When the command was read, for the latency histogram.
+        started: Instant,
+    },
     /// Write this, then close the connection.
     Close(Frame),
 }
@@ -100,6 +122,16 @@ impl Order {
     }
 }
 
+/// What one connection's reader remembers between commands.
+struct Conn {
+    /// The connection's current session, shared with the writer (which may replace it).
+    session: Arc<Mutex<Session>>,
+    /// Read/write switch ordering.
+    order: Order,
+    /// True after READONLY: reads are served locally, possibly stale.
+    readonly: bool,
+}
+
 /// What every connection of one node shares.
 #[derive(Clone)]
 pub struct Clients {
@@ -111,17 +143,26 @@ pub struct Clients {
     id_prefix: u64,
     /// Connections accepted so far: the low 32 bits of the client id.
     accepted: Arc<AtomicU64>,
+    /// Connection counts, request latencies, protocol errors.
+    metrics: Arc<Metrics>,
 }
 
 impl Clients {
-    /// Client ids for node `node`, with `nonce` telling this boot from earlier ones.
-    pub fn new(events: mpsc::Sender<Event>, limits: Limits, node: u64, nonce: u64) -> Clients {
+    /// Client ids for node `config.id`, with `nonce` telling this boot from earlier ones.
+    pub fn new(
+        events: mpsc::Sender<Event>,
+        config: &NodeConfig,
+        nonce: u64,
+        metrics: Arc<Metrics>,
+    ) -> Clients {
+        let node = config.id.0;
         let id_prefix = ((node & 0xff) << 56) | ((nonce & 0xff_ffff) << 32);
         Clients {
             events,
-            limits,
+            limits: config.resp_limits.clone(),
             id_prefix,
             accepted: Arc::new(AtomicU64::new(0)),
+            metrics,
         }
     }
 
@@ -132,10 +173,13 @@ impl Clients {
                 Ok((stream, addr)) => {
                     let client_id = self.next_client_id();
                     let this = self.clone();
+                    self.metrics.client_connections_total.inc();
+                    self.metrics.client_connections.inc();
                     tokio::spawn(async move {
                         if let Err(e) = this.connection(stream, client_id).await {
                             debug!("client {addr}: {e}");
                         }
+                        this.metrics.client_connections.dec();
                     });
                 }
                 Err(e) => {
@@ -164,24 +208,31 @@ impl Clients {
             (self.clone(), Arc::clone(&session)),
             answered_tx,
         ));
-        let mut order = Order {
-            last_was_read: None,
-            pushed: 0,
-            answered,
+        let mut conn = Conn {
+            session,
+            order: Order {
+                last_was_read: None,
+                pushed: 0,
+                answered,
+            },
+            readonly: false,
         };
         let mut buf = BytesMut::with_capacity(16 << 10);
         'read: loop {
             loop {
                 let slot = match parse_frame(&mut buf, &self.limits) {
                     Ok(None) => break,
-                    Ok(Some(frame)) => self.slot_for(frame, &session, &mut order).await,
-                    Err(e) => Slot::Close(e.to_frame()),
+                    Ok(Some(frame)) => self.slot_for(frame, &mut conn).await,
+                    Err(e) => {
+                        self.metrics.error("protocol");
+                        Slot::Close(e.to_frame())
+                    }
                 };
                 let closing = matches!(slot, Slot::Close(_));
                 if slots.send(slot).await.is_err() || closing {
                     break 'read;
                 }
-                order.pushed += 1;
+                conn.order.pushed += 1;
             }
             if rd.read_buf(&mut buf).await? == 0 {
                 break;
@@ -191,32 +242,54 @@ impl Clients {
         writer.await.unwrap_or(Ok(()))
     }
 
-    async fn slot_for(&self, frame: Frame, session: &Mutex<Session>, order: &mut Order) -> Slot {
+    async fn slot_for(&self, frame: Frame, conn: &mut Conn) -> Slot {
+        let started = Instant::now();
         let (tx, rx) = oneshot::channel();
-        let (event, resend) = match interpret(frame) {
+        let (event, command, resend) = match interpret(frame) {
             Action::Reply(frame) => return Slot::Ready(frame),
             Action::Quit => return Slot::Close(Frame::Simple("OK".into())),
-            Action::Status => (Event::Status { reply: tx }, None),
+            Action::ReadOnly(on) => {
+                conn.readonly = on;
+                return Slot::Ready(Frame::Simple("OK".into()));
+            }
+            Action::Status => (Event::Status { reply: tx }, "Info", None),
+            Action::Kv(command) if conn.readonly && command.is_read_only() => {
+                conn.order.before(true).await;
+                let name = command.name();
+                (Event::StaleRead { command, reply: tx }, name, None)
+            }
             Action::Kv(command) if needs_no_session(&command) => {
-                order.before(true).await;
+                conn.order.before(true).await;
+                let name = command.name();
                 let request = Request::once(command);
-                (Event::Client { request, reply: tx }, None)
+                (Event::Client { request, reply: tx }, name, None)
             }
             Action::Kv(command) => {
-                order.before(false).await;
+                conn.order.before(false).await;
+                let name = command.name();
                 if !self
-                    .send_in_session(session, command.clone(), false, tx)
+                    .send_in_session(&conn.session, command.clone(), false, tx)
                     .await
                 {
                     return Slot::Close(shutting_down());
                 }
-                return Slot::Wait(rx, Some(command));
+                return Slot::Wait {
+                    rx,
+                    resend: Some(command),
+                    command: name,
+                    started,
+                };
             }
         };
         if self.events.send(event).await.is_err() {
             return Slot::Close(shutting_down());
         }
-        Slot::Wait(rx, resend)
+        Slot::Wait {
+            rx,
+            resend,
+            command,
+            started,
+        }
     }
 
     /// Give `command` the next seq of the connection's session (of a fresh session if
@@ -289,15 +362,22 @@ async fn write_replies(
     while let Some(slot) = slots.recv().await {
         let (frame, close) = match slot {
             Slot::Ready(frame) => (frame, false),
-            Slot::Wait(rx, resend) => {
-                let frame = rx.await.unwrap_or_else(|_| stopped());
-                match resend {
-                    Some(command) if is_no_session(&frame) => (
-                        clients.resend_in_fresh_session(&session, command).await,
-                        false,
-                    ),
-                    _ => (frame, false),
+            Slot::Wait {
+                rx,
+                resend,
+                command,
+                started,
+            } => {
+                let mut frame = rx.await.unwrap_or_else(|_| stopped());
+                if let Some(write) = resend.filter(|_| is_no_session(&frame)) {
+                    frame = clients.resend_in_fresh_session(&session, write).await;
                 }
+                clients
+                    .metrics
+                    .request_seconds
+                    .with_label_values(&[command])
+                    .observe(started.elapsed().as_secs_f64());
+                (frame, false)
             }
             Slot::Close(frame) => (frame, true),
         };

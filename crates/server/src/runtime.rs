@@ -6,7 +6,8 @@
 //!        │                                                         │
 //!        └──► GroupCommit (flusher thread)        KvReplica::new(config, &disk, rng)
 //!                                                                  │
-//!   bind --listen, --peer-listen ──► spawn clients, peer listener, dialers ──► Node::run
+//!   bind --listen, --peer-listen, --metrics-listen
+//!        ──► spawn clients, peer listener, dialers, HTTP /metrics ──► Node::run
 //! ```
 //!
 //! Restart rebuilds everything from the log: Raft re-delivers committed entries from index 1
@@ -17,15 +18,16 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use distributed_core::SeededRng;
-use kv::{KvReplica, ReplicaConfig};
+use kv::KvReplica;
 use storage::{GroupCommit, GroupCommitOptions, Wal, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument};
 
 use crate::client::Clients;
 use crate::codec::wal::replay;
 use crate::config::NodeConfig;
+use crate::metrics::Metrics;
 use crate::node::Node;
 use crate::transport::{self, Transport};
 
@@ -54,8 +56,7 @@ pub async fn run_node(
     );
     let group = GroupCommit::new(wal, GroupCommitOptions::default()).map_err(|e| e.to_string())?;
     let nonce = boot_nonce();
-    let raft = raft::Config::new(config.id, config.voters());
-    let replica = KvReplica::new(ReplicaConfig::new(raft), &disk, SeededRng::new(nonce))
+    let replica = KvReplica::new(config.replica_config(), &disk, SeededRng::new(nonce))
         .map_err(|e| e.to_string())?;
     let bind = |addr| async move {
         TcpListener::bind(addr)
@@ -68,7 +69,7 @@ pub async fn run_node(
         "{} serving RESP on {}, peers on {}",
         config.id, config.listen, config.peer_listen
     );
-
+    let (metrics, http_task) = serve_metrics(&config).await?;
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
     let transport = Transport::start(config.id, config.others());
@@ -83,18 +84,22 @@ pub async fn run_node(
         events_tx.clone(),
         config.peer_frame_bytes_max,
     ));
-    let clients = Clients::new(events_tx, config.resp_limits.clone(), config.id.0, nonce);
+    let clients = Clients::new(events_tx, &config, nonce, metrics.clone());
     let client_task = tokio::spawn(clients.serve(clients_listener));
     let (stop_tx, stop_rx) = oneshot::channel();
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(());
     });
-    let mut node = Node::new(config, replica, Arc::new(group), transport, durable_tx);
+    let span = tracing::info_span!("node", id = config.id.0);
+    let group = Arc::new(group);
+    let mut node = Node::new(config, replica, group, transport, durable_tx, metrics);
     node.next_forward = first_forward_id(nonce);
-    let result = node.run(events_rx, durable_rx, stop_rx).await;
+    let running = node.run(events_rx, durable_rx, stop_rx);
+    let result = running.instrument(span).await;
     peer_task.abort();
     client_task.abort();
+    http_task.abort();
     result
 }
 
@@ -105,6 +110,21 @@ pub async fn run_node(
 /// before any overflow.
 fn first_forward_id(nonce: u64) -> u64 {
     (nonce >> 1).max(1)
+}
+
+/// Bind the metrics port and serve `/metrics` and `/health` on it.
+async fn serve_metrics(
+    config: &NodeConfig,
+) -> Result<(Arc<Metrics>, tokio::task::JoinHandle<()>), String> {
+    let addr = config.metrics_listen;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (metrics_listen): {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    info!(node = config.id.0, reads = %config.reads, "{} metrics on http://{bound}/metrics", config.id);
+    let metrics = Arc::new(Metrics::new());
+    let task = tokio::spawn(crate::http::serve(listener, config.id, metrics.clone()));
+    Ok((metrics, task))
 }
 
 /// A number that differs between boots: seeds elections and tells client ids of this run from
