@@ -8,6 +8,7 @@
 //! distributed node         run one replica of the replicated KV store (RESP + Raft + WAL)
 //! distributed cluster up   start a local cluster of node processes (the quick start)
 //! distributed kv           send one command to a node (get, set, del, cas, info)
+//! distributed bench        load-test our cluster, redis-server or etcd (throughput, latency)
 //! ```
 //!
 //! ## Layout
@@ -19,11 +20,13 @@
 //! node_cmd.rs    `distributed node`: flags → server::NodeConfig, tokio runtime, signals
 //! cluster_cmd.rs `distributed cluster up`: spawn N nodes of this binary, forward Ctrl-C
 //! kv_cmd.rs      `distributed kv`: a tiny blocking RESP client
+//! bench/         `distributed bench`: closed-loop load generator, RESP and etcd backends
 //! ```
 //!
 //! Exit codes: 0 success; 1 the run found what it looks for (a violation); 2 bad arguments or
 //! input (clap's own usage errors also exit 2); 3 the checker ran out of budget (`unknown`).
 
+mod bench;
 mod check_cmd;
 mod cluster_cmd;
 mod kv_cmd;
@@ -55,6 +58,8 @@ enum Command {
     Cluster(cluster_cmd::ClusterArgs),
     /// Send one command to a node and print the reply.
     Kv(kv_cmd::KvArgs),
+    /// Measure throughput and latency of a RESP or etcd target under a chosen workload.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +70,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cmd::run(args),
         Command::Cluster(args) => cluster_cmd::run(args),
         Command::Kv(args) => kv_cmd::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     ExitCode::from(code)
 }
