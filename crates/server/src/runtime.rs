@@ -91,7 +91,14 @@ pub async fn run_node(
         let _ = stop_tx.send(());
     });
     let node = Node::new(config, replica, Arc::new(group), transport, durable_tx);
-    let result = node.run(events_rx, durable_rx, stop_rx).await;
+    // Spawned, not awaited in place: `run_node` is usually the `block_on` future, and a task
+    // there lives on the main thread, so every client and peer event would wake it across
+    // threads (a futex wake and a context switch per request). As a runtime task it is woken
+    // on the worker that produced the event when that worker is free (tokio's LIFO slot).
+    let node_task = tokio::spawn(node.run(events_rx, durable_rx, stop_rx));
+    let result = node_task
+        .await
+        .unwrap_or_else(|e| Err(format!("the node task failed: {e}")));
     peer_task.abort();
     client_task.abort();
     result
