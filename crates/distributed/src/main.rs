@@ -9,6 +9,7 @@
 //! distributed cluster up   start a local cluster of node processes (the quick start)
 //! distributed kv           send one command to a node (get, set, del, cas, info)
 //! distributed status       one line per node: role, term, leader, commit, applied (exit 1: no leader)
+//! distributed bench        load-test our cluster, redis-server or etcd (throughput, latency)
 //! ```
 //!
 //! ## Layout
@@ -23,11 +24,13 @@
 //! kv_cmd.rs      `distributed kv`: a tiny blocking RESP client
 //! status_cmd.rs `distributed status`: INFO from each node, one line each
 //! ../examples/   raft_demo (sans-IO Raft in one process), e2e_replication (3 server nodes)
+//! bench/         `distributed bench`: closed-loop load generator, RESP and etcd backends
 //! ```
 //!
 //! Exit codes: 0 success; 1 the run found what it looks for (a violation); 2 bad arguments or
 //! input (clap's own usage errors also exit 2); 3 the checker ran out of budget (`unknown`).
 
+mod bench;
 mod check_cmd;
 mod cluster_cmd;
 mod kv_cmd;
@@ -63,6 +66,8 @@ enum Command {
     Kv(kv_cmd::KvArgs),
     /// Ask each node for its Raft state; one line per node (exit 1 if no leader is known).
     Status(status_cmd::StatusArgs),
+    /// Measure throughput and latency of a RESP or etcd target under a chosen workload.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => cluster_cmd::run(args),
         Command::Kv(args) => kv_cmd::run(args),
         Command::Status(args) => status_cmd::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     ExitCode::from(code)
 }

@@ -95,8 +95,14 @@ pub async fn run_node(
     let group = Arc::new(group);
     let mut node = Node::new(config, replica, group, transport, durable_tx, metrics);
     node.next_forward = first_forward_id(nonce);
-    let running = node.run(events_rx, durable_rx, stop_rx);
-    let result = running.instrument(span).await;
+    // Spawned, not awaited in place: `run_node` is usually the `block_on` future, and a task
+    // there lives on the main thread, so every client and peer event would wake it across
+    // threads (a futex wake and a context switch per request). As a runtime task it is woken
+    // on the worker that produced the event when that worker is free (tokio's LIFO slot).
+    let node_task = tokio::spawn(node.run(events_rx, durable_rx, stop_rx).instrument(span));
+    let result = node_task
+        .await
+        .unwrap_or_else(|e| Err(format!("the node task failed: {e}")));
     peer_task.abort();
     client_task.abort();
     http_task.abort();
