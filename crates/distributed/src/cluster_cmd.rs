@@ -1,12 +1,13 @@
 //! `distributed cluster up`: the quick start. Starts N node processes (this same binary) on
 //! loopback with data under one directory, prints their RESP addresses, and stops them all on
-//! Ctrl-C.
+//! Ctrl-C. Node i listens for clients on base+i-1, for peers on base+1000+i-1 and serves
+//! metrics on base+2000+i-1.
 //!
 //! ```text
 //!   distributed cluster up --nodes 3 --data-dir data --base-port 6379
-//!     n1  RESP 127.0.0.1:6379  peers 127.0.0.1:7379  data/n1
-//!     n2  RESP 127.0.0.1:6380  peers 127.0.0.1:7380  data/n2
-//!     n3  RESP 127.0.0.1:6381  peers 127.0.0.1:7381  data/n3
+//!     n1  RESP 127.0.0.1:6379  peers 127.0.0.1:7379  metrics http://127.0.0.1:8379/metrics  data/n1
+//!     n2  RESP 127.0.0.1:6380  peers 127.0.0.1:7380  metrics http://127.0.0.1:8380/metrics  data/n2
+//!     n3  RESP 127.0.0.1:6381  peers 127.0.0.1:7381  metrics http://127.0.0.1:8381/metrics  data/n3
 //!   Ctrl-C ──SIGINT──► every child ──► wait for all ──► exit 0
 //!   a child exits by itself ──► SIGINT the others ──► exit 1
 //! ```
@@ -37,12 +38,16 @@ struct UpArgs {
     /// Parent directory of every node's data (n1/, n2/, …).
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
-    /// RESP port of n1; node i listens on base+i-1, and for peers on base+1000+i-1.
+    /// RESP port of n1; node i listens on base+i-1, for peers on base+1000+i-1, and serves
+    /// /metrics and /health on base+2000+i-1.
     #[arg(long, default_value_t = 6379)]
     base_port: u16,
     /// Milliseconds per Raft tick.
     #[arg(long, default_value_t = 10)]
     tick_ms: u64,
+    /// How reads are served: read-index, lease or log (see `distributed node --help`).
+    #[arg(long, default_value = "read-index")]
+    reads: String,
 }
 
 /// The exit code.
@@ -52,11 +57,15 @@ pub fn run(args: ClusterArgs) -> u8 {
         eprintln!("error: --nodes {} must be in 1..=9", up.nodes);
         return 2;
     }
-    if up.base_port.checked_add(1000 + up.nodes).is_none() {
+    if up.base_port.checked_add(2000 + up.nodes).is_none() {
         eprintln!(
-            "error: --base-port {} leaves no room for peer ports",
+            "error: --base-port {} leaves no room for peer and metrics ports",
             up.base_port
         );
+        return 2;
+    }
+    if let Err(e) = crate::node_config::parse_reads(&up.reads, "--reads") {
+        eprintln!("error: {e}");
         return 2;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -82,6 +91,7 @@ async fn up_and_wait(up: UpArgs) -> u8 {
     };
     let resp = |i: u16| format!("127.0.0.1:{}", up.base_port + i - 1);
     let peer = |i: u16| format!("127.0.0.1:{}", up.base_port + 1000 + i - 1);
+    let metrics = |i: u16| format!("127.0.0.1:{}", up.base_port + 2000 + i - 1);
     let peers: Vec<String> = (1..=up.nodes).map(|i| format!("{i}={}", peer(i))).collect();
     let mut children = Vec::new();
     for i in 1..=up.nodes {
@@ -91,7 +101,9 @@ async fn up_and_wait(up: UpArgs) -> u8 {
             .args(["--peer-listen", &peer(i), "--peers", &peers.join(",")])
             .arg("--data-dir")
             .arg(&dir)
+            .args(["--metrics-listen", &metrics(i)])
             .args(["--tick-ms", &up.tick_ms.to_string()])
+            .args(["--reads", &up.reads])
             .spawn();
         match child {
             Ok(child) => children.push(child),
@@ -102,15 +114,18 @@ async fn up_and_wait(up: UpArgs) -> u8 {
             }
         }
         println!(
-            "n{i}  RESP {}  peers {}  {}",
+            "n{i}  RESP {}  peers {}  metrics http://{}/metrics  {}",
             resp(i),
             peer(i),
+            metrics(i),
             dir.display()
         );
     }
+    let addrs: Vec<String> = (1..=up.nodes).map(resp).collect();
     println!(
-        "try: redis-cli -p {} set k v   (Ctrl-C stops the cluster)",
-        up.base_port
+        "try: redis-cli -p {} set k v   distributed status --addr {}   (Ctrl-C stops the cluster)",
+        up.base_port,
+        addrs.join(",")
     );
     let first_exit = async {
         let waits = children.iter_mut().map(|c| Box::pin(c.wait()));

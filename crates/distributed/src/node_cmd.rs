@@ -3,7 +3,8 @@
 //! ```text
 //!   distributed node --id 1 --listen 127.0.0.1:6379 --peer-listen 127.0.0.1:7379 \
 //!       --peers 1=127.0.0.1:7379,2=127.0.0.1:7380,3=127.0.0.1:7381 --data-dir data/n1
-//!   args ──parse──► NodeConfig ──validate──► server::run_node (tokio, multi-thread)
+//!   distributed node --config node.toml [--listen … overrides]
+//!   args (+ file) ──merge──► NodeConfig ──validate──► server::run_node (tokio, multi-thread)
 //!   bad flags / config ─► exit 2      runtime failure (WAL, bind) ─► exit 1
 //! ```
 
@@ -15,27 +16,42 @@ use clap::Args;
 use distributed_core::NodeId;
 use server::NodeConfig;
 
-/// Flags of `distributed node`.
-#[derive(Args, Debug)]
+/// Flags of `distributed node`. Each may instead be a key of `--config FILE` (the flag wins).
+#[derive(Args, Debug, Default)]
 pub struct NodeArgs {
+    /// A TOML file with this node's settings (keys as in config/node.example.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// This node's id (≥ 1); must be one of --peers.
     #[arg(long)]
-    id: u64,
+    pub id: Option<u64>,
     /// RESP address for clients (redis-cli, redis-benchmark, `distributed kv`).
     #[arg(long)]
-    listen: String,
+    pub listen: Option<String>,
     /// Address peers connect to.
     #[arg(long)]
-    peer_listen: String,
+    pub peer_listen: Option<String>,
+    /// HTTP address of /metrics and /health [default: the client port + 2000].
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
     /// Every voter's peer address, this node's included: `1=host:port,2=host:port,…`.
     #[arg(long)]
-    peers: String,
+    pub peers: Option<String>,
     /// Directory for this node's durable state (created if missing).
     #[arg(long)]
-    data_dir: PathBuf,
-    /// Milliseconds per Raft tick (election timeout 10–20 ticks, heartbeat 2).
-    #[arg(long, default_value_t = 10)]
-    tick_ms: u64,
+    pub data_dir: Option<PathBuf>,
+    /// Milliseconds per Raft tick (election timeout 10–20 ticks, heartbeat 2) [default: 10].
+    #[arg(long)]
+    pub tick_ms: Option<u64>,
+    /// How GET/MGET/EXISTS are served, all linearizable: read-index (default), lease, log.
+    #[arg(long)]
+    pub reads: Option<String>,
+    /// Raft check-quorum, true (default) or false; lease reads need it.
+    #[arg(long)]
+    pub check_quorum: Option<bool>,
+    /// Ticks a follower waits for the leader's answer to a forwarded request [default: 500].
+    #[arg(long)]
+    pub forward_timeout_ticks: Option<u64>,
 }
 
 /// Parse `1=127.0.0.1:7379,2=…` into peer addresses, saying which item is wrong.
@@ -66,21 +82,12 @@ pub fn parse_addr(text: &str, flag: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{flag} `{text}` is not an IP:PORT address (e.g. 127.0.0.1:6379)"))
 }
 
-fn config(args: NodeArgs) -> Result<NodeConfig, String> {
-    let peers = parse_peers(&args.peers)?;
-    if !peers.contains_key(&NodeId(args.id)) {
-        return Err(format!("--id {} is not one of --peers", args.id));
-    }
-    let mut config = NodeConfig::new(
-        NodeId(args.id),
-        parse_addr(&args.listen, "--listen")?,
-        parse_addr(&args.peer_listen, "--peer-listen")?,
-        peers,
-        args.data_dir,
-    );
-    config.tick_ms = args.tick_ms;
-    config.validate()?;
-    Ok(config)
+fn config(mut args: NodeArgs) -> Result<NodeConfig, String> {
+    let file = match args.config.take() {
+        Some(path) => crate::node_config::load(&path)?,
+        None => crate::node_config::NodeFile::default(),
+    };
+    crate::node_config::merge(args, file)
 }
 
 /// Run the node; the exit code.

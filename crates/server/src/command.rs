@@ -5,6 +5,7 @@
 //!     │ PING ECHO COMMAND CLIENT CONFIG SELECT HELLO, errors ──► Action::Reply (local, at once)
 //!     │ INFO, DISTRIBUTED.STATUS ───────────────────────────► Action::Status (node state)
 //!     │ QUIT ───────────────────────────────────────────────► Action::Quit
+//!     │ READONLY / READWRITE ───────────────────────────────► Action::ReadOnly(on/off)
 //!     │ GET SET DEL EXISTS INCR INCRBY DECR DECRBY APPEND MGET MSET CAS
 //!     ▼
 //!   Action::Kv(kv::Command) ──► through the Raft log ──► kv::Reply ──► reply_frame ──► RESP
@@ -37,6 +38,9 @@ pub enum Action {
     Status,
     /// Answer `+OK` and close the connection.
     Quit,
+    /// Serve this connection's reads from the local state machine (true: possibly stale) or
+    /// through the configured linearizable read path (false, the default); answer `+OK`.
+    ReadOnly(bool),
 }
 
 /// Interpret one frame from a client.
@@ -112,6 +116,9 @@ fn connection_command(name: &str, args: Args<'_>) -> Result<Option<Action>, Fram
         },
         "echo" => Action::Reply(Frame::Bulk(one(name, args)?)),
         "quit" => Action::Quit,
+        "readonly" if args.is_empty() => Action::ReadOnly(true),
+        "readwrite" if args.is_empty() => Action::ReadOnly(false),
+        "readonly" | "readwrite" => return Err(arity(name)),
         "info" | "distributed.status" => Action::Status,
         // redis-cli asks for command docs at start; an empty list makes it skip hints.
         "command" => Action::Reply(Frame::Array(Vec::new())),
@@ -439,6 +446,8 @@ mod tests {
             Action::Reply(Frame::Array(vec![Frame::bulk("save"), Frame::bulk("")]))
         );
         assert_eq!(run(&["INFO", "replication"]), Action::Status);
+        assert_eq!(run(&["READONLY"]), Action::ReadOnly(true));
+        assert_eq!(run(&["readwrite"]), Action::ReadOnly(false));
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //!        │
 //!        ▼
 //!   NodeConfig ──validate──► voters = keys of `peers` ∪ {id}; data_dir/wal holds the WAL
+//!        └─ replica_config() ──► kv::ReplicaConfig (reads, check_quorum) ──validate──► why not
 //! ```
+//!
+//! The metrics port defaults to the client port + 2000 (the layout `cluster up` uses: RESP
+//! 6379, peers 7379, metrics 8379), so one flag moves a node and its metrics together.
 //!
 //! Every node of a cluster must be given the same voter set: Raft computes majorities over it
 //! (membership changes are a later issue), and the process cannot check what others were told.
@@ -16,8 +20,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use distributed_core::NodeId;
+use kv::replica::ReadPath;
+use kv::ReplicaConfig;
 
 use crate::resp;
+
+/// The metrics port is the client port plus this, unless set.
+pub const METRICS_PORT_OFFSET: u16 = 2000;
 
 /// How one node runs.
 #[derive(Clone, Debug)]
@@ -28,6 +37,8 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     /// Where peers connect to deliver Raft messages and forwarded requests.
     pub peer_listen: SocketAddr,
+    /// Where `/metrics` and `/health` are served over HTTP (`http.rs`).
+    pub metrics_listen: SocketAddr,
     /// Every voter's peer address. This node's own entry may be present (the same list can be
     /// given to every node); it is ignored in favour of `peer_listen`.
     pub peers: BTreeMap<NodeId, SocketAddr>,
@@ -43,6 +54,12 @@ pub struct NodeConfig {
     /// Ticks a follower waits for the leader's answer to a forwarded request before telling
     /// the client `TRYAGAIN` (the outcome is then unknown).
     pub forward_timeout_ticks: u64,
+    /// How GET, MGET and EXISTS are served: ReadIndex (default), Lease or through the log.
+    /// All three are linearizable; connections that send READONLY opt out (stale reads).
+    pub reads: ReadPath,
+    /// Raft's check-quorum: a leader that has not heard from a majority for an election
+    /// timeout steps down, and followers that hear a leader refuse votes. Lease reads need it.
+    pub check_quorum: bool,
 }
 
 impl NodeConfig {
@@ -54,17 +71,30 @@ impl NodeConfig {
         peers: BTreeMap<NodeId, SocketAddr>,
         data_dir: PathBuf,
     ) -> NodeConfig {
+        let metrics_port = listen.port().checked_add(METRICS_PORT_OFFSET).unwrap_or(0);
         NodeConfig {
             id,
             listen,
             peer_listen,
+            metrics_listen: SocketAddr::new(listen.ip(), metrics_port),
             peers,
             data_dir,
             tick_ms: 10,
             resp_limits: resp::Limits::default(),
             peer_frame_bytes_max: 16 << 20,
             forward_timeout_ticks: 500,
+            reads: ReadPath::default(),
+            check_quorum: true,
         }
+    }
+
+    /// The replica this node runs: Raft over `voters()`, `reads` and `check_quorum` applied.
+    pub fn replica_config(&self) -> ReplicaConfig {
+        let mut raft = raft::Config::new(self.id, self.voters());
+        raft.check_quorum = self.check_quorum;
+        let mut replica = ReplicaConfig::new(raft);
+        replica.reads = self.reads;
+        replica
     }
 
     /// Every voter, this node included, in id order.
@@ -94,12 +124,28 @@ impl NodeConfig {
             return Err(format!("--peers names node {}: ids start at 1", zero.0));
         }
         if !(1..=10_000).contains(&self.tick_ms) {
-            return Err(format!("--tick-ms {} must be in 1..=10000", self.tick_ms));
-        }
-        if self.listen == self.peer_listen {
             return Err(format!(
-                "--listen and --peer-listen are both {}",
-                self.listen
+                "--tick-ms {} must be in 1..=10000 (config key tick_ms)",
+                self.tick_ms
+            ));
+        }
+        let ports = [
+            ("listen", self.listen),
+            ("peer_listen", self.peer_listen),
+            ("metrics_listen", self.metrics_listen),
+        ];
+        for (i, (a, addr_a)) in ports.iter().enumerate() {
+            for (b, addr_b) in &ports[i + 1..] {
+                if addr_a == addr_b && addr_a.port() != 0 {
+                    return Err(format!("{a} and {b} are both {addr_a}"));
+                }
+            }
+        }
+        if !(1..=1_000_000).contains(&self.forward_timeout_ticks) {
+            return Err(format!(
+                "--forward-timeout-ticks {} must be in 1..=1000000 (config key \
+                 forward_timeout_ticks)",
+                self.forward_timeout_ticks
             ));
         }
         if self.voters().len() > 64 {
@@ -108,6 +154,10 @@ impl NodeConfig {
         if self.peer_frame_bytes_max < (1 << 20) + 4096 {
             return Err("peer_frame_bytes_max must hold one 1 MiB AppendEntries".into());
         }
+        // The replica's own checks, with their explanations (e.g. lease reads need check_quorum).
+        self.replica_config()
+            .validate()
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
 }
@@ -151,5 +201,31 @@ mod tests {
             .validate()
             .unwrap_err()
             .contains("node 0"));
+    }
+
+    #[test]
+    fn lease_reads_without_check_quorum_are_refused_with_the_replica_s_reason() {
+        // Raft thesis §6.4.1: a lease is only as good as the followers' promise not to vote.
+        let mut c = config(1, &[1, 2, 3]);
+        c.reads = ReadPath::Lease;
+        assert_eq!(c.validate(), Ok(()));
+        c.check_quorum = false;
+        let err = c.validate().unwrap_err();
+        assert!(
+            err.contains("reads = lease needs raft.check_quorum"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_metrics_port_defaults_next_to_the_client_port_and_must_differ_from_the_others() {
+        let mut c = config(1, &[2]);
+        assert_eq!(c.metrics_listen.port(), 6379 + METRICS_PORT_OFFSET);
+        c.metrics_listen = c.peer_listen;
+        let err = c.validate().unwrap_err();
+        assert!(
+            err.contains("peer_listen and metrics_listen are both"),
+            "{err}"
+        );
     }
 }

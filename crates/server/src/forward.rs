@@ -55,7 +55,9 @@ impl Node {
             id,
             request: waiter.request.encode(),
         };
+        self.count_sent("Forward");
         if !self.transport.send(leader, frame) {
+            self.metrics.error("peer_send_dropped");
             let why = format!("not leader; leader is {leader}, and its queue is full");
             let _ = reply.send(Frame::error("TRYAGAIN", why));
             return;
@@ -110,6 +112,7 @@ impl Node {
                 "forwarded to the leader {}, no answer within {ms} ms; the outcome is unknown",
                 waiting.leader
             );
+            self.metrics.error("forward_timeout");
             let _ = waiting.reply.send(Frame::error("TRYAGAIN", why));
         }
     }

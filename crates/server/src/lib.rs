@@ -22,6 +22,15 @@
 //! resp/           RESP2 frames: parse (partial, pipelined, inline, bounded) and encode
 //! command.rs      RESP command ↔ kv::Command, kv::Reply → RESP frame
 //! codec/          bounded binary codecs: WAL records (raft::Write), peer frames (len+CRC)
+//! config.rs       NodeConfig and validate(): addresses, ticks, reads, check-quorum
+//! runtime.rs      run_node: recover the WAL, bind, spawn the tasks
+//! node.rs         the node task: the Ready loop with a pipeline of durable batches
+//! client.rs       one RESP connection: pipelined commands, replies in order, READONLY
+//! forward.rs      a follower forwards a request to the leader, once
+//! transport.rs    peer connections: dial, Hello, bounded queues
+//! status.rs       RESP frames for outcomes; INFO / DISTRIBUTED.STATUS
+//! metrics.rs      the Prometheus registry; Raft state gauges, tracing of elections
+//! http.rs         GET /metrics and /health (hyper)
 //! ```
 
 mod client;
@@ -29,11 +38,14 @@ pub mod codec;
 pub mod command;
 mod config;
 mod forward;
+mod http;
+pub mod metrics;
 mod node;
 pub mod resp;
 mod runtime;
 mod status;
 mod transport;
 
-pub use config::NodeConfig;
+pub use config::{NodeConfig, METRICS_PORT_OFFSET};
+pub use kv::replica::ReadPath;
 pub use runtime::run_node;

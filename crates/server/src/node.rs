@@ -21,21 +21,27 @@
 //! Requests from local clients that meet `NotLeader{leader}` are forwarded once to that leader
 //! (`forward.rs`); the leader's RESP answer is relayed back. A WAL failure stops the node: a
 //! node that cannot persist must not keep voting or acknowledging (see `storage::wal`).
+//!
+//! Metrics (`metrics.rs`) are pushed from here: Raft's state after every flush, proposals and
+//! reads by path at input, WAL batch sizes and submit-to-durable latency, peer frames by type.
+//! `Event::StaleRead` (a READONLY connection's GET) is answered from the local state machine at
+//! once, outside Raft: the opt-in trade of linearizability for latency the README describes.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use distributed_core::{Effects, Envelope, NodeId, Protocol};
 use kv::{Command, KvReplica, Outcome, ReplicaInput, ReplicaOutput, Request};
 use raft::Message;
 use storage::{GroupCommit, Lsn, WalError};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use crate::codec::peer::PeerFrame;
 use crate::codec::wal::encode_write;
 use crate::config::NodeConfig;
+use crate::metrics::{Metrics, RaftWatch};
 use crate::resp::Frame;
 use crate::transport::Transport;
 
@@ -61,6 +67,14 @@ pub enum Event {
     Client {
         /// The request: command plus (client_id, seq) for exactly-once.
         request: Request,
+        /// Where the RESP answer goes.
+        reply: oneshot::Sender<Frame>,
+    },
+    /// A read from a READONLY connection: answered at once from the local state machine,
+    /// which may lag the cluster (no Raft round, not linearizable).
+    StaleRead {
+        /// A read-only command (`Command::is_read_only`).
+        command: Command,
         /// Where the RESP answer goes.
         reply: oneshot::Sender<Frame>,
     },
@@ -96,8 +110,9 @@ pub(crate) struct Waiter {
 
 /// The effects of a run of events, waiting for their writes (or earlier writes) to be durable.
 struct Batch {
-    /// True if this batch submitted records, so exactly one durability callback is its own.
-    job: bool,
+    /// When this batch submitted records (so exactly one durability callback is its own);
+    /// `None` for a batch without writes. The time feeds `wal_sync_duration_seconds`.
+    job: Option<Instant>,
     /// 2. Send once durable.
     messages: Vec<Envelope<Message>>,
     /// 3. Deliver after the messages.
@@ -126,10 +141,17 @@ pub(crate) struct Node {
     pub(crate) next_tag: u64,
     /// Forwarded requests awaiting the leader's answer (see `forward.rs`).
     pub(crate) forwarded: BTreeMap<u64, crate::forward::Forwarded>,
-    /// The next forward id.
+    /// The next forward id; starts at a random point each boot (`runtime.rs`) so a late reply
+    /// to the previous boot's forward cannot match one of this boot's.
     pub(crate) next_forward: u64,
     /// Ticks since start: the clock forward timeouts are measured on.
     pub(crate) ticks: u64,
+    /// Where the node's counters and gauges go.
+    pub(crate) metrics: Arc<Metrics>,
+    /// Raft's state as last published, to trace elections and leader changes once.
+    watch: RaftWatch,
+    /// `GroupCommit::stats().syncs` at the last look, to count fdatasyncs by difference.
+    wal_syncs_seen: u64,
 }
 
 impl Node {
@@ -139,6 +161,7 @@ impl Node {
         group: Arc<GroupCommit>,
         transport: Transport,
         durable_tx: mpsc::UnboundedSender<Result<Lsn, WalError>>,
+        metrics: Arc<Metrics>,
     ) -> Node {
         Node {
             config,
@@ -153,6 +176,9 @@ impl Node {
             forwarded: BTreeMap::new(),
             next_forward: 1,
             ticks: 0,
+            metrics,
+            watch: RaftWatch::default(),
+            wal_syncs_seen: 0,
         }
     }
 
@@ -182,6 +208,7 @@ impl Node {
                 }
             }
             self.flush()?;
+            self.watch.watch(&self.replica, &self.metrics);
         }
     }
 
@@ -191,18 +218,21 @@ impl Node {
                 from,
                 frame: PeerFrame::Raft(msg),
             } => {
+                self.metrics.peer_message(&self.metrics.peer_received, &msg);
                 self.replica.step(from, msg, &mut self.fx);
             }
             Event::Peer {
                 from,
                 frame: PeerFrame::Forward { id, request },
             } => {
+                self.count_received("Forward");
                 self.on_forward(from, id, &request);
             }
             Event::Peer {
                 frame: PeerFrame::ForwardReply { id, resp },
                 ..
             } => {
+                self.count_received("ForwardReply");
                 self.on_forward_reply(id, &resp);
             }
             Event::Peer {
@@ -212,6 +242,12 @@ impl Node {
                 warn!("{from} sent a Hello mid-stream; the transport should have refused it");
             }
             Event::Client { request, reply } => self.input(ReplyTo::Local(reply), request),
+            Event::StaleRead { command, reply } => {
+                assert!(command.is_read_only(), "a stale read must not write");
+                self.metrics.reads.with_label_values(&["stale"]).inc();
+                let answer = self.replica.machine().read(&command);
+                let _ = reply.send(crate::command::reply_frame(&answer));
+            }
             Event::Status { reply } => {
                 let _ = reply.send(crate::status::status(self));
             }
@@ -222,6 +258,7 @@ impl Node {
     pub(crate) fn input(&mut self, reply_to: ReplyTo, request: Request) {
         let tag = self.next_tag;
         self.next_tag += 1;
+        self.count_input(&request.command);
         let input = ReplicaInput::Request {
             tag,
             request: request.clone(),
@@ -241,12 +278,13 @@ impl Node {
         if self.fx.is_empty() {
             return Ok(());
         }
-        let job = !self.fx.writes.is_empty();
-        if job {
+        let job = (!self.fx.writes.is_empty()).then(Instant::now);
+        if job.is_some() {
             let mut records = Vec::new();
             for write in self.fx.writes.drain(..) {
                 encode_write(&write, RECORD_BYTES_TARGET, &mut records);
             }
+            self.metrics.wal_batch_records.observe(records.len() as f64);
             let tx = self.durable_tx.clone();
             let group = &self.group;
             tokio::task::block_in_place(|| {
@@ -254,7 +292,7 @@ impl Node {
                     let _ = tx.send(result); // the node may have stopped: nobody waits
                 })
             })
-            .map_err(|e| format!("WAL submit failed, stopping: {e}"))?;
+            .map_err(|e| self.wal_failed(format!("WAL submit failed, stopping: {e}")))?;
         }
         let batch = Batch {
             job,
@@ -262,7 +300,7 @@ impl Node {
             outputs: std::mem::take(&mut self.fx.outputs),
         };
         self.fx.clear();
-        if !job && self.pipeline.is_empty() {
+        if job.is_none() && self.pipeline.is_empty() {
             self.release(batch);
         } else {
             self.pipeline.push_back(batch);
@@ -272,15 +310,21 @@ impl Node {
 
     /// The flusher made the oldest job durable: release it and the write-less batches after it.
     fn on_durable(&mut self, done: Result<Lsn, WalError>) -> Result<(), String> {
-        done.map_err(|e| format!("WAL write failed, stopping: {e}"))?;
+        done.map_err(|e| self.wal_failed(format!("WAL write failed, stopping: {e}")))?;
         let front = self.pipeline.pop_front();
         let front = front.expect("a durability callback with no batch waiting");
-        assert!(
-            front.job,
-            "the oldest waiting batch must be the one that submitted"
-        );
+        let submitted = front.job;
+        let submitted = submitted.expect("the oldest waiting batch must be the one that submitted");
+        self.metrics
+            .wal_sync_seconds
+            .observe(submitted.elapsed().as_secs_f64());
+        let syncs = self.group.stats().syncs;
+        self.metrics
+            .wal_fsyncs
+            .inc_by(syncs.saturating_sub(self.wal_syncs_seen));
+        self.wal_syncs_seen = syncs;
         self.release(front);
-        while self.pipeline.front().is_some_and(|b| !b.job) {
+        while self.pipeline.front().is_some_and(|b| b.job.is_none()) {
             let next = self.pipeline.pop_front().expect("front exists");
             self.release(next);
         }
@@ -290,7 +334,9 @@ impl Node {
     /// Steps 2 and 3 of the contract: send, then deliver.
     fn release(&mut self, batch: Batch) {
         for env in batch.messages {
+            self.metrics.peer_message(&self.metrics.peer_sent, &env.msg);
             if !self.transport.send(env.to, PeerFrame::Raft(env.msg)) {
+                self.metrics.error("peer_send_dropped");
                 debug!(
                     "dropped a message to {}: queue full or unknown peer",
                     env.to
@@ -319,6 +365,7 @@ impl Node {
                 return self.forward(*leader, waiter);
             }
         }
+        self.count_outcome(&outcome);
         let frame = crate::status::outcome_frame(&outcome);
         self.answer(waiter.reply_to, frame);
     }
@@ -335,7 +382,9 @@ impl Node {
                     id,
                     resp: resp.freeze(),
                 };
+                self.count_sent("ForwardReply");
                 if !self.transport.send(node, reply) {
+                    self.metrics.error("peer_send_dropped");
                     debug!("dropped a forwarded reply to {node}");
                 }
             }
@@ -346,4 +395,54 @@ impl Node {
 /// True for commands whose request needs no session: they never change the map.
 pub(crate) fn needs_no_session(command: &Command) -> bool {
     command.is_read_only()
+}
+
+/// Metrics hooks, kept apart from the Ready loop above.
+impl Node {
+    /// A request enters the replica: a read on the configured path (on any node, since
+    /// followers serve reads too), or a proposal (counted on the leader only: a follower's
+    /// replica answers NotLeader and the request is forwarded, not proposed here).
+    fn count_input(&self, command: &Command) {
+        let reads = self.replica.config().reads;
+        if command.is_read_only() {
+            let path = match reads {
+                kv::replica::ReadPath::Lease => "lease",
+                kv::replica::ReadPath::ReadIndex => "read-index",
+                kv::replica::ReadPath::Log => "log",
+            };
+            self.metrics.reads.with_label_values(&[path]).inc();
+        }
+        let proposes = !command.is_read_only() || reads == kv::replica::ReadPath::Log;
+        if proposes && self.replica.raft().role() == raft::Role::Leader {
+            self.metrics.proposals.inc();
+        }
+    }
+
+    /// An answer that is a failure, by kind.
+    fn count_outcome(&self, outcome: &Outcome) {
+        let kind = match outcome {
+            Outcome::Done(kv::Reply::Error(_)) => "command",
+            Outcome::Done(_) => return,
+            Outcome::NotLeader { .. } => "not_leader",
+            Outcome::Retry => "retry",
+            Outcome::Busy => "busy",
+        };
+        self.metrics.error(kind);
+    }
+
+    /// The WAL failed: say so in /health and the logs, and give the error back to stop on.
+    fn wal_failed(&self, why: String) -> String {
+        self.metrics.wal_healthy.set(0);
+        self.metrics.error("wal");
+        error!(target: "wal", node = self.config.id.0, error = %why, "WAL failure");
+        why
+    }
+
+    pub(crate) fn count_sent(&self, kind: &'static str) {
+        self.metrics.peer_sent.with_label_values(&[kind]).inc();
+    }
+
+    fn count_received(&self, kind: &'static str) {
+        self.metrics.peer_received.with_label_values(&[kind]).inc();
+    }
 }

@@ -6,7 +6,8 @@
 //!        │                                                         │
 //!        └──► GroupCommit (flusher thread)        KvReplica::new(config, &disk, rng)
 //!                                                                  │
-//!   bind --listen, --peer-listen ──► spawn clients, peer listener, dialers ──► Node::run
+//!   bind --listen, --peer-listen, --metrics-listen
+//!        ──► spawn clients, peer listener, dialers, HTTP /metrics ──► Node::run
 //! ```
 //!
 //! Restart rebuilds everything from the log: Raft re-delivers committed entries from index 1
@@ -17,15 +18,16 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use distributed_core::SeededRng;
-use kv::{KvReplica, ReplicaConfig};
+use kv::KvReplica;
 use storage::{GroupCommit, GroupCommitOptions, Wal, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument};
 
 use crate::client::Clients;
 use crate::codec::wal::replay;
 use crate::config::NodeConfig;
+use crate::metrics::Metrics;
 use crate::node::Node;
 use crate::transport::{self, Transport};
 
@@ -54,8 +56,7 @@ pub async fn run_node(
     );
     let group = GroupCommit::new(wal, GroupCommitOptions::default()).map_err(|e| e.to_string())?;
     let nonce = boot_nonce();
-    let raft = raft::Config::new(config.id, config.voters());
-    let replica = KvReplica::new(ReplicaConfig::new(raft), &disk, SeededRng::new(nonce))
+    let replica = KvReplica::new(config.replica_config(), &disk, SeededRng::new(nonce))
         .map_err(|e| e.to_string())?;
     let bind = |addr| async move {
         TcpListener::bind(addr)
@@ -68,7 +69,7 @@ pub async fn run_node(
         "{} serving RESP on {}, peers on {}",
         config.id, config.listen, config.peer_listen
     );
-
+    let (metrics, http_task) = serve_metrics(&config).await?;
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
     let transport = Transport::start(config.id, config.others());
@@ -83,18 +84,53 @@ pub async fn run_node(
         events_tx.clone(),
         config.peer_frame_bytes_max,
     ));
-    let clients = Clients::new(events_tx, config.resp_limits.clone(), config.id.0, nonce);
+    let clients = Clients::new(events_tx, &config, nonce, metrics.clone());
     let client_task = tokio::spawn(clients.serve(clients_listener));
     let (stop_tx, stop_rx) = oneshot::channel();
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(());
     });
-    let node = Node::new(config, replica, Arc::new(group), transport, durable_tx);
-    let result = node.run(events_rx, durable_rx, stop_rx).await;
+    let span = tracing::info_span!("node", id = config.id.0);
+    let group = Arc::new(group);
+    let mut node = Node::new(config, replica, group, transport, durable_tx, metrics);
+    node.next_forward = first_forward_id(nonce);
+    // Spawned, not awaited in place: `run_node` is usually the `block_on` future, and a task
+    // there lives on the main thread, so every client and peer event would wake it across
+    // threads (a futex wake and a context switch per request). As a runtime task it is woken
+    // on the worker that produced the event when that worker is free (tokio's LIFO slot).
+    let node_task = tokio::spawn(node.run(events_rx, durable_rx, stop_rx).instrument(span));
+    let result = node_task
+        .await
+        .unwrap_or_else(|e| Err(format!("the node task failed: {e}")));
     peer_task.abort();
     client_task.abort();
+    http_task.abort();
     result
+}
+
+/// Where this boot's forward ids start. A peer may answer a forward of the previous boot after
+/// this one started (the reply was queued, or the leader was slow); if ids restarted at 1, that
+/// late `ForwardReply` would match one of this boot's forwards and reach the wrong client. A
+/// random 63-bit start makes a match as unlikely as a nonce collision and leaves 2^63 ids
+/// before any overflow.
+fn first_forward_id(nonce: u64) -> u64 {
+    (nonce >> 1).max(1)
+}
+
+/// Bind the metrics port and serve `/metrics` and `/health` on it.
+async fn serve_metrics(
+    config: &NodeConfig,
+) -> Result<(Arc<Metrics>, tokio::task::JoinHandle<()>), String> {
+    let addr = config.metrics_listen;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (metrics_listen): {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    info!(node = config.id.0, reads = %config.reads, "{} metrics on http://{bound}/metrics", config.id);
+    let metrics = Arc::new(Metrics::new());
+    let task = tokio::spawn(crate::http::serve(listener, config.id, metrics.clone()));
+    Ok((metrics, task))
 }
 
 /// A number that differs between boots: seeds elections and tells client ids of this run from

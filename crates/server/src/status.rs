@@ -1,5 +1,7 @@
 //! What a client is told: the RESP frame for each replica [`Outcome`], and the node status
-//! that `INFO` and `DISTRIBUTED.STATUS` print.
+//! that `INFO` and `DISTRIBUTED.STATUS` print (Redis INFO format: a `# Section` line, then
+//! `key:value` lines; `distributed status` parses `node role term leader commit_index
+//! applied_index listen` from it).
 //!
 //! ```text
 //!   Outcome                  RESP
@@ -63,8 +65,11 @@ pub(crate) fn status(node: &Node) -> Frame {
         format!("pending_requests:{}", node.replica.pending_len()),
         format!("forwarded_waiting:{}", node.forwarded.len()),
         format!("ticks:{}", node.ticks),
+        format!("reads:{}", node.config.reads),
+        format!("check_quorum:{}", node.config.check_quorum),
         format!("listen:{}", node.config.listen),
         format!("peer_listen:{}", node.config.peer_listen),
+        format!("metrics_listen:{}", node.config.metrics_listen),
         format!("peers:{}", peers.join(",")),
     ];
     Frame::bulk(lines.join("\r\n") + "\r\n")
