@@ -4,8 +4,8 @@
 //! Ongaro & Ousterhout, 2014: leader election (§5.2), log replication (§5.3) and the safety
 //! rules (§5.4), plus the leader's no-op (§8); and from Ongaro's dissertation ("Consensus:
 //! Bridging Theory and Practice", 2014) pre-vote (§9.6), check-quorum and leader stickiness
-//! (§4.2.3, §6.2), and linearizable reads by ReadIndex, lease and follower forwarding (§6.4,
-//! §6.4.1). It never touches a socket, a clock or a file:
+//! (§4.2.3, §6.2), linearizable reads by ReadIndex, lease and follower forwarding (§6.4,
+//! §6.4.1), and snapshots with log compaction (§7). It never touches a socket, a clock or a file:
 //! drive it through [`distributed_core::Protocol`] and carry out each [`Ready`] in order
 //! (persist → send → apply → advance). See [`Ready`] for a complete driving loop.
 //!
@@ -14,7 +14,8 @@
 //! ```text
 //! lib.rs        this map and the public re-exports
 //! config.rs     Config (timeouts, bounds, pre-vote, check-quorum, ReadMode, Variant), validate
-//! log.rs        Term, Index, Entry; the in-memory log and its term searches   (§5.3)
+//! log.rs        Term, Index, Entry; the in-memory log after the snapshot point, its term
+//!               searches and compaction                                       (§5.3, §7)
 //! message.rs    the RPCs as messages, with their one-line Display  (Figure 2, thesis §9.6, §6.4)
 //! ready.rs      HardState, Disk, Write, Input, Output, ReadFailure, Ready: the host contract
 //! node.rs       the Raft struct, start/restart, accessors, Protocol dispatch    (§5.1)
@@ -25,11 +26,13 @@
 //! read.rs       ReadIndex queue, lease reads, follower reads, read failures     (thesis §6.4)
 //! progress.rs   per-follower flow control: probe and replicate states
 //! follower.rs   AppendEntries: consistency check, truncation, conflict hint   (§5.3)
+//! snapshot.rs   Snapshot, SnapshotMeta; compaction on Input::Snapshot, InstallSnapshot in
+//!               chunks (leader), assembly and install (follower)                (§7)
 //! ```
 //!
 //! ## Not yet here
 //!
-//! Snapshots, membership changes and leader transfer are later issues. Lease reads assume
+//! Membership changes and leader transfer are later issues. Lease reads assume
 //! tick rates differ by at most `Config::clock_drift_per_mille_max`; nothing here can check it.
 
 mod config;
@@ -43,6 +46,7 @@ mod progress;
 mod quorum;
 mod read;
 mod ready;
+mod snapshot;
 
 pub use bytes::Bytes;
 pub use config::{Config, ConfigError, ReadMode, Variant};
@@ -50,3 +54,4 @@ pub use log::{Entry, Index, Term};
 pub use message::{AppendResult, Message, Round};
 pub use node::{Raft, Role};
 pub use ready::{Disk, HardState, Input, Output, ReadFailure, Ready, Write};
+pub use snapshot::{Snapshot, SnapshotMeta};

@@ -20,7 +20,7 @@ use std::fmt;
 
 use bytes::{BufMut, Bytes};
 use distributed_core::NodeId;
-use raft::Entry;
+use raft::{Entry, SnapshotMeta};
 
 /// Why bytes did not decode: what was being read, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,4 +154,31 @@ pub(crate) fn put_entries(out: &mut Vec<u8>, entries: &[Entry]) {
 /// A node id, or 0 for none (node ids start at 1; `Config::validate` rejects 0).
 pub(crate) fn put_node(out: &mut Vec<u8>, id: Option<NodeId>) {
     out.put_u64(id.map_or(0, |n| n.0));
+}
+
+/// A snapshot's metadata: `[index u64][term u64][n u32] n × [voter u64]` (Raft §7).
+pub(crate) fn put_snapshot_meta(out: &mut Vec<u8>, meta: &SnapshotMeta) {
+    out.put_u64(meta.index);
+    out.put_u64(meta.term);
+    out.put_u32(u32::try_from(meta.voters.len()).expect("voter lists are small"));
+    for v in &meta.voters {
+        out.put_u64(v.0);
+    }
+}
+
+/// The inverse of `put_snapshot_meta`; a voter id of 0 is refused (ids start at 1).
+pub(crate) fn get_snapshot_meta(r: &mut Reader<'_>) -> Result<SnapshotMeta, CodecError> {
+    let index = r.u64("snapshot index")?;
+    let term = r.u64("snapshot term")?;
+    let n = r.count(8, "snapshot voter count")?;
+    let mut voters = Vec::with_capacity(n);
+    for _ in 0..n {
+        let v = r.node("snapshot voter")?;
+        voters.push(v.ok_or_else(|| r.error("snapshot voter 0"))?);
+    }
+    Ok(SnapshotMeta {
+        index,
+        term,
+        voters,
+    })
 }

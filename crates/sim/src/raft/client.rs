@@ -102,8 +102,9 @@ impl Workload<Raft> for Client {
                     self.progress_at = now;
                 }
             }
-            // This client only proposes; it never sends `Input::Read`.
-            Output::ReadReady { .. } | Output::ReadFailed { .. } => {}
+            // This client only proposes; it never sends `Input::Read`. Snapshots are the
+            // host's business (snapshots.rs), not the client's.
+            Output::ReadReady { .. } | Output::ReadFailed { .. } | Output::RestoreSnapshot(_) => {}
         }
     }
 

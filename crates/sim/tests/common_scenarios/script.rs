@@ -172,8 +172,10 @@ impl Workload<Raft> for Script {
                 }
                 return;
             }
-            // This client never sends reads.
-            Output::ReadReady { .. } | Output::ReadFailed { .. } => return,
+            // This client never sends reads; snapshots are the host's business.
+            Output::ReadReady { .. } | Output::ReadFailed { .. } | Output::RestoreSnapshot(_) => {
+                return
+            }
         };
         if let Some(k) = self.sending.take() {
             if let Some(a) = requests[k].attempts.last_mut() {
