@@ -4,7 +4,7 @@
 //!   RaftSimOptions { nodes, faults, variant, … }
 //!        │ sim_config(), raft_config(id)
 //!        ▼
-//!   simulation(seed) = Simulation<Raft> + 5 invariants + Client + leader hook
+//!   simulation(seed) = Simulation<Raft> + 6 invariants + Compacting(Client) + leader hook
 //!        │ run
 //!        ▼
 //!   run_seed(seed) ──► SeedReport        run_seeds(a..b, threads) ──► Summary
@@ -27,18 +27,24 @@
 //! client.rs       Client: proposes to the believed leader, follows NotLeader hints
 //! options.rs      FaultProfile, RaftSimOptions and their tuned defaults; CLI parsers
 //! runner.rs       simulation, run_seed, run_seeds, first_violation, SeedReport, Summary
+//! snapshots.rs    the host's compaction (Compacting workload wrapper) and snapshot safety (§7)
 //! ```
 
 mod client;
 mod invariants;
 mod options;
 mod runner;
+mod snapshots;
 
 pub use client::Client;
 pub use invariants::{
     CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
 };
-pub use options::{parse_seeds, parse_variant, FaultProfile, RaftSimOptions, APPEND_BATCHES};
+pub use options::{
+    parse_seeds, parse_variant, FaultProfile, RaftSimOptions, APPEND_BATCHES, SNAPSHOT_CHUNK_BYTES,
+    SNAPSHOT_THRESHOLDS,
+};
 pub use runner::{
     first_violation, raft_leader, run_seed, run_seeds, simulation, SeedReport, Summary,
 };
+pub use snapshots::{chain_digest, snapshot_bytes, Compacting, SnapshotSafety, SNAPSHOT_BYTES};

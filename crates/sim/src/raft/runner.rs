@@ -3,8 +3,9 @@
 //! ```text
 //!   run_seed(seed, opts) ──► simulation(seed, opts) ──► Simulation::run ──► SeedReport
 //!                              factory: Raft::new(config, &disk, rng)        ok | violation,
-//!                              invariants: the five of invariants.rs          stats, progress,
-//!                              workload: Client                               trace
+//!                              invariants: the five of invariants.rs,         stats, progress,
+//!                                snapshot safety (snapshots.rs)               trace
+//!                              workload: Compacting(Client): the host's §7 compaction
 //!                              leader hook: highest-term Leader
 //!                              progress probe: highest committed index, commands
 //!
@@ -32,6 +33,7 @@ use super::invariants::{
     CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
 };
 use super::options::RaftSimOptions;
+use super::snapshots::{Compacting, SnapshotSafety};
 use crate::config::{ConfigError, TraceLevel};
 use crate::hooks::Invariant;
 use crate::report::{Report, Stats, Violation};
@@ -88,8 +90,12 @@ fn build(
         .with_invariant(LeaderCompleteness::new(n))
         .with_invariant(StateMachineSafety::new(n))
         .with_invariant(CommitMonotonic::new(n))
+        .with_invariant(SnapshotSafety::new())
         .with_invariant(ProgressProbe(progress.clone()))
-        .with_workload(Client::new(opts.propose_interval_units, CLIENT_STALL_UNITS))
+        .with_workload(Compacting::new(
+            Client::new(opts.propose_interval_units, CLIENT_STALL_UNITS),
+            opts.snapshot_log_entries_max.unwrap_or(0),
+        ))
         .with_leader_hook(raft_leader);
     Ok((sim, progress))
 }
