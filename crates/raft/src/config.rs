@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Invariants `validate` enforces: voters non-empty and unique (`id` may be outside them: a
-//! node waiting to be added, see membership.rs),
-//! `0 < heartbeat < min < max`, and every batch/pipeline/queue bound at least 1.
+//! node waiting to be added, see membership.rs), `0 < heartbeat < min < max`, every
+//! batch/pipeline/queue bound at least 1, and a snapshot bound of at least one chunk (§7).
 //!
 //! ## Reads and the lease (thesis §6.4, §6.4.1)
 //!
@@ -125,6 +125,12 @@ pub struct Config {
     /// unanswered or not yet applied at a follower). Beyond it a read fails with `Busy` at once,
     /// rather than growing a queue without bound while a quorum is unreachable.
     pub pending_reads_max: usize,
+    /// At most this many snapshot bytes in one InstallSnapshot (§7): bounds a message like
+    /// `append_bytes_max` does, and a lost chunk costs only this much to resend.
+    pub snapshot_chunk_bytes_max: usize,
+    /// The largest snapshot this node accepts from a leader. Assembly holds the bytes in
+    /// memory, so an unbounded one would let a faulty peer exhaust it.
+    pub snapshot_bytes_max: usize,
 }
 
 impl Config {
@@ -145,6 +151,8 @@ impl Config {
             read_mode: ReadMode::ReadIndex,
             clock_drift_per_mille_max: 500,
             pending_reads_max: 1024,
+            snapshot_chunk_bytes_max: 64 * 1024,
+            snapshot_bytes_max: 1 << 30,
         }
     }
 
@@ -226,6 +234,18 @@ impl Config {
                     "{name} is 0: must be at least 1 or nothing is ever replicated"
                 )));
             }
+        }
+        if self.snapshot_chunk_bytes_max == 0 {
+            return Err(ConfigError::new(
+                "snapshot_chunk_bytes_max is 0: must be at least 1 or no snapshot is ever sent",
+            ));
+        }
+        if self.snapshot_bytes_max < self.snapshot_chunk_bytes_max {
+            return Err(ConfigError::new(format!(
+                "snapshot_bytes_max ({}) is below snapshot_chunk_bytes_max ({}): a follower \
+                 would refuse snapshots its own leader side could send in one chunk",
+                self.snapshot_bytes_max, self.snapshot_chunk_bytes_max
+            )));
         }
         if self.pending_reads_max == 0 {
             return Err(ConfigError::new(
@@ -357,6 +377,17 @@ mod tests {
             }
             assert!(rejected_with(&c, "is 0: must be at least 1"));
         }
+    }
+
+    #[test]
+    fn validate_rejects_a_zero_snapshot_chunk_or_a_snapshot_bound_below_one_chunk() {
+        // Raft §7: snapshots travel in chunks; a follower must accept at least one.
+        let mut c = three();
+        c.snapshot_chunk_bytes_max = 0;
+        assert!(rejected_with(&c, "snapshot_chunk_bytes_max is 0"));
+        let mut c = three();
+        c.snapshot_bytes_max = c.snapshot_chunk_bytes_max - 1;
+        assert!(rejected_with(&c, "is below snapshot_chunk_bytes_max"));
     }
 
     #[test]

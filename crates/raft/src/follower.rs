@@ -17,6 +17,10 @@
 //! one added, or an acknowledged entry could vanish (Figure 2 rule 3 says "if an existing entry
 //! conflicts", not "replace the suffix").
 //!
+//! After a snapshot (§7) the consistency check starts at the snapshot point: an AppendEntries
+//! whose `prev_log_index` lies inside the snapshot is checked from the point on, because
+//! everything before it is committed and so matches any legitimate leader.
+//!
 //! The "last new entry" bound on the commit index matters: entries beyond `pi + n` have not
 //! been checked against this leader's log, so they must not be committed on its say-so.
 
@@ -59,6 +63,11 @@ impl Raft {
         if !entries_are_well_formed(term, prev_log_index, prev_log_term, &entries) {
             return; // malformed: drop without answering
         }
+        let Some((prev_log_index, prev_log_term, entries)) =
+            self.skip_snapshotted(prev_log_index, prev_log_term, entries)
+        else {
+            return; // malformed: contradicts our snapshot
+        };
         let result = match self.log.term_at(prev_log_index) {
             None => reject(prev_log_index, 0, self.log.last_index()),
             Some(t) if t != prev_log_term => {
@@ -76,6 +85,26 @@ impl Raft {
             }
         };
         self.reply_append(from, result, round, out);
+    }
+
+    /// §7: entries at or below our snapshot point are committed and inside the snapshot, so
+    /// their terms are gone: check from the snapshot point instead, with the entries after it.
+    /// `None` if the leader's entries after the point cannot follow it (a term going down).
+    fn skip_snapshotted(
+        &self,
+        prev_log_index: Index,
+        prev_log_term: Term,
+        entries: Vec<Entry>,
+    ) -> Option<(Index, Term, Vec<Entry>)> {
+        let (point, point_term) = (self.log.snapshot_index(), self.log.snapshot_term());
+        if prev_log_index >= point {
+            return Some((prev_log_index, prev_log_term, entries));
+        }
+        let kept: Vec<Entry> = entries.into_iter().filter(|e| e.index > point).collect();
+        if kept.first().is_some_and(|e| e.term < point_term) {
+            return None;
+        }
+        Some((point, point_term, kept))
     }
 
     /// Keep the entries we already hold, truncate at the first conflict, append the rest, and

@@ -7,6 +7,8 @@
 //!            one AppendEntries per follower (empty in Replicate; in Probe the retried probe)
 //!   reply ─► ok:     match_index ↑, commit rule, refill the pipeline
 //!            reject: jump next_index using the conflict hint, probe again    (§5.3)
+//!   next_index ≤ snapshot index (the entries are compacted away): InstallSnapshot
+//!            instead of AppendEntries, see snapshot.rs                        (§7)
 //!
 //!   commit rule (§5.4.2, Figure 8): N = the highest index stored on a majority;
 //!     Correct:       commit N only if log[N].term == current term (older entries follow)
@@ -232,6 +234,11 @@ impl Raft {
         let Some(pr) = self.progress.get_mut(&peer) else {
             return false;
         };
+        let in_transfer = matches!(pr.state, ProgressState::Snapshot { .. });
+        if pr.next_index <= self.log.snapshot_index() && !in_transfer {
+            self.send_snapshot_chunk(peer, out); // §7: what it needs is only in the snapshot
+            return false;
+        }
         if pr.is_paused(self.config.inflight_appends_max) {
             return false;
         }
@@ -261,6 +268,12 @@ impl Raft {
         let Some(pr) = self.progress.get_mut(&peer) else {
             return;
         };
+        let in_transfer = matches!(pr.state, ProgressState::Snapshot { .. });
+        if in_transfer || pr.next_index <= self.log.snapshot_index() {
+            // §7: resend the current chunk (a lost one is retried once per interval), or
+            // start the transfer: an AppendEntries could not name a compacted `prev`.
+            return self.send_snapshot_chunk(peer, out);
+        }
         let prev_log_index = pr.next_index - 1;
         if pr.state == ProgressState::Probe {
             pr.on_heartbeat();

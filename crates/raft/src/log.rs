@@ -7,15 +7,25 @@
 //! ```
 //!
 //! Index 0 is a virtual entry of term 0 that every log shares, so `prev_log_index = 0` always
-//! matches (Figure 2). There are no snapshots yet, so the log always starts at index 1.
+//! matches (Figure 2). After a snapshot (§7) the log has an offset: the snapshot point
+//! `(snapshot_index, snapshot_term)` takes the sentinel's place, and only the entries after it
+//! are kept:
+//!
+//! ```text
+//!   snapshot (3,120)          retained entries
+//!   ┌──────────────────┐  ┌─────────┬─────────┬─────────┐
+//!   │ 1 ..= 120 (gone) │  │ (3,121) │ (4,122) │ (4,123) │   term_at(120) = Some(3)
+//!   └──────────────────┘  └─────────┴─────────┴─────────┘   term_at(119) = None
+//! ```
 //!
 //! Invariants (asserted, on in release):
-//! - contiguity: `entries[k].index == k + 1`;
+//! - contiguity: `entries[k].index == snapshot_index + 1 + k`;
+//! - nothing at or below `snapshot_index` is ever truncated (it is committed);
 //! - terms never decrease along the log (a leader appends only entries of its current term,
 //!   and terms only grow), which is what lets the term searches below be binary searches.
 //!
 //! The road not taken: a `BTreeMap<Index, Entry>`. A `Vec` is contiguous by construction and the
-//! index arithmetic is O(1); with snapshots it will grow an offset, not a different structure.
+//! index arithmetic is O(1); snapshots grew it an offset, not a different structure.
 
 use std::fmt;
 
@@ -77,21 +87,34 @@ impl fmt::Display for Entry {
     }
 }
 
-/// The in-memory log of one node.
+/// The in-memory log of one node: the entries after its latest snapshot.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Log {
-    /// `entries[k]` holds index `k + 1`. The source of truth is the host's `Disk`; this copy is
-    /// kept in step with every `Write::Append` the node queues.
+    /// The last index the snapshot covers (0 without one): entries up to it are compacted
+    /// away (§7). Everything at or below it is committed, so it never needs a term search.
+    snapshot_index: Index,
+    /// The term of the entry at `snapshot_index`, kept so the consistency check of an
+    /// AppendEntries whose `prev_log_index` is exactly the snapshot point still works (§7).
+    snapshot_term: Term,
+    /// `entries[k]` holds index `snapshot_index + 1 + k`. The source of truth is the host's
+    /// `Disk`; this copy is kept in step with every `Write::Append` / `Write::Snapshot` queued.
     entries: Vec<Entry>,
 }
 
 impl Log {
-    /// Rebuild from a disk image, rejecting one that breaks the log invariants (the disk is
-    /// untrusted input: a bad image is an error, not a crash).
-    pub(crate) fn from_entries(entries: &[Entry]) -> Result<Log, String> {
-        let mut prev_term = 0;
+    /// Rebuild from a disk image: the snapshot point `(index, term)` (`(0, 0)` without one)
+    /// and the entries after it, rejecting an image that breaks the log invariants (the disk
+    /// is untrusted input: a bad image is an error, not a crash).
+    pub(crate) fn from_parts(snapshot: (Index, Term), entries: &[Entry]) -> Result<Log, String> {
+        let (snapshot_index, snapshot_term) = snapshot;
+        if (snapshot_index == 0) != (snapshot_term == 0) {
+            return Err(format!(
+                "snapshot at ({snapshot_term},{snapshot_index}): index and term must both be 0 or both be >= 1"
+            ));
+        }
+        let mut prev_term = snapshot_term;
         for (k, e) in entries.iter().enumerate() {
-            let expected = k as Index + 1;
+            let expected = snapshot_index.saturating_add(k as Index + 1);
             if e.index != expected {
                 return Err(format!(
                     "log[{k}] has index {}, expected {expected}",
@@ -107,31 +130,52 @@ impl Log {
             prev_term = e.term;
         }
         Ok(Log {
+            snapshot_index,
+            snapshot_term,
             entries: entries.to_vec(),
         })
     }
 
+    /// Rebuild from a disk image without a snapshot (the log from index 1).
+    #[cfg(test)]
+    pub(crate) fn from_entries(entries: &[Entry]) -> Result<Log, String> {
+        Log::from_parts((0, 0), entries)
+    }
+
+    /// The last index covered by the snapshot (0 without one).
+    pub(crate) fn snapshot_index(&self) -> Index {
+        self.snapshot_index
+    }
+
+    /// The term at `snapshot_index` (0 without a snapshot).
+    pub(crate) fn snapshot_term(&self) -> Term {
+        self.snapshot_term
+    }
+
     pub(crate) fn last_index(&self) -> Index {
-        self.entries.len() as Index
+        self.snapshot_index + self.entries.len() as Index
     }
 
     pub(crate) fn last_term(&self) -> Term {
-        self.entries.last().map_or(0, |e| e.term)
+        self.entries.last().map_or(self.snapshot_term, |e| e.term)
     }
 
-    /// The term at `index`: `Some(0)` for the sentinel, `None` past the end.
+    /// The term at `index`: the snapshot's term at the snapshot point (`Some(0)` for the
+    /// sentinel), `None` past the end or below the snapshot point (compacted).
     pub(crate) fn term_at(&self, index: Index) -> Option<Term> {
-        if index == 0 {
-            return Some(0);
+        if index == self.snapshot_index {
+            return Some(self.snapshot_term);
         }
         self.entry(index).map(|e| e.term)
     }
 
+    /// The entry at `index`, if it is retained (above the snapshot point, within the log).
     pub(crate) fn entry(&self, index: Index) -> Option<&Entry> {
-        let k = usize::try_from(index.checked_sub(1)?).ok()?;
+        let k = usize::try_from(index.checked_sub(self.snapshot_index + 1)?).ok()?;
         self.entries.get(k)
     }
 
+    /// The retained entries, from `snapshot_index + 1`.
     pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
     }
@@ -150,31 +194,74 @@ impl Log {
         self.entries.push(entry);
     }
 
-    /// Drop every entry at `index` and after (a follower resolving a conflict, §5.3).
+    /// Drop every entry at `index` and after (a follower resolving a conflict, §5.3). Never
+    /// below the snapshot point: those entries are committed.
     pub(crate) fn truncate_from(&mut self, index: Index) {
-        assert!(index >= 1, "the sentinel at index 0 cannot be truncated");
-        self.entries.truncate((index - 1) as usize);
+        assert!(
+            index > self.snapshot_index,
+            "truncating at {index} would cut into the snapshot at {} (§7: it holds committed entries)",
+            self.snapshot_index
+        );
+        self.entries
+            .truncate((index - self.snapshot_index - 1) as usize);
+    }
+
+    /// Make `(index, term)` the new snapshot point (§7). If the log holds that entry, the suffix
+    /// after it is kept (the host compacting, or a follower whose log already matches); if not,
+    /// the whole log is discarded, because nothing in it is known to follow the snapshot.
+    /// `persist` applies the same rule to the disk.
+    pub(crate) fn compact_to(&mut self, index: Index, term: Term) {
+        assert!(
+            index > self.snapshot_index,
+            "a snapshot at {index} does not move past the one at {}",
+            self.snapshot_index
+        );
+        if self.term_at(index) == Some(term) {
+            let drop = (index - self.snapshot_index) as usize;
+            self.entries.drain(..drop);
+        } else {
+            self.entries.clear();
+        }
+        self.snapshot_index = index;
+        self.snapshot_term = term;
     }
 
     /// The first index of the run of `term` that contains `at` (which must hold `term`).
-    /// This is the follower's conflict hint (§5.3, accelerated log backtracking).
+    /// This is the follower's conflict hint (§5.3, accelerated log backtracking). Within the
+    /// retained entries only: the run may have started inside the snapshot.
     pub(crate) fn first_index_of_term(&self, term: Term, at: Index) -> Index {
-        let upto = &self.entries[..at.min(self.last_index()) as usize];
-        upto.partition_point(|e| e.term < term) as Index + 1
+        let upto = &self.entries[..self.retained_upto(at)];
+        self.snapshot_index + upto.partition_point(|e| e.term < term) as Index + 1
     }
 
     /// The last index at or before `at` whose entry has exactly `term`, if any. The leader uses
     /// it to skip a follower's whole conflicting term in one round trip.
     pub(crate) fn last_index_of_term(&self, term: Term, at: Index) -> Option<Index> {
-        let upto = &self.entries[..at.min(self.last_index()) as usize];
+        let upto = &self.entries[..self.retained_upto(at)];
         let p = upto.partition_point(|e| e.term <= term);
-        (p > 0 && upto[p - 1].term == term).then_some(p as Index)
+        if p > 0 && upto[p - 1].term == term {
+            return Some(self.snapshot_index + p as Index);
+        }
+        let snapshot_holds_it = p == 0 && at >= self.snapshot_index && term == self.snapshot_term;
+        (snapshot_holds_it && self.snapshot_index > 0).then_some(self.snapshot_index)
+    }
+
+    /// How many retained entries lie at or below `at`.
+    fn retained_upto(&self, at: Index) -> usize {
+        at.min(self.last_index())
+            .saturating_sub(self.snapshot_index) as usize
     }
 
     /// Entries from `from` on, at most `count_max` of them and at most `bytes_max` data bytes,
     /// but always at least one if any exist, or an oversized entry could never be sent.
+    /// `from` must be above the snapshot point: the caller sends a snapshot otherwise.
     pub(crate) fn batch(&self, from: Index, count_max: usize, bytes_max: usize) -> Vec<Entry> {
-        let start = (from.max(1) - 1) as usize;
+        assert!(
+            from > self.snapshot_index,
+            "a batch from {from} reaches into the snapshot at {}",
+            self.snapshot_index
+        );
+        let start = (from - self.snapshot_index - 1) as usize;
         let mut batch = Vec::new();
         let mut bytes = 0usize;
         for e in self.entries.iter().skip(start).take(count_max) {

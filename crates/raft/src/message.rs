@@ -11,7 +11,11 @@
 //!   leader ◄─── AppendEntriesResponse{term ok match=m round} ──── follower
 //!          ◄─── AppendEntriesResponse{term reject prev=i hint=(t,j) round}
 //!
+//!   leader ──── InstallSnapshot{term snap=(t,i) off n done|more round} ──► follower (§7)
+//!   leader ◄─── InstallSnapshotResponse{term snap=i received=b installed? round} ─ follower
+//!
 //!   leader ──── TimeoutNow{term} ───────────────────────────► target     (thesis §3.10)
+//!
 //!   follower ── ReadIndexRequest{term id} ──────────────────► leader      (thesis §6.4)
 //!   follower ◄─ ReadIndexResponse{term id index=i | failed=reason} ─ leader
 //! ```
@@ -29,8 +33,11 @@
 
 use std::fmt;
 
+use bytes::Bytes;
+
 use crate::log::{Entry, Index, Term};
 use crate::ready::ReadFailure;
+use crate::snapshot::SnapshotMeta;
 
 /// A leader's heartbeat round number; grows by one per round, never within a round.
 pub type Round = u64;
@@ -103,6 +110,35 @@ pub enum Message {
         /// a rejection included: it still shows the follower accepted this leader.
         round: Round,
     },
+    /// The leader sends one chunk of its snapshot to a follower whose next entry it no longer
+    /// holds (§7). Chunks go one at a time, each after the answer to the previous one.
+    InstallSnapshot {
+        /// The leader's term.
+        term: Term,
+        /// Which snapshot: its last index and term, and the configuration there.
+        meta: SnapshotMeta,
+        /// Where `data` starts in the snapshot's bytes.
+        offset: u64,
+        /// At most `snapshot_chunk_bytes_max` bytes of the snapshot.
+        data: Bytes,
+        /// True if this is the last chunk.
+        done: bool,
+        /// The leader's heartbeat round, echoed back like an AppendEntries' (thesis §6.4).
+        round: Round,
+    },
+    /// A follower's answer to one chunk.
+    InstallSnapshotResponse {
+        /// The follower's term, so a stale leader steps down.
+        term: Term,
+        /// The `meta.index` of the snapshot answered: lets the leader drop stale answers.
+        index: Index,
+        /// How many bytes of that snapshot the follower holds: the next offset it expects.
+        received: u64,
+        /// True once the follower has the snapshot (installed, or already committed past it).
+        installed: bool,
+        /// The `round` of the chunk answered.
+        round: Round,
+    },
     /// A follower asks its leader for a read index on behalf of a local read (thesis §6.4).
     ReadIndexRequest {
         /// The follower's term; the leader serves only requests of its own term.
@@ -159,6 +195,8 @@ impl Message {
             | Message::RequestVoteResponse { term, .. }
             | Message::AppendEntries { term, .. }
             | Message::AppendEntriesResponse { term, .. }
+            | Message::InstallSnapshot { term, .. }
+            | Message::InstallSnapshotResponse { term, .. }
             | Message::ReadIndexRequest { term, .. }
             | Message::ReadIndexResponse { term, .. }
             | Message::TimeoutNow { term } => *term,
@@ -229,6 +267,36 @@ impl fmt::Display for Message {
                 write!(
                     f,
                     "AppendEntriesResponse{{term={term} {result} round={round}}}"
+                )
+            }
+            Message::InstallSnapshot {
+                term,
+                meta,
+                offset,
+                data,
+                done,
+                round,
+            } => {
+                let last = if *done { "done" } else { "more" };
+                write!(
+                    f,
+                    "InstallSnapshot{{term={term} snap=({},{}) off={offset} n={} {last} round={round}}}",
+                    meta.term,
+                    meta.index,
+                    data.len()
+                )
+            }
+            Message::InstallSnapshotResponse {
+                term,
+                index,
+                received,
+                installed,
+                round,
+            } => {
+                let state = if *installed { " installed" } else { "" };
+                write!(
+                    f,
+                    "InstallSnapshotResponse{{term={term} snap={index} received={received}{state} round={round}}}"
                 )
             }
             Message::ReadIndexRequest { term, id } => {
@@ -388,6 +456,38 @@ mod tests {
         for (msg, text) in cases {
             assert_eq!(msg.to_string(), text);
         }
+    }
+
+    #[test]
+    fn snapshot_messages_print_as_one_compact_line() {
+        let meta = SnapshotMeta {
+            index: 120,
+            term: 3,
+            membership: crate::membership::Membership::default(),
+        };
+        let chunk = Message::InstallSnapshot {
+            term: 4,
+            meta,
+            offset: 0,
+            data: Bytes::from(vec![0u8; 4096]),
+            done: true,
+            round: 2,
+        };
+        assert_eq!(
+            chunk.to_string(),
+            "InstallSnapshot{term=4 snap=(3,120) off=0 n=4096 done round=2}"
+        );
+        let reply = Message::InstallSnapshotResponse {
+            term: 4,
+            index: 120,
+            received: 4096,
+            installed: true,
+            round: 2,
+        };
+        assert_eq!(
+            reply.to_string(),
+            "InstallSnapshotResponse{term=4 snap=120 received=4096 installed round=2}"
+        );
     }
 
     #[test]

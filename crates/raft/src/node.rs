@@ -23,7 +23,8 @@
 //! is ignored outright, its term included, while this node leads or has heard from a leader
 //! within `election_timeout_ticks_min` (thesis §4.2.3).
 //!
-//! Invariants (asserted): `commit_index` never decreases within an incarnation; at most one vote
+//! Invariants (asserted): `commit_index` never decreases within an incarnation, and starts at
+//! the snapshot's index after a restart (never below what the state machine holds); at most one vote
 //! per term; entries are delivered once each, in index order; a `ReadReady` never names an
 //! index beyond the last one delivered.
 
@@ -39,6 +40,7 @@ use crate::progress::Progress;
 use crate::quorum::Rounds;
 use crate::read::Reads;
 use crate::ready::{self, Disk, HardState, Input, Output, Ready, Write};
+use crate::snapshot::{Chunk, Incoming, Snapshot};
 use crate::transfer::Transfer;
 
 /// The three roles of §5.1, plus the pre-candidate of thesis §9.6.
@@ -75,7 +77,8 @@ pub struct Raft {
     pub(crate) leader: Option<NodeId>,
     /// The in-memory copy of the log; every change to it is queued as a `Write::Append`.
     pub(crate) log: Log,
-    /// Figure 2 `commitIndex`. Volatile: restarts at 0 and is relearned from the leader.
+    /// Figure 2 `commitIndex`. Volatile: restarts at the snapshot's index (everything in a
+    /// snapshot is committed) and is relearned from the leader.
     pub(crate) commit_index: Index,
     /// The last index handed to the host as `Output::Committed` (Figure 2 `lastApplied`).
     /// Kept apart from `commit_index` so delivery happens exactly once per index.
@@ -112,6 +115,11 @@ pub struct Raft {
     pub(crate) membership_index: Index,
     /// Leader only: a leadership transfer under way (thesis §3.10), if any.
     pub(crate) transfer: Option<Transfer>,
+    /// The latest snapshot (§7), as persisted: a leader sends it to followers whose next entry
+    /// it compacted away. Shared bytes, so holding it costs one copy of the state.
+    pub(crate) snapshot: Option<Snapshot>,
+    /// Follower only: a snapshot being received in chunks, until its last one arrives.
+    pub(crate) incoming: Option<Incoming>,
 }
 
 impl Raft {
@@ -121,8 +129,12 @@ impl Raft {
     /// terms going down, a log term above the stored term).
     pub fn new(config: Config, disk: &Disk, rng: SeededRng) -> Result<Raft, ConfigError> {
         config.validate()?;
-        let log =
-            Log::from_entries(&disk.log).map_err(|e| ConfigError::new(format!("disk: {e}")))?;
+        let point = disk
+            .snapshot
+            .as_ref()
+            .map_or((0, 0), |s| (s.meta.index, s.meta.term));
+        let log = Log::from_parts(point, &disk.log)
+            .map_err(|e| ConfigError::new(format!("disk: {e}")))?;
         let hs = disk.hard_state;
         if log.last_term() > hs.term {
             return Err(ConfigError::new(format!(
@@ -150,8 +162,8 @@ impl Raft {
             role: Role::Follower,
             leader: None,
             log,
-            commit_index: 0,
-            delivered_index: 0,
+            commit_index: point.0,
+            delivered_index: point.0,
             election_elapsed: 0,
             election_timeout: 0,
             heartbeat_elapsed: 0,
@@ -164,8 +176,10 @@ impl Raft {
             membership: Membership::default(),
             membership_index: 0,
             transfer: None,
+            snapshot: disk.snapshot.clone(),
+            incoming: None,
         };
-        raft.reload_membership(0); // the latest config entry on disk, else Config::voters
+        raft.reload_membership(0); // latest config entry on disk, else the snapshot's, else Config::voters
         raft.reset_election_timer();
         Ok(raft)
     }
@@ -210,9 +224,25 @@ impl Raft {
     pub fn entry(&self, index: Index) -> Option<&Entry> {
         self.log.entry(index)
     }
-    /// The whole log, from index 1.
+    /// The retained log: every entry after the snapshot (from index 1 without one).
     pub fn entries(&self) -> &[Entry] {
         self.log.entries()
+    }
+    /// The last index the latest snapshot covers (0 without one): the log starts after it.
+    pub fn snapshot_index(&self) -> Index {
+        self.log.snapshot_index()
+    }
+    /// The term of the entry at `snapshot_index` (0 without a snapshot).
+    pub fn snapshot_term(&self) -> Term {
+        self.log.snapshot_term()
+    }
+    /// The latest snapshot, taken here or installed from a leader (§7).
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+    /// The last index handed to the host (as `Committed`, or inside a `RestoreSnapshot`).
+    pub fn applied_index(&self) -> Index {
+        self.delivered_index
     }
     /// The configuration the node runs with.
     pub fn config(&self) -> &Config {
@@ -346,7 +376,11 @@ impl Protocol for Raft {
             return; // thesis §4.2.3: neither adopt its term nor answer
         }
         if msg.term() > self.term && msg.carries_a_held_term() {
-            let leader = matches!(msg, Message::AppendEntries { .. }).then_some(from);
+            let leader = matches!(
+                msg,
+                Message::AppendEntries { .. } | Message::InstallSnapshot { .. }
+            )
+            .then_some(from);
             self.become_follower(msg.term(), leader, out);
         }
         let current = msg.term() == self.term;
@@ -374,6 +408,36 @@ impl Protocol for Raft {
             Message::AppendEntriesResponse { result, round, .. } => {
                 if current && self.role == Role::Leader {
                     self.handle_append_response(from, result, round, out);
+                }
+            }
+            Message::InstallSnapshot {
+                term,
+                meta,
+                offset,
+                data,
+                done,
+                round,
+            } => {
+                let chunk = Chunk {
+                    term,
+                    meta,
+                    offset,
+                    data,
+                    done,
+                    round,
+                };
+                self.handle_install_snapshot(from, chunk, out)
+            }
+            Message::InstallSnapshotResponse {
+                index,
+                received,
+                installed,
+                round,
+                ..
+            } => {
+                if current && self.role == Role::Leader {
+                    let reply = (index, received, installed);
+                    self.handle_install_snapshot_response(from, reply, round, out);
                 }
             }
             Message::ReadIndexRequest { term, id } => {
@@ -407,6 +471,7 @@ impl Protocol for Raft {
             Input::Read { id } => self.read(id, out),
             Input::ChangeMembership(change) => self.change_membership(change, out),
             Input::TransferLeadership { to } => self.transfer_leadership(to, out),
+            Input::Snapshot { index, data } => self.take_snapshot(index, data, out),
         }
     }
 

@@ -11,6 +11,12 @@
 //!    one append in flight;    rejection of an index above     up to inflight_appends_max
 //!    next_index moves only    match_index (a gap or a         appends in flight; next_index
 //!    on replies (the hint)    conflict): back to probing      advances as soon as one is sent
+//!        │  ▲
+//!        │  │ installed: probe at index + 1
+//!        ▼  │
+//!   ┌──────────┐  entered from any state when next_index ≤ the leader's snapshot index (§7):
+//!   │ Snapshot │  no appends; one snapshot chunk in flight, resent each heartbeat interval
+//!   └──────────┘
 //! ```
 //!
 //! Invariants: `match_index < next_index`; in Replicate, `inflight` is ascending, every element
@@ -31,6 +37,14 @@ pub(crate) enum ProgressState {
     Probe,
     /// The follower is known to match: appends are pipelined.
     Replicate,
+    /// The follower needs entries the leader compacted away: it is being sent the snapshot at
+    /// `index`, and holds its bytes up to `offset` as far as the leader knows (§7).
+    Snapshot {
+        /// The snapshot being sent; a newer one restarts the transfer.
+        index: Index,
+        /// The next byte to send: the follower's last reported `received`.
+        offset: u64,
+    },
 }
 
 /// The leader's volatile state for one follower (Figure 2 "volatile state on leaders", plus
@@ -79,6 +93,7 @@ impl Progress {
         match self.state {
             ProgressState::Probe => self.probe_sent,
             ProgressState::Replicate => self.inflight.len() >= inflight_appends_max,
+            ProgressState::Snapshot { .. } => true,
         }
     }
 
@@ -94,7 +109,7 @@ impl Progress {
                 self.next_index = last_sent + 1;
                 self.inflight.push_back(last_sent);
             }
-            ProgressState::Replicate => {}
+            ProgressState::Replicate | ProgressState::Snapshot { .. } => {}
         }
     }
 
@@ -108,6 +123,13 @@ impl Progress {
         self.match_index = m;
         match self.state {
             ProgressState::Probe => self.become_replicate(),
+            // A late answer to an append sent before the snapshot began: if it already covers
+            // the snapshot, the transfer is moot.
+            ProgressState::Snapshot { index, .. } => {
+                if m >= index {
+                    self.become_replicate();
+                }
+            }
             ProgressState::Replicate => {
                 self.next_index = self.next_index.max(m + 1);
                 while self.inflight.front().is_some_and(|&last| last <= m) {
@@ -127,6 +149,8 @@ impl Progress {
             ProgressState::Replicate => rejected > self.match_index,
             // Only the reply to the outstanding probe moves the search.
             ProgressState::Probe => rejected + 1 == self.next_index,
+            // Appends were stopped for the snapshot: any rejection is of an older one.
+            ProgressState::Snapshot { .. } => false,
         };
         if !current {
             return false;
@@ -142,6 +166,22 @@ impl Progress {
     /// A heartbeat interval passed: allow one more probe, in case the last one was lost.
     pub(crate) fn on_heartbeat(&mut self) {
         self.probe_sent = false;
+    }
+
+    /// Start sending the snapshot at `index`: the entries this follower needs are gone.
+    pub(crate) fn become_snapshot(&mut self, index: Index) {
+        self.state = ProgressState::Snapshot { index, offset: 0 };
+        self.probe_sent = false;
+        self.inflight.clear();
+    }
+
+    /// The follower holds the snapshot at `index`: it matches through it, so probe after it.
+    pub(crate) fn on_snapshot_installed(&mut self, index: Index) {
+        self.match_index = self.match_index.max(index);
+        self.next_index = self.match_index + 1;
+        self.state = ProgressState::Probe;
+        self.probe_sent = false;
+        self.inflight.clear();
     }
 
     fn become_replicate(&mut self) {
@@ -207,6 +247,24 @@ mod tests {
             !pr.on_reject(12, 6),
             "the second rejection of the broken pipeline is stale"
         );
+    }
+
+    #[test]
+    fn a_follower_receiving_a_snapshot_gets_no_appends_until_it_is_installed() {
+        // Raft §7: the leader sends InstallSnapshot instead of entries it discarded.
+        let mut pr = Progress::new(50, 0);
+        pr.become_snapshot(40);
+        assert!(pr.is_paused(4));
+        assert!(
+            !pr.on_reject(49, 1),
+            "rejections of older appends are stale"
+        );
+        pr.on_snapshot_installed(40);
+        assert_eq!(
+            (pr.state, pr.match_index, pr.next_index),
+            (ProgressState::Probe, 40, 41)
+        );
+        assert!(!pr.is_paused(4));
     }
 
     #[test]

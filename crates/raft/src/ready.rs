@@ -27,6 +27,7 @@ use distributed_core::{Effects, NodeId, Tick};
 use crate::log::{Entry, Index, Term};
 use crate::membership::{ChangeError, MembershipChange};
 use crate::node::Raft;
+use crate::snapshot::Snapshot;
 
 /// The durable half of a node's identity in time: its term and whom it voted for in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -38,13 +39,17 @@ pub struct HardState {
 }
 
 /// A node's disk as the host stores it: what survives a crash, and nothing else.
-/// `log[k].index == k + 1`. An empty (default) disk is a brand new node.
+/// `log[k].index == s + 1 + k`, where `s` is the snapshot's index (0 without one).
+/// An empty (default) disk is a brand new node.
 #[derive(Clone, Debug, Default)]
 pub struct Disk {
     /// The last `HardState` written.
     pub hard_state: HardState,
-    /// The durable log, from index 1.
+    /// The durable log after the snapshot (from index 1 without one).
     pub log: Vec<Entry>,
+    /// The latest snapshot written (§7): the state machine through `meta.index`, which
+    /// replaces the log up to there. A restarted host restores its state machine from it.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// One durable write. The host completes every write of a [`Ready`] before sending its messages.
@@ -54,6 +59,9 @@ pub enum Write {
     HardState(HardState),
     /// Truncate the durable log from `entries[0].index` on (if it exists), then append `entries`.
     Append(Vec<Entry>),
+    /// Replace the stored snapshot, then drop the log through `meta.index`; if the log does not
+    /// hold `(meta.term, meta.index)`, drop all of it (§7: nothing in it is known to follow).
+    Snapshot(Snapshot),
 }
 
 /// A request from a client or the host.
@@ -79,6 +87,16 @@ pub enum Input {
         /// The voter that should take over.
         to: NodeId,
     },
+    /// The host snapshotted its state machine after applying every entry through `index`
+    /// (`data` is the state, in the host's format): the node may discard its log through
+    /// `index` (§7). Ignored unless `index` lies above the node's current snapshot and at or
+    /// below its last `Committed` output; a host simply tries again later.
+    Snapshot {
+        /// The last index the state machine had applied when `data` was taken.
+        index: Index,
+        /// The serialized state machine; opaque to Raft, sent as is to lagging followers.
+        data: Bytes,
+    },
 }
 
 /// What a node tells its host.
@@ -97,10 +115,14 @@ pub enum Output {
         leader: Option<NodeId>,
     },
     /// A committed entry, delivered in index order, each index once per node incarnation
-    /// (after a restart, commit_index starts again at 0 and entries are re-delivered from 1,
-    /// because there are no snapshots yet: the host rebuilds its state machine from the log).
+    /// (after a restart, commit_index starts again at the disk's snapshot index and entries
+    /// are re-delivered from the one after it: the host restores its state machine from
+    /// `Disk::snapshot` before driving the node, then replays).
     /// Entries with empty `data` are a new leader's no-ops (§8): advance past them.
     Committed(Entry),
+    /// The leader sent this node a snapshot past its log (§7), now persisted: replace the whole
+    /// state machine with `data`. The next `Committed` is `meta.index + 1`.
+    RestoreSnapshot(Snapshot),
     /// The read `id` may be answered now: every entry through `index` has already been output as
     /// `Committed`, and `index` covers every write that completed before the read arrived.
     ReadReady {
@@ -156,9 +178,15 @@ pub enum ReadFailure {
 /// 2. **Send** every envelope in `messages`. Loss, delay, duplication and reordering are
 ///    fine: Raft tolerates them. Retrying is the node's job, not the host's.
 /// 3. **Apply** every output: `Committed` entries go to the state machine in the order given,
+///    `RestoreSnapshot` replaces the state machine at that point in the sequence,
 ///    `Accepted` / `NotLeader` go back to the waiting client, and `ReadReady` is answered
 ///    from the state machine as it stands at that point in the sequence.
 /// 4. **Advance**: `clear()` the `Ready` and feed the node its next event.
+/// 5. **Compact** (optional, §7): now and then, snapshot the state machine at the last
+///    applied index and hand it over with `Input::Snapshot { index, data }`; the node answers
+///    with a `Write::Snapshot` and forgets its log through `index`.
+/// 6. **Restart**: rebuild the state machine from `Disk::snapshot` (if any) before calling
+///    `Raft::new` with the disk; the node re-delivers `Committed` from the snapshot index on.
 ///
 /// A host may batch several calls before carrying out one `Ready`, as long as it keeps the
 /// order: all writes, then all messages, then all outputs.
@@ -234,14 +262,30 @@ pub(crate) fn persist(disk: &mut Disk, write: &Write) {
             let Some(first) = entries.first() else {
                 return;
             };
+            let offset = disk.snapshot.as_ref().map_or(0, |s| s.meta.index);
             assert!(
-                first.index >= 1 && first.index <= disk.log.len() as Index + 1,
-                "Write::Append at {} would leave a gap after {} durable entries",
+                first.index > offset && first.index <= offset + disk.log.len() as Index + 1,
+                "Write::Append at {} would leave a gap after {} durable entries past the snapshot at {offset}",
                 first.index,
                 disk.log.len()
             );
-            disk.log.truncate((first.index - 1) as usize);
+            disk.log.truncate((first.index - offset - 1) as usize);
             disk.log.extend(entries.iter().cloned());
+        }
+        Write::Snapshot(snapshot) => {
+            let offset = disk.snapshot.as_ref().map_or(0, |s| s.meta.index);
+            let (index, term) = (snapshot.meta.index, snapshot.meta.term);
+            assert!(
+                index > offset,
+                "Write::Snapshot at {index} does not move past the durable one at {offset}"
+            );
+            let k = (index - offset) as usize;
+            if disk.log.get(k - 1).is_some_and(|e| e.term == term) {
+                disk.log.drain(..k);
+            } else {
+                disk.log.clear();
+            }
+            disk.snapshot = Some(snapshot.clone());
         }
     }
 }
@@ -253,6 +297,9 @@ impl fmt::Display for Input {
             Input::Read { id } => write!(f, "Read{{id={id}}}"),
             Input::ChangeMembership(change) => write!(f, "ChangeMembership{{{change}}}"),
             Input::TransferLeadership { to } => write!(f, "TransferLeadership{{to={to}}}"),
+            Input::Snapshot { index, data } => {
+                write!(f, "Snapshot{{index={index} bytes={}}}", data.len())
+            }
         }
     }
 }
@@ -271,6 +318,7 @@ impl fmt::Display for Output {
                 e.data.len()
             ),
             Output::ReadReady { id, index } => write!(f, "ReadReady{{id={id} index={index}}}"),
+            Output::RestoreSnapshot(s) => write!(f, "Restore{s}"),
             Output::ReadFailed { id, reason } => write!(f, "ReadFailed{{id={id} reason={reason}}}"),
             Output::ChangeRejected { reason } => write!(f, "ChangeRejected{{{reason}}}"),
         }
@@ -307,6 +355,7 @@ impl fmt::Display for Write {
                 Some(first) => write!(f, "Append{{from={first} n={}}}", entries.len()),
                 None => write!(f, "Append{{n=0}}"),
             },
+            Write::Snapshot(s) => write!(f, "{s}"),
         }
     }
 }

@@ -111,19 +111,47 @@ impl Raft {
         }
     }
 
-    /// The log changed from index `from` on (truncated there, then maybe appended): follow the
-    /// latest config entry, reverting to an earlier one if the latest was truncated (§6).
+    /// The log changed from index `from` on (truncated there, then maybe appended, or cut by
+    /// a snapshot when `from` is 0): follow the latest config entry, reverting to an earlier
+    /// one if the latest was truncated (§6), and to the snapshot's configuration when the log
+    /// after the snapshot names none (§7).
     pub(crate) fn reload_membership(&mut self, from: Index) {
         let reverted = from <= self.membership_index;
-        let start = if reverted { 1 } else { from };
+        let first = self.log.snapshot_index() + 1;
+        let start = if reverted { first } else { from.max(first) };
         let found = (start..=self.log.last_index()).rev().find_map(|i| {
             let entry = self.log.entry(i).expect("index within the log");
             entry.membership().map(|m| (m.clone(), i))
         });
         match found {
             Some((m, i)) => self.set_membership(m, i),
-            None if reverted => self.set_membership(self.bootstrap_membership(), 0),
+            None if reverted => {
+                let (m, i) = self.compacted_membership();
+                self.set_membership(m, i)
+            }
             None => {}
+        }
+    }
+
+    /// The configuration at `index` (at most the last log index): the latest config entry at
+    /// or below it, else the one the snapshot recorded. Used to stamp a new snapshot.
+    pub(crate) fn membership_at(&self, index: Index) -> Membership {
+        if self.membership_index <= index {
+            return self.membership.clone();
+        }
+        let first = self.log.snapshot_index() + 1;
+        (first..=index)
+            .rev()
+            .find_map(|i| self.log.entry(i).and_then(|e| e.membership().cloned()))
+            .unwrap_or_else(|| self.compacted_membership().0)
+    }
+
+    /// The configuration as of the snapshot (its index stands in for the config entry's),
+    /// or the bootstrap one at index 0 when there is no snapshot.
+    fn compacted_membership(&self) -> (Membership, Index) {
+        match &self.snapshot {
+            Some(s) => (s.meta.membership.clone(), s.meta.index),
+            None => (self.bootstrap_membership(), 0),
         }
     }
 

@@ -274,3 +274,54 @@ fn a_leader_that_starts_a_transfer_stops_serving_lease_reads() {
         "no read from the lease once a transfer started: {during:?}"
     );
 }
+
+#[test]
+fn a_node_restarting_from_a_snapshot_that_covers_the_config_entries_keeps_the_new_configuration() {
+    // Raft §7 + §6: the snapshot records the configuration at its index, because the config
+    // entries it replaces are gone; a restart must not fall back to the bootstrap voters.
+    let mut c = cluster(5, 3, 21);
+    let leader = c.elect_any();
+    change(&mut c, leader, MembershipChange::AddLearner(NodeId(4)));
+    change(&mut c, leader, MembershipChange::Promote(NodeId(4)));
+    c.propose(leader, b"after");
+    c.run(3);
+    let grown = c.node(leader.0).membership().clone();
+    assert_eq!(grown.voters, set(&[1, 2, 3, 4]));
+    let follower = NodeId(4);
+    c.snapshot(follower);
+    let snapshot = c.node(4).snapshot().expect("taken").clone();
+    assert!(
+        c.node(4).entries().iter().all(|e| e.membership().is_none()),
+        "the snapshot covers every config entry"
+    );
+    assert_eq!(snapshot.meta.membership, grown);
+    c.crash(follower);
+    c.restart(follower);
+    assert_eq!(*c.node(4).membership(), grown, "not the bootstrap n1..n3");
+    assert!(c.node(4).membership().is_voter(NodeId(4)));
+}
+
+#[test]
+fn a_follower_installing_a_snapshot_learns_the_configuration_from_it() {
+    // Raft §7: InstallSnapshot carries the configuration; a learner added after the leader
+    // compacted its log gets the snapshot, and with it the membership that names it.
+    let mut c = cluster(5, 3, 22);
+    let leader = c.elect_any();
+    for k in 0..5u8 {
+        c.propose(leader, &[k]);
+    }
+    change(&mut c, leader, MembershipChange::AddLearner(NodeId(5)));
+    c.crash(NodeId(5));
+    for k in 0..5u8 {
+        c.propose(leader, &[k]);
+    }
+    c.run(3);
+    c.snapshot(leader);
+    assert!(c.node(leader.0).snapshot_index() > c.node(leader.0).membership_index());
+    c.restart(NodeId(5));
+    c.run(10);
+    let n5 = c.node(5);
+    assert!(n5.snapshot_index() > 0, "caught up by InstallSnapshot");
+    assert!(n5.membership().is_learner(NodeId(5)));
+    assert_eq!(n5.membership(), c.node(leader.0).membership());
+}

@@ -83,7 +83,7 @@ fn a_follower_truncates_conflicting_entries_and_appends_the_leaders() {
     assert_eq!(terms(&f), [1, 1, 3]);
     let appended = out.writes.iter().find_map(|w| match w {
         Write::Append(es) => Some(es.clone()),
-        Write::HardState(_) => None,
+        Write::HardState(_) | Write::Snapshot(_) => None,
     });
     assert_eq!(
         appended,

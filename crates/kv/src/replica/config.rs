@@ -6,7 +6,9 @@
 //!                  ├─ kv:   kv::Config          validated by StateMachine::new
 //!                  ├─ pending_requests_max      validated here: 1..=PENDING_REQUESTS_LIMIT
 //!                  ├─ reads: ReadPath           Log | ReadIndex (default) | Lease
-//!                  └─ variant: ReplicaVariant   Correct unless a test or the simulator asks
+//!                  ├─ variant: ReplicaVariant   Correct unless a test or the simulator asks
+//!                  └─ snapshot_log_entries_max,  compaction thresholds (Raft §7), each >= 1
+//!                     snapshot_log_bytes_max
 //!
 //!   reads        raft.read_mode   a read-only command costs            safe if
 //!   Log          ReadIndex        a log entry, a commit round          always
@@ -116,6 +118,12 @@ pub struct ReplicaConfig {
     pub reads: ReadPath,
     /// Correct, or one of the deliberately broken teaching variants.
     pub variant: ReplicaVariant,
+    /// Snapshot the state machine (Raft §7) once this many entries were applied since the
+    /// last snapshot (or start): bounds the retained log, and so restart time and disk use.
+    pub snapshot_log_entries_max: u64,
+    /// ...or once the entries applied since the last snapshot carry this many data bytes,
+    /// whichever comes first: a few huge entries should not wait for the entry count.
+    pub snapshot_log_bytes_max: u64,
 }
 
 impl ReplicaConfig {
@@ -132,6 +140,8 @@ impl ReplicaConfig {
             pending_requests_max: 1024,
             reads: ReadPath::default(),
             variant: ReplicaVariant::Correct,
+            snapshot_log_entries_max: 10_000,
+            snapshot_log_bytes_max: 64 << 20,
         }
     }
 
@@ -155,6 +165,23 @@ impl ReplicaConfig {
                 "pending_requests_max {max} must be in 1..={}: 0 would refuse every request",
                 Self::PENDING_REQUESTS_LIMIT
             )));
+        }
+        self.validate_snapshots()
+    }
+
+    /// The compaction thresholds: at least 1 each, or the replica would snapshot after every
+    /// entry it applies (0) and spend its time serializing the whole map.
+    fn validate_snapshots(&self) -> Result<(), ReplicaError> {
+        for (name, value) in [
+            ("snapshot_log_entries_max", self.snapshot_log_entries_max),
+            ("snapshot_log_bytes_max", self.snapshot_log_bytes_max),
+        ] {
+            if value == 0 {
+                return Err(ReplicaError::Replica(format!(
+                    "{name} is 0: must be at least 1, or the whole state machine would be \
+                     serialized after every entry"
+                )));
+            }
         }
         Ok(())
     }
@@ -196,6 +223,8 @@ pub enum ReplicaError {
     Kv(ConfigError),
     /// A replica setting is invalid; the message names it and says why.
     Replica(String),
+    /// The snapshot on disk does not restore: corrupt, or not at the index Raft says.
+    Snapshot(String),
 }
 
 impl fmt::Display for ReplicaError {
@@ -204,6 +233,7 @@ impl fmt::Display for ReplicaError {
             ReplicaError::Raft(e) => write!(f, "replica: {e}"),
             ReplicaError::Kv(e) => write!(f, "replica: {e}"),
             ReplicaError::Replica(message) => write!(f, "replica config: {message}"),
+            ReplicaError::Snapshot(message) => write!(f, "replica: disk snapshot: {message}"),
         }
     }
 }
@@ -235,6 +265,18 @@ mod tests {
             err.contains("pending_requests_max 0 must be in 1..="),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_zero_snapshot_threshold_is_rejected_with_a_reason() {
+        let mut c = config();
+        c.snapshot_log_entries_max = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("snapshot_log_entries_max is 0"), "{err}");
+        let mut c = config();
+        c.snapshot_log_bytes_max = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("snapshot_log_bytes_max is 0"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //!             Accepted{index,term} ──► pending[index] = Pending{term, tag}
 //!             NotLeader{leader}    ──► Reply NotLeader              (the proposal of this call)
 //!             Committed(entry)     ──► apply ──► Applied ──► answer pending[entry.index], if any
+//!             RestoreSnapshot(s)   ──► compact.rs: machine = restore(s) ──► Restored
 //!             ReadReady / ReadFailed ──► read.rs: answer reads[id] from the machine, or refuse
+//!           compact.rs: log since the last snapshot too long ──► Snapshot (one more write)
 //!           settle_leadership: not leader ──► Retry every pending request, clear
 //! ```
 //!
@@ -135,6 +137,7 @@ impl KvReplica {
                     answer(out, p.tag, Outcome::NotLeader { leader });
                 }
                 raft::Output::Committed(entry) => self.on_committed(entry, out),
+                raft::Output::RestoreSnapshot(s) => self.on_restore_snapshot(s, &mut out.outputs),
                 // After every `Committed` through `index`, which the arm above just applied.
                 raft::Output::ReadReady { id, index } => self.on_read_ready(id, index, out),
                 raft::Output::ReadFailed { id, reason } => self.on_read_failed(id, reason, out),
@@ -149,6 +152,12 @@ impl KvReplica {
         );
         ready.clear();
         self.scratch = ready;
+        self.maybe_snapshot(); // compact.rs: its Write::Snapshot joins this call's writes
+        out.writes.append(&mut self.scratch.writes);
+        assert!(
+            self.scratch.messages.is_empty() && self.scratch.outputs.is_empty(),
+            "taking a snapshot only writes"
+        );
         self.settle_leadership(out);
     }
 
@@ -182,6 +191,7 @@ impl KvReplica {
             raft::EntryKind::Config(_) => &[],
         };
         let reply = self.machine.apply(entry.index, command);
+        self.count_applied(entry.data.len());
         out.outputs.push(Output::Applied {
             index: entry.index,
             term: entry.term,

@@ -9,7 +9,7 @@
 //!
 //!   Request{tag=7 client=3 seq=9 cmd=Put{key=k1 bytes=3}}
 //!   Reply{tag=7 Done(Ok{})}   Reply{tag=7 NotLeader(n2)}   Reply{tag=7 Retry}   Reply{tag=7 Busy}
-//!   Applied{index=12 term=3}
+//!   Applied{index=12 term=3}   Restored{index=40 term=2}   (a leader's snapshot, Raft §7)
 //! ```
 //!
 //! What each outcome tells a client (and a linearizability checker):
@@ -65,7 +65,8 @@ pub enum Output {
     /// digest, no data) so it can be emitted for every entry; invariants compare `(index, term)`
     /// across replicas and read `KvReplica::machine()` when they want the state itself.
     Applied {
-        /// The entry's log index; contiguous from 1 within one incarnation of the replica.
+        /// The entry's log index; contiguous within one incarnation of the replica, from
+        /// the one after its disk snapshot (or 1), and from the one after each `Restored`.
         index: Index,
         /// The entry's term: two replicas that applied different terms at one index diverged.
         term: Term,
@@ -74,6 +75,14 @@ pub enum Output {
     ChangeRejected {
         /// Why, as Raft said it.
         reason: ChangeError,
+    },
+    /// The state machine was replaced by a snapshot a leader sent (Raft §7): it now holds
+    /// every entry through `index`, and the next `Applied` is `index + 1`.
+    Restored {
+        /// The snapshot's last index: the machine's new `applied_index`.
+        index: Index,
+        /// The term of that entry.
+        term: Term,
     },
 }
 
@@ -135,6 +144,9 @@ impl fmt::Display for Output {
             Output::Reply { tag, outcome } => write!(f, "Reply{{tag={tag} {outcome}}}"),
             Output::Applied { index, term } => write!(f, "Applied{{index={index} term={term}}}"),
             Output::ChangeRejected { reason } => write!(f, "ChangeRejected{{{reason}}}"),
+            Output::Restored { index, term } => {
+                write!(f, "Restored{{index={index} term={term}}}")
+            }
         }
     }
 }

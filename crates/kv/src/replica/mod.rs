@@ -41,9 +41,10 @@
 //! Reads never touch the session table: they change nothing, so a retried read simply reads
 //! again (dissertation §6.3).
 //!
-//! Restart: `new` builds an empty machine and Raft re-delivers every committed entry from index
-//! 1, which rebuilds it (there are no snapshots yet). Reads waiting at a crash die with it:
-//! their clients time out, as they would for any request.
+//! Restart: `new` restores the machine from the disk's snapshot (an empty machine without one)
+//! and Raft re-delivers every committed entry after it, which rebuilds the rest (Raft §7;
+//! compact.rs takes the snapshots). Reads waiting at a crash die with it: their clients time
+//! out, as they would for any request.
 //!
 //! Invariants (asserted, on in release):
 //! - every `Input::Request` is answered by exactly one `Output::Reply` carrying its tag, unless
@@ -63,8 +64,10 @@
 //! io.rs       Input, Output, Outcome and their one-line Display
 //! flow.rs     the request path: admit, propose, remember, apply, answer, step down
 //! read.rs     the read path without the log: ReadIndex, lease and follower reads (§6.4)
+//! compact.rs  snapshots past a log threshold, restore on RestoreSnapshot and restart (§7)
 //! ```
 
+mod compact;
 mod config;
 mod flow;
 mod io;
@@ -81,6 +84,7 @@ use crate::machine::StateMachine;
 pub use config::{ReadPath, ReplicaConfig, ReplicaError, ReplicaVariant};
 pub use io::{Input, Outcome, Output};
 
+use compact::SinceSnapshot;
 use flow::Pending;
 use read::PendingRead;
 
@@ -90,8 +94,11 @@ pub struct KvReplica {
     config: ReplicaConfig,
     /// Consensus: orders the requests. Everything durable lives in its `Disk`.
     raft: Raft,
-    /// The map every committed entry is applied to. Volatile: rebuilt from the log on restart.
+    /// The map every committed entry is applied to. Volatile: rebuilt from the disk's snapshot
+    /// and the log after it on restart.
     machine: StateMachine,
+    /// Log applied since the last snapshot: decides when to take the next one (compact.rs).
+    since_snapshot: SinceSnapshot,
     /// Requests this leader proposed and has not answered, by log index. A `BTreeMap` so that
     /// stepping down answers them in index order, the same on every run.
     pending: BTreeMap<Index, Pending>,
@@ -109,7 +116,9 @@ pub struct KvReplica {
 
 impl KvReplica {
     /// Start (or restart) from what the disk holds; an empty `Disk` is a brand new replica.
-    /// The state machine starts empty and is rebuilt as Raft re-delivers the committed log.
+    /// The state machine starts from the disk's snapshot (empty without one) and is rebuilt
+    /// as Raft re-delivers the committed log after it. A snapshot that does not restore is an
+    /// error, not a crash: the disk is untrusted input.
     pub fn new(
         config: ReplicaConfig,
         disk: &Disk,
@@ -117,11 +126,15 @@ impl KvReplica {
     ) -> Result<KvReplica, ReplicaError> {
         config.validate()?;
         let raft = Raft::new(config.raft_config(), disk, rng).map_err(ReplicaError::Raft)?;
-        let machine = StateMachine::new(config.kv.clone()).map_err(ReplicaError::Kv)?;
+        let machine = match &disk.snapshot {
+            Some(s) => compact::restore(&config.kv, s).map_err(ReplicaError::Snapshot)?,
+            None => StateMachine::new(config.kv.clone()).map_err(ReplicaError::Kv)?,
+        };
         Ok(KvReplica {
             config,
             raft,
             machine,
+            since_snapshot: SinceSnapshot::default(),
             pending: BTreeMap::new(),
             reads: BTreeMap::new(),
             next_read_id: 0,
@@ -161,6 +174,7 @@ impl Clone for KvReplica {
             config: self.config.clone(),
             raft: self.raft.clone(),
             machine: self.machine.clone(),
+            since_snapshot: self.since_snapshot,
             pending: self.pending.clone(),
             reads: self.reads.clone(),
             next_read_id: self.next_read_id,

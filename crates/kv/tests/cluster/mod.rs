@@ -78,8 +78,11 @@ pub struct Cluster {
     pub replies: BTreeMap<u64, (NodeId, Outcome)>,
     /// Tags submitted and not answered yet, with the node they went to.
     pub waiting: BTreeMap<u64, NodeId>,
-    /// (index, term) applied by each node in its current incarnation.
+    /// (index, term) applied by each node in its current incarnation, after `base`.
     pub applied: Vec<Vec<(u64, u64)>>,
+    /// Per node, the index its machine last started from: its disk snapshot at restart, or a
+    /// leader's snapshot it restored (Raft §7). `applied` continues right after it.
+    pub base: Vec<u64>,
     /// The term first applied at each index, by anyone.
     pub terms_by_index: BTreeMap<u64, u64>,
     /// The digest first seen at each applied index, by anyone, across incarnations.
@@ -110,6 +113,7 @@ impl Cluster {
         Cluster {
             disks: vec![Disk::default(); ids.len()],
             applied: vec![Vec::new(); ids.len()],
+            base: vec![0; ids.len()],
             ids,
             configs,
             nodes,
@@ -269,6 +273,7 @@ impl Cluster {
         self.nodes[i] =
             KvReplica::new(self.configs[i].clone(), &self.disks[i], rng).expect("sound disk");
         self.applied[i].clear();
+        self.base[i] = self.nodes[i].machine().applied_index();
         self.down.remove(&id);
     }
 
@@ -310,6 +315,12 @@ impl Cluster {
                 ReplicaOutput::Applied { index, term } => self.record_applied(i, index, term),
                 // This harness never changes membership.
                 ReplicaOutput::ChangeRejected { .. } => {}
+                ReplicaOutput::Restored { index, .. } => {
+                    assert!(index > self.base[i] + self.applied[i].len() as u64);
+                    self.base[i] = index;
+                    self.applied[i].clear();
+                    self.check_digest(i);
+                }
             }
         }
         effects.clear();
@@ -328,7 +339,7 @@ impl Cluster {
     }
 
     fn record_applied(&mut self, i: usize, index: u64, term: u64) {
-        let expected = self.applied[i].len() as u64 + 1;
+        let expected = self.base[i] + self.applied[i].len() as u64 + 1;
         assert_eq!(index, expected, "{} applied out of order", self.ids[i]);
         let first = *self.terms_by_index.entry(index).or_insert(term);
         assert_eq!(

@@ -120,8 +120,12 @@ pub struct Cluster {
     pub network: VecDeque<Envelope<Message>>,
     /// Every message ever sent (including dropped ones), for counting.
     pub sent: Vec<Envelope<Message>>,
-    /// Committed entries delivered by each node in its current incarnation.
+    /// Committed entries delivered by each node in its current incarnation, after its last
+    /// restored snapshot.
     pub applied: Vec<Vec<Entry>>,
+    /// Per node, the index of the snapshot its state machine was last restored from (§7):
+    /// `applied[i]` starts right after it.
+    pub restored: Vec<u64>,
     /// Every other output, per node.
     pub outputs: Vec<Vec<Output>>,
     /// Crashed nodes: they neither tick nor receive.
@@ -164,6 +168,7 @@ impl Cluster {
             configs.push(config);
         }
         Cluster {
+            restored: disks.iter().map(offset).collect(),
             disks,
             applied: vec![Vec::new(); ids.len()],
             outputs: vec![Vec::new(); ids.len()],
@@ -330,7 +335,32 @@ impl Cluster {
         self.nodes[i] =
             Raft::new(self.configs[i].clone(), &self.disks[i], rng).expect("disk is sound");
         self.applied[i].clear();
+        self.restored[i] = self.disks[i].snapshot.as_ref().map_or(0, |s| s.meta.index);
         self.down.remove(&id);
+    }
+
+    /// The host snapshots node `id`'s state machine at its applied index (§7). The state is
+    /// the concatenated data of every entry through that index, so a restored snapshot can be
+    /// compared with what the cluster committed.
+    pub fn snapshot(&mut self, id: NodeId) {
+        let i = self.pos(id);
+        let index = self.nodes[i].applied_index();
+        let data = self.state_through(index);
+        self.nodes[i].input(Input::Snapshot { index, data }, &mut self.ready);
+        self.carry_out(i);
+    }
+
+    /// The state machine image through `index`: the data of entries 1..=index, concatenated.
+    pub fn state_through(&self, index: u64) -> Bytes {
+        let mut data = Vec::new();
+        for k in 1..=index {
+            let e = self
+                .delivered
+                .get(&k)
+                .expect("a snapshot covers delivered entries");
+            data.extend_from_slice(&e.data);
+        }
+        Bytes::from(data)
     }
 
     /// Cut every link between `id` and the others, both ways.
@@ -375,6 +405,18 @@ impl Cluster {
         for output in ready.outputs.drain(..) {
             match output {
                 Output::Committed(entry) => self.record_delivery(i, entry),
+                Output::RestoreSnapshot(s) => {
+                    assert_eq!(
+                        s.data,
+                        self.state_through(s.meta.index),
+                        "{} restored a snapshot that is not the committed state (§7)",
+                        self.ids[i]
+                    );
+                    assert!(s.meta.index > self.restored[i] + self.applied[i].len() as u64);
+                    self.restored[i] = s.meta.index;
+                    self.applied[i].clear();
+                    self.outputs[i].push(Output::RestoreSnapshot(s));
+                }
                 other => self.outputs[i].push(other),
             }
         }
@@ -384,7 +426,7 @@ impl Cluster {
     }
 
     fn record_delivery(&mut self, i: usize, entry: Entry) {
-        let expected = self.applied[i].len() as u64 + 1;
+        let expected = self.restored[i] + self.applied[i].len() as u64 + 1;
         assert_eq!(
             entry.index, expected,
             "{} delivered out of order",
@@ -457,12 +499,20 @@ pub fn assert_promises_are_durable(disk: &Disk, env: &Envelope<Message>) {
             result: AppendResult::Ok { match_index },
             ..
         } => assert!(
-            disk.log.len() as u64 >= *match_index,
+            offset(disk) + disk.log.len() as u64 >= *match_index,
             "{env} acknowledges entries not yet on disk"
+        ),
+        Message::InstallSnapshotResponse {
+            index,
+            installed: true,
+            ..
+        } => assert!(
+            offset(disk) + disk.log.len() as u64 >= *index,
+            "{env} acknowledges a snapshot not yet on disk"
         ),
         Message::AppendEntries { entries, .. } => {
             if let Some(last) = entries.last() {
-                let on_disk = disk.log.get(last.index as usize - 1);
+                let on_disk = disk.log.get((last.index - offset(disk)) as usize - 1);
                 assert_eq!(
                     on_disk,
                     Some(last),
@@ -472,4 +522,9 @@ pub fn assert_promises_are_durable(disk: &Disk, env: &Envelope<Message>) {
         }
         _ => {}
     }
+}
+
+/// The index the disk's snapshot covers (0 without one): its log starts after it.
+pub fn offset(disk: &Disk) -> u64 {
+    disk.snapshot.as_ref().map_or(0, |s| s.meta.index)
 }

@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 
 use bytes::{BufMut, Bytes};
 use distributed_core::NodeId;
-use raft::{Entry, EntryKind, Membership};
+use raft::{Entry, EntryKind, Membership, SnapshotMeta};
 
 /// How an entry's kind is written: a normal command, or a configuration (raft membership.rs).
 const ENTRY_NORMAL: u8 = 0;
@@ -240,4 +240,24 @@ pub(crate) fn put_membership(out: &mut Vec<u8>, m: &Membership) {
 /// A node id, or 0 for none (node ids start at 1; `Config::validate` rejects 0).
 pub(crate) fn put_node(out: &mut Vec<u8>, id: Option<NodeId>) {
     out.put_u64(id.map_or(0, |n| n.0));
+}
+
+/// A snapshot's metadata: `[index u64][term u64][membership]` (Raft §7; the membership as
+/// `put_membership` writes it, so a node restarting from the snapshot knows its configuration).
+pub(crate) fn put_snapshot_meta(out: &mut Vec<u8>, meta: &SnapshotMeta) {
+    out.put_u64(meta.index);
+    out.put_u64(meta.term);
+    put_membership(out, &meta.membership);
+}
+
+/// The inverse of `put_snapshot_meta`; an invalid membership (no voters, id 0) is refused.
+pub(crate) fn get_snapshot_meta(r: &mut Reader<'_>) -> Result<SnapshotMeta, CodecError> {
+    let index = r.u64("snapshot index")?;
+    let term = r.u64("snapshot term")?;
+    let membership = r.membership()?;
+    Ok(SnapshotMeta {
+        index,
+        term,
+        membership,
+    })
 }

@@ -5,9 +5,10 @@
 //!   frame:   [len u32][crc32(payload) u32][payload: len bytes]        len ≤ frame_bytes_max
 //!   payload: [version=1][kind][fields]
 //!     kind 1 Hello{from}                  first frame on every connection: who is talking
-//!     kind 2 Raft(Message)                sub-kind 1..=9, the RPCs of raft::Message
+//!     kind 2 Raft(Message)                sub-kind 1..=11, the RPCs of raft::Message
 //!                                         (version 2: entries carry a kind, RequestVote a
-//!                                         leader-transfer flag, 9 is TimeoutNow)
+//!                                         leader-transfer flag, 9 is TimeoutNow; 10, 11:
+//!                                         InstallSnapshot and its response, §7)
 //!     kind 3 Forward{id, request}         a kv::Request (kv's own codec) for the leader
 //!     kind 4 ForwardReply{id, resp}       the leader's answer, already a RESP frame
 //!
@@ -25,7 +26,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use distributed_core::NodeId;
 use raft::{AppendResult, Message, ReadFailure};
 
-use super::{put_bytes, put_entries, put_node, CodecError, Reader};
+use super::{get_snapshot_meta, put_bytes, put_entries, put_node, put_snapshot_meta};
+use super::{CodecError, Reader};
 
 /// The peer payload format version.
 pub const PEER_VERSION: u8 = 2;
@@ -220,6 +222,36 @@ fn encode_message(msg: &Message, out: &mut Vec<u8>) {
             out.put_u8(9);
             out.put_u64(*term);
         }
+        Message::InstallSnapshot {
+            term,
+            meta,
+            offset,
+            data,
+            done,
+            round,
+        } => {
+            out.put_u8(10);
+            out.put_u64(*term);
+            put_snapshot_meta(out, meta);
+            out.put_u64(*offset);
+            put_bytes(out, data);
+            out.put_u8(u8::from(*done));
+            out.put_u64(*round);
+        }
+        Message::InstallSnapshotResponse {
+            term,
+            index,
+            received,
+            installed,
+            round,
+        } => {
+            out.put_u8(11);
+            for v in [*term, *index, *received] {
+                out.put_u64(v);
+            }
+            out.put_u8(u8::from(*installed));
+            out.put_u64(*round);
+        }
     }
 }
 
@@ -346,6 +378,21 @@ fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
             };
             Message::ReadIndexResponse { term, id, outcome }
         }
+        10 => Message::InstallSnapshot {
+            term: r.u64("term")?,
+            meta: get_snapshot_meta(r)?,
+            offset: r.u64("offset")?,
+            data: r.bytes("snapshot chunk")?,
+            done: r.bool("done")?,
+            round: r.u64("round")?,
+        },
+        11 => Message::InstallSnapshotResponse {
+            term: r.u64("term")?,
+            index: r.u64("index")?,
+            received: r.u64("received")?,
+            installed: r.bool("installed")?,
+            round: r.u64("round")?,
+        },
         other => return Err(r.error(format!("unknown raft message kind {other}"))),
     };
     Ok(msg)
@@ -443,6 +490,25 @@ mod tests {
                 term: 3,
                 id: 12,
                 outcome: Err(ReadFailure::TimedOut { ticks: 20 }),
+            },
+            Message::InstallSnapshot {
+                term: 4,
+                meta: raft::SnapshotMeta {
+                    index: 120,
+                    term: 3,
+                    membership: raft::Membership::new([1, 2, 3].map(NodeId)),
+                },
+                offset: 4096,
+                data: Bytes::from_static(b"chunk"),
+                done: true,
+                round: 2,
+            },
+            Message::InstallSnapshotResponse {
+                term: 4,
+                index: 120,
+                received: 4101,
+                installed: true,
+                round: 2,
             },
         ];
         assert!(msgs

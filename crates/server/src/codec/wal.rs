@@ -5,6 +5,8 @@
 //!   Append:    [version=2][kind=2][n u32] n × [term u64][index u64][entry kind u8][len u32][data]
 //!              entry kind 0 = Normal; 1 = Config, followed (before len) by the membership:
 //!              [n u32][voter u64]… [joint u8]([n u32][outgoing voter u64]…)? [n u32][learner u64]…
+//!   Snapshot:  [version=2][kind=3][index u64][term u64][membership, as above][len u32][data]
+//!              (Raft §7: replay applies it like `persist`, dropping the log it covers)
 //!   version 1 records (before config entries existed) are still read: no entry kind byte,
 //!   every entry Normal. They are never written.
 //!
@@ -24,7 +26,8 @@ use distributed_core::Protocol;
 use kv::KvReplica;
 use raft::{Disk, HardState, Write};
 
-use super::{entry_bytes, put_entries, put_node, CodecError, Reader};
+use super::{entry_bytes, get_snapshot_meta, put_bytes, put_entries, put_node};
+use super::{put_snapshot_meta, CodecError, Reader};
 
 /// The WAL record format version; a record with another is refused, not guessed at.
 pub const WAL_RECORD_VERSION: u8 = 2;
@@ -33,6 +36,7 @@ const WAL_RECORD_VERSION_NO_KINDS: u8 = 1;
 
 const KIND_HARD_STATE: u8 = 1;
 const KIND_APPEND: u8 = 2;
+const KIND_SNAPSHOT: u8 = 3;
 
 /// Encode `write` as one or more records of at most about `record_bytes_max` bytes each
 /// (a single entry larger than that still goes alone; the WAL refuses it if it is too big).
@@ -66,6 +70,14 @@ pub fn encode_write(write: &Write, record_bytes_max: usize, out: &mut Vec<Vec<u8
                 start = end;
             }
         }
+        Write::Snapshot(snapshot) => {
+            // One record, whatever its size: a snapshot cannot be split and replayed in parts.
+            // The WAL refuses one above its record bound, which stops the node with that error.
+            let mut r = vec![WAL_RECORD_VERSION, KIND_SNAPSHOT];
+            put_snapshot_meta(&mut r, &snapshot.meta);
+            put_bytes(&mut r, &snapshot.data);
+            out.push(r);
+        }
     }
 }
 
@@ -84,6 +96,10 @@ pub fn decode_write(record: &[u8]) -> Result<Write, CodecError> {
             voted_for: r.node("voted_for")?,
         }),
         KIND_APPEND => Write::Append(r.entries(version == WAL_RECORD_VERSION)?),
+        KIND_SNAPSHOT => Write::Snapshot(raft::Snapshot {
+            meta: get_snapshot_meta(&mut r)?,
+            data: r.bytes("snapshot data")?,
+        }),
         other => return Err(r.error(format!("unknown record kind {other}"))),
     };
     r.finish("record")?;
@@ -97,22 +113,41 @@ pub fn replay<'a>(records: impl IntoIterator<Item = &'a [u8]>) -> Result<Disk, C
         let write = decode_write(record).map_err(|e| CodecError {
             message: format!("WAL record #{n}: {e}"),
         })?;
-        if let Write::Append(entries) = &write {
-            if let Some(first) = entries.first() {
-                let len = disk.log.len() as u64;
-                if first.index == 0 || first.index > len + 1 {
-                    return Err(CodecError {
-                        message: format!(
-                            "WAL record #{n}: Append at index {} would leave a gap after {len} entries",
-                            first.index
-                        ),
-                    });
-                }
-            }
-        }
+        check_replayable(&disk, &write).map_err(|e| CodecError {
+            message: format!("WAL record #{n}: {e}"),
+        })?;
         <KvReplica as Protocol>::persist(&mut disk, &write);
     }
     Ok(disk)
+}
+
+/// What `persist` would assert about `write` on `disk`, as an error: an Append must start
+/// after the snapshot and within the log or right after it; a snapshot must move forward.
+fn check_replayable(disk: &Disk, write: &Write) -> Result<(), String> {
+    let offset = disk.snapshot.as_ref().map_or(0, |s| s.meta.index);
+    match write {
+        Write::Append(entries) => {
+            let Some(first) = entries.first() else {
+                return Ok(());
+            };
+            let end = offset + disk.log.len() as u64;
+            if first.index <= offset || first.index > end + 1 {
+                return Err(format!(
+                    "Append at index {} would leave a gap after {} entries past the snapshot at {offset}",
+                    first.index,
+                    disk.log.len()
+                ));
+            }
+        }
+        Write::Snapshot(s) if s.meta.index <= offset || s.meta.term == 0 => {
+            return Err(format!(
+                "Snapshot at ({},{}) does not move past the one at {offset}",
+                s.meta.term, s.meta.index
+            ));
+        }
+        Write::Snapshot(_) | Write::HardState(_) => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -259,6 +294,33 @@ mod tests {
             .unwrap_err()
             .message
             .contains("no voters"));
+    }
+
+    #[test]
+    fn a_snapshot_record_replays_into_the_disk_and_drops_the_log_it_covers() {
+        // Raft §7: the snapshot replaces the log through its index; the tail after it stays.
+        let snapshot = raft::Snapshot {
+            meta: raft::SnapshotMeta {
+                index: 2,
+                term: 1,
+                membership: Membership::new([1, 2, 3].map(NodeId)),
+            },
+            data: Bytes::from_static(b"state"),
+        };
+        let writes = [
+            Write::Append(vec![entry(1, 1, 3), entry(1, 2, 0), entry(2, 3, 5)]),
+            Write::Snapshot(snapshot.clone()),
+            Write::Append(vec![entry(2, 4, 1)]),
+        ];
+        let recs = records(&writes, 1 << 20);
+        let disk = replay(recs.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(disk.snapshot, Some(snapshot));
+        let log: Vec<(u64, u64)> = disk.log.iter().map(|e| (e.term, e.index)).collect();
+        assert_eq!(log, vec![(2, 3), (2, 4)]);
+        let below = records(&[Write::Append(vec![entry(2, 2, 1)])], 1 << 20);
+        let all: Vec<&[u8]> = recs.iter().chain(&below).map(Vec::as_slice).collect();
+        let err = replay(all).unwrap_err();
+        assert!(err.message.contains("past the snapshot at 2"), "{err}");
     }
 
     proptest::proptest! {

@@ -103,9 +103,11 @@ impl Workload<Raft> for Client {
                 }
             }
             // This client only proposes; it never sends `Input::Read` or membership changes.
+            // Snapshots are the host's business (snapshots.rs), not the client's.
             Output::ReadReady { .. }
             | Output::ReadFailed { .. }
-            | Output::ChangeRejected { .. } => {}
+            | Output::ChangeRejected { .. }
+            | Output::RestoreSnapshot(_) => {}
         }
     }
 

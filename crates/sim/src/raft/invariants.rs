@@ -90,11 +90,14 @@ struct Seen {
 
 /// Log matching (§5.3): two entries with the same index and term hold the same command and
 /// follow entries of the same term, so (by induction) the logs agree up to them. Also checks
-/// that each node's in-memory log ends where its persisted log ends.
+/// that each node's in-memory log ends where its persisted log ends. With snapshots (§7) only
+/// the retained log is compared; the snapshot point stands in for the entries before it.
 pub struct LogMatching {
-    /// Per node, the term of every entry on its disk (index k at position k-1), maintained from
-    /// `Write::Append` exactly as `persist` applies it.
+    /// Per node, the term of every entry on its disk after its snapshot (index `s + k + 1` at
+    /// position k), maintained from `Write::Append` / `Write::Snapshot` as `persist` applies them.
     disk_terms: Vec<Vec<Term>>,
+    /// Per node, its durable snapshot point `(index, term)`, `(0, 0)` without one.
+    disk_points: Vec<(Index, Term)>,
     /// Per index (k at position k-1), every distinct term seen there, with its evidence.
     seen: Vec<Vec<(Term, Seen)>>,
 }
@@ -104,6 +107,7 @@ impl LogMatching {
     pub fn new(nodes: usize) -> Self {
         LogMatching {
             disk_terms: vec![Vec::new(); nodes],
+            disk_points: vec![(0, 0); nodes],
             seen: Vec::new(),
         }
     }
@@ -147,25 +151,31 @@ impl Invariant<Raft> for LogMatching {
     }
 
     fn on_write(&mut self, node: NodeId, write: &Write) -> Result<(), String> {
-        let Write::Append(entries) = write else {
-            return Ok(());
+        let entries = match write {
+            Write::Append(entries) => entries,
+            Write::Snapshot(s) => {
+                self.on_snapshot(node, s.meta.index, s.meta.term);
+                return Ok(());
+            }
+            Write::HardState(_) => return Ok(()),
         };
         let Some(first) = entries.first() else {
             return Ok(());
         };
+        let (offset, point_term) = self.disk_points[slot(node)];
         let mut terms = std::mem::take(&mut self.disk_terms[slot(node)]);
-        terms.truncate(first.index.saturating_sub(1) as usize);
+        terms.truncate(first.index.saturating_sub(offset + 1) as usize);
         let mut result = Ok(());
         for e in entries {
-            if e.index != terms.len() as Index + 1 {
+            if e.index != offset + terms.len() as Index + 1 {
                 result = Err(format!(
-                    "{node} appended index {} after {} entries",
+                    "{node} appended index {} after {} entries past its snapshot at {offset}",
                     e.index,
                     terms.len()
                 ));
                 break;
             }
-            let prev_term = terms.last().copied().unwrap_or(0);
+            let prev_term = terms.last().copied().unwrap_or(point_term);
             result = self.register(node, e, prev_term);
             if result.is_err() {
                 break;
@@ -184,7 +194,11 @@ impl Invariant<Raft> for LogMatching {
             return Ok(());
         };
         let disk = &self.disk_terms[slot(id)];
-        let disk_last = (disk.last().copied().unwrap_or(0), disk.len() as Index);
+        let (offset, point_term) = self.disk_points[slot(id)];
+        let disk_last = (
+            disk.last().copied().unwrap_or(point_term),
+            offset + disk.len() as Index,
+        );
         let mem_last = (node.last_term(), node.last_index());
         if mem_last != disk_last {
             return Err(format!(
@@ -192,6 +206,22 @@ impl Invariant<Raft> for LogMatching {
             ));
         }
         Ok(())
+    }
+}
+
+impl LogMatching {
+    /// `Write::Snapshot` as `persist` applies it (§7): keep the entries after the snapshot if
+    /// the disk holds its last entry, else drop them all.
+    fn on_snapshot(&mut self, node: NodeId, index: Index, term: Term) {
+        let (offset, _) = self.disk_points[slot(node)];
+        let terms = &mut self.disk_terms[slot(node)];
+        let k = index.saturating_sub(offset) as usize;
+        if k >= 1 && terms.get(k - 1) == Some(&term) {
+            terms.drain(..k);
+        } else {
+            terms.clear();
+        }
+        self.disk_points[slot(node)] = (index, term);
     }
 }
 
@@ -272,6 +302,9 @@ impl Invariant<Raft> for LeaderCompleteness {
             else {
                 continue;
             };
+            if i < node.snapshot_index() {
+                continue; // inside its snapshot (§7); snapshot-safety checks snapshots
+            }
             if node.term_at(i) != Some(want) {
                 return Err(format!(
                     "{id} leads term {term} without committed entry ({want},{i}): it has {:?}",
@@ -284,12 +317,15 @@ impl Invariant<Raft> for LeaderCompleteness {
 }
 
 /// State machine safety (§5.4.3): every node that applies index i applies the same entry, and
-/// each incarnation applies 1, 2, 3, … with no gap and no repeat.
+/// each incarnation applies s+1, s+2, … with no gap and no repeat, where s is the snapshot it
+/// restarted from (§7); a restored snapshot only moves its applied index forward.
 pub struct StateMachineSafety {
     /// The first entry applied at each index (k at position k-1), by anyone.
     committed: Vec<(Term, Bytes, NodeId)>,
-    /// Per node, the last index this incarnation applied.
+    /// Per node, the last index this incarnation applied (or restored from a snapshot).
     applied: Vec<Index>,
+    /// Per node, the index of its durable snapshot: where a restart resumes applying.
+    durable_snapshot: Vec<Index>,
 }
 
 impl StateMachineSafety {
@@ -298,6 +334,7 @@ impl StateMachineSafety {
         StateMachineSafety {
             committed: Vec::new(),
             applied: vec![0; nodes],
+            durable_snapshot: vec![0; nodes],
         }
     }
 }
@@ -307,9 +344,18 @@ impl Invariant<Raft> for StateMachineSafety {
         "state-machine-safety"
     }
 
+    fn on_write(&mut self, node: NodeId, write: &Write) -> Result<(), String> {
+        if let Write::Snapshot(s) = write {
+            self.durable_snapshot[slot(node)] = s.meta.index;
+        }
+        Ok(())
+    }
+
     fn on_output(&mut self, node: NodeId, output: &Output) -> Result<(), String> {
-        let Output::Committed(e) = output else {
-            return Ok(());
+        let e = match output {
+            Output::Committed(e) => e,
+            Output::RestoreSnapshot(s) => return self.on_restore(node, s.meta.index, s.meta.term),
+            _ => return Ok(()),
         };
         let last = &mut self.applied[slot(node)];
         if e.index != *last + 1 {
@@ -337,11 +383,31 @@ impl Invariant<Raft> for StateMachineSafety {
     }
 
     fn on_restart(&mut self, node: NodeId) {
-        self.applied[slot(node)] = 0;
+        self.applied[slot(node)] = self.durable_snapshot[slot(node)];
     }
 
     fn check(&mut self, _view: &ClusterView<Raft>) -> Result<(), String> {
         Ok(())
+    }
+}
+
+impl StateMachineSafety {
+    /// A node replaced its state machine with a snapshot through `index` (§7): that must move
+    /// it forward, and the snapshot must end with the entry the cluster committed there.
+    fn on_restore(&mut self, node: NodeId, index: Index, term: Term) -> Result<(), String> {
+        let last = &mut self.applied[slot(node)];
+        if index <= *last {
+            return Err(format!(
+                "{node} restored a snapshot at {index} after applying up to {last}: applied went backwards"
+            ));
+        }
+        *last = index;
+        match index.checked_sub(1).and_then(|k| self.committed.get(k as usize)) {
+            Some((t, _, first)) if *t != term => Err(format!(
+                "{node} restored a snapshot ending in ({term},{index}), but {first} applied term {t} there"
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //!   RaftSimOptions { nodes, faults, variant, … }
 //!        │ sim_config(), raft_config(id)
 //!        ▼
-//!   simulation(seed) = Simulation<Raft> + 5 invariants + Client + leader hook
+//!   simulation(seed) = Simulation<Raft> + 6 invariants + Compacting(Client) + leader hook
 //!        │ run
 //!        ▼
 //!   run_seed(seed) ──► SeedReport        run_seeds(a..b, threads) ──► Summary
@@ -29,6 +29,7 @@
 //! runner.rs       simulation, run_seed, run_seeds, first_violation, SeedReport, Summary
 //! reconfig.rs     MembershipDriver (random membership changes and leadership transfers on top
 //!                 of a workload), ConfigAgreement (committed configurations agree)  (§6)
+//! snapshots.rs    the host's compaction (Compacting workload wrapper) and snapshot safety (§7)
 //! ```
 
 mod client;
@@ -36,6 +37,7 @@ mod invariants;
 mod options;
 mod reconfig;
 mod runner;
+mod snapshots;
 
 pub use client::Client;
 pub use invariants::{
@@ -43,9 +45,10 @@ pub use invariants::{
 };
 pub use options::{
     parse_seeds, parse_variant, FaultProfile, RaftSimOptions, APPEND_BATCHES,
-    MEMBERSHIP_CHANGE_INTERVAL_UNITS,
+    MEMBERSHIP_CHANGE_INTERVAL_UNITS, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_THRESHOLDS,
 };
 pub use reconfig::{ConfigAgreement, MembershipDriver, Reconfigurable, SPARE_SLOTS};
 pub use runner::{
     first_violation, raft_leader, run_seed, run_seeds, simulation, SeedReport, Summary,
 };
+pub use snapshots::{chain_digest, snapshot_bytes, Compacting, SnapshotSafety, SNAPSHOT_BYTES};

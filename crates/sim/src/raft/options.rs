@@ -164,6 +164,11 @@ pub struct RaftSimOptions {
     /// Reconfigure while the faults go on (reconfig.rs): `nodes` are the initial voters, and
     /// [`SPARE_SLOTS`] more slots start outside the cluster, ready to join.
     pub membership_changes: bool,
+    /// The host snapshots a node once it applied this many entries past its last snapshot
+    /// (Raft §7; 0 = never), or `None` to let the seed choose from [`SNAPSHOT_THRESHOLDS`].
+    /// Small thresholds make compaction, InstallSnapshot and restarts from a snapshot common
+    /// in every default run, not only in the snapshot scenarios.
+    pub snapshot_log_entries_max: Option<u64>,
 }
 
 impl Default for RaftSimOptions {
@@ -179,6 +184,7 @@ impl Default for RaftSimOptions {
             propose_interval_units: 100,
             entries_per_append_max: None,
             membership_changes: false,
+            snapshot_log_entries_max: None,
         }
     }
 }
@@ -191,14 +197,27 @@ pub const MEMBERSHIP_CHANGE_INTERVAL_UNITS: Time = 3_000;
 /// seeds send one entry per append (Figure 8 territory), the rest batch.
 pub const APPEND_BATCHES: [usize; 4] = [1, 1, 8, 64];
 
+/// The snapshot thresholds a seed chooses from when `snapshot_log_entries_max` is `None`:
+/// seven in eight seeds compact (a run commits a few hundred entries), one never does.
+pub const SNAPSHOT_THRESHOLDS: [u64; 8] = [3, 5, 8, 13, 21, 34, 55, 0];
+
+/// Bytes per snapshot chunk in simulated clusters: small, so a transfer takes several chunks
+/// and losing, duplicating or reordering one of them is exercised (Raft §7).
+pub const SNAPSHOT_CHUNK_BYTES: usize = 24;
+
 impl RaftSimOptions {
-    /// These options with every per-seed choice made for `seed` (today: the append batch).
+    /// These options with every per-seed choice made for `seed` (the append batch and the
+    /// snapshot threshold).
     pub fn for_seed(&self, seed: u64) -> RaftSimOptions {
         let mut o = self.clone();
         if o.entries_per_append_max.is_none() {
             // Not the simulation's RNG: the choice must not shift the run's other draws.
             let pick = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 62;
             o.entries_per_append_max = Some(APPEND_BATCHES[pick as usize]);
+        }
+        if o.snapshot_log_entries_max.is_none() {
+            let pick = seed.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 61;
+            o.snapshot_log_entries_max = Some(SNAPSHOT_THRESHOLDS[pick as usize]);
         }
         o
     }
@@ -222,6 +241,7 @@ impl RaftSimOptions {
         if let Some(batch) = self.entries_per_append_max {
             c.entries_per_append_max = batch;
         }
+        c.snapshot_chunk_bytes_max = SNAPSHOT_CHUNK_BYTES;
         c
     }
 

@@ -223,8 +223,14 @@ impl<P: Reconfigurable> Invariant<P> for ConfigAgreement {
             return Ok(());
         };
         let at = r.membership_index();
+        // The configuration comes from a config entry in the log, or, once that entry is
+        // compacted away, from the snapshot standing in for it (§7), or from bootstrap.
+        let from_snapshot = r.snapshot().filter(|s| at > 0 && s.meta.index == at);
         let follows = match r.entry(at) {
             _ if at == 0 => *r.membership() == Membership::new(r.config().voters.iter().copied()),
+            _ if from_snapshot.is_some() => {
+                from_snapshot.is_some_and(|s| s.meta.membership == *r.membership())
+            }
             Some(e) => e.membership() == Some(r.membership()),
             None => false,
         };

@@ -3,8 +3,11 @@
 //! ```text
 //!   run_seed(seed, opts) ──► simulation(seed, opts) ──► Simulation::run ──► SeedReport
 //!                              factory: Raft::new(config, &disk, rng)        ok | violation,
-//!                              invariants: the five of invariants.rs          stats, progress,
-//!                              workload: Client                               trace
+//!                              invariants: the five of invariants.rs,         stats, progress,
+//!                                config agreement (reconfig.rs),              trace
+//!                                snapshot safety (snapshots.rs)
+//!                              workload: Compacting(Client): the host's §7 compaction,
+//!                                inside MembershipDriver with --membership-changes
 //!                              leader hook: highest-term Leader
 //!                              progress probe: highest committed index, commands
 //!
@@ -33,6 +36,7 @@ use super::invariants::{
 };
 use super::options::{RaftSimOptions, MEMBERSHIP_CHANGE_INTERVAL_UNITS};
 use super::reconfig::{ConfigAgreement, MembershipDriver};
+use super::snapshots::{Compacting, SnapshotSafety};
 use crate::config::{ConfigError, TraceLevel};
 use crate::hooks::Invariant;
 use crate::report::{Report, Stats, Violation};
@@ -90,9 +94,13 @@ fn build(
         .with_invariant(StateMachineSafety::new(n))
         .with_invariant(CommitMonotonic::new(n))
         .with_invariant(ConfigAgreement::new(n))
+        .with_invariant(SnapshotSafety::new())
         .with_invariant(ProgressProbe(progress.clone()))
         .with_leader_hook(raft_leader);
-    let client = Client::new(opts.propose_interval_units, CLIENT_STALL_UNITS);
+    let client = Compacting::new(
+        Client::new(opts.propose_interval_units, CLIENT_STALL_UNITS),
+        opts.snapshot_log_entries_max.unwrap_or(0),
+    );
     let sim = if opts.membership_changes {
         sim.with_workload(MembershipDriver::new(
             client,

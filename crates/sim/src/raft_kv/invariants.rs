@@ -8,6 +8,7 @@
 //!   hook                     Raft invariant sees
 //!   on_write(w)          ──► on_write(w)                          (the same raft::Write)
 //!   on_output(Applied)   ──► on_output(Committed{index, term, data: empty})
+//!   on_output(Restored)  ──► on_output(RestoreSnapshot{index, term, data: empty})   (§7)
 //!   on_restart           ──► on_restart
 //!   check(kv view)       ──► hooks only: nothing
 //!                            new leaders: check(view of the nodes that just took office)
@@ -153,8 +154,25 @@ impl<I: Invariant<Raft>> Invariant<KvReplica> for OnReplica<I> {
     }
 
     fn on_output(&mut self, node: NodeId, output: &ReplicaOutput) -> Result<(), String> {
-        let ReplicaOutput::Applied { index, term } = *output else {
-            return Ok(());
+        let (index, term) = match *output {
+            ReplicaOutput::Applied { index, term } => (index, term),
+            ReplicaOutput::Restored { index, term } => {
+                // Raft §7: only the point matters to Raft's invariants, not the state bytes
+                // (replica-agreement compares the restored state itself).
+                let meta = raft::SnapshotMeta {
+                    index,
+                    term,
+                    membership: raft::Membership::default(),
+                };
+                let snapshot = raft::Snapshot {
+                    meta,
+                    data: Bytes::new(),
+                };
+                return self
+                    .inner
+                    .on_output(node, &raft::Output::RestoreSnapshot(snapshot));
+            }
+            ReplicaOutput::Reply { .. } | ReplicaOutput::ChangeRejected { .. } => return Ok(()),
         };
         // The data is not carried: log matching already ties (index, term) to one command.
         let entry = Entry {
@@ -226,7 +244,11 @@ impl Invariant<KvReplica> for ReplicaProgress {
                 r.last_index()
             ));
         }
-        let on_disk = disk.log.last().map_or((0, 0), |e| (e.term, e.index));
+        let point = disk
+            .snapshot
+            .as_ref()
+            .map_or((0, 0), |s| (s.meta.term, s.meta.index));
+        let on_disk = disk.log.last().map_or(point, |e| (e.term, e.index));
         if on_disk != (r.last_term(), r.last_index()) {
             return Err(format!(
                 "{id}'s log ends at {:?} in memory but at {on_disk:?} on disk",

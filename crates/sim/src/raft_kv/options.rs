@@ -105,6 +105,9 @@ pub struct RaftKvOptions {
     /// progress stop anywhere (more interleavings), large batches test the path a real
     /// cluster takes.
     pub entries_per_append_max: Option<usize>,
+    /// The replicas' `snapshot_log_entries_max` (Raft §7; 0 = never), or `None` to let each
+    /// seed choose from the Raft adapter's `SNAPSHOT_THRESHOLDS`, as Raft runs do.
+    pub snapshot_log_entries_max: Option<u64>,
     /// The checker's search steps per key. Steps, not time, so verdicts replay exactly.
     pub check_steps_max: u64,
     /// Reconfigure while the faults go on, as the Raft adapter does (`nodes` initial voters,
@@ -135,6 +138,7 @@ impl Default for RaftKvOptions {
             op_attempts_max: 100,
             quiesce_units: 10_000,
             entries_per_append_max: None,
+            snapshot_log_entries_max: None,
             check_steps_max: 5_000_000,
             membership_changes: false,
         }
@@ -154,15 +158,18 @@ impl RaftKvOptions {
             recent_events: self.recent_events,
             entries_per_append_max: self.entries_per_append_max,
             membership_changes: self.membership_changes,
+            snapshot_log_entries_max: self.snapshot_log_entries_max,
             ..RaftSimOptions::default()
         }
     }
 
-    /// These options with every per-seed choice made for `seed` (today: the append batch,
-    /// chosen exactly as the Raft adapter chooses it).
+    /// These options with every per-seed choice made for `seed` (the append batch and the
+    /// snapshot threshold, chosen exactly as the Raft adapter chooses them).
     pub fn for_seed(&self, seed: u64) -> RaftKvOptions {
+        let raft = self.raft_options().for_seed(seed);
         RaftKvOptions {
-            entries_per_append_max: self.raft_options().for_seed(seed).entries_per_append_max,
+            entries_per_append_max: raft.entries_per_append_max,
+            snapshot_log_entries_max: raft.snapshot_log_entries_max,
             ..self.clone()
         }
     }
@@ -184,6 +191,9 @@ impl RaftKvOptions {
         let mut c = ReplicaConfig::new(raft);
         c.variant = self.variant;
         c.reads = self.read_path;
+        if let Some(entries) = self.snapshot_log_entries_max {
+            c.snapshot_log_entries_max = if entries == 0 { u64::MAX } else { entries };
+        }
         c
     }
 

@@ -399,7 +399,8 @@ pub fn everyone_applied_everything(out: &Outcome) -> Result<Index, String> {
         .max()
         .unwrap_or(0);
     for (id, n) in out.end.live() {
-        let applied = out.observed.applied[id.0 as usize - 1].len() as Index;
+        let k = id.0 as usize - 1;
+        let applied = out.observed.base[k] + out.observed.applied[k].len() as Index;
         ensure!(
             applied == top && n.commit_index == top,
             "{id} applied {applied} entries (commit_index {}) but the cluster committed {top}",

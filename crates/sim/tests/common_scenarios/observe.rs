@@ -5,7 +5,8 @@
 //!   after every event ──► check(view): role and term of every node; a change ─► timeline
 //!   Committed output  ──► on_output: buffered, stamped with the time in the same event's check
 //!                           ─► applied[node] (this incarnation) and history (every incarnation)
-//!   restart           ──► on_restart: applied[node] starts again from index 1
+//!   RestoreSnapshot   ──► applied[node] starts again after the snapshot, noted in restores
+//!   restart           ──► on_restart: applied[node] starts again after its disk snapshot
 //! ```
 //!
 //! Why an invariant and not a workload: an invariant sees every node's outputs *and* runs after
@@ -13,7 +14,7 @@
 //! workload every few units, which would miss short-lived leaders and add events to the run.
 //!
 //! Invariant of the records: `timeline` is ordered by time and its first moment is at time 0
-//! or at the first event, `applied[n][k]` holds index `k + 1`.
+//! or at the first event, `applied[n][k]` holds index `base[n] + k + 1`.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -107,10 +108,20 @@ pub struct Observed {
     pub timeline: Vec<Moment>,
     /// Every entry every node applied, in order, across restarts.
     pub history: Vec<Applied>,
-    /// Per node, what its current incarnation applied (index k+1 at position k).
+    /// Per node, what its current incarnation applied after `base` (index base+k+1 at
+    /// position k).
     pub applied: Vec<Vec<Entry>>,
+    /// Per node, the snapshot index its state machine last started from (Raft §7): its disk
+    /// snapshot at a restart, or a snapshot the leader sent. 0 without one.
+    pub base: Vec<Index>,
+    /// Every snapshot a node restored from a leader, with when (stamped like `history`).
+    pub restores: Vec<(Time, NodeId, Index)>,
+    /// Per node, the index of its durable snapshot: where a restart starts.
+    durable: Vec<Index>,
     /// Committed outputs of the current event, waiting for the event's time.
     pending: Vec<(NodeId, Entry)>,
+    /// Snapshots restored in the current event, waiting for the event's time.
+    pending_restores: Vec<(NodeId, Index)>,
 }
 
 fn id(k: usize) -> NodeId {
@@ -191,6 +202,8 @@ impl Observer {
     pub fn new(nodes: usize) -> (Observer, Rc<RefCell<Observed>>) {
         let observed = Observed {
             applied: vec![Vec::new(); nodes],
+            base: vec![0; nodes],
+            durable: vec![0; nodes],
             ..Observed::default()
         };
         let shared = Rc::new(RefCell::new(observed));
@@ -203,20 +216,41 @@ impl Invariant<Raft> for Observer {
         "scenario-observer"
     }
 
+    fn on_write(&mut self, node: NodeId, write: &raft::Write) -> Result<(), String> {
+        if let raft::Write::Snapshot(s) = write {
+            self.0.borrow_mut().durable[node.0 as usize - 1] = s.meta.index;
+        }
+        Ok(())
+    }
+
     fn on_output(&mut self, node: NodeId, output: &Output) -> Result<(), String> {
-        if let Output::Committed(e) = output {
-            self.0.borrow_mut().pending.push((node, e.clone()));
+        let mut o = self.0.borrow_mut();
+        match output {
+            Output::Committed(e) => o.pending.push((node, e.clone())),
+            Output::RestoreSnapshot(s) => {
+                let k = node.0 as usize - 1;
+                o.applied[k].clear();
+                o.base[k] = s.meta.index;
+                o.pending_restores.push((node, s.meta.index));
+            }
+            _ => {}
         }
         Ok(())
     }
 
     fn on_restart(&mut self, node: NodeId) {
-        self.0.borrow_mut().applied[node.0 as usize - 1].clear();
+        let mut o = self.0.borrow_mut();
+        let k = node.0 as usize - 1;
+        o.applied[k].clear();
+        o.base[k] = o.durable[k];
     }
 
     fn check(&mut self, view: &ClusterView<Raft>) -> Result<(), String> {
         let mut o = self.0.borrow_mut();
         let o = &mut *o;
+        for (node, index) in o.pending_restores.drain(..) {
+            o.restores.push((view.now(), node, index));
+        }
         for (node, entry) in o.pending.drain(..) {
             o.applied[node.0 as usize - 1].push(entry.clone());
             o.history.push(Applied {

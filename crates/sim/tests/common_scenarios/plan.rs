@@ -29,8 +29,8 @@ use std::rc::Rc;
 use distributed_core::NodeId;
 use raft::{Bytes, Config, Disk, Entry, Index, Raft, Role, Term};
 use sim::raft::{
-    raft_leader, simulation, CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching,
-    RaftSimOptions, StateMachineSafety,
+    raft_leader, simulation, CommitMonotonic, Compacting, ElectionSafety, LeaderCompleteness,
+    LogMatching, RaftSimOptions, SnapshotSafety, StateMachineSafety,
 };
 use sim::{Partition, Report, Simulation, Stats, Stop, Time, TraceLevel};
 
@@ -77,6 +77,9 @@ pub struct Plan {
     client: bool,
     /// A change to every node's Raft config; `None` runs the defaults, as the CLI does.
     tweak: Option<RaftTweak>,
+    /// Scripted plans only: the host snapshots a node every this many applied entries
+    /// (Raft §7), as `distributed sim` does around its random client; 0 never does.
+    compact_entries: u64,
 }
 
 /// One node as a snapshot saw it.
@@ -92,7 +95,11 @@ pub struct NodeState {
     pub voted_for: Option<NodeId>,
     /// Its commit index.
     pub commit_index: Index,
-    /// Its whole log.
+    /// The last index it handed to its state machine (applied or restored).
+    pub applied_index: Index,
+    /// The last index its snapshot covers (0 without one): `log` starts after it (§7).
+    pub snapshot_index: Index,
+    /// Its retained log (the whole log without a snapshot).
     pub log: Vec<Entry>,
 }
 
@@ -183,6 +190,17 @@ impl Plan {
             requests: Vec::new(),
             client: false,
             tweak: None,
+            compact_entries: 0,
+        }
+    }
+
+    /// This scripted plan with the host snapshotting each node every `entries` applied
+    /// entries (Raft §7).
+    pub fn compacting(self, entries: u64) -> Plan {
+        assert!(!self.client, "the random client compacts per seed already");
+        Plan {
+            compact_entries: entries,
+            ..self
         }
     }
 
@@ -277,6 +295,13 @@ impl Plan {
         let mut s = String::new();
         if let Some(t) = self.tweak {
             let _ = writeln!(s, "  every node runs with {}", t.name);
+        }
+        if self.compact_entries > 0 {
+            let _ = writeln!(
+                s,
+                "  snapshots every {} applied entries",
+                self.compact_entries
+            );
         }
         let mut faults = self.faults.clone();
         faults.sort_by_key(|(at, _)| *at);
@@ -393,7 +418,8 @@ impl Plan {
         let requests = Rc::new(RefCell::new(self.requests.clone()));
         let mut sim = sim.with_invariant(observer);
         if !self.client {
-            sim = sim.with_workload(Script::new(requests.clone()));
+            let script = Script::new(requests.clone());
+            sim = sim.with_workload(Compacting::new(script, self.compact_entries));
         }
         for (at, fault) in &self.faults {
             match fault {
@@ -407,7 +433,7 @@ impl Plan {
     }
 }
 
-/// What `sim::raft::simulation` builds (the same per-seed options, the same five invariants and
+/// What `sim::raft::simulation` builds (the same per-seed options, the same six invariants and
 /// leader hook), with `tweak` applied to every node's config. No random client: scripted plans
 /// replace it. If `simulation` gains an invariant, add it here too.
 fn tweaked_simulation(
@@ -438,6 +464,7 @@ fn tweaked_simulation(
         .with_invariant(LeaderCompleteness::new(n))
         .with_invariant(StateMachineSafety::new(n))
         .with_invariant(CommitMonotonic::new(n))
+        .with_invariant(SnapshotSafety::new())
         .with_leader_hook(raft_leader))
 }
 
@@ -452,6 +479,8 @@ fn snapshot(sim: &Simulation<Raft>) -> State {
                 leader: n.leader(),
                 voted_for: n.voted_for(),
                 commit_index: n.commit_index(),
+                applied_index: n.applied_index(),
+                snapshot_index: n.snapshot_index(),
                 log: n.entries().to_vec(),
             })
         })

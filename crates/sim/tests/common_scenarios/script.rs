@@ -172,10 +172,11 @@ impl Workload<Raft> for Script {
                 }
                 return;
             }
-            // This client never sends reads or membership changes.
+            // This client never sends reads or membership changes; snapshots are the host's.
             Output::ReadReady { .. }
             | Output::ReadFailed { .. }
-            | Output::ChangeRejected { .. } => return,
+            | Output::ChangeRejected { .. }
+            | Output::RestoreSnapshot(_) => return,
         };
         if let Some(k) = self.sending.take() {
             if let Some(a) = requests[k].attempts.last_mut() {
