@@ -223,16 +223,16 @@ impl<P: Reconfigurable> Invariant<P> for ConfigAgreement {
             return Ok(());
         };
         let at = r.membership_index();
-        // The configuration comes from a config entry in the log, or, once that entry is
-        // compacted away, from the snapshot standing in for it (§7), or from bootstrap.
-        let from_snapshot = r.snapshot().filter(|s| at > 0 && s.meta.index == at);
-        let follows = match r.entry(at) {
-            _ if at == 0 => *r.membership() == Membership::new(r.config().voters.iter().copied()),
-            _ if from_snapshot.is_some() => {
-                from_snapshot.is_some_and(|s| s.meta.membership == *r.membership())
+        // The configuration comes from a config entry in the log or, once that entry is
+        // compacted away, from the snapshot that stands in for it (§7), or from bootstrap.
+        let snapshot = r.snapshot().filter(|s| at <= s.meta.index);
+        let follows = match (snapshot, r.entry(at)) {
+            (Some(s), _) => s.meta.membership == *r.membership(),
+            (None, _) if at == 0 => {
+                *r.membership() == Membership::new(r.config().voters.iter().copied())
             }
-            Some(e) => e.membership() == Some(r.membership()),
-            None => false,
+            (None, Some(e)) => e.membership() == Some(r.membership()),
+            (None, None) => false,
         };
         if !follows {
             return Err(format!(
