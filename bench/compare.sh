@@ -11,8 +11,8 @@
 #   for each system: preload the key space, then
 #     writes    durable writes: 8-byte keys, 256-byte values (etcd's published benchmark shape)
 #     lin-reads linearizable reads of preloaded keys (ours: ReadIndex; etcd: default Range)
-#     ser-reads serializable reads (etcd's serializable Range; ours has no stale-read opt-in
-#               yet, and redis-server has no such notion: both "n/a")
+#     ser-reads serializable reads (etcd's serializable Range; ours over READONLY connections,
+#               served from a node's local state; redis-server refuses READONLY: "n/a")
 #     mix       50% linearizable reads, 50% durable writes
 #     each at 1 client and at 256 clients (etcd: 256 clients over 32 gRPC connections, as
 #     etcd's own benchmark shares connections; RESP: one connection per client)

@@ -185,6 +185,31 @@ fn a_bench_of_a_three_node_cluster_reports_every_request_and_no_errors_as_json()
     // The preload wrote every key, so a read of key 42 finds the bench's value.
     let value = call(cluster.resp[0], &["GET", "00000042"]).expect("GET answers");
     assert_eq!(value, Frame::bulk(vec![b'v'; 256]));
+    // Serializable reads go over READONLY connections, which every node of ours accepts.
+    let out = bench(&[
+        "--target",
+        &target,
+        "--clients",
+        "3",
+        "--total",
+        "90",
+        "--read-ratio",
+        "1",
+        "--keys",
+        "100",
+        "--consistency",
+        "serializable",
+        "--json",
+        "-",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(report["consistency"], "serializable");
+    assert_eq!(
+        (report["errors"].clone(), report["requests"].clone()),
+        (0.into(), 90.into())
+    );
 }
 
 #[test]
@@ -194,15 +219,6 @@ fn bad_bench_flags_are_a_clear_error_with_exit_code_2() {
         (
             &["--target", "resp://127.0.0.1:1", "--read-ratio", "2"],
             "--read-ratio 2",
-        ),
-        (
-            &[
-                "--target",
-                "resp://127.0.0.1:1",
-                "--consistency",
-                "serializable",
-            ],
-            "not supported for resp://",
         ),
         (
             &["--target", "resp://127.0.0.1:1", "--nonsense"],

@@ -98,10 +98,11 @@ struct Shared {
 async fn connect(plan: &Plan) -> Result<Vec<Conn>, String> {
     match plan.backend {
         Backend::Resp => {
+            let readonly = plan.consistency == super::Consistency::Serializable;
             let mut conns = Vec::with_capacity(plan.conns);
             for i in 0..plan.conns {
                 let addr = &plan.endpoints[i % plan.endpoints.len()];
-                conns.push(Conn::Resp(RespConn::connect(addr).await?));
+                conns.push(Conn::Resp(RespConn::connect(addr, readonly).await?));
             }
             Ok(conns)
         }

@@ -5,6 +5,8 @@
 //!   GET: *2 $3 GET $k key          ──► expect $n value | $-1 (missing)
 //!   -CODE … ──► error kind "server:CODE"      any other reply ──► "unexpected-reply"
 //!   io error / timeout ──► drop the socket; the next request reconnects (kind "connect" if not)
+//!   serializable: every (re)connect first sends READONLY ──► expect +OK (our server's opt-in
+//!                 to local, possibly stale reads; redis-server outside cluster mode refuses it)
 //! ```
 //!
 //! Requests are encoded straight into one reused buffer rather than through `resp::Frame`,
@@ -32,6 +34,8 @@ pub struct RespConn {
     outbuf: Vec<u8>,
     /// Bounds on a reply, the same the server applies to requests.
     limits: Limits,
+    /// Serializable reads: switch each new connection to READONLY before using it.
+    readonly: bool,
 }
 
 /// What a request expects back.
@@ -44,18 +48,25 @@ pub enum Expect {
 }
 
 impl RespConn {
-    /// Connect now, so an unreachable endpoint fails the run before it starts.
-    pub async fn connect(addr: &str) -> Result<RespConn, String> {
+    /// Connect now, so an unreachable endpoint (or one that refuses READONLY when `readonly`)
+    /// fails the run before it starts.
+    pub async fn connect(addr: &str, readonly: bool) -> Result<RespConn, String> {
         let mut conn = RespConn {
             addr: addr.to_string(),
             stream: None,
             inbuf: BytesMut::with_capacity(READ_CHUNK_BYTES),
             outbuf: Vec::new(),
             limits: Limits::default(),
+            readonly,
         };
         conn.reconnect()
             .await
             .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        if readonly && conn.stream.is_none() {
+            return Err(format!(
+                "{addr} refused READONLY: serializable reads are not supported by this server"
+            ));
+        }
         Ok(conn)
     }
 
@@ -64,6 +75,13 @@ impl RespConn {
         stream.set_nodelay(true)?;
         self.stream = Some(stream);
         self.inbuf.clear();
+        if self.readonly {
+            encode_command(&[b"READONLY"], &mut self.outbuf);
+            match self.round_trip().await {
+                Ok(Frame::Simple(s)) if s == "OK" => {}
+                _ => self.stream = None,
+            }
+        }
         Ok(())
     }
 
@@ -74,8 +92,11 @@ impl RespConn {
 
     /// Send one command and wait for its reply; the error kind on failure.
     pub async fn call(&mut self, words: &[&[u8]], expect: Expect) -> Result<(), String> {
-        if self.stream.is_none() && self.reconnect().await.is_err() {
-            return Err("connect".into());
+        if self.stream.is_none() {
+            let _ = self.reconnect().await;
+            if self.stream.is_none() {
+                return Err("connect".into());
+            }
         }
         encode_command(words, &mut self.outbuf);
         let result = self.round_trip().await;
@@ -153,7 +174,7 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             l.local_addr().expect("addr").port()
         };
-        let err = RespConn::connect(&format!("127.0.0.1:{port}"))
+        let err = RespConn::connect(&format!("127.0.0.1:{port}"), false)
             .await
             .err()
             .expect("nothing listens there");

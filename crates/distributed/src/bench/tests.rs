@@ -81,12 +81,16 @@ fn a_target_needs_a_known_scheme_and_host_port_endpoints() {
 }
 
 #[test]
-fn resp_refuses_shared_connections_and_serializable_reads() {
+fn resp_refuses_shared_connections_but_takes_serializable_reads() {
     let t = ["--target", "resp://127.0.0.1:1"];
     let e = error_of(&[&t[..], &["--clients", "8", "--conns", "2"]].concat());
     assert!(e.contains("--conns 2 with --clients 8"), "{e}");
-    let e = error_of(&[&t[..], &["--consistency", "serializable"]].concat());
-    assert!(e.contains("not supported for resp://"), "{e}");
+    let p = parse(&[&t[..], &["--consistency", "serializable"]].concat()).expect("valid");
+    assert_eq!(
+        p.consistency,
+        Consistency::Serializable,
+        "READONLY connections"
+    );
     let e = error_of(&[&t[..], &["--consistency", "eventual"]].concat());
     assert!(e.contains("--consistency \"eventual\""), "{e}");
 }
