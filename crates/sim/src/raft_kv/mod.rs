@@ -50,11 +50,14 @@
 //! client.rs       KvClients: the sequential, retrying, exactly-once clients; the history
 //! invariants.rs   OnReplica (Raft's invariants on replicas), replica-progress,
 //!                 replica-agreement (state digests), the leader hook
+//! coverage.rs     Coverage: snapshots taken and installed, so tests can assert a mixed run
+//!                 really mixed them in
 //! runner.rs       simulation, KvSimulation, run_seed, KvSeedReport, KvFailure
 //! summary.rs      run_seeds, first_failure, KvSummary
 //! ```
 
 mod client;
+mod coverage;
 mod invariants;
 mod ops;
 mod options;
@@ -62,6 +65,7 @@ mod runner;
 mod summary;
 
 pub use client::OpCounts;
+pub use coverage::Coverage;
 pub use invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
 pub use kv::replica::ReadPath;
 pub use options::{

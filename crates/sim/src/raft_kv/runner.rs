@@ -25,6 +25,7 @@ use distributed_core::{NodeId, SeededRng};
 use kv::{KvReplica, ReplicaInput, ReplicaOutput};
 
 use super::client::{KvClients, OpCounts};
+use super::coverage::{Coverage, CoverageProbe};
 use super::invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
 use super::options::RaftKvOptions;
 use crate::config::{ConfigError, Time};
@@ -73,6 +74,8 @@ pub struct KvSimulation {
     clients: Rc<RefCell<KvClients>>,
     /// Replica-agreement's count of digest comparisons.
     digest_comparisons: Rc<Cell<u64>>,
+    /// What the run exercised (snapshots, installs), filled by the coverage probe.
+    coverage: Rc<Cell<Coverage>>,
     /// The checker's per-key step budget.
     check_steps_max: u64,
 }
@@ -90,6 +93,7 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
     let clients = Rc::new(RefCell::new(KvClients::new(opts)));
     let agreement = ReplicaAgreement::new(n, DIGEST_EVERY_ENTRIES);
     let digest_comparisons = agreement.comparisons();
+    let coverage = Rc::new(Cell::new(Coverage::default()));
     let sim = Simulation::new(seed, opts.sim_config(), factory)?
         .with_invariant(OnReplica::leaders(ElectionSafety::new(n), n))
         .with_invariant(OnReplica::hooks(LogMatching::new(n)))
@@ -98,6 +102,7 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
         .with_invariant(ReplicaProgress::new(n))
         .with_invariant(agreement)
         .with_invariant(ConfigAgreement::new(n))
+        .with_invariant(CoverageProbe(coverage.clone()))
         .with_leader_hook(kv_leader);
     let workload = SharedClients(clients.clone());
     let sim = if opts.membership_changes {
@@ -112,6 +117,7 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
         sim,
         clients,
         digest_comparisons,
+        coverage,
         check_steps_max: opts.check_steps_max,
     })
 }
@@ -137,6 +143,7 @@ impl KvSimulation {
             ops: result.counts,
             unexpected: result.unexpected,
             digest_comparisons: self.digest_comparisons.get(),
+            coverage: self.coverage.get(),
             history: result.history,
         }
     }
@@ -165,6 +172,8 @@ pub struct KvSeedReport {
     pub unexpected: Vec<String>,
     /// How many replica digests were compared with another replica's at the same index.
     pub digest_comparisons: u64,
+    /// What the run exercised: snapshots persisted and installed.
+    pub coverage: Coverage,
     /// Every op the clients issued: dump it with [`KvSeedReport::history_json_lines`].
     pub history: History,
 }
@@ -273,13 +282,15 @@ impl fmt::Display for KvSeedReport {
         write!(
             f,
             "ops={} ok={} no_return={} abandoned={} unexpected={} digest_comparisons={} \
-             check_steps={} {}",
+             snapshots={} installs={} check_steps={} {}",
             o.invoked,
             o.ok,
             o.no_return,
             o.abandoned,
             o.unexpected,
             self.digest_comparisons,
+            self.coverage.snapshots,
+            self.coverage.installs,
             self.check_stats.steps,
             self.report.stats
         )

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::client::OpCounts;
+use super::coverage::Coverage;
 use super::options::RaftKvOptions;
 use super::runner::{run_seed, KvFailure, KvSeedReport};
 use crate::config::TraceLevel;
@@ -56,6 +57,8 @@ pub struct KvSummary {
     pub ok_per_seed_min: u64,
     /// Replica digests compared with another replica's, summed over seeds.
     pub digest_comparisons: u64,
+    /// Snapshots persisted and installed, summed over seeds.
+    pub coverage: Coverage,
     /// Checker search steps, summed over seeds.
     pub check_steps: u64,
     /// The most steps any one key's search took: compare with `check_steps_max`.
@@ -89,6 +92,7 @@ impl KvSummary {
         self.ops.add(&r.ops);
         self.seeds_with_progress += u64::from(r.ops.ok > 0);
         self.digest_comparisons += r.digest_comparisons;
+        self.coverage.add(&r.coverage);
         self.check_steps += r.check_stats.steps;
         self.check_partition_steps_max = self
             .check_partition_steps_max
@@ -125,6 +129,7 @@ impl KvSummary {
         self.ops.add(&other.ops);
         self.seeds_with_progress += other.seeds_with_progress;
         self.digest_comparisons += other.digest_comparisons;
+        self.coverage.add(&other.coverage);
         self.check_steps += other.check_steps;
         self.check_partition_steps_max = self
             .check_partition_steps_max
@@ -156,7 +161,8 @@ impl fmt::Display for KvSummary {
             f,
             "seeds={} invariant_violations={} linearizability_violations={} unexpected_replies={} \
              unknown={} ops={} ok={} no_return={} abandoned={} progress={}/{} ok_min={} \
-             digest_comparisons={} check_steps={} events={} ({:.0} events/s, {:.2?})",
+             digest_comparisons={} snapshots={} installs={} check_steps={} events={} \
+             ({:.0} events/s, {:.2?})",
             self.seeds_run,
             self.invariant_violations,
             self.linearizability_violations,
@@ -170,6 +176,8 @@ impl fmt::Display for KvSummary {
             self.seeds_run,
             self.ok_per_seed_min,
             self.digest_comparisons,
+            self.coverage.snapshots,
+            self.coverage.installs,
             self.check_steps,
             self.stats.events,
             self.events_per_second(),
