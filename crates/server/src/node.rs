@@ -355,15 +355,18 @@ impl Node {
             .collect();
         let (group, store, raft) = (&self.group, &mut self.snapshots, self.replica.raft());
         let target = self.record_bytes_target;
+        let started = Instant::now();
         let batch = tokio::task::block_in_place(|| {
             crate::snapshots::persist_with_snapshots(writes, group, store, raft, target)
         })
         .map_err(|e| self.wal_failed(format!("snapshot persist failed, stopping: {e}")))?;
+        let pause_ms = started.elapsed().as_millis() as u64;
         for ((index, path), event) in batch.saved.iter().zip(events) {
             self.metrics.snapshots.with_label_values(&[event]).inc();
             self.metrics.snapshot_index.set(*index as i64);
-            info!(target: "snapshot", node = self.config.id.0, index, event,
-                "snapshot {event} at index {index}: {}", path.display());
+            info!(target: "snapshot", node = self.config.id.0, index, event, pause_ms,
+                "snapshot {event} at index {index}: {} (the loop paused {pause_ms} ms)",
+                path.display());
         }
         Ok(batch)
     }
