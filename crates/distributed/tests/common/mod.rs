@@ -146,6 +146,9 @@ impl Cluster {
         cmd.args(["node", "--id", &(i + 1).to_string()])
             .args(["--listen", &format!("127.0.0.1:{}", self.resp[i])])
             .args(["--peer-listen", &format!("127.0.0.1:{}", self.peer[i])])
+            // Metrics on a port the kernel picks: the default (RESP port + 2000) can land in
+            // the ephemeral range and collide with some socket, failing the start.
+            .args(["--metrics-listen", "127.0.0.1:0"])
             .args(["--peers", &peers.join(",")])
             .arg("--data-dir")
             .arg(self.data_dir(i))
