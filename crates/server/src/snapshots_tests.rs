@@ -207,3 +207,36 @@ fn a_torn_snapshot_file_is_named_in_the_error() {
     let err = recover_dir(dir.path()).unwrap_err();
     assert!(err.contains(&store.path(20).display().to_string()), "{err}");
 }
+
+#[test]
+fn two_snapshots_in_one_batch_are_both_saved_and_the_newer_one_is_restored() {
+    // Raft §7: a compaction and an installed snapshot can land in the same batch of events.
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = Wal::open(dir.path().join("wal"), wal_options()).unwrap();
+    let group = GroupCommit::new(wal, GroupCommitOptions::default()).unwrap();
+    let mut store = open_store(dir.path()).unwrap();
+    submit_plain(
+        &group,
+        &[
+            Write::HardState(hard_state(1)),
+            Write::Append(entries(1, 1..=25)),
+        ],
+    );
+    let newer = snapshot(20, 1);
+    let raft = raft_after(&newer, &entries(1, 21..=25), 1);
+    let writes = vec![
+        Write::Snapshot(snapshot(10, 1)),
+        Write::Snapshot(newer.clone()),
+    ];
+    let batch = persist_with_snapshots(writes, &group, &mut store, &raft, 512).unwrap();
+    let saved: Vec<u64> = batch.saved.iter().map(|(i, _)| *i).collect();
+    assert_eq!(saved, vec![10, 20]);
+    let last = group.submit(batch.records).unwrap().wait().unwrap();
+    group
+        .remove_segments_before(storage::Lsn(last.0 - batch.after_marker))
+        .unwrap();
+    drop(group);
+    let disk = recover_dir(dir.path()).unwrap().disk;
+    assert_eq!(disk.snapshot, Some(newer));
+    assert_eq!(disk.log, entries(1, 21..=25));
+}
