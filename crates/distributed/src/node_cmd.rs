@@ -52,6 +52,15 @@ pub struct NodeArgs {
     /// Ticks a follower waits for the leader's answer to a forwarded request [default: 500].
     #[arg(long)]
     pub forward_timeout_ticks: Option<u64>,
+    /// Snapshot the state machine after this many applied entries (Raft §7) [default: 10000].
+    #[arg(long)]
+    pub snapshot_log_entries_max: Option<u64>,
+    /// ...or after this many bytes of applied entries [default: 67108864 (64 MiB)].
+    #[arg(long)]
+    pub snapshot_log_bytes_max: Option<u64>,
+    /// WAL segment size; snapshots free disk a whole segment at a time [default: 64 MiB].
+    #[arg(long)]
+    pub wal_segment_bytes_max: Option<u64>,
 }
 
 /// Parse `1=127.0.0.1:7379,2=…` into peer addresses, saying which item is wrong.

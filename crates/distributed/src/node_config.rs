@@ -50,6 +50,12 @@ pub struct NodeFile {
     check_quorum: Option<bool>,
     /// Ticks a follower waits on the leader's answer to a forwarded request.
     forward_timeout_ticks: Option<u64>,
+    /// Applied entries between snapshots (Raft §7).
+    snapshot_log_entries_max: Option<u64>,
+    /// Applied bytes between snapshots.
+    snapshot_log_bytes_max: Option<u64>,
+    /// WAL segment size in bytes.
+    wal_segment_bytes_max: Option<u64>,
 }
 
 /// Read and parse `path`, saying which file and which key is wrong.
@@ -138,6 +144,18 @@ pub fn merge(args: NodeArgs, file: NodeFile) -> Result<NodeConfig, String> {
     }
     if let Some(on) = args.check_quorum.or(file.check_quorum) {
         config.check_quorum = on;
+    }
+    if let Some(n) = args
+        .snapshot_log_entries_max
+        .or(file.snapshot_log_entries_max)
+    {
+        config.snapshot_log_entries_max = n;
+    }
+    if let Some(n) = args.snapshot_log_bytes_max.or(file.snapshot_log_bytes_max) {
+        config.snapshot_log_bytes_max = n;
+    }
+    if let Some(n) = args.wal_segment_bytes_max.or(file.wal_segment_bytes_max) {
+        config.wal_segment_bytes_max = n;
     }
     config.validate()?;
     Ok(config)
@@ -238,6 +256,30 @@ reads = "lease"
             err.contains("reads = lease needs raft.check_quorum"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn snapshot_and_wal_sizes_come_from_the_file_or_flags_and_are_validated() {
+        let file = format!(
+            "snapshot_log_entries_max = 50\nsnapshot_log_bytes_max = 4096\n\
+             wal_segment_bytes_max = 8388608\n{GOOD}"
+        );
+        let config = merge(no_flags(), parse(&file).unwrap()).unwrap();
+        assert_eq!(config.snapshot_log_entries_max, 50);
+        assert_eq!(config.snapshot_log_bytes_max, 4096);
+        assert_eq!(config.wal_segment_bytes_max, 8 << 20);
+        let flags = NodeArgs {
+            snapshot_log_entries_max: Some(7),
+            ..NodeArgs::default()
+        };
+        let config = merge(flags, parse(&file).unwrap()).unwrap();
+        assert_eq!(config.snapshot_log_entries_max, 7);
+        let tiny = format!("wal_segment_bytes_max = 1024\n{GOOD}");
+        let err = merge(no_flags(), parse(&tiny).unwrap()).unwrap_err();
+        assert!(err.contains("config key wal_segment_bytes_max"), "{err}");
+        let zero = format!("snapshot_log_entries_max = 0\n{GOOD}");
+        let err = merge(no_flags(), parse(&zero).unwrap()).unwrap_err();
+        assert!(err.contains("config key snapshot_log_entries_max"), "{err}");
     }
 
     #[test]

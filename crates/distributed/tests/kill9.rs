@@ -14,7 +14,8 @@
 //! What it proves (Raft §5.4, §8; dissertation §6.3): an acknowledged write was durable on a
 //! majority before the ack (WAL fdatasync before send, see server `node.rs`), survives any
 //! single crash, and a restarted node that replays its WAL never serves a stale or invented
-//! value. The seed is printed; `DIST_KILL9_SEED` replays the same victims (the timing of a
+//! value. Nodes snapshot every 50 entries, so a restart replays a snapshot file plus the WAL
+//! after its marker, and a node that fell behind catches up by InstallSnapshot. The seed is printed; `DIST_KILL9_SEED` replays the same victims (the timing of a
 //! real machine still differs). `DIST_KILL9_CYCLES` sets the cycle count of the default test.
 
 mod common;
@@ -49,7 +50,9 @@ fn kill_restart_loop(cycles: u64, victims: Victims, name: &str) {
     let seed = env_u64("DIST_KILL9_SEED", rand_seed());
     eprintln!("{name}: seed {seed} (DIST_KILL9_SEED={seed} replays the victims), {cycles} cycles");
     let mut rng = SeededRng::new(seed);
-    let mut cluster = Cluster::start(3);
+    // A snapshot every 50 entries, so restarts come back from a snapshot file plus the WAL
+    // after its marker, and restarted followers may need an InstallSnapshot (Raft §7).
+    let mut cluster = Cluster::start_with(3, &["--snapshot-log-entries-max", "50"]);
     cluster.leader();
     let workload = Workload::start(&cluster.resp, CLIENTS, seed);
     workload.wait_for_progress(ACKS_PER_CYCLE, "before the first kill");
@@ -78,6 +81,15 @@ fn kill_restart_loop(cycles: u64, victims: Victims, name: &str) {
         cluster.call_until_answered(i, &["INFO"]);
     }
     workload.finish(&mut cluster, name);
+    // The restarts above came back from snapshot files, not only from a WAL replayed from 1.
+    let from_snapshot = (0..3)
+        .map(|i| std::fs::read_to_string(cluster.log_path(i)).unwrap_or_default())
+        .filter(|log| log.contains("recovered from the snapshot at"))
+        .count();
+    assert!(
+        from_snapshot >= 1,
+        "{name}: no restart came from a snapshot"
+    );
 }
 
 /// A seed that differs between runs: the clock's nanoseconds.

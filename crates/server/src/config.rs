@@ -5,8 +5,11 @@
 //!   --peers 1=127.0.0.1:7379,2=127.0.0.1:7380,3=127.0.0.1:7381 --data-dir d/n1 --tick-ms 10
 //!        │
 //!        ▼
-//!   NodeConfig ──validate──► voters = keys of `peers` ∪ {id}; data_dir/wal holds the WAL
-//!        └─ replica_config() ──► kv::ReplicaConfig (reads, check_quorum) ──validate──► why not
+//!   NodeConfig ──validate──► voters = keys of `peers` ∪ {id}; data_dir/wal holds the WAL,
+//!        │                     data_dir/snapshots the snapshot files
+//!        ├─ replica_config() ──► kv::ReplicaConfig (reads, check_quorum, snapshot thresholds)
+//!        │                        ──validate──► why not
+//!        └─ wal_options() ──► storage::WalOptions (segment size; records fit the largest entry)
 //! ```
 //!
 //! The metrics port defaults to the client port + 2000 (the layout `cluster up` uses: RESP
@@ -24,6 +27,14 @@ use kv::replica::ReadPath;
 use kv::ReplicaConfig;
 
 use crate::resp;
+
+/// The largest WAL record, unless the segment is smaller: the storage crate's default.
+const WAL_RECORD_BYTES_MAX: usize = 8 << 20;
+/// Room in a WAL record beyond the largest request: the entry's header, the Append's header,
+/// and a configuration entry's membership (at most 64 voters).
+const WAL_RECORD_OVERHEAD_BYTES: usize = 4 << 10;
+/// The largest segment accepted: a segment is removed whole, so huge ones free space late.
+const WAL_SEGMENT_BYTES_LIMIT: u64 = 4 << 30;
 
 /// The metrics port is the client port plus this, unless set.
 pub const METRICS_PORT_OFFSET: u16 = 2000;
@@ -60,6 +71,14 @@ pub struct NodeConfig {
     /// Raft's check-quorum: a leader that has not heard from a majority for an election
     /// timeout steps down, and followers that hear a leader refuse votes. Lease reads need it.
     pub check_quorum: bool,
+    /// Snapshot the state machine (Raft §7) once this many entries were applied since the last
+    /// snapshot: bounds the log kept in memory and the WAL replayed at restart.
+    pub snapshot_log_entries_max: u64,
+    /// ...or once the entries applied since the last snapshot hold this many bytes.
+    pub snapshot_log_bytes_max: u64,
+    /// Roll to a new WAL segment past this size. Compaction removes whole segments, so this
+    /// is the granularity at which snapshots free disk space.
+    pub wal_segment_bytes_max: u64,
 }
 
 impl NodeConfig {
@@ -85,6 +104,9 @@ impl NodeConfig {
             forward_timeout_ticks: 500,
             reads: ReadPath::default(),
             check_quorum: true,
+            snapshot_log_entries_max: 10_000,
+            snapshot_log_bytes_max: 64 << 20,
+            wal_segment_bytes_max: 64 << 20,
         }
     }
 
@@ -94,7 +116,27 @@ impl NodeConfig {
         raft.check_quorum = self.check_quorum;
         let mut replica = ReplicaConfig::new(raft);
         replica.reads = self.reads;
+        replica.snapshot_log_entries_max = self.snapshot_log_entries_max;
+        replica.snapshot_log_bytes_max = self.snapshot_log_bytes_max;
         replica
+    }
+
+    /// The WAL's layout: `wal_segment_bytes_max`, and records as large as a segment allows up
+    /// to 8 MiB (`validate` checks the largest entry fits one).
+    pub fn wal_options(&self) -> storage::WalOptions {
+        let headers = (storage::SEGMENT_HEADER_BYTES + storage::RECORD_HEADER_BYTES) as u64;
+        let room = self.wal_segment_bytes_max.saturating_sub(headers);
+        storage::WalOptions {
+            segment_bytes_max: self.wal_segment_bytes_max,
+            record_bytes_max: usize::try_from(room)
+                .map_or(WAL_RECORD_BYTES_MAX, |r| r.min(WAL_RECORD_BYTES_MAX)),
+        }
+    }
+
+    /// The record size the WAL encoder aims for: half the bound, so several entries share a
+    /// record and a single entry (at most a request plus overhead) still fits alone.
+    pub(crate) fn wal_record_bytes_target(&self) -> usize {
+        self.wal_options().record_bytes_max / 2
     }
 
     /// Every voter, this node included, in id order.
@@ -154,10 +196,46 @@ impl NodeConfig {
         if self.peer_frame_bytes_max < (1 << 20) + 4096 {
             return Err("peer_frame_bytes_max must hold one 1 MiB AppendEntries".into());
         }
+        self.validate_storage()?;
         // The replica's own checks, with their explanations (e.g. lease reads need check_quorum).
         self.replica_config()
             .validate()
             .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// The WAL must hold the largest entry in one record; thresholds must be at least 1.
+    fn validate_storage(&self) -> Result<(), String> {
+        let request = self.replica_config().kv.limits.request_bytes_max;
+        let needed = request.saturating_add(WAL_RECORD_OVERHEAD_BYTES);
+        let headers = (storage::SEGMENT_HEADER_BYTES + storage::RECORD_HEADER_BYTES) as u64;
+        let segment_min = needed as u64 + headers;
+        let segment = self.wal_segment_bytes_max;
+        if !(segment_min..=WAL_SEGMENT_BYTES_LIMIT).contains(&segment) {
+            return Err(format!(
+                "--wal-segment-bytes-max {segment} must be in {segment_min}..={WAL_SEGMENT_BYTES_LIMIT} \
+                 (config key wal_segment_bytes_max): a segment must hold one record with the \
+                 largest request ({request} bytes), and a huge one frees space late"
+            ));
+        }
+        for (flag, key, value) in [
+            (
+                "--snapshot-log-entries-max",
+                "snapshot_log_entries_max",
+                self.snapshot_log_entries_max,
+            ),
+            (
+                "--snapshot-log-bytes-max",
+                "snapshot_log_bytes_max",
+                self.snapshot_log_bytes_max,
+            ),
+        ] {
+            if value == 0 {
+                return Err(format!(
+                    "{flag} 0 (config key {key}) would snapshot after every entry; use at least 1"
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -214,6 +292,37 @@ mod tests {
         assert!(
             err.contains("reads = lease needs raft.check_quorum"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_wal_segment_too_small_for_the_largest_request_is_refused_with_a_reason() {
+        let mut c = config(1, &[2]);
+        c.wal_segment_bytes_max = 1 << 20;
+        let err = c.validate().unwrap_err();
+        assert!(
+            err.contains("--wal-segment-bytes-max 1048576 must be in"),
+            "{err}"
+        );
+        c.wal_segment_bytes_max = 5 << 20;
+        assert_eq!(c.validate(), Ok(()));
+        let wal = c.wal_options();
+        assert!(wal.validate().is_ok(), "the storage crate accepts it too");
+        assert!(wal.record_bytes_max >= c.replica_config().kv.limits.request_bytes_max);
+        c.snapshot_log_entries_max = 0;
+        let err = c.validate().unwrap_err();
+        assert!(err.contains("--snapshot-log-entries-max 0"), "{err}");
+    }
+
+    #[test]
+    fn the_snapshot_thresholds_reach_the_replica() {
+        let mut c = config(1, &[2]);
+        c.snapshot_log_entries_max = 50;
+        c.snapshot_log_bytes_max = 4096;
+        let r = c.replica_config();
+        assert_eq!(
+            (r.snapshot_log_entries_max, r.snapshot_log_bytes_max),
+            (50, 4096)
         );
     }
 

@@ -21,10 +21,12 @@
 //! lib.rs          this map
 //! resp/           RESP2 frames: parse (partial, pipelined, inline, bounded) and encode
 //! command.rs      RESP command ↔ kv::Command, kv::Reply → RESP frame
-//! codec/          bounded binary codecs: WAL records (raft::Write), peer frames (len+CRC)
+//! codec/          bounded binary codecs: WAL records (raft::Write, snapshot markers) and their
+//!                 replay over a snapshot file, snapshot file contents, peer frames (len+CRC)
 //! config.rs       NodeConfig and validate(): addresses, ticks, reads, check-quorum
-//! runtime.rs      run_node: recover the WAL, bind, spawn the tasks
+//! runtime.rs      run_node: recover the snapshot + WAL, bind, spawn the tasks
 //! node.rs         the node task: the Ready loop with a pipeline of durable batches
+//! snapshots.rs    snapshot files: save + WAL marker + segment removal; recovery and fallback
 //! client.rs       one RESP connection: pipelined commands, replies in order, READONLY
 //! forward.rs      a follower forwards a request to the leader, once
 //! transport.rs    peer connections: dial, Hello, bounded queues
@@ -43,6 +45,7 @@ pub mod metrics;
 mod node;
 pub mod resp;
 mod runtime;
+mod snapshots;
 mod status;
 mod transport;
 

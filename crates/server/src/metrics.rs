@@ -6,6 +6,8 @@
 //!      │                                └─ on change: tracing events `election` / `leader_change`
 //!      ├─ input ──► proposals_total, reads_total{path}
 //!      ├─ flush/on_durable ──► wal_batch_records, wal_sync_duration_seconds, wal_fsyncs_total
+//!      ├─ a Write::Snapshot ──► snapshots_total{event}, snapshot_index,
+//!      │                        wal_segments_removed_total (once its marker is durable)
 //!      └─ step/release ──► peer_messages_{received,sent}_total{type}
 //!   client.rs ──► client_connections, request_duration_seconds{command}, errors_total{kind}
 //!   http.rs   ──► Registry::gather ──► text exposition format
@@ -97,9 +99,13 @@ pub struct Metrics {
     /// command error), malformed client input, forwards without an answer, peer frames dropped
     /// on a full queue, WAL failures.
     pub(crate) errors: IntCounterVec,
-    /// Snapshots by event (`taken`, `installed`). Registered before snapshots exist so
-    /// dashboards need no change when they land; until then nothing increments it.
+    /// Snapshots saved to disk by event: `taken` (this node compacted its log) or `installed`
+    /// (a leader's snapshot replaced the state machine).
     pub snapshots: IntCounterVec,
+    /// The index of the newest snapshot saved by this process (0 before the first).
+    pub(crate) snapshot_index: IntGauge,
+    /// WAL segments deleted because a snapshot made them redundant: disk space coming back.
+    pub(crate) wal_segments_removed: IntCounter,
 }
 
 impl Metrics {
@@ -150,8 +156,16 @@ impl Metrics {
             errors: reg.counter_vec("errors_total", "Failures by kind", &["kind"]),
             snapshots: reg.counter_vec(
                 "snapshots_total",
-                "Snapshots by event (taken, installed); 0 until snapshots are implemented",
+                "Snapshots saved by event (taken: log compaction, installed: from the leader)",
                 &["event"],
+            ),
+            snapshot_index: reg.gauge(
+                "snapshot_index",
+                "Index of the newest snapshot this process saved (0: none yet)",
+            ),
+            wal_segments_removed: reg.counter(
+                "wal_segments_removed_total",
+                "WAL segments deleted after a snapshot made them redundant",
             ),
             registry,
         };

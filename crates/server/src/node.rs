@@ -11,6 +11,10 @@
 //!   pipeline: [batch k (job)] [batch k+1 (no writes)] [batch k+2 (job)] … ◄┘ cb: "k is durable"
 //!        │ front batch durable ──► 2. send its messages  3. deliver its outputs
 //!        └ then every following batch without writes, in order
+//!
+//!   writes hold a Write::Snapshot ──► snapshots.rs: earlier records durable, file saved,
+//!        then the job is Marker + the rest + HardState + log tail; once it is durable the
+//!        WAL segments before the marker are removed on a blocking task
 //! ```
 //!
 //! Ordering invariant (the host contract, Raft Figure 2 "persistent state"): the messages and
@@ -33,10 +37,10 @@ use std::time::{Duration, Instant};
 
 use distributed_core::{Effects, Envelope, NodeId, Protocol};
 use kv::{Command, KvReplica, Outcome, ReplicaInput, ReplicaOutput, Request};
-use raft::Message;
-use storage::{GroupCommit, Lsn, WalError};
+use raft::{Message, Write};
+use storage::{GroupCommit, Lsn, SnapshotStore, WalError};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::codec::peer::PeerFrame;
 use crate::codec::wal::encode_write;
@@ -50,8 +54,6 @@ const BATCH_EVENTS_MAX: usize = 256;
 /// Most batches waiting for their fdatasync. Past it the node stops taking events (ticks still
 /// run), which pushes back on clients and peers through their bounded channels.
 pub(crate) const PIPELINE_BATCHES_MAX: usize = 64;
-/// The WAL record size the encoder aims for; well under `WalOptions::record_bytes_max`.
-const RECORD_BYTES_TARGET: usize = 4 << 20;
 
 /// Something for the node task to do.
 #[derive(Debug)]
@@ -113,6 +115,9 @@ struct Batch {
     /// When this batch submitted records (so exactly one durability callback is its own);
     /// `None` for a batch without writes. The time feeds `wal_sync_duration_seconds`.
     job: Option<Instant>,
+    /// For a job that wrote a snapshot marker: how many of its records follow the marker, so
+    /// its LSN is known once the job is durable and the segments before it can go.
+    compact_after_marker: Option<u64>,
     /// 2. Send once durable.
     messages: Vec<Envelope<Message>>,
     /// 3. Deliver after the messages.
@@ -127,6 +132,10 @@ pub(crate) struct Node {
     pub(crate) replica: KvReplica,
     /// The WAL behind its flusher thread.
     group: Arc<GroupCommit>,
+    /// Where `Write::Snapshot`s go (`data_dir/snapshots`); the WAL only names them.
+    snapshots: SnapshotStore,
+    /// The WAL record size the encoder aims for; under `WalOptions::record_bytes_max`.
+    record_bytes_target: usize,
     /// Outbound peer queues.
     pub(crate) transport: Transport,
     /// The effects of the events since the last flush, reused between batches.
@@ -158,15 +167,18 @@ impl Node {
     pub(crate) fn new(
         config: NodeConfig,
         replica: KvReplica,
-        group: Arc<GroupCommit>,
+        storage: (Arc<GroupCommit>, SnapshotStore),
         transport: Transport,
         durable_tx: mpsc::UnboundedSender<Result<Lsn, WalError>>,
         metrics: Arc<Metrics>,
     ) -> Node {
+        let (group, snapshots) = storage;
         Node {
+            record_bytes_target: config.wal_record_bytes_target(),
             config,
             replica,
             group,
+            snapshots,
             transport,
             fx: Effects::new(),
             pipeline: VecDeque::new(),
@@ -279,11 +291,24 @@ impl Node {
             return Ok(());
         }
         let job = (!self.fx.writes.is_empty()).then(Instant::now);
+        let mut compact_after_marker = None;
         if job.is_some() {
-            let mut records = Vec::new();
-            for write in self.fx.writes.drain(..) {
-                encode_write(&write, RECORD_BYTES_TARGET, &mut records);
-            }
+            let records = if self
+                .fx
+                .writes
+                .iter()
+                .any(|w| matches!(w, Write::Snapshot(_)))
+            {
+                let batch = self.persist_snapshots()?;
+                compact_after_marker = Some(batch.after_marker);
+                batch.records
+            } else {
+                let mut records = Vec::new();
+                for write in self.fx.writes.drain(..) {
+                    encode_write(&write, self.record_bytes_target, &mut records);
+                }
+                records
+            };
             self.metrics.wal_batch_records.observe(records.len() as f64);
             let tx = self.durable_tx.clone();
             let group = &self.group;
@@ -296,6 +321,7 @@ impl Node {
         }
         let batch = Batch {
             job,
+            compact_after_marker,
             messages: std::mem::take(&mut self.fx.messages),
             outputs: std::mem::take(&mut self.fx.outputs),
         };
@@ -308,9 +334,46 @@ impl Node {
         Ok(())
     }
 
+    /// The writes hold a snapshot: save its file and build the job's records (`snapshots.rs`).
+    /// Blocks this task on fsyncs, off the reactor (`block_in_place`), before any message of
+    /// the batch can go out.
+    fn persist_snapshots(&mut self) -> Result<crate::snapshots::SnapshotBatch, String> {
+        let writes: Vec<Write> = self.fx.writes.drain(..).collect();
+        let installed = |index| {
+            self.fx
+                .outputs
+                .iter()
+                .any(|o| matches!(o, ReplicaOutput::Restored { index: i, .. } if *i == index))
+        };
+        let events: Vec<&'static str> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Snapshot(s) if installed(s.meta.index) => Some("installed"),
+                Write::Snapshot(_) => Some("taken"),
+                _ => None,
+            })
+            .collect();
+        let (group, store, raft) = (&self.group, &mut self.snapshots, self.replica.raft());
+        let target = self.record_bytes_target;
+        let started = Instant::now();
+        let batch = tokio::task::block_in_place(|| {
+            crate::snapshots::persist_with_snapshots(writes, group, store, raft, target)
+        })
+        .map_err(|e| self.wal_failed(format!("snapshot persist failed, stopping: {e}")))?;
+        let pause_ms = started.elapsed().as_millis() as u64;
+        for ((index, path), event) in batch.saved.iter().zip(events) {
+            self.metrics.snapshots.with_label_values(&[event]).inc();
+            self.metrics.snapshot_index.set(*index as i64);
+            info!(target: "snapshot", node = self.config.id.0, index, event, pause_ms,
+                "snapshot {event} at index {index}: {} (the loop paused {pause_ms} ms)",
+                path.display());
+        }
+        Ok(batch)
+    }
+
     /// The flusher made the oldest job durable: release it and the write-less batches after it.
     fn on_durable(&mut self, done: Result<Lsn, WalError>) -> Result<(), String> {
-        done.map_err(|e| self.wal_failed(format!("WAL write failed, stopping: {e}")))?;
+        let last = done.map_err(|e| self.wal_failed(format!("WAL write failed, stopping: {e}")))?;
         let front = self.pipeline.pop_front();
         let front = front.expect("a durability callback with no batch waiting");
         let submitted = front.job;
@@ -323,12 +386,34 @@ impl Node {
             .wal_fsyncs
             .inc_by(syncs.saturating_sub(self.wal_syncs_seen));
         self.wal_syncs_seen = syncs;
+        if let Some(after) = front.compact_after_marker {
+            self.remove_segments_before(Lsn(last.0 - after));
+        }
         self.release(front);
         while self.pipeline.front().is_some_and(|b| b.job.is_none()) {
             let next = self.pipeline.pop_front().expect("front exists");
             self.release(next);
         }
         Ok(())
+    }
+
+    /// The marker at `marker` is durable: every WAL segment wholly before it is redundant.
+    /// Removed on a blocking task (unlinks and directory fsyncs, queued on the flusher) so the
+    /// loop runs on; a failure leaves the files for the next snapshot to remove, and is logged.
+    fn remove_segments_before(&self, marker: Lsn) {
+        let (group, metrics) = (Arc::clone(&self.group), Arc::clone(&self.metrics));
+        let node = self.config.id.0;
+        tokio::task::spawn_blocking(move || match group.remove_segments_before(marker) {
+            Ok(removed) => {
+                metrics.wal_segments_removed.inc_by(removed as u64);
+                if removed > 0 {
+                    info!(target: "snapshot", node, removed, "removed {removed} WAL segments before LSN {}", marker.0);
+                }
+            }
+            Err(e) => {
+                warn!(target: "snapshot", node, "WAL segments before LSN {} stay: {e}", marker.0)
+            }
+        });
     }
 
     /// Steps 2 and 3 of the contract: send, then deliver.

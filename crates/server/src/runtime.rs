@@ -1,17 +1,19 @@
-//! Starting a node: recover the disk from the WAL, build the replica, bind the sockets, spawn
-//! the tasks, run until Ctrl-C.
+//! Starting a node: recover the disk from the newest snapshot file and the WAL, build the
+//! replica, bind the sockets, spawn the tasks, run until Ctrl-C.
 //!
 //! ```text
-//!   data_dir/wal ──Wal::open──► records ──codec::wal::replay──► raft::Disk
-//!        │                                                         │
-//!        └──► GroupCommit (flusher thread)        KvReplica::new(config, &disk, rng)
-//!                                                                  │
+//!   data_dir/snapshots ──SnapshotStore──► newest good file ─┐
+//!   data_dir/wal ──Wal::open──► records ────────────────────┴─ snapshots::recover ──► raft::Disk
+//!        │                                                                              │
+//!        └──► GroupCommit (flusher thread)                  KvReplica::new(config, &disk, rng)
+//!                                                                                       │
 //!   bind --listen, --peer-listen, --metrics-listen
 //!        ──► spawn clients, peer listener, dialers, HTTP /metrics ──► Node::run
 //! ```
 //!
-//! Restart rebuilds everything from the log: Raft re-delivers committed entries from index 1
-//! and the state machine replays them (there are no snapshots on disk yet, so the WAL grows).
+//! Restart restores the state machine from the snapshot and Raft re-delivers the committed
+//! entries after it. Compaction is on (`snapshot_log_entries_max`), so the WAL replayed at
+//! start-up is bounded by the threshold plus a segment, not by the node's whole history.
 
 use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher};
@@ -19,13 +21,12 @@ use std::sync::Arc;
 
 use distributed_core::SeededRng;
 use kv::KvReplica;
-use storage::{GroupCommit, GroupCommitOptions, Wal, WalOptions};
+use storage::{GroupCommit, GroupCommitOptions, Wal};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn, Instrument};
 
 use crate::client::Clients;
-use crate::codec::wal::replay;
 use crate::config::NodeConfig;
 use crate::metrics::Metrics;
 use crate::node::Node;
@@ -41,30 +42,35 @@ pub async fn run_node(
 ) -> Result<(), String> {
     config.validate()?;
     let wal_dir = config.data_dir.join("wal");
-    let (wal, recovery) = Wal::open(&wal_dir, WalOptions::default())
+    let (wal, recovery) = Wal::open(&wal_dir, config.wal_options())
         .map_err(|e| format!("cannot open the WAL in {}: {e}", wal_dir.display()))?;
     if let Some(torn) = recovery.truncated() {
         warn!("recovered after a crash: {torn}");
     }
+    let mut snapshots = crate::snapshots::open_store(&config.data_dir)?;
     let records = recovery.len();
-    let disk = replay(recovery.records().map(|(_, r)| r)).map_err(|e| e.to_string())?;
+    let recovered =
+        crate::snapshots::recover(&mut snapshots, || recovery.records().map(|(_, r)| r))?;
+    for warning in &recovered.warnings {
+        warn!(target: "snapshot", node = config.id.0, "{warning}");
+    }
+    let disk = recovered.disk;
     info!(
-        "{} recovered {records} WAL records: {} log entries, {}",
+        "{} recovered from {} and {records} WAL records: {} log entries, {}",
         config.id,
+        disk.snapshot
+            .as_ref()
+            .map_or("no snapshot".into(), |s| format!(
+                "the snapshot at ({},{})",
+                s.meta.term, s.meta.index
+            )),
         disk.log.len(),
         disk.hard_state
     );
     let group = GroupCommit::new(wal, GroupCommitOptions::default()).map_err(|e| e.to_string())?;
     let nonce = boot_nonce();
-    let mut replica_config = config.replica_config();
-    // No compaction yet: a snapshot would go to the WAL as one record, bounded by its 8 MiB
-    // record limit, and no segment would be freed. Snapshots wait for the SnapshotStore
-    // wiring (save, replay snapshot + WAL tail, drop covered segments); until then the WAL
-    // grows and a restart replays it from index 1, as before.
-    replica_config.snapshot_log_entries_max = u64::MAX;
-    replica_config.snapshot_log_bytes_max = u64::MAX;
-    let replica =
-        KvReplica::new(replica_config, &disk, SeededRng::new(nonce)).map_err(|e| e.to_string())?;
+    let replica = KvReplica::new(config.replica_config(), &disk, SeededRng::new(nonce))
+        .map_err(|e| e.to_string())?;
     let bind = |addr| async move {
         TcpListener::bind(addr)
             .await
@@ -100,7 +106,11 @@ pub async fn run_node(
     });
     let span = tracing::info_span!("node", id = config.id.0);
     let group = Arc::new(group);
-    let mut node = Node::new(config, replica, group, transport, durable_tx, metrics);
+    if let Some(s) = &disk.snapshot {
+        metrics.snapshot_index.set(s.meta.index as i64);
+    }
+    let storage = (group, snapshots);
+    let mut node = Node::new(config, replica, storage, transport, durable_tx, metrics);
     node.next_forward = first_forward_id(nonce);
     // Spawned, not awaited in place: `run_node` is usually the `block_on` future, and a task
     // there lives on the main thread, so every client and peer event would wake it across

@@ -21,7 +21,9 @@
 //! cover everything: falling back would silently lose committed entries. `latest` names the
 //! file instead, and the operator decides (move the file aside to fall back knowingly, or wipe
 //! the node and let the leader send a snapshot). The older `keep - 1` snapshots are there for
-//! exactly that decision.
+//! exactly that decision, or for a host that can prove its WAL still covers the gap: `load`
+//! reads an older one, and `set_aside` renames a damaged file out of the way (kept for a
+//! post-mortem, never read again) so later saves are not refused as below it.
 //!
 //! Invariants: a `.snap` file is complete and synced before its name exists; the newest
 //! snapshot is never pruned; indexes only move forward (a save below the newest is refused).
@@ -230,6 +232,32 @@ impl SnapshotStore {
             Some((index, path)) => read_snapshot(&path, index, self.options.bytes_max).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The snapshot stored at `index`, checked (an older one than `latest`, for a host that
+    /// falls back knowingly; see the module docs).
+    pub fn load(&self, index: u64) -> Result<Snapshot, SnapshotError> {
+        let path = self.path(index);
+        if !path.exists() {
+            let why = format!("no snapshot at index {index} in {}", self.dir.display());
+            return Err(corrupt(&path, why));
+        }
+        read_snapshot(&path, index, self.options.bytes_max)
+    }
+
+    /// The file that holds (or would hold) the snapshot at `index`.
+    pub fn path(&self, index: u64) -> PathBuf {
+        self.dir.join(file_name(index, "snap"))
+    }
+
+    /// Rename the snapshot at `index` to `snap-<index>.corrupt` (durably): the store no longer
+    /// lists it, the bytes stay for a post-mortem. Returns the new path.
+    pub fn set_aside(&mut self, index: u64) -> Result<PathBuf, SnapshotError> {
+        let from = self.path(index);
+        let to = self.dir.join(file_name(index, "corrupt"));
+        fs::rename(&from, &to).map_err(io_err("rename", &from))?;
+        fsync_dir(&self.dir).map_err(io_err("fsync directory", &self.dir))?;
+        Ok(to)
     }
 
     /// The indexes of the stored snapshots, ascending.

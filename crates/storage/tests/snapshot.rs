@@ -164,3 +164,31 @@ fn snapshots_and_wal_segments_can_share_a_directory() {
     assert_eq!(recovery.len(), 1);
     assert_eq!(store.indexes().expect("list"), vec![1]);
 }
+
+#[test]
+fn an_older_snapshot_loads_by_index_and_a_corrupt_one_can_be_set_aside() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(dir.path());
+    store.save(10, 1, b"ten").expect("save 10");
+    let newest = store.save(20, 2, b"twenty").expect("save 20");
+    let mut bytes = fs::read(&newest).expect("read");
+    *bytes.last_mut().expect("data") ^= 0xff;
+    fs::write(&newest, bytes).expect("damage");
+    assert!(matches!(store.latest(), Err(SnapshotError::Corrupt { .. })));
+    let older = store.load(10).expect("the older one is intact");
+    assert_eq!(
+        (older.index, older.term, &older.data[..]),
+        (10, 1, &b"ten"[..])
+    );
+    assert!(matches!(store.load(15), Err(SnapshotError::Corrupt { .. })));
+    let aside = store.set_aside(20).expect("set aside");
+    assert!(aside.exists() && !newest.exists(), "renamed, not deleted");
+    assert_eq!(store.indexes().expect("list"), vec![10]);
+    store
+        .save(15, 2, b"fifteen")
+        .expect("15 is no longer below the newest");
+    assert_eq!(
+        store.latest().expect("readable").expect("present").index,
+        15
+    );
+}

@@ -44,6 +44,8 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     /// Boots per node so far, for the log.
     pub boots: Vec<u32>,
+    /// Flags every node gets after the standard ones (e.g. a small snapshot threshold).
+    pub extra_args: Vec<String>,
 }
 
 impl Drop for Cluster {
@@ -96,7 +98,13 @@ pub fn free_port() -> u16 {
 impl Cluster {
     /// `n` nodes, all started.
     pub fn start(n: usize) -> Cluster {
+        Cluster::start_with(n, &[])
+    }
+
+    /// `n` nodes, all started with `extra_args` appended to their command lines.
+    pub fn start_with(n: usize, extra_args: &[&str]) -> Cluster {
         let mut c = Cluster::down(n);
+        c.extra_args = extra_args.iter().map(|a| a.to_string()).collect();
         for i in 0..n {
             c.restart(i);
         }
@@ -112,6 +120,7 @@ impl Cluster {
             peer: (0..n).map(|_| free_port()).collect(),
             dir: tempfile::tempdir().expect("tempdir"),
             boots: vec![0; n],
+            extra_args: Vec::new(),
         }
     }
 
@@ -137,9 +146,13 @@ impl Cluster {
         cmd.args(["node", "--id", &(i + 1).to_string()])
             .args(["--listen", &format!("127.0.0.1:{}", self.resp[i])])
             .args(["--peer-listen", &format!("127.0.0.1:{}", self.peer[i])])
+            // Metrics on a port the kernel picks: the default (RESP port + 2000) can land in
+            // the ephemeral range and collide with some socket, failing the start.
+            .args(["--metrics-listen", "127.0.0.1:0"])
             .args(["--peers", &peers.join(",")])
             .arg("--data-dir")
             .arg(self.data_dir(i))
+            .args(&self.extra_args)
             .env("RUST_LOG", "info");
         cmd
     }

@@ -1,5 +1,6 @@
-//! Hand-written binary codecs for what leaves the process: WAL records (`wal.rs`) and peer
-//! frames (`peer.rs`), over the bounded reader here.
+//! Hand-written binary codecs for what leaves the process: WAL records (`wal.rs`), their
+//! replay over a snapshot file (`replay.rs`), snapshot files' contents (`snapshot_file` below)
+//! and peer frames (`peer.rs`), over the bounded reader here.
 //!
 //! ```text
 //!   value ──encode──► Vec<u8> [version u8][kind u8][fields, big-endian, u32-length bytes]
@@ -14,6 +15,7 @@
 //! every byte documented and every bound explicit.
 
 pub mod peer;
+pub mod replay;
 pub mod wal;
 
 use std::fmt;
@@ -260,4 +262,33 @@ pub(crate) fn get_snapshot_meta(r: &mut Reader<'_>) -> Result<SnapshotMeta, Code
         term,
         membership,
     })
+}
+
+/// The format version of a snapshot file's contents (inside `storage`'s CRC'd file).
+const SNAPSHOT_FILE_VERSION: u8 = 1;
+
+/// A `raft::Snapshot` as the bytes of a snapshot file: `[version u8][meta][len u32][data]`.
+/// The store's header holds index and term too; `decode_snapshot_file` checks they agree.
+/// The meta travels with the data because the membership is part of the snapshot (Raft §6).
+pub fn encode_snapshot_file(snapshot: &raft::Snapshot) -> Vec<u8> {
+    let mut out = Vec::with_capacity(snapshot.data.len() + 64);
+    out.put_u8(SNAPSHOT_FILE_VERSION);
+    put_snapshot_meta(&mut out, &snapshot.meta);
+    put_bytes(&mut out, &snapshot.data);
+    out
+}
+
+/// The inverse of `encode_snapshot_file`.
+pub fn decode_snapshot_file(bytes: &[u8]) -> Result<raft::Snapshot, CodecError> {
+    let mut r = Reader::new(bytes);
+    let version = r.u8("snapshot file version")?;
+    if version != SNAPSHOT_FILE_VERSION {
+        return Err(r.error(format!(
+            "snapshot file version {version}, this build reads {SNAPSHOT_FILE_VERSION}"
+        )));
+    }
+    let meta = get_snapshot_meta(&mut r)?;
+    let data = r.bytes("snapshot data")?;
+    r.finish("snapshot file")?;
+    Ok(raft::Snapshot { meta, data })
 }

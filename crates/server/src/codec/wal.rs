@@ -6,25 +6,30 @@
 //!              entry kind 0 = Normal; 1 = Config, followed (before len) by the membership:
 //!              [n u32][voter u64]… [joint u8]([n u32][outgoing voter u64]…)? [n u32][learner u64]…
 //!   Snapshot:  [version=2][kind=3][index u64][term u64][membership, as above][len u32][data]
-//!              (Raft §7: replay applies it like `persist`, dropping the log it covers)
+//!              (Raft §7: replay applies it like `persist`, dropping the log it covers).
+//!              Written by builds before snapshot files; still read, no longer written.
+//!   Marker:    [version=2][kind=4][index u64][term u64][membership]
+//!              "the snapshot at (index, term) is durable in data_dir/snapshots": the data
+//!              lives in the file, the WAL only names it (`snapshots.rs`, `codec/replay.rs`)
 //!   version 1 records (before config entries existed) are still read: no entry kind byte,
 //!   every entry Normal. They are never written.
 //!
-//!   restart: Wal::open ──► records in LSN order ──► decode ──► check ──► KvReplica::persist(disk)
+//!   restart: Wal::open ──► records in LSN order ──► decode_record ──► codec/replay.rs ──► Disk
 //! ```
 //!
 //! An `Append` larger than one record is split into several: `Append(e[0..k])` then
 //! `Append(e[k..])` leaves the same disk as `Append(e)`, because the second truncates at
 //! exactly the end of the first (Raft's `persist`: truncate from the first index, then append).
 //!
-//! Invariant checked on replay, not asserted: each `Append` starts within the log or right
-//! after it. `raft::persist` asserts that (a gap is a host bug), but bytes from disk are
-//! untrusted, so a gap here is an error naming the record, not a crash.
+//! Why a marker and not the snapshot itself: a snapshot in the WAL is bounded by the WAL's record
+//! limit (8 MiB) and frees nothing, since the segment holding it must stay. In its own file it
+//! can be large, and every WAL segment before the marker can go (`node.rs` writes the marker,
+//! then the hard state and the log tail, so nothing before the marker is still needed).
+
+use std::fmt;
 
 use bytes::BufMut;
-use distributed_core::Protocol;
-use kv::KvReplica;
-use raft::{Disk, HardState, Write};
+use raft::{Disk, HardState, SnapshotMeta, Write};
 
 use super::{entry_bytes, get_snapshot_meta, put_bytes, put_entries, put_node};
 use super::{put_snapshot_meta, CodecError, Reader};
@@ -37,6 +42,34 @@ const WAL_RECORD_VERSION_NO_KINDS: u8 = 1;
 const KIND_HARD_STATE: u8 = 1;
 const KIND_APPEND: u8 = 2;
 const KIND_SNAPSHOT: u8 = 3;
+const KIND_SNAPSHOT_MARKER: u8 = 4;
+
+/// One WAL record, decoded: a Raft write, or a marker naming a snapshot file.
+#[derive(Clone, Debug)]
+pub enum WalRecord {
+    /// A `raft::Write` as the node persisted it (a `Snapshot` only from older builds).
+    Write(Write),
+    /// The snapshot with this metadata is durable in the snapshot store; its data is there.
+    SnapshotMarker(SnapshotMeta),
+}
+
+impl fmt::Display for WalRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WalRecord::Write(w) => write!(f, "{w}"),
+            WalRecord::SnapshotMarker(m) => {
+                write!(f, "SnapshotMarker{{index={} term={}}}", m.index, m.term)
+            }
+        }
+    }
+}
+
+/// The marker record for a snapshot saved to its own file (meta only, never the data).
+pub fn encode_snapshot_marker(meta: &SnapshotMeta) -> Vec<u8> {
+    let mut r = vec![WAL_RECORD_VERSION, KIND_SNAPSHOT_MARKER];
+    put_snapshot_meta(&mut r, meta);
+    r
+}
 
 /// Encode `write` as one or more records of at most about `record_bytes_max` bytes each
 /// (a single entry larger than that still goes alone; the WAL refuses it if it is too big).
@@ -73,6 +106,8 @@ pub fn encode_write(write: &Write, record_bytes_max: usize, out: &mut Vec<Vec<u8
         Write::Snapshot(snapshot) => {
             // One record, whatever its size: a snapshot cannot be split and replayed in parts.
             // The WAL refuses one above its record bound, which stops the node with that error.
+            // The node writes snapshots to files and a marker here instead (`snapshots.rs`);
+            // this stays for tests and tools that want a self-contained WAL.
             let mut r = vec![WAL_RECORD_VERSION, KIND_SNAPSHOT];
             put_snapshot_meta(&mut r, &snapshot.meta);
             put_bytes(&mut r, &snapshot.data);
@@ -81,8 +116,21 @@ pub fn encode_write(write: &Write, record_bytes_max: usize, out: &mut Vec<Vec<u8
     }
 }
 
-/// Decode one record.
+/// Decode one record as a `raft::Write`; a marker is an error here (it needs the store).
 pub fn decode_write(record: &[u8]) -> Result<Write, CodecError> {
+    match decode_record(record)? {
+        WalRecord::Write(w) => Ok(w),
+        WalRecord::SnapshotMarker(m) => Err(CodecError {
+            message: format!(
+                "a snapshot marker at ({},{}) needs the snapshot store to replay",
+                m.term, m.index
+            ),
+        }),
+    }
+}
+
+/// Decode one record.
+pub fn decode_record(record: &[u8]) -> Result<WalRecord, CodecError> {
     let mut r = Reader::new(record);
     let version = r.u8("record version")?;
     if version != WAL_RECORD_VERSION && version != WAL_RECORD_VERSION_NO_KINDS {
@@ -90,64 +138,31 @@ pub fn decode_write(record: &[u8]) -> Result<Write, CodecError> {
             "record version {version}, this build reads {WAL_RECORD_VERSION}"
         )));
     }
-    let write = match r.u8("record kind")? {
-        KIND_HARD_STATE => Write::HardState(HardState {
+    let record = match r.u8("record kind")? {
+        KIND_HARD_STATE => WalRecord::Write(Write::HardState(HardState {
             term: r.u64("term")?,
             voted_for: r.node("voted_for")?,
-        }),
-        KIND_APPEND => Write::Append(r.entries(version == WAL_RECORD_VERSION)?),
-        KIND_SNAPSHOT => Write::Snapshot(raft::Snapshot {
+        })),
+        KIND_APPEND => WalRecord::Write(Write::Append(r.entries(version == WAL_RECORD_VERSION)?)),
+        KIND_SNAPSHOT => WalRecord::Write(Write::Snapshot(raft::Snapshot {
             meta: get_snapshot_meta(&mut r)?,
             data: r.bytes("snapshot data")?,
-        }),
+        })),
+        KIND_SNAPSHOT_MARKER if version == WAL_RECORD_VERSION => {
+            WalRecord::SnapshotMarker(get_snapshot_meta(&mut r)?)
+        }
         other => return Err(r.error(format!("unknown record kind {other}"))),
     };
     r.finish("record")?;
-    Ok(write)
+    Ok(record)
 }
 
-/// Fold records (in LSN order) into a disk image, checking what `persist` would assert.
+/// Fold records (in LSN order) into a disk image, starting from an empty disk, checking what
+/// `persist` would assert. A WAL with snapshot markers needs the store: see `codec/replay.rs`.
 pub fn replay<'a>(records: impl IntoIterator<Item = &'a [u8]>) -> Result<Disk, CodecError> {
-    let mut disk = Disk::default();
-    for (n, record) in records.into_iter().enumerate() {
-        let write = decode_write(record).map_err(|e| CodecError {
-            message: format!("WAL record #{n}: {e}"),
-        })?;
-        check_replayable(&disk, &write).map_err(|e| CodecError {
-            message: format!("WAL record #{n}: {e}"),
-        })?;
-        <KvReplica as Protocol>::persist(&mut disk, &write);
-    }
-    Ok(disk)
-}
-
-/// What `persist` would assert about `write` on `disk`, as an error: an Append must start
-/// after the snapshot and within the log or right after it; a snapshot must move forward.
-fn check_replayable(disk: &Disk, write: &Write) -> Result<(), String> {
-    let offset = disk.snapshot.as_ref().map_or(0, |s| s.meta.index);
-    match write {
-        Write::Append(entries) => {
-            let Some(first) = entries.first() else {
-                return Ok(());
-            };
-            let end = offset + disk.log.len() as u64;
-            if first.index <= offset || first.index > end + 1 {
-                return Err(format!(
-                    "Append at index {} would leave a gap after {} entries past the snapshot at {offset}",
-                    first.index,
-                    disk.log.len()
-                ));
-            }
-        }
-        Write::Snapshot(s) if s.meta.index <= offset || s.meta.term == 0 => {
-            return Err(format!(
-                "Snapshot at ({},{}) does not move past the one at {offset}",
-                s.meta.term, s.meta.index
-            ));
-        }
-        Write::Snapshot(_) | Write::HardState(_) => {}
-    }
-    Ok(())
+    super::replay::Replay::new(None)
+        .records(records)
+        .map(super::replay::Replay::finish)
 }
 
 #[cfg(test)]
