@@ -287,12 +287,21 @@ impl Node {
             self.metrics.wal_batch_records.observe(records.len() as f64);
             let tx = self.durable_tx.clone();
             let group = &self.group;
-            tokio::task::block_in_place(|| {
+            // Leave the runtime's thread only if the queue is full: `block_in_place` hands the
+            // worker to another thread each call. This task is the only submitter, so room
+            // seen here is still there below.
+            let blocks = group.would_block(&records);
+            let submit = move || {
                 group.submit_with(records, move |result| {
                     let _ = tx.send(result); // the node may have stopped: nobody waits
                 })
-            })
-            .map_err(|e| self.wal_failed(format!("WAL submit failed, stopping: {e}")))?;
+            };
+            let submitted = if blocks {
+                tokio::task::block_in_place(submit)
+            } else {
+                submit()
+            };
+            submitted.map_err(|e| self.wal_failed(format!("WAL submit failed, stopping: {e}")))?;
         }
         let batch = Batch {
             job,
