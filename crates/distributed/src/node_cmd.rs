@@ -4,7 +4,8 @@
 //!   distributed node --id 1 --listen 127.0.0.1:6379 --peer-listen 127.0.0.1:7379 \
 //!       --peers 1=127.0.0.1:7379,2=127.0.0.1:7380,3=127.0.0.1:7381 --data-dir data/n1
 //!   distributed node --config node.toml [--listen … overrides]
-//!   args (+ file) ──merge──► NodeConfig ──validate──► server::run_node (tokio, multi-thread)
+//!   args (+ file) ──merge──► NodeConfig ──validate──► server::run_node (tokio, multi-thread,
+//!                                                      --worker-threads N, default one per core)
 //!   bad flags / config ─► exit 2      runtime failure (WAL, bind) ─► exit 1
 //! ```
 
@@ -61,7 +62,16 @@ pub struct NodeArgs {
     /// WAL segment size; snapshots free disk a whole segment at a time [default: 64 MiB].
     #[arg(long)]
     pub wal_segment_bytes_max: Option<u64>,
+    /// Tokio worker threads [default: one per core]. `cluster up` runs several nodes on one
+    /// machine and gives each its share of the cores, so they do not all wake threads for
+    /// the same cores (see `cluster_cmd.rs`). A runtime setting, not a node one: no TOML key.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=WORKER_THREADS_MAX as i64))]
+    pub worker_threads: Option<u16>,
 }
+
+/// Most tokio worker threads `--worker-threads` accepts: far more than any node needs, and a
+/// typo such as 10000 is refused instead of spawning that many threads.
+pub const WORKER_THREADS_MAX: u16 = 256;
 
 /// Parse `1=127.0.0.1:7379,2=…` into peer addresses, saying which item is wrong.
 pub fn parse_peers(text: &str) -> Result<BTreeMap<NodeId, SocketAddr>, String> {
@@ -101,6 +111,7 @@ fn config(mut args: NodeArgs) -> Result<NodeConfig, String> {
 
 /// Run the node; the exit code.
 pub fn run(args: NodeArgs) -> u8 {
+    let worker_threads = args.worker_threads;
     let config = match config(args) {
         Ok(config) => config,
         Err(e) => {
@@ -109,10 +120,11 @@ pub fn run(args: NodeArgs) -> u8 {
         }
     };
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = worker_threads {
+        builder.worker_threads(usize::from(n));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the tokio runtime: {e}");

@@ -30,7 +30,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use distributed_core::{NodeId, Protocol, SeededRng, Tick};
+use distributed_core::{NodeId, Protocol, Rng, SeededRng, Tick};
 
 use crate::config::{Config, ConfigError, ReadMode};
 use crate::log::{Entry, Index, Log, Term};
@@ -129,6 +129,11 @@ impl Raft {
     /// terms going down, a log term above the stored term).
     pub fn new(config: Config, disk: &Disk, rng: SeededRng) -> Result<Raft, ConfigError> {
         config.validate()?;
+        // Each incarnation numbers its forwarded reads from its own random point (read.rs,
+        // `Reads::next_request`). Drawn from a copy of the generator, so the node's own draws
+        // (election timeouts) and thus every simulated schedule stay as they were; the number
+        // only has to differ between incarnations, and each one gets a fresh generator.
+        let reads = Reads::starting_at(rng.clone().next_u64() >> 1);
         let point = disk
             .snapshot
             .as_ref()
@@ -172,7 +177,7 @@ impl Raft {
             ticks: 0,
             leader_contact_elapsed,
             rounds: Rounds::default(),
-            reads: Reads::default(),
+            reads,
             membership: Membership::default(),
             membership_index: 0,
             transfer: None,

@@ -7,6 +7,7 @@
 //!               queue full ──► ReadFailed{Busy}
 //!               else queue it: index = commit_index once an entry of this term is committed
 //!                    (§6.4 step 1), round = current + 1; start a round if none is in flight
+//!                    (a read round asks only a quorum, see quorum.rs)
 //!               its round confirmed (quorum.rs) and index known ──► ReadReady{id index}
 //!     follower with a leader:
 //!               ── ReadIndexRequest{term id=req} ──► leader queues it like its own read
@@ -92,11 +93,23 @@ pub(crate) struct Reads {
     confirming: VecDeque<LeaderRead>,
     /// Any role: reads sent to the leader, waiting for its index, then for the local commit.
     forwarded: VecDeque<ForwardedRead>,
-    /// The next ReadIndexRequest number. Never reused within an incarnation.
+    /// The next ReadIndexRequest number. Never reused within an incarnation, and each
+    /// incarnation starts at a random 63-bit point (`Raft::new`): a leader's answer to the
+    /// previous incarnation's request can arrive after a restart, in the same term, and if
+    /// numbers restarted at 0 it would hand a new read that old, stale index (the simulator
+    /// found this: a duplicated ReadIndexResponse delivered after the follower restarted).
     next_request: u64,
 }
 
 impl Reads {
+    /// No read waiting; forwarded reads numbered from `first_request` (see `next_request`).
+    pub(crate) fn starting_at(first_request: u64) -> Reads {
+        Reads {
+            next_request: first_request,
+            ..Reads::default()
+        }
+    }
+
     /// How many reads wait here.
     pub(crate) fn len(&self) -> usize {
         self.confirming.len() + self.forwarded.len()
@@ -105,6 +118,24 @@ impl Reads {
     /// True if a queued read needs a round later than `current`, i.e. one not yet sent.
     pub(crate) fn wait_for_round_after(&self, current: Round) -> bool {
         self.confirming.back().is_some_and(|r| r.round > current)
+    }
+
+    /// The followers whose forwarded reads wait for `round`, each once, in queue order. The
+    /// reads waiting for the next round are the queue's tail, so the scan stops at the first
+    /// older one; at most `pending_reads_max` reads are looked at.
+    pub(crate) fn forwarders_waiting_for(&self, round: Round) -> Vec<NodeId> {
+        let mut from = Vec::new();
+        for r in self.confirming.iter().rev() {
+            if r.round != round {
+                break;
+            }
+            if let Origin::Forwarded { from: f, .. } = r.origin {
+                if !from.contains(&f) {
+                    from.push(f);
+                }
+            }
+        }
+        from
     }
 }
 
@@ -133,7 +164,7 @@ impl Raft {
             return;
         }
         let request = self.reads.next_request;
-        self.reads.next_request += 1;
+        self.reads.next_request += 1; // starts below 2^63: no overflow in 2^63 reads
         self.reads.forwarded.push_back(ForwardedRead {
             id,
             request,
@@ -167,7 +198,7 @@ impl Raft {
             arrived_at: self.ticks,
         });
         if !self.rounds.in_flight() {
-            self.broadcast_round(out);
+            self.broadcast_read_round(out);
         }
     }
 

@@ -117,12 +117,12 @@ fn one_heartbeat_round_confirms_many_batched_reads() {
     let queued: usize = (2..=3).map(|f| c.count_sent(1, f, is_append)).sum();
     assert_eq!(
         queued - before,
-        2,
-        "read 1 started a round; 2..=50 wait for the next"
+        1,
+        "read 1 started a round (one follower makes a quorum); 2..=50 wait for the next"
     );
     c.deliver_all();
     let after: usize = (2..=3).map(|f| c.count_sent(1, f, is_append)).sum();
-    assert_eq!(after - before, 4, "two rounds for fifty reads");
+    assert_eq!(after - before, 2, "two rounds for fifty reads");
     let ready = c.reads_ready(1);
     assert_eq!(ready.len(), 50);
     assert!(ready
@@ -287,7 +287,10 @@ fn a_follower_read_goes_through_the_leader_and_is_ready_once_its_own_commit_catc
         !(e.to == NodeId(2) && matches!(e.msg, Message::AppendEntries { .. }))
     }));
     assert!(c.read(NodeId(2), 7).is_empty());
-    c.deliver_all(); // n1 confirms with n3's answer; the read index reaches n2, its commit doesn't
+    c.deliver_all(); // the read round asks n2 (it waits for the round): lost
+                     // The next heartbeat asks n3 too, whose answer confirms: the read index reaches n2, its
+                     // commit doesn't.
+    c.run(c.node(1).config().heartbeat_interval_ticks);
     assert_eq!(
         c.count_sent(2, 1, |m| matches!(m, Message::ReadIndexRequest { .. })),
         1
@@ -340,5 +343,56 @@ fn a_read_index_request_to_a_node_that_does_not_lead_is_answered_with_a_failure(
     assert_eq!(
         out.messages[0].to_string(),
         "n3→n2 ReadIndexResponse{term=0 id=11 failed=NotLeader{leader=none}}"
+    );
+}
+
+#[test]
+fn a_read_round_asks_only_a_quorum_and_the_heartbeat_asks_everyone() {
+    // Raft thesis §6.4: confirming leadership needs answers from a majority, not from all.
+    let mut c = Cluster::new(5, 4);
+    c.elect(1);
+    c.run(3);
+    let is_append = |m: &Message| matches!(m, Message::AppendEntries { .. });
+    let sent =
+        |c: &Cluster| -> Vec<usize> { (2..=5).map(|f| c.count_sent(1, f, is_append)).collect() };
+    let before = sent(&c);
+    c.read(NodeId(1), 1);
+    let asked: usize = (sent(&c).iter().zip(&before)).map(|(a, b)| a - b).sum();
+    assert_eq!(asked, 2, "the leader and two followers are three of five");
+    c.deliver_all();
+    assert_eq!(c.reads_ready(1).len(), 1);
+    let before = sent(&c);
+    c.run(c.node(1).config().heartbeat_interval_ticks);
+    let after = sent(&c);
+    assert!(
+        (after.iter().zip(&before)).all(|(a, b)| a > b),
+        "every follower hears the heartbeat: {before:?} -> {after:?}"
+    );
+}
+
+#[test]
+fn a_read_round_whose_followers_are_gone_is_confirmed_by_the_next_heartbeat() {
+    // Liveness of the quorum-only read round: the periodic round asks everyone, and its
+    // answers confirm every read waiting for an earlier round.
+    let mut c = Cluster::new(3, 4);
+    c.elect(1);
+    c.run(3);
+    let is_append = |m: &Message| matches!(m, Message::AppendEntries { .. });
+    let before: Vec<usize> = (2..=3).map(|f| c.count_sent(1, f, is_append)).collect();
+    c.read(NodeId(1), 1);
+    let asked = (2..=3u64)
+        .find(|&f| c.count_sent(1, f, is_append) > before[(f - 2) as usize])
+        .expect("the read round asked one follower");
+    c.crash(NodeId(asked));
+    c.deliver_all();
+    assert!(
+        c.reads_ready(1).is_empty(),
+        "the one follower asked is down"
+    );
+    c.run(c.node(1).config().heartbeat_interval_ticks);
+    assert_eq!(
+        c.reads_ready(1).len(),
+        1,
+        "the other follower's heartbeat answer confirms"
     );
 }

@@ -5,7 +5,8 @@
 //!   events (clients, peers) ─┐      ┌─ durable(batch k) from the WAL flusher thread
 //!   tick every tick_ms ──────┼──────┤
 //!                            ▼      ▼
-//!   step / input / tick ──► Effects{writes, messages, outputs}       (up to 256 events)
+//!   step / input / tick ──► Effects{writes, messages, outputs}       (up to 256 events,
+//!                                                      clients' before peers', see handle_batch)
 //!        │ writes ≠ ∅ ──encode──► GroupCommit::submit_with(records, cb) ─┐ one fdatasync/batch
 //!        ▼                                                                │
 //!   pipeline: [batch k (job)] [batch k+1 (no writes)] [batch k+2 (job)] … ◄┘ cb: "k is durable"
@@ -203,6 +204,8 @@ impl Node {
     ) -> Result<(), String> {
         let mut ticker = tokio::time::interval(Duration::from_millis(self.config.tick_ms));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Reused by every batch (see `handle_batch`), so batches allocate nothing.
+        let mut peer_events = Vec::with_capacity(BATCH_EVENTS_MAX);
         loop {
             tokio::select! {
                 biased;
@@ -210,17 +213,39 @@ impl Node {
                 Some(done) = durable_rx.recv() => self.on_durable(done)?,
                 _ = ticker.tick() => self.on_tick(),
                 Some(event) = events.recv(), if self.pipeline.len() < PIPELINE_BATCHES_MAX => {
-                    self.handle(event);
-                    for _ in 1..BATCH_EVENTS_MAX {
-                        match events.try_recv() {
-                            Ok(event) => self.handle(event),
-                            Err(_) => break,
-                        }
-                    }
+                    self.handle_batch(event, &mut events, &mut peer_events);
                 }
             }
             self.flush()?;
             self.watch.watch(&self.replica, &self.metrics);
+        }
+    }
+
+    /// Handle `first` and whatever else is queued (up to `BATCH_EVENTS_MAX` events), the
+    /// clients' events before the peers'. Why: a peer's answer that confirms a ReadIndex round
+    /// starts the next round at once (raft quorum.rs), and a read handled after it in the same
+    /// batch would wait for the round after that. Handled first, every read of the batch rides
+    /// the next round: fewer rounds, one round trip less for those reads. Safe: events of
+    /// different connections have no order to keep (it is as if the peer's frames came a
+    /// moment later), and each source's own events keep theirs.
+    fn handle_batch(
+        &mut self,
+        first: Event,
+        events: &mut mpsc::Receiver<Event>,
+        peer_events: &mut Vec<Event>,
+    ) {
+        let mut next = Some(first);
+        for _ in 0..BATCH_EVENTS_MAX {
+            let Some(event) = next.take().or_else(|| events.try_recv().ok()) else {
+                break;
+            };
+            match event {
+                Event::Peer { .. } => peer_events.push(event),
+                _ => self.handle(event),
+            }
+        }
+        for event in peer_events.drain(..) {
+            self.handle(event);
         }
     }
 
@@ -312,12 +337,21 @@ impl Node {
             self.metrics.wal_batch_records.observe(records.len() as f64);
             let tx = self.durable_tx.clone();
             let group = &self.group;
-            tokio::task::block_in_place(|| {
+            // Leave the runtime's thread only if the queue is full: `block_in_place` hands the
+            // worker to another thread each call. This task is the only submitter, so room
+            // seen here is still there below.
+            let blocks = group.would_block(&records);
+            let submit = move || {
                 group.submit_with(records, move |result| {
                     let _ = tx.send(result); // the node may have stopped: nobody waits
                 })
-            })
-            .map_err(|e| self.wal_failed(format!("WAL submit failed, stopping: {e}")))?;
+            };
+            let submitted = if blocks {
+                tokio::task::block_in_place(submit)
+            } else {
+                submit()
+            };
+            submitted.map_err(|e| self.wal_failed(format!("WAL submit failed, stopping: {e}")))?;
         }
         let batch = Batch {
             job,

@@ -265,8 +265,10 @@ fn commit_old_term_under_kv_is_caught_by_the_reused_raft_invariants() {
         raft_variant: raft::Variant::CommitOldTerm,
         ..RaftKvOptions::default()
     };
-    let found = first_failure(0..1_000, &opts, threads())
-        .expect("the broken commit rule is caught within 1,000 seeds");
+    // The broken rule shows in about 1 seed in 500 (8 of 4,000 before quorum-only read
+    // rounds, 7 after; the first at seed 418, then 1,225): 2,000 seeds leave a margin.
+    let found = first_failure(0..2_000, &opts, threads())
+        .expect("the broken commit rule is caught within 2,000 seeds");
     println!(
         "commit-old-term: {}",
         found.failure_line().unwrap_or_default()

@@ -225,6 +225,24 @@ impl GroupCommit {
         self.enqueue_append(records, Box::new(done), true)
     }
 
+    /// True if [`GroupCommit::submit_with`] of `records` would wait for room right now. Async
+    /// hosts use it to leave their runtime's thread only when they must (tokio's
+    /// `block_in_place` hands the worker to another thread on every call, a cost paid per batch
+    /// even when the queue has room). The answer stays true only while nobody else submits:
+    /// the flusher only frees room, so a host with a single submitting task can rely on it.
+    pub fn would_block(&self, records: &[Vec<u8>]) -> bool {
+        let opts = &self.shared.options;
+        let slots = records.len().max(1);
+        let bytes: usize = records.iter().map(Vec::len).sum();
+        if slots > opts.queue_records_max || bytes > opts.queue_bytes_max {
+            return false; // refused at once with BatchTooLarge: no wait
+        }
+        let queue = self.shared.lock();
+        let fits = queue.slots + slots <= opts.queue_records_max
+            && queue.bytes + bytes <= opts.queue_bytes_max;
+        !fits && queue.failure.is_none() && !queue.closing
+    }
+
     /// Remove whole segments whose records are all below `lsn`, on the flusher, between
     /// batches; blocks until done. See [`Wal::remove_segments_before`].
     pub fn remove_segments_before(&self, lsn: Lsn) -> Result<usize, WalError> {
@@ -407,6 +425,40 @@ fn append_all(wal: &mut Wal, records: &[Vec<u8>]) -> Result<Lsn, WalError> {
 mod tests {
     use super::*;
     use crate::options::WalOptions;
+
+    #[test]
+    fn would_block_is_true_only_while_the_queue_is_full() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (wal, _) = Wal::open(dir.path(), WalOptions::default()).expect("open");
+        let options = GroupCommitOptions {
+            queue_records_max: 2,
+            ..GroupCommitOptions::default()
+        };
+        let group = GroupCommit::new(wal, options).expect("start");
+        let one = vec![b"x".to_vec()];
+        assert!(!group.would_block(&one), "an empty queue has room");
+        // Stall the flusher inside the first job's callback, then fill the queue behind it.
+        let (stalled_tx, stalled_rx) = mpsc::sync_channel(1);
+        let (go_tx, go_rx) = mpsc::sync_channel::<()>(1);
+        group
+            .submit_with(one.clone(), move |_| {
+                let _ = stalled_tx.send(());
+                let _ = go_rx.recv();
+            })
+            .expect("queued");
+        stalled_rx.recv().expect("the flusher runs the callback");
+        let a = group.submit(one.clone()).expect("room for 1 of 2");
+        let b = group.submit(one.clone()).expect("room for 2 of 2");
+        assert!(group.would_block(&one), "two of two slots are taken");
+        let three = vec![b"x".to_vec(); 3];
+        assert!(
+            !group.would_block(&three),
+            "too large for any queue: refused, not waited for"
+        );
+        go_tx.send(()).expect("release the flusher");
+        assert!(a.wait().is_ok() && b.wait().is_ok());
+        assert!(!group.would_block(&one), "the flusher freed the queue");
+    }
 
     #[test]
     fn after_a_failed_fdatasync_the_ticket_and_every_later_submit_fail() {
