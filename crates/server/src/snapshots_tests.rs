@@ -58,6 +58,13 @@ fn wal_segments(dir: &Path) -> usize {
     std::fs::read_dir(dir.join("wal")).unwrap().count()
 }
 
+/// A fresh WAL (behind group commit) and snapshot store in `dir`, as a node opens them.
+fn storage_in(dir: &Path) -> (GroupCommit, storage::SnapshotStore) {
+    let (wal, _) = Wal::open(dir.join("wal"), wal_options()).unwrap();
+    let group = GroupCommit::new(wal, GroupCommitOptions::default()).unwrap();
+    (group, open_store(dir).unwrap())
+}
+
 /// A Raft node standing where a node is right after a snapshot at (index, term) with `tail`.
 fn raft_after(snapshot: &raft::Snapshot, tail: &[Entry], term: u64) -> Raft {
     let disk = Disk {
@@ -73,9 +80,7 @@ fn raft_after(snapshot: &raft::Snapshot, tail: &[Entry], term: u64) -> Raft {
 fn a_snapshot_batch_lets_every_segment_before_its_marker_go_and_recovery_gives_the_same_disk() {
     // Raft §7: after compaction the file plus what is left of the WAL is the whole state.
     let dir = tempfile::tempdir().unwrap();
-    let (wal, _) = Wal::open(dir.path().join("wal"), wal_options()).unwrap();
-    let group = GroupCommit::new(wal, GroupCommitOptions::default()).unwrap();
-    let mut store = open_store(dir.path()).unwrap();
+    let (group, mut store) = storage_in(dir.path());
     submit_plain(
         &group,
         &[
@@ -113,9 +118,7 @@ fn a_snapshot_batch_lets_every_segment_before_its_marker_go_and_recovery_gives_t
 
 /// A store with snapshots at 10 and 20 and a WAL from index 1, optionally compacted after 20.
 fn two_snapshots(dir: &Path, compact: bool) {
-    let (wal, _) = Wal::open(dir.join("wal"), wal_options()).unwrap();
-    let group = GroupCommit::new(wal, GroupCommitOptions::default()).unwrap();
-    let mut store = open_store(dir).unwrap();
+    let (group, mut store) = storage_in(dir);
     submit_plain(
         &group,
         &[
@@ -212,9 +215,7 @@ fn a_torn_snapshot_file_is_named_in_the_error() {
 fn two_snapshots_in_one_batch_are_both_saved_and_the_newer_one_is_restored() {
     // Raft §7: a compaction and an installed snapshot can land in the same batch of events.
     let dir = tempfile::tempdir().unwrap();
-    let (wal, _) = Wal::open(dir.path().join("wal"), wal_options()).unwrap();
-    let group = GroupCommit::new(wal, GroupCommitOptions::default()).unwrap();
-    let mut store = open_store(dir.path()).unwrap();
+    let (group, mut store) = storage_in(dir.path());
     submit_plain(
         &group,
         &[
