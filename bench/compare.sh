@@ -78,16 +78,17 @@ cleanup() {
   bash "$peers_dir/redis.sh" stop 16390 "$tmp/redis-mem" >/dev/null 2>&1
   bash "$peers_dir/redis.sh" stop 16391 "$tmp/redis-dur" >/dev/null 2>&1
   rm -rf "$tmp/ours" "$tmp/etcd" "$tmp/redis-mem" "$tmp/redis-dur"
+  [ "$out" = "$tmp/results" ] || rm -rf "$tmp"  # the temp dir goes unless the results live in it
 }
 trap cleanup EXIT
 
 # --- start everything ------------------------------------------------------------------------
-"$bin" cluster up --nodes 3 --data-dir "$tmp/ours" --base-port 16379 >"$tmp/cluster.log" 2>&1 &
+"$bin" cluster up --nodes 3 --data-dir "$tmp/ours" --base-port 16379 >"$out/cluster.log" 2>&1 &
 cluster_pid=$!
 for port in 16379 16380 16381; do   # every node acknowledges a write: a leader exists
   for i in $(seq 1 150); do
     "$bin" kv --addr "127.0.0.1:$port" set ready 1 >/dev/null 2>&1 && break
-    [ "$i" = 150 ] && { echo "our node on $port never answered; see $tmp/cluster.log" >&2; exit 1; }
+    [ "$i" = 150 ] && { echo "our node on $port never answered; see $out/cluster.log" >&2; exit 1; }
     sleep 0.1
   done
 done
