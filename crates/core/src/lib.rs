@@ -12,7 +12,9 @@
 //! lib.rs        this map
 //! id.rs         NodeId and Tick: who and when, the two nouns every message carries
 //! rng.rs        Rng trait + SeededRng: the only source of randomness a protocol may use
-//! protocol.rs   the Protocol contract, Effects (persist → send → deliver) and Envelope
+//! protocol.rs   the Protocol contract, Effects (persist → send → deliver, plus opt-in notes)
+//!               and Envelope
+//! machine.rs    Machine: the seam between a consensus log and the state machine it drives
 //! ```
 //!
 //! ## The one-line `Display` convention
@@ -30,9 +32,11 @@
 //! output: they use `BTreeMap`, `Vec` or sorted keys instead.
 
 mod id;
+mod machine;
 mod protocol;
 mod rng;
 
 pub use id::{NodeId, Tick};
-pub use protocol::{Effects, Envelope, Protocol};
+pub use machine::Machine;
+pub use protocol::{Effects, Envelope, Notes, Protocol};
 pub use rng::{Rng, SeededRng};

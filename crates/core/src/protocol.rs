@@ -21,6 +21,11 @@
 //! 3. **Deliver** every output (apply committed commands, answer clients).
 //! 4. **Advance**: clear the effects and feed the next event.
 //!
+//! Beside the three duties, `Effects` carries **notes**: one line for each event the node
+//! chose to do nothing with (a stale answer, a message for another role), saying why. A host
+//! that traces asks for them with [`Effects::with_notes`]; otherwise [`Effects::note`] is one
+//! branch and formats nothing, so the hot path pays nothing for a trace it does not print.
+//!
 //! The road not taken: returning a fresh `Vec` from each call. Passing `&mut Effects` lets a host
 //! reuse one buffer for millions of simulated events without allocating.
 
@@ -92,16 +97,94 @@ pub struct Effects<P: Protocol + ?Sized> {
     pub messages: Vec<Envelope<P::Message>>,
     /// 3. Outputs for the host: committed commands to apply, answers for clients.
     pub outputs: Vec<P::Output>,
+    /// Why the node ignored an event, one line each; kept only when the host asked for notes.
+    /// Not a duty: a host may drop them, and `is_empty` does not count them.
+    pub notes: Notes,
+}
+
+/// The opt-in notes channel of [`Effects`]: lines saying why a node did nothing with an event
+/// (`ignored AppendEntriesResponse{..} from n3: not leader`). Off unless the host turns it on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notes {
+    /// Whether `push` keeps lines. Off by default: formatting costs time the simulator's seed
+    /// runs do not have, and only traces and golden tests read notes.
+    on: bool,
+    /// The lines since the last `clear`, in the order the node wrote them.
+    lines: Vec<String>,
+}
+
+impl Notes {
+    /// Notes that keep what is pushed.
+    pub fn enabled() -> Self {
+        Notes {
+            on: true,
+            lines: Vec::new(),
+        }
+    }
+
+    /// True when lines are kept.
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// Keep or stop keeping lines from now on.
+    pub fn set_on(&mut self, on: bool) {
+        self.on = on;
+    }
+
+    /// Keep `why` as one line, if notes are on. Takes `format_args!` so that nothing is
+    /// formatted when they are off.
+    pub fn push(&mut self, why: fmt::Arguments<'_>) {
+        if self.on {
+            self.lines.push(why.to_string());
+        }
+    }
+
+    /// The lines kept so far.
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    /// Take the lines kept so far, leaving none (and notes still on or off as they were).
+    pub fn take(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.lines)
+    }
+
+    /// Move every line of `other` to the end of these (a wrapper passing on its inner
+    /// protocol's notes), whatever `self.on` says: `other` only kept them if asked to.
+    pub fn append(&mut self, other: &mut Notes) {
+        self.lines.append(&mut other.lines);
+    }
+
+    /// Forget the lines, keeping the switch.
+    pub fn clear(&mut self) {
+        self.lines.clear();
+    }
 }
 
 impl<P: Protocol + ?Sized> Effects<P> {
-    /// An empty set of effects.
+    /// An empty set of effects, with notes off.
     pub fn new() -> Self {
         Effects {
             writes: Vec::new(),
             messages: Vec::new(),
             outputs: Vec::new(),
+            notes: Notes::default(),
         }
+    }
+
+    /// An empty set of effects that keeps notes: what a tracing host or a golden test uses.
+    pub fn with_notes() -> Self {
+        Effects {
+            notes: Notes::enabled(),
+            ..Effects::new()
+        }
+    }
+
+    /// Say why this event was ignored (kept only when notes are on):
+    /// `out.note(format_args!("ignored {msg} from {from}: stale term"))`.
+    pub fn note(&mut self, why: fmt::Arguments<'_>) {
+        self.notes.push(why);
     }
 
     /// True when the host has nothing to do.
@@ -109,11 +192,13 @@ impl<P: Protocol + ?Sized> Effects<P> {
         self.writes.is_empty() && self.messages.is_empty() && self.outputs.is_empty()
     }
 
-    /// Step 4 of the contract: forget everything, keeping the buffers' capacity.
+    /// Step 4 of the contract: forget everything, keeping the buffers' capacity and whether
+    /// notes are on.
     pub fn clear(&mut self) {
         self.writes.clear();
         self.messages.clear();
         self.outputs.clear();
+        self.notes.clear();
     }
 
     /// Queue a message from `from` to `to`.
@@ -134,6 +219,7 @@ impl<P: Protocol + ?Sized> Debug for Effects<P> {
             .field("writes", &self.writes)
             .field("messages", &self.messages)
             .field("outputs", &self.outputs)
+            .field("notes", &self.notes.lines())
             .finish()
     }
 }
@@ -208,5 +294,18 @@ mod tests {
         assert_eq!(disk, 1);
         out.clear();
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn notes_are_kept_only_when_the_host_asks_for_them() {
+        let mut quiet: Effects<Pinger> = Effects::new();
+        quiet.note(format_args!("ignored Pong{{}} from {}", NodeId(2)));
+        assert!(quiet.notes.lines().is_empty());
+        let mut traced: Effects<Pinger> = Effects::with_notes();
+        traced.note(format_args!("ignored Pong{{}} from {}", NodeId(2)));
+        assert_eq!(traced.notes.lines(), ["ignored Pong{} from n2"]);
+        assert!(traced.is_empty(), "a note is not a duty");
+        traced.clear();
+        assert!(traced.notes.lines().is_empty() && traced.notes.is_on());
     }
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use distributed_core::NodeId;
-use server::resp::{encode, parse_frame, Frame, Limits};
+use server::clients::resp::{encode, parse_frame, Frame, Limits};
 use server::NodeConfig;
 
 /// Nodes in the cluster.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use clap::{Args, Subcommand};
-use server::resp::{encode, parse_frame, Frame, Limits};
+use server::clients::resp::{encode, parse_frame, Frame, Limits};
 
 /// Flags of `distributed kv`.
 #[derive(Args, Debug)]

@@ -11,7 +11,7 @@
 //! Every error names what is wrong and where: an unknown key (a typo must not be silently
 //! ignored, or `tick_mz = 50` would run with the default), a bad address, an unknown read path,
 //! a missing required setting, an out-of-range value, an unsafe combination (lease reads without
-//! check-quorum, explained by `kv::ReplicaConfig::validate`). The file is bounded in size.
+//! check-quorum, explained by `replica::ReplicaConfig::validate`). The file is bounded in size.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -15,8 +15,10 @@ use std::num::NonZeroUsize;
 use std::ops::Range;
 
 use clap::{Args, ValueEnum};
-use sim::raft::{parse_seeds, parse_variant, run_seed, run_seeds, FaultProfile, RaftSimOptions};
-use sim::raft_kv::{parse_read_path, ReadPath};
+use scenarios::raft::{
+    parse_seeds, parse_variant, run_seed, run_seeds, FaultProfile, RaftSimOptions,
+};
+use scenarios::raft_kv::{parse_read_path, ReadPath};
 use sim::TraceLevel;
 
 /// The protocols the simulator can drive from the command line.

@@ -14,7 +14,7 @@
 use std::fs;
 use std::io::{self, Write};
 
-use sim::raft_kv::{parse_replica_variant, run_seed, run_seeds, RaftKvOptions, ReadPath};
+use scenarios::raft_kv::{parse_replica_variant, run_seed, run_seeds, RaftKvOptions, ReadPath};
 
 use crate::sim_cmd::{header, read_path, replay_command, threads, trace_level, SimArgs};
 

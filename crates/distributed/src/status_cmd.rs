@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use clap::Args;
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 use crate::kv_cmd::call;
 

@@ -15,7 +15,7 @@ mod common;
 
 use common::{bulk, Cluster, Conn};
 use distributed_core::{Rng, SeededRng};
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 /// Send `bytes` and expect an error reply or a close; returns a description of what happened.
 fn expect_error_or_close(port: u16, name: &str, bytes: &[u8]) -> String {

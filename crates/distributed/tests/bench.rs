@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 /// Attempts for anything that waits on an election (× 100 ms).
 const ATTEMPTS_MAX: usize = 150;
@@ -85,13 +85,15 @@ fn call(port: u16, words: &[&str]) -> Result<Frame, String> {
         .map_err(|e| e.to_string())?;
     let request = Frame::Array(words.iter().map(|w| Frame::bulk(w.to_string())).collect());
     let mut out = bytes::BytesMut::new();
-    server::resp::encode(&request, &mut out);
+    server::clients::resp::encode(&request, &mut out);
     stream.write_all(&out).map_err(|e| e.to_string())?;
     let mut buf = bytes::BytesMut::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let limits = server::resp::Limits::default();
-        if let Some(f) = server::resp::parse_frame(&mut buf, &limits).map_err(|e| e.to_string())? {
+        let limits = server::clients::resp::Limits::default();
+        if let Some(f) =
+            server::clients::resp::parse_frame(&mut buf, &limits).map_err(|e| e.to_string())?
+        {
             return Ok(f);
         }
         let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;

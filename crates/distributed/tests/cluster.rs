@@ -15,7 +15,7 @@ mod common;
 use std::process::Command;
 
 use common::{bulk, Cluster};
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 #[test]
 fn a_three_node_cluster_replicates_survives_a_kill_and_a_restarted_node_catches_up() {

@@ -25,8 +25,8 @@ use bytes::{Bytes, BytesMut};
 use common::{Cluster, Conn, ATTEMPTS_MAX};
 use distributed_core::NodeId;
 use raft::Message;
-use server::codec::peer::{decode_frame, encode_frame, PeerFrame};
-use server::resp::Frame;
+use server::clients::resp::Frame;
+use server::peers::frames::{decode_frame, encode_frame, PeerFrame};
 
 /// The fake leader's term: above anything n1 reaches on its own in the test.
 const TERM: u64 = 1_000;

@@ -14,7 +14,7 @@ mod common;
 
 use bytes::BytesMut;
 use common::{bulk, Cluster, Conn};
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 /// Rounds per node: each round is one pipeline of five commands.
 const ROUNDS: usize = 30;
@@ -23,7 +23,7 @@ fn pipeline(conn: &mut Conn, commands: &[Vec<String>]) -> Vec<Frame> {
     let mut out = BytesMut::new();
     for words in commands {
         let frame = Frame::Array(words.iter().map(|w| Frame::bulk(w.clone())).collect());
-        server::resp::encode(&frame, &mut out);
+        server::clients::resp::encode(&frame, &mut out);
     }
     conn.send_raw(&out).expect("send the pipeline");
     commands

@@ -16,7 +16,7 @@
 mod common;
 
 use common::{bulk, Cluster, Conn};
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 #[test]
 fn a_connection_whose_first_write_was_refused_unproposed_can_still_write() {
@@ -50,7 +50,7 @@ fn pipelined_writes_behind_a_refused_first_write_all_apply_exactly_once() {
     ];
     for words in commands {
         let frame = Frame::Array(words.iter().map(|w| Frame::bulk(w.to_string())).collect());
-        server::resp::encode(&frame, &mut out);
+        server::clients::resp::encode(&frame, &mut out);
     }
     conn.send_raw(&out).expect("send the pipeline");
     let replies: Vec<Frame> = (0..5)

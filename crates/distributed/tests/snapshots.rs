@@ -23,7 +23,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::{Cluster, Conn, ATTEMPTS_MAX};
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 /// The smallest segment a node accepts: the 4 MiB largest request plus a little.
 const SEGMENT_BYTES: u64 = 4_200_000;

@@ -22,7 +22,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::{bulk, Cluster, ATTEMPTS_MAX};
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 /// Size of a segment header: magic, version, first LSN, CRC (storage `format.rs`).
 const SEGMENT_HEADER_BYTES: u64 = 20;

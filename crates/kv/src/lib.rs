@@ -1,10 +1,15 @@
 //! # kv: the replicated key-value state machine
 //!
-//! Raft agrees on a log; this crate gives the log a meaning. Every replica feeds its committed
-//! entries, in order, to its own [`StateMachine`], and because applying an entry is a pure
-//! function of the state and the entry, every replica holds the same map and answers the same
-//! [`Reply`] (Raft §5.3, State Machine Safety). Later a RESP server maps Redis commands onto
-//! [`Command`]s 1:1 (see `command.rs` and `reply.rs` for the tables).
+//! A consensus core (Raft today; Multi-Paxos and PBFT next) agrees on a log; this crate gives
+//! the log a meaning. Every replica feeds its committed entries, in order, to its own
+//! [`StateMachine`], and because applying an entry is a pure function of the state and the
+//! entry, every replica holds the same map and answers the same [`Reply`] (Raft §5.3, State
+//! Machine Safety). The RESP server maps Redis commands onto [`Command`]s 1:1 (see `command.rs`
+//! and `reply.rs` for the tables).
+//!
+//! This crate knows no consensus protocol: it depends on `distributed-core` alone, and a core
+//! drives it through the [`distributed_core::Machine`] seam (apply, read, snapshot, restore).
+//! The glue that joins it to Raft lives in the `replica` crate.
 //!
 //! ```text
 //!   client ──Request{client_id, seq, Command}──► encode ──► Raft log ──► commit
@@ -22,13 +27,12 @@
 //! reply.rs      Reply, KvError: what it gets back (the reply ↔ RESP frame table)
 //! execute.rs    the meaning of each command on the ordered map (Redis semantics)
 //! session.rs    the bounded dedup table behind exactly-once (Raft dissertation §6.3)
-//! machine.rs    StateMachine, Config: apply, read, applied_index
+//! machine.rs    StateMachine, Config: apply, read, applied_index; the Machine seam impl
 //! codec.rs      the versioned, bounded binary form of requests (and of cached replies)
 //! snapshot.rs   snapshot / restore with CRC-32, and the digest over the same bytes (Raft §7)
 //! wire.rs       length-prefixed primitives: Sink for writing, Reader for untrusted input
 //! hash.rs       FNV-1a 64 (digest) and CRC-32 (snapshot integrity)
 //! display.rs    one-line Display for commands, requests and replies
-//! replica/      KvReplica: Raft + StateMachine as one Protocol; clients in, replies out (§8)
 //! ```
 //!
 //! ## Rules this crate keeps
@@ -43,7 +47,6 @@ mod display;
 mod execute;
 mod hash;
 mod machine;
-pub mod replica;
 mod reply;
 mod session;
 mod snapshot;
@@ -52,10 +55,6 @@ mod wire;
 pub use codec::{Limits, REQUEST_VERSION};
 pub use command::{Command, Condition, Request};
 pub use machine::{Config, ConfigError, StateMachine};
-pub use replica::{
-    Input as ReplicaInput, KvReplica, Outcome, Output as ReplicaOutput, ReplicaConfig,
-    ReplicaError, ReplicaVariant,
-};
 pub use reply::{KvError, Reply};
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 pub use wire::DecodeError;

@@ -228,6 +228,35 @@ impl Default for StateMachine {
     }
 }
 
+/// The seam a consensus core drives (`distributed_core::Machine`): the same methods as above,
+/// so Raft's replica today, and Multi-Paxos' and PBFT's next, apply one machine without a copy.
+impl distributed_core::Machine for StateMachine {
+    type Query = Command;
+    type Reply = Reply;
+    type RestoreError = crate::SnapshotError;
+
+    fn apply(&mut self, index: u64, entry: &[u8]) -> Reply {
+        StateMachine::apply(self, index, entry)
+    }
+
+    fn read(&self, query: &Command) -> Reply {
+        StateMachine::read(self, query)
+    }
+
+    fn applied_index(&self) -> u64 {
+        self.applied_index
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        self.snapshot_vec()
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) -> Result<(), crate::SnapshotError> {
+        *self = StateMachine::restore(self.config.clone(), snapshot)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,13 +95,18 @@ impl std::error::Error for SnapshotError {}
 impl StateMachine {
     /// The whole state, self-checking, ready to write to disk or send to a lagging follower.
     pub fn snapshot(&self) -> Bytes {
+        Bytes::from(self.snapshot_vec())
+    }
+
+    /// `snapshot()` as the `Vec` it is built in (the `Machine` seam speaks plain bytes).
+    pub(crate) fn snapshot_vec(&self) -> Vec<u8> {
         let mut buf = Vec::new();
         buf.put(MAGIC);
         buf.put_u8(SNAPSHOT_VERSION);
         self.write_body(&mut buf);
         let crc = crc32(&buf);
         buf.put_u32(crc);
-        Bytes::from(buf)
+        buf
     }
 
     /// A fingerprint of the whole state (applied index, map, sessions). Equal states give equal

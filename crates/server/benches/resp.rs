@@ -13,8 +13,8 @@
 
 use bytes::BytesMut;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use server::command::{interpret, Action};
-use server::resp::{encode, parse_frame, Frame, Limits};
+use server::clients::command::{interpret, Action};
+use server::clients::resp::{encode, parse_frame, Frame, Limits};
 
 /// The request shape of etcd's published write benchmark.
 const KEY_BYTES: usize = 8;

@@ -7,7 +7,7 @@
 //!        ▼
 //!   NodeConfig ──validate──► voters = keys of `peers` ∪ {id}; data_dir/wal holds the WAL,
 //!        │                     data_dir/snapshots the snapshot files
-//!        ├─ replica_config() ──► kv::ReplicaConfig (reads, check_quorum, snapshot thresholds)
+//!        ├─ replica_config() ──► replica::ReplicaConfig (reads, check_quorum, snapshot thresholds)
 //!        │                        ──validate──► why not
 //!        └─ wal_options() ──► storage::WalOptions (segment size; records fit the largest entry)
 //! ```
@@ -23,10 +23,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use distributed_core::NodeId;
-use kv::replica::ReadPath;
-use kv::ReplicaConfig;
+use replica::ReadPath;
+use replica::ReplicaConfig;
 
-use crate::resp;
+use crate::clients::resp;
 
 /// The largest WAL record, unless the segment is smaller: the storage crate's default.
 const WAL_RECORD_BYTES_MAX: usize = 8 << 20;

@@ -20,17 +20,17 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use distributed_core::SeededRng;
-use kv::KvReplica;
+use replica::KvReplica;
 use storage::{GroupCommit, GroupCommitOptions, Wal};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn, Instrument};
 
-use crate::client::Clients;
+use crate::clients::connection::Clients;
 use crate::config::NodeConfig;
-use crate::metrics::Metrics;
 use crate::node::Node;
-use crate::transport::{self, Transport};
+use crate::ops::metrics::Metrics;
+use crate::peers::transport::{self, Transport};
 
 /// Events that may wait for the node task; clients and peers block (backpressure) beyond it.
 const EVENTS_MAX: usize = 16 * 1024;
@@ -47,10 +47,10 @@ pub async fn run_node(
     if let Some(torn) = recovery.truncated() {
         warn!("recovered after a crash: {torn}");
     }
-    let mut snapshots = crate::snapshots::open_store(&config.data_dir)?;
+    let mut snapshots = crate::disk::snapshots::open_store(&config.data_dir)?;
     let records = recovery.len();
     let recovered =
-        crate::snapshots::recover(&mut snapshots, || recovery.records().map(|(_, r)| r))?;
+        crate::disk::snapshots::recover(&mut snapshots, || recovery.records().map(|(_, r)| r))?;
     for warning in &recovered.warnings {
         warn!(target: "snapshot", node = config.id.0, "{warning}");
     }
@@ -146,7 +146,11 @@ async fn serve_metrics(
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     info!(node = config.id.0, reads = %config.reads, "{} metrics on http://{bound}/metrics", config.id);
     let metrics = Arc::new(Metrics::new());
-    let task = tokio::spawn(crate::http::serve(listener, config.id, metrics.clone()));
+    let task = tokio::spawn(crate::ops::http::serve(
+        listener,
+        config.id,
+        metrics.clone(),
+    ));
     Ok((metrics, task))
 }
 

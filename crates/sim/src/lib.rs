@@ -33,17 +33,19 @@
 //! simulation.rs           Simulation: construction, scripted faults, the run loop, checks
 //! simulation/node_events.rs  deliveries, ticks, workload polls, Effects in order, sends
 //! simulation/faults.rs    crashes, restarts, partitions, heals, faults aimed at new leaders
-//! raft/                   the Raft adapter: invariants, client workload, run_seed/run_seeds,
-//!                         membership driver and config-agreement invariant
-//! raft_kv/                the KV adapter: KvReplica cluster, retrying clients, every history
-//!                         checked for linearizability; run_seed/run_seeds/first_failure
 //! ```
+//!
+//! ## What is not here
+//!
+//! No protocol. This crate depends on `distributed-core` alone and knows every protocol only
+//! through the `Protocol` trait; what a protocol's runs *mean* (its invariants, its clients,
+//! its seed runners and summaries) lives in the `scenarios` crate, one folder per protocol.
+//! A new protocol adds a folder there and never a line here (a fitness test keeps it so).
 //!
 //! ## Rules the simulator keeps
 //!
-//! - Deterministic: no wall clock, no thread RNG, no hash-map iteration in the core. The only
-//!   clock reads in this crate are in [`raft::run_seeds`] and [`raft_kv::run_seeds`], which
-//!   time a batch for its summary.
+//! - Deterministic: no wall clock, no thread RNG, no hash-map iteration. (The seed runners in
+//!   `scenarios` read the clock only to time a batch for its summary.)
 //! - Bounded: a run stops at `max_events` or `max_time_units`; the network holds at most
 //!   `in_flight_max` messages; the ring keeps at most `recent_events` records.
 //! - Cheap on the hot path: no allocation or formatting per event beyond what the protocol
@@ -53,8 +55,6 @@ pub mod config;
 pub mod hooks;
 pub mod partition;
 mod queue;
-pub mod raft;
-pub mod raft_kv;
 pub mod record;
 pub mod report;
 mod simulation;

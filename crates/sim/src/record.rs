@@ -18,6 +18,7 @@
 //!   t=1300 n3 crash          t=1900 n3 restart        t=1310 n4 tick
 //!   t=2000 partition {n1,n2} | {n3,n4,n5}             t=2600 heal
 //!   t=2100 n2 input Propose{bytes=8}                  t=2100 n2 output Accepted{..}
+//!   t=2150 n3 note: ignored AppendEntriesResponse{..} from n1: not leader   (tracing only)
 //! ```
 //!
 //! The road not taken: formatting every event into a `String` as it happens. At a million
@@ -102,6 +103,13 @@ pub enum Record<P: Protocol> {
         node: NodeId,
         output: P::Output,
     },
+    /// A node said why it ignored the event it just handled (its `Effects::notes`; kept only
+    /// while tracing).
+    Note {
+        at: Time,
+        node: NodeId,
+        text: String,
+    },
 }
 
 impl<P: Protocol> fmt::Display for Record<P> {
@@ -140,6 +148,7 @@ impl<P: Protocol> fmt::Display for Record<P> {
                 write!(f, "t={at} {node} input {input} (down)")
             }
             Record::Output { at, node, output } => write!(f, "t={at} {node} output {output}"),
+            Record::Note { at, node, text } => write!(f, "t={at} {node} note: {text}"),
         }
     }
 }

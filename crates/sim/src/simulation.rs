@@ -34,7 +34,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use distributed_core::{Effects, NodeId, Protocol, Rng, SeededRng};
 
-use crate::config::{ConfigError, SimConfig, Time};
+use crate::config::{ConfigError, SimConfig, Time, TraceLevel};
 use crate::hooks::{Factory, Invariant, LeaderHook, Workload};
 use crate::partition::Partition;
 use crate::queue::{EventKind, EventQueue};
@@ -112,6 +112,11 @@ impl<P: Protocol> Simulation<P> {
         let fault_rng = master.fork();
         let mut clock_rng = master.fork();
         let workload_rng = master.fork();
+        // Notes (why a node ignored an event) cost a format each: only a trace pays for them.
+        let effects = match config.trace {
+            TraceLevel::Off => Effects::new(),
+            TraceLevel::Events | TraceLevel::Ticks => Effects::with_notes(),
+        };
         let c = &config.clock;
         let slots = (1..=config.nodes as u64)
             .map(|i| {
@@ -151,7 +156,7 @@ impl<P: Protocol> Simulation<P> {
             invariants: Vec::new(),
             workload: None,
             leader_hook: None,
-            effects: Effects::new(),
+            effects,
             stats: Stats::default(),
             started: false,
             watch_leader: false,

@@ -19,7 +19,10 @@ use crate::config::Time;
 use crate::partition::Partition;
 
 /// One node's place in the cluster: its live state (if up) and its durable state (always).
-pub(crate) struct Slot<P: Protocol> {
+/// Public so that an adapter can show an invariant a cluster it projects from another (a KV
+/// replica's Raft nodes) and so unit tests can build a view; only the simulator changes the
+/// slots of a run.
+pub struct Slot<P: Protocol> {
     /// The node's id; also its position plus one.
     pub(crate) id: NodeId,
     /// The running node, or `None` while it is crashed.
@@ -47,6 +50,26 @@ pub struct ClusterView<'a, P: Protocol> {
     pub(crate) touched: Option<NodeId>,
 }
 
+impl<P: Protocol> Slot<P> {
+    /// A slot outside any simulation holding `node`: first incarnation, empty disk, one time
+    /// unit per tick. For projected views and unit tests.
+    pub fn detached(id: NodeId, node: Option<P>) -> Self {
+        Slot {
+            id,
+            node,
+            disk: P::Disk::default(),
+            incarnation: 0,
+            tick_period: 1,
+            rng: SeededRng::new(0),
+        }
+    }
+
+    /// Put `node` in a detached slot (or empty it with `None`); returns what was there.
+    pub fn replace_node(&mut self, node: Option<P>) -> Option<P> {
+        std::mem::replace(&mut self.node, node)
+    }
+}
+
 impl<P: Protocol> Clone for ClusterView<'_, P> {
     fn clone(&self) -> Self {
         *self
@@ -56,6 +79,22 @@ impl<P: Protocol> Clone for ClusterView<'_, P> {
 impl<P: Protocol> Copy for ClusterView<'_, P> {}
 
 impl<'a, P: Protocol> ClusterView<'a, P> {
+    /// A view of `slots` at `now`: what the simulator hands its hooks. Public for adapters
+    /// that project one cluster onto another, and for unit tests of invariants.
+    pub fn new(
+        now: Time,
+        slots: &'a [Slot<P>],
+        partition: Option<&'a Partition>,
+        touched: Option<NodeId>,
+    ) -> Self {
+        ClusterView {
+            now,
+            slots,
+            partition,
+            touched,
+        }
+    }
+
     /// Simulated time, in time units.
     pub fn now(&self) -> Time {
         self.now

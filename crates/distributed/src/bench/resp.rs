@@ -15,7 +15,7 @@
 //! the frame the server would see. Replies go through the server's own bounded parser.
 
 use bytes::BytesMut;
-use server::resp::{parse_frame, Frame, Limits};
+use server::clients::resp::{parse_frame, Frame, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

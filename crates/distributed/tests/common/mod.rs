@@ -26,7 +26,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 pub use resp::{call, Conn};
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 /// Attempts for anything that waits on an election or a reconnect (× 100 ms): 30 s.
 pub const ATTEMPTS_MAX: usize = 300;

@@ -1,5 +1,5 @@
 //! A blocking RESP client over `std::net::TcpStream`, built on the server crate's own codec
-//! (`server::resp::{encode, parse_frame}`), so the tests speak exactly what the server parses.
+//! (`server::clients::resp::{encode, parse_frame}`), so the tests speak exactly what the server parses.
 //!
 //! ```text
 //!   Conn::connect(port) ──► call(["SET","k","v"]) ──encode──► socket ──► read until one frame
@@ -14,7 +14,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use server::resp::{encode, parse_frame, Frame, Limits};
+use server::clients::resp::{encode, parse_frame, Frame, Limits};
 
 /// How long one reply may take before the call counts as "no answer". Longer than an election
 /// (100–200 ms) and a forward timeout's worth of retries is not needed: the workload records

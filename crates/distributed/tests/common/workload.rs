@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use check::{Budget, CheckResult, Checker, Command, HistoryBuilder, Outcome};
 use distributed_core::{Rng, SeededRng};
-use server::resp::Frame;
+use server::clients::resp::Frame;
 
 use super::{Cluster, Conn, ATTEMPTS_MAX};
 

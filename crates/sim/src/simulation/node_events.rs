@@ -177,6 +177,10 @@ impl<P: Protocol> Simulation<P> {
         for env in fx.messages.drain(..) {
             self.send(env);
         }
+        for text in fx.notes.take() {
+            let (at, node) = (self.now, id);
+            self.recorder.push(Record::Note { at, node, text });
+        }
         for output in &fx.outputs {
             self.stats.outputs += 1;
             if self.recorder.active() {

@@ -1,0 +1,255 @@
+//! # replica: a replicated state machine on a consensus core
+//!
+//! One replica of the replicated key-value store: a Raft node and a [`StateMachine`] behind one
+//! [`Protocol`], so the simulator and the server drive it exactly like a bare Raft node.
+//!
+//! The state machine is the `kv` crate's, and this crate is the only place where Raft and it
+//! meet: `kv` knows no consensus protocol. Applying, snapshotting and restoring go through the
+//! [`distributed_core::Machine`] seam, the one Multi-Paxos and PBFT replicas drive next; what
+//! is KV-specific here is the request path (which commands are read-only, how a request
+//! becomes an entry), which the replicas of the other cores share as they arrive.
+//!
+//! Raft agrees on the order of opaque entries; this layer turns client requests into entries
+//! and committed entries back into client replies (Raft §8, "Client interaction"):
+//!
+//! ```text
+//!   Input::Request{tag, request}
+//!     │ read-only and StaleFollowerReads ──► Reply Done(machine.read)   (broken on purpose)
+//!     │ read-only, reads = ReadIndex|Lease ─► read.rs (below), on any node
+//!     │ not leader ──────────────────────► Reply NotLeader{hint}
+//!     │ does not decode within limits ───► Reply Done(Error(Malformed))  (nothing proposed)
+//!     │ pending full ────────────────────► Reply Busy
+//!     ▼
+//!   encode ─► raft.input(Propose) ─► Accepted{index, term} ─► pending[index] = (term, tag)
+//!                                          └─ AckBeforeCommit, Put/MultiPut ─► Reply Done(Ok)
+//!   raft step/tick ─► Committed(entry) ─► machine.apply(index, data) ─► Applied{index, term}
+//!                                          └─ pending[index]? same term ─► Reply Done(reply)
+//!                                                             other term ─► Reply Retry
+//!   after every call: no longer leader ─► every pending request ─► Reply Retry, pending = {}
+//!
+//!   read path (thesis §6.4): reads[id] = (tag, command) ─► raft.input(Read{id})
+//!     ReadReady{id, index} ─► Reply Done(machine.read(command))   (applied_index ≥ index)
+//!     ReadFailed{id, NotLeader{hint} | Busy | TimedOut} ─► Reply NotLeader{hint} | Busy | Retry
+//! ```
+//!
+//! Raft's writes and messages pass through untouched (`Write`, `Message` and `Disk` are Raft's),
+//! so the host contract is Raft's: persist → send → deliver outputs → clear.
+//!
+//! Why `Retry` and not `NotLeader` when a leader steps down: its pending entries may still
+//! commit under the next leader, so the outcome is unknown, and `NotLeader` promises "not
+//! proposed". The client resends with the same (client_id, seq); the session table makes the
+//! resend apply at most once (Raft dissertation §6.3).
+//!
+//! Why a read answered at `ReadReady` is linearizable: Raft emits `ReadReady{id, index}` only
+//! after it has emitted `Committed` for every entry through `index`, and the replica applies
+//! each `Committed` the moment it sees it, in output order. So when the `ReadReady` comes up,
+//! the machine has applied at least `index`, which covers every write that completed before
+//! the read arrived, and nothing it holds is uncommitted. The road not taken: waiting for
+//! `applied_index == index` exactly would only make the answer older, never more correct.
+//! Reads never touch the session table: they change nothing, so a retried read simply reads
+//! again (dissertation §6.3).
+//!
+//! Restart: `new` restores the machine from the disk's snapshot (an empty machine without one)
+//! and Raft re-delivers every committed entry after it, which rebuilds the rest (Raft §7;
+//! compact.rs takes the snapshots). Reads waiting at a crash die with it: their clients time
+//! out, as they would for any request.
+//!
+//! Invariants (asserted, on in release):
+//! - every `Input::Request` is answered by exactly one `Output::Reply` carrying its tag, unless
+//!   the replica is dropped (crashes) first;
+//! - `pending` is empty unless this node leads, and every pending entry has the current term
+//!   and an index above `machine.applied_index()`;
+//! - `pending.len() <= pending_requests_max`, `reads.len() <= raft.pending_reads_max`;
+//! - every committed entry is applied once, in index order, and reported as `Applied`;
+//! - a read is answered from a machine that has applied at least its read index.
+//!
+//! ## Layout
+//!
+//! ```text
+//! lib.rs      this map, KvReplica, start/restart, accessors, the Protocol entry points
+//! config.rs   ReplicaConfig, ReadPath, ReplicaVariant (Correct and the two broken ones),
+//!             ReplicaError
+//! io.rs       Input, Output, Outcome and their one-line Display
+//! flow.rs     the request path: admit, propose, remember, apply, answer, step down
+//! read.rs     the read path without the log: ReadIndex, lease and follower reads (§6.4)
+//! compact.rs  snapshots past a log threshold, restore on RestoreSnapshot and restart (§7)
+//! ```
+
+mod compact;
+mod config;
+mod flow;
+mod io;
+mod read;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use distributed_core::{Effects, NodeId, Protocol, SeededRng};
+use raft::{Disk, Index, Message, Raft, Write};
+
+use kv::StateMachine;
+
+pub use config::{ReadPath, ReplicaConfig, ReplicaError, ReplicaVariant};
+pub use io::{Input, Outcome, Output};
+
+use compact::SinceSnapshot;
+use flow::Pending;
+use read::PendingRead;
+
+/// One replica: a Raft node, the state machine it feeds, and the clients waiting on it.
+pub struct KvReplica {
+    /// The settings it was built with; kept so a host can rebuild the replica after a crash.
+    config: ReplicaConfig,
+    /// Consensus: orders the requests. Everything durable lives in its `Disk`.
+    raft: Raft,
+    /// The map every committed entry is applied to. Volatile: rebuilt from the disk's snapshot
+    /// and the log after it on restart.
+    machine: StateMachine,
+    /// Log applied since the last snapshot: decides when to take the next one (compact.rs).
+    since_snapshot: SinceSnapshot,
+    /// Requests this leader proposed and has not answered, by log index. A `BTreeMap` so that
+    /// stepping down answers them in index order, the same on every run.
+    pending: BTreeMap<Index, Pending>,
+    /// Reads handed to Raft (`Input::Read`) and not answered yet, by read id: what to run and
+    /// whom to answer when Raft says the read may be served. Raft never sees the command.
+    /// At most `raft.pending_reads_max`; in any role, because followers serve reads too.
+    reads: BTreeMap<u64, PendingRead>,
+    /// The id of the next read. Never reused within an incarnation, so a late answer can never
+    /// be taken for a newer read's (Raft asks ids of pending reads to differ).
+    next_read_id: u64,
+    /// Raft's effects for the current call, before they are translated into this replica's.
+    /// Kept between calls (always empty then) so its buffers are reused, not reallocated.
+    scratch: raft::Ready,
+}
+
+impl KvReplica {
+    /// Start (or restart) from what the disk holds; an empty `Disk` is a brand new replica.
+    /// The state machine starts from the disk's snapshot (empty without one) and is rebuilt
+    /// as Raft re-delivers the committed log after it. A snapshot that does not restore is an
+    /// error, not a crash: the disk is untrusted input.
+    pub fn new(
+        config: ReplicaConfig,
+        disk: &Disk,
+        rng: SeededRng,
+    ) -> Result<KvReplica, ReplicaError> {
+        config.validate()?;
+        let raft = Raft::new(config.raft_config(), disk, rng).map_err(ReplicaError::Raft)?;
+        let mut machine = StateMachine::new(config.kv.clone()).map_err(ReplicaError::Kv)?;
+        if let Some(s) = &disk.snapshot {
+            compact::restore(&mut machine, s).map_err(ReplicaError::Snapshot)?;
+        }
+        Ok(KvReplica {
+            config,
+            raft,
+            machine,
+            since_snapshot: SinceSnapshot::default(),
+            pending: BTreeMap::new(),
+            reads: BTreeMap::new(),
+            next_read_id: 0,
+            scratch: raft::Ready::new(),
+        })
+    }
+
+    /// The Raft node underneath: role, term, log, commit index.
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// The state machine: values, `applied_index`, `digest`.
+    pub fn machine(&self) -> &StateMachine {
+        &self.machine
+    }
+
+    /// The settings this replica runs with.
+    pub fn config(&self) -> &ReplicaConfig {
+        &self.config
+    }
+
+    /// How many requests wait for their entry to commit (0 unless leading).
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// How many read-only requests wait for Raft to confirm a read index (any role).
+    pub fn pending_reads_len(&self) -> usize {
+        self.reads.len()
+    }
+}
+
+impl Clone for KvReplica {
+    fn clone(&self) -> Self {
+        KvReplica {
+            config: self.config.clone(),
+            raft: self.raft.clone(),
+            machine: self.machine.clone(),
+            since_snapshot: self.since_snapshot,
+            pending: self.pending.clone(),
+            reads: self.reads.clone(),
+            next_read_id: self.next_read_id,
+            // Empty between calls, so a fresh buffer is an exact copy.
+            scratch: raft::Ready::new(),
+        }
+    }
+}
+
+impl fmt::Debug for KvReplica {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KvReplica")
+            .field("id", &self.raft.id())
+            .field("variant", &self.config.variant)
+            .field("role", &self.raft.role())
+            .field("term", &self.raft.term())
+            .field("commit_index", &self.raft.commit_index())
+            .field("applied_index", &self.machine.applied_index())
+            .field("pending", &self.pending.len())
+            .field("reads", &self.config.reads)
+            .field("pending_reads", &self.reads.len())
+            .finish()
+    }
+}
+
+impl Protocol for KvReplica {
+    type Message = Message;
+    type Input = Input;
+    type Output = Output;
+    type Write = Write;
+    type Disk = Disk;
+
+    fn id(&self) -> NodeId {
+        self.raft.id()
+    }
+
+    fn step(&mut self, from: NodeId, msg: Message, out: &mut Effects<Self>) {
+        self.scratch.notes.set_on(out.notes.is_on());
+        self.raft.step(from, msg, &mut self.scratch);
+        self.absorb(None, out);
+    }
+
+    fn tick(&mut self, out: &mut Effects<Self>) {
+        self.scratch.notes.set_on(out.notes.is_on());
+        self.raft.tick(&mut self.scratch);
+        self.absorb(None, out);
+    }
+
+    fn input(&mut self, input: Input, out: &mut Effects<Self>) {
+        // Raft's notes (why it ignored something) reach the host only if it asked for them.
+        self.scratch.notes.set_on(out.notes.is_on());
+        match input {
+            Input::Request { tag, request } => self.handle_request(tag, request, out),
+            Input::ChangeMembership(change) => {
+                let input = raft::Input::ChangeMembership(change);
+                self.raft.input(input, &mut self.scratch);
+                self.absorb(None, out);
+            }
+            Input::TransferLeadership { to } => {
+                let input = raft::Input::TransferLeadership { to };
+                self.raft.input(input, &mut self.scratch);
+                self.absorb(None, out);
+            }
+        }
+    }
+
+    fn persist(disk: &mut Disk, write: &Write) {
+        <Raft as Protocol>::persist(disk, write);
+    }
+}

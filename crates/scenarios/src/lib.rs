@@ -1,0 +1,41 @@
+//! # scenarios: what the simulator's runs mean, one folder per protocol
+//!
+//! The `sim` crate is a protocol-blind engine: it schedules deliveries, ticks, crashes and
+//! partitions for any [`distributed_core::Protocol`] and calls hooks after every event. This
+//! crate supplies the hooks. Each protocol gets one folder holding the same furniture:
+//!
+//! ```text
+//!   scenarios/src/<protocol>/
+//!     invariants.rs   the paper's safety properties, checked after every event
+//!     client.rs       the workload: simulated clients and what they record
+//!     options.rs      the protocol's knobs, fault profiles, --variant parsing, validate()
+//!     runner.rs       simulation(seed), run_seed, run_seeds, the summary line
+//!
+//!   sim::Simulation<P> ◄── invariants + workload + leader hook ── <protocol>/runner.rs
+//!          │ Report                                                    │
+//!          └──────────────────────────────► SeedReport / Summary ◄─────┘
+//!                                                   │
+//!                             `distributed sim --protocol <name>` prints it
+//! ```
+//!
+//! Adding a protocol means adding a folder here and a line in the CLI's protocol list; the
+//! engine does not change (a fitness test keeps `sim` depending on `distributed-core` alone).
+//!
+//! ## Layout
+//!
+//! ```text
+//! lib.rs      this map
+//! raft/       Raft alone: Figure 3's safety properties, a proposing client, membership changes
+//!             and the host's compaction on top, seed runners; FaultProfile and parse_seeds,
+//!             which every later adapter reuses
+//! raft_kv/    the replicated KV store (replica::KvReplica): retrying exactly-once clients,
+//!             every history checked for linearizability; replica invariants; seed runners
+//! ```
+//!
+//! ## Rules this crate keeps
+//!
+//! Runs are deterministic: a seed decides everything, so any violation replays from its seed.
+//! The only clock reads are in the seed-range runners, which time a batch for its summary.
+
+pub mod raft;
+pub mod raft_kv;

@@ -1,0 +1,563 @@
+//! Simulated KV clients: sequential, exactly-once, retrying; every op recorded for the checker.
+//!
+//! One [`KvClients`] workload drives N clients. Each has one op in flight at most, its own
+//! session (`client_id`, `seq`), and a guess of who leads. An op's life, from the client's side
+//! (Raft §8 and the dissertation's §6.3 on exactly-once):
+//!
+//! ```text
+//!   new op: seq += 1 (seq 1 opens the session with an incr, see `ops.rs`),
+//!           history.invoke(at the first send)
+//!      │
+//!      ▼
+//!   send Request{client_id, seq} ──► guessed leader, or a random node (not the one that failed);
+//!      │                                 a read, with odds follower_reads_per_million: any node
+//!      │
+//!      ├─ Done(reply) ───────────► history.complete(outcome, now); think; next op
+//!      ├─ NotLeader{hint} ───────► resend the SAME request to the hint, at once
+//!      ├─ NotLeader{none}, Retry ► resend the SAME request elsewhere, after a backoff
+//!      ├─ Busy ──────────────────► resend the SAME request to the same node, after a backoff
+//!      └─ silence for client_timeout_units, or the node was down ─► resend elsewhere
+//!
+//!   attempts > op_attempts_max ──► give up: the op stays "no return" (it may yet apply);
+//!                                  the client starts a NEW session (fresh client_id, seq 1)
+//!   end of run ──────────────────► every op without a Done is "no return"
+//! ```
+//!
+//! Why resend the same `seq`: `Retry` and silence mean "unknown", the first copy may still
+//! commit. The replicas' session table applies a (client_id, seq) once and replays its reply
+//! to every copy, so any `Done` for the op (from whichever attempt) is its one true outcome.
+//! Why a new session after giving up: a later seq in the old session would be refused if the
+//! abandoned one never applied, and the checker needs no per-client order anyway.
+//!
+//! Reads served without the log (ReadIndex, lease) take a seq like any request but never touch
+//! the session: the session opens with the seq-1 `incr` (see `ops.rs`), and later writes may
+//! skip numbers. A read may be answered by a follower, so only a `Done` to a write (or to any
+//! op when reads go through the log) tells the client who leads.
+//!
+//! Requests are matched to replies by their tag alone (see [`Tag`]), never by peeking at node
+//! state: a client learns only what a real client could. Backoffs double every 8 attempts so
+//! a long outage does not burn an op's attempts. All choices come from the workload's own
+//! RNG stream, drawn in `poll` (replies arrive without an RNG, so each op draws its pause up
+//! front and reuses it).
+
+use std::collections::BTreeMap;
+
+use check::{History, HistoryBuilder, OpId};
+use distributed_core::{NodeId, Rng, SeededRng};
+use kv::Request;
+use replica::{Input, KvReplica, Outcome, Output};
+
+use super::ops::{self, KeySpace, Memory};
+use super::options::RaftKvOptions;
+use super::ReadPath;
+use sim::config::Time;
+use sim::hooks::{Workload, WorkloadStep};
+use sim::view::ClusterView;
+
+/// The longest the workload sleeps between polls. Replies arrive between polls and cannot
+/// schedule one, so this bounds how long a client that was answered waits to act.
+const POLL_UNITS_MAX: Time = 10;
+
+/// A hinted redirect waits this long: short, but not zero, so two nodes pointing at each other
+/// during an election cannot spin the client through its attempts in a few units.
+const REDIRECT_UNITS: Time = 5;
+
+/// The least a refused client waits before resending: about one election's worth of
+/// messages, so a client does not spend its attempts while the cluster has no leader.
+const BACKOFF_UNITS_MIN: Time = 40;
+
+/// Unexpected replies kept verbatim for the report (all are counted).
+const UNEXPECTED_KEPT_MAX: usize = 8;
+
+/// A time that never comes: a retired client's next action.
+const NEVER: Time = Time::MAX;
+
+/// A request's tag: which session, which request, which attempt, packed into the `u64` the
+/// replica echoes. `client_id < 2^24`, `seq < 2^24`, `attempt < 2^16` (options enforce these).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tag {
+    /// The session; identifies the client (and, after a give-up, which of its sessions).
+    pub(crate) client_id: u64,
+    /// The request within the session.
+    pub(crate) seq: u64,
+    /// Which send of that request: only the latest send's refusals steer the client.
+    pub(crate) attempt: u32,
+}
+
+impl Tag {
+    pub(crate) fn encode(self) -> u64 {
+        (self.client_id << 40) | (self.seq << 16) | u64::from(self.attempt)
+    }
+
+    pub(crate) fn decode(tag: u64) -> Tag {
+        Tag {
+            client_id: tag >> 40,
+            seq: (tag >> 16) & ((1 << 24) - 1),
+            attempt: (tag & 0xffff) as u32,
+        }
+    }
+}
+
+/// The first `client_id` that no longer fits in a tag.
+const CLIENT_IDS_END: u64 = 1 << 24;
+
+/// The send of an op that is waiting for an answer.
+#[derive(Clone, Copy, Debug)]
+struct Waiting {
+    /// Where it went: the node to avoid if it times out.
+    node: NodeId,
+    /// When it went: the timeout runs from here.
+    since: Time,
+}
+
+/// The op a client has in flight.
+#[derive(Clone, Debug)]
+struct Op {
+    /// Its request number in the client's session.
+    seq: u64,
+    /// Both forms of the command: the replica's and the checker's.
+    spec: ops::OpSpec,
+    /// Its place in the history, completed by the first `Done`.
+    id: OpId,
+    /// Sends so far; the current send's number.
+    attempt: u32,
+    /// The current send, while it waits for an answer.
+    waiting: Option<Waiting>,
+    /// Drawn at invoke: the think time after the op and the base of its backoffs.
+    pause: Time,
+}
+
+impl Op {
+    /// How long to wait before the next send after a refusal: at least `BACKOFF_UNITS_MIN`
+    /// plus the op's own pause, doubled every 8 sends up to 8 times. With the default 100
+    /// attempts that outlasts the 10,000-unit outages the `all` fault profile can cause, yet
+    /// a client never sleeps more than ~1,100 units once the cluster is back.
+    fn backoff(&self) -> Time {
+        (BACKOFF_UNITS_MIN + self.pause) << (self.attempt / 8).min(3)
+    }
+}
+
+/// One simulated client.
+#[derive(Clone, Debug)]
+struct Client {
+    /// Its current session, and its lane in the history.
+    client_id: u64,
+    /// The last request number used in the session.
+    seq: u64,
+    /// Ops started over all sessions: bounded by `ops_per_client_max`.
+    issued: u64,
+    /// Who the client believes leads, from the last answer it got.
+    leader: Option<NodeId>,
+    /// A node that just failed this client: the next random pick avoids it.
+    avoid: Option<NodeId>,
+    /// When to act next if no send is waiting (a new op or a resend); `NEVER` once retired.
+    due: Time,
+    /// The op in flight, if any.
+    op: Option<Op>,
+    /// The last value seen per key, for plausible `cas` expectations.
+    memory: Memory,
+}
+
+/// What the clients did over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpCounts {
+    /// Ops started (each is one history entry).
+    pub invoked: u64,
+    /// Ops that got a `Done` the model could state: history entries with a return.
+    pub ok: u64,
+    /// History entries with no return (abandoned, still in flight at the end, or unexpected).
+    pub no_return: u64,
+    /// Ops given up on after `op_attempts_max` sends.
+    pub abandoned: u64,
+    /// `Done` replies the model could not state (an error, or the wrong shape): a finding.
+    pub unexpected: u64,
+}
+
+impl OpCounts {
+    /// Add another run's counts.
+    pub fn add(&mut self, other: &OpCounts) {
+        self.invoked += other.invoked;
+        self.ok += other.ok;
+        self.no_return += other.no_return;
+        self.abandoned += other.abandoned;
+        self.unexpected += other.unexpected;
+    }
+}
+
+/// The clients' results: the history to check and what went into it.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientsResult {
+    /// Every op, with its outcome or no return.
+    pub(crate) history: History,
+    /// Counters.
+    pub(crate) counts: OpCounts,
+    /// The first unexpected replies, verbatim.
+    pub(crate) unexpected: Vec<String>,
+}
+
+/// An op the client gave up on: a late `Done` still completes it in the history.
+#[derive(Clone, Debug)]
+struct Abandoned {
+    /// Its history entry.
+    id: OpId,
+    /// Its command, to map the late reply.
+    check: check::Command,
+}
+
+/// N sequential clients behind one simulator workload (see the module docs). Built by
+/// `runner::simulation`, which reads the history back through `finish` after the run.
+pub(crate) struct KvClients {
+    /// The clients, in a fixed order: ties go to the lower index, so runs replay.
+    clients: Vec<Client>,
+    /// Current session → client index.
+    slot_of: BTreeMap<u64, usize>,
+    /// Keys and op mix.
+    keys: KeySpace,
+    /// The record the checker reads.
+    history: HistoryBuilder,
+    /// Ops given up on, by (client_id, seq), in case their `Done` arrives late. Bounded by
+    /// the ops issued (`clients × ops_per_client_max`), and in practice a handful per run.
+    abandoned: BTreeMap<(u64, u64), Abandoned>,
+    /// The next unused `client_id`, for sessions started after a give-up.
+    next_client_id: u64,
+    /// The client and attempt of the input just handed out, for `on_input_dropped`.
+    last_sent: Option<(usize, u32)>,
+    /// How long a send may go unanswered before the client resends elsewhere.
+    timeout_units: Time,
+    /// The longest think time between ops, and the base of backoffs.
+    think_units_max: Time,
+    /// Sends per op before the client gives up on it.
+    attempts_max: u32,
+    /// Ops per client over the run: bounds the history.
+    ops_per_client_max: u64,
+    /// Odds, per million, that a read goes to a random node instead of the guessed leader;
+    /// 0 when reads go through the log (only the leader could answer them).
+    follower_reads_per_million: u32,
+    /// Reads go through the log, so only the leader answers them with `Done`.
+    reads_via_log: bool,
+    /// No new op starts at or after this time, so most ops finish before the run ends.
+    issue_until: Time,
+    /// Counters for the report.
+    counts: OpCounts,
+    /// The first unexpected replies, verbatim.
+    unexpected: Vec<String>,
+}
+
+impl KvClients {
+    /// `opts.clients` clients with sessions `1..=clients`, all due at time 0.
+    pub(crate) fn new(opts: &RaftKvOptions) -> Self {
+        let clients = (1..=opts.clients as u64)
+            .map(|client_id| Client {
+                client_id,
+                seq: 0,
+                issued: 0,
+                leader: None,
+                avoid: None,
+                due: 0,
+                op: None,
+                memory: Memory::new(),
+            })
+            .collect();
+        KvClients {
+            clients,
+            slot_of: (1..=opts.clients as u64)
+                .map(|c| (c, c as usize - 1))
+                .collect(),
+            keys: KeySpace {
+                string_keys: opts.string_keys,
+                counter_keys: opts.counter_keys,
+            },
+            history: HistoryBuilder::new(),
+            abandoned: BTreeMap::new(),
+            next_client_id: opts.clients as u64 + 1,
+            last_sent: None,
+            timeout_units: opts.client_timeout_units,
+            think_units_max: opts.think_units_max,
+            attempts_max: opts.op_attempts_max,
+            ops_per_client_max: opts.ops_per_client_max,
+            follower_reads_per_million: opts.effective_follower_reads_per_million(),
+            reads_via_log: opts.read_path == ReadPath::Log,
+            issue_until: opts.issue_until_units(),
+            counts: OpCounts::default(),
+            unexpected: Vec::new(),
+        }
+    }
+
+    /// Close the history: every op without a `Done` is "no return".
+    pub(crate) fn finish(&mut self) -> ClientsResult {
+        let history = std::mem::take(&mut self.history)
+            .build()
+            .expect("the kv model accepts every command the clients send");
+        let mut counts = self.counts;
+        counts.no_return = history.ops().iter().filter(|o| o.ret().is_none()).count() as u64;
+        ClientsResult {
+            history,
+            counts,
+            unexpected: std::mem::take(&mut self.unexpected),
+        }
+    }
+
+    /// When client `c` next needs the workload: its timeout if a send waits, else `due`.
+    fn wake(&self, c: &Client) -> Time {
+        match c.op.as_ref().and_then(|op| op.waiting) {
+            Some(w) => w.since.saturating_add(self.timeout_units),
+            None => c.due,
+        }
+    }
+
+    /// Sends that waited too long count as failed: resend elsewhere, now.
+    fn expire(&mut self, now: Time) {
+        let timeout = self.timeout_units;
+        for c in &mut self.clients {
+            let Some(op) = c.op.as_mut() else { continue };
+            if let Some(w) = op
+                .waiting
+                .filter(|w| w.since.saturating_add(timeout) <= now)
+            {
+                op.waiting = None;
+                c.leader = None;
+                c.avoid = Some(w.node);
+                c.due = now;
+            }
+        }
+    }
+
+    /// Client `i` acts: resend its op, give it up, start a new one, or retire.
+    fn act(
+        &mut self,
+        i: usize,
+        view: &ClusterView<KvReplica>,
+        rng: &mut SeededRng,
+    ) -> Option<(NodeId, Input)> {
+        let now = view.now();
+        let over_budget = self.clients[i]
+            .op
+            .as_ref()
+            .is_some_and(|op| op.attempt >= self.attempts_max);
+        if over_budget {
+            self.abandon(i);
+        }
+        if self.clients[i].op.is_none() && !self.start(i, now, rng) {
+            self.clients[i].due = NEVER;
+            return None;
+        }
+        let target = self.target(i, view.len() as u64, rng);
+        let c = &mut self.clients[i];
+        let op = c.op.as_mut().expect("started above");
+        op.attempt += 1;
+        op.waiting = Some(Waiting {
+            node: target,
+            since: now,
+        });
+        let tag = Tag {
+            client_id: c.client_id,
+            seq: op.seq,
+            attempt: op.attempt,
+        };
+        let request = Request {
+            client_id: c.client_id,
+            seq: op.seq,
+            command: op.spec.kv.clone(),
+        };
+        self.last_sent = Some((i, op.attempt));
+        Some((
+            target,
+            Input::Request {
+                tag: tag.encode(),
+                request,
+            },
+        ))
+    }
+
+    /// Start client `i`'s next op, if it may; false once it is done issuing.
+    fn start(&mut self, i: usize, now: Time, rng: &mut SeededRng) -> bool {
+        let c = &mut self.clients[i];
+        if now >= self.issue_until || c.issued >= self.ops_per_client_max {
+            return false;
+        }
+        c.seq += 1;
+        c.issued += 1;
+        let spec = if c.seq == 1 {
+            self.keys.opening(rng)
+        } else {
+            self.keys.draw(rng, &c.memory, c.client_id, c.seq)
+        };
+        let id = self.history.invoke(c.client_id, spec.check.clone(), now);
+        let pause = rng.range(0, self.think_units_max + 1);
+        c.op = Some(Op {
+            seq: c.seq,
+            spec,
+            id,
+            attempt: 0,
+            waiting: None,
+            pause,
+        });
+        self.counts.invoked += 1;
+        true
+    }
+
+    /// Give up on client `i`'s op: it stays "no return"; the client takes a fresh session.
+    fn abandon(&mut self, i: usize) {
+        let c = &mut self.clients[i];
+        let Some(op) = c.op.take() else { return };
+        self.counts.abandoned += 1;
+        let check = op.spec.check;
+        self.abandoned
+            .insert((c.client_id, op.seq), Abandoned { id: op.id, check });
+        if self.next_client_id >= CLIENT_IDS_END {
+            c.due = NEVER; // no session id left to give: this client retires
+            c.issued = self.ops_per_client_max;
+            return;
+        }
+        self.slot_of.remove(&c.client_id);
+        c.client_id = self.next_client_id;
+        c.seq = 0;
+        self.next_client_id += 1;
+        self.slot_of.insert(c.client_id, i);
+    }
+
+    /// Where client `i` sends next: its guessed leader, else a random node it has no reason
+    /// to avoid. A read goes to a random node instead with odds `follower_reads_per_million`
+    /// (drawn only for reads, and only when reads may go anywhere).
+    fn target(&mut self, i: usize, nodes: u64, rng: &mut SeededRng) -> NodeId {
+        let odds = self.follower_reads_per_million;
+        let c = &mut self.clients[i];
+        let read = c.op.as_ref().is_some_and(|op| op.spec.kv.is_read_only());
+        let anywhere = read && odds > 0 && rng.chance(odds);
+        if let Some(l) = c.leader.filter(|_| !anywhere) {
+            return l;
+        }
+        let avoid = c.avoid.take();
+        let mut pick = NodeId(rng.range(1, nodes + 1));
+        if nodes > 1 && Some(pick) == avoid {
+            pick = NodeId(pick.0 % nodes + 1);
+        }
+        pick
+    }
+
+    /// A reply arrived for `tag` from `node`.
+    fn on_reply(&mut self, node: NodeId, tag: Tag, outcome: &Outcome, now: Time) {
+        let current = self.slot_of.get(&tag.client_id).copied().filter(|&i| {
+            self.clients[i]
+                .op
+                .as_ref()
+                .is_some_and(|op| op.seq == tag.seq)
+        });
+        let Some(i) = current else {
+            if let Outcome::Done(reply) = outcome {
+                self.late_done(tag, reply, now);
+            }
+            return;
+        };
+        if let Outcome::Done(reply) = outcome {
+            return self.complete(i, node, reply, now);
+        }
+        let c = &mut self.clients[i];
+        let op = c.op.as_mut().expect("current op checked above");
+        if op.attempt != tag.attempt || op.waiting.is_none() {
+            return; // a refusal of an earlier send: the current one is elsewhere
+        }
+        op.waiting = None;
+        match outcome {
+            Outcome::NotLeader { leader: Some(l) } if *l != node => {
+                c.leader = Some(*l);
+                c.due = now + REDIRECT_UNITS;
+            }
+            Outcome::Busy => c.due = now + op.backoff(),
+            _ => {
+                c.leader = None;
+                c.avoid = Some(node);
+                c.due = now + op.backoff();
+            }
+        }
+    }
+
+    /// Client `i`'s op got `Done(reply)` from `node`: record it, remember what it saw, think.
+    fn complete(&mut self, i: usize, node: NodeId, reply: &kv::Reply, now: Time) {
+        let c = &mut self.clients[i];
+        let op = c.op.take().expect("the caller found the op");
+        if !op.spec.kv.is_read_only() || self.reads_via_log {
+            c.leader = Some(node); // only a leader answers a write (or a read via the log)
+        }
+        c.due = now + op.pause;
+        if let Some(value) = ops::observed(&op.spec.check, reply) {
+            c.memory.insert(op.spec.check.key().to_string(), value);
+        }
+        self.record(op.id, &op.spec.check, reply, now);
+    }
+
+    /// A `Done` for an op whose client moved on: complete it if it was abandoned.
+    fn late_done(&mut self, tag: Tag, reply: &kv::Reply, now: Time) {
+        if let Some(a) = self.abandoned.remove(&(tag.client_id, tag.seq)) {
+            self.record(a.id, &a.check, reply, now);
+        }
+    }
+
+    fn record(&mut self, id: OpId, command: &check::Command, reply: &kv::Reply, now: Time) {
+        let recorded = ops::outcome(command, reply)
+            .and_then(|o| self.history.complete(id, o, now).map_err(|e| e.to_string()));
+        match recorded {
+            Ok(()) => self.counts.ok += 1,
+            Err(message) => {
+                self.counts.unexpected += 1;
+                if self.unexpected.len() < UNEXPECTED_KEPT_MAX {
+                    self.unexpected.push(format!("t={now} {message}"));
+                }
+            }
+        }
+    }
+}
+
+impl Workload<KvReplica> for KvClients {
+    fn poll(&mut self, view: &ClusterView<KvReplica>, rng: &mut SeededRng) -> WorkloadStep<Input> {
+        let now = view.now();
+        self.last_sent = None;
+        self.expire(now);
+        let due = (0..self.clients.len())
+            .filter(|&i| {
+                self.clients[i]
+                    .op
+                    .as_ref()
+                    .and_then(|op| op.waiting)
+                    .is_none()
+            })
+            .filter(|&i| self.clients[i].due <= now)
+            .min_by_key(|&i| (self.clients[i].due, i));
+        let input = due.and_then(|i| self.act(i, view, rng));
+        let next = self
+            .clients
+            .iter()
+            .map(|c| self.wake(c))
+            .min()
+            .unwrap_or(NEVER);
+        WorkloadStep {
+            input,
+            next_poll_units: (next != NEVER)
+                .then(|| next.saturating_sub(now).clamp(1, POLL_UNITS_MAX)),
+        }
+    }
+
+    fn on_output(&mut self, node: NodeId, output: &Output, now: Time) {
+        if let Output::Reply { tag, outcome } = output {
+            self.on_reply(node, Tag::decode(*tag), outcome, now);
+        }
+    }
+
+    fn on_input_dropped(&mut self, node: NodeId, now: Time) {
+        let Some((i, attempt)) = self.last_sent.take() else {
+            return;
+        };
+        let c = &mut self.clients[i];
+        let Some(op) = c.op.as_mut().filter(|op| op.attempt == attempt) else {
+            return;
+        };
+        op.waiting = None;
+        c.leader = None;
+        c.avoid = Some(node);
+        c.due = now + op.backoff();
+    }
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -1,0 +1,78 @@
+//! The replicated KV adapter: simulated clients against a `KvReplica` cluster, and every
+//! history they record checked for linearizability.
+//!
+//! Raft's invariants say the log is safe; they cannot say what clients saw. A replica may keep
+//! a perfect log and still answer a read from a stale copy, or acknowledge a write that never
+//! commits. So each run here also records every client op as an interval (invoke at the first
+//! send, return at the `Done` reply) and hands the history to the `check` crate, which asks
+//! whether one single copy of the store, one op at a time, explains every answer
+//! (Herlihy & Wing 1990; Raft dissertation §6.3 on exactly-once, §6.4 on reads).
+//!
+//! ```text
+//!   RaftKvOptions { nodes, clients, faults, variant, … }
+//!        │
+//!        ▼
+//!   simulation(seed) = Simulation<KvReplica>
+//!        + Raft's invariants (reused via OnReplica) + replica-progress + replica-agreement
+//!        + KvClients: N sequential clients, exactly-once sessions, retries, history
+//!        │ run
+//!        ▼
+//!   Report (invariants) + History ──Checker(Budget::steps)──► CheckResult
+//!        │
+//!        ▼
+//!   run_seed(seed) ──► KvSeedReport      run_seeds(a..b, threads) ──► KvSummary
+//!                                        first_failure(a..b, threads) ──► lowest failing seed
+//! ```
+//!
+//! What the CLI does with it: `distributed sim --protocol raft-kv --clients 15 --nodes 7
+//! --seeds 0..500 --faults all [--reads log|read-index|lease] [--variant
+//! stale-follower-reads|ack-before-commit|lease-ignores-drift] [--tick-periods A..B]` calls
+//! [`run_seeds`] and prints the [`KvSummary`]; `--seed S [--trace] [--history OUT.jsonl]` calls
+//! [`run_seed`] and writes [`KvSeedReport::history_json_lines`] to the file, which
+//! `distributed check OUT.jsonl` re-checks on its own.
+//!
+//! The broken replica variants keep a perfect Raft log, so no invariant fires: only the
+//! checker can catch them, which is what these runs show. So does Raft's `LeaseIgnoresDrift`
+//! (with `read_path` Lease): its stale reads break no log invariant.
+//!
+//! Reads: `read_path` picks the replicas' [`ReadPath`] (default ReadIndex). Unless reads go
+//! through the log, clients send each read to a random node with odds
+//! `follower_reads_per_million`, so followers serve reads too (thesis §6.4), and each
+//! replica's `clock_drift_per_mille_max` is derived from the simulated clocks (`options.rs`).
+//!
+//! ## Layout
+//!
+//! ```text
+//! mod.rs          this map
+//! options.rs      RaftKvOptions (reusing the Raft adapter's fault profiles; read path, clocks,
+//!                 the drift bound derived from them), validate, parsers
+//! ops.rs          the op mix and key space; kv::Command/Reply ↔ check::Command/Outcome
+//! client.rs       KvClients: the sequential, retrying, exactly-once clients; the history
+//! invariants.rs   OnReplica (Raft's invariants on replicas), replica-progress,
+//!                 replica-agreement (state digests), the leader hook
+//! coverage.rs     Coverage: snapshots taken and installed, so tests can assert a mixed run
+//!                 really mixed them in
+//! runner.rs       simulation, KvSimulation, run_seed, KvSeedReport, KvFailure
+//! summary.rs      run_seeds, first_failure, KvSummary
+//! ```
+
+mod client;
+mod coverage;
+mod invariants;
+mod ops;
+mod options;
+mod runner;
+mod summary;
+
+pub use client::OpCounts;
+pub use coverage::Coverage;
+pub use invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
+pub use options::{
+    parse_read_path, parse_replica_variant, RaftKvOptions, CLIENTS_MAX, KEYS_MAX,
+    OPS_PER_CLIENT_LIMIT, OP_ATTEMPTS_LIMIT,
+};
+pub use replica::ReadPath;
+pub use runner::{
+    run_seed, simulation, KvFailure, KvSeedReport, KvSimulation, DIGEST_EVERY_ENTRIES,
+};
+pub use summary::{first_failure, run_seeds, KvSummary};

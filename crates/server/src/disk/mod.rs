@@ -1,0 +1,15 @@
+//! The disk's door: Raft's durable writes as WAL records, the snapshot files beside them, and
+//! the recovery that rebuilds a `raft::Disk` from both at start-up (Raft Figure 2, §7).
+//!
+//! ```text
+//!   raft::Write ──wal_records.rs──► storage::GroupCommit (one fdatasync per batch)
+//!   Write::Snapshot ──snapshots.rs──► storage::SnapshotStore file + a WAL marker
+//!   start-up: newest snapshot file + WAL records ──replay.rs──► raft::Disk
+//! ```
+//!
+//! The segment files, group commit and fsync live in the `storage` crate; this folder knows
+//! what the records mean.
+
+pub mod replay;
+pub(crate) mod snapshots;
+pub mod wal_records;
