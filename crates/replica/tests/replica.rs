@@ -136,7 +136,7 @@ fn all_replicas_reach_the_same_digest_at_the_same_applied_index_under_a_mixed_wo
     c.run(5);
     assert_all_replicas_agree(&c);
     assert!(
-        c.digests.len() > writes,
+        c.observer.digests.len() > writes,
         "digests were compared along the way"
     );
 }

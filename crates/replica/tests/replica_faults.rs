@@ -133,7 +133,7 @@ fn scenario(seed: u64) -> Vec<String> {
     c.execute(request(1, 6, get("k")));
     c.restart(leader);
     c.run(5);
-    c.trace
+    std::mem::take(&mut c.observer.trace)
 }
 
 #[test]

@@ -61,7 +61,7 @@ fn a_lagging_follower_serves_a_read_with_the_leaders_index_once_it_has_applied_i
     );
     assert_eq!(c.wait_for(tag), Outcome::Done(value("new")));
     assert!(c.node(follower).machine().applied_index() > applied);
-    let (served_by, _) = c.replies[&tag];
+    let (served_by, _) = c.observer.replies[&tag];
     assert_eq!(served_by, follower, "the follower answered, not the leader");
 }
 

@@ -68,6 +68,7 @@ fn a_replica_that_missed_the_compacted_log_restores_the_leaders_snapshot_with_it
     c.heal();
     c.run(30);
     let restored = c
+        .observer
         .trace
         .iter()
         .any(|l| l.starts_with(&format!("{lagging} Restored")));
@@ -107,7 +108,10 @@ fn a_restarted_replica_starts_from_its_disk_snapshot_and_replays_only_the_tail()
     c.restart(victim);
     assert_eq!(c.node(victim).machine().applied_index(), snapshot_at);
     c.run(5);
-    assert_eq!(c.applied[i].first().map(|a| a.0), Some(snapshot_at + 1));
+    assert_eq!(
+        c.observer.applied[i].first().map(|a| a.0),
+        Some(snapshot_at + 1)
+    );
     let expected = Bytes::from(vec![b'y'; 20]);
     assert_eq!(c.node(victim).machine().get(b"log"), Some(&expected));
 }

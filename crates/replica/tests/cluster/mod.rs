@@ -1,32 +1,33 @@
-//! A small deterministic in-memory cluster of `KvReplica`s for the replica tests.
+//! The replica tests' cluster: `testkit`'s lockstep cluster of `KvReplica`s, plus the checks
+//! and records the replica tests read.
 //!
 //! ```text
 //!   submit(node, request) ──► tag ──► node.input(Request{tag, request})
-//!   tick / deliver ──► node i ──► Effects ──► 1. persist every write to disks[i]
-//!                                             2. queue messages (unless cut or down)
-//!                                             3. record replies and applied entries, checking:
-//!                                                - each tag is answered once, by its node
-//!                                                - Applied indexes are 1, 2, 3, … per incarnation
-//!                                                - one term per index across the cluster
-//!                                                - one digest per applied index across the cluster
-//!   deliver_all: pop the network front to back until it is quiet (bounded)
+//!   testkit::Cluster: tick / deliver ──► node i ──► Effects ──► persist, send, outputs
+//!   KvChecks (its Observer), after every event:
+//!     - a message never announces a term its sender has not persisted (Figure 2)
+//!     - each tag is answered once, by the node it was sent to
+//!     - Applied indexes are 1, 2, 3, … per incarnation (after its snapshot)
+//!     - one term per index across the cluster (§5.4.3)
+//!     - one digest per applied index across the cluster
 //! ```
 //!
 //! One seed decides every node's RNG, so each test replays exactly; `trace` keeps every output
-//! as a line so a test can compare two runs.
+//! as a line so a test can compare two runs. The wrapper derefs to the `testkit::Cluster`, so
+//! `c.run(..)`, `c.isolate(..)`, `c.node(..)`, `c.network`, `c.disks` come from there.
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 
 use bytes::Bytes;
-use distributed_core::{Effects, Envelope, NodeId, Protocol, SeededRng};
+use distributed_core::{Envelope, NodeId, SeededRng};
 use kv::{Command, Reply, Request};
 use raft::{Disk, Message, Role};
 use replica::{Input as ReplicaInput, KvReplica, Outcome, Output as ReplicaOutput, ReplicaConfig};
+use testkit::Observer;
 
-/// Upper bound on messages delivered by one `deliver_all`: a livelock fails the test, not hangs it.
-const DELIVERIES_PER_DRAIN_MAX: usize = 100_000;
 /// Upper bound on rounds spent waiting for one thing (a leader, a reply).
 const ROUNDS_MAX: u64 = 1000;
 
@@ -64,17 +65,9 @@ pub fn request(client_id: u64, seq: u64, command: Command) -> Request {
     }
 }
 
-pub struct Cluster {
-    pub ids: Vec<NodeId>,
-    pub configs: Vec<ReplicaConfig>,
-    pub nodes: Vec<KvReplica>,
-    pub disks: Vec<Disk>,
-    /// Messages sent and not yet delivered, in send order.
-    pub network: VecDeque<Envelope<Message>>,
-    /// Crashed nodes: they neither tick nor receive.
-    pub down: BTreeSet<NodeId>,
-    /// Cut links (from, to): messages on them are dropped when sent.
-    pub cut: BTreeSet<(NodeId, NodeId)>,
+/// What the replica tests check after every event and read afterwards.
+#[derive(Default)]
+pub struct KvChecks {
     /// Every reply so far, by tag, with the node that gave it.
     pub replies: BTreeMap<u64, (NodeId, Outcome)>,
     /// Tags submitted and not answered yet, with the node they went to.
@@ -90,9 +83,108 @@ pub struct Cluster {
     pub digests: BTreeMap<u64, u64>,
     /// Every output and submission as one line, in order.
     pub trace: Vec<String>,
+    /// The node of the current event applied or restored something: check its digest.
+    state_moved: bool,
+}
+
+/// Slot of a node: ids are `n1..=nN`.
+fn slot(id: NodeId) -> usize {
+    id.0 as usize - 1
+}
+
+impl Observer<KvReplica> for KvChecks {
+    fn on_send(&mut self, _node: NodeId, disk: &Disk, env: &Envelope<Message>) {
+        // A pre-vote's term is only proposed (Raft thesis §9.6): nobody persists it.
+        assert!(
+            disk.hard_state.term >= env.msg.term() || !env.msg.carries_a_held_term(),
+            "{env} sent before its term was persisted"
+        );
+    }
+
+    fn on_output(&mut self, node: NodeId, output: ReplicaOutput) {
+        self.trace.push(format!("{node} {output}"));
+        let i = slot(node);
+        match output {
+            ReplicaOutput::Reply { tag, outcome } => self.record_reply(node, tag, outcome),
+            ReplicaOutput::Applied { index, term } => self.record_applied(i, index, term),
+            // This harness never changes membership.
+            ReplicaOutput::ChangeRejected { .. } => {}
+            ReplicaOutput::Restored { index, .. } => {
+                assert!(index > self.base[i] + self.applied[i].len() as u64);
+                self.base[i] = index;
+                self.applied[i].clear();
+                self.state_moved = true;
+            }
+        }
+    }
+
+    fn after_event(&mut self, node: NodeId, state: &KvReplica) {
+        if std::mem::take(&mut self.state_moved) {
+            self.check_digest(node, state);
+        }
+    }
+
+    fn on_restart(&mut self, node: NodeId, state: &KvReplica, _disk: &Disk) {
+        let i = slot(node);
+        self.applied[i].clear();
+        self.base[i] = state.machine().applied_index();
+    }
+}
+
+impl KvChecks {
+    fn record_reply(&mut self, id: NodeId, tag: u64, outcome: Outcome) {
+        let sent_to = self.waiting.remove(&tag);
+        assert_eq!(sent_to, Some(id), "{id} answered tag {tag} it does not owe");
+        let earlier = self.replies.insert(tag, (id, outcome));
+        assert!(earlier.is_none(), "tag {tag} answered twice");
+    }
+
+    fn record_applied(&mut self, i: usize, index: u64, term: u64) {
+        let expected = self.base[i] + self.applied[i].len() as u64 + 1;
+        assert_eq!(index, expected, "n{} applied out of order", i + 1);
+        let first = *self.terms_by_index.entry(index).or_insert(term);
+        assert_eq!(
+            first,
+            term,
+            "n{} applied term {term} at {index} where term {first} was applied (§5.4.3)",
+            i + 1
+        );
+        self.applied[i].push((index, term));
+        self.state_moved = true;
+    }
+
+    /// Raft §5.3 State Machine Safety, seen from the map: same applied index, same state.
+    fn check_digest(&mut self, id: NodeId, state: &KvReplica) {
+        let machine = state.machine();
+        let index = machine.applied_index();
+        let digest = machine.digest();
+        let first = *self.digests.entry(index).or_insert(digest);
+        assert_eq!(
+            first, digest,
+            "{id} has digest {digest:#x} at applied index {index}, another replica had {first:#x}"
+        );
+    }
+}
+
+/// `testkit`'s cluster of replicas with the replica checks, plus the client side.
+pub struct Cluster {
+    kit: testkit::Cluster<KvReplica, KvChecks>,
+    /// Each node's settings, as built.
+    pub configs: Vec<ReplicaConfig>,
     next_tag: u64,
-    restarts: u64,
-    effects: Effects<KvReplica>,
+}
+
+impl Deref for Cluster {
+    type Target = testkit::Cluster<KvReplica, KvChecks>;
+    fn deref(&self) -> &Self::Target {
+        &self.kit
+    }
+}
+
+impl DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.kit
+    }
 }
 
 impl Cluster {
@@ -102,86 +194,35 @@ impl Cluster {
 
     pub fn with(n: u64, seed: u64, tweak: impl Fn(&mut ReplicaConfig)) -> Cluster {
         let ids: Vec<NodeId> = (1..=n).map(NodeId).collect();
-        let mut configs = Vec::new();
-        let mut nodes = Vec::new();
-        for &id in &ids {
-            let mut config = ReplicaConfig::new(raft::Config::new(id, ids.clone()));
-            tweak(&mut config);
-            let rng = SeededRng::new(seed.wrapping_mul(1000).wrapping_add(id.0));
-            nodes.push(KvReplica::new(config.clone(), &Disk::default(), rng).expect("valid"));
-            configs.push(config);
-        }
+        let configs: Vec<ReplicaConfig> = ids
+            .iter()
+            .map(|&id| {
+                let mut config = ReplicaConfig::new(raft::Config::new(id, ids.clone()));
+                tweak(&mut config);
+                config
+            })
+            .collect();
+        let built = configs.clone();
+        let factory = move |id: NodeId, disk: &Disk, rng: SeededRng| {
+            KvReplica::new(built[slot(id)].clone(), disk, rng).expect("a valid config and disk")
+        };
+        let checks = KvChecks {
+            applied: vec![Vec::new(); n as usize],
+            base: vec![0; n as usize],
+            ..KvChecks::default()
+        };
         Cluster {
-            disks: vec![Disk::default(); ids.len()],
-            applied: vec![Vec::new(); ids.len()],
-            base: vec![0; ids.len()],
-            ids,
+            kit: testkit::Cluster::new(n, seed, checks, Box::new(factory)),
             configs,
-            nodes,
-            network: VecDeque::new(),
-            down: BTreeSet::new(),
-            cut: BTreeSet::new(),
-            replies: BTreeMap::new(),
-            waiting: BTreeMap::new(),
-            terms_by_index: BTreeMap::new(),
-            digests: BTreeMap::new(),
-            trace: Vec::new(),
             next_tag: 1,
-            restarts: seed.wrapping_mul(7919),
-            effects: Effects::new(),
         }
     }
 
-    fn pos(&self, id: NodeId) -> usize {
-        self.ids.iter().position(|&x| x == id).expect("known node")
-    }
-
-    pub fn node(&self, id: NodeId) -> &KvReplica {
-        &self.nodes[self.pos(id)]
-    }
-
+    /// Every running replica.
     pub fn live(&self) -> impl Iterator<Item = &KvReplica> {
         self.nodes
             .iter()
             .filter(|n| !self.down.contains(&n.raft().id()))
-    }
-
-    pub fn tick(&mut self, id: NodeId) {
-        if self.down.contains(&id) {
-            return;
-        }
-        let i = self.pos(id);
-        self.nodes[i].tick(&mut self.effects);
-        self.carry_out(i);
-    }
-
-    pub fn tick_all(&mut self) {
-        for id in self.ids.clone() {
-            self.tick(id);
-        }
-    }
-
-    pub fn deliver_all(&mut self) {
-        for _ in 0..DELIVERIES_PER_DRAIN_MAX {
-            let Some(env) = self.network.pop_front() else {
-                return;
-            };
-            if self.down.contains(&env.to) {
-                continue;
-            }
-            let i = self.pos(env.to);
-            self.nodes[i].step(env.from, env.msg, &mut self.effects);
-            self.carry_out(i);
-        }
-        panic!("network did not go quiet within {DELIVERIES_PER_DRAIN_MAX} deliveries");
-    }
-
-    /// `rounds` rounds of: every live node ticks, then the network drains.
-    pub fn run(&mut self, rounds: u64) {
-        for _ in 0..rounds {
-            self.tick_all();
-            self.deliver_all();
-        }
     }
 
     /// The live leader of the highest term, if any.
@@ -192,7 +233,7 @@ impl Cluster {
             .map(|n| n.raft().id())
     }
 
-    /// Run until some live node leads whose leadership a majority has seen (bounded).
+    /// Run until some live node leads (bounded).
     pub fn elect_any(&mut self) -> NodeId {
         for _ in 0..ROUNDS_MAX {
             self.run(1);
@@ -220,16 +261,14 @@ impl Cluster {
         let tag = self.next_tag;
         self.next_tag += 1;
         let input = ReplicaInput::Request { tag, request };
-        self.trace.push(format!("{id} <- {input}"));
-        self.waiting.insert(tag, id);
-        let i = self.pos(id);
-        self.nodes[i].input(input, &mut self.effects);
-        self.carry_out(i);
+        self.observer.trace.push(format!("{id} <- {input}"));
+        self.observer.waiting.insert(tag, id);
+        self.input(id, input);
         tag
     }
 
     pub fn outcome(&self, tag: u64) -> Option<&Outcome> {
-        self.replies.get(&tag).map(|(_, outcome)| outcome)
+        self.observer.replies.get(&tag).map(|(_, outcome)| outcome)
     }
 
     /// Run rounds until `tag` is answered (bounded), and return the answer.
@@ -260,107 +299,9 @@ impl Cluster {
         panic!("{request} not done after 20 attempts");
     }
 
+    /// Crash `id`: a crashed node answers nobody, so its clients time out, as real ones would.
     pub fn crash(&mut self, id: NodeId) {
-        self.down.insert(id);
-        // A crashed node answers nobody: its clients time out, as real ones would.
-        self.waiting.retain(|_, node| *node != id);
-    }
-
-    /// Rebuild the node from its disk alone, as a real restart would.
-    pub fn restart(&mut self, id: NodeId) {
-        let i = self.pos(id);
-        self.restarts += 1;
-        let rng = SeededRng::new(self.restarts);
-        self.nodes[i] =
-            KvReplica::new(self.configs[i].clone(), &self.disks[i], rng).expect("sound disk");
-        self.applied[i].clear();
-        self.base[i] = self.nodes[i].machine().applied_index();
-        self.down.remove(&id);
-    }
-
-    /// Cut every link between `id` and the others, both ways.
-    pub fn isolate(&mut self, id: NodeId) {
-        for &other in &self.ids {
-            if other != id {
-                self.cut.insert((id, other));
-                self.cut.insert((other, id));
-            }
-        }
-    }
-
-    pub fn heal(&mut self) {
-        self.cut.clear();
-    }
-
-    /// The host's side of the contract (persist → send → deliver), plus the checks.
-    fn carry_out(&mut self, i: usize) {
-        let mut effects = std::mem::take(&mut self.effects);
-        for write in &effects.writes {
-            <KvReplica as Protocol>::persist(&mut self.disks[i], write);
-        }
-        for env in effects.messages.drain(..) {
-            // A pre-vote's term is only proposed (Raft thesis §9.6): nobody persists it.
-            assert!(
-                self.disks[i].hard_state.term >= env.msg.term() || !env.msg.carries_a_held_term(),
-                "{env} sent before its term was persisted"
-            );
-            if !self.cut.contains(&(env.from, env.to)) {
-                self.network.push_back(env);
-            }
-        }
-        let applied_before = self.applied[i].len();
-        for output in effects.outputs.drain(..) {
-            self.trace.push(format!("{} {output}", self.ids[i]));
-            match output {
-                ReplicaOutput::Reply { tag, outcome } => self.record_reply(i, tag, outcome),
-                ReplicaOutput::Applied { index, term } => self.record_applied(i, index, term),
-                // This harness never changes membership.
-                ReplicaOutput::ChangeRejected { .. } => {}
-                ReplicaOutput::Restored { index, .. } => {
-                    assert!(index > self.base[i] + self.applied[i].len() as u64);
-                    self.base[i] = index;
-                    self.applied[i].clear();
-                    self.check_digest(i);
-                }
-            }
-        }
-        effects.clear();
-        self.effects = effects;
-        if self.applied[i].len() > applied_before {
-            self.check_digest(i);
-        }
-    }
-
-    fn record_reply(&mut self, i: usize, tag: u64, outcome: Outcome) {
-        let id = self.ids[i];
-        let sent_to = self.waiting.remove(&tag);
-        assert_eq!(sent_to, Some(id), "{id} answered tag {tag} it does not owe");
-        let earlier = self.replies.insert(tag, (id, outcome));
-        assert!(earlier.is_none(), "tag {tag} answered twice");
-    }
-
-    fn record_applied(&mut self, i: usize, index: u64, term: u64) {
-        let expected = self.base[i] + self.applied[i].len() as u64 + 1;
-        assert_eq!(index, expected, "{} applied out of order", self.ids[i]);
-        let first = *self.terms_by_index.entry(index).or_insert(term);
-        assert_eq!(
-            first, term,
-            "{} applied term {term} at {index} where term {first} was applied (§5.4.3)",
-            self.ids[i]
-        );
-        self.applied[i].push((index, term));
-    }
-
-    /// Raft §5.3 State Machine Safety, seen from the map: same applied index, same state.
-    fn check_digest(&mut self, i: usize) {
-        let machine = self.nodes[i].machine();
-        let index = machine.applied_index();
-        let digest = machine.digest();
-        let first = *self.digests.entry(index).or_insert(digest);
-        assert_eq!(
-            first, digest,
-            "{} has digest {digest:#x} at applied index {index}, another replica had {first:#x}",
-            self.ids[i]
-        );
+        self.kit.crash(id);
+        self.observer.waiting.retain(|_, node| *node != id);
     }
 }
