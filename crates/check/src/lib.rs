@@ -81,6 +81,8 @@
 //! }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod cache;
 mod checker;
 mod cli;

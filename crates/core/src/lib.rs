@@ -31,6 +31,8 @@
 //! `thread_rng`, no tokio, and never let the iteration order of a std `HashMap` reach their
 //! output: they use `BTreeMap`, `Vec` or sorted keys instead.
 
+#![forbid(unsafe_code)]
+
 mod id;
 mod machine;
 mod protocol;

@@ -41,6 +41,8 @@
 //! replicas. Untrusted bytes (log entries, snapshots) give errors, never panics. Invariants that
 //! would mean a host bug (an index applied twice) are `assert!`s that stay on in release.
 
+#![forbid(unsafe_code)]
+
 mod codec;
 mod command;
 mod display;

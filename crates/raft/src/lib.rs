@@ -41,6 +41,8 @@
 //!
 //! Lease reads assume tick rates differ by at most `Config::clock_drift_per_mille_max`; nothing here can check it.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod election;
 mod follower;

@@ -75,6 +75,8 @@
 //! compact.rs  snapshots past a log threshold, restore on RestoreSnapshot and restart (§7)
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod compact;
 mod config;
 mod flow;

@@ -37,5 +37,7 @@
 //! Runs are deterministic: a seed decides everything, so any violation replays from its seed.
 //! The only clock reads are in the seed-range runners, which time a batch for its summary.
 
+#![forbid(unsafe_code)]
+
 pub mod raft;
 pub mod raft_kv;

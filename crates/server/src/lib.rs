@@ -45,6 +45,8 @@
 //!   http.rs           GET /metrics and /health (hyper)
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod clients;
 pub mod codec;
 mod config;

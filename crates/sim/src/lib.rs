@@ -51,6 +51,8 @@
 //! - Cheap on the hot path: no allocation or formatting per event beyond what the protocol
 //!   itself does, unless a trace is asked for.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod hooks;
 pub mod partition;

@@ -83,6 +83,8 @@
 //! blocking task or through the callback hook. Every queue and record is bounded; bad bytes on
 //! disk are errors, never panics; `assert!`s guard only this crate's own invariants.
 
+#![forbid(unsafe_code)]
+
 mod error;
 mod format;
 mod group;

@@ -214,15 +214,7 @@ pub fn run(args: BenchArgs) -> u8 {
 /// Flags → a validated [`Plan`], or the message that says which flag is wrong and why.
 pub fn plan(args: &BenchArgs) -> Result<Plan, String> {
     let (backend, endpoints) = parse_target(&args.target)?;
-    let consistency = match args.consistency.as_str() {
-        "linearizable" => Consistency::Linearizable,
-        "serializable" => Consistency::Serializable,
-        other => {
-            return Err(format!(
-                "--consistency {other:?}: expected linearizable or serializable"
-            ))
-        }
-    };
+    let consistency = parse_consistency(&args.consistency)?;
     #[cfg(not(feature = "etcd"))]
     if backend == Backend::Etcd {
         return Err(
@@ -240,26 +232,8 @@ pub fn plan(args: &BenchArgs) -> Result<Plan, String> {
              requests (sharing it would pipeline them), so leave --conns out or make it equal"
         ));
     }
-    let stop = match (&args.duration, args.total) {
-        (Some(d), _) => Stop::Duration(parse_duration("--duration", d, DURATION_MAX)?),
-        (None, total) => Stop::Total(in_range(
-            "--total",
-            total.unwrap_or(TOTAL_DEFAULT),
-            1,
-            TOTAL_MAX,
-        )?),
-    };
-    if matches!(stop, Stop::Duration(d) if d.is_zero()) {
-        return Err("--duration must be more than 0".into());
-    }
-    let keys = in_range("--keys", args.keys, 1, KEYS_MAX)?;
-    let key_size = in_range("--key-size", args.key_size, 1, KEY_BYTES_MAX)?;
-    let digits = (keys - 1).to_string().len();
-    if key_size < digits {
-        return Err(format!(
-            "--key-size {key_size} cannot hold {keys} distinct keys ({digits} digits needed)"
-        ));
-    }
+    let stop = parse_stop(args)?;
+    let (keys, key_size) = parse_keys(args)?;
     if !(0.0..=1.0).contains(&args.read_ratio) {
         return Err(format!(
             "--read-ratio {} must be within 0.0..=1.0",
@@ -288,6 +262,47 @@ pub fn plan(args: &BenchArgs) -> Result<Plan, String> {
         seed: args.seed,
         json: args.json.clone(),
     })
+}
+
+/// `--consistency`: linearizable (the default) or serializable.
+fn parse_consistency(text: &str) -> Result<Consistency, String> {
+    match text {
+        "linearizable" => Ok(Consistency::Linearizable),
+        "serializable" => Ok(Consistency::Serializable),
+        other => Err(format!(
+            "--consistency {other:?}: expected linearizable or serializable"
+        )),
+    }
+}
+
+/// `--duration` (if given) or `--total`: when the run stops.
+fn parse_stop(args: &BenchArgs) -> Result<Stop, String> {
+    let stop = match (&args.duration, args.total) {
+        (Some(d), _) => Stop::Duration(parse_duration("--duration", d, DURATION_MAX)?),
+        (None, total) => Stop::Total(in_range(
+            "--total",
+            total.unwrap_or(TOTAL_DEFAULT),
+            1,
+            TOTAL_MAX,
+        )?),
+    };
+    if matches!(stop, Stop::Duration(d) if d.is_zero()) {
+        return Err("--duration must be more than 0".into());
+    }
+    Ok(stop)
+}
+
+/// `--keys` and `--key-size`, checked against each other: every key must be distinct.
+fn parse_keys(args: &BenchArgs) -> Result<(u64, usize), String> {
+    let keys = in_range("--keys", args.keys, 1, KEYS_MAX)?;
+    let key_size = in_range("--key-size", args.key_size, 1, KEY_BYTES_MAX)?;
+    let digits = (keys - 1).to_string().len();
+    if key_size < digits {
+        return Err(format!(
+            "--key-size {key_size} cannot hold {keys} distinct keys ({digits} digits needed)"
+        ));
+    }
+    Ok((keys, key_size))
 }
 
 /// `resp://a:1,b:2` → (Resp, ["a:1", "b:2"]).

@@ -48,7 +48,7 @@ use kv::Request;
 use replica::{Input, KvReplica, Outcome, Output};
 
 use super::ops::{self, KeySpace, Memory};
-use super::options::RaftKvOptions;
+use super::options::{RaftKvOptions, CLIENTS_MAX, OPS_PER_CLIENT_LIMIT, OP_ATTEMPTS_LIMIT};
 use super::ReadPath;
 use sim::config::Time;
 use sim::hooks::{Workload, WorkloadStep};
@@ -84,22 +84,32 @@ pub(crate) struct Tag {
     pub(crate) attempt: u32,
 }
 
+/// Bits of a tag for the attempt, the seq, and (the rest) the client id.
+const ATTEMPT_BITS: u32 = 16;
+const SEQ_BITS: u32 = 24;
+const CLIENT_SHIFT: u32 = ATTEMPT_BITS + SEQ_BITS;
+
+/// The first `client_id` that no longer fits in a tag.
+const CLIENT_IDS_END: u64 = 1 << (u64::BITS - CLIENT_SHIFT);
+
+// The limits the options enforce must fit the fields they are packed into.
+const _: () = assert!(OPS_PER_CLIENT_LIMIT < 1 << SEQ_BITS);
+const _: () = assert!((OP_ATTEMPTS_LIMIT as u64) < 1 << ATTEMPT_BITS);
+const _: () = assert!((CLIENTS_MAX as u64) < CLIENT_IDS_END);
+
 impl Tag {
     pub(crate) fn encode(self) -> u64 {
-        (self.client_id << 40) | (self.seq << 16) | u64::from(self.attempt)
+        (self.client_id << CLIENT_SHIFT) | (self.seq << ATTEMPT_BITS) | u64::from(self.attempt)
     }
 
     pub(crate) fn decode(tag: u64) -> Tag {
         Tag {
-            client_id: tag >> 40,
-            seq: (tag >> 16) & ((1 << 24) - 1),
-            attempt: (tag & 0xffff) as u32,
+            client_id: tag >> CLIENT_SHIFT,
+            seq: (tag >> ATTEMPT_BITS) & ((1 << SEQ_BITS) - 1),
+            attempt: (tag & ((1 << ATTEMPT_BITS) - 1)) as u32,
         }
     }
 }
-
-/// The first `client_id` that no longer fits in a tag.
-const CLIENT_IDS_END: u64 = 1 << 24;
 
 /// The send of an op that is waiting for an answer.
 #[derive(Clone, Copy, Debug)]
