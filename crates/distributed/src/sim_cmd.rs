@@ -15,10 +15,9 @@ use std::num::NonZeroUsize;
 use std::ops::Range;
 
 use clap::{Args, ValueEnum};
-use scenarios::raft::{
-    parse_seeds, parse_variant, run_seed, run_seeds, FaultProfile, RaftSimOptions,
-};
+use scenarios::raft::{parse_variant, run_seed, run_seeds, RaftSimOptions};
 use scenarios::raft_kv::{parse_read_path, ReadPath};
+use scenarios::{parse_seeds, FaultProfile};
 use sim::TraceLevel;
 
 /// The protocols the simulator can drive from the command line.

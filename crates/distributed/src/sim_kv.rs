@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!   --reads log|read-index|lease, --variant …, --tick-periods A..B, --client-timeout U
-//!                ──► RaftKvOptions (validated; errors exit 2)
+//!                ──► RaftKvOptions (set_variant, validate; errors exit 2)
 //!   --seeds A..B ──► raft_kv::run_seeds ──► summary: invariant + linearizability verdicts
 //!   --seed S     ──► raft_kv::run_seed  ──► [trace] + report (+ --history OUT.jsonl)
 //!                                              └─► `distributed check OUT.jsonl` re-checks it
@@ -14,7 +14,7 @@
 use std::fs;
 use std::io::{self, Write};
 
-use scenarios::raft_kv::{parse_replica_variant, run_seed, run_seeds, RaftKvOptions, ReadPath};
+use scenarios::raft_kv::{run_seed, run_seeds, RaftKvOptions};
 
 use crate::sim_cmd::{header, read_path, replay_command, threads, trace_level, SimArgs};
 
@@ -28,29 +28,7 @@ fn options(args: &SimArgs) -> Result<RaftKvOptions, String> {
         membership_changes: args.membership_changes,
         ..RaftKvOptions::default()
     };
-    // `commit-old-term` and `lease-ignores-drift` break the Raft inside; the other variants
-    // break the replica around it.
-    match args.variant.as_str() {
-        "commit-old-term" => opts.raft_variant = raft::Variant::CommitOldTerm,
-        "one-step-membership" => opts.raft_variant = raft::Variant::OneStepMembership,
-        "lease-ignores-drift" => {
-            if opts.read_path != ReadPath::Lease {
-                return Err(format!(
-                    "--variant lease-ignores-drift breaks only lease reads: add --reads lease \
-                     (reads are {})",
-                    opts.read_path
-                ));
-            }
-            opts.raft_variant = raft::Variant::LeaseIgnoresDrift;
-        }
-        other => {
-            opts.variant = parse_replica_variant(other).map_err(|e| {
-                format!(
-                    "{e} (or commit-old-term or lease-ignores-drift, which break the Raft inside)"
-                )
-            })?
-        }
-    }
+    opts.set_variant(&args.variant)?;
     if let Some((min, max)) = args.tick_periods {
         // The profile's drift odds stay; only the range changes (validated below).
         let mut clock = opts.sim_config().clock;

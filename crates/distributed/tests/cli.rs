@@ -233,8 +233,8 @@ fn stale_follower_reads_are_caught_and_the_dumped_history_fails_the_checker_too(
 /// very same seed. The seed comes from the library search, so no seed is written down here.
 #[test]
 fn lease_ignoring_drift_is_caught_from_the_command_line_and_its_replay_carries_the_flags() {
-    use scenarios::raft::FaultProfile;
     use scenarios::raft_kv::{first_failure, RaftKvOptions, ReadPath};
+    use scenarios::FaultProfile;
     let opts = RaftKvOptions {
         nodes: 5,
         clients: 15,

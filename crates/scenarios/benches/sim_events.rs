@@ -5,7 +5,8 @@
 //! Run: `cargo bench -p scenarios --bench sim_events`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use scenarios::raft::{run_seed, FaultProfile, RaftSimOptions};
+use scenarios::raft::{run_seed, RaftSimOptions};
+use scenarios::FaultProfile;
 
 fn events_per_second(c: &mut Criterion) {
     let mut group = c.benchmark_group("raft_5_nodes");

@@ -25,9 +25,9 @@
 //!
 //! ```text
 //! lib.rs      this map
+//! faults.rs   FaultProfile (--faults) and parse_seeds (--seeds): shared by every adapter
 //! raft/       Raft alone: Figure 3's safety properties, a proposing client, membership changes
-//!             and the host's compaction on top, seed runners; FaultProfile and parse_seeds,
-//!             which every later adapter reuses
+//!             and the host's compaction on top, seed runners
 //! raft_kv/    the replicated KV store (replica::KvReplica): retrying exactly-once clients,
 //!             every history checked for linearizability; replica invariants; seed runners
 //! ```
@@ -39,5 +39,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod faults;
 pub mod raft;
 pub mod raft_kv;
+
+pub use faults::{parse_seeds, FaultProfile};

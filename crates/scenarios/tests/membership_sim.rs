@@ -10,8 +10,9 @@
 //! seed 28 (leader completeness: a majority of C_old and one of C_new elected leaders whose
 //! logs disagree). The soak: `cargo test --release -p scenarios --test membership_sim -- --ignored`.
 
-use scenarios::raft::{first_violation, run_seeds, FaultProfile, RaftSimOptions};
+use scenarios::raft::{first_violation, run_seeds, RaftSimOptions};
 use scenarios::raft_kv::{self, RaftKvOptions, ReadPath};
+use scenarios::FaultProfile;
 
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())

@@ -17,10 +17,10 @@
 
 use check::{CheckResult, History};
 use replica::ReplicaVariant;
-use scenarios::raft::FaultProfile;
 use scenarios::raft_kv::{
     first_failure, run_seed, run_seeds, KvFailure, KvSeedReport, RaftKvOptions, ReadPath,
 };
+use scenarios::FaultProfile;
 use sim::{ClockSkew, TraceLevel};
 
 fn threads() -> usize {

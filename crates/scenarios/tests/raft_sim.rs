@@ -2,9 +2,8 @@
 //! the deliberately broken commit rule (Raft §5.4.2, Figure 8) found and replayed from its seed.
 
 use raft::Variant;
-use scenarios::raft::{
-    first_violation, parse_seeds, parse_variant, run_seed, run_seeds, FaultProfile, RaftSimOptions,
-};
+use scenarios::raft::{first_violation, parse_variant, run_seed, run_seeds, RaftSimOptions};
+use scenarios::{parse_seeds, FaultProfile};
 use sim::TraceLevel;
 
 fn threads() -> usize {

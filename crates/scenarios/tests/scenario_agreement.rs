@@ -16,7 +16,7 @@ use common_scenarios::{
 };
 use distributed_core::{NodeId, SeededRng};
 use raft::{Bytes, Index, Term};
-use scenarios::raft::FaultProfile;
+use scenarios::FaultProfile;
 use sim::Time;
 
 fn healthy(seed: u64, nodes: usize) -> Plan {

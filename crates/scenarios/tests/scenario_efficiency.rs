@@ -14,7 +14,8 @@ use common_scenarios::{
 };
 use distributed_core::{NodeId, SeededRng};
 use raft::{Entry, Role};
-use scenarios::raft::{FaultProfile, RaftSimOptions};
+use scenarios::raft::RaftSimOptions;
+use scenarios::FaultProfile;
 use sim::{Stats, Time};
 
 /// How many entries of `log` sit at an index where `reference` holds a different term.

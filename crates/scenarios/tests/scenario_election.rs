@@ -18,7 +18,8 @@ use common_scenarios::{
 };
 use distributed_core::{NodeId, Rng, SeededRng};
 use raft::{Role, Term};
-use scenarios::raft::{FaultProfile, RaftSimOptions};
+use scenarios::raft::RaftSimOptions;
+use scenarios::FaultProfile;
 use sim::Time;
 
 fn healthy(nodes: usize) -> RaftSimOptions {

@@ -17,7 +17,7 @@ use common_scenarios::{
 };
 use distributed_core::{NodeId, Rng, SeededRng};
 use raft::Variant;
-use scenarios::raft::FaultProfile;
+use scenarios::FaultProfile;
 use sim::{Time, TraceLevel};
 
 /// How a Figure 8 run takes leaders away.

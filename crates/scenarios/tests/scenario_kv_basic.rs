@@ -40,7 +40,7 @@ use kv_scenarios::{
     all, all_ops_returned, audit_appends, audit_counters, clerks, each_seed, ensure,
     every_client_completes, options, rotating_clerks, run_clerks, run_library, Mix,
 };
-use scenarios::raft::FaultProfile;
+use scenarios::FaultProfile;
 
 /// One client, no faults: every op it starts completes (none abandoned, none without a
 /// return), at least 200 of them; once its first op is in, every later op returns within

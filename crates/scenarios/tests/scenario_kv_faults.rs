@@ -44,8 +44,8 @@ use kv_scenarios::{
     Pin,
 };
 use replica::KvReplica;
-use scenarios::raft::FaultProfile;
 use scenarios::raft_kv::RaftKvOptions;
+use scenarios::FaultProfile;
 use sim::{Partition, Simulation, Time};
 
 /// The longest election timeout of the Raft defaults (20 ticks of 100 units).

@@ -25,7 +25,8 @@ use std::rc::Rc;
 
 use distributed_core::{NodeId, SeededRng};
 use raft::{Input, MembershipChange, Output, Raft, Role};
-use scenarios::raft::{simulation, Client, FaultProfile, RaftSimOptions};
+use scenarios::raft::{simulation, Client, RaftSimOptions};
+use scenarios::FaultProfile;
 use sim::{ClusterView, Partition, Report, Time, Workload, WorkloadStep};
 
 /// How often the operator looks at the cluster.

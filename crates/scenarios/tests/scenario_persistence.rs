@@ -14,7 +14,7 @@ use common_scenarios::{
 };
 use distributed_core::{NodeId, SeededRng};
 use raft::{Bytes, Role};
-use scenarios::raft::FaultProfile;
+use scenarios::FaultProfile;
 use sim::Time;
 
 fn healthy(seed: u64, nodes: usize) -> Plan {

@@ -13,7 +13,7 @@ use common_scenarios::{
 };
 use distributed_core::NodeId;
 use raft::{Bytes, Index};
-use scenarios::raft::FaultProfile;
+use scenarios::FaultProfile;
 use sim::Time;
 
 /// Snapshot every this many applied entries: small, so a few dozen commands compact often.

@@ -44,8 +44,8 @@ pub use invariants::{
     CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
 };
 pub use options::{
-    parse_seeds, parse_variant, FaultProfile, RaftSimOptions, APPEND_BATCHES,
-    MEMBERSHIP_CHANGE_INTERVAL_UNITS, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_THRESHOLDS,
+    parse_variant, RaftSimOptions, APPEND_BATCHES, MEMBERSHIP_CHANGE_INTERVAL_UNITS,
+    SNAPSHOT_CHUNK_BYTES, SNAPSHOT_THRESHOLDS,
 };
 pub use reconfig::{ConfigAgreement, MembershipDriver, Reconfigurable, SPARE_SLOTS};
 pub use runner::{

@@ -24,80 +24,15 @@
 //! When these defaults were tuned (2,000 seeds of `all`, 5 nodes): every seed commits client commands (about
 //! 350 each), and `CommitOldTerm` is caught on about 3% of seeds, the first at seed 15.
 
-use std::fmt;
-use std::ops::Range;
-use std::str::FromStr;
-
 use distributed_core::NodeId;
 use raft::{Config, Variant};
 
 use super::reconfig::SPARE_SLOTS;
+use crate::faults::FaultProfile;
 use sim::config::{
     ClockSkew, CrashFaults, NetworkFaults, PartitionFaults, ShapeWeights, SimConfig, Time,
     TraceLevel,
 };
-
-/// Which faults a Raft simulation injects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum FaultProfile {
-    /// A perfect world: only the seed's election timeouts and message delays vary.
-    None,
-    /// Loss, duplication, reordering and occasional very late messages.
-    Network,
-    /// Random, leader-isolating, split-brain and bridge partitions that heal.
-    Partitions,
-    /// Crashes and restarts from disk, a minority at a time, often the leader.
-    Crashes,
-    /// Clock skew: tick rates differ by up to ±20% and drift.
-    Skew,
-    /// Everything above at once.
-    #[default]
-    All,
-    /// Everything, and crashes may take down all but one node (no progress guarantee).
-    Chaos,
-}
-
-impl FaultProfile {
-    /// Every profile, in the order the CLI lists them.
-    pub const ALL: [FaultProfile; 7] = [
-        FaultProfile::None,
-        FaultProfile::Network,
-        FaultProfile::Partitions,
-        FaultProfile::Crashes,
-        FaultProfile::Skew,
-        FaultProfile::All,
-        FaultProfile::Chaos,
-    ];
-
-    fn has(self, wanted: FaultProfile) -> bool {
-        self == wanted || matches!(self, FaultProfile::All | FaultProfile::Chaos)
-    }
-}
-
-impl fmt::Display for FaultProfile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FaultProfile::None => "none",
-            FaultProfile::Network => "network",
-            FaultProfile::Partitions => "partitions",
-            FaultProfile::Crashes => "crashes",
-            FaultProfile::Skew => "skew",
-            FaultProfile::All => "all",
-            FaultProfile::Chaos => "chaos",
-        })
-    }
-}
-
-impl FromStr for FaultProfile {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        FaultProfile::ALL
-            .into_iter()
-            .find(|p| p.to_string() == s)
-            .ok_or_else(|| format!("unknown fault profile `{s}`: expected none|network|partitions|crashes|skew|all|chaos"))
-    }
-}
 
 /// Parse a Raft variant as the CLI spells it: `correct`, `commit-old-term` or
 /// `one-step-membership`.
@@ -110,28 +45,6 @@ pub fn parse_variant(s: &str) -> Result<Variant, String> {
             "unknown variant `{s}`: expected correct|commit-old-term|one-step-membership"
         )),
     }
-}
-
-/// Parse a seed range as the CLI spells it: `0..1000` (end exclusive) or a single seed `42`.
-pub fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
-    let num = |t: &str| {
-        t.trim()
-            .parse::<u64>()
-            .map_err(|e| format!("seed range `{s}`: `{t}` is not a seed: {e}"))
-    };
-    let range = match s.split_once("..") {
-        Some((a, b)) => num(a)?..num(b)?,
-        None => {
-            let seed = num(s)?;
-            seed..seed
-                .checked_add(1)
-                .ok_or_else(|| format!("seed `{s}` is too large"))?
-        }
-    };
-    if range.is_empty() {
-        return Err(format!("seed range `{s}` is empty: the end is exclusive"));
-    }
-    Ok(range)
 }
 
 /// Everything `run_seed` needs besides the seed.

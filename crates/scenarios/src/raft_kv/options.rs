@@ -32,7 +32,8 @@ use distributed_core::NodeId;
 use replica::ReadPath;
 use replica::{ReplicaConfig, ReplicaVariant};
 
-use crate::raft::{FaultProfile, RaftSimOptions};
+use crate::faults::FaultProfile;
+use crate::raft::RaftSimOptions;
 use sim::config::{ClockSkew, ConfigError, SimConfig, Time, TraceLevel};
 
 /// Most clients one run may simulate: each is a few words of state plus its history.
@@ -305,6 +306,37 @@ pub fn parse_replica_variant(s: &str) -> Result<ReplicaVariant, String> {
     })
 }
 
+impl RaftKvOptions {
+    /// Apply a `--variant` as the CLI spells it. `commit-old-term`, `one-step-membership` and
+    /// `lease-ignores-drift` break the Raft inside (the last only matters to lease reads, so
+    /// it needs `read_path` Lease, set first); the others break the replica around it.
+    pub fn set_variant(&mut self, name: &str) -> Result<(), String> {
+        match name {
+            "commit-old-term" => self.raft_variant = raft::Variant::CommitOldTerm,
+            "one-step-membership" => self.raft_variant = raft::Variant::OneStepMembership,
+            "lease-ignores-drift" => {
+                if self.read_path != ReadPath::Lease {
+                    return Err(format!(
+                        "--variant lease-ignores-drift breaks only lease reads: add --reads lease \
+                         (reads are {})",
+                        self.read_path
+                    ));
+                }
+                self.raft_variant = raft::Variant::LeaseIgnoresDrift;
+            }
+            other => {
+                self.variant = parse_replica_variant(other).map_err(|e| {
+                    format!(
+                        "{e} (or commit-old-term, one-step-membership or lease-ignores-drift, \
+                         which break the Raft inside)"
+                    )
+                })?
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Parse a read path as the CLI spells it (`ReadPath`'s `Display`).
 pub fn parse_read_path(s: &str) -> Result<ReadPath, String> {
     ReadPath::ALL
@@ -316,6 +348,21 @@ pub fn parse_read_path(s: &str) -> Result<ReadPath, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variant_name_picks_the_raft_or_the_replica_variant() {
+        let mut opts = RaftKvOptions::default();
+        opts.set_variant("commit-old-term").unwrap();
+        assert_eq!(opts.raft_variant, raft::Variant::CommitOldTerm);
+        opts.set_variant("ack-before-commit").unwrap();
+        assert_eq!(opts.variant, ReplicaVariant::AckBeforeCommit);
+        let err = opts.set_variant("lease-ignores-drift").unwrap_err();
+        assert!(err.contains("add --reads lease"), "{err}");
+        opts.read_path = ReadPath::Lease;
+        opts.set_variant("lease-ignores-drift").unwrap();
+        assert_eq!(opts.raft_variant, raft::Variant::LeaseIgnoresDrift);
+        assert!(opts.set_variant("nonsense").is_err());
+    }
 
     #[test]
     fn the_default_options_are_valid() {

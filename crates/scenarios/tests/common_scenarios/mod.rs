@@ -36,7 +36,8 @@ use std::ops::Range;
 
 use distributed_core::{NodeId, Rng, SeededRng};
 use raft::{Bytes, Config, Index, Term};
-use scenarios::raft::{FaultProfile, RaftSimOptions};
+use scenarios::raft::RaftSimOptions;
+use scenarios::FaultProfile;
 use sim::{Time, TraceLevel};
 
 pub use plan::{Outcome, Plan, RaftTweak, State};

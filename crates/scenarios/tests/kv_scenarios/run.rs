@@ -20,8 +20,8 @@ use std::ops::Range;
 use check::{CheckResult, History};
 use distributed_core::NodeId;
 use replica::KvReplica;
-use scenarios::raft::FaultProfile;
 use scenarios::raft_kv::{parse_replica_variant, simulation, KvSeedReport, RaftKvOptions};
+use scenarios::FaultProfile;
 use sim::{Simulation, Time, TraceLevel};
 
 use super::{audit_appends, ClerkCluster, ClerkRun, ClerkSpec, Mix};
