@@ -32,7 +32,7 @@
 use distributed_core::{NodeId, Rng};
 
 use crate::log::{Index, Term};
-use crate::message::Message;
+use crate::message::{Message, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse};
 use crate::node::{Raft, Role};
 use crate::ready::Ready;
 
@@ -73,10 +73,10 @@ impl Raft {
     pub(crate) fn ignores_disruptive_vote(&self, msg: &Message) -> bool {
         matches!(
             msg,
-            Message::RequestVote {
+            Message::RequestVote(RequestVote {
                 leader_transfer: false,
                 ..
-            }
+            })
         ) && self.config.check_quorum
             && self.heard_from_leader_recently()
     }
@@ -97,12 +97,12 @@ impl Raft {
             self.campaign(out); // a cluster of one
             return;
         }
-        let request = Message::PreVote {
+        let request = PreVote {
             term: proposed,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
         };
-        self.send_to_other_voters(&request, out);
+        self.send_to_other_voters(request.into(), out);
     }
 
     /// Answer a PreVote for `term` (the proposed one). Nothing here is persisted or adopted:
@@ -116,11 +116,11 @@ impl Raft {
     ) {
         let granted =
             term > self.term && !self.heard_from_leader_recently() && self.is_up_to_date(last);
-        let response = Message::PreVoteResponse {
+        let response = PreVoteResponse {
             term: if granted { term } else { self.term },
             vote_granted: granted,
         };
-        out.send(self.config.id, candidate, response);
+        out.send(self.config.id, candidate, response.into());
     }
 
     /// Count a pre-vote for this round (its term is ours plus one); a majority starts the real
@@ -177,13 +177,13 @@ impl Raft {
             self.become_leader(out); // a cluster of one
             return;
         }
-        let request = Message::RequestVote {
+        let request = RequestVote {
             term: self.term,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
             leader_transfer,
         };
-        self.send_to_other_voters(&request, out);
+        self.send_to_other_voters(request.into(), out);
     }
 
     /// True if the votes granted so far form a quorum of the configuration (both halves while
@@ -194,7 +194,7 @@ impl Raft {
     }
 
     /// Send `request` to every voter of the configuration (both halves while joint) but us.
-    fn send_to_other_voters(&self, request: &Message, out: &mut Ready) {
+    fn send_to_other_voters(&self, request: Message, out: &mut Ready) {
         let me = self.config.id;
         for peer in self.membership.members() {
             if peer != me && self.membership.is_voter(peer) {
@@ -223,11 +223,11 @@ impl Raft {
             // slows the next election if this one fails.
             self.reset_election_timer();
         }
-        let response = Message::RequestVoteResponse {
+        let response = RequestVoteResponse {
             term: self.term,
             vote_granted: granted,
         };
-        out.send(self.config.id, candidate, response);
+        out.send(self.config.id, candidate, response.into());
     }
 
     /// §5.4.1: the candidate's log is at least as up to date as ours if its last term is
@@ -249,7 +249,7 @@ impl Raft {
 mod tests {
     use distributed_core::{Protocol, SeededRng};
 
-    use crate::{Config, Disk, Message, Raft, Ready, Role, Write};
+    use crate::{Config, Disk, Message, Raft, Ready, RequestVoteResponse, Role, Write};
     use distributed_core::NodeId;
 
     fn node(id: u64, voters: u64, seed: u64) -> Raft {
@@ -296,10 +296,11 @@ mod tests {
         let mut n = node(1, 5, 5);
         let mut out = Ready::new();
         n.campaign(&mut out);
-        let granted = Message::RequestVoteResponse {
+        let granted: Message = RequestVoteResponse {
             term: 1,
             vote_granted: true,
-        };
+        }
+        .into();
         n.step(NodeId(2), granted.clone(), &mut out);
         n.step(NodeId(2), granted, &mut out);
         assert_eq!(n.role(), Role::Candidate);

@@ -27,24 +27,26 @@
 use distributed_core::NodeId;
 
 use crate::log::{Entry, Index, Term};
-use crate::message::{AppendResult, Message, Round};
+use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, Round};
 use crate::node::{Raft, Role};
 use crate::ready::{Ready, Write};
 
 impl Raft {
     /// Handle an AppendEntries (any term; higher terms were already adopted by `step`).
-    pub(crate) fn handle_append_entries(&mut self, from: NodeId, msg: Message, out: &mut Ready) {
-        let Message::AppendEntries {
+    pub(crate) fn handle_append_entries(
+        &mut self,
+        from: NodeId,
+        msg: AppendEntries,
+        out: &mut Ready,
+    ) {
+        let AppendEntries {
             term,
             prev_log_index,
             prev_log_term,
             entries,
             leader_commit,
             round,
-        } = msg
-        else {
-            return;
-        };
+        } = msg;
         if term < self.term {
             self.reply_append(from, reject(prev_log_index, 0, 0), round, out);
             return;
@@ -134,12 +136,12 @@ impl Raft {
     }
 
     fn reply_append(&self, to: NodeId, result: AppendResult, round: Round, out: &mut Ready) {
-        let response = Message::AppendEntriesResponse {
+        let response = AppendEntriesResponse {
             term: self.term,
             result,
             round,
         };
-        out.send(self.config.id, to, response);
+        out.send(self.config.id, to, response.into());
     }
 }
 

@@ -25,7 +25,7 @@ use distributed_core::NodeId;
 
 use crate::config::Variant;
 use crate::log::{Entry, EntryKind, Index, Term};
-use crate::message::{AppendResult, Message, Round};
+use crate::message::{AppendEntries, AppendResult, Round};
 use crate::node::{Raft, Role};
 use crate::progress::{Progress, ProgressState};
 use crate::ready::{Output, Ready, Write};
@@ -298,7 +298,7 @@ impl Raft {
             .log
             .term_at(prev_log_index)
             .expect("next_index never passes last_index + 1");
-        let msg = Message::AppendEntries {
+        let msg = AppendEntries {
             term: self.term,
             prev_log_index,
             prev_log_term,
@@ -306,6 +306,6 @@ impl Raft {
             leader_commit: self.commit_index,
             round: self.rounds.current,
         };
-        out.send(self.config.id, peer, msg);
+        out.send(self.config.id, peer, msg.into());
     }
 }

@@ -61,7 +61,11 @@ pub use bytes::Bytes;
 pub use config::{Config, ConfigError, ReadMode, Variant};
 pub use log::{Entry, EntryKind, Index, Term};
 pub use membership::{ChangeError, Membership, MembershipChange};
-pub use message::{AppendResult, Message, Round};
+pub use message::{
+    AppendEntries, AppendEntriesResponse, AppendResult, InstallSnapshot, InstallSnapshotResponse,
+    Message, PreVote, PreVoteResponse, ReadIndexRequest, ReadIndexResponse, RequestVote,
+    RequestVoteResponse, Round, TimeoutNow,
+};
 pub use node::{Raft, Role};
 pub use ready::{Disk, HardState, Input, Output, ReadFailure, Ready, Write};
 pub use snapshot::{Snapshot, SnapshotMeta};

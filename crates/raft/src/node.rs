@@ -40,7 +40,7 @@ use crate::progress::Progress;
 use crate::quorum::Rounds;
 use crate::read::Reads;
 use crate::ready::{self, Disk, HardState, Input, Output, Ready, Write};
-use crate::snapshot::{Chunk, Incoming, Snapshot};
+use crate::snapshot::{Incoming, Snapshot};
 use crate::transfer::Transfer;
 
 /// The three roles of §5.1, plus the pre-candidate of thesis §9.6.
@@ -357,7 +357,7 @@ impl Raft {
     /// A PreVote or RequestVote from a node that is not a voter of our configuration: a removed
     /// node (or a stranger) that must not move our term or win our vote (thesis §4.2.3).
     fn is_vote_from_non_voter(&self, from: NodeId, msg: &Message) -> bool {
-        matches!(msg, Message::PreVote { .. } | Message::RequestVote { .. })
+        matches!(msg, Message::PreVote(_) | Message::RequestVote(_))
             && !self.membership.is_voter(from)
     }
 }
@@ -381,79 +381,46 @@ impl Protocol for Raft {
             return; // thesis §4.2.3: neither adopt its term nor answer
         }
         if msg.term() > self.term && msg.carries_a_held_term() {
-            let leader = matches!(
-                msg,
-                Message::AppendEntries { .. } | Message::InstallSnapshot { .. }
-            )
-            .then_some(from);
+            let leader = matches!(msg, Message::AppendEntries(_) | Message::InstallSnapshot(_))
+                .then_some(from);
             self.become_follower(msg.term(), leader, out);
         }
         let current = msg.term() == self.term;
         match msg {
-            Message::PreVote {
-                term,
-                last_log_index,
-                last_log_term,
-            } => self.handle_pre_vote(from, term, (last_log_term, last_log_index), out),
-            Message::PreVoteResponse { term, vote_granted } => {
-                self.handle_pre_vote_response(from, term, vote_granted, out)
+            Message::PreVote(m) => {
+                self.handle_pre_vote(from, m.term, (m.last_log_term, m.last_log_index), out)
             }
-            Message::RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-                ..
-            } => self.handle_request_vote(from, term, (last_log_term, last_log_index), out),
-            Message::RequestVoteResponse { vote_granted, .. } => {
-                if current && self.role == Role::Candidate && vote_granted {
+            Message::PreVoteResponse(m) => {
+                self.handle_pre_vote_response(from, m.term, m.vote_granted, out)
+            }
+            Message::RequestVote(m) => {
+                self.handle_request_vote(from, m.term, (m.last_log_term, m.last_log_index), out)
+            }
+            Message::RequestVoteResponse(m) => {
+                if current && self.role == Role::Candidate && m.vote_granted {
                     self.handle_vote_granted(from, out);
                 }
             }
-            Message::AppendEntries { .. } => self.handle_append_entries(from, msg, out),
-            Message::AppendEntriesResponse { result, round, .. } => {
+            Message::AppendEntries(m) => self.handle_append_entries(from, m, out),
+            Message::AppendEntriesResponse(m) => {
                 if current && self.role == Role::Leader {
-                    self.handle_append_response(from, result, round, out);
+                    self.handle_append_response(from, m.result, m.round, out);
                 }
             }
-            Message::InstallSnapshot {
-                term,
-                meta,
-                offset,
-                data,
-                done,
-                round,
-            } => {
-                let chunk = Chunk {
-                    term,
-                    meta,
-                    offset,
-                    data,
-                    done,
-                    round,
-                };
-                self.handle_install_snapshot(from, chunk, out)
-            }
-            Message::InstallSnapshotResponse {
-                index,
-                received,
-                installed,
-                round,
-                ..
-            } => {
+            Message::InstallSnapshot(m) => self.handle_install_snapshot(from, m, out),
+            Message::InstallSnapshotResponse(m) => {
                 if current && self.role == Role::Leader {
-                    let reply = (index, received, installed);
-                    self.handle_install_snapshot_response(from, reply, round, out);
+                    let reply = (m.index, m.received, m.installed);
+                    self.handle_install_snapshot_response(from, reply, m.round, out);
                 }
             }
-            Message::ReadIndexRequest { term, id } => {
-                self.handle_read_index_request(from, term, id, out)
-            }
-            Message::ReadIndexResponse { id, outcome, .. } => {
+            Message::ReadIndexRequest(m) => self.handle_read_index_request(from, m.term, m.id, out),
+            Message::ReadIndexResponse(m) => {
                 if current {
-                    self.handle_read_index_response(id, outcome, out);
+                    self.handle_read_index_response(m.id, m.outcome, out);
                 }
             }
-            Message::TimeoutNow { .. } => {
+            Message::TimeoutNow(_) => {
                 if current {
                     self.handle_timeout_now(from, out);
                 }

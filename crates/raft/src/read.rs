@@ -38,7 +38,7 @@ use std::collections::VecDeque;
 use distributed_core::{NodeId, Tick};
 
 use crate::log::{Index, Term};
-use crate::message::{Message, Round};
+use crate::message::{ReadIndexRequest, ReadIndexResponse, Round};
 use crate::node::{Raft, Role};
 use crate::ready::{Output, ReadFailure, Ready};
 
@@ -171,11 +171,11 @@ impl Raft {
             index: None,
             arrived_at: self.ticks,
         });
-        let msg = Message::ReadIndexRequest {
+        let msg = ReadIndexRequest {
             term: self.term,
             id: request,
         };
-        out.send(self.config.id, leader, msg);
+        out.send(self.config.id, leader, msg.into());
     }
 
     /// Leader: answer at once under a lease, else queue the read for a round.
@@ -221,12 +221,12 @@ impl Raft {
                 out.outputs.push(Output::ReadFailed { id, reason });
             }
             (Origin::Forwarded { from, id }, outcome) => {
-                let msg = Message::ReadIndexResponse {
+                let msg = ReadIndexResponse {
                     term: self.term,
                     id,
                     outcome,
                 };
-                out.send(self.config.id, from, msg);
+                out.send(self.config.id, from, msg.into());
             }
         }
     }

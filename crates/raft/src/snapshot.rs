@@ -36,7 +36,7 @@ use distributed_core::NodeId;
 
 use crate::log::{Index, Term};
 use crate::membership::Membership;
-use crate::message::{Message, Round};
+use crate::message::{InstallSnapshot, InstallSnapshotResponse, Round};
 use crate::node::{Raft, Role};
 use crate::progress::ProgressState;
 use crate::ready::{Output, Ready, Write};
@@ -73,22 +73,6 @@ pub(crate) struct Incoming {
     pub(crate) meta: SnapshotMeta,
     /// The bytes received so far, contiguous from offset 0; bounded by `snapshot_bytes_max`.
     pub(crate) data: Vec<u8>,
-}
-
-/// One chunk of a snapshot as it arrives.
-pub(crate) struct Chunk {
-    /// The leader's term.
-    pub(crate) term: Term,
-    /// The snapshot it belongs to.
-    pub(crate) meta: SnapshotMeta,
-    /// Where in the snapshot's data it starts.
-    pub(crate) offset: u64,
-    /// Its bytes.
-    pub(crate) data: Bytes,
-    /// True for the last chunk.
-    pub(crate) done: bool,
-    /// The leader's heartbeat round, echoed back (thesis §6.4).
-    pub(crate) round: Round,
 }
 
 impl Raft {
@@ -136,7 +120,7 @@ impl Raft {
         let end = start
             .saturating_add(self.config.snapshot_chunk_bytes_max)
             .min(len);
-        let msg = Message::InstallSnapshot {
+        let msg = InstallSnapshot {
             term: self.term,
             meta: snapshot.meta.clone(),
             offset: start as u64,
@@ -144,7 +128,7 @@ impl Raft {
             done: end == len,
             round: self.rounds.current,
         };
-        out.send(self.config.id, peer, msg);
+        out.send(self.config.id, peer, msg.into());
     }
 
     /// Leader: a follower answered a chunk. Installed: probe just after the snapshot. Not yet:
@@ -180,7 +164,12 @@ impl Raft {
     }
 
     /// Follower: one chunk of a snapshot (§7 receiver rules).
-    pub(crate) fn handle_install_snapshot(&mut self, from: NodeId, chunk: Chunk, out: &mut Ready) {
+    pub(crate) fn handle_install_snapshot(
+        &mut self,
+        from: NodeId,
+        chunk: InstallSnapshot,
+        out: &mut Ready,
+    ) {
         let index = chunk.meta.index;
         if chunk.term < self.term {
             return self.reply_snapshot(from, index, 0, false, chunk.round, out);
@@ -220,7 +209,7 @@ impl Raft {
     /// Add a chunk to the snapshot being assembled. `Ok(bytes held)` if it fit at the end,
     /// `Err(Some(bytes held))` (0 after a reset) if the leader must resend from there, and
     /// `Err(None)` if the snapshot is larger than `snapshot_bytes_max` allows.
-    fn assemble(&mut self, chunk: Chunk) -> Result<u64, Option<u64>> {
+    fn assemble(&mut self, chunk: InstallSnapshot) -> Result<u64, Option<u64>> {
         let same =
             (self.incoming.as_ref()).is_some_and(|a| a.term == chunk.term && a.meta == chunk.meta);
         if chunk.offset == 0 && !same {
@@ -280,14 +269,14 @@ impl Raft {
         round: Round,
         out: &mut Ready,
     ) {
-        let msg = Message::InstallSnapshotResponse {
+        let msg = InstallSnapshotResponse {
             term: self.term,
             index,
             received,
             installed,
             round,
         };
-        out.send(self.config.id, to, msg);
+        out.send(self.config.id, to, msg.into());
     }
 }
 

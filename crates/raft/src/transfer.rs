@@ -26,7 +26,7 @@
 use distributed_core::{NodeId, Tick};
 
 use crate::membership::ChangeError;
-use crate::message::Message;
+use crate::message::TimeoutNow;
 use crate::node::{Raft, Role};
 use crate::ready::{Output, Ready};
 
@@ -83,7 +83,8 @@ impl Raft {
         let to = t.to;
         let last = self.log.last_index();
         if (self.progress.get(&to)).is_some_and(|pr| pr.match_index == last) {
-            out.send(self.config.id, to, Message::TimeoutNow { term: self.term });
+            let msg = TimeoutNow { term: self.term };
+            out.send(self.config.id, to, msg.into());
             if let Some(t) = &mut self.transfer {
                 t.timeout_now_sent = true;
             }
