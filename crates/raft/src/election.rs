@@ -105,38 +105,44 @@ impl Raft {
         self.send_to_other_voters(request.into(), out);
     }
 
-    /// Answer a PreVote for `term` (the proposed one). Nothing here is persisted or adopted:
-    /// a granted pre-vote is only an opinion, so the voter may grant several in one term.
-    pub(crate) fn handle_pre_vote(
-        &mut self,
-        candidate: NodeId,
-        term: Term,
-        last: (Term, Index),
-        out: &mut Ready,
-    ) {
+    /// Answer a PreVote. Nothing here is persisted or adopted: a granted pre-vote is only an
+    /// opinion, so the voter may grant several in one term.
+    pub(crate) fn on_pre_vote(&mut self, from: NodeId, msg: PreVote, out: &mut Ready) {
+        let last = (msg.last_log_term, msg.last_log_index);
         let granted =
-            term > self.term && !self.heard_from_leader_recently() && self.is_up_to_date(last);
+            msg.term > self.term && !self.heard_from_leader_recently() && self.is_up_to_date(last);
         let response = PreVoteResponse {
-            term: if granted { term } else { self.term },
+            term: if granted { msg.term } else { self.term },
             vote_granted: granted,
         };
-        out.send(self.config.id, candidate, response.into());
+        out.send(self.config.id, from, response.into());
     }
 
-    /// Count a pre-vote for this round (its term is ours plus one); a majority starts the real
+    /// Count a pre-vote of this round (its term is ours plus one); a majority starts the real
     /// election. A rejection with a higher term was already adopted by `step`.
-    pub(crate) fn handle_pre_vote_response(
+    pub(crate) fn on_pre_vote_response(
         &mut self,
-        voter: NodeId,
-        term: Term,
-        granted: bool,
+        from: NodeId,
+        msg: PreVoteResponse,
         out: &mut Ready,
     ) {
-        let this_round = self.term.checked_add(1) == Some(term);
-        if !(granted && this_round && self.role == Role::PreCandidate) {
-            return;
+        if self.role != Role::PreCandidate {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not a pre-candidate"
+            ));
         }
-        self.votes_granted.insert(voter);
+        if !msg.vote_granted {
+            return out.note(format_args!("ignored {msg} from {from}: nothing to count"));
+        }
+        if self.term.checked_add(1) != Some(msg.term) {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale round, this pre-vote proposes {term}+1"
+            ));
+        }
+        if !self.votes_granted.insert(from) {
+            return out.note(format_args!("ignored {msg} from {from}: already counted"));
+        }
         if self.has_vote_quorum() {
             self.campaign(out);
         }
@@ -203,19 +209,13 @@ impl Raft {
         }
     }
 
-    /// Answer a RequestVote. `last` is the candidate's (last_log_term, last_log_index).
-    /// Higher terms were already adopted by `step`.
-    pub(crate) fn handle_request_vote(
-        &mut self,
-        candidate: NodeId,
-        term: Term,
-        last: (Term, Index),
-        out: &mut Ready,
-    ) {
-        let free_to_vote = self.voted_for.is_none() || self.voted_for == Some(candidate);
-        let granted = term == self.term && free_to_vote && self.is_up_to_date(last);
+    /// Answer a RequestVote. Higher terms were already adopted by `step`.
+    pub(crate) fn on_request_vote(&mut self, from: NodeId, msg: RequestVote, out: &mut Ready) {
+        let last = (msg.last_log_term, msg.last_log_index);
+        let free_to_vote = self.voted_for.is_none() || self.voted_for == Some(from);
+        let granted = msg.term == self.term && free_to_vote && self.is_up_to_date(last);
         if granted {
-            self.voted_for = Some(candidate);
+            self.voted_for = Some(from);
             self.save_hard_state(out); // durable before the response below is sent
 
             // Figure 2: granting a vote restarts the timer, with a fresh draw. Keeping the old
@@ -227,7 +227,7 @@ impl Raft {
             term: self.term,
             vote_granted: granted,
         };
-        out.send(self.config.id, candidate, response.into());
+        out.send(self.config.id, from, response.into());
     }
 
     /// §5.4.1: the candidate's log is at least as up to date as ours if its last term is
@@ -236,9 +236,29 @@ impl Raft {
         (last_term, last_index) >= (self.log.last_term(), self.log.last_index())
     }
 
-    /// Count a granted vote of the current term; a majority makes this node leader.
-    pub(crate) fn handle_vote_granted(&mut self, voter: NodeId, out: &mut Ready) {
-        self.votes_granted.insert(voter);
+    /// Count a granted vote of the current term; a majority makes this node leader (§5.2).
+    pub(crate) fn on_request_vote_response(
+        &mut self,
+        from: NodeId,
+        msg: RequestVoteResponse,
+        out: &mut Ready,
+    ) {
+        if msg.term < self.term {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale term {} < {term} (§5.1)",
+                msg.term
+            ));
+        }
+        if self.role != Role::Candidate {
+            return out.note(format_args!("ignored {msg} from {from}: not a candidate"));
+        }
+        if !msg.vote_granted {
+            return out.note(format_args!("ignored {msg} from {from}: nothing to count"));
+        }
+        if !self.votes_granted.insert(from) {
+            return out.note(format_args!("ignored {msg} from {from}: already counted"));
+        }
         if self.has_vote_quorum() {
             self.become_leader(out);
         }

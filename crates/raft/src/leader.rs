@@ -25,7 +25,7 @@ use distributed_core::NodeId;
 
 use crate::config::Variant;
 use crate::log::{Entry, EntryKind, Index, Term};
-use crate::message::{AppendEntries, AppendResult, Round};
+use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult};
 use crate::node::{Raft, Role};
 use crate::progress::{Progress, ProgressState};
 use crate::ready::{Output, Ready, Write};
@@ -93,33 +93,27 @@ impl Raft {
         }
     }
 
-    /// Handle a follower's answer to an AppendEntries of the current term. Whatever the result,
-    /// the answer shows the follower is alive and accepted this leader in `round`.
-    pub(crate) fn handle_append_response(
+    /// A follower's answer to an AppendEntries. Of our term and while leading, whatever the
+    /// result, it shows the follower is alive and accepted this leader in `round`.
+    pub(crate) fn on_append_entries_response(
         &mut self,
         from: NodeId,
-        result: AppendResult,
-        round: Round,
+        msg: AppendEntriesResponse,
         out: &mut Ready,
     ) {
-        self.on_round_ack(from, round, out);
-        let last = self.log.last_index();
-        match result {
-            AppendResult::Ok { match_index } => {
-                let Some(pr) = self.progress.get_mut(&from) else {
-                    return;
-                };
-                if match_index > last {
-                    return; // claims entries we never sent: malformed, ignore
-                }
-                if pr.on_success(match_index) {
-                    self.maybe_commit(out);
-                }
-                self.send_appends(from, out);
-                if self.transferring_to() == Some(from) {
-                    self.maybe_send_timeout_now(out);
-                }
-            }
+        if msg.term < self.term {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale term {} < {term} (§5.1)",
+                msg.term
+            ));
+        }
+        if self.role != Role::Leader {
+            return out.note(format_args!("ignored {msg} from {from}: not leader"));
+        }
+        self.on_round_ack(from, msg.round, out);
+        match msg.result {
+            AppendResult::Ok { match_index } => self.on_append_ok(from, &msg, match_index, out),
             AppendResult::Reject {
                 prev_log_index,
                 conflict_term,
@@ -127,14 +121,66 @@ impl Raft {
             } => {
                 let guess =
                     self.next_index_after_reject(prev_log_index, conflict_term, conflict_index);
-                let Some(pr) = self.progress.get_mut(&from) else {
-                    return;
-                };
-                if prev_log_index <= last && pr.on_reject(prev_log_index, guess) {
-                    self.send_appends(from, out);
-                }
+                self.on_append_reject(from, &msg, (prev_log_index, guess), out);
             }
         }
+    }
+
+    /// The follower matches through `match_index`: count it for the commit rule, refill its
+    /// pipeline, and hand over leadership if it is the transfer's target.
+    fn on_append_ok(
+        &mut self,
+        from: NodeId,
+        msg: &AppendEntriesResponse,
+        match_index: Index,
+        out: &mut Ready,
+    ) {
+        let last = self.log.last_index();
+        let Some(pr) = self.progress.get_mut(&from) else {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not a member this leader replicates to"
+            ));
+        };
+        if match_index > last {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: malformed, matches beyond our last index {last}"
+            ));
+        }
+        if pr.on_success(match_index) {
+            self.maybe_commit(out);
+        }
+        self.send_appends(from, out);
+        if self.transferring_to() == Some(from) {
+            self.maybe_send_timeout_now(out);
+        }
+    }
+
+    /// The follower rejected the append at `rejected`: retry from `guess` if the rejection
+    /// concerns the current search (progress.rs), else it is stale and only its round counted.
+    fn on_append_reject(
+        &mut self,
+        from: NodeId,
+        msg: &AppendEntriesResponse,
+        (rejected, guess): (Index, Index),
+        out: &mut Ready,
+    ) {
+        let last = self.log.last_index();
+        let Some(pr) = self.progress.get_mut(&from) else {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not a member this leader replicates to"
+            ));
+        };
+        if rejected > last {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: malformed, rejects beyond our last index {last}"
+            ));
+        }
+        if !pr.on_reject(rejected, guess) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: a stale rejection (its round still counts)"
+            ));
+        }
+        self.send_appends(from, out);
     }
 
     /// Where to retry after a rejection at `rejected` (§5.3, accelerated log backtracking):

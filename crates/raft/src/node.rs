@@ -15,13 +15,31 @@
 //!
 //! With `pre_vote` off a timeout goes straight to Candidate, as in the paper.
 //!
-//! Term rule (§5.1), applied in `step` before any handler runs: a message with a higher term
-//! makes this node a follower of that term (persisted before anything else; its election timer
-//! keeps running, see `become_follower`); a message with a lower term is answered with the
-//! current term, or dropped if it is itself an answer. Two exceptions: a pre-vote's term is
-//! only proposed, so it is never adopted (thesis §9.6); and with `check_quorum`, a RequestVote
-//! is ignored outright, its term included, while this node leads or has heard from a leader
-//! within `election_timeout_ticks_min` (thesis §4.2.3).
+//! `step` is the one door for messages; it decides only what needs no role, then hands each
+//! message to its handler, which has the one signature `on_x(&mut self, from, msg: X, out)`:
+//!
+//! ```text
+//!   step(from, msg)
+//!     from this node itself ───────────────────────────────► note, drop
+//!     PreVote / RequestVote from a non-voter ──────────────► note, drop    (thesis §4.2.3)
+//!     RequestVote while a leader is presumed alive ────────► note, drop    (check-quorum, §4.2.3)
+//!     msg.term > term, a term someone holds ───────────────► follower of msg.term   (§5.1)
+//!     match msg { Message::X(m) => self.on_x(from, m, out), … }      one line per message
+//!   on_x(from, m, out)
+//!     m.term < term:  a request is answered with our term (the sender steps down),
+//!                     an answer is ignored with a note                        (§5.1)
+//!     wrong role, stale round, duplicate, answer to nothing we track ──► a note, nothing else
+//!     otherwise: the rule the message exists for (election.rs, follower.rs, leader.rs, …)
+//! ```
+//!
+//! Term rule (§5.1): a message with a higher term makes this node a follower of that term
+//! (persisted before anything else; its election timer keeps running, see `become_follower`),
+//! of the sender if only a leader sends that message. Two exceptions: a pre-vote's term is only
+//! proposed, so it is never adopted (thesis §9.6); and with `check_quorum`, a RequestVote is
+//! ignored outright, its term included, while this node leads or has heard from a leader within
+//! `election_timeout_ticks_min` (thesis §4.2.3). The "is this for my term and my role?" checks
+//! sit in the handlers, next to the rule they guard, and every message a handler ignores says
+//! why in a note (`Effects::note`, kept only when the host asked for notes).
 //!
 //! Invariants (asserted): `commit_index` never decreases within an incarnation, and starts at
 //! the snapshot's index after a restart (never below what the state machine holds); at most one vote
@@ -347,11 +365,16 @@ impl Raft {
         self.advance_membership(out);
     }
 
-    /// True for a message this node should consider at all: from another node. Not only from
-    /// members: a node added later learns who its peers are from the log its leader sends, so
-    /// it must hear a leader its (older) configuration does not list. Votes are the exception.
-    fn is_from_peer(&self, from: NodeId) -> bool {
-        from != self.config.id
+    /// §5.1 term rule, before any handler runs: a higher term that someone holds makes this
+    /// node a follower of that term (persisted first); of `from` if the message is one only a
+    /// leader sends. Lower terms are left to the handlers: requests are answered with our term,
+    /// answers are ignored with a note.
+    fn observe_term(&mut self, from: NodeId, msg: &Message, out: &mut Ready) {
+        if msg.term() <= self.term || !msg.carries_a_held_term() {
+            return;
+        }
+        let from_leader = matches!(msg, Message::AppendEntries(_) | Message::InstallSnapshot(_));
+        self.become_follower(msg.term(), from_leader.then_some(from), out);
     }
 
     /// A PreVote or RequestVote from a node that is not a voter of our configuration: a removed
@@ -374,57 +397,38 @@ impl Protocol for Raft {
     }
 
     fn step(&mut self, from: NodeId, msg: Message, out: &mut Ready) {
-        if !self.is_from_peer(from) {
-            return; // not a member: ignore rather than let a stranger move our term
+        // From any other node, members or not: a node added later learns who its peers are
+        // from the log its leader sends, so it must hear a leader its older configuration does
+        // not list. Only votes are checked against the configuration (below).
+        if from == self.config.id {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: sent by this node itself"
+            ));
         }
-        if self.is_vote_from_non_voter(from, &msg) || self.ignores_disruptive_vote(&msg) {
-            return; // thesis §4.2.3: neither adopt its term nor answer
+        if self.is_vote_from_non_voter(from, &msg) {
+            let m = &self.membership;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not a voter of {m} (thesis §4.2.3)"
+            ));
         }
-        if msg.term() > self.term && msg.carries_a_held_term() {
-            let leader = matches!(msg, Message::AppendEntries(_) | Message::InstallSnapshot(_))
-                .then_some(from);
-            self.become_follower(msg.term(), leader, out);
+        if self.ignores_disruptive_vote(&msg) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: disruptive, a leader was heard within election_timeout_ticks_min (check-quorum, thesis §4.2.3)"
+            ));
         }
-        let current = msg.term() == self.term;
+        self.observe_term(from, &msg, out);
         match msg {
-            Message::PreVote(m) => {
-                self.handle_pre_vote(from, m.term, (m.last_log_term, m.last_log_index), out)
-            }
-            Message::PreVoteResponse(m) => {
-                self.handle_pre_vote_response(from, m.term, m.vote_granted, out)
-            }
-            Message::RequestVote(m) => {
-                self.handle_request_vote(from, m.term, (m.last_log_term, m.last_log_index), out)
-            }
-            Message::RequestVoteResponse(m) => {
-                if current && self.role == Role::Candidate && m.vote_granted {
-                    self.handle_vote_granted(from, out);
-                }
-            }
-            Message::AppendEntries(m) => self.handle_append_entries(from, m, out),
-            Message::AppendEntriesResponse(m) => {
-                if current && self.role == Role::Leader {
-                    self.handle_append_response(from, m.result, m.round, out);
-                }
-            }
-            Message::InstallSnapshot(m) => self.handle_install_snapshot(from, m, out),
-            Message::InstallSnapshotResponse(m) => {
-                if current && self.role == Role::Leader {
-                    let reply = (m.index, m.received, m.installed);
-                    self.handle_install_snapshot_response(from, reply, m.round, out);
-                }
-            }
-            Message::ReadIndexRequest(m) => self.handle_read_index_request(from, m.term, m.id, out),
-            Message::ReadIndexResponse(m) => {
-                if current {
-                    self.handle_read_index_response(m.id, m.outcome, out);
-                }
-            }
-            Message::TimeoutNow(_) => {
-                if current {
-                    self.handle_timeout_now(from, out);
-                }
-            }
+            Message::PreVote(m) => self.on_pre_vote(from, m, out),
+            Message::PreVoteResponse(m) => self.on_pre_vote_response(from, m, out),
+            Message::RequestVote(m) => self.on_request_vote(from, m, out),
+            Message::RequestVoteResponse(m) => self.on_request_vote_response(from, m, out),
+            Message::AppendEntries(m) => self.on_append_entries(from, m, out),
+            Message::AppendEntriesResponse(m) => self.on_append_entries_response(from, m, out),
+            Message::InstallSnapshot(m) => self.on_install_snapshot(from, m, out),
+            Message::InstallSnapshotResponse(m) => self.on_install_snapshot_response(from, m, out),
+            Message::ReadIndexRequest(m) => self.on_read_index_request(from, m, out),
+            Message::ReadIndexResponse(m) => self.on_read_index_response(from, m, out),
+            Message::TimeoutNow(m) => self.on_timeout_now(from, m, out),
         }
     }
 
@@ -449,5 +453,77 @@ impl Protocol for Raft {
 
     fn persist(disk: &mut Disk, write: &Write) {
         ready::persist(disk, write);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use distributed_core::{NodeId, Protocol, SeededRng};
+
+    use crate::message::{AppendEntriesResponse, AppendResult, Message, RequestVote};
+    use crate::{Config, Disk, Raft, Ready};
+
+    fn node(id: u64, voters: u64) -> Raft {
+        let config = Config::new(NodeId(id), (1..=voters).map(NodeId).collect());
+        Raft::new(config, &Disk::default(), SeededRng::new(id)).expect("valid")
+    }
+
+    fn ack(term: u64) -> Message {
+        AppendEntriesResponse {
+            term,
+            result: AppendResult::Ok { match_index: 0 },
+            round: 0,
+        }
+        .into()
+    }
+
+    #[test]
+    fn a_follower_ignores_an_append_response_with_a_note_saying_it_is_not_leader() {
+        let mut n = node(1, 3);
+        let mut out = Ready::with_notes();
+        n.step(NodeId(2), ack(0), &mut out);
+        assert_eq!(
+            out.notes.lines(),
+            ["ignored AppendEntriesResponse{term=0 ok match=0 round=0} from n2: not leader"]
+        );
+        assert!(out.is_empty(), "a note is the only effect");
+    }
+
+    #[test]
+    fn a_vote_from_a_non_voter_is_ignored_with_a_note_and_moves_no_term() {
+        // Raft thesis §4.2.3: a removed server must not disrupt the cluster.
+        let mut n = node(1, 3);
+        let mut out = Ready::with_notes();
+        let ask = RequestVote {
+            term: 7,
+            last_log_index: 0,
+            last_log_term: 0,
+            leader_transfer: false,
+        };
+        n.step(NodeId(9), ask.into(), &mut out);
+        assert_eq!(n.term(), 0);
+        assert!(out.is_empty());
+        let [line] = out.notes.lines() else {
+            panic!("one note expected: {:?}", out.notes.lines());
+        };
+        assert!(
+            line.starts_with("ignored RequestVote{term=7 last=(0,0)} from n9: not a voter of"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn notes_are_formatted_only_when_the_host_asks_and_change_nothing_else() {
+        let (mut quiet, mut traced) = (node(1, 3), node(1, 3));
+        let (mut a, mut b) = (Ready::new(), Ready::with_notes());
+        for (from, term) in [(2, 0), (3, 5), (2, 5)] {
+            quiet.step(NodeId(from), ack(term), &mut a);
+            traced.step(NodeId(from), ack(term), &mut b);
+        }
+        assert!(a.notes.lines().is_empty());
+        assert_eq!(b.notes.lines().len(), 3, "{:?}", b.notes.lines());
+        assert_eq!(format!("{:?}", a.writes), format!("{:?}", b.writes));
+        assert_eq!(a.messages, b.messages);
+        assert_eq!(quiet.term(), traced.term());
     }
 }

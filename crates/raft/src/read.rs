@@ -37,7 +37,7 @@ use std::collections::VecDeque;
 
 use distributed_core::{NodeId, Tick};
 
-use crate::log::{Index, Term};
+use crate::log::Index;
 use crate::message::{ReadIndexRequest, ReadIndexResponse, Round};
 use crate::node::{Raft, Role};
 use crate::ready::{Output, ReadFailure, Ready};
@@ -233,37 +233,46 @@ impl Raft {
 
     /// A follower asks for a read index. Served only by the leader of the follower's term; any
     /// other answer tells the follower to fail the read (our term brings a stale one up to date).
-    pub(crate) fn handle_read_index_request(
+    pub(crate) fn on_read_index_request(
         &mut self,
         from: NodeId,
-        term: Term,
-        id: u64,
+        msg: ReadIndexRequest,
         out: &mut Ready,
     ) {
-        if term == self.term && self.role == Role::Leader {
+        let origin = Origin::Forwarded { from, id: msg.id };
+        if msg.term == self.term && self.role == Role::Leader {
             self.heard_from(from);
-            self.register_read(Origin::Forwarded { from, id }, out);
-            return;
+            return self.register_read(origin, out);
         }
         let reason = ReadFailure::NotLeader {
             leader: self.leader,
         };
-        self.answer(Origin::Forwarded { from, id }, Err(reason), out);
+        self.answer(origin, Err(reason), out);
     }
 
-    /// The leader answered a forwarded read (in our term): keep the index, or fail the read.
-    pub(crate) fn handle_read_index_response(
+    /// The leader answered a forwarded read: keep the index, or fail the read. Answers of an
+    /// older term are ignored: `fail_unanswered_forwards` already failed their reads.
+    pub(crate) fn on_read_index_response(
         &mut self,
-        request: u64,
-        outcome: Result<Index, ReadFailure>,
+        from: NodeId,
+        msg: ReadIndexResponse,
         out: &mut Ready,
     ) {
+        if msg.term < self.term {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale term {} < {term} (§5.1)",
+                msg.term
+            ));
+        }
         let waiting =
-            (self.reads.forwarded.iter()).position(|r| r.request == request && r.index.is_none());
+            (self.reads.forwarded.iter()).position(|r| r.request == msg.id && r.index.is_none());
         let Some(k) = waiting else {
-            return; // a duplicate, or the read already failed
+            return out.note(format_args!(
+                "ignored {msg} from {from}: no read waits on it (a duplicate, or the read already failed)"
+            ));
         };
-        match outcome {
+        match msg.outcome {
             Ok(index) => self.reads.forwarded[k].index = Some(index),
             Err(reason) => {
                 let id = self.reads.forwarded[k].id;

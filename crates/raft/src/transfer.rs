@@ -108,10 +108,24 @@ impl Raft {
     }
 
     /// The target's side: TimeoutNow from the leader of our term makes a voter campaign now.
-    pub(crate) fn handle_timeout_now(&mut self, from: NodeId, out: &mut Ready) {
-        let from_our_leader = self.role == Role::Follower && self.leader == Some(from);
-        if from_our_leader && self.membership.is_voter(self.config.id) {
-            self.start_campaign(true, out);
+    pub(crate) fn on_timeout_now(&mut self, from: NodeId, msg: TimeoutNow, out: &mut Ready) {
+        if msg.term < self.term {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale term {} < {term} (§5.1)",
+                msg.term
+            ));
         }
+        if self.role != Role::Follower || self.leader != Some(from) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not from this node's leader"
+            ));
+        }
+        if !self.membership.is_voter(self.config.id) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: this node is not a voter"
+            ));
+        }
+        self.start_campaign(true, out);
     }
 }
