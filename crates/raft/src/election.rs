@@ -33,8 +33,9 @@ use distributed_core::{NodeId, Rng};
 
 use crate::log::{Index, Term};
 use crate::message::{Message, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse};
-use crate::node::{Raft, Role};
+use crate::node::Raft;
 use crate::ready::Ready;
+use crate::role::{Candidate, Role, RoleState};
 
 impl Raft {
     /// Follower and candidate clock: start an election (or a pre-vote) when the timeout expires.
@@ -60,7 +61,7 @@ impl Raft {
     /// True while this node leads, or heard from a leader of its term less than
     /// `election_timeout_ticks_min` ticks ago: then a leader is presumed alive.
     pub(crate) fn heard_from_leader_recently(&self) -> bool {
-        self.role == Role::Leader
+        self.role() == Role::Leader
             || self.leader_contact_elapsed < self.config.election_timeout_ticks_min
     }
 
@@ -88,10 +89,8 @@ impl Raft {
             self.reset_election_timer(); // term space exhausted: see `campaign`
             return;
         };
-        self.role = Role::PreCandidate;
-        self.leader = None;
-        self.votes_granted.clear();
-        self.votes_granted.insert(self.config.id);
+        assert_ne!(self.role(), Role::Leader, "a leader never campaigns");
+        self.role = RoleState::PreCandidate(Candidate::voting_for(self.config.id));
         self.reset_election_timer();
         if self.has_vote_quorum() {
             self.campaign(out); // a cluster of one
@@ -126,11 +125,11 @@ impl Raft {
         msg: PreVoteResponse,
         out: &mut Ready,
     ) {
-        if self.role != Role::PreCandidate {
+        let RoleState::PreCandidate(c) = &mut self.role else {
             return out.note(format_args!(
                 "ignored {msg} from {from}: not a pre-candidate"
             ));
-        }
+        };
         if !msg.vote_granted {
             return out.note(format_args!("ignored {msg} from {from}: nothing to count"));
         }
@@ -140,7 +139,7 @@ impl Raft {
                 "ignored {msg} from {from}: stale round, this pre-vote proposes {term}+1"
             ));
         }
-        if !self.votes_granted.insert(from) {
+        if !c.votes_granted.insert(from) {
             return out.note(format_args!("ignored {msg} from {from}: already counted"));
         }
         if self.has_vote_quorum() {
@@ -170,14 +169,12 @@ impl Raft {
             self.reset_election_timer();
             return;
         };
+        assert_ne!(self.role(), Role::Leader, "a leader never campaigns");
         self.term = next_term;
-        self.role = Role::Candidate;
-        self.leader = None;
+        self.role = RoleState::Candidate(Candidate::voting_for(self.config.id));
         self.voted_for = Some(self.config.id);
         self.save_hard_state(out);
         self.fail_unanswered_forwards(out); // answers of the old term will be dropped
-        self.votes_granted.clear();
-        self.votes_granted.insert(self.config.id);
         self.reset_election_timer();
         if self.has_vote_quorum() {
             self.become_leader(out); // a cluster of one
@@ -195,8 +192,11 @@ impl Raft {
     /// True if the votes granted so far form a quorum of the configuration (both halves while
     /// joint, Raft §6).
     fn has_vote_quorum(&self) -> bool {
+        let (RoleState::PreCandidate(c) | RoleState::Candidate(c)) = &self.role else {
+            return false;
+        };
         self.membership
-            .has_quorum(|id| self.votes_granted.contains(&id))
+            .has_quorum(|id| c.votes_granted.contains(&id))
     }
 
     /// Send `request` to every voter of the configuration (both halves while joint) but us.
@@ -250,13 +250,13 @@ impl Raft {
                 msg.term
             ));
         }
-        if self.role != Role::Candidate {
+        let RoleState::Candidate(c) = &mut self.role else {
             return out.note(format_args!("ignored {msg} from {from}: not a candidate"));
-        }
+        };
         if !msg.vote_granted {
             return out.note(format_args!("ignored {msg} from {from}: nothing to count"));
         }
-        if !self.votes_granted.insert(from) {
+        if !c.votes_granted.insert(from) {
             return out.note(format_args!("ignored {msg} from {from}: already counted"));
         }
         if self.has_vote_quorum() {

@@ -28,8 +28,9 @@ use distributed_core::NodeId;
 
 use crate::log::{Entry, Index, Term};
 use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, Round};
-use crate::node::{Raft, Role};
+use crate::node::Raft;
 use crate::ready::{Ready, Write};
+use crate::role::{Role, RoleState};
 
 impl Raft {
     /// Handle an AppendEntries (any term; higher terms were already adopted by `step`).
@@ -72,13 +73,14 @@ impl Raft {
     /// means election safety was broken elsewhere (e.g. a host lost a vote write); network
     /// input must not crash us, and the simulator's checker reports it.
     pub(crate) fn follow_leader_of_this_term(&mut self, from: NodeId, out: &mut Ready) -> bool {
-        if self.role == Role::Leader {
-            return false;
+        match &mut self.role {
+            RoleState::Leader(_) => return false,
+            RoleState::Follower(f) => f.leader = Some(from),
+            // §5.2: a legitimate leader exists; stop campaigning.
+            RoleState::PreCandidate(_) | RoleState::Candidate(_) => {
+                self.become_follower(self.term, Some(from), out);
+            }
         }
-        if matches!(self.role, Role::Candidate | Role::PreCandidate) {
-            self.become_follower(self.term, Some(from), out);
-        }
-        self.leader = Some(from);
         self.election_elapsed = 0;
         self.leader_contact_elapsed = 0;
         true
@@ -147,7 +149,7 @@ impl Raft {
         let from = new[0].index;
         if from <= self.log.last_index() {
             assert_ne!(
-                self.role,
+                self.role(),
                 Role::Leader,
                 "a leader never overwrites its log (§5.3)"
             );

@@ -26,33 +26,38 @@ use distributed_core::NodeId;
 use crate::config::Variant;
 use crate::log::{Entry, EntryKind, Index, Term};
 use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult};
-use crate::node::{Raft, Role};
+use crate::node::Raft;
 use crate::progress::{Progress, ProgressState};
+use crate::quorum::Rounds;
+use crate::read::LeaderReads;
 use crate::ready::{Output, Ready, Write};
+use crate::role::{Leader, Role, RoleState};
 
 impl Raft {
     /// Take office: reset every follower's progress, append a no-op of the new term (§8) so
     /// that earlier entries can commit through it, and probe every follower.
     pub(crate) fn become_leader(&mut self, out: &mut Ready) {
         assert_eq!(
-            self.role,
+            self.role(),
             Role::Candidate,
             "only a candidate wins an election"
         );
-        self.role = Role::Leader;
-        self.leader = Some(self.config.id);
-        self.votes_granted.clear();
-        self.heartbeat_elapsed = 0;
         self.leader_contact_elapsed = 0;
-        self.rounds.start_leadership();
+        let rounds = Rounds::after(self.last_round);
         let (me, last, now) = (self.config.id, self.log.last_index(), self.ticks);
         // Every follower (learners too: they are fed the log) counts as just heard from:
         // check-quorum gives a new leader one full window to reach a quorum before stepping down.
-        self.progress = (self.membership.members().into_iter())
+        let progress = (self.membership.members().into_iter())
             .filter(|&p| p != me)
             .map(|p| (p, Progress::new(last, now)))
             .collect();
-        self.transfer = None;
+        self.role = RoleState::Leader(Leader {
+            progress,
+            rounds,
+            transfer: None,
+            heartbeat_elapsed: 0,
+            reads: LeaderReads::default(),
+        });
         self.append_own(Bytes::new(), EntryKind::Normal, out);
         self.replicate_and_commit(out); // a cluster of one commits at once
                                         // A joint configuration already known committed is finished by this leader (§6).
@@ -68,9 +73,10 @@ impl Raft {
 
     /// `Input::Propose`: append and replicate on a leader, redirect elsewhere.
     pub(crate) fn propose(&mut self, data: Bytes, out: &mut Ready) {
-        if self.role != Role::Leader || self.transfer.is_some() {
+        let transfer_to = self.transferring_to();
+        if self.role() != Role::Leader || transfer_to.is_some() {
             // While transferring (thesis §3.10) point the client at the target.
-            let leader = self.transfer.as_ref().map_or(self.leader, |t| Some(t.to));
+            let leader = transfer_to.or(self.leader());
             out.outputs.push(Output::NotLeader { leader });
             return;
         }
@@ -87,8 +93,11 @@ impl Raft {
             return;
         }
         self.tick_transfer(out);
-        self.heartbeat_elapsed += 1;
-        if self.heartbeat_elapsed >= self.config.heartbeat_interval_ticks {
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        l.heartbeat_elapsed += 1;
+        if l.heartbeat_elapsed >= self.config.heartbeat_interval_ticks {
             self.broadcast_round(out);
         }
     }
@@ -108,7 +117,7 @@ impl Raft {
                 msg.term
             ));
         }
-        if self.role != Role::Leader {
+        if self.role() != Role::Leader {
             return out.note(format_args!("ignored {msg} from {from}: not leader"));
         }
         self.on_round_ack(from, msg.round, out);
@@ -136,7 +145,7 @@ impl Raft {
         out: &mut Ready,
     ) {
         let last = self.log.last_index();
-        let Some(pr) = self.progress.get_mut(&from) else {
+        let Some(pr) = self.role.progress_mut(from) else {
             return out.note(format_args!(
                 "ignored {msg} from {from}: not a member this leader replicates to"
             ));
@@ -165,7 +174,7 @@ impl Raft {
         out: &mut Ready,
     ) {
         let last = self.log.last_index();
-        let Some(pr) = self.progress.get_mut(&from) else {
+        let Some(pr) = self.role.progress_mut(from) else {
             return out.note(format_args!(
                 "ignored {msg} from {from}: not a member this leader replicates to"
             ));
@@ -206,13 +215,13 @@ impl Raft {
     /// The commit rule. N is the largest index stored on a quorum of the configuration (the
     /// leader counts itself only while it is a voter, §6; both halves while joint).
     pub(crate) fn maybe_commit(&mut self, out: &mut Ready) {
-        if self.role != Role::Leader {
+        let Some(l) = self.role.leader() else {
             return;
-        }
+        };
         let (me, last) = (self.config.id, self.log.last_index());
         let n = self
             .membership
-            .quorum_value(|id| match self.progress.get(&id) {
+            .quorum_value(|id| match l.progress.get(&id) {
                 Some(pr) => pr.match_index,
                 None if id == me => last,
                 None => 0,
@@ -258,7 +267,10 @@ impl Raft {
 
     fn replicate_to_all(&mut self, out: &mut Ready) {
         // Collected first: the body needs `&mut self`. Learners are fed too.
-        let peers: Vec<NodeId> = self.progress.keys().copied().collect();
+        let Some(l) = self.role.leader() else {
+            return;
+        };
+        let peers: Vec<NodeId> = l.progress.keys().copied().collect();
         for peer in peers {
             self.send_appends(peer, out);
         }
@@ -277,7 +289,7 @@ impl Raft {
     /// Send one batch of entries from the follower's `next_index`, if it has room and there are
     /// entries to send. Returns whether a message went out.
     fn send_append(&mut self, peer: NodeId, out: &mut Ready) -> bool {
-        let Some(pr) = self.progress.get_mut(&peer) else {
+        let Some(pr) = self.role.progress_mut(peer) else {
             return false;
         };
         let in_transfer = matches!(pr.state, ProgressState::Snapshot { .. });
@@ -311,7 +323,7 @@ impl Raft {
     /// repairs a pipeline whose appends were all lost: it is rejected (gap) and the follower
     /// falls back to probing; if they all arrived, its success empties the in-flight window.
     pub(crate) fn send_heartbeat(&mut self, peer: NodeId, out: &mut Ready) {
-        let Some(pr) = self.progress.get_mut(&peer) else {
+        let Some(pr) = self.role.progress_mut(peer) else {
             return;
         };
         let in_transfer = matches!(pr.state, ProgressState::Snapshot { .. });
@@ -326,7 +338,7 @@ impl Raft {
             if self.send_append(peer, out) {
                 return;
             }
-            if let Some(pr) = self.progress.get_mut(&peer) {
+            if let Some(pr) = self.role.progress_mut(peer) {
                 pr.on_append_sent(prev_log_index, 0);
             }
         }
@@ -340,6 +352,9 @@ impl Raft {
         entries: Vec<Entry>,
         out: &mut Ready,
     ) {
+        let Some(l) = self.role.leader() else {
+            return;
+        };
         let prev_log_term = self
             .log
             .term_at(prev_log_index)
@@ -350,7 +365,7 @@ impl Raft {
             prev_log_term,
             entries,
             leader_commit: self.commit_index,
-            round: self.rounds.current,
+            round: l.rounds.current,
         };
         out.send(self.config.id, peer, msg.into());
     }

@@ -1,19 +1,9 @@
 //! The Raft node: its state, start and restart, the accessors hosts and checkers read, and the
-//! `Protocol` entry points that dispatch to the role-specific files.
+//! `Protocol` entry points that dispatch to the handlers in the role-specific files.
 //!
-//! ```text
-//!              times out                  pre-votes from           votes from
-//!   start ──►  (pre_vote on)              a majority               a majority
-//!   ┌──────────┐ ─────────► ┌──────────────┐ ─────────► ┌───────────┐ ─────────► ┌────────┐
-//!   │ Follower │            │ PreCandidate │  term+1    │ Candidate │            │ Leader │
-//!   └──────────┘ ◄───────── └──────────────┘            └───────────┘            └────────┘
-//!      ▲  ▲  leader of its term appears │  ⟲ times out: pre-vote again │               │
-//!      │  └─────────────────────────────┴──────────────────────────────┘               │
-//!      └───── discovers a higher term, or (check_quorum) no quorum heard for min ticks ─┘
-//!                                                            (Figure 4, §5.1; thesis §9.6, §6.2)
-//! ```
-//!
-//! With `pre_vote` off a timeout goes straight to Candidate, as in the paper.
+//! The node's role, and the state only that role holds, is a `RoleState` (role.rs, with the
+//! role diagram): a follower's leader, a candidate's votes, a leader's progress, rounds,
+//! transfer and reads. What every role needs stays on `Raft`.
 //!
 //! `step` is the one door for messages; it decides only what needs no role, then hands each
 //! message to its handler, which has the one signature `on_x(&mut self, from, msg: X, out)`:
@@ -46,33 +36,16 @@
 //! per term; entries are delivered once each, in index order; a `ReadReady` never names an
 //! index beyond the last one delivered.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use distributed_core::{NodeId, Protocol, Rng, SeededRng, Tick};
 
 use crate::config::{Config, ConfigError, ReadMode};
 use crate::log::{Entry, Index, Log, Term};
 use crate::membership::Membership;
-use crate::message::Message;
-use crate::progress::Progress;
-use crate::quorum::Rounds;
-use crate::read::Reads;
+use crate::message::{Message, Round};
+use crate::read::ForwardedReads;
 use crate::ready::{self, Disk, HardState, Input, Output, Ready, Write};
+use crate::role::{Follower, Role, RoleState};
 use crate::snapshot::{Incoming, Snapshot};
-use crate::transfer::Transfer;
-
-/// The three roles of §5.1, plus the pre-candidate of thesis §9.6.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// Passive: answers leaders and candidates, times out if it hears from neither.
-    Follower,
-    /// Asking whether a majority would vote for it, without changing its term (thesis §9.6).
-    PreCandidate,
-    /// Campaigning for votes in its own term.
-    Candidate,
-    /// Accepts proposals and replicates them.
-    Leader,
-}
 
 /// One Raft node as a deterministic, sans-IO state machine. Drive it through
 /// [`Protocol`] and carry out each [`Ready`] as its docs say.
@@ -89,10 +62,9 @@ pub struct Raft {
     /// The last term and vote queued for persistence: lets `save_hard_state` assert that a vote,
     /// once cast in a term, is never changed.
     pub(crate) hard_state: HardState,
-    /// Follower, candidate or leader.
-    pub(crate) role: Role,
-    /// The leader of `term` if known: where a follower redirects clients.
-    pub(crate) leader: Option<NodeId>,
+    /// Follower, pre-candidate, candidate or leader, with the state only that role has
+    /// (role.rs): a follower's leader, a candidate's votes, a leader's progress and rounds.
+    pub(crate) role: RoleState,
     /// The in-memory copy of the log; every change to it is queued as a `Write::Append`.
     pub(crate) log: Log,
     /// Figure 2 `commitIndex`. Volatile: restarts at the snapshot's index (everything in a
@@ -101,18 +73,12 @@ pub struct Raft {
     /// The last index handed to the host as `Output::Committed` (Figure 2 `lastApplied`).
     /// Kept apart from `commit_index` so delivery happens exactly once per index.
     pub(crate) delivered_index: Index,
-    /// Ticks since the last heartbeat from the leader, vote granted, or election start.
+    /// Ticks since the last heartbeat from the leader, vote granted, or election start. Every
+    /// role but the leader runs this timer; it stays on `Raft` because a leader stepping down
+    /// starts a fresh one (role.rs).
     pub(crate) election_elapsed: Tick,
     /// This round's randomized timeout, drawn from `[min, max)` (§5.2).
     pub(crate) election_timeout: Tick,
-    /// Leader only: ticks since the last heartbeat broadcast.
-    pub(crate) heartbeat_elapsed: Tick,
-    /// Candidate only: who granted a vote in `term` (self included). A set, so a duplicated
-    /// response is not counted twice.
-    pub(crate) votes_granted: BTreeSet<NodeId>,
-    /// Leader only: replication progress per follower. A `BTreeMap` so iteration, and thus the
-    /// order of sent messages, is deterministic.
-    pub(crate) progress: BTreeMap<NodeId, Progress>,
     /// This node's logical clock: ticks since this incarnation started. Leases and the
     /// check-quorum window are measured on it, because `election_elapsed` is reset too often.
     pub(crate) ticks: Tick,
@@ -121,22 +87,26 @@ pub struct Raft {
     /// exactly "is a leader alive?" for pre-votes (thesis §9.6) and for ignoring disruptive
     /// RequestVotes (thesis §4.2.3).
     pub(crate) leader_contact_elapsed: Tick,
-    /// Leader only: heartbeat rounds, the highest one a quorum answered, and the lease.
-    pub(crate) rounds: Rounds,
-    /// Reads waiting on this node: being confirmed (leader) or forwarded to the leader.
-    pub(crate) reads: Reads,
+    /// The last heartbeat round this node sent, in any leadership of this incarnation. The
+    /// rest of the rounds live in `Leader`; this number outlives each leadership so the next
+    /// one numbers on from it and a round number is never reused by this node.
+    pub(crate) last_round: Round,
+    /// Reads this node forwarded to its leader. On `Raft`, not in `Follower`: a forwarded
+    /// read that holds its index stays valid whatever happens to the leader or the term, and
+    /// waits, in any role, until this node has delivered through that index (thesis §6.4).
+    pub(crate) forwarded: ForwardedReads,
     /// The configuration of the latest config entry in the log, committed or not (Raft §6), or
     /// the bootstrap `Config::voters`. Every quorum is counted over it (membership.rs).
     pub(crate) membership: Membership,
     /// The index of the entry `membership` came from (0: bootstrap). A change is in flight
     /// while it is above `commit_index`; a truncation at or below it reverts the configuration.
     pub(crate) membership_index: Index,
-    /// Leader only: a leadership transfer under way (thesis §3.10), if any.
-    pub(crate) transfer: Option<Transfer>,
     /// The latest snapshot (§7), as persisted: a leader sends it to followers whose next entry
     /// it compacted away. Shared bytes, so holding it costs one copy of the state.
     pub(crate) snapshot: Option<Snapshot>,
-    /// Follower only: a snapshot being received in chunks, until its last one arrives.
+    /// A snapshot being received in chunks, until its last one arrives. On `Raft`, not in
+    /// `Follower`: a follower that times out keeps its term as a pre-candidate, and when the
+    /// same leader's next chunk makes it a follower again, assembly resumes where it was.
     pub(crate) incoming: Option<Incoming>,
 }
 
@@ -148,10 +118,10 @@ impl Raft {
     pub fn new(config: Config, disk: &Disk, rng: SeededRng) -> Result<Raft, ConfigError> {
         config.validate()?;
         // Each incarnation numbers its forwarded reads from its own random point (read.rs,
-        // `Reads::next_request`). Drawn from a copy of the generator, so the node's own draws
+        // `ForwardedReads::next_request`). Drawn from a copy of the generator, so the node's own draws
         // (election timeouts) and thus every simulated schedule stay as they were; the number
         // only has to differ between incarnations, and each one gets a fresh generator.
-        let reads = Reads::starting_at(rng.clone().next_u64() >> 1);
+        let forwarded = ForwardedReads::starting_at(rng.clone().next_u64() >> 1);
         let point = disk
             .snapshot
             .as_ref()
@@ -182,23 +152,18 @@ impl Raft {
             term: hs.term,
             voted_for: hs.voted_for,
             hard_state: hs,
-            role: Role::Follower,
-            leader: None,
+            role: RoleState::Follower(Follower::default()),
             log,
             commit_index: point.0,
             delivered_index: point.0,
             election_elapsed: 0,
             election_timeout: 0,
-            heartbeat_elapsed: 0,
-            votes_granted: BTreeSet::new(),
-            progress: BTreeMap::new(),
             ticks: 0,
             leader_contact_elapsed,
-            rounds: Rounds::default(),
-            reads,
+            last_round: 0,
+            forwarded,
             membership: Membership::default(),
             membership_index: 0,
-            transfer: None,
             snapshot: disk.snapshot.clone(),
             incoming: None,
         };
@@ -217,11 +182,15 @@ impl Raft {
     }
     /// The current role.
     pub fn role(&self) -> Role {
-        self.role
+        self.role.role()
     }
     /// The leader of the current term, if known (itself when leading).
     pub fn leader(&self) -> Option<NodeId> {
-        self.leader
+        match &self.role {
+            RoleState::Follower(f) => f.leader,
+            RoleState::PreCandidate(_) | RoleState::Candidate(_) => None,
+            RoleState::Leader(_) => Some(self.config.id),
+        }
     }
     /// Whom this node voted for in the current term.
     pub fn voted_for(&self) -> Option<NodeId> {
@@ -281,11 +250,13 @@ impl Raft {
     }
     /// The target of the leadership transfer under way at this leader, if any.
     pub fn transferring_to(&self) -> Option<NodeId> {
-        self.transfer.as_ref().map(|t| t.to)
+        let transfer = self.role.leader()?.transfer.as_ref();
+        transfer.map(|t| t.to)
     }
     /// Reads waiting on this node: confirming at a leader, plus forwarded ones at any role.
     pub fn pending_reads(&self) -> usize {
-        self.reads.len()
+        let confirming = self.role.leader().map_or(0, |l| l.reads.len());
+        confirming + self.forwarded.len()
     }
 
     /// Adopt `term` (which must not be lower than ours) as a follower of `leader`.
@@ -301,20 +272,17 @@ impl Raft {
     /// and check-quorum keep stale candidates from being heard at all.
     pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>, out: &mut Ready) {
         assert!(term >= self.term, "terms never go backwards (§5.1)");
-        let (was_leader, new_term) = (self.role == Role::Leader, term > self.term);
+        let new_term = term > self.term;
         if new_term {
             self.term = term;
             self.voted_for = None;
             self.save_hard_state(out);
         }
-        self.role = Role::Follower;
-        self.leader = leader;
-        self.votes_granted.clear();
-        self.progress.clear();
-        self.transfer = None;
-        if was_leader {
+        let follower = RoleState::Follower(Follower { leader });
+        if let RoleState::Leader(was) = std::mem::replace(&mut self.role, follower) {
+            self.last_round = was.rounds.current;
             self.reset_election_timer();
-            self.fail_leader_reads(out);
+            self.fail_leader_reads(was.reads, out);
         }
         if new_term {
             self.fail_unanswered_forwards(out);
@@ -434,7 +402,7 @@ impl Protocol for Raft {
 
     fn tick(&mut self, out: &mut Ready) {
         self.ticks += 1;
-        match self.role {
+        match self.role() {
             Role::Leader => self.tick_leader(out),
             Role::Follower | Role::PreCandidate | Role::Candidate => self.tick_election(out),
         }

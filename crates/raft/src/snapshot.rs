@@ -37,9 +37,10 @@ use distributed_core::NodeId;
 use crate::log::{Index, Term};
 use crate::membership::Membership;
 use crate::message::{InstallSnapshot, InstallSnapshotResponse, Round};
-use crate::node::{Raft, Role};
+use crate::node::Raft;
 use crate::progress::ProgressState;
 use crate::ready::{Output, Ready, Write};
+use crate::role::Role;
 
 /// What a snapshot covers: the point in the log it replaces, and the configuration there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +110,10 @@ impl Raft {
         let Some(snapshot) = &self.snapshot else {
             return;
         };
-        let Some(pr) = self.progress.get_mut(&peer) else {
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        let Some(pr) = l.progress.get_mut(&peer) else {
             return;
         };
         let offset = match pr.state {
@@ -130,7 +134,7 @@ impl Raft {
             offset: start as u64,
             data: snapshot.data.slice(start..end),
             done: end == len,
-            round: self.rounds.current,
+            round: l.rounds.current,
         };
         out.send(self.config.id, peer, msg.into());
     }
@@ -150,12 +154,12 @@ impl Raft {
                 msg.term
             ));
         }
-        if self.role != Role::Leader {
+        if self.role() != Role::Leader {
             return out.note(format_args!("ignored {msg} from {from}: not leader"));
         }
         self.on_round_ack(from, msg.round, out);
         let last = self.log.last_index();
-        let Some(pr) = self.progress.get_mut(&from) else {
+        let Some(pr) = self.role.progress_mut(from) else {
             return out.note(format_args!(
                 "ignored {msg} from {from}: not a member this leader replicates to"
             ));
