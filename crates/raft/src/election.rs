@@ -134,9 +134,9 @@ impl Raft {
             return out.note(format_args!("ignored {msg} from {from}: nothing to count"));
         }
         if self.term.checked_add(1) != Some(msg.term) {
-            let term = self.term;
+            let proposed = self.term.saturating_add(1);
             return out.note(format_args!(
-                "ignored {msg} from {from}: stale round, this pre-vote proposes {term}+1"
+                "ignored {msg} from {from}: stale round, this node's pre-vote proposes term {proposed}"
             ));
         }
         if !c.votes_granted.insert(from) {
