@@ -24,7 +24,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use common::{Cluster, Conn, ATTEMPTS_MAX};
 use distributed_core::NodeId;
-use raft::Message;
+use raft::{AppendEntries, Message};
 use server::clients::resp::Frame;
 use server::peers::frames::{decode_frame, encode_frame, PeerFrame};
 
@@ -42,14 +42,14 @@ fn heartbeats(port: u16, stop: Arc<AtomicBool>, replies: mpsc::Receiver<PeerFram
         let mut out = BytesMut::new();
         encode_frame(&PeerFrame::Hello { from: NodeId(2) }, &mut out);
         while !stop.load(Ordering::SeqCst) {
-            let beat = Message::AppendEntries {
+            let beat = Message::AppendEntries(AppendEntries {
                 term: TERM,
                 prev_log_index: 0,
                 prev_log_term: 0,
                 entries: Vec::new(),
                 leader_commit: 0,
                 round: 0,
-            };
+            });
             encode_frame(&PeerFrame::Raft(beat), &mut out);
             while let Ok(frame) = replies.try_recv() {
                 encode_frame(&frame, &mut out);

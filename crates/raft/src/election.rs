@@ -32,9 +32,10 @@
 use distributed_core::{NodeId, Rng};
 
 use crate::log::{Index, Term};
-use crate::message::Message;
-use crate::node::{Raft, Role};
+use crate::message::{Message, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse};
+use crate::node::Raft;
 use crate::ready::Ready;
+use crate::role::{Candidate, Role, RoleState};
 
 impl Raft {
     /// Follower and candidate clock: start an election (or a pre-vote) when the timeout expires.
@@ -60,7 +61,7 @@ impl Raft {
     /// True while this node leads, or heard from a leader of its term less than
     /// `election_timeout_ticks_min` ticks ago: then a leader is presumed alive.
     pub(crate) fn heard_from_leader_recently(&self) -> bool {
-        self.role == Role::Leader
+        self.role() == Role::Leader
             || self.leader_contact_elapsed < self.config.election_timeout_ticks_min
     }
 
@@ -73,10 +74,10 @@ impl Raft {
     pub(crate) fn ignores_disruptive_vote(&self, msg: &Message) -> bool {
         matches!(
             msg,
-            Message::RequestVote {
+            Message::RequestVote(RequestVote {
                 leader_transfer: false,
                 ..
-            }
+            })
         ) && self.config.check_quorum
             && self.heard_from_leader_recently()
     }
@@ -88,55 +89,59 @@ impl Raft {
             self.reset_election_timer(); // term space exhausted: see `campaign`
             return;
         };
-        self.role = Role::PreCandidate;
-        self.leader = None;
-        self.votes_granted.clear();
-        self.votes_granted.insert(self.config.id);
+        assert_ne!(self.role(), Role::Leader, "a leader never campaigns");
+        self.role = RoleState::PreCandidate(Candidate::voting_for(self.config.id));
         self.reset_election_timer();
         if self.has_vote_quorum() {
             self.campaign(out); // a cluster of one
             return;
         }
-        let request = Message::PreVote {
+        let request = PreVote {
             term: proposed,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
         };
-        self.send_to_other_voters(&request, out);
+        self.send_to_other_voters(request.into(), out);
     }
 
-    /// Answer a PreVote for `term` (the proposed one). Nothing here is persisted or adopted:
-    /// a granted pre-vote is only an opinion, so the voter may grant several in one term.
-    pub(crate) fn handle_pre_vote(
-        &mut self,
-        candidate: NodeId,
-        term: Term,
-        last: (Term, Index),
-        out: &mut Ready,
-    ) {
+    /// Answer a PreVote. Nothing here is persisted or adopted: a granted pre-vote is only an
+    /// opinion, so the voter may grant several in one term.
+    pub(crate) fn on_pre_vote(&mut self, from: NodeId, msg: PreVote, out: &mut Ready) {
+        let last = (msg.last_log_term, msg.last_log_index);
         let granted =
-            term > self.term && !self.heard_from_leader_recently() && self.is_up_to_date(last);
-        let response = Message::PreVoteResponse {
-            term: if granted { term } else { self.term },
+            msg.term > self.term && !self.heard_from_leader_recently() && self.is_up_to_date(last);
+        let response = PreVoteResponse {
+            term: if granted { msg.term } else { self.term },
             vote_granted: granted,
         };
-        out.send(self.config.id, candidate, response);
+        out.send(self.config.id, from, response.into());
     }
 
-    /// Count a pre-vote for this round (its term is ours plus one); a majority starts the real
+    /// Count a pre-vote of this round (its term is ours plus one); a majority starts the real
     /// election. A rejection with a higher term was already adopted by `step`.
-    pub(crate) fn handle_pre_vote_response(
+    pub(crate) fn on_pre_vote_response(
         &mut self,
-        voter: NodeId,
-        term: Term,
-        granted: bool,
+        from: NodeId,
+        msg: PreVoteResponse,
         out: &mut Ready,
     ) {
-        let this_round = self.term.checked_add(1) == Some(term);
-        if !(granted && this_round && self.role == Role::PreCandidate) {
-            return;
+        let RoleState::PreCandidate(c) = &mut self.role else {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not a pre-candidate"
+            ));
+        };
+        if !msg.vote_granted {
+            return out.note(format_args!("ignored {msg} from {from}: nothing to count"));
         }
-        self.votes_granted.insert(voter);
+        if self.term.checked_add(1) != Some(msg.term) {
+            let proposed = self.term.saturating_add(1);
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale round, this node's pre-vote proposes term {proposed}"
+            ));
+        }
+        if !c.votes_granted.insert(from) {
+            return out.note(format_args!("ignored {msg} from {from}: already counted"));
+        }
         if self.has_vote_quorum() {
             self.campaign(out);
         }
@@ -164,37 +169,38 @@ impl Raft {
             self.reset_election_timer();
             return;
         };
+        assert_ne!(self.role(), Role::Leader, "a leader never campaigns");
         self.term = next_term;
-        self.role = Role::Candidate;
-        self.leader = None;
+        self.role = RoleState::Candidate(Candidate::voting_for(self.config.id));
         self.voted_for = Some(self.config.id);
         self.save_hard_state(out);
         self.fail_unanswered_forwards(out); // answers of the old term will be dropped
-        self.votes_granted.clear();
-        self.votes_granted.insert(self.config.id);
         self.reset_election_timer();
         if self.has_vote_quorum() {
             self.become_leader(out); // a cluster of one
             return;
         }
-        let request = Message::RequestVote {
+        let request = RequestVote {
             term: self.term,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
             leader_transfer,
         };
-        self.send_to_other_voters(&request, out);
+        self.send_to_other_voters(request.into(), out);
     }
 
     /// True if the votes granted so far form a quorum of the configuration (both halves while
     /// joint, Raft §6).
     fn has_vote_quorum(&self) -> bool {
+        let (RoleState::PreCandidate(c) | RoleState::Candidate(c)) = &self.role else {
+            return false;
+        };
         self.membership
-            .has_quorum(|id| self.votes_granted.contains(&id))
+            .has_quorum(|id| c.votes_granted.contains(&id))
     }
 
     /// Send `request` to every voter of the configuration (both halves while joint) but us.
-    fn send_to_other_voters(&self, request: &Message, out: &mut Ready) {
+    fn send_to_other_voters(&self, request: Message, out: &mut Ready) {
         let me = self.config.id;
         for peer in self.membership.members() {
             if peer != me && self.membership.is_voter(peer) {
@@ -203,19 +209,13 @@ impl Raft {
         }
     }
 
-    /// Answer a RequestVote. `last` is the candidate's (last_log_term, last_log_index).
-    /// Higher terms were already adopted by `step`.
-    pub(crate) fn handle_request_vote(
-        &mut self,
-        candidate: NodeId,
-        term: Term,
-        last: (Term, Index),
-        out: &mut Ready,
-    ) {
-        let free_to_vote = self.voted_for.is_none() || self.voted_for == Some(candidate);
-        let granted = term == self.term && free_to_vote && self.is_up_to_date(last);
+    /// Answer a RequestVote. Higher terms were already adopted by `step`.
+    pub(crate) fn on_request_vote(&mut self, from: NodeId, msg: RequestVote, out: &mut Ready) {
+        let last = (msg.last_log_term, msg.last_log_index);
+        let free_to_vote = self.voted_for.is_none() || self.voted_for == Some(from);
+        let granted = msg.term == self.term && free_to_vote && self.is_up_to_date(last);
         if granted {
-            self.voted_for = Some(candidate);
+            self.voted_for = Some(from);
             self.save_hard_state(out); // durable before the response below is sent
 
             // Figure 2: granting a vote restarts the timer, with a fresh draw. Keeping the old
@@ -223,11 +223,11 @@ impl Raft {
             // slows the next election if this one fails.
             self.reset_election_timer();
         }
-        let response = Message::RequestVoteResponse {
+        let response = RequestVoteResponse {
             term: self.term,
             vote_granted: granted,
         };
-        out.send(self.config.id, candidate, response);
+        out.send(self.config.id, from, response.into());
     }
 
     /// §5.4.1: the candidate's log is at least as up to date as ours if its last term is
@@ -236,9 +236,29 @@ impl Raft {
         (last_term, last_index) >= (self.log.last_term(), self.log.last_index())
     }
 
-    /// Count a granted vote of the current term; a majority makes this node leader.
-    pub(crate) fn handle_vote_granted(&mut self, voter: NodeId, out: &mut Ready) {
-        self.votes_granted.insert(voter);
+    /// Count a granted vote of the current term; a majority makes this node leader (§5.2).
+    pub(crate) fn on_request_vote_response(
+        &mut self,
+        from: NodeId,
+        msg: RequestVoteResponse,
+        out: &mut Ready,
+    ) {
+        if msg.term < self.term {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale term {} < {term} (§5.1)",
+                msg.term
+            ));
+        }
+        let RoleState::Candidate(c) = &mut self.role else {
+            return out.note(format_args!("ignored {msg} from {from}: not a candidate"));
+        };
+        if !msg.vote_granted {
+            return out.note(format_args!("ignored {msg} from {from}: nothing to count"));
+        }
+        if !c.votes_granted.insert(from) {
+            return out.note(format_args!("ignored {msg} from {from}: already counted"));
+        }
         if self.has_vote_quorum() {
             self.become_leader(out);
         }
@@ -249,7 +269,7 @@ impl Raft {
 mod tests {
     use distributed_core::{Protocol, SeededRng};
 
-    use crate::{Config, Disk, Message, Raft, Ready, Role, Write};
+    use crate::{Config, Disk, Message, Raft, Ready, RequestVoteResponse, Role, Write};
     use distributed_core::NodeId;
 
     fn node(id: u64, voters: u64, seed: u64) -> Raft {
@@ -296,10 +316,11 @@ mod tests {
         let mut n = node(1, 5, 5);
         let mut out = Ready::new();
         n.campaign(&mut out);
-        let granted = Message::RequestVoteResponse {
+        let granted: Message = RequestVoteResponse {
             term: 1,
             vote_granted: true,
-        };
+        }
+        .into();
         n.step(NodeId(2), granted.clone(), &mut out);
         n.step(NodeId(2), granted, &mut out);
         assert_eq!(n.role(), Role::Candidate);

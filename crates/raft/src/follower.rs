@@ -27,48 +27,71 @@
 use distributed_core::NodeId;
 
 use crate::log::{Entry, Index, Term};
-use crate::message::{AppendResult, Message, Round};
-use crate::node::{Raft, Role};
+use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, Round};
+use crate::node::Raft;
 use crate::ready::{Ready, Write};
+use crate::role::{Role, RoleState};
 
 impl Raft {
     /// Handle an AppendEntries (any term; higher terms were already adopted by `step`).
-    pub(crate) fn handle_append_entries(&mut self, from: NodeId, msg: Message, out: &mut Ready) {
-        let Message::AppendEntries {
-            term,
-            prev_log_index,
-            prev_log_term,
-            entries,
-            leader_commit,
-            round,
-        } = msg
-        else {
-            return;
-        };
-        if term < self.term {
-            self.reply_append(from, reject(prev_log_index, 0, 0), round, out);
-            return;
+    pub(crate) fn on_append_entries(&mut self, from: NodeId, msg: AppendEntries, out: &mut Ready) {
+        if msg.term < self.term {
+            // §5.1: answer with our term, so the stale leader steps down.
+            let result = reject(msg.prev_log_index, 0, 0);
+            return self.reply_append(from, result, msg.round, out);
         }
-        if self.role == Role::Leader {
-            // Two leaders in one term: election safety was broken elsewhere (e.g. a host lost a
-            // vote write). Network input must not crash us; the simulator's checker reports it.
-            return;
+        if !self.follow_leader_of_this_term(from, out) {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: this node leads term {term}, two leaders in one term (§5.2 broken elsewhere)"
+            ));
         }
-        if matches!(self.role, Role::Candidate | Role::PreCandidate) {
-            self.become_follower(term, Some(from), out); // §5.2: a legitimate leader exists
+        if !entries_are_well_formed(
+            msg.term,
+            msg.prev_log_index,
+            msg.prev_log_term,
+            &msg.entries,
+        ) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: malformed entries (a gap, or terms out of order)"
+            ));
         }
-        self.leader = Some(from);
+        if self.contradicts_snapshot(&msg) {
+            let point = (self.log.snapshot_term(), self.log.snapshot_index());
+            return out.note(format_args!(
+                "ignored {msg} from {from}: malformed, its entries after our snapshot point {point:?} have a lower term"
+            ));
+        }
+        let round = msg.round;
+        let result = self.check_and_store(msg, out);
+        self.reply_append(from, result, round, out);
+    }
+
+    /// A leader of our term (its AppendEntries or InstallSnapshot) is heard: stop campaigning
+    /// (§5.2: a legitimate leader exists), follow it, and restart the election and
+    /// leader-contact clocks. False if this node leads the term itself: two leaders in one term
+    /// means election safety was broken elsewhere (e.g. a host lost a vote write); network
+    /// input must not crash us, and the simulator's checker reports it.
+    pub(crate) fn follow_leader_of_this_term(&mut self, from: NodeId, out: &mut Ready) -> bool {
+        match &mut self.role {
+            RoleState::Leader(_) => return false,
+            RoleState::Follower(f) => f.leader = Some(from),
+            // §5.2: a legitimate leader exists; stop campaigning.
+            RoleState::PreCandidate(_) | RoleState::Candidate(_) => {
+                self.become_follower(self.term, Some(from), out);
+            }
+        }
         self.election_elapsed = 0;
         self.leader_contact_elapsed = 0;
-        if !entries_are_well_formed(term, prev_log_index, prev_log_term, &entries) {
-            return; // malformed: drop without answering
-        }
-        let Some((prev_log_index, prev_log_term, entries)) =
-            self.skip_snapshotted(prev_log_index, prev_log_term, entries)
-        else {
-            return; // malformed: contradicts our snapshot
-        };
-        let result = match self.log.term_at(prev_log_index) {
+        true
+    }
+
+    /// The consistency check (§5.3) on a well-formed AppendEntries of our leader: store the
+    /// entries and learn the commit index if it passes, else say where it failed.
+    fn check_and_store(&mut self, msg: AppendEntries, out: &mut Ready) -> AppendResult {
+        let (prev_log_index, prev_log_term, entries) =
+            self.skip_snapshotted(msg.prev_log_index, msg.prev_log_term, msg.entries);
+        match self.log.term_at(prev_log_index) {
             None => reject(prev_log_index, 0, self.log.last_index()),
             Some(t) if t != prev_log_term => {
                 let first = self.log.first_index_of_term(t, prev_log_index);
@@ -77,34 +100,40 @@ impl Raft {
             Some(_) => {
                 let match_index = prev_log_index + entries.len() as Index;
                 self.store_entries(entries, out);
-                let learned = leader_commit.min(match_index);
+                let learned = msg.leader_commit.min(match_index);
                 if learned > self.commit_index {
                     self.commit_to(learned, out);
                 }
                 AppendResult::Ok { match_index }
             }
-        };
-        self.reply_append(from, result, round, out);
+        }
+    }
+
+    /// True if the entries after our snapshot point cannot follow it (a term going down): the
+    /// point is committed, so no legitimate leader sends that (§7).
+    fn contradicts_snapshot(&self, msg: &AppendEntries) -> bool {
+        let (point, point_term) = (self.log.snapshot_index(), self.log.snapshot_term());
+        msg.prev_log_index < point
+            && (msg.entries.iter())
+                .find(|e| e.index > point)
+                .is_some_and(|e| e.term < point_term)
     }
 
     /// §7: entries at or below our snapshot point are committed and inside the snapshot, so
     /// their terms are gone: check from the snapshot point instead, with the entries after it.
-    /// `None` if the leader's entries after the point cannot follow it (a term going down).
+    /// `contradicts_snapshot` has already refused entries that cannot follow the point.
     fn skip_snapshotted(
         &self,
         prev_log_index: Index,
         prev_log_term: Term,
         entries: Vec<Entry>,
-    ) -> Option<(Index, Term, Vec<Entry>)> {
+    ) -> (Index, Term, Vec<Entry>) {
         let (point, point_term) = (self.log.snapshot_index(), self.log.snapshot_term());
         if prev_log_index >= point {
-            return Some((prev_log_index, prev_log_term, entries));
+            return (prev_log_index, prev_log_term, entries);
         }
         let kept: Vec<Entry> = entries.into_iter().filter(|e| e.index > point).collect();
-        if kept.first().is_some_and(|e| e.term < point_term) {
-            return None;
-        }
-        Some((point, point_term, kept))
+        (point, point_term, kept)
     }
 
     /// Keep the entries we already hold, truncate at the first conflict, append the rest, and
@@ -120,7 +149,7 @@ impl Raft {
         let from = new[0].index;
         if from <= self.log.last_index() {
             assert_ne!(
-                self.role,
+                self.role(),
                 Role::Leader,
                 "a leader never overwrites its log (§5.3)"
             );
@@ -134,12 +163,12 @@ impl Raft {
     }
 
     fn reply_append(&self, to: NodeId, result: AppendResult, round: Round, out: &mut Ready) {
-        let response = Message::AppendEntriesResponse {
+        let response = AppendEntriesResponse {
             term: self.term,
             result,
             round,
         };
-        out.send(self.config.id, to, response);
+        out.send(self.config.id, to, response.into());
     }
 }
 

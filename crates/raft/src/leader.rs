@@ -25,34 +25,39 @@ use distributed_core::NodeId;
 
 use crate::config::Variant;
 use crate::log::{Entry, EntryKind, Index, Term};
-use crate::message::{AppendResult, Message, Round};
-use crate::node::{Raft, Role};
+use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult};
+use crate::node::Raft;
 use crate::progress::{Progress, ProgressState};
+use crate::quorum::Rounds;
+use crate::read::LeaderReads;
 use crate::ready::{Output, Ready, Write};
+use crate::role::{Leader, Role, RoleState};
 
 impl Raft {
     /// Take office: reset every follower's progress, append a no-op of the new term (§8) so
     /// that earlier entries can commit through it, and probe every follower.
     pub(crate) fn become_leader(&mut self, out: &mut Ready) {
         assert_eq!(
-            self.role,
+            self.role(),
             Role::Candidate,
             "only a candidate wins an election"
         );
-        self.role = Role::Leader;
-        self.leader = Some(self.config.id);
-        self.votes_granted.clear();
-        self.heartbeat_elapsed = 0;
         self.leader_contact_elapsed = 0;
-        self.rounds.start_leadership();
+        let rounds = Rounds::after(self.last_round);
         let (me, last, now) = (self.config.id, self.log.last_index(), self.ticks);
         // Every follower (learners too: they are fed the log) counts as just heard from:
         // check-quorum gives a new leader one full window to reach a quorum before stepping down.
-        self.progress = (self.membership.members().into_iter())
+        let progress = (self.membership.members().into_iter())
             .filter(|&p| p != me)
             .map(|p| (p, Progress::new(last, now)))
             .collect();
-        self.transfer = None;
+        self.role = RoleState::Leader(Leader {
+            progress,
+            rounds,
+            transfer: None,
+            heartbeat_elapsed: 0,
+            reads: LeaderReads::default(),
+        });
         self.append_own(Bytes::new(), EntryKind::Normal, out);
         self.replicate_and_commit(out); // a cluster of one commits at once
                                         // A joint configuration already known committed is finished by this leader (§6).
@@ -68,9 +73,10 @@ impl Raft {
 
     /// `Input::Propose`: append and replicate on a leader, redirect elsewhere.
     pub(crate) fn propose(&mut self, data: Bytes, out: &mut Ready) {
-        if self.role != Role::Leader || self.transfer.is_some() {
+        let transfer_to = self.transferring_to();
+        if self.role() != Role::Leader || transfer_to.is_some() {
             // While transferring (thesis §3.10) point the client at the target.
-            let leader = self.transfer.as_ref().map_or(self.leader, |t| Some(t.to));
+            let leader = transfer_to.or(self.leader());
             out.outputs.push(Output::NotLeader { leader });
             return;
         }
@@ -87,39 +93,36 @@ impl Raft {
             return;
         }
         self.tick_transfer(out);
-        self.heartbeat_elapsed += 1;
-        if self.heartbeat_elapsed >= self.config.heartbeat_interval_ticks {
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        l.heartbeat_elapsed += 1;
+        if l.heartbeat_elapsed >= self.config.heartbeat_interval_ticks {
             self.broadcast_round(out);
         }
     }
 
-    /// Handle a follower's answer to an AppendEntries of the current term. Whatever the result,
-    /// the answer shows the follower is alive and accepted this leader in `round`.
-    pub(crate) fn handle_append_response(
+    /// A follower's answer to an AppendEntries. Of our term and while leading, whatever the
+    /// result, it shows the follower is alive and accepted this leader in `round`.
+    pub(crate) fn on_append_entries_response(
         &mut self,
         from: NodeId,
-        result: AppendResult,
-        round: Round,
+        msg: AppendEntriesResponse,
         out: &mut Ready,
     ) {
-        self.on_round_ack(from, round, out);
-        let last = self.log.last_index();
-        match result {
-            AppendResult::Ok { match_index } => {
-                let Some(pr) = self.progress.get_mut(&from) else {
-                    return;
-                };
-                if match_index > last {
-                    return; // claims entries we never sent: malformed, ignore
-                }
-                if pr.on_success(match_index) {
-                    self.maybe_commit(out);
-                }
-                self.send_appends(from, out);
-                if self.transferring_to() == Some(from) {
-                    self.maybe_send_timeout_now(out);
-                }
-            }
+        if msg.term < self.term {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale term {} < {term} (§5.1)",
+                msg.term
+            ));
+        }
+        if self.role() != Role::Leader {
+            return out.note(format_args!("ignored {msg} from {from}: not leader"));
+        }
+        self.on_round_ack(from, msg.round, out);
+        match msg.result {
+            AppendResult::Ok { match_index } => self.on_append_ok(from, &msg, match_index, out),
             AppendResult::Reject {
                 prev_log_index,
                 conflict_term,
@@ -127,14 +130,66 @@ impl Raft {
             } => {
                 let guess =
                     self.next_index_after_reject(prev_log_index, conflict_term, conflict_index);
-                let Some(pr) = self.progress.get_mut(&from) else {
-                    return;
-                };
-                if prev_log_index <= last && pr.on_reject(prev_log_index, guess) {
-                    self.send_appends(from, out);
-                }
+                self.on_append_reject(from, &msg, (prev_log_index, guess), out);
             }
         }
+    }
+
+    /// The follower matches through `match_index`: count it for the commit rule, refill its
+    /// pipeline, and hand over leadership if it is the transfer's target.
+    fn on_append_ok(
+        &mut self,
+        from: NodeId,
+        msg: &AppendEntriesResponse,
+        match_index: Index,
+        out: &mut Ready,
+    ) {
+        let last = self.log.last_index();
+        let Some(pr) = self.role.progress_mut(from) else {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not a member this leader replicates to"
+            ));
+        };
+        if match_index > last {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: malformed, matches beyond our last index {last}"
+            ));
+        }
+        if pr.on_success(match_index) {
+            self.maybe_commit(out);
+        }
+        self.send_appends(from, out);
+        if self.transferring_to() == Some(from) {
+            self.maybe_send_timeout_now(out);
+        }
+    }
+
+    /// The follower rejected the append at `rejected`: retry from `guess` if the rejection
+    /// concerns the current search (progress.rs), else it is stale and only its round counted.
+    fn on_append_reject(
+        &mut self,
+        from: NodeId,
+        msg: &AppendEntriesResponse,
+        (rejected, guess): (Index, Index),
+        out: &mut Ready,
+    ) {
+        let last = self.log.last_index();
+        let Some(pr) = self.role.progress_mut(from) else {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not a member this leader replicates to"
+            ));
+        };
+        if rejected > last {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: malformed, rejects beyond our last index {last}"
+            ));
+        }
+        if !pr.on_reject(rejected, guess) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: a stale rejection (its round still counts)"
+            ));
+        }
+        self.send_appends(from, out);
     }
 
     /// Where to retry after a rejection at `rejected` (§5.3, accelerated log backtracking):
@@ -160,13 +215,13 @@ impl Raft {
     /// The commit rule. N is the largest index stored on a quorum of the configuration (the
     /// leader counts itself only while it is a voter, §6; both halves while joint).
     pub(crate) fn maybe_commit(&mut self, out: &mut Ready) {
-        if self.role != Role::Leader {
+        let Some(l) = self.role.leader() else {
             return;
-        }
+        };
         let (me, last) = (self.config.id, self.log.last_index());
         let n = self
             .membership
-            .quorum_value(|id| match self.progress.get(&id) {
+            .quorum_value(|id| match l.progress.get(&id) {
                 Some(pr) => pr.match_index,
                 None if id == me => last,
                 None => 0,
@@ -212,7 +267,10 @@ impl Raft {
 
     fn replicate_to_all(&mut self, out: &mut Ready) {
         // Collected first: the body needs `&mut self`. Learners are fed too.
-        let peers: Vec<NodeId> = self.progress.keys().copied().collect();
+        let Some(l) = self.role.leader() else {
+            return;
+        };
+        let peers: Vec<NodeId> = l.progress.keys().copied().collect();
         for peer in peers {
             self.send_appends(peer, out);
         }
@@ -231,7 +289,7 @@ impl Raft {
     /// Send one batch of entries from the follower's `next_index`, if it has room and there are
     /// entries to send. Returns whether a message went out.
     fn send_append(&mut self, peer: NodeId, out: &mut Ready) -> bool {
-        let Some(pr) = self.progress.get_mut(&peer) else {
+        let Some(pr) = self.role.progress_mut(peer) else {
             return false;
         };
         let in_transfer = matches!(pr.state, ProgressState::Snapshot { .. });
@@ -265,7 +323,7 @@ impl Raft {
     /// repairs a pipeline whose appends were all lost: it is rejected (gap) and the follower
     /// falls back to probing; if they all arrived, its success empties the in-flight window.
     pub(crate) fn send_heartbeat(&mut self, peer: NodeId, out: &mut Ready) {
-        let Some(pr) = self.progress.get_mut(&peer) else {
+        let Some(pr) = self.role.progress_mut(peer) else {
             return;
         };
         let in_transfer = matches!(pr.state, ProgressState::Snapshot { .. });
@@ -280,7 +338,7 @@ impl Raft {
             if self.send_append(peer, out) {
                 return;
             }
-            if let Some(pr) = self.progress.get_mut(&peer) {
+            if let Some(pr) = self.role.progress_mut(peer) {
                 pr.on_append_sent(prev_log_index, 0);
             }
         }
@@ -294,18 +352,21 @@ impl Raft {
         entries: Vec<Entry>,
         out: &mut Ready,
     ) {
+        let Some(l) = self.role.leader() else {
+            return;
+        };
         let prev_log_term = self
             .log
             .term_at(prev_log_index)
             .expect("next_index never passes last_index + 1");
-        let msg = Message::AppendEntries {
+        let msg = AppendEntries {
             term: self.term,
             prev_log_index,
             prev_log_term,
             entries,
             leader_commit: self.commit_index,
-            round: self.rounds.current,
+            round: l.rounds.current,
         };
-        out.send(self.config.id, peer, msg);
+        out.send(self.config.id, peer, msg.into());
     }
 }

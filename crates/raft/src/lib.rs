@@ -18,16 +18,26 @@
 //! config.rs     Config (timeouts, bounds, pre-vote, check-quorum, ReadMode, Variant), validate
 //! log.rs        Term, Index, Entry; the in-memory log after the snapshot point, its term
 //!               searches and compaction                                       (§5.3, §7)
-//! message.rs    the RPCs as messages, with their one-line Display  (Figure 2, thesis §9.6, §6.4)
+//! message/      one struct per RPC, each with its one-line Display, and the Message enum
+//!   mod.rs      Message (a variant per struct, From impls), term(), carries_a_held_term()
+//!   vote.rs     PreVote, RequestVote and their responses          (§5.2, §5.4.1, thesis §9.6)
+//!   append.rs   AppendEntries, AppendEntriesResponse, AppendResult                 (§5.3)
+//!   snapshot.rs InstallSnapshot, InstallSnapshotResponse                            (§7)
+//!   read.rs     ReadIndexRequest, ReadIndexResponse                         (thesis §6.4)
+//!   transfer.rs TimeoutNow                                                 (thesis §3.10)
 //! ready.rs      HardState, Disk, Write, Input, Output, ReadFailure, Ready: the host contract
-//! node.rs       the Raft struct, start/restart, accessors, Protocol dispatch    (§5.1)
+//! node.rs       the Raft struct, start/restart, accessors, the §5.1 term rule, and `step`:
+//!               drops (with a note) what no role handles, then one `on_x` per message
+//! role.rs       Role, and RoleState: Follower{leader}, (Pre)Candidate{votes_granted},
+//!               Leader{progress, rounds, transfer, heartbeat_elapsed, reads}  (§5.1, Fig. 4)
 //! election.rs   timeouts, pre-votes, campaigns, votes, disruptive-vote rule
 //!                                                      (§5.2, §5.4.1, thesis §9.6, §4.2.3)
 //! leader.rs     proposals, batching, pipelining, heartbeats, the commit rule  (§5.3, §5.4.2)
 //! quorum.rs     heartbeat rounds, check-quorum, the lease           (thesis §6.2, §6.4, §6.4.1)
-//! read.rs       ReadIndex queue, lease reads, follower reads, read failures     (thesis §6.4)
+//! read.rs       ReadIndex queue (the leader's), lease reads, forwarded reads, read
+//!               failures                                                     (thesis §6.4)
 //! progress.rs   per-follower flow control: probe and replicate states
-//! follower.rs   AppendEntries: consistency check, truncation, conflict hint   (§5.3)
+//! follower.rs   on_append_entries: consistency check, truncation, conflict hint (§5.3)
 //! membership.rs Membership (voters, learners, outgoing half while joint), MembershipChange,
 //!               ChangeError, and the one quorum rule every count uses      (§6, thesis §4.3)
 //! reconfig.rs   joint consensus at the leader, latest-config-wins on every node, the
@@ -56,6 +66,7 @@ mod quorum;
 mod read;
 mod ready;
 mod reconfig;
+mod role;
 mod snapshot;
 mod transfer;
 
@@ -63,7 +74,12 @@ pub use bytes::Bytes;
 pub use config::{Config, ConfigError, ReadMode, Variant};
 pub use log::{Entry, EntryKind, Index, Term};
 pub use membership::{ChangeError, Membership, MembershipChange};
-pub use message::{AppendResult, Message, Round};
-pub use node::{Raft, Role};
+pub use message::{
+    AppendEntries, AppendEntriesResponse, AppendResult, InstallSnapshot, InstallSnapshotResponse,
+    Message, PreVote, PreVoteResponse, ReadIndexRequest, ReadIndexResponse, RequestVote,
+    RequestVoteResponse, Round, TimeoutNow,
+};
+pub use node::Raft;
 pub use ready::{Disk, HardState, Input, Output, ReadFailure, Ready, Write};
+pub use role::Role;
 pub use snapshot::{Snapshot, SnapshotMeta};

@@ -1,60 +1,51 @@
 //! The Raft node: its state, start and restart, the accessors hosts and checkers read, and the
-//! `Protocol` entry points that dispatch to the role-specific files.
+//! `Protocol` entry points that dispatch to the handlers in the role-specific files.
+//!
+//! The node's role, and the state only that role holds, is a `RoleState` (role.rs, with the
+//! role diagram): a follower's leader, a candidate's votes, a leader's progress, rounds,
+//! transfer and reads. What every role needs stays on `Raft`.
+//!
+//! `step` is the one door for messages; it decides only what needs no role, then hands each
+//! message to its handler, which has the one signature `on_x(&mut self, from, msg: X, out)`:
 //!
 //! ```text
-//!              times out                  pre-votes from           votes from
-//!   start ──►  (pre_vote on)              a majority               a majority
-//!   ┌──────────┐ ─────────► ┌──────────────┐ ─────────► ┌───────────┐ ─────────► ┌────────┐
-//!   │ Follower │            │ PreCandidate │  term+1    │ Candidate │            │ Leader │
-//!   └──────────┘ ◄───────── └──────────────┘            └───────────┘            └────────┘
-//!      ▲  ▲  leader of its term appears │  ⟲ times out: pre-vote again │               │
-//!      │  └─────────────────────────────┴──────────────────────────────┘               │
-//!      └───── discovers a higher term, or (check_quorum) no quorum heard for min ticks ─┘
-//!                                                            (Figure 4, §5.1; thesis §9.6, §6.2)
+//!   step(from, msg)
+//!     from this node itself ───────────────────────────────► note, drop
+//!     PreVote / RequestVote from a non-voter ──────────────► note, drop    (thesis §4.2.3)
+//!     RequestVote while a leader is presumed alive ────────► note, drop    (check-quorum, §4.2.3)
+//!     msg.term > term, a term someone holds ───────────────► follower of msg.term   (§5.1)
+//!     match msg { Message::X(m) => self.on_x(from, m, out), … }      one line per message
+//!   on_x(from, m, out)
+//!     m.term < term:  a request is answered with our term (the sender steps down),
+//!                     an answer is ignored with a note                        (§5.1)
+//!     wrong role, stale round, duplicate, answer to nothing we track ──► a note, nothing else
+//!     otherwise: the rule the message exists for (election.rs, follower.rs, leader.rs, …)
 //! ```
 //!
-//! With `pre_vote` off a timeout goes straight to Candidate, as in the paper.
-//!
-//! Term rule (§5.1), applied in `step` before any handler runs: a message with a higher term
-//! makes this node a follower of that term (persisted before anything else; its election timer
-//! keeps running, see `become_follower`); a message with a lower term is answered with the
-//! current term, or dropped if it is itself an answer. Two exceptions: a pre-vote's term is
-//! only proposed, so it is never adopted (thesis §9.6); and with `check_quorum`, a RequestVote
-//! is ignored outright, its term included, while this node leads or has heard from a leader
-//! within `election_timeout_ticks_min` (thesis §4.2.3).
+//! Term rule (§5.1): a message with a higher term makes this node a follower of that term
+//! (persisted before anything else; its election timer keeps running, see `become_follower`),
+//! of the sender if only a leader sends that message. Two exceptions: a pre-vote's term is only
+//! proposed, so it is never adopted (thesis §9.6); and with `check_quorum`, a RequestVote is
+//! ignored outright, its term included, while this node leads or has heard from a leader within
+//! `election_timeout_ticks_min` (thesis §4.2.3). The "is this for my term and my role?" checks
+//! sit in the handlers, next to the rule they guard, and every message a handler ignores says
+//! why in a note (`Effects::note`, kept only when the host asked for notes).
 //!
 //! Invariants (asserted): `commit_index` never decreases within an incarnation, and starts at
 //! the snapshot's index after a restart (never below what the state machine holds); at most one vote
 //! per term; entries are delivered once each, in index order; a `ReadReady` never names an
 //! index beyond the last one delivered.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use distributed_core::{NodeId, Protocol, Rng, SeededRng, Tick};
 
 use crate::config::{Config, ConfigError, ReadMode};
 use crate::log::{Entry, Index, Log, Term};
 use crate::membership::Membership;
-use crate::message::Message;
-use crate::progress::Progress;
-use crate::quorum::Rounds;
-use crate::read::Reads;
+use crate::message::{Message, Round};
+use crate::read::ForwardedReads;
 use crate::ready::{self, Disk, HardState, Input, Output, Ready, Write};
-use crate::snapshot::{Chunk, Incoming, Snapshot};
-use crate::transfer::Transfer;
-
-/// The three roles of §5.1, plus the pre-candidate of thesis §9.6.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// Passive: answers leaders and candidates, times out if it hears from neither.
-    Follower,
-    /// Asking whether a majority would vote for it, without changing its term (thesis §9.6).
-    PreCandidate,
-    /// Campaigning for votes in its own term.
-    Candidate,
-    /// Accepts proposals and replicates them.
-    Leader,
-}
+use crate::role::{Follower, Role, RoleState};
+use crate::snapshot::{Incoming, Snapshot};
 
 /// One Raft node as a deterministic, sans-IO state machine. Drive it through
 /// [`Protocol`] and carry out each [`Ready`] as its docs say.
@@ -71,10 +62,9 @@ pub struct Raft {
     /// The last term and vote queued for persistence: lets `save_hard_state` assert that a vote,
     /// once cast in a term, is never changed.
     pub(crate) hard_state: HardState,
-    /// Follower, candidate or leader.
-    pub(crate) role: Role,
-    /// The leader of `term` if known: where a follower redirects clients.
-    pub(crate) leader: Option<NodeId>,
+    /// Follower, pre-candidate, candidate or leader, with the state only that role has
+    /// (role.rs): a follower's leader, a candidate's votes, a leader's progress and rounds.
+    pub(crate) role: RoleState,
     /// The in-memory copy of the log; every change to it is queued as a `Write::Append`.
     pub(crate) log: Log,
     /// Figure 2 `commitIndex`. Volatile: restarts at the snapshot's index (everything in a
@@ -83,18 +73,12 @@ pub struct Raft {
     /// The last index handed to the host as `Output::Committed` (Figure 2 `lastApplied`).
     /// Kept apart from `commit_index` so delivery happens exactly once per index.
     pub(crate) delivered_index: Index,
-    /// Ticks since the last heartbeat from the leader, vote granted, or election start.
+    /// Ticks since the last heartbeat from the leader, vote granted, or election start. Every
+    /// role but the leader runs this timer; it stays on `Raft` because a leader stepping down
+    /// starts a fresh one (role.rs).
     pub(crate) election_elapsed: Tick,
     /// This round's randomized timeout, drawn from `[min, max)` (§5.2).
     pub(crate) election_timeout: Tick,
-    /// Leader only: ticks since the last heartbeat broadcast.
-    pub(crate) heartbeat_elapsed: Tick,
-    /// Candidate only: who granted a vote in `term` (self included). A set, so a duplicated
-    /// response is not counted twice.
-    pub(crate) votes_granted: BTreeSet<NodeId>,
-    /// Leader only: replication progress per follower. A `BTreeMap` so iteration, and thus the
-    /// order of sent messages, is deterministic.
-    pub(crate) progress: BTreeMap<NodeId, Progress>,
     /// This node's logical clock: ticks since this incarnation started. Leases and the
     /// check-quorum window are measured on it, because `election_elapsed` is reset too often.
     pub(crate) ticks: Tick,
@@ -103,22 +87,26 @@ pub struct Raft {
     /// exactly "is a leader alive?" for pre-votes (thesis §9.6) and for ignoring disruptive
     /// RequestVotes (thesis §4.2.3).
     pub(crate) leader_contact_elapsed: Tick,
-    /// Leader only: heartbeat rounds, the highest one a quorum answered, and the lease.
-    pub(crate) rounds: Rounds,
-    /// Reads waiting on this node: being confirmed (leader) or forwarded to the leader.
-    pub(crate) reads: Reads,
+    /// The last heartbeat round this node sent, in any leadership of this incarnation. The
+    /// rest of the rounds live in `Leader`; this number outlives each leadership so the next
+    /// one numbers on from it and a round number is never reused by this node.
+    pub(crate) last_round: Round,
+    /// Reads this node forwarded to its leader. On `Raft`, not in `Follower`: a forwarded
+    /// read that holds its index stays valid whatever happens to the leader or the term, and
+    /// waits, in any role, until this node has delivered through that index (thesis §6.4).
+    pub(crate) forwarded: ForwardedReads,
     /// The configuration of the latest config entry in the log, committed or not (Raft §6), or
     /// the bootstrap `Config::voters`. Every quorum is counted over it (membership.rs).
     pub(crate) membership: Membership,
     /// The index of the entry `membership` came from (0: bootstrap). A change is in flight
     /// while it is above `commit_index`; a truncation at or below it reverts the configuration.
     pub(crate) membership_index: Index,
-    /// Leader only: a leadership transfer under way (thesis §3.10), if any.
-    pub(crate) transfer: Option<Transfer>,
     /// The latest snapshot (§7), as persisted: a leader sends it to followers whose next entry
     /// it compacted away. Shared bytes, so holding it costs one copy of the state.
     pub(crate) snapshot: Option<Snapshot>,
-    /// Follower only: a snapshot being received in chunks, until its last one arrives.
+    /// A snapshot being received in chunks, until its last one arrives. On `Raft`, not in
+    /// `Follower`: a follower that times out keeps its term as a pre-candidate, and when the
+    /// same leader's next chunk makes it a follower again, assembly resumes where it was.
     pub(crate) incoming: Option<Incoming>,
 }
 
@@ -130,10 +118,10 @@ impl Raft {
     pub fn new(config: Config, disk: &Disk, rng: SeededRng) -> Result<Raft, ConfigError> {
         config.validate()?;
         // Each incarnation numbers its forwarded reads from its own random point (read.rs,
-        // `Reads::next_request`). Drawn from a copy of the generator, so the node's own draws
+        // `ForwardedReads::next_request`). Drawn from a copy of the generator, so the node's own draws
         // (election timeouts) and thus every simulated schedule stay as they were; the number
         // only has to differ between incarnations, and each one gets a fresh generator.
-        let reads = Reads::starting_at(rng.clone().next_u64() >> 1);
+        let forwarded = ForwardedReads::starting_at(rng.clone().next_u64() >> 1);
         let point = disk
             .snapshot
             .as_ref()
@@ -164,23 +152,18 @@ impl Raft {
             term: hs.term,
             voted_for: hs.voted_for,
             hard_state: hs,
-            role: Role::Follower,
-            leader: None,
+            role: RoleState::Follower(Follower::default()),
             log,
             commit_index: point.0,
             delivered_index: point.0,
             election_elapsed: 0,
             election_timeout: 0,
-            heartbeat_elapsed: 0,
-            votes_granted: BTreeSet::new(),
-            progress: BTreeMap::new(),
             ticks: 0,
             leader_contact_elapsed,
-            rounds: Rounds::default(),
-            reads,
+            last_round: 0,
+            forwarded,
             membership: Membership::default(),
             membership_index: 0,
-            transfer: None,
             snapshot: disk.snapshot.clone(),
             incoming: None,
         };
@@ -199,11 +182,15 @@ impl Raft {
     }
     /// The current role.
     pub fn role(&self) -> Role {
-        self.role
+        self.role.role()
     }
     /// The leader of the current term, if known (itself when leading).
     pub fn leader(&self) -> Option<NodeId> {
-        self.leader
+        match &self.role {
+            RoleState::Follower(f) => f.leader,
+            RoleState::PreCandidate(_) | RoleState::Candidate(_) => None,
+            RoleState::Leader(_) => Some(self.config.id),
+        }
     }
     /// Whom this node voted for in the current term.
     pub fn voted_for(&self) -> Option<NodeId> {
@@ -263,11 +250,13 @@ impl Raft {
     }
     /// The target of the leadership transfer under way at this leader, if any.
     pub fn transferring_to(&self) -> Option<NodeId> {
-        self.transfer.as_ref().map(|t| t.to)
+        let transfer = self.role.leader()?.transfer.as_ref();
+        transfer.map(|t| t.to)
     }
     /// Reads waiting on this node: confirming at a leader, plus forwarded ones at any role.
     pub fn pending_reads(&self) -> usize {
-        self.reads.len()
+        let confirming = self.role.leader().map_or(0, |l| l.reads.len());
+        confirming + self.forwarded.len()
     }
 
     /// Adopt `term` (which must not be lower than ours) as a follower of `leader`.
@@ -283,20 +272,17 @@ impl Raft {
     /// and check-quorum keep stale candidates from being heard at all.
     pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>, out: &mut Ready) {
         assert!(term >= self.term, "terms never go backwards (§5.1)");
-        let (was_leader, new_term) = (self.role == Role::Leader, term > self.term);
+        let new_term = term > self.term;
         if new_term {
             self.term = term;
             self.voted_for = None;
             self.save_hard_state(out);
         }
-        self.role = Role::Follower;
-        self.leader = leader;
-        self.votes_granted.clear();
-        self.progress.clear();
-        self.transfer = None;
-        if was_leader {
+        let follower = RoleState::Follower(Follower { leader });
+        if let RoleState::Leader(was) = std::mem::replace(&mut self.role, follower) {
+            self.last_round = was.rounds.current;
             self.reset_election_timer();
-            self.fail_leader_reads(out);
+            self.fail_leader_reads(was.reads, out);
         }
         if new_term {
             self.fail_unanswered_forwards(out);
@@ -347,17 +333,22 @@ impl Raft {
         self.advance_membership(out);
     }
 
-    /// True for a message this node should consider at all: from another node. Not only from
-    /// members: a node added later learns who its peers are from the log its leader sends, so
-    /// it must hear a leader its (older) configuration does not list. Votes are the exception.
-    fn is_from_peer(&self, from: NodeId) -> bool {
-        from != self.config.id
+    /// §5.1 term rule, before any handler runs: a higher term that someone holds makes this
+    /// node a follower of that term (persisted first); of `from` if the message is one only a
+    /// leader sends. Lower terms are left to the handlers: requests are answered with our term,
+    /// answers are ignored with a note.
+    fn observe_term(&mut self, from: NodeId, msg: &Message, out: &mut Ready) {
+        if msg.term() <= self.term || !msg.carries_a_held_term() {
+            return;
+        }
+        let from_leader = matches!(msg, Message::AppendEntries(_) | Message::InstallSnapshot(_));
+        self.become_follower(msg.term(), from_leader.then_some(from), out);
     }
 
     /// A PreVote or RequestVote from a node that is not a voter of our configuration: a removed
     /// node (or a stranger) that must not move our term or win our vote (thesis §4.2.3).
     fn is_vote_from_non_voter(&self, from: NodeId, msg: &Message) -> bool {
-        matches!(msg, Message::PreVote { .. } | Message::RequestVote { .. })
+        matches!(msg, Message::PreVote(_) | Message::RequestVote(_))
             && !self.membership.is_voter(from)
     }
 }
@@ -374,96 +365,44 @@ impl Protocol for Raft {
     }
 
     fn step(&mut self, from: NodeId, msg: Message, out: &mut Ready) {
-        if !self.is_from_peer(from) {
-            return; // not a member: ignore rather than let a stranger move our term
+        // From any other node, members or not: a node added later learns who its peers are
+        // from the log its leader sends, so it must hear a leader its older configuration does
+        // not list. Only votes are checked against the configuration (below).
+        if from == self.config.id {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: sent by this node itself"
+            ));
         }
-        if self.is_vote_from_non_voter(from, &msg) || self.ignores_disruptive_vote(&msg) {
-            return; // thesis §4.2.3: neither adopt its term nor answer
+        if self.is_vote_from_non_voter(from, &msg) {
+            let m = &self.membership;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not a voter of {m} (thesis §4.2.3)"
+            ));
         }
-        if msg.term() > self.term && msg.carries_a_held_term() {
-            let leader = matches!(
-                msg,
-                Message::AppendEntries { .. } | Message::InstallSnapshot { .. }
-            )
-            .then_some(from);
-            self.become_follower(msg.term(), leader, out);
+        if self.ignores_disruptive_vote(&msg) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: disruptive, a leader was heard within election_timeout_ticks_min (check-quorum, thesis §4.2.3)"
+            ));
         }
-        let current = msg.term() == self.term;
+        self.observe_term(from, &msg, out);
         match msg {
-            Message::PreVote {
-                term,
-                last_log_index,
-                last_log_term,
-            } => self.handle_pre_vote(from, term, (last_log_term, last_log_index), out),
-            Message::PreVoteResponse { term, vote_granted } => {
-                self.handle_pre_vote_response(from, term, vote_granted, out)
-            }
-            Message::RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-                ..
-            } => self.handle_request_vote(from, term, (last_log_term, last_log_index), out),
-            Message::RequestVoteResponse { vote_granted, .. } => {
-                if current && self.role == Role::Candidate && vote_granted {
-                    self.handle_vote_granted(from, out);
-                }
-            }
-            Message::AppendEntries { .. } => self.handle_append_entries(from, msg, out),
-            Message::AppendEntriesResponse { result, round, .. } => {
-                if current && self.role == Role::Leader {
-                    self.handle_append_response(from, result, round, out);
-                }
-            }
-            Message::InstallSnapshot {
-                term,
-                meta,
-                offset,
-                data,
-                done,
-                round,
-            } => {
-                let chunk = Chunk {
-                    term,
-                    meta,
-                    offset,
-                    data,
-                    done,
-                    round,
-                };
-                self.handle_install_snapshot(from, chunk, out)
-            }
-            Message::InstallSnapshotResponse {
-                index,
-                received,
-                installed,
-                round,
-                ..
-            } => {
-                if current && self.role == Role::Leader {
-                    let reply = (index, received, installed);
-                    self.handle_install_snapshot_response(from, reply, round, out);
-                }
-            }
-            Message::ReadIndexRequest { term, id } => {
-                self.handle_read_index_request(from, term, id, out)
-            }
-            Message::ReadIndexResponse { id, outcome, .. } => {
-                if current {
-                    self.handle_read_index_response(id, outcome, out);
-                }
-            }
-            Message::TimeoutNow { .. } => {
-                if current {
-                    self.handle_timeout_now(from, out);
-                }
-            }
+            Message::PreVote(m) => self.on_pre_vote(from, m, out),
+            Message::PreVoteResponse(m) => self.on_pre_vote_response(from, m, out),
+            Message::RequestVote(m) => self.on_request_vote(from, m, out),
+            Message::RequestVoteResponse(m) => self.on_request_vote_response(from, m, out),
+            Message::AppendEntries(m) => self.on_append_entries(from, m, out),
+            Message::AppendEntriesResponse(m) => self.on_append_entries_response(from, m, out),
+            Message::InstallSnapshot(m) => self.on_install_snapshot(from, m, out),
+            Message::InstallSnapshotResponse(m) => self.on_install_snapshot_response(from, m, out),
+            Message::ReadIndexRequest(m) => self.on_read_index_request(from, m, out),
+            Message::ReadIndexResponse(m) => self.on_read_index_response(from, m, out),
+            Message::TimeoutNow(m) => self.on_timeout_now(from, m, out),
         }
     }
 
     fn tick(&mut self, out: &mut Ready) {
         self.ticks += 1;
-        match self.role {
+        match self.role() {
             Role::Leader => self.tick_leader(out),
             Role::Follower | Role::PreCandidate | Role::Candidate => self.tick_election(out),
         }
@@ -482,5 +421,77 @@ impl Protocol for Raft {
 
     fn persist(disk: &mut Disk, write: &Write) {
         ready::persist(disk, write);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use distributed_core::{NodeId, Protocol, SeededRng};
+
+    use crate::message::{AppendEntriesResponse, AppendResult, Message, RequestVote};
+    use crate::{Config, Disk, Raft, Ready};
+
+    fn node(id: u64, voters: u64) -> Raft {
+        let config = Config::new(NodeId(id), (1..=voters).map(NodeId).collect());
+        Raft::new(config, &Disk::default(), SeededRng::new(id)).expect("valid")
+    }
+
+    fn ack(term: u64) -> Message {
+        AppendEntriesResponse {
+            term,
+            result: AppendResult::Ok { match_index: 0 },
+            round: 0,
+        }
+        .into()
+    }
+
+    #[test]
+    fn a_follower_ignores_an_append_response_with_a_note_saying_it_is_not_leader() {
+        let mut n = node(1, 3);
+        let mut out = Ready::with_notes();
+        n.step(NodeId(2), ack(0), &mut out);
+        assert_eq!(
+            out.notes.lines(),
+            ["ignored AppendEntriesResponse{term=0 ok match=0 round=0} from n2: not leader"]
+        );
+        assert!(out.is_empty(), "a note is the only effect");
+    }
+
+    #[test]
+    fn a_vote_from_a_non_voter_is_ignored_with_a_note_and_moves_no_term() {
+        // Raft thesis §4.2.3: a removed server must not disrupt the cluster.
+        let mut n = node(1, 3);
+        let mut out = Ready::with_notes();
+        let ask = RequestVote {
+            term: 7,
+            last_log_index: 0,
+            last_log_term: 0,
+            leader_transfer: false,
+        };
+        n.step(NodeId(9), ask.into(), &mut out);
+        assert_eq!(n.term(), 0);
+        assert!(out.is_empty());
+        let [line] = out.notes.lines() else {
+            panic!("one note expected: {:?}", out.notes.lines());
+        };
+        assert!(
+            line.starts_with("ignored RequestVote{term=7 last=(0,0)} from n9: not a voter of"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn notes_are_formatted_only_when_the_host_asks_and_change_nothing_else() {
+        let (mut quiet, mut traced) = (node(1, 3), node(1, 3));
+        let (mut a, mut b) = (Ready::new(), Ready::with_notes());
+        for (from, term) in [(2, 0), (3, 5), (2, 5)] {
+            quiet.step(NodeId(from), ack(term), &mut a);
+            traced.step(NodeId(from), ack(term), &mut b);
+        }
+        assert!(a.notes.lines().is_empty());
+        assert_eq!(b.notes.lines().len(), 3, "{:?}", b.notes.lines());
+        assert_eq!(format!("{:?}", a.writes), format!("{:?}", b.writes));
+        assert_eq!(a.messages, b.messages);
+        assert_eq!(quiet.term(), traced.term());
     }
 }

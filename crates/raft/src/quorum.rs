@@ -38,6 +38,9 @@
 //! the leader knows to be no later than all of those. `Config::lease_ticks` turns the followers'
 //! ticks into the leader's, allowing for drift.
 //!
+//! `Rounds` is leader state (role.rs `Leader`): a new leadership starts with nothing in flight
+//! and no lease, numbering on from the last round this node sent (`Raft::last_round`).
+//!
 //! Invariants: `confirmed ≤ current`; rounds only grow; `sent_at` ascends in round and in tick,
 //! and holds at most `ROUNDS_REMEMBERED_MAX` entries.
 
@@ -47,8 +50,9 @@ use distributed_core::{NodeId, Tick};
 
 use crate::config::{ReadMode, Variant};
 use crate::message::Round;
-use crate::node::{Raft, Role};
+use crate::node::Raft;
 use crate::ready::Ready;
+use crate::role::Leader;
 
 /// How many unconfirmed rounds keep their send tick. Check-quorum deposes a leader that hears
 /// no quorum for `election_timeout_ticks_min` ticks, so far fewer are in flight in practice;
@@ -58,8 +62,9 @@ const ROUNDS_REMEMBERED_MAX: usize = 64;
 /// A leader's heartbeat rounds and its lease.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Rounds {
-    /// The round of the latest broadcast. Every AppendEntries carries it; never reset, so a
-    /// round number is never reused by this node (answers of older terms are dropped anyway).
+    /// The round of the latest broadcast. Every AppendEntries carries it; a new leadership
+    /// continues from the last one's (`Raft::last_round`), so a round number is never reused
+    /// by this node (answers of older terms are dropped anyway).
     pub(crate) current: Round,
     /// The highest round a quorum answered in this leadership: reads waiting for it or an
     /// earlier round are confirmed.
@@ -87,6 +92,17 @@ impl Rounds {
         self.lease_forfeited = false;
     }
 
+    /// The rounds of a new leadership, numbered on from `last_round`, the last round this node
+    /// sent in an earlier one (0 if none).
+    pub(crate) fn after(last_round: Round) -> Rounds {
+        let mut rounds = Rounds {
+            current: last_round,
+            ..Rounds::default()
+        };
+        rounds.start_leadership();
+        rounds
+    }
+
     /// True while a round has been sent and not yet confirmed by a quorum.
     pub(crate) fn in_flight(&self) -> bool {
         self.current > self.confirmed
@@ -111,9 +127,12 @@ impl Raft {
     /// Start a heartbeat round: one AppendEntries per follower, all carrying the new round.
     /// Also serves as the periodic heartbeat, so the interval restarts.
     pub(crate) fn broadcast_round(&mut self, out: &mut Ready) {
-        self.heartbeat_elapsed = 0;
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        l.heartbeat_elapsed = 0;
         // Collected first: the body needs `&mut self`. Learners get heartbeats too.
-        let peers: Vec<NodeId> = self.progress.keys().copied().collect();
+        let peers: Vec<NodeId> = l.progress.keys().copied().collect();
         self.send_round(peers, out);
     }
 
@@ -121,13 +140,16 @@ impl Raft {
     /// followers whose forwarded reads wait for it (module docs). Not a heartbeat: the others
     /// still get theirs on time, so the heartbeat interval does not restart.
     pub(crate) fn broadcast_read_round(&mut self, out: &mut Ready) {
+        let Some(l) = self.role.leader() else {
+            return;
+        };
         let me = self.config.id;
-        let mut voters: Vec<(Round, NodeId)> = (self.progress.iter())
+        let mut voters: Vec<(Round, NodeId)> = (l.progress.iter())
             .filter(|(&id, _)| self.membership.is_voter(id))
             .map(|(&id, pr)| (pr.acked_round, id))
             .collect();
         voters.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut to = self.reads.forwarders_waiting_for(self.rounds.current + 1);
+        let mut to = l.reads.forwarders_waiting_for(l.rounds.current + 1);
         for (_, id) in voters {
             if self.membership.has_quorum(|v| v == me || to.contains(&v)) {
                 break;
@@ -143,13 +165,16 @@ impl Raft {
     /// Open the next round and send it to `peers`, then confirm what the leader's own vote
     /// already allows (a cluster of one is its own quorum).
     fn send_round(&mut self, peers: Vec<NodeId>, out: &mut Ready) {
-        self.rounds.current += 1;
-        if self.rounds.sent_at.len() >= ROUNDS_REMEMBERED_MAX {
-            self.rounds.sent_at.pop_front();
+        let now = self.ticks;
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        let rounds = &mut l.rounds;
+        rounds.current += 1;
+        if rounds.sent_at.len() >= ROUNDS_REMEMBERED_MAX {
+            rounds.sent_at.pop_front();
         }
-        self.rounds
-            .sent_at
-            .push_back((self.rounds.current, self.ticks));
+        rounds.sent_at.push_back((rounds.current, now));
         for peer in peers {
             self.send_heartbeat(peer, out);
         }
@@ -160,7 +185,10 @@ impl Raft {
     /// it is alive for check-quorum.
     pub(crate) fn heard_from(&mut self, follower: NodeId) {
         let now = self.ticks;
-        if let Some(pr) = self.progress.get_mut(&follower) {
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        if let Some(pr) = l.progress.get_mut(&follower) {
             pr.last_heard = now;
         }
     }
@@ -168,8 +196,11 @@ impl Raft {
     /// Record that `follower` answered a message of `round`, and confirm what that allows.
     pub(crate) fn on_round_ack(&mut self, follower: NodeId, round: Round, out: &mut Ready) {
         self.heard_from(follower);
-        let current = self.rounds.current;
-        let Some(pr) = self.progress.get_mut(&follower) else {
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        let current = l.rounds.current;
+        let Some(pr) = l.progress.get_mut(&follower) else {
             return;
         };
         // A round above `current` was never sent: malformed, so it confirms nothing.
@@ -181,12 +212,12 @@ impl Raft {
 
     /// The highest round answered by a quorum of the configuration (both halves while joint),
     /// the leader counting itself for `current` while it is a voter (Raft §6).
-    fn quorum_round(&self) -> Round {
+    fn quorum_round(&self, l: &Leader) -> Round {
         let me = self.config.id;
         self.membership
-            .quorum_value(|id| match self.progress.get(&id) {
+            .quorum_value(|id| match l.progress.get(&id) {
                 Some(pr) => pr.acked_round,
-                None if id == me => self.rounds.current,
+                None if id == me => l.rounds.current,
                 None => 0,
             })
     }
@@ -194,41 +225,55 @@ impl Raft {
     /// Raise `confirmed` if a quorum allows it; extend the lease, answer the reads it covers,
     /// and start the next round at once if reads are waiting for one.
     fn confirm_rounds(&mut self, out: &mut Ready) {
-        let q = self.quorum_round();
-        if q <= self.rounds.confirmed {
+        let Some(l) = self.role.leader() else {
+            return;
+        };
+        let q = self.quorum_round(l);
+        if q <= l.rounds.confirmed {
             return;
         }
-        self.rounds.confirmed = q;
-        self.extend_lease(q);
+        self.raise_confirmed(q);
         self.release_leader_reads(out);
-        if !self.rounds.in_flight() && self.reads.wait_for_round_after(self.rounds.current) {
+        let Some(l) = self.role.leader() else {
+            return;
+        };
+        if !l.rounds.in_flight() && l.reads.wait_for_round_after(l.rounds.current) {
             self.broadcast_read_round(out);
         }
     }
 
-    fn extend_lease(&mut self, confirmed: Round) {
-        let sent = self.rounds.take_sent_at(confirmed);
-        if self.config.read_mode != ReadMode::Lease {
+    /// A quorum answered rounds up to `confirmed`: record it, and extend the lease from the
+    /// send tick of the newest round it covers (module docs).
+    fn raise_confirmed(&mut self, confirmed: Round) {
+        let (now, config) = (self.ticks, &self.config);
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        let rounds = &mut l.rounds;
+        rounds.confirmed = confirmed;
+        let sent = rounds.take_sent_at(confirmed);
+        if config.read_mode != ReadMode::Lease {
             return;
         }
-        let until = match self.config.variant {
+        let until = match config.variant {
             // Broken on purpose: from the acks' arrival, the full timeout, no drift allowance.
-            Variant::LeaseIgnoresDrift => Some(self.ticks + self.config.election_timeout_ticks_min),
+            Variant::LeaseIgnoresDrift => Some(now + config.election_timeout_ticks_min),
             Variant::Correct | Variant::CommitOldTerm | Variant::OneStepMembership => {
-                sent.map(|t| t + self.config.lease_ticks())
+                sent.map(|t| t + config.lease_ticks())
             }
         };
         if let Some(until) = until {
-            self.rounds.lease_until = self.rounds.lease_until.max(until);
+            rounds.lease_until = rounds.lease_until.max(until);
         }
     }
 
     /// True if this leader may answer a read without a round (thesis §6.4.1).
     pub(crate) fn lease_holds(&self) -> bool {
-        self.role == Role::Leader
-            && self.config.read_mode == ReadMode::Lease
-            && !self.rounds.lease_forfeited
-            && self.ticks < self.rounds.lease_until
+        self.role.leader().is_some_and(|l| {
+            self.config.read_mode == ReadMode::Lease
+                && !l.rounds.lease_forfeited
+                && self.ticks < l.rounds.lease_until
+        })
     }
 
     /// Check-quorum: keep leading only if a quorum (this node included) was heard within
@@ -237,11 +282,14 @@ impl Raft {
         if !self.config.check_quorum {
             return true;
         }
+        let Some(l) = self.role.leader() else {
+            return false;
+        };
         let (now, window) = (self.ticks, self.config.election_timeout_ticks_min);
         let me = self.config.id;
         let heard = |id: NodeId| {
             id == me
-                || (self.progress.get(&id))
+                || (l.progress.get(&id))
                     .is_some_and(|pr| now.saturating_sub(pr.last_heard) < window)
         };
         if self.membership.has_quorum(heard) {

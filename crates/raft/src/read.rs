@@ -32,15 +32,20 @@
 //! `ReadReady` never names an index beyond the last `Committed` this node output; each queue
 //! holds at most `pending_reads_max` reads; the leader's queue is in arrival order, so its
 //! rounds ascend and reads without an index form a prefix.
+//!
+//! Where the queues live: the leader's (`LeaderReads`) in `Leader` (role.rs), so it cannot
+//! outlive the leadership (stepping down fails each of its reads first); the forwarded ones
+//! (`ForwardedReads`) on `Raft`, because they outlive role and term changes (see its field).
 
 use std::collections::VecDeque;
 
 use distributed_core::{NodeId, Tick};
 
-use crate::log::{Index, Term};
-use crate::message::{Message, Round};
-use crate::node::{Raft, Role};
+use crate::log::Index;
+use crate::message::{ReadIndexRequest, ReadIndexResponse, Round};
+use crate::node::Raft;
 use crate::ready::{Output, ReadFailure, Ready};
+use crate::role::Role;
 
 /// Who is waiting for a read the leader is confirming.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,38 +91,24 @@ pub(crate) struct ForwardedRead {
     arrived_at: Tick,
 }
 
-/// Every read waiting on one node.
+/// The reads a leader is confirming, in arrival order: held by `Leader`, so they go when the
+/// leadership goes (each failed with `NotLeader` first).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Reads {
-    /// Leader only: reads being confirmed, in arrival order.
-    confirming: VecDeque<LeaderRead>,
-    /// Any role: reads sent to the leader, waiting for its index, then for the local commit.
-    forwarded: VecDeque<ForwardedRead>,
-    /// The next ReadIndexRequest number. Never reused within an incarnation, and each
-    /// incarnation starts at a random 63-bit point (`Raft::new`): a leader's answer to the
-    /// previous incarnation's request can arrive after a restart, in the same term, and if
-    /// numbers restarted at 0 it would hand a new read that old, stale index (the simulator
-    /// found this: a duplicated ReadIndexResponse delivered after the follower restarted).
-    next_request: u64,
+pub(crate) struct LeaderReads {
+    /// At most `pending_reads_max`, in arrival order: rounds ascend along it, and reads
+    /// without an index form a prefix.
+    queue: VecDeque<LeaderRead>,
 }
 
-impl Reads {
-    /// No read waiting; forwarded reads numbered from `first_request` (see `next_request`).
-    pub(crate) fn starting_at(first_request: u64) -> Reads {
-        Reads {
-            next_request: first_request,
-            ..Reads::default()
-        }
-    }
-
-    /// How many reads wait here.
+impl LeaderReads {
+    /// How many reads are being confirmed.
     pub(crate) fn len(&self) -> usize {
-        self.confirming.len() + self.forwarded.len()
+        self.queue.len()
     }
 
     /// True if a queued read needs a round later than `current`, i.e. one not yet sent.
     pub(crate) fn wait_for_round_after(&self, current: Round) -> bool {
-        self.confirming.back().is_some_and(|r| r.round > current)
+        self.queue.back().is_some_and(|r| r.round > current)
     }
 
     /// The followers whose forwarded reads wait for `round`, each once, in queue order. The
@@ -125,7 +116,7 @@ impl Reads {
     /// older one; at most `pending_reads_max` reads are looked at.
     pub(crate) fn forwarders_waiting_for(&self, round: Round) -> Vec<NodeId> {
         let mut from = Vec::new();
-        for r in self.confirming.iter().rev() {
+        for r in self.queue.iter().rev() {
             if r.round != round {
                 break;
             }
@@ -137,18 +128,77 @@ impl Reads {
         }
         from
     }
+
+    /// §6.4 step 1 done: every read still without an index takes `commit`.
+    fn set_index(&mut self, commit: Index) {
+        for r in (self.queue.iter_mut()).take_while(|r| r.index.is_none()) {
+            r.index = Some(commit);
+        }
+    }
+
+    /// The oldest read, if its index is known and a quorum confirmed its round. Rounds ascend
+    /// along the queue, so once the oldest is not ready, none is.
+    fn pop_confirmed(&mut self, confirmed: Round) -> Option<(Origin, Index)> {
+        let front = self.queue.front()?;
+        let index = front.index?;
+        if front.round > confirmed {
+            return None;
+        }
+        let origin = front.origin;
+        self.queue.pop_front();
+        Some((origin, index))
+    }
+
+    /// The oldest read, with how long it waited, if that is `limit` ticks or more by `now`.
+    /// Arrival order: once the oldest is young enough, all are.
+    fn pop_expired(&mut self, now: Tick, limit: Tick) -> Option<(Origin, Tick)> {
+        let front = self.queue.front()?;
+        let ticks = now.saturating_sub(front.arrived_at);
+        if ticks < limit {
+            return None;
+        }
+        let origin = front.origin;
+        self.queue.pop_front();
+        Some((origin, ticks))
+    }
+}
+
+/// The reads this node forwarded to its leader: any role (see `Raft::forwarded`).
+#[derive(Clone, Debug)]
+pub(crate) struct ForwardedReads {
+    /// At most `pending_reads_max`, waiting for the leader's index, then for the local commit.
+    queue: VecDeque<ForwardedRead>,
+    /// The next ReadIndexRequest number. Never reused within an incarnation, and each
+    /// incarnation starts at a random 63-bit point (`Raft::new`): a leader's answer to the
+    /// previous incarnation's request can arrive after a restart, in the same term, and if
+    /// numbers restarted at 0 it would hand a new read that old, stale index (the simulator
+    /// found this: a duplicated ReadIndexResponse delivered after the follower restarted).
+    next_request: u64,
+}
+
+impl ForwardedReads {
+    /// No read waiting; requests numbered from `first_request` (see `next_request`).
+    pub(crate) fn starting_at(first_request: u64) -> ForwardedReads {
+        ForwardedReads {
+            queue: VecDeque::new(),
+            next_request: first_request,
+        }
+    }
+
+    /// How many forwarded reads wait here.
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
 }
 
 impl Raft {
     /// `Input::Read`: confirm it here if leading, forward it if a leader is known, else refuse.
     pub(crate) fn read(&mut self, id: u64, out: &mut Ready) {
-        match (self.role, self.leader) {
+        match (self.role(), self.leader()) {
             (Role::Leader, _) => self.register_read(Origin::Local { id }, out),
             (Role::Follower, Some(leader)) => self.forward_read(id, leader, out),
-            _ => {
-                let reason = ReadFailure::NotLeader {
-                    leader: self.leader,
-                };
+            (_, leader) => {
+                let reason = ReadFailure::NotLeader { leader };
                 out.outputs.push(Output::ReadFailed { id, reason });
             }
         }
@@ -156,26 +206,26 @@ impl Raft {
 
     fn forward_read(&mut self, id: u64, leader: NodeId, out: &mut Ready) {
         let max = self.config.pending_reads_max;
-        if self.reads.forwarded.len() >= max {
+        if self.forwarded.len() >= max {
             let reason = ReadFailure::Busy {
                 pending_reads_max: max,
             };
             out.outputs.push(Output::ReadFailed { id, reason });
             return;
         }
-        let request = self.reads.next_request;
-        self.reads.next_request += 1; // starts below 2^63: no overflow in 2^63 reads
-        self.reads.forwarded.push_back(ForwardedRead {
+        let request = self.forwarded.next_request;
+        self.forwarded.next_request += 1; // starts below 2^63: no overflow in 2^63 reads
+        self.forwarded.queue.push_back(ForwardedRead {
             id,
             request,
             index: None,
             arrived_at: self.ticks,
         });
-        let msg = Message::ReadIndexRequest {
+        let msg = ReadIndexRequest {
             term: self.term,
             id: request,
         };
-        out.send(self.config.id, leader, msg);
+        out.send(self.config.id, leader, msg.into());
     }
 
     /// Leader: answer at once under a lease, else queue the read for a round.
@@ -184,20 +234,21 @@ impl Raft {
         if let (Some(index), true) = (index, self.lease_holds()) {
             return self.answer(origin, Ok(index), out); // §6.4.1: no round trip
         }
-        let max = self.config.pending_reads_max;
-        if self.reads.confirming.len() >= max {
+        let (max, now) = (self.config.pending_reads_max, self.ticks);
+        let l = (self.role.leader_mut()).expect("only a leader confirms reads");
+        if l.reads.len() >= max {
             let busy = ReadFailure::Busy {
                 pending_reads_max: max,
             };
             return self.answer(origin, Err(busy), out);
         }
-        self.reads.confirming.push_back(LeaderRead {
+        l.reads.queue.push_back(LeaderRead {
             origin,
             index,
-            round: self.rounds.current + 1,
-            arrived_at: self.ticks,
+            round: l.rounds.current + 1,
+            arrived_at: now,
         });
-        if !self.rounds.in_flight() {
+        if !l.rounds.in_flight() {
             self.broadcast_read_round(out);
         }
     }
@@ -221,53 +272,62 @@ impl Raft {
                 out.outputs.push(Output::ReadFailed { id, reason });
             }
             (Origin::Forwarded { from, id }, outcome) => {
-                let msg = Message::ReadIndexResponse {
+                let msg = ReadIndexResponse {
                     term: self.term,
                     id,
                     outcome,
                 };
-                out.send(self.config.id, from, msg);
+                out.send(self.config.id, from, msg.into());
             }
         }
     }
 
     /// A follower asks for a read index. Served only by the leader of the follower's term; any
     /// other answer tells the follower to fail the read (our term brings a stale one up to date).
-    pub(crate) fn handle_read_index_request(
+    pub(crate) fn on_read_index_request(
         &mut self,
         from: NodeId,
-        term: Term,
-        id: u64,
+        msg: ReadIndexRequest,
         out: &mut Ready,
     ) {
-        if term == self.term && self.role == Role::Leader {
+        let origin = Origin::Forwarded { from, id: msg.id };
+        if msg.term == self.term && self.role() == Role::Leader {
             self.heard_from(from);
-            self.register_read(Origin::Forwarded { from, id }, out);
-            return;
+            return self.register_read(origin, out);
         }
         let reason = ReadFailure::NotLeader {
-            leader: self.leader,
+            leader: self.leader(),
         };
-        self.answer(Origin::Forwarded { from, id }, Err(reason), out);
+        self.answer(origin, Err(reason), out);
     }
 
-    /// The leader answered a forwarded read (in our term): keep the index, or fail the read.
-    pub(crate) fn handle_read_index_response(
+    /// The leader answered a forwarded read: keep the index, or fail the read. Answers of an
+    /// older term are ignored: `fail_unanswered_forwards` already failed their reads.
+    pub(crate) fn on_read_index_response(
         &mut self,
-        request: u64,
-        outcome: Result<Index, ReadFailure>,
+        from: NodeId,
+        msg: ReadIndexResponse,
         out: &mut Ready,
     ) {
+        if msg.term < self.term {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale term {} < {term} (§5.1)",
+                msg.term
+            ));
+        }
         let waiting =
-            (self.reads.forwarded.iter()).position(|r| r.request == request && r.index.is_none());
+            (self.forwarded.queue.iter()).position(|r| r.request == msg.id && r.index.is_none());
         let Some(k) = waiting else {
-            return; // a duplicate, or the read already failed
+            return out.note(format_args!(
+                "ignored {msg} from {from}: no read waits on it (a duplicate, or the read already failed)"
+            ));
         };
-        match outcome {
-            Ok(index) => self.reads.forwarded[k].index = Some(index),
+        match msg.outcome {
+            Ok(index) => self.forwarded.queue[k].index = Some(index),
             Err(reason) => {
-                let id = self.reads.forwarded[k].id;
-                self.reads.forwarded.remove(k);
+                let id = self.forwarded.queue[k].id;
+                self.forwarded.queue.remove(k);
                 out.outputs.push(Output::ReadFailed { id, reason });
             }
         }
@@ -277,38 +337,28 @@ impl Raft {
     /// Called after every commit: a leader's first commit of its term gives queued reads their
     /// index; any node may now have delivered far enough for forwarded reads.
     pub(crate) fn on_commit_advanced(&mut self, out: &mut Ready) {
-        if self.role == Role::Leader && self.has_current_term_commit() {
-            let commit = self.commit_index;
-            for r in self
-                .reads
-                .confirming
-                .iter_mut()
-                .take_while(|r| r.index.is_none())
-            {
-                r.index = Some(commit);
-            }
+        let commit = self.has_current_term_commit().then_some(self.commit_index);
+        if let (Some(l), Some(commit)) = (self.role.leader_mut(), commit) {
+            l.reads.set_index(commit);
             self.release_leader_reads(out);
         }
         self.release_forwarded_reads(out);
     }
 
     /// Answer, oldest first, every queued read whose index is known and whose round a quorum
-    /// confirmed. Rounds ascend along the queue, so the first one not ready stops the scan.
+    /// confirmed. Bounded by the queue's length.
     pub(crate) fn release_leader_reads(&mut self, out: &mut Ready) {
-        while let Some(front) = self.reads.confirming.front() {
-            let Some(index) = front.index else { break };
-            if front.round > self.rounds.confirmed {
+        while let Some(l) = self.role.leader_mut() {
+            let Some((origin, index)) = l.reads.pop_confirmed(l.rounds.confirmed) else {
                 break;
-            }
-            let origin = front.origin;
-            self.reads.confirming.pop_front();
+            };
             self.answer(origin, Ok(index), out);
         }
     }
 
     fn release_forwarded_reads(&mut self, out: &mut Ready) {
         let delivered = self.delivered_index;
-        self.reads.forwarded.retain(|r| match r.index {
+        self.forwarded.queue.retain(|r| match r.index {
             Some(index) if index <= delivered => {
                 out.outputs.push(Output::ReadReady { id: r.id, index });
                 false
@@ -317,12 +367,12 @@ impl Raft {
         });
     }
 
-    /// Leadership lost: no queued read can be confirmed any more.
-    pub(crate) fn fail_leader_reads(&mut self, out: &mut Ready) {
+    /// Leadership lost: none of the reads it was confirming can be confirmed any more.
+    pub(crate) fn fail_leader_reads(&self, reads: LeaderReads, out: &mut Ready) {
         let reason = ReadFailure::NotLeader {
-            leader: self.leader,
+            leader: self.leader(),
         };
-        for r in std::mem::take(&mut self.reads.confirming) {
+        for r in reads.queue {
             self.answer(r.origin, Err(reason), out);
         }
     }
@@ -331,9 +381,9 @@ impl Raft {
     /// those reads fail now. Reads that already hold an index stay valid and keep waiting.
     pub(crate) fn fail_unanswered_forwards(&mut self, out: &mut Ready) {
         let reason = ReadFailure::NotLeader {
-            leader: self.leader,
+            leader: self.leader(),
         };
-        self.reads.forwarded.retain(|r| {
+        self.forwarded.queue.retain(|r| {
             if r.index.is_some() {
                 return true;
             }
@@ -346,17 +396,14 @@ impl Raft {
     /// or answer, a partition). Bounded by the queues' lengths.
     pub(crate) fn expire_reads(&mut self, out: &mut Ready) {
         let (now, limit) = (self.ticks, self.config.election_timeout_ticks_max);
-        let waited = |at: Tick| now.saturating_sub(at);
-        while let Some(front) = self.reads.confirming.front() {
-            if waited(front.arrived_at) < limit {
-                break; // arrival order: the rest are younger
-            }
-            let (origin, ticks) = (front.origin, waited(front.arrived_at));
-            self.reads.confirming.pop_front();
+        while let Some(l) = self.role.leader_mut() {
+            let Some((origin, ticks)) = l.reads.pop_expired(now, limit) else {
+                break;
+            };
             self.answer(origin, Err(ReadFailure::TimedOut { ticks }), out);
         }
-        self.reads.forwarded.retain(|r| {
-            let ticks = waited(r.arrived_at);
+        self.forwarded.queue.retain(|r| {
+            let ticks = now.saturating_sub(r.arrived_at);
             if ticks < limit {
                 return true;
             }

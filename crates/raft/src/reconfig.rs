@@ -27,9 +27,10 @@ use bytes::Bytes;
 use crate::config::Variant;
 use crate::log::{EntryKind, Index};
 use crate::membership::{ChangeError, Membership, MembershipChange};
-use crate::node::{Raft, Role};
+use crate::node::Raft;
 use crate::progress::Progress;
 use crate::ready::{Output, Ready};
+use crate::role::Role;
 
 impl Raft {
     /// `Input::ChangeMembership`: validate against the latest configuration, then append the
@@ -48,13 +49,13 @@ impl Raft {
 
     /// The configuration to append for `change`, or why none may be appended now.
     fn next_membership(&self, change: &MembershipChange) -> Result<Membership, ChangeError> {
-        if self.role != Role::Leader {
+        if self.role() != Role::Leader {
             return Err(ChangeError::NotLeader {
-                leader: self.leader,
+                leader: self.leader(),
             });
         }
-        if let Some(t) = &self.transfer {
-            return Err(ChangeError::TransferInProgress { to: t.to });
+        if let Some(to) = self.transferring_to() {
+            return Err(ChangeError::TransferInProgress { to });
         }
         if self.membership.is_joint() || self.membership_index > self.commit_index {
             return Err(ChangeError::ChangeInProgress {
@@ -76,7 +77,7 @@ impl Raft {
     /// After the commit index moved on a leader: finish a joint change whose C_old,new has
     /// committed, or step down once a C_new without this node has.
     pub(crate) fn advance_membership(&mut self, out: &mut Ready) {
-        if self.role != Role::Leader || self.membership_index > self.commit_index {
+        if self.role() != Role::Leader || self.membership_index > self.commit_index {
             return;
         }
         if self.membership.is_joint() {
@@ -97,16 +98,16 @@ impl Raft {
     pub(crate) fn set_membership(&mut self, membership: Membership, index: Index) {
         self.membership = membership;
         self.membership_index = index;
-        if self.role != Role::Leader {
+        let Some(l) = self.role.leader_mut() else {
             return;
-        }
-        self.rounds.lease_until = 0;
+        };
+        l.rounds.lease_until = 0;
         let (me, last, now) = (self.config.id, self.log.last_index(), self.ticks);
         let members = self.membership.members();
-        self.progress.retain(|id, _| members.contains(id));
+        l.progress.retain(|id, _| members.contains(id));
         for id in members {
-            if id != me && !self.progress.contains_key(&id) {
-                self.progress.insert(id, Progress::new(last, now));
+            if id != me && !l.progress.contains_key(&id) {
+                l.progress.insert(id, Progress::new(last, now));
             }
         }
     }

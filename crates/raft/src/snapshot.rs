@@ -36,10 +36,11 @@ use distributed_core::NodeId;
 
 use crate::log::{Index, Term};
 use crate::membership::Membership;
-use crate::message::{Message, Round};
-use crate::node::{Raft, Role};
+use crate::message::{InstallSnapshot, InstallSnapshotResponse, Round};
+use crate::node::Raft;
 use crate::progress::ProgressState;
 use crate::ready::{Output, Ready, Write};
+use crate::role::Role;
 
 /// What a snapshot covers: the point in the log it replaces, and the configuration there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,28 +76,16 @@ pub(crate) struct Incoming {
     pub(crate) data: Vec<u8>,
 }
 
-/// One chunk of a snapshot as it arrives.
-pub(crate) struct Chunk {
-    /// The leader's term.
-    pub(crate) term: Term,
-    /// The snapshot it belongs to.
-    pub(crate) meta: SnapshotMeta,
-    /// Where in the snapshot's data it starts.
-    pub(crate) offset: u64,
-    /// Its bytes.
-    pub(crate) data: Bytes,
-    /// True for the last chunk.
-    pub(crate) done: bool,
-    /// The leader's heartbeat round, echoed back (thesis §6.4).
-    pub(crate) round: Round,
-}
-
 impl Raft {
     /// `Input::Snapshot`: the host's state machine is saved through `index`; forget the log up
     /// to there. Ignored when `index` is not above the current snapshot or not yet applied.
     pub(crate) fn take_snapshot(&mut self, index: Index, data: Bytes, out: &mut Ready) {
-        if index <= self.log.snapshot_index() || index > self.delivered_index {
-            return;
+        let (snapshot_index, applied) = (self.log.snapshot_index(), self.delivered_index);
+        if index <= snapshot_index || index > applied {
+            let bytes = data.len();
+            return out.note(format_args!(
+                "ignored input Snapshot{{index={index} bytes={bytes}}}: not in (snapshot {snapshot_index}, applied {applied}]"
+            ));
         }
         let term = self
             .log
@@ -121,7 +110,10 @@ impl Raft {
         let Some(snapshot) = &self.snapshot else {
             return;
         };
-        let Some(pr) = self.progress.get_mut(&peer) else {
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        let Some(pr) = l.progress.get_mut(&peer) else {
             return;
         };
         let offset = match pr.state {
@@ -136,75 +128,95 @@ impl Raft {
         let end = start
             .saturating_add(self.config.snapshot_chunk_bytes_max)
             .min(len);
-        let msg = Message::InstallSnapshot {
+        let msg = InstallSnapshot {
             term: self.term,
             meta: snapshot.meta.clone(),
             offset: start as u64,
             data: snapshot.data.slice(start..end),
             done: end == len,
-            round: self.rounds.current,
+            round: l.rounds.current,
         };
-        out.send(self.config.id, peer, msg);
+        out.send(self.config.id, peer, msg.into());
     }
 
     /// Leader: a follower answered a chunk. Installed: probe just after the snapshot. Not yet:
     /// send the chunk at the offset it asks for. Stale answers (another snapshot) are ignored.
-    pub(crate) fn handle_install_snapshot_response(
+    pub(crate) fn on_install_snapshot_response(
         &mut self,
         from: NodeId,
-        (index, received, installed): (Index, u64, bool),
-        round: Round,
+        msg: InstallSnapshotResponse,
         out: &mut Ready,
     ) {
-        self.on_round_ack(from, round, out);
+        if msg.term < self.term {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale term {} < {term} (§5.1)",
+                msg.term
+            ));
+        }
+        if self.role() != Role::Leader {
+            return out.note(format_args!("ignored {msg} from {from}: not leader"));
+        }
+        self.on_round_ack(from, msg.round, out);
         let last = self.log.last_index();
-        let Some(pr) = self.progress.get_mut(&from) else {
-            return;
+        let Some(pr) = self.role.progress_mut(from) else {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not a member this leader replicates to"
+            ));
         };
         let ProgressState::Snapshot { index: sending, .. } = pr.state else {
-            return;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: no snapshot is being sent to it (its round still counts)"
+            ));
         };
-        if sending != index || index > last {
-            return;
+        if sending != msg.index || msg.index > last {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: answers another snapshot than {sending} (its round still counts)"
+            ));
         }
-        if installed {
-            pr.on_snapshot_installed(index);
+        if msg.installed {
+            pr.on_snapshot_installed(msg.index);
             self.send_appends(from, out);
         } else {
             pr.state = ProgressState::Snapshot {
-                index,
-                offset: received,
+                index: msg.index,
+                offset: msg.received,
             };
             self.send_snapshot_chunk(from, out);
         }
     }
 
     /// Follower: one chunk of a snapshot (§7 receiver rules).
-    pub(crate) fn handle_install_snapshot(&mut self, from: NodeId, chunk: Chunk, out: &mut Ready) {
-        let index = chunk.meta.index;
-        if chunk.term < self.term {
-            return self.reply_snapshot(from, index, 0, false, chunk.round, out);
+    pub(crate) fn on_install_snapshot(
+        &mut self,
+        from: NodeId,
+        msg: InstallSnapshot,
+        out: &mut Ready,
+    ) {
+        let index = msg.meta.index;
+        if msg.term < self.term {
+            // §5.1: answer with our term, so the stale leader steps down.
+            return self.reply_snapshot(from, index, 0, false, msg.round, out);
         }
-        if self.role == Role::Leader {
-            return; // two leaders in one term: see handle_append_entries
+        if !self.follow_leader_of_this_term(from, out) {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: this node leads term {term}, two leaders in one term (§5.2 broken elsewhere)"
+            ));
         }
-        if matches!(self.role, Role::Candidate | Role::PreCandidate) {
-            self.become_follower(chunk.term, Some(from), out);
-        }
-        self.leader = Some(from);
-        self.election_elapsed = 0;
-        self.leader_contact_elapsed = 0;
-        let meta = &chunk.meta;
-        if meta.index == 0 || meta.term == 0 || meta.term > chunk.term {
-            return; // malformed: drop without answering
+        let meta = &msg.meta;
+        if meta.index == 0 || meta.term == 0 || meta.term > msg.term {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: malformed snapshot point"
+            ));
         }
         if index <= self.commit_index {
             // Everything it covers is committed here already: nothing to install.
-            let end = chunk.offset.saturating_add(chunk.data.len() as u64);
-            return self.reply_snapshot(from, index, end, true, chunk.round, out);
+            let end = msg.offset.saturating_add(msg.data.len() as u64);
+            return self.reply_snapshot(from, index, end, true, msg.round, out);
         }
-        let (round, done) = (chunk.round, chunk.done);
-        match self.assemble(chunk) {
+        let (round, done) = (msg.round, msg.done);
+        match self.assemble(msg) {
             Ok(received) if done => {
                 self.install_snapshot(out);
                 self.reply_snapshot(from, index, received, true, round, out);
@@ -213,14 +225,19 @@ impl Raft {
                 self.reply_snapshot(from, index, received, false, round, out)
             }
             // Refused: no answer, so the leader retries once per heartbeat, not in a loop.
-            Err(None) => {}
+            Err(None) => {
+                let max = self.config.snapshot_bytes_max;
+                out.note(format_args!(
+                    "ignored a chunk of snapshot {index} from {from}: larger than snapshot_bytes_max {max}"
+                ));
+            }
         }
     }
 
     /// Add a chunk to the snapshot being assembled. `Ok(bytes held)` if it fit at the end,
     /// `Err(Some(bytes held))` (0 after a reset) if the leader must resend from there, and
     /// `Err(None)` if the snapshot is larger than `snapshot_bytes_max` allows.
-    fn assemble(&mut self, chunk: Chunk) -> Result<u64, Option<u64>> {
+    fn assemble(&mut self, chunk: InstallSnapshot) -> Result<u64, Option<u64>> {
         let same =
             (self.incoming.as_ref()).is_some_and(|a| a.term == chunk.term && a.meta == chunk.meta);
         if chunk.offset == 0 && !same {
@@ -280,14 +297,14 @@ impl Raft {
         round: Round,
         out: &mut Ready,
     ) {
-        let msg = Message::InstallSnapshotResponse {
+        let msg = InstallSnapshotResponse {
             term: self.term,
             index,
             received,
             installed,
             round,
         };
-        out.send(self.config.id, to, msg);
+        out.send(self.config.id, to, msg.into());
     }
 }
 

@@ -26,9 +26,10 @@
 use distributed_core::{NodeId, Tick};
 
 use crate::membership::ChangeError;
-use crate::message::Message;
-use crate::node::{Raft, Role};
+use crate::message::TimeoutNow;
+use crate::node::Raft;
 use crate::ready::{Output, Ready};
+use crate::role::Role;
 
 /// A leadership transfer under way at the leader.
 #[derive(Clone, Debug)]
@@ -44,12 +45,12 @@ pub(crate) struct Transfer {
 impl Raft {
     /// `Input::TransferLeadership`: start a transfer, or say why not.
     pub(crate) fn transfer_leadership(&mut self, to: NodeId, out: &mut Ready) {
-        let refused = if self.role != Role::Leader {
+        let refused = if self.role() != Role::Leader {
             Some(ChangeError::NotLeader {
-                leader: self.leader,
+                leader: self.leader(),
             })
-        } else if let Some(t) = &self.transfer {
-            Some(ChangeError::TransferInProgress { to: t.to })
+        } else if let Some(to) = self.transferring_to() {
+            Some(ChangeError::TransferInProgress { to })
         } else if to == self.config.id || !self.membership.is_voter(to) {
             Some(ChangeError::Invalid(format!(
                 "{to} is not another voter of {}",
@@ -62,19 +63,23 @@ impl Raft {
             out.outputs.push(Output::ChangeRejected { reason });
             return;
         }
-        self.transfer = Some(Transfer {
+        let l = (self.role.leader_mut()).expect("checked above: leading");
+        l.transfer = Some(Transfer {
             to,
             elapsed: 0,
             timeout_now_sent: false,
         });
         // Voters answer the target's forced campaign despite this leader's lease: give it up.
-        self.rounds.lease_forfeited = true;
+        l.rounds.lease_forfeited = true;
         self.maybe_send_timeout_now(out);
     }
 
     /// Send TimeoutNow once the target matches our whole log; until then make sure it is fed.
     pub(crate) fn maybe_send_timeout_now(&mut self, out: &mut Ready) {
-        let Some(t) = &self.transfer else {
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        let Some(t) = &mut l.transfer else {
             return;
         };
         if t.timeout_now_sent {
@@ -82,11 +87,10 @@ impl Raft {
         }
         let to = t.to;
         let last = self.log.last_index();
-        if (self.progress.get(&to)).is_some_and(|pr| pr.match_index == last) {
-            out.send(self.config.id, to, Message::TimeoutNow { term: self.term });
-            if let Some(t) = &mut self.transfer {
-                t.timeout_now_sent = true;
-            }
+        if (l.progress.get(&to)).is_some_and(|pr| pr.match_index == last) {
+            t.timeout_now_sent = true;
+            let msg = TimeoutNow { term: self.term };
+            out.send(self.config.id, to, msg.into());
         } else {
             self.send_appends(to, out);
         }
@@ -94,23 +98,40 @@ impl Raft {
 
     /// Leader tick: abandon a transfer that has not completed within an election timeout.
     pub(crate) fn tick_transfer(&mut self, out: &mut Ready) {
-        let Some(t) = &mut self.transfer else {
+        let Some(l) = self.role.leader_mut() else {
+            return;
+        };
+        let Some(t) = &mut l.transfer else {
             return;
         };
         t.elapsed += 1;
         if t.elapsed >= self.config.election_timeout_ticks_max {
             let to = t.to;
-            self.transfer = None;
+            l.transfer = None;
             let reason = ChangeError::TransferTimedOut { to };
             out.outputs.push(Output::ChangeRejected { reason });
         }
     }
 
     /// The target's side: TimeoutNow from the leader of our term makes a voter campaign now.
-    pub(crate) fn handle_timeout_now(&mut self, from: NodeId, out: &mut Ready) {
-        let from_our_leader = self.role == Role::Follower && self.leader == Some(from);
-        if from_our_leader && self.membership.is_voter(self.config.id) {
-            self.start_campaign(true, out);
+    pub(crate) fn on_timeout_now(&mut self, from: NodeId, msg: TimeoutNow, out: &mut Ready) {
+        if msg.term < self.term {
+            let term = self.term;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: stale term {} < {term} (§5.1)",
+                msg.term
+            ));
         }
+        if self.role() != Role::Follower || self.leader() != Some(from) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: not from this node's leader"
+            ));
+        }
+        if !self.membership.is_voter(self.config.id) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: this node is not a voter"
+            ));
+        }
+        self.start_campaign(true, out);
     }
 }

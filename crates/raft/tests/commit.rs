@@ -4,7 +4,7 @@ mod common;
 
 use common::{disk_with, make_leader, node_from, ok, step, Cluster};
 use distributed_core::{Envelope, NodeId};
-use raft::{Input, Message, Output, Raft, Ready, Variant};
+use raft::{AppendEntries, Input, Message, Output, Raft, Ready, Variant};
 
 /// Figure 8 (c), seen from S1: leader of term 4 (after a no-op at index 3), and the entry of
 /// term 2 at index 2 is stored on S1, S2 and S3, a majority of five.
@@ -88,7 +88,7 @@ fn play_figure_8(variant: Variant) -> (Vec<String>, Option<raft::Entry>) {
     c.heal();
 
     c.intercept = Some(Box::new(|e: &mut Envelope<Message>| {
-        !(e.from == NodeId(5) && matches!(e.msg, Message::AppendEntries { .. }))
+        !(e.from == NodeId(5) && matches!(e.msg, Message::AppendEntries(_)))
     }));
     c.campaign_until_leader(5);
     c.crash(NodeId(5));
@@ -96,7 +96,7 @@ fn play_figure_8(variant: Variant) -> (Vec<String>, Option<raft::Entry>) {
     c.restart(NodeId(1));
     let s1_term_floor = 3;
     c.intercept = Some(Box::new(move |e: &mut Envelope<Message>| {
-        if let Message::AppendEntries { entries, .. } = &mut e.msg {
+        if let Message::AppendEntries(AppendEntries { entries, .. }) = &mut e.msg {
             entries.retain(|en| en.term < s1_term_floor);
         }
         true

@@ -6,21 +6,24 @@ use std::collections::BTreeSet;
 
 use common::{disk_with, make_leader, node_from, step, Cluster};
 use distributed_core::{NodeId, Protocol, SeededRng};
-use raft::{Config, Disk, Message, Raft, Ready, Role, Write};
+use raft::{
+    AppendEntries, Config, Disk, Message, PreVoteResponse, Raft, Ready, RequestVote,
+    RequestVoteResponse, Role, Write,
+};
 
 fn vote_request(term: u64, last_term: u64, last_index: u64) -> Message {
-    Message::RequestVote {
+    Message::RequestVote(RequestVote {
         term,
         last_log_index: last_index,
         last_log_term: last_term,
         leader_transfer: false,
-    }
+    })
 }
 
 fn granted(out: &Ready) -> bool {
     matches!(
         out.messages.as_slice(),
-        [env] if matches!(env.msg, Message::RequestVoteResponse { vote_granted: true, .. })
+        [env] if matches!(env.msg, Message::RequestVoteResponse(RequestVoteResponse { vote_granted: true, .. }))
     )
 }
 
@@ -64,18 +67,18 @@ fn make_leader_attempt(n: &mut Raft, voters: &[u64]) -> Ready {
         .filter(|&p| p != n.id())
         .collect();
     for p in peers {
-        let pre = Message::PreVoteResponse {
+        let pre = Message::PreVoteResponse(PreVoteResponse {
             term: n.term() + 1,
             vote_granted: true,
-        };
+        });
         n.step(p, pre, &mut out);
     }
     assert_eq!(n.role(), Role::Candidate);
     for &v in voters {
-        let msg = Message::RequestVoteResponse {
+        let msg = Message::RequestVoteResponse(RequestVoteResponse {
             term: n.term(),
             vote_granted: true,
-        };
+        });
         n.step(NodeId(v), msg, &mut out);
     }
     out
@@ -133,7 +136,7 @@ fn ticks_until_timeout(n: &mut Raft) -> u64 {
     for ticks in 1..=n.config().election_timeout_ticks_max {
         let mut out = Ready::new();
         n.tick(&mut out);
-        if (out.messages.iter()).any(|e| matches!(e.msg, Message::PreVote { .. })) {
+        if (out.messages.iter()).any(|e| matches!(e.msg, Message::PreVote(_))) {
             return ticks;
         }
     }
@@ -200,14 +203,14 @@ fn a_candidate_steps_down_when_a_leader_of_its_term_appears() {
     // Raft §5.2: if the leader's term is at least the candidate's, the candidate steps down.
     let mut n = node_from(1, 3, &Disk::default(), |_| {});
     let _ = make_leader_attempt(&mut n, &[]);
-    let heartbeat = Message::AppendEntries {
+    let heartbeat = Message::AppendEntries(AppendEntries {
         term: n.term(),
         prev_log_index: 0,
         prev_log_term: 0,
         entries: vec![],
         leader_commit: 0,
         round: 0,
-    };
+    });
     step(&mut n, 2, heartbeat);
     assert_eq!(n.role(), Role::Follower);
     assert_eq!(n.leader(), Some(NodeId(2)));

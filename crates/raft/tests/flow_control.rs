@@ -4,7 +4,7 @@ mod common;
 
 use common::{make_leader, node_from, ok, Cluster};
 use distributed_core::{Envelope, NodeId, Protocol, SeededRng};
-use raft::{Bytes, Config, Disk, Input, Message, Raft, Ready};
+use raft::{AppendEntries, Bytes, Config, Disk, Input, Message, Raft, Ready};
 
 /// A leader of a two-node cluster whose follower n2 just acknowledged the no-op, so n2 is in
 /// the pipelined (replicate) state; `proposals` were made while the first probe was out.
@@ -28,7 +28,9 @@ fn batch_sizes(out: &Ready) -> Vec<usize> {
     out.messages
         .iter()
         .filter_map(|e| match &e.msg {
-            Message::AppendEntries { entries, .. } if !entries.is_empty() => Some(entries.len()),
+            Message::AppendEntries(AppendEntries { entries, .. }) if !entries.is_empty() => {
+                Some(entries.len())
+            }
             _ => None,
         })
         .collect()
@@ -82,7 +84,7 @@ fn appends_in_window(c: &mut Cluster, from: u64, rounds: u64) -> Vec<usize> {
             window
                 .iter()
                 .filter(|e| e.from == NodeId(from) && e.to == NodeId(to))
-                .filter(|e| matches!(e.msg, Message::AppendEntries { .. }))
+                .filter(|e| matches!(e.msg, Message::AppendEntries(_)))
                 .count()
         })
         .collect()
@@ -142,7 +144,7 @@ fn a_follower_whose_appends_were_all_lost_catches_up_after_the_next_heartbeat() 
     c.run(4);
     c.intercept = Some(Box::new(|e: &mut Envelope<Message>| {
         !(e.to == NodeId(2)
-            && matches!(&e.msg, Message::AppendEntries { entries, .. } if !entries.is_empty()))
+            && matches!(&e.msg, Message::AppendEntries(AppendEntries { entries, .. }) if !entries.is_empty()))
     }));
     for k in 0..30u8 {
         c.propose(NodeId(1), &[k]);

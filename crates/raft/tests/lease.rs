@@ -5,7 +5,9 @@ mod common;
 
 use common::{make_leader, node_from, ok_in_round, step, Cluster};
 use distributed_core::{NodeId, Protocol, SeededRng};
-use raft::{Config, Disk, Input, Message, Output, Raft, ReadMode, Ready, Role, Variant};
+use raft::{
+    AppendEntries, Config, Disk, Input, Message, Output, Raft, ReadMode, Ready, Role, Variant,
+};
 
 fn lease(variant: Variant) -> impl Fn(&mut Config) {
     move |c: &mut Config| {
@@ -85,7 +87,9 @@ fn ticks_served_after_a_late_ack(variant: Variant) -> Vec<u64> {
     let term = l.term();
     step(&mut l, 2, ok_in_round(term, 1, 0));
     let out = read(&mut l, 1000);
-    let Some(Message::AppendEntries { round, .. }) = out.messages.first().map(|e| &e.msg) else {
+    let Some(Message::AppendEntries(AppendEntries { round, .. })) =
+        out.messages.first().map(|e| &e.msg)
+    else {
         panic!("the read starts a round: {out:?}");
     };
     let round = *round;

@@ -6,7 +6,10 @@ mod common;
 
 use common::{make_leader, node_from, ok_in_round, step, Cluster};
 use distributed_core::{Envelope, NodeId, Protocol};
-use raft::{AppendResult, Disk, Input, Message, Output, Raft, ReadFailure, Ready, Role};
+use raft::{
+    AppendEntries, AppendEntriesResponse, AppendResult, Disk, Input, Message, Output, Raft,
+    ReadFailure, ReadIndexRequest, Ready, Role,
+};
 
 fn read(node: &mut Raft, id: u64) -> Ready {
     let mut out = Ready::new();
@@ -22,7 +25,7 @@ fn outputs(out: &Ready) -> Vec<String> {
 fn round_sent(out: &Ready) -> u64 {
     let rounds: Vec<u64> = (out.messages.iter())
         .filter_map(|e| match e.msg {
-            Message::AppendEntries { round, .. } => Some(round),
+            Message::AppendEntries(AppendEntries { round, .. }) => Some(round),
             _ => None,
         })
         .collect();
@@ -88,7 +91,7 @@ fn a_rejection_of_the_round_still_confirms_leadership() {
     let mut l = committed_leader();
     let term = l.term();
     let round = round_sent(&read(&mut l, 3));
-    let reject = Message::AppendEntriesResponse {
+    let reject = Message::AppendEntriesResponse(AppendEntriesResponse {
         term,
         result: AppendResult::Reject {
             prev_log_index: 5,
@@ -96,7 +99,7 @@ fn a_rejection_of_the_round_still_confirms_leadership() {
             conflict_index: 1,
         },
         round,
-    };
+    });
     assert_eq!(
         outputs(&step(&mut l, 3, reject)),
         ["ReadReady{id=3 index=1}"]
@@ -109,7 +112,7 @@ fn one_heartbeat_round_confirms_many_batched_reads() {
     let mut c = Cluster::new(3, 2);
     c.elect(1);
     c.run(3);
-    let is_append = |m: &Message| matches!(m, Message::AppendEntries { .. });
+    let is_append = |m: &Message| matches!(m, Message::AppendEntries(_));
     let before: usize = (2..=3).map(|f| c.count_sent(1, f, is_append)).sum();
     for id in 1..=50 {
         c.read(NodeId(1), id);
@@ -137,19 +140,23 @@ fn a_deposed_leader_fails_its_pending_reads_so_clients_retry() {
     let mut l = committed_leader();
     let term = l.term();
     read(&mut l, 9);
-    let forwarded = step(&mut l, 3, Message::ReadIndexRequest { term, id: 4 });
+    let forwarded = step(
+        &mut l,
+        3,
+        Message::ReadIndexRequest(ReadIndexRequest { term, id: 4 }),
+    );
     assert!(
         forwarded.messages.is_empty(),
         "a round is already in flight"
     );
-    let heartbeat = Message::AppendEntries {
+    let heartbeat = Message::AppendEntries(AppendEntries {
         term: term + 1,
         prev_log_index: 0,
         prev_log_term: 0,
         entries: vec![],
         leader_commit: 0,
         round: 1,
-    };
+    });
     let out = step(&mut l, 2, heartbeat);
     assert_eq!(l.role(), Role::Follower);
     assert_eq!(
@@ -157,7 +164,7 @@ fn a_deposed_leader_fails_its_pending_reads_so_clients_retry() {
         ["ReadFailed{id=9 reason=NotLeader{leader=n2}}"]
     );
     let failures: Vec<String> = (out.messages.iter())
-        .filter(|e| matches!(e.msg, Message::ReadIndexResponse { .. }))
+        .filter(|e| matches!(e.msg, Message::ReadIndexResponse(_)))
         .map(Envelope::to_string)
         .collect();
     assert_eq!(
@@ -284,7 +291,7 @@ fn a_follower_read_goes_through_the_leader_and_is_ready_once_its_own_commit_catc
     // state machine has advanced at least that far.
     let mut c = follower_behind_on_commit();
     c.intercept = Some(Box::new(|e: &mut Envelope<Message>| {
-        !(e.to == NodeId(2) && matches!(e.msg, Message::AppendEntries { .. }))
+        !(e.to == NodeId(2) && matches!(e.msg, Message::AppendEntries(_)))
     }));
     assert!(c.read(NodeId(2), 7).is_empty());
     c.deliver_all(); // the read round asks n2 (it waits for the round): lost
@@ -292,11 +299,11 @@ fn a_follower_read_goes_through_the_leader_and_is_ready_once_its_own_commit_catc
                      // commit doesn't.
     c.run(c.node(1).config().heartbeat_interval_ticks);
     assert_eq!(
-        c.count_sent(2, 1, |m| matches!(m, Message::ReadIndexRequest { .. })),
+        c.count_sent(2, 1, |m| matches!(m, Message::ReadIndexRequest(_))),
         1
     );
     assert_eq!(
-        c.count_sent(1, 2, |m| matches!(m, Message::ReadIndexResponse { .. })),
+        c.count_sent(1, 2, |m| matches!(m, Message::ReadIndexResponse(_))),
         1
     );
     assert_eq!(c.node(2).commit_index(), 1);
@@ -339,7 +346,11 @@ fn a_follower_read_fails_when_the_term_changes_before_the_leader_answers() {
 #[test]
 fn a_read_index_request_to_a_node_that_does_not_lead_is_answered_with_a_failure() {
     let mut n = node_from(3, 3, &Disk::default(), |_| {});
-    let out = step(&mut n, 2, Message::ReadIndexRequest { term: 0, id: 11 });
+    let out = step(
+        &mut n,
+        2,
+        Message::ReadIndexRequest(ReadIndexRequest { term: 0, id: 11 }),
+    );
     assert_eq!(
         out.messages[0].to_string(),
         "n3→n2 ReadIndexResponse{term=0 id=11 failed=NotLeader{leader=none}}"
@@ -352,7 +363,7 @@ fn a_read_round_asks_only_a_quorum_and_the_heartbeat_asks_everyone() {
     let mut c = Cluster::new(5, 4);
     c.elect(1);
     c.run(3);
-    let is_append = |m: &Message| matches!(m, Message::AppendEntries { .. });
+    let is_append = |m: &Message| matches!(m, Message::AppendEntries(_));
     let sent =
         |c: &Cluster| -> Vec<usize> { (2..=5).map(|f| c.count_sent(1, f, is_append)).collect() };
     let before = sent(&c);
@@ -377,7 +388,7 @@ fn a_read_round_whose_followers_are_gone_is_confirmed_by_the_next_heartbeat() {
     let mut c = Cluster::new(3, 4);
     c.elect(1);
     c.run(3);
-    let is_append = |m: &Message| matches!(m, Message::AppendEntries { .. });
+    let is_append = |m: &Message| matches!(m, Message::AppendEntries(_));
     let before: Vec<usize> = (2..=3).map(|f| c.count_sent(1, f, is_append)).collect();
     c.read(NodeId(1), 1);
     let asked = (2..=3u64)

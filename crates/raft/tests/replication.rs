@@ -5,17 +5,20 @@ mod common;
 
 use common::{disk_with, log_of_terms, make_leader, node_from, step, Cluster};
 use distributed_core::{NodeId, Protocol};
-use raft::{AppendResult, Bytes, Disk, Entry, EntryKind, Message, Raft, Ready, Write};
+use raft::{
+    AppendEntries, AppendEntriesResponse, AppendResult, Bytes, Disk, Entry, EntryKind, Message,
+    Raft, Ready, Write,
+};
 
 fn append(term: u64, prev: (u64, u64), entries: Vec<Entry>, commit: u64) -> Message {
-    Message::AppendEntries {
+    Message::AppendEntries(AppendEntries {
         term,
         prev_log_index: prev.1,
         prev_log_term: prev.0,
         entries,
         leader_commit: commit,
         round: 0,
-    }
+    })
 }
 
 fn entry(term: u64, index: u64) -> Entry {
@@ -30,7 +33,7 @@ fn entry(term: u64, index: u64) -> Entry {
 fn the_result(out: &Ready) -> AppendResult {
     match out.messages.as_slice() {
         [env] => match env.msg {
-            Message::AppendEntriesResponse { result, .. } => result,
+            Message::AppendEntriesResponse(AppendEntriesResponse { result, .. }) => result,
             ref other => panic!("expected one AppendEntriesResponse, got {other}"),
         },
         other => panic!("expected one message, got {other:?}"),
@@ -142,10 +145,10 @@ fn the_leader_backs_up_next_index_quickly_using_the_conflict_hint() {
     let rejections = c.count_sent(2, 1, |m| {
         matches!(
             m,
-            Message::AppendEntriesResponse {
+            Message::AppendEntriesResponse(AppendEntriesResponse {
                 result: AppendResult::Reject { .. },
                 ..
-            }
+            })
         )
     });
     assert_eq!(rejections, 1, "one round trip skips all of term 2 and 3");
@@ -159,7 +162,7 @@ fn the_leader_skips_to_its_own_last_entry_of_the_conflicting_term() {
     let mut l = node_from(1, 3, &disk_with(4, &[1, 1, 2, 2, 2, 4]), |_| {});
     make_leader(&mut l, &[2]);
     let term = l.term();
-    let reject = Message::AppendEntriesResponse {
+    let reject = Message::AppendEntriesResponse(AppendEntriesResponse {
         term,
         result: AppendResult::Reject {
             prev_log_index: 6,
@@ -167,7 +170,7 @@ fn the_leader_skips_to_its_own_last_entry_of_the_conflicting_term() {
             conflict_index: 3,
         },
         round: 0,
-    };
+    });
     let out = step(&mut l, 2, reject);
     let first = out.messages[0].msg.to_string();
     assert!(
@@ -182,7 +185,7 @@ fn a_leader_ignores_a_stale_rejection_of_an_old_probe() {
     let mut l = node_from(1, 3, &disk_with(1, &[1, 1, 1]), |_| {});
     make_leader(&mut l, &[2]);
     let term = l.term();
-    let stale = Message::AppendEntriesResponse {
+    let stale = Message::AppendEntriesResponse(AppendEntriesResponse {
         term,
         result: AppendResult::Reject {
             prev_log_index: 1,
@@ -190,7 +193,7 @@ fn a_leader_ignores_a_stale_rejection_of_an_old_probe() {
             conflict_index: 0,
         },
         round: 0,
-    };
+    });
     let out = step(&mut l, 2, stale);
     assert!(
         out.messages.is_empty(),

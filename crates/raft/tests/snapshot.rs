@@ -5,7 +5,10 @@ mod common;
 
 use common::{node_from, offset, step, Cluster};
 use distributed_core::{Envelope, NodeId, Protocol};
-use raft::{Bytes, Disk, Entry, Input, Message, Output, Raft, Ready, Snapshot, SnapshotMeta};
+use raft::{
+    Bytes, Disk, Entry, Input, InstallSnapshot, InstallSnapshotResponse, Message, Output, Raft,
+    Ready, Snapshot, SnapshotMeta,
+};
 
 fn commit_entries(c: &mut Cluster, leader: NodeId, n: usize) {
     for k in 0..n {
@@ -16,7 +19,7 @@ fn commit_entries(c: &mut Cluster, leader: NodeId, n: usize) {
 }
 
 fn is_chunk(m: &Message) -> bool {
-    matches!(m, Message::InstallSnapshot { .. })
+    matches!(m, Message::InstallSnapshot(_))
 }
 
 fn meta(index: u64, term: u64) -> SnapshotMeta {
@@ -28,14 +31,14 @@ fn meta(index: u64, term: u64) -> SnapshotMeta {
 }
 
 fn chunk(term: u64, meta: SnapshotMeta, offset: u64, data: &'static [u8], done: bool) -> Message {
-    Message::InstallSnapshot {
+    Message::InstallSnapshot(InstallSnapshot {
         term,
         meta,
         offset,
         data: Bytes::from_static(data),
         done,
         round: 0,
-    }
+    })
 }
 
 /// The (index, received, installed) of the single InstallSnapshotResponse in `out`.
@@ -44,12 +47,12 @@ fn snapshot_reply(out: &Ready) -> (u64, u64, bool) {
         .messages
         .iter()
         .filter_map(|e| match e.msg {
-            Message::InstallSnapshotResponse {
+            Message::InstallSnapshotResponse(InstallSnapshotResponse {
                 index,
                 received,
                 installed,
                 ..
-            } => Some((index, received, installed)),
+            }) => Some((index, received, installed)),
             _ => None,
         })
         .collect();
@@ -144,7 +147,7 @@ fn a_follower_behind_the_compacted_log_receives_the_snapshot_in_bounded_chunks()
         chunks.len()
     );
     for e in chunks {
-        if let Message::InstallSnapshot { data, .. } = &e.msg {
+        if let Message::InstallSnapshot(InstallSnapshot { data, .. }) = &e.msg {
             assert!(data.len() <= 8, "{e} is over snapshot_chunk_bytes_max");
         }
     }
@@ -248,11 +251,11 @@ fn a_snapshot_chunk_from_a_stale_leader_is_refused_with_the_current_term() {
     let reply = &out.messages[0].msg;
     assert!(matches!(
         reply,
-        Message::InstallSnapshotResponse {
+        Message::InstallSnapshotResponse(InstallSnapshotResponse {
             term: 5,
             installed: false,
             ..
-        }
+        })
     ));
     assert_eq!(f.snapshot_index(), 0);
 }

@@ -6,34 +6,37 @@ mod common;
 
 use common::{disk_with, node_from, step, Cluster};
 use distributed_core::{NodeId, Protocol};
-use raft::{Disk, Message, Raft, ReadMode, Ready, Role, Write};
+use raft::{
+    AppendEntries, Disk, Message, PreVote, PreVoteResponse, Raft, ReadMode, Ready, RequestVote,
+    Role, Write,
+};
 
 fn heartbeat(term: u64) -> Message {
-    Message::AppendEntries {
+    Message::AppendEntries(AppendEntries {
         term,
         prev_log_index: 0,
         prev_log_term: 0,
         entries: vec![],
         leader_commit: 0,
         round: 0,
-    }
+    })
 }
 
 fn pre_vote(term: u64) -> Message {
-    Message::PreVote {
+    Message::PreVote(PreVote {
         term,
         last_log_index: 0,
         last_log_term: 0,
-    }
+    })
 }
 
 fn vote_request(term: u64) -> Message {
-    Message::RequestVote {
+    Message::RequestVote(RequestVote {
         term,
         last_log_index: 0,
         last_log_term: 0,
         leader_transfer: false,
-    }
+    })
 }
 
 /// The single answer in `out`, as text.
@@ -74,9 +77,9 @@ fn pre_vote_stops_a_partitioned_node_from_bumping_terms_so_its_return_leaves_the
         cut_off_term, term,
         "n3 timed out ~10 times without moving its term"
     );
-    assert!(c.count_sent(3, 1, |m| matches!(m, Message::PreVote { .. })) >= 5);
+    assert!(c.count_sent(3, 1, |m| matches!(m, Message::PreVote(_))) >= 5);
     assert_eq!(
-        c.count_sent(3, 1, |m| matches!(m, Message::RequestVote { .. })),
+        c.count_sent(3, 1, |m| matches!(m, Message::RequestVote(_))),
         0
     );
     assert_eq!(c.leader(), Some(NodeId(1)), "the leader is still in office");
@@ -125,10 +128,10 @@ fn a_pre_candidate_asks_for_the_next_term_without_persisting_or_adopting_it() {
         ]
     );
     out.clear();
-    let granted = Message::PreVoteResponse {
+    let granted = Message::PreVoteResponse(PreVoteResponse {
         term: 5,
         vote_granted: true,
-    };
+    });
     n.step(NodeId(3), granted, &mut out);
     assert_eq!(
         (n.role(), n.term()),
@@ -168,10 +171,10 @@ fn a_pre_candidate_behind_the_cluster_adopts_the_term_a_rejection_carries() {
     let max = n.config().election_timeout_ticks_max;
     tick_n(&mut n, max);
     assert_eq!(n.role(), Role::PreCandidate);
-    let rejected = Message::PreVoteResponse {
+    let rejected = Message::PreVoteResponse(PreVoteResponse {
         term: 7,
         vote_granted: false,
-    };
+    });
     step(&mut n, 2, rejected);
     assert_eq!((n.role(), n.term()), (Role::Follower, 7));
 }

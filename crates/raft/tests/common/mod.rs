@@ -19,8 +19,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use distributed_core::{Envelope, NodeId, Protocol, SeededRng};
 use raft::{
-    AppendResult, Bytes, Config, Disk, Entry, EntryKind, Input, Message, Output, Raft, Ready, Role,
-    Term,
+    AppendEntries, AppendEntriesResponse, AppendResult, Bytes, Config, Disk, Entry, EntryKind,
+    Input, InstallSnapshotResponse, Message, Output, PreVote, PreVoteResponse, Raft, Ready,
+    RequestVoteResponse, Role, Term,
 };
 
 /// Upper bound on messages delivered by one `deliver_all`: a livelock fails the test, not hangs it.
@@ -75,20 +76,20 @@ pub fn make_leader(node: &mut Raft, voters: &[u64]) -> Ready {
     if node.role() == Role::PreCandidate {
         let proposed = node.term() + 1;
         for &v in voters {
-            let granted = Message::PreVoteResponse {
+            let granted = Message::PreVoteResponse(PreVoteResponse {
                 term: proposed,
                 vote_granted: true,
-            };
+            });
             node.step(NodeId(v), granted, &mut out);
         }
     }
     assert_eq!(node.role(), Role::Candidate);
     let term = node.term();
     for &v in voters {
-        let granted = Message::RequestVoteResponse {
+        let granted = Message::RequestVoteResponse(RequestVoteResponse {
             term,
             vote_granted: true,
-        };
+        });
         node.step(NodeId(v), granted, &mut out);
     }
     assert_eq!(node.role(), Role::Leader);
@@ -101,11 +102,11 @@ pub fn ok(term: Term, match_index: u64) -> Message {
 
 /// A successful AppendEntriesResponse that answers heartbeat round `round`.
 pub fn ok_in_round(term: Term, match_index: u64, round: u64) -> Message {
-    Message::AppendEntriesResponse {
+    Message::AppendEntriesResponse(AppendEntriesResponse {
         term,
         result: AppendResult::Ok { match_index },
         round,
-    }
+    })
 }
 
 /// Rewrites a message on the wire, or drops it by returning false.
@@ -466,7 +467,7 @@ impl Cluster {
 /// A pre-vote's term is proposed, never held (thesis §9.6): it must NOT be on disk.
 pub fn assert_promises_are_durable(disk: &Disk, env: &Envelope<Message>) {
     let hs = disk.hard_state;
-    if let Message::PreVote { term, .. } = env.msg {
+    if let Message::PreVote(PreVote { term, .. }) = env.msg {
         assert_eq!(
             term,
             hs.term + 1,
@@ -481,36 +482,36 @@ pub fn assert_promises_are_durable(disk: &Disk, env: &Envelope<Message>) {
         "{env} sent before its term was persisted"
     );
     match &env.msg {
-        Message::RequestVoteResponse {
+        Message::RequestVoteResponse(RequestVoteResponse {
             vote_granted: true, ..
-        } => assert_eq!(
+        }) => assert_eq!(
             hs.voted_for,
             Some(env.to),
             "{env} sent before the vote was persisted"
         ),
-        Message::RequestVote { .. } => {
+        Message::RequestVote(_) => {
             assert_eq!(
                 hs.voted_for,
                 Some(env.from),
                 "{env} sent before the self-vote was persisted"
             )
         }
-        Message::AppendEntriesResponse {
+        Message::AppendEntriesResponse(AppendEntriesResponse {
             result: AppendResult::Ok { match_index },
             ..
-        } => assert!(
+        }) => assert!(
             offset(disk) + disk.log.len() as u64 >= *match_index,
             "{env} acknowledges entries not yet on disk"
         ),
-        Message::InstallSnapshotResponse {
+        Message::InstallSnapshotResponse(InstallSnapshotResponse {
             index,
             installed: true,
             ..
-        } => assert!(
+        }) => assert!(
             offset(disk) + disk.log.len() as u64 >= *index,
             "{env} acknowledges a snapshot not yet on disk"
         ),
-        Message::AppendEntries { entries, .. } => {
+        Message::AppendEntries(AppendEntries { entries, .. }) => {
             if let Some(last) = entries.last() {
                 let on_disk = disk.log.get((last.index - offset(disk)) as usize - 1);
                 assert_eq!(

@@ -5,7 +5,8 @@
 //!   frame:   [len u32][crc32(payload) u32][payload: len bytes]        len ≤ frame_bytes_max
 //!   payload: [version=1][kind][fields]
 //!     kind 1 Hello{from}                  first frame on every connection: who is talking
-//!     kind 2 Raft(Message)                sub-kind 1..=11, the RPCs of raft::Message
+//!     kind 2 Raft(Message)                sub-kind 1..=11 (`RAFT_PRE_VOTE` …), one per raft
+//!                                         message struct, each with its put_/get_ pair
 //!                                         (version 2: entries carry a kind, RequestVote a
 //!                                         leader-transfer flag, 9 is TimeoutNow; 10, 11:
 //!                                         InstallSnapshot and its response, §7)
@@ -24,7 +25,11 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use distributed_core::NodeId;
-use raft::{AppendResult, Message, ReadFailure};
+use raft::{
+    AppendEntries, AppendEntriesResponse, AppendResult, InstallSnapshot, InstallSnapshotResponse,
+    Message, PreVote, PreVoteResponse, ReadFailure, ReadIndexRequest, ReadIndexResponse,
+    RequestVote, RequestVoteResponse, TimeoutNow,
+};
 
 use crate::codec::{get_snapshot_meta, put_bytes, put_entries, put_node, put_snapshot_meta};
 use crate::codec::{CodecError, Reader};
@@ -151,118 +156,150 @@ pub fn decode_payload(payload: &[u8]) -> Result<PeerFrame, CodecError> {
     Ok(frame)
 }
 
+// The sub-kinds of `PeerFrame::Raft`, one per Raft message. They are the wire format: a
+// number is never renumbered or reused (version 2 added 9, 10 and 11).
+const RAFT_PRE_VOTE: u8 = 1;
+const RAFT_PRE_VOTE_RESPONSE: u8 = 2;
+const RAFT_REQUEST_VOTE: u8 = 3;
+const RAFT_REQUEST_VOTE_RESPONSE: u8 = 4;
+const RAFT_APPEND_ENTRIES: u8 = 5;
+const RAFT_APPEND_ENTRIES_RESPONSE: u8 = 6;
+const RAFT_READ_INDEX_REQUEST: u8 = 7;
+const RAFT_READ_INDEX_RESPONSE: u8 = 8;
+const RAFT_TIMEOUT_NOW: u8 = 9;
+const RAFT_INSTALL_SNAPSHOT: u8 = 10;
+const RAFT_INSTALL_SNAPSHOT_RESPONSE: u8 = 11;
+
+/// `[sub-kind][fields]`, one `put_`/`get_` pair per message struct: each `put_` writes its
+/// sub-kind and fields; `decode_message` reads the sub-kind and the matching `get_` the fields.
 fn encode_message(msg: &Message, out: &mut Vec<u8>) {
     match msg {
-        Message::PreVote {
-            term,
-            last_log_index,
-            last_log_term,
-        } => {
-            out.put_u8(1);
-            out.put_u64(*term);
-            out.put_u64(*last_log_index);
-            out.put_u64(*last_log_term);
-        }
-        Message::PreVoteResponse { term, vote_granted } => {
-            out.put_u8(2);
-            out.put_u64(*term);
-            out.put_u8(u8::from(*vote_granted));
-        }
-        Message::RequestVote {
-            term,
-            last_log_index,
-            last_log_term,
-            leader_transfer,
-        } => {
-            out.put_u8(3);
-            out.put_u64(*term);
-            out.put_u64(*last_log_index);
-            out.put_u64(*last_log_term);
-            out.put_u8(u8::from(*leader_transfer));
-        }
-        Message::RequestVoteResponse { term, vote_granted } => {
-            out.put_u8(4);
-            out.put_u64(*term);
-            out.put_u8(u8::from(*vote_granted));
-        }
-        Message::AppendEntries {
-            term,
-            prev_log_index,
-            prev_log_term,
-            entries,
-            leader_commit,
-            round,
-        } => {
-            out.put_u8(5);
-            for v in [
-                *term,
-                *prev_log_index,
-                *prev_log_term,
-                *leader_commit,
-                *round,
-            ] {
-                out.put_u64(v);
-            }
-            put_entries(out, entries);
-        }
-        Message::AppendEntriesResponse {
-            term,
-            result,
-            round,
-        } => encode_append_response(*term, result, *round, out),
-        Message::ReadIndexRequest { term, id } => {
-            out.put_u8(7);
-            out.put_u64(*term);
-            out.put_u64(*id);
-        }
-        Message::ReadIndexResponse { term, id, outcome } => {
-            encode_read_index_response(*term, *id, outcome, out)
-        }
-        Message::TimeoutNow { term } => {
-            out.put_u8(9);
-            out.put_u64(*term);
-        }
-        Message::InstallSnapshot {
-            term,
-            meta,
-            offset,
-            data,
-            done,
-            round,
-        } => {
-            out.put_u8(10);
-            out.put_u64(*term);
-            put_snapshot_meta(out, meta);
-            out.put_u64(*offset);
-            put_bytes(out, data);
-            out.put_u8(u8::from(*done));
-            out.put_u64(*round);
-        }
-        Message::InstallSnapshotResponse {
-            term,
-            index,
-            received,
-            installed,
-            round,
-        } => {
-            out.put_u8(11);
-            for v in [*term, *index, *received] {
-                out.put_u64(v);
-            }
-            out.put_u8(u8::from(*installed));
-            out.put_u64(*round);
-        }
+        Message::PreVote(m) => put_pre_vote(m, out),
+        Message::PreVoteResponse(m) => put_pre_vote_response(m, out),
+        Message::RequestVote(m) => put_request_vote(m, out),
+        Message::RequestVoteResponse(m) => put_request_vote_response(m, out),
+        Message::AppendEntries(m) => put_append_entries(m, out),
+        Message::AppendEntriesResponse(m) => put_append_entries_response(m, out),
+        Message::ReadIndexRequest(m) => put_read_index_request(m, out),
+        Message::ReadIndexResponse(m) => put_read_index_response(m, out),
+        Message::TimeoutNow(m) => put_timeout_now(m, out),
+        Message::InstallSnapshot(m) => put_install_snapshot(m, out),
+        Message::InstallSnapshotResponse(m) => put_install_snapshot_response(m, out),
     }
 }
 
-fn encode_append_response(term: u64, result: &AppendResult, round: u64, out: &mut Vec<u8>) {
-    out.put_u8(6);
-    out.put_u64(term);
-    out.put_u64(round);
-    match result {
+fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
+    let msg = match r.u8("raft message kind")? {
+        RAFT_PRE_VOTE => get_pre_vote(r)?.into(),
+        RAFT_PRE_VOTE_RESPONSE => get_pre_vote_response(r)?.into(),
+        RAFT_REQUEST_VOTE => get_request_vote(r)?.into(),
+        RAFT_REQUEST_VOTE_RESPONSE => get_request_vote_response(r)?.into(),
+        RAFT_APPEND_ENTRIES => get_append_entries(r)?.into(),
+        RAFT_APPEND_ENTRIES_RESPONSE => get_append_entries_response(r)?.into(),
+        RAFT_READ_INDEX_REQUEST => get_read_index_request(r)?.into(),
+        RAFT_READ_INDEX_RESPONSE => get_read_index_response(r)?.into(),
+        RAFT_TIMEOUT_NOW => get_timeout_now(r)?.into(),
+        RAFT_INSTALL_SNAPSHOT => get_install_snapshot(r)?.into(),
+        RAFT_INSTALL_SNAPSHOT_RESPONSE => get_install_snapshot_response(r)?.into(),
+        other => return Err(r.error(format!("unknown raft message kind {other}"))),
+    };
+    Ok(msg)
+}
+
+fn put_pre_vote(m: &PreVote, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_PRE_VOTE);
+    out.put_u64(m.term);
+    out.put_u64(m.last_log_index);
+    out.put_u64(m.last_log_term);
+}
+
+fn get_pre_vote(r: &mut Reader<'_>) -> Result<PreVote, CodecError> {
+    Ok(PreVote {
+        term: r.u64("term")?,
+        last_log_index: r.u64("last")?,
+        last_log_term: r.u64("last term")?,
+    })
+}
+
+fn put_pre_vote_response(m: &PreVoteResponse, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_PRE_VOTE_RESPONSE);
+    out.put_u64(m.term);
+    out.put_u8(u8::from(m.vote_granted));
+}
+
+fn get_pre_vote_response(r: &mut Reader<'_>) -> Result<PreVoteResponse, CodecError> {
+    Ok(PreVoteResponse {
+        term: r.u64("term")?,
+        vote_granted: r.bool("granted")?,
+    })
+}
+
+fn put_request_vote(m: &RequestVote, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_REQUEST_VOTE);
+    out.put_u64(m.term);
+    out.put_u64(m.last_log_index);
+    out.put_u64(m.last_log_term);
+    out.put_u8(u8::from(m.leader_transfer));
+}
+
+fn get_request_vote(r: &mut Reader<'_>) -> Result<RequestVote, CodecError> {
+    Ok(RequestVote {
+        term: r.u64("term")?,
+        last_log_index: r.u64("last")?,
+        last_log_term: r.u64("last term")?,
+        leader_transfer: r.bool("leader transfer")?,
+    })
+}
+
+fn put_request_vote_response(m: &RequestVoteResponse, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_REQUEST_VOTE_RESPONSE);
+    out.put_u64(m.term);
+    out.put_u8(u8::from(m.vote_granted));
+}
+
+fn get_request_vote_response(r: &mut Reader<'_>) -> Result<RequestVoteResponse, CodecError> {
+    Ok(RequestVoteResponse {
+        term: r.u64("term")?,
+        vote_granted: r.bool("granted")?,
+    })
+}
+
+/// The fixed fields first, the entries last (they carry their own count).
+fn put_append_entries(m: &AppendEntries, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_APPEND_ENTRIES);
+    for v in [
+        m.term,
+        m.prev_log_index,
+        m.prev_log_term,
+        m.leader_commit,
+        m.round,
+    ] {
+        out.put_u64(v);
+    }
+    put_entries(out, &m.entries);
+}
+
+fn get_append_entries(r: &mut Reader<'_>) -> Result<AppendEntries, CodecError> {
+    // Fields are read in the order written, which is not the struct's order.
+    Ok(AppendEntries {
+        term: r.u64("term")?,
+        prev_log_index: r.u64("prev index")?,
+        prev_log_term: r.u64("prev term")?,
+        leader_commit: r.u64("commit")?,
+        round: r.u64("round")?,
+        entries: r.entries(true)?,
+    })
+}
+
+/// `[term][round][1 match | 2 prev conflict_term conflict_index]`.
+fn put_append_entries_response(m: &AppendEntriesResponse, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_APPEND_ENTRIES_RESPONSE);
+    out.put_u64(m.term);
+    out.put_u64(m.round);
+    match m.result {
         AppendResult::Ok { match_index } => {
             out.put_u8(1);
-            out.put_u64(*match_index);
+            out.put_u64(match_index);
         }
         AppendResult::Reject {
             prev_log_index,
@@ -270,132 +307,140 @@ fn encode_append_response(term: u64, result: &AppendResult, round: u64, out: &mu
             conflict_index,
         } => {
             out.put_u8(2);
-            out.put_u64(*prev_log_index);
-            out.put_u64(*conflict_term);
-            out.put_u64(*conflict_index);
+            out.put_u64(prev_log_index);
+            out.put_u64(conflict_term);
+            out.put_u64(conflict_index);
         }
     }
 }
 
-fn encode_read_index_response(
-    term: u64,
-    id: u64,
-    outcome: &Result<u64, ReadFailure>,
-    out: &mut Vec<u8>,
-) {
-    out.put_u8(8);
-    out.put_u64(term);
-    out.put_u64(id);
-    match outcome {
+fn get_append_entries_response(r: &mut Reader<'_>) -> Result<AppendEntriesResponse, CodecError> {
+    let (term, round) = (r.u64("term")?, r.u64("round")?);
+    let result = match r.u8("append result")? {
+        1 => AppendResult::Ok {
+            match_index: r.u64("match")?,
+        },
+        2 => AppendResult::Reject {
+            prev_log_index: r.u64("prev index")?,
+            conflict_term: r.u64("conflict term")?,
+            conflict_index: r.u64("conflict index")?,
+        },
+        other => return Err(r.error(format!("unknown append result {other}"))),
+    };
+    Ok(AppendEntriesResponse {
+        term,
+        result,
+        round,
+    })
+}
+
+fn put_read_index_request(m: &ReadIndexRequest, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_READ_INDEX_REQUEST);
+    out.put_u64(m.term);
+    out.put_u64(m.id);
+}
+
+fn get_read_index_request(r: &mut Reader<'_>) -> Result<ReadIndexRequest, CodecError> {
+    Ok(ReadIndexRequest {
+        term: r.u64("term")?,
+        id: r.u64("id")?,
+    })
+}
+
+/// `[term][id][0 index | 1 leader | 2 pending_reads_max | 3 ticks]`.
+fn put_read_index_response(m: &ReadIndexResponse, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_READ_INDEX_RESPONSE);
+    out.put_u64(m.term);
+    out.put_u64(m.id);
+    match m.outcome {
         Ok(index) => {
             out.put_u8(0);
-            out.put_u64(*index);
+            out.put_u64(index);
         }
         Err(ReadFailure::NotLeader { leader }) => {
             out.put_u8(1);
-            put_node(out, *leader);
+            put_node(out, leader);
         }
         Err(ReadFailure::Busy { pending_reads_max }) => {
             out.put_u8(2);
-            out.put_u64(*pending_reads_max as u64);
+            out.put_u64(pending_reads_max as u64);
         }
         Err(ReadFailure::TimedOut { ticks }) => {
             out.put_u8(3);
-            out.put_u64(*ticks);
+            out.put_u64(ticks);
         }
     }
 }
 
-fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
-    let msg = match r.u8("raft message kind")? {
-        1 => Message::PreVote {
-            term: r.u64("term")?,
-            last_log_index: r.u64("last")?,
-            last_log_term: r.u64("last term")?,
-        },
-        2 => Message::PreVoteResponse {
-            term: r.u64("term")?,
-            vote_granted: r.bool("granted")?,
-        },
-        3 => Message::RequestVote {
-            term: r.u64("term")?,
-            last_log_index: r.u64("last")?,
-            last_log_term: r.u64("last term")?,
-            leader_transfer: r.bool("leader transfer")?,
-        },
-        4 => Message::RequestVoteResponse {
-            term: r.u64("term")?,
-            vote_granted: r.bool("granted")?,
-        },
-        5 => Message::AppendEntries {
-            term: r.u64("term")?,
-            prev_log_index: r.u64("prev index")?,
-            prev_log_term: r.u64("prev term")?,
-            leader_commit: r.u64("commit")?,
-            round: r.u64("round")?,
-            entries: r.entries(true)?,
-        },
-        6 => {
-            let (term, round) = (r.u64("term")?, r.u64("round")?);
-            let result = match r.u8("append result")? {
-                1 => AppendResult::Ok {
-                    match_index: r.u64("match")?,
-                },
-                2 => AppendResult::Reject {
-                    prev_log_index: r.u64("prev index")?,
-                    conflict_term: r.u64("conflict term")?,
-                    conflict_index: r.u64("conflict index")?,
-                },
-                other => return Err(r.error(format!("unknown append result {other}"))),
-            };
-            Message::AppendEntriesResponse {
-                term,
-                result,
-                round,
-            }
-        }
-        9 => Message::TimeoutNow {
-            term: r.u64("term")?,
-        },
-        7 => Message::ReadIndexRequest {
-            term: r.u64("term")?,
-            id: r.u64("id")?,
-        },
-        8 => {
-            let (term, id) = (r.u64("term")?, r.u64("id")?);
-            let outcome = match r.u8("read outcome")? {
-                0 => Ok(r.u64("read index")?),
-                1 => Err(ReadFailure::NotLeader {
-                    leader: r.node("leader")?,
-                }),
-                2 => Err(ReadFailure::Busy {
-                    pending_reads_max: r.u64("pending")? as usize,
-                }),
-                3 => Err(ReadFailure::TimedOut {
-                    ticks: r.u64("ticks")?,
-                }),
-                other => return Err(r.error(format!("unknown read outcome {other}"))),
-            };
-            Message::ReadIndexResponse { term, id, outcome }
-        }
-        10 => Message::InstallSnapshot {
-            term: r.u64("term")?,
-            meta: get_snapshot_meta(r)?,
-            offset: r.u64("offset")?,
-            data: r.bytes("snapshot chunk")?,
-            done: r.bool("done")?,
-            round: r.u64("round")?,
-        },
-        11 => Message::InstallSnapshotResponse {
-            term: r.u64("term")?,
-            index: r.u64("index")?,
-            received: r.u64("received")?,
-            installed: r.bool("installed")?,
-            round: r.u64("round")?,
-        },
-        other => return Err(r.error(format!("unknown raft message kind {other}"))),
+fn get_read_index_response(r: &mut Reader<'_>) -> Result<ReadIndexResponse, CodecError> {
+    let (term, id) = (r.u64("term")?, r.u64("id")?);
+    let outcome = match r.u8("read outcome")? {
+        0 => Ok(r.u64("read index")?),
+        1 => Err(ReadFailure::NotLeader {
+            leader: r.node("leader")?,
+        }),
+        2 => Err(ReadFailure::Busy {
+            pending_reads_max: r.u64("pending")? as usize,
+        }),
+        3 => Err(ReadFailure::TimedOut {
+            ticks: r.u64("ticks")?,
+        }),
+        other => return Err(r.error(format!("unknown read outcome {other}"))),
     };
-    Ok(msg)
+    Ok(ReadIndexResponse { term, id, outcome })
+}
+
+fn put_timeout_now(m: &TimeoutNow, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_TIMEOUT_NOW);
+    out.put_u64(m.term);
+}
+
+fn get_timeout_now(r: &mut Reader<'_>) -> Result<TimeoutNow, CodecError> {
+    Ok(TimeoutNow {
+        term: r.u64("term")?,
+    })
+}
+
+fn put_install_snapshot(m: &InstallSnapshot, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_INSTALL_SNAPSHOT);
+    out.put_u64(m.term);
+    put_snapshot_meta(out, &m.meta);
+    out.put_u64(m.offset);
+    put_bytes(out, &m.data);
+    out.put_u8(u8::from(m.done));
+    out.put_u64(m.round);
+}
+
+fn get_install_snapshot(r: &mut Reader<'_>) -> Result<InstallSnapshot, CodecError> {
+    Ok(InstallSnapshot {
+        term: r.u64("term")?,
+        meta: get_snapshot_meta(r)?,
+        offset: r.u64("offset")?,
+        data: r.bytes("snapshot chunk")?,
+        done: r.bool("done")?,
+        round: r.u64("round")?,
+    })
+}
+
+fn put_install_snapshot_response(m: &InstallSnapshotResponse, out: &mut Vec<u8>) {
+    out.put_u8(RAFT_INSTALL_SNAPSHOT_RESPONSE);
+    for v in [m.term, m.index, m.received] {
+        out.put_u64(v);
+    }
+    out.put_u8(u8::from(m.installed));
+    out.put_u64(m.round);
+}
+
+fn get_install_snapshot_response(
+    r: &mut Reader<'_>,
+) -> Result<InstallSnapshotResponse, CodecError> {
+    Ok(InstallSnapshotResponse {
+        term: r.u64("term")?,
+        index: r.u64("index")?,
+        received: r.u64("received")?,
+        installed: r.bool("installed")?,
+        round: r.u64("round")?,
+    })
 }
 
 #[cfg(test)]
@@ -424,40 +469,40 @@ mod tests {
             },
         ];
         let msgs = vec![
-            Message::PreVote {
+            Message::PreVote(PreVote {
                 term: 5,
                 last_log_index: 20,
                 last_log_term: 4,
-            },
-            Message::PreVoteResponse {
+            }),
+            Message::PreVoteResponse(PreVoteResponse {
                 term: 5,
                 vote_granted: true,
-            },
-            Message::RequestVote {
+            }),
+            Message::RequestVote(RequestVote {
                 term: 4,
                 last_log_index: 20,
                 last_log_term: 3,
                 leader_transfer: true,
-            },
-            Message::TimeoutNow { term: 4 },
-            Message::RequestVoteResponse {
+            }),
+            Message::TimeoutNow(TimeoutNow { term: 4 }),
+            Message::RequestVoteResponse(RequestVoteResponse {
                 term: 4,
                 vote_granted: false,
-            },
-            Message::AppendEntries {
+            }),
+            Message::AppendEntries(AppendEntries {
                 term: 3,
                 prev_log_index: 4,
                 prev_log_term: 2,
                 entries,
                 leader_commit: 4,
                 round: 9,
-            },
-            Message::AppendEntriesResponse {
+            }),
+            Message::AppendEntriesResponse(AppendEntriesResponse {
                 term: 3,
                 result: AppendResult::Ok { match_index: 5 },
                 round: 9,
-            },
-            Message::AppendEntriesResponse {
+            }),
+            Message::AppendEntriesResponse(AppendEntriesResponse {
                 term: 3,
                 result: AppendResult::Reject {
                     prev_log_index: 4,
@@ -465,33 +510,33 @@ mod tests {
                     conflict_index: 2,
                 },
                 round: 0,
-            },
-            Message::ReadIndexRequest { term: 3, id: 12 },
-            Message::ReadIndexResponse {
+            }),
+            Message::ReadIndexRequest(ReadIndexRequest { term: 3, id: 12 }),
+            Message::ReadIndexResponse(ReadIndexResponse {
                 term: 3,
                 id: 12,
                 outcome: Ok(42),
-            },
-            Message::ReadIndexResponse {
+            }),
+            Message::ReadIndexResponse(ReadIndexResponse {
                 term: 3,
                 id: 12,
                 outcome: Err(ReadFailure::NotLeader {
                     leader: Some(NodeId(2)),
                 }),
-            },
-            Message::ReadIndexResponse {
+            }),
+            Message::ReadIndexResponse(ReadIndexResponse {
                 term: 3,
                 id: 12,
                 outcome: Err(ReadFailure::Busy {
                     pending_reads_max: 7,
                 }),
-            },
-            Message::ReadIndexResponse {
+            }),
+            Message::ReadIndexResponse(ReadIndexResponse {
                 term: 3,
                 id: 12,
                 outcome: Err(ReadFailure::TimedOut { ticks: 20 }),
-            },
-            Message::InstallSnapshot {
+            }),
+            Message::InstallSnapshot(InstallSnapshot {
                 term: 4,
                 meta: raft::SnapshotMeta {
                     index: 120,
@@ -502,18 +547,16 @@ mod tests {
                 data: Bytes::from_static(b"chunk"),
                 done: true,
                 round: 2,
-            },
-            Message::InstallSnapshotResponse {
+            }),
+            Message::InstallSnapshotResponse(InstallSnapshotResponse {
                 term: 4,
                 index: 120,
                 received: 4101,
                 installed: true,
                 round: 2,
-            },
+            }),
         ];
-        assert!(msgs
-            .iter()
-            .any(|m| matches!(m, Message::AppendEntries { .. })));
+        assert!(msgs.iter().any(|m| matches!(m, Message::AppendEntries(_))));
         let mut frames = vec![PeerFrame::Hello { from: NodeId(3) }];
         frames.extend(msgs.into_iter().map(PeerFrame::Raft));
         frames.push(PeerFrame::Forward {
