@@ -105,14 +105,14 @@ fn settle_and_check(c: &mut Cluster, seed: u64) {
             node.id()
         );
         assert_eq!(
-            c.applied[k].len() as u64,
+            c.observer.applied[k].len() as u64,
             commit,
             "seed {seed}: {} applied",
             node.id()
         );
     }
     // Leader completeness (§5.4): everything ever delivered anywhere is in the final log.
-    for (index, entry) in &c.delivered {
+    for (index, entry) in &c.observer.delivered {
         assert_eq!(
             final_log.get(*index as usize - 1),
             Some(entry),

@@ -79,7 +79,7 @@ fn play_figure_8(variant: Variant) -> (Vec<String>, Option<raft::Entry>) {
         cfg.pre_vote = false;
         cfg.check_quorum = false;
     });
-    c.strict = false;
+    c.observer.strict = false;
     c.campaign_until_leader(1);
     c.run(3);
     c.isolate(NodeId(1));
@@ -104,14 +104,14 @@ fn play_figure_8(variant: Variant) -> (Vec<String>, Option<raft::Entry>) {
     c.campaign_until_leader(1);
     assert_eq!(c.node(1).term(), 3);
     c.run(4);
-    let s1_delivered_2 = c.applied[0].get(1).cloned();
+    let s1_delivered_2 = c.observer.applied[0].get(1).cloned();
     c.crash(NodeId(1));
 
     c.intercept = None;
     c.restart(NodeId(5));
     c.campaign_until_leader(5);
     c.run(4);
-    (c.violations, s1_delivered_2)
+    (std::mem::take(&mut c.observer.violations), s1_delivered_2)
 }
 
 #[test]
@@ -154,7 +154,9 @@ fn followers_learn_the_commit_index_from_the_next_append() {
     for id in [1, 3] {
         assert_eq!(c.node(id).commit_index(), 2, "n{id}");
         assert_eq!(
-            c.applied[id as usize - 1].last().map(|e| e.data.as_ref()),
+            c.observer.applied[id as usize - 1]
+                .last()
+                .map(|e| e.data.as_ref()),
             Some(&b"v"[..])
         );
     }

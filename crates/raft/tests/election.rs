@@ -298,7 +298,7 @@ fn a_restarted_node_recovers_term_vote_and_log_from_disk() {
     );
     c.run(3);
     assert_eq!(
-        c.applied[1].len(),
+        c.observer.applied[1].len(),
         2,
         "the no-op and `a` are delivered again after restart"
     );

@@ -238,9 +238,9 @@ fn a_transfer_to_an_unreachable_target_is_abandoned_after_an_election_timeout() 
     c.input(NodeId(1), Input::TransferLeadership { to: NodeId(3) });
     let mut outputs = Vec::new();
     for _ in 0..30 {
-        let before = c.outputs[0].len();
+        let before = c.observer.outputs[0].len();
         c.run(1);
-        outputs.extend(c.outputs[0][before..].iter().cloned());
+        outputs.extend(c.observer.outputs[0][before..].iter().cloned());
     }
     assert!(
         matches!(

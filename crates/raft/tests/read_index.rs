@@ -188,7 +188,7 @@ fn an_isolated_leader_fails_its_reads_when_check_quorum_deposes_it() {
     while c.node(1).role() == Role::Leader {
         c.tick(NodeId(1));
     }
-    let failed = &c.outputs[0];
+    let failed = &c.observer.outputs[0];
     assert!(
         matches!(
             failed.as_slice(),
@@ -238,14 +238,14 @@ fn a_read_that_cannot_be_confirmed_times_out_after_the_maximum_election_timeout(
     for _ in 0..max - 1 {
         c.tick(NodeId(1));
     }
-    assert!(c.outputs[0].is_empty(), "not before the timeout");
+    assert!(c.observer.outputs[0].is_empty(), "not before the timeout");
     c.tick(NodeId(1));
     let expected = Output::ReadFailed {
         id: 6,
         reason: ReadFailure::TimedOut { ticks: max },
     };
     assert_eq!(
-        c.outputs[0]
+        c.observer.outputs[0]
             .iter()
             .map(|o| o.to_string())
             .collect::<Vec<_>>(),
@@ -317,7 +317,7 @@ fn a_follower_read_goes_through_the_leader_and_is_ready_once_its_own_commit_catc
     c.run(c.node(1).config().heartbeat_interval_ticks);
     assert_eq!(c.reads_ready(2), [(7, 2)]);
     assert_eq!(
-        c.applied[1].len(),
+        c.observer.applied[1].len(),
         2,
         "n2 delivered index 2 before the read became ready"
     );
@@ -335,7 +335,10 @@ fn a_follower_read_fails_when_the_term_changes_before_the_leader_answers() {
         c.tick(NodeId(3));
         c.deliver_all();
     }
-    let failed: Vec<String> = c.outputs[1].iter().map(|o| o.to_string()).collect();
+    let failed: Vec<String> = c.observer.outputs[1]
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(
         failed[0].starts_with("ReadFailed{id=8 reason=NotLeader"),

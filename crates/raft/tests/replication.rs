@@ -227,7 +227,7 @@ fn every_message_is_sent_only_after_the_writes_it_depends_on() {
         c.run(1);
     }
     c.run(3);
-    for applied in &c.applied {
+    for applied in &c.observer.applied {
         assert_eq!(applied.len(), 21, "the no-op and 20 proposals");
     }
 }

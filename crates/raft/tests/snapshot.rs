@@ -127,7 +127,7 @@ fn a_follower_behind_the_compacted_log_receives_the_snapshot_in_bounded_chunks()
     c.heal();
     c.run(20);
     let j = lagging.0 as usize - 1;
-    let restored = c.outputs[j]
+    let restored = c.observer.outputs[j]
         .iter()
         .any(|o| matches!(o, Output::RestoreSnapshot(_)));
     assert!(restored, "{lagging} was told to replace its state machine");
@@ -154,7 +154,7 @@ fn a_follower_behind_the_compacted_log_receives_the_snapshot_in_bounded_chunks()
     let p = c.propose(leader, b"after");
     assert!(matches!(p[..], [Output::Accepted { .. }]));
     c.run(3);
-    let tail = c.applied[j]
+    let tail = c.observer.applied[j]
         .last()
         .expect("applies entries after the snapshot");
     assert_eq!(tail.data, Bytes::from_static(b"after"));
@@ -276,7 +276,7 @@ fn a_restarted_node_starts_from_its_snapshot_and_replays_only_the_tail() {
     assert_eq!((node.commit_index(), node.applied_index()), (at, at));
     c.run(3);
     let j = follower.0 as usize - 1;
-    assert_eq!(c.applied[j].first().map(|e| e.index), Some(at + 1));
+    assert_eq!(c.observer.applied[j].first().map(|e| e.index), Some(at + 1));
     assert_eq!(
         c.node(follower.0).applied_index(),
         c.node(leader.0).applied_index()

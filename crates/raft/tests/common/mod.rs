@@ -1,21 +1,22 @@
-//! A small deterministic in-memory cluster for the integration tests.
+//! The Raft tests' cluster: `testkit`'s lockstep cluster of Raft nodes, plus the checks a test
+//! can make from outside and the helpers that speak Raft (elect, propose, read, snapshot).
 //!
 //! ```text
-//!   tick / input ──► node i ──► Ready ──► 1. persist to disks[i]
-//!                                         2. check every message's promises are durable
-//!                                         3. queue messages on `network` (unless the link is cut)
-//!                                         4. record outputs
-//!   deliver_all: pop `network` front to back, step the receiver, repeat until quiet
+//!   tick / input / deliver ──► testkit::Cluster ──► node i ──► Ready ──► persist, send, outputs
+//!   RaftChecks (its Observer), after every event:
+//!     on_send     every message's promises are durable (Figure 2)
+//!     on_output   state machine safety (§5.4.3: no two nodes deliver different entries at one
+//!                 index); a restored snapshot is exactly the committed state (§7)
+//!     after_event election safety (§5.2: at most one leader per term)
 //! ```
 //!
-//! One seed decides every node's RNG, so each test replays exactly. The harness also checks,
-//! after every event, the two Raft safety properties a test can see from outside:
-//! election safety (§5.2: at most one leader per term) and state machine safety (§5.4.3: no two
-//! nodes deliver different entries at the same index).
+//! One seed decides every node's RNG, so each test replays exactly. Also here: helpers for
+//! tests that drive one node by hand (`node_from`, `step`, `make_leader`, `disk_with`).
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 
 use distributed_core::{Envelope, NodeId, Protocol, SeededRng};
 use raft::{
@@ -23,9 +24,7 @@ use raft::{
     Input, InstallSnapshotResponse, Message, Output, PreVote, PreVoteResponse, Raft, Ready,
     RequestVoteResponse, Role, Term,
 };
-
-/// Upper bound on messages delivered by one `deliver_all`: a livelock fails the test, not hangs it.
-const DELIVERIES_PER_DRAIN_MAX: usize = 100_000;
+use testkit::Observer;
 
 pub fn ids(n: u64) -> Vec<NodeId> {
     (1..=n).map(NodeId).collect()
@@ -109,18 +108,8 @@ pub fn ok_in_round(term: Term, match_index: u64, round: u64) -> Message {
     })
 }
 
-/// Rewrites a message on the wire, or drops it by returning false.
-pub type Intercept = Box<dyn FnMut(&mut Envelope<Message>) -> bool>;
-
-pub struct Cluster {
-    pub ids: Vec<NodeId>,
-    pub configs: Vec<Config>,
-    pub nodes: Vec<Raft>,
-    pub disks: Vec<Disk>,
-    /// Messages sent and not yet delivered, in send order.
-    pub network: VecDeque<Envelope<Message>>,
-    /// Every message ever sent (including dropped ones), for counting.
-    pub sent: Vec<Envelope<Message>>,
+/// What the Raft tests check after every event, and the records they read.
+pub struct RaftChecks {
     /// Committed entries delivered by each node in its current incarnation, after its last
     /// restored snapshot.
     pub applied: Vec<Vec<Entry>>,
@@ -129,10 +118,6 @@ pub struct Cluster {
     pub restored: Vec<u64>,
     /// Every other output, per node.
     pub outputs: Vec<Vec<Output>>,
-    /// Crashed nodes: they neither tick nor receive.
-    pub down: BTreeSet<NodeId>,
-    /// Cut links (from, to): messages on them are dropped when sent.
-    pub cut: BTreeSet<(NodeId, NodeId)>,
     /// Election safety record: the leader seen in each term.
     pub leaders: BTreeMap<Term, NodeId>,
     /// State machine safety record: the entry first delivered at each index, by anyone.
@@ -141,10 +126,107 @@ pub struct Cluster {
     /// test can show that the broken `Variant` really breaks safety.
     pub strict: bool,
     pub violations: Vec<String>,
-    /// A test's hand on the wire: may rewrite a message as it is sent, or drop it (false).
-    pub intercept: Option<Intercept>,
-    restarts: u64,
-    ready: Ready,
+}
+
+/// Slot of a node: ids are `n1..=nN`.
+fn slot(id: NodeId) -> usize {
+    id.0 as usize - 1
+}
+
+impl Observer<Raft> for RaftChecks {
+    fn on_send(&mut self, _node: NodeId, disk: &Disk, env: &Envelope<Message>) {
+        assert_promises_are_durable(disk, env);
+    }
+
+    fn on_output(&mut self, node: NodeId, output: Output) {
+        let i = slot(node);
+        match output {
+            Output::Committed(entry) => self.record_delivery(i, entry),
+            Output::RestoreSnapshot(s) => {
+                assert_eq!(
+                    s.data,
+                    self.state_through(s.meta.index),
+                    "{node} restored a snapshot that is not the committed state (§7)"
+                );
+                assert!(s.meta.index > self.restored[i] + self.applied[i].len() as u64);
+                self.restored[i] = s.meta.index;
+                self.applied[i].clear();
+                self.outputs[i].push(Output::RestoreSnapshot(s));
+            }
+            other => self.outputs[i].push(other),
+        }
+    }
+
+    /// Election safety (§5.2): at most one leader per term, checked after every event.
+    fn after_event(&mut self, node: NodeId, state: &Raft) {
+        if state.role() == Role::Leader {
+            let seen = *self.leaders.entry(state.term()).or_insert(node);
+            assert_eq!(seen, node, "two leaders in term {} (§5.2)", state.term());
+        }
+    }
+
+    fn on_restart(&mut self, node: NodeId, _state: &Raft, disk: &Disk) {
+        let i = slot(node);
+        self.applied[i].clear();
+        self.restored[i] = offset(disk);
+    }
+}
+
+impl RaftChecks {
+    /// The state machine image through `index`: the data of entries 1..=index, concatenated.
+    pub fn state_through(&self, index: u64) -> Bytes {
+        let mut data = Vec::new();
+        for k in 1..=index {
+            let e = self
+                .delivered
+                .get(&k)
+                .expect("a snapshot covers delivered entries");
+            data.extend_from_slice(&e.data);
+        }
+        Bytes::from(data)
+    }
+
+    /// State machine safety (§5.4.3): no two nodes deliver different entries at one index.
+    fn record_delivery(&mut self, i: usize, entry: Entry) {
+        let expected = self.restored[i] + self.applied[i].len() as u64 + 1;
+        assert_eq!(entry.index, expected, "n{} delivered out of order", i + 1);
+        let first = self
+            .delivered
+            .entry(entry.index)
+            .or_insert_with(|| entry.clone());
+        if *first != entry {
+            let what = format!(
+                "state machine safety (§5.4.3) broken: n{} delivered {entry} where {first} was delivered",
+                i + 1
+            );
+            assert!(!self.strict, "{what}");
+            self.violations.push(what);
+        }
+        self.applied[i].push(entry);
+    }
+}
+
+/// `testkit`'s lockstep cluster of Raft nodes with the Raft checks, plus Raft-aware helpers.
+/// Derefs to the `testkit::Cluster`: `c.nodes`, `c.disks`, `c.network`, `c.sent`,
+/// `c.intercept`, `c.tick`, `c.run`, `c.deliver_all`, `c.isolate`, `c.crash`, `c.restart`, and
+/// `c.observer` (the `RaftChecks`) come from there.
+pub struct Cluster {
+    kit: testkit::Cluster<Raft, RaftChecks>,
+    /// Each node's settings, as built.
+    pub configs: Vec<Config>,
+}
+
+impl Deref for Cluster {
+    type Target = testkit::Cluster<Raft, RaftChecks>;
+    fn deref(&self) -> &Self::Target {
+        &self.kit
+    }
+}
+
+impl DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.kit
+    }
 }
 
 impl Cluster {
@@ -159,87 +241,41 @@ impl Cluster {
     /// A cluster whose nodes start from the given disks (node `k + 1` from `disks[k]`).
     pub fn with_disks(disks: Vec<Disk>, seed: u64, tweak: impl Fn(&mut Config)) -> Cluster {
         let ids = ids(disks.len() as u64);
-        let mut configs = Vec::new();
-        let mut nodes = Vec::new();
-        for (&id, disk) in ids.iter().zip(&disks) {
-            let mut config = Config::new(id, ids.clone());
-            tweak(&mut config);
-            let rng = SeededRng::new(seed.wrapping_mul(1000).wrapping_add(id.0));
-            nodes.push(Raft::new(config.clone(), disk, rng).expect("valid config"));
-            configs.push(config);
-        }
-        Cluster {
-            restored: disks.iter().map(offset).collect(),
-            disks,
+        let configs: Vec<Config> = ids
+            .iter()
+            .map(|&id| {
+                let mut config = Config::new(id, ids.clone());
+                tweak(&mut config);
+                config
+            })
+            .collect();
+        let built = configs.clone();
+        let factory = move |id: NodeId, disk: &Disk, rng: SeededRng| {
+            Raft::new(built[slot(id)].clone(), disk, rng).expect("valid config and sound disk")
+        };
+        let checks = RaftChecks {
             applied: vec![Vec::new(); ids.len()],
+            restored: disks.iter().map(offset).collect(),
             outputs: vec![Vec::new(); ids.len()],
-            ids,
-            configs,
-            nodes,
-            network: VecDeque::new(),
-            sent: Vec::new(),
-            down: BTreeSet::new(),
-            cut: BTreeSet::new(),
             leaders: BTreeMap::new(),
             delivered: BTreeMap::new(),
             strict: true,
             violations: Vec::new(),
-            intercept: None,
-            restarts: seed.wrapping_mul(7919),
-            ready: Ready::new(),
+        };
+        Cluster {
+            kit: testkit::Cluster::with_disks(disks, seed, checks, Box::new(factory)),
+            configs,
         }
-    }
-
-    fn pos(&self, id: NodeId) -> usize {
-        self.ids.iter().position(|&x| x == id).expect("known node")
     }
 
     pub fn node(&self, id: u64) -> &Raft {
-        &self.nodes[self.pos(NodeId(id))]
+        self.kit.node(NodeId(id))
     }
 
-    /// Tick one live node once and carry out its effects.
-    pub fn tick(&mut self, id: NodeId) {
-        if self.down.contains(&id) {
-            return;
-        }
-        let i = self.pos(id);
-        self.nodes[i].tick(&mut self.ready);
-        self.carry_out(i);
-    }
-
-    pub fn tick_all(&mut self) {
-        for id in self.ids.clone() {
-            self.tick(id);
-        }
-    }
-
-    /// Deliver queued messages (and whatever they cause) until the network is quiet.
-    pub fn deliver_all(&mut self) {
-        for _ in 0..DELIVERIES_PER_DRAIN_MAX {
-            let Some(env) = self.network.pop_front() else {
-                return;
-            };
-            self.deliver(env);
-        }
-        panic!("network did not go quiet within {DELIVERIES_PER_DRAIN_MAX} deliveries");
-    }
-
-    pub fn deliver(&mut self, env: Envelope<Message>) {
-        if self.down.contains(&env.to) {
-            return;
-        }
-        let i = self.pos(env.to);
-        self.nodes[i].step(env.from, env.msg, &mut self.ready);
-        self.carry_out(i);
-    }
-
-    /// `rounds` rounds of: every node ticks, then the network drains.
+    /// `rounds` rounds of ticks and drains (here, not only through `Deref`, so that
+    /// `c.run(c.node(1)...)` borrows as a method call on `c` does).
     pub fn run(&mut self, rounds: u64) {
-        for _ in 0..rounds {
-            self.tick_all();
-            self.deliver_all();
-        }
+        self.kit.run(rounds);
     }
 
     /// Run until some node leads (bounded), and return it.
@@ -284,18 +320,21 @@ impl Cluster {
             .map(|n| n.id())
     }
 
+    /// Hand node `id` any input; returns the outputs of that call alone (Committed aside).
+    pub fn input(&mut self, id: NodeId, input: Input) -> Vec<Output> {
+        let before = self.observer.outputs[slot(id)].len();
+        self.kit.input(id, input);
+        self.observer.outputs[slot(id)][before..].to_vec()
+    }
+
     /// Ask node `id` for the read `read_id`; returns the outputs of that call alone.
     pub fn read(&mut self, id: NodeId, read_id: u64) -> Vec<Output> {
-        let i = self.pos(id);
-        let before = self.outputs[i].len();
-        self.nodes[i].input(Input::Read { id: read_id }, &mut self.ready);
-        self.carry_out(i);
-        self.outputs[i][before..].to_vec()
+        self.input(id, Input::Read { id: read_id })
     }
 
     /// The `ReadReady` (id, index) pairs node `id` has output so far.
     pub fn reads_ready(&self, id: u64) -> Vec<(u64, u64)> {
-        self.outputs[self.pos(NodeId(id))]
+        self.observer.outputs[slot(NodeId(id))]
             .iter()
             .filter_map(|o| match o {
                 Output::ReadReady { id, index } => Some((*id, *index)),
@@ -305,160 +344,21 @@ impl Cluster {
     }
 
     pub fn propose(&mut self, id: NodeId, data: &[u8]) -> Vec<Output> {
-        let i = self.pos(id);
-        let before = self.outputs[i].len();
-        self.nodes[i].input(
-            Input::Propose(Bytes::copy_from_slice(data)),
-            &mut self.ready,
-        );
-        self.carry_out(i);
-        self.outputs[i][before..].to_vec()
-    }
-
-    /// Hand node `id` any input; returns the outputs of that call alone.
-    pub fn input(&mut self, id: NodeId, input: Input) -> Vec<Output> {
-        let i = self.pos(id);
-        let before = self.outputs[i].len();
-        self.nodes[i].input(input, &mut self.ready);
-        self.carry_out(i);
-        self.outputs[i][before..].to_vec()
-    }
-
-    pub fn crash(&mut self, id: NodeId) {
-        self.down.insert(id);
-    }
-
-    /// Rebuild the node from its disk alone, as a real restart would.
-    pub fn restart(&mut self, id: NodeId) {
-        let i = self.pos(id);
-        self.restarts += 1;
-        let rng = SeededRng::new(self.restarts);
-        self.nodes[i] =
-            Raft::new(self.configs[i].clone(), &self.disks[i], rng).expect("disk is sound");
-        self.applied[i].clear();
-        self.restored[i] = self.disks[i].snapshot.as_ref().map_or(0, |s| s.meta.index);
-        self.down.remove(&id);
+        self.input(id, Input::Propose(Bytes::copy_from_slice(data)))
     }
 
     /// The host snapshots node `id`'s state machine at its applied index (§7). The state is
     /// the concatenated data of every entry through that index, so a restored snapshot can be
     /// compared with what the cluster committed.
     pub fn snapshot(&mut self, id: NodeId) {
-        let i = self.pos(id);
-        let index = self.nodes[i].applied_index();
-        let data = self.state_through(index);
-        self.nodes[i].input(Input::Snapshot { index, data }, &mut self.ready);
-        self.carry_out(i);
-    }
-
-    /// The state machine image through `index`: the data of entries 1..=index, concatenated.
-    pub fn state_through(&self, index: u64) -> Bytes {
-        let mut data = Vec::new();
-        for k in 1..=index {
-            let e = self
-                .delivered
-                .get(&k)
-                .expect("a snapshot covers delivered entries");
-            data.extend_from_slice(&e.data);
-        }
-        Bytes::from(data)
-    }
-
-    /// Cut every link between `id` and the others, both ways.
-    pub fn isolate(&mut self, id: NodeId) {
-        for &other in &self.ids {
-            if other != id {
-                self.cut.insert((id, other));
-                self.cut.insert((other, id));
-            }
-        }
-    }
-
-    pub fn heal(&mut self) {
-        self.cut.clear();
+        let index = self.node(id.0).applied_index();
+        let data = self.observer.state_through(index);
+        self.kit.input(id, Input::Snapshot { index, data });
     }
 
     /// Count messages sent from `from` to `to` that match `pred`.
     pub fn count_sent(&self, from: u64, to: u64, pred: impl Fn(&Message) -> bool) -> usize {
-        self.sent
-            .iter()
-            .filter(|e| e.from == NodeId(from) && e.to == NodeId(to) && pred(&e.msg))
-            .count()
-    }
-
-    /// The host's side of the contract, plus the safety checks.
-    fn carry_out(&mut self, i: usize) {
-        let mut ready = std::mem::take(&mut self.ready);
-        for write in &ready.writes {
-            <Raft as Protocol>::persist(&mut self.disks[i], write);
-        }
-        for mut env in ready.messages.drain(..) {
-            assert_promises_are_durable(&self.disks[i], &env);
-            self.sent.push(env.clone());
-            let keep = match &mut self.intercept {
-                Some(f) => f(&mut env),
-                None => true,
-            };
-            if keep && !self.cut.contains(&(env.from, env.to)) {
-                self.network.push_back(env);
-            }
-        }
-        for output in ready.outputs.drain(..) {
-            match output {
-                Output::Committed(entry) => self.record_delivery(i, entry),
-                Output::RestoreSnapshot(s) => {
-                    assert_eq!(
-                        s.data,
-                        self.state_through(s.meta.index),
-                        "{} restored a snapshot that is not the committed state (§7)",
-                        self.ids[i]
-                    );
-                    assert!(s.meta.index > self.restored[i] + self.applied[i].len() as u64);
-                    self.restored[i] = s.meta.index;
-                    self.applied[i].clear();
-                    self.outputs[i].push(Output::RestoreSnapshot(s));
-                }
-                other => self.outputs[i].push(other),
-            }
-        }
-        ready.clear();
-        self.ready = ready;
-        self.check_election_safety(i);
-    }
-
-    fn record_delivery(&mut self, i: usize, entry: Entry) {
-        let expected = self.restored[i] + self.applied[i].len() as u64 + 1;
-        assert_eq!(
-            entry.index, expected,
-            "{} delivered out of order",
-            self.ids[i]
-        );
-        let first = self
-            .delivered
-            .entry(entry.index)
-            .or_insert_with(|| entry.clone());
-        if *first != entry {
-            let what = format!(
-                "state machine safety (§5.4.3) broken: {} delivered {entry} where {first} was delivered",
-                self.ids[i]
-            );
-            assert!(!self.strict, "{what}");
-            self.violations.push(what);
-        }
-        self.applied[i].push(entry);
-    }
-
-    fn check_election_safety(&mut self, i: usize) {
-        let node = &self.nodes[i];
-        if node.role() == Role::Leader {
-            let seen = *self.leaders.entry(node.term()).or_insert(node.id());
-            assert_eq!(
-                seen,
-                node.id(),
-                "two leaders in term {} (§5.2)",
-                node.term()
-            );
-        }
+        self.kit.count_sent(NodeId(from), NodeId(to), pred)
     }
 }
 
