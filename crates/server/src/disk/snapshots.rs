@@ -154,8 +154,17 @@ pub(crate) struct SnapshotBatch {
     /// How many records of `records` come after the last marker: once the job is durable,
     /// the marker's LSN is the job's last LSN minus this.
     pub(crate) after_marker: u64,
-    /// The snapshots saved, as (index, file), oldest first.
-    pub(crate) saved: Vec<(u64, PathBuf)>,
+    /// The snapshots saved, oldest first.
+    pub(crate) saved: Vec<SavedSnapshot>,
+}
+
+/// A snapshot file `persist_with_snapshots` saved, for the node's log line and metrics.
+#[derive(Debug)]
+pub(crate) struct SavedSnapshot {
+    /// The last log index it covers (Raft's lastIncludedIndex).
+    pub(crate) index: u64,
+    /// Where it lives, `data_dir/snapshots/snap-<index>.snap`.
+    pub(crate) path: PathBuf,
 }
 
 /// Carry out steps 1–3 of the module docs for `writes` (which hold a `Write::Snapshot`).
@@ -189,7 +198,7 @@ pub(crate) fn persist_with_snapshots(
         let path = store
             .save(index, term, &encode_snapshot_file(&snapshot))
             .map_err(|e| format!("saving the snapshot at {index} failed: {e}"))?;
-        saved.push((index, path));
+        saved.push(SavedSnapshot { index, path });
         records.push(encode_snapshot_marker(&snapshot.meta));
         marker = Some((records.len(), index));
     }
