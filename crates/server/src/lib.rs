@@ -25,7 +25,8 @@
 //!                    │          │
 //!                    ▼          ▼
 //!   shared vocabulary: event.rs ──► clients/resp (Frame), peers/frames.rs (PeerFrame)
-//!                      codec.rs     the raft types' binary forms (disk/ and peers/ share them)
+//!                      codec.rs     the raft types' binary forms (disk/ and peers/ share them),
+//!                                   over distributed_core::wire (Sink, Reader, DecodeError)
 //!                      config.rs ─► clients/resp (Limits)
 //! ```
 //!
@@ -38,7 +39,8 @@
 //! runtime.rs          run_node: recover the snapshot + WAL, bind, spawn the tasks
 //! event.rs            Event: what the doors hand the node task
 //! codec.rs            the raft types' binary forms (entries, membership, snapshot meta) that
-//!                     disk records and peer frames share, over a bounded reader
+//!                     disk records and peer frames share, in distributed_core::wire's
+//!                     little-endian vocabulary; the snapshot file contents
 //! clients/            the clients' door
 //!   resp/             RESP2 frames: parse (partial, pipelined, inline, bounded) and encode
 //!   command.rs        RESP command ↔ kv::Command, kv::Reply → RESP frame, needs_no_session

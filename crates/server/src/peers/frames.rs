@@ -2,13 +2,13 @@
 //! its leader. Each frame is length + CRC-32 + payload.
 //!
 //! ```text
+//!   every integer little-endian (`distributed_core::wire`), every byte string u32-length-prefixed
 //!   frame:   [len u32][crc32(payload) u32][payload: len bytes]        len ≤ frame_bytes_max
-//!   payload: [version=1][kind][fields]
+//!   payload: [version=3][kind][fields]
 //!     kind 1 Hello{from}                  first frame on every connection: who is talking
 //!     kind 2 Raft(Message)                sub-kind 1..=11, the RPCs of raft::Message
-//!                                         (version 2: entries carry a kind, RequestVote a
-//!                                         leader-transfer flag, 9 is TimeoutNow; 10, 11:
-//!                                         InstallSnapshot and its response, §7)
+//!                                         (9 is TimeoutNow; 10, 11: InstallSnapshot and
+//!                                         its response, §7)
 //!     kind 3 Forward{id, request}         a kv::Request (kv's own codec) for the leader
 //!     kind 4 ForwardReply{id, resp}       the leader's answer, already a RESP frame
 //!
@@ -21,16 +21,21 @@
 //!
 //! The CRC catches corruption TCP's 16-bit checksum lets through; a bad CRC, length or payload
 //! closes the connection (the dialer reconnects), never the node.
+//!
+//! Versions 1 and 2 were big-endian, header included. A peer running such an older build sends
+//! a length this build reads as huge, so the length error says how it reads big-endian and
+//! names the likely cause; a version-1 or -2 payload is refused naming its version.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
+use distributed_core::wire::{DecodeError, Reader, Sink};
 use distributed_core::NodeId;
 use raft::{AppendResult, Message, ReadFailure};
 
-use crate::codec::{get_snapshot_meta, put_bytes, put_entries, put_node, put_snapshot_meta};
-use crate::codec::{CodecError, Reader};
+use crate::codec::{get_entries, get_node, get_snapshot_meta, older_build};
+use crate::codec::{put_entries, put_node, put_snapshot_meta};
 
-/// The peer payload format version.
-pub const PEER_VERSION: u8 = 2;
+/// The peer payload format version. Versions 1 and 2 were big-endian (see the module docs).
+pub const PEER_VERSION: u8 = 3;
 /// Bytes before a frame's payload: length and CRC.
 pub const FRAME_HEADER_BYTES: usize = 8;
 
@@ -72,26 +77,34 @@ pub fn encode_frame(frame: &PeerFrame, out: &mut BytesMut) {
 pub fn decode_frame(
     buf: &mut BytesMut,
     frame_bytes_max: usize,
-) -> Result<Option<PeerFrame>, CodecError> {
+) -> Result<Option<PeerFrame>, DecodeError> {
     if buf.len() < FRAME_HEADER_BYTES {
         return Ok(None);
     }
-    let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+    let mut header = Reader::new(&buf[..FRAME_HEADER_BYTES]);
+    let len = header.u32("frame length")?;
+    let crc = header.u32("frame CRC")?;
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
     if len > frame_bytes_max {
-        return Err(CodecError {
-            message: format!("peer frame of {len} bytes exceeds frame_bytes_max {frame_bytes_max}"),
-        });
+        let mut message =
+            format!("peer frame of {len} bytes exceeds frame_bytes_max {frame_bytes_max}");
+        let big_endian = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        if big_endian <= frame_bytes_max {
+            message += &format!(
+                " (read big-endian it is {big_endian} bytes: is the peer an older build, peer \
+                 version 1 or 2? run one build on every node)"
+            );
+        }
+        return Err(DecodeError::at(0, message));
     }
-    if buf.len() < FRAME_HEADER_BYTES + len {
+    if buf.len() - FRAME_HEADER_BYTES < len {
         return Ok(None);
     }
-    let crc = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
     buf.advance(FRAME_HEADER_BYTES);
     let payload = buf.split_to(len);
     if crc32fast::hash(&payload) != crc {
-        return Err(CodecError {
-            message: format!("peer frame of {len} bytes fails its CRC"),
-        });
+        let message = format!("peer frame of {len} bytes fails its CRC");
+        return Err(DecodeError::at(FRAME_HEADER_BYTES, message));
     }
     decode_payload(&payload).map(Some)
 }
@@ -110,31 +123,39 @@ fn encode_payload(frame: &PeerFrame) -> Vec<u8> {
         PeerFrame::Forward { id, request } => {
             out.put_u8(3);
             out.put_u64(*id);
-            put_bytes(&mut out, request);
+            out.put_bytes(request);
         }
         PeerFrame::ForwardReply { id, resp } => {
             out.put_u8(4);
             out.put_u64(*id);
-            put_bytes(&mut out, resp);
+            out.put_bytes(resp);
         }
     }
     out
 }
 
 /// Decode one payload (without the length and CRC).
-pub fn decode_payload(payload: &[u8]) -> Result<PeerFrame, CodecError> {
+pub fn decode_payload(payload: &[u8]) -> Result<PeerFrame, DecodeError> {
     let mut r = Reader::new(payload);
     let version = r.u8("peer version")?;
+    if version < PEER_VERSION {
+        let why = older_build(
+            "peer payload",
+            version,
+            PEER_VERSION,
+            "run one build on every node",
+        );
+        return Err(DecodeError::at(0, why));
+    }
     if version != PEER_VERSION {
-        return Err(r.error(format!(
-            "peer version {version}, this build speaks {PEER_VERSION}"
-        )));
+        return Err(DecodeError::at(
+            0,
+            format!("peer version {version}, this build speaks {PEER_VERSION}"),
+        ));
     }
     let frame = match r.u8("peer frame kind")? {
         1 => PeerFrame::Hello {
-            from: r
-                .node("hello from")?
-                .ok_or_else(|| r.error("hello from node 0"))?,
+            from: get_node(&mut r, "hello from")?.ok_or_else(|| r.error("hello from node 0"))?,
         },
         2 => PeerFrame::Raft(decode_message(&mut r)?),
         3 => PeerFrame::Forward {
@@ -234,7 +255,7 @@ fn encode_message(msg: &Message, out: &mut Vec<u8>) {
             out.put_u64(*term);
             put_snapshot_meta(out, meta);
             out.put_u64(*offset);
-            put_bytes(out, data);
+            out.put_bytes(data);
             out.put_u8(u8::from(*done));
             out.put_u64(*round);
         }
@@ -306,7 +327,7 @@ fn encode_read_index_response(
     }
 }
 
-fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
+fn decode_message(r: &mut Reader<'_>) -> Result<Message, DecodeError> {
     let msg = match r.u8("raft message kind")? {
         1 => Message::PreVote {
             term: r.u64("term")?,
@@ -333,7 +354,7 @@ fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
             prev_log_term: r.u64("prev term")?,
             leader_commit: r.u64("commit")?,
             round: r.u64("round")?,
-            entries: r.entries(true)?,
+            entries: get_entries(r)?,
         },
         6 => {
             let (term, round) = (r.u64("term")?, r.u64("round")?);
@@ -366,7 +387,7 @@ fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
             let outcome = match r.u8("read outcome")? {
                 0 => Ok(r.u64("read index")?),
                 1 => Err(ReadFailure::NotLeader {
-                    leader: r.node("leader")?,
+                    leader: get_node(r, "leader")?,
                 }),
                 2 => Err(ReadFailure::Busy {
                     pending_reads_max: r.u64("pending")? as usize,
