@@ -15,6 +15,8 @@
 //! protocol.rs   the Protocol contract, Effects (persist → send → deliver, plus opt-in notes)
 //!               and Envelope
 //! machine.rs    Machine: the seam between a consensus log and the state machine it drives
+//! wire.rs       Sink, Reader, DecodeError: the one little-endian binary vocabulary that kv,
+//!               storage and server write and read their formats in
 //! ```
 //!
 //! ## The one-line `Display` convention
@@ -37,8 +39,10 @@ mod id;
 mod machine;
 mod protocol;
 mod rng;
+pub mod wire;
 
 pub use id::{NodeId, Tick};
 pub use machine::Machine;
 pub use protocol::{Effects, Envelope, Notes, Protocol};
 pub use rng::{Rng, SeededRng};
+pub use wire::{DecodeError, Reader, Sink};

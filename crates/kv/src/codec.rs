@@ -18,7 +18,8 @@
 //!   10   MultiPut         n:u32 (key value)×n
 //! ```
 //!
-//! Integers are little-endian; `key`/`value` are u32-length-prefixed (see `wire.rs`).
+//! Integers are little-endian; `key`/`value` are u32-length-prefixed (the workspace's one wire
+//! vocabulary, `distributed_core::wire`).
 //!
 //! Invariants: `decode(encode(r)) == r` for every request within [`Limits`]; decoding any bytes
 //! at all returns `Ok` or a [`DecodeError`] naming the offset and the field, and never panics.
@@ -33,7 +34,7 @@ use bytes::Bytes;
 
 use crate::command::{Command, Condition, Request};
 use crate::reply::{KvError, Reply};
-use crate::wire::{DecodeError, Reader, Sink};
+use distributed_core::wire::{DecodeError, Reader, Sink};
 
 /// The request format this build writes and reads.
 pub const REQUEST_VERSION: u8 = 1;
@@ -193,12 +194,12 @@ struct Fields<'r, 'a> {
 impl Fields<'_, '_> {
     fn key(&mut self) -> Result<Bytes, DecodeError> {
         self.r
-            .bytes("key", "key_bytes_max", self.limits.key_bytes_max)
+            .bytes_bounded("key", "key_bytes_max", self.limits.key_bytes_max)
     }
 
     fn value(&mut self) -> Result<Bytes, DecodeError> {
         let max = self.limits.value_bytes_max;
-        self.r.bytes("value", "value_bytes_max", max)
+        self.r.bytes_bounded("value", "value_bytes_max", max)
     }
 
     fn opt_value(&mut self) -> Result<Option<Bytes>, DecodeError> {
@@ -406,7 +407,7 @@ fn read_error(r: &mut Reader<'_>) -> Result<KvError, DecodeError> {
 }
 
 fn read_string(r: &mut Reader<'_>, what: &str) -> Result<String, DecodeError> {
-    let raw = r.bytes(what, "input size", u32::MAX as usize)?;
+    let raw = r.bytes_bounded(what, "input size", u32::MAX as usize)?;
     String::from_utf8(raw.to_vec()).map_err(|_| r.error(format!("{what}: not UTF-8")))
 }
 

@@ -14,7 +14,7 @@
 //! written out here because it is ten lines and its byte-at-a-time shape is the lesson (and std's
 //! `DefaultHasher` promises no stable output across releases).
 
-use crate::wire::Sink;
+use distributed_core::wire::Sink;
 
 /// FNV-1a, 64-bit (Fowler–Noll–Vo). Deterministic on every platform: no per-process seed,
 /// which is exactly what std's `DefaultHasher` does not promise.
@@ -39,8 +39,11 @@ impl Fnv64 {
     }
 }
 
+/// The hasher is a `Sink`, like `Vec<u8>`: the digest streams the very bytes `snapshot()`
+/// writes, through the same `write_body`, without building them, so the digest and the
+/// snapshot can never disagree about what the state is.
 impl Sink for Fnv64 {
-    fn put(&mut self, bytes: &[u8]) {
+    fn put_slice(&mut self, bytes: &[u8]) {
         for b in bytes {
             self.state ^= u64::from(*b);
             self.state = self.state.wrapping_mul(Self::PRIME);
@@ -69,17 +72,17 @@ mod tests {
     fn fnv64_matches_the_published_test_vectors() {
         let mut h = Fnv64::new();
         assert_eq!(h.finish(), 0xcbf2_9ce4_8422_2325);
-        h.put(b"a");
+        h.put_slice(b"a");
         assert_eq!(h.finish(), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]
     fn fnv64_streams_so_split_input_hashes_like_whole_input() {
         let mut whole = Fnv64::new();
-        whole.put(b"hello world");
+        whole.put_slice(b"hello world");
         let mut split = Fnv64::new();
-        split.put(b"hello");
-        split.put(b" world");
+        split.put_slice(b"hello");
+        split.put_slice(b" world");
         assert_eq!(whole.finish(), split.finish());
     }
 }

@@ -30,10 +30,13 @@
 //! machine.rs    StateMachine, Config: apply, read, applied_index; the Machine seam impl
 //! codec.rs      the versioned, bounded binary form of requests (and of cached replies)
 //! snapshot.rs   snapshot / restore with CRC-32, and the digest over the same bytes (Raft §7)
-//! wire.rs       length-prefixed primitives: Sink for writing, Reader for untrusted input
 //! hash.rs       FNV-1a 64 (digest) and CRC-32 (snapshot integrity)
 //! display.rs    one-line Display for commands, requests and replies
 //! ```
+//!
+//! The byte-level vocabulary under `codec.rs` and `snapshot.rs` (`Sink` for writing, `Reader`
+//! for untrusted input, `DecodeError`, all little-endian) is `distributed_core::wire`, the one
+//! that `storage` and `server` write their formats in too.
 //!
 //! ## Rules this crate keeps
 //!
@@ -52,11 +55,12 @@ mod machine;
 mod reply;
 mod session;
 mod snapshot;
-mod wire;
 
 pub use codec::{Limits, REQUEST_VERSION};
 pub use command::{Command, Condition, Request};
+/// Why bytes did not decode: the workspace's one decode error (`distributed_core::wire`),
+/// re-exported so `kv::DecodeError` stays this crate's public name for it.
+pub use distributed_core::wire::DecodeError;
 pub use machine::{Config, ConfigError, StateMachine};
 pub use reply::{KvError, Reply};
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
-pub use wire::DecodeError;

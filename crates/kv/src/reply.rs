@@ -24,7 +24,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::wire::DecodeError;
+use distributed_core::wire::DecodeError;
 
 /// The answer to one command.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -30,7 +30,7 @@ use crate::codec::{self, Limits};
 use crate::hash::{crc32, Fnv64};
 use crate::machine::{Config, ConfigError, StateMachine};
 use crate::session::{Session, Sessions};
-use crate::wire::{DecodeError, Reader, Sink};
+use distributed_core::wire::{DecodeError, Reader, Sink};
 
 /// First bytes of every snapshot: refuses a file that is not a snapshot at all.
 const MAGIC: &[u8; 4] = b"KVSN";
@@ -101,7 +101,7 @@ impl StateMachine {
     /// `snapshot()` as the `Vec` it is built in (the `Machine` seam speaks plain bytes).
     pub(crate) fn snapshot_vec(&self) -> Vec<u8> {
         let mut buf = Vec::new();
-        buf.put(MAGIC);
+        buf.put_slice(MAGIC);
         buf.put_u8(SNAPSHOT_VERSION);
         self.write_body(&mut buf);
         let crc = crc32(&buf);
@@ -165,9 +165,8 @@ fn check_frame(snapshot: &[u8]) -> Result<&[u8], SnapshotError> {
         return Err(SnapshotError::NotASnapshot);
     }
     let (covered, trailer) = snapshot.split_at(snapshot.len() - TRAILER_BYTES);
-    let mut stored = [0u8; TRAILER_BYTES];
-    stored.copy_from_slice(trailer);
-    let stored = u32::from_le_bytes(stored);
+    let mut r = Reader::new(trailer);
+    let stored = r.u32("crc").map_err(SnapshotError::Invalid)?;
     let computed = crc32(covered);
     if stored != computed {
         return Err(SnapshotError::Checksum { stored, computed });
@@ -196,8 +195,8 @@ fn read_body(sm: &mut StateMachine, body: &[u8]) -> Result<(), DecodeError> {
     sm.applied_index = r.u64("applied_index")?;
     let keys = read_len(&mut r, "keys", 8)?;
     for _ in 0..keys {
-        let key = r.bytes("key", "u32", max)?;
-        let value = r.bytes("value", "u32", max)?;
+        let key = r.bytes_bounded("key", "u32", max)?;
+        let value = r.bytes_bounded("value", "u32", max)?;
         if sm
             .map
             .last_key_value()

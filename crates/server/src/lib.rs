@@ -18,16 +18,32 @@
 //!
 //! ## Layout: one folder per door
 //!
+//! Imports run one way, and no file imports one that imports it back:
+//!
+//! ```text
+//!   runtime.rs ──► node/ ──► the doors: clients/ peers/ disk/ ops/   (no door imports node/)
+//!                    │          │
+//!                    ▼          ▼
+//!   shared vocabulary: event.rs ──► clients/resp (Frame), peers/frames.rs (PeerFrame)
+//!                      codec.rs     the raft types' binary forms (disk/ and peers/ share them),
+//!                                   over distributed_core::wire (Sink, Reader, DecodeError)
+//!                      config.rs ─► clients/resp (Limits)
+//! ```
+//!
+//! The doors reach the node only by sending an `Event` down a channel; the node answers
+//! through the `oneshot`s those events carry.
+//!
 //! ```text
 //! lib.rs              this map
 //! config.rs           NodeConfig and validate(): addresses, ticks, reads, check-quorum
 //! runtime.rs          run_node: recover the snapshot + WAL, bind, spawn the tasks
 //! event.rs            Event: what the doors hand the node task
 //! codec.rs            the raft types' binary forms (entries, membership, snapshot meta) that
-//!                     disk records and peer frames share, over a bounded reader
+//!                     disk records and peer frames share, in distributed_core::wire's
+//!                     little-endian vocabulary; the snapshot file contents
 //! clients/            the clients' door
 //!   resp/             RESP2 frames: parse (partial, pipelined, inline, bounded) and encode
-//!   command.rs        RESP command ↔ kv::Command, kv::Reply → RESP frame
+//!   command.rs        RESP command ↔ kv::Command, kv::Reply → RESP frame, needs_no_session
 //!   connection.rs     one RESP connection: pipelined commands, replies in order, READONLY
 //! peers/              the peers' door
 //!   frames.rs         peer frames (len + CRC): Hello, Raft messages, forwards
@@ -36,8 +52,11 @@
 //!   wal_records.rs    raft::Write as WAL records (HardState, Append, Marker)
 //!   replay.rs         recovery: the newest snapshot file, then the WAL folded over it
 //!   snapshots.rs      snapshot files: save + WAL marker + segment removal; fallback
-//! node/               the node task
-//!   mod.rs            the Ready loop with a pipeline of durable batches
+//! node/               the node task, by role
+//!   mod.rs            Node and the Ready loop: batches, flush, on_durable, release
+//!   requests.rs       ReplyTo, Waiter: input under a tag, deliver, answer
+//!   persist.rs        Storage (WAL + snapshot store): submit a batch's writes, snapshots,
+//!                     segment removal behind a durable marker, stop on a WAL failure
 //!   forward.rs        a follower forwards a request to the leader, once
 //!   status.rs         RESP frames for outcomes; INFO / DISTRIBUTED.STATUS
 //! ops/                the operators' door

@@ -28,7 +28,7 @@ use tracing::{info, warn, Instrument};
 
 use crate::clients::connection::Clients;
 use crate::config::NodeConfig;
-use crate::node::Node;
+use crate::node::{Node, Storage};
 use crate::ops::metrics::Metrics;
 use crate::peers::transport::{self, Transport};
 
@@ -41,6 +41,76 @@ pub async fn run_node(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     config.validate()?;
+    let OpenedDisk { storage, disk } = open_disk(&config)?;
+    let nonce = boot_nonce();
+    let replica = KvReplica::new(config.replica_config(), &disk, SeededRng::new(nonce))
+        .map_err(|e| e.to_string())?;
+    let bind = |addr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))
+    };
+    let clients_listener = bind(config.listen).await?;
+    let peers_listener = bind(config.peer_listen).await?;
+    info!(
+        "{} serving RESP on {}, peers on {}",
+        config.id, config.listen, config.peer_listen
+    );
+    let metrics = Arc::new(Metrics::new());
+    let http_task = serve_metrics(&config, Arc::clone(&metrics)).await?;
+    let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
+    let (durable_tx, durable_rx) = mpsc::unbounded_channel();
+    let transport = Transport::start(config.id, config.others());
+    let voters: BTreeSet<_> = config
+        .voters()
+        .into_iter()
+        .filter(|&v| v != config.id)
+        .collect();
+    let peer_task = tokio::spawn(transport::listen(
+        peers_listener,
+        voters,
+        events_tx.clone(),
+        config.peer_frame_bytes_max,
+    ));
+    let clients = Clients::new(events_tx, &config, nonce, metrics.clone());
+    let client_task = tokio::spawn(clients.serve(clients_listener));
+    let (stop_tx, stop_rx) = oneshot::channel();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(());
+    });
+    let span = tracing::info_span!("node", id = config.id.0);
+    if let Some(s) = &disk.snapshot {
+        metrics.snapshot_index.set(s.meta.index as i64);
+    }
+    let node = Node::new(
+        config, replica, storage, transport, durable_tx, metrics, nonce,
+    );
+    // Spawned, not awaited in place: `run_node` is usually the `block_on` future, and a task
+    // there lives on the main thread, so every client and peer event would wake it across
+    // threads (a futex wake and a context switch per request). As a runtime task it is woken
+    // on the worker that produced the event when that worker is free (tokio's LIFO slot).
+    let node_task = tokio::spawn(node.run(events_rx, durable_rx, stop_rx).instrument(span));
+    let result = node_task
+        .await
+        .unwrap_or_else(|e| Err(format!("the node task failed: {e}")));
+    peer_task.abort();
+    client_task.abort();
+    http_task.abort();
+    result
+}
+
+/// What start-up found on disk: where the node will write, and the state it starts from.
+struct OpenedDisk {
+    /// The WAL (its flusher thread started) and the snapshot store, for the node task.
+    storage: Storage,
+    /// The newest usable snapshot, then the WAL folded over it: what `KvReplica::new` restores.
+    disk: raft::Disk,
+}
+
+/// Open the WAL and the snapshot store in `data_dir`, recover the disk from both (cutting a
+/// torn tail, setting a damaged snapshot aside when the WAL covers it), and log what was found.
+fn open_disk(config: &NodeConfig) -> Result<OpenedDisk, String> {
     let wal_dir = config.data_dir.join("wal");
     let (wal, recovery) = Wal::open(&wal_dir, config.wal_options())
         .map_err(|e| format!("cannot open the WAL in {}: {e}", wal_dir.display()))?;
@@ -67,91 +137,28 @@ pub async fn run_node(
         disk.log.len(),
         disk.hard_state
     );
-    let group = GroupCommit::new(wal, GroupCommitOptions::default()).map_err(|e| e.to_string())?;
-    let nonce = boot_nonce();
-    let replica = KvReplica::new(config.replica_config(), &disk, SeededRng::new(nonce))
-        .map_err(|e| e.to_string())?;
-    let bind = |addr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))
+    let wal = GroupCommit::new(wal, GroupCommitOptions::default()).map_err(|e| e.to_string())?;
+    let storage = Storage {
+        wal: Arc::new(wal),
+        snapshots,
     };
-    let clients_listener = bind(config.listen).await?;
-    let peers_listener = bind(config.peer_listen).await?;
-    info!(
-        "{} serving RESP on {}, peers on {}",
-        config.id, config.listen, config.peer_listen
-    );
-    let (metrics, http_task) = serve_metrics(&config).await?;
-    let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
-    let (durable_tx, durable_rx) = mpsc::unbounded_channel();
-    let transport = Transport::start(config.id, config.others());
-    let voters: BTreeSet<_> = config
-        .voters()
-        .into_iter()
-        .filter(|&v| v != config.id)
-        .collect();
-    let peer_task = tokio::spawn(transport::listen(
-        peers_listener,
-        voters,
-        events_tx.clone(),
-        config.peer_frame_bytes_max,
-    ));
-    let clients = Clients::new(events_tx, &config, nonce, metrics.clone());
-    let client_task = tokio::spawn(clients.serve(clients_listener));
-    let (stop_tx, stop_rx) = oneshot::channel();
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(());
-    });
-    let span = tracing::info_span!("node", id = config.id.0);
-    let group = Arc::new(group);
-    if let Some(s) = &disk.snapshot {
-        metrics.snapshot_index.set(s.meta.index as i64);
-    }
-    let storage = (group, snapshots);
-    let mut node = Node::new(config, replica, storage, transport, durable_tx, metrics);
-    node.next_forward = first_forward_id(nonce);
-    // Spawned, not awaited in place: `run_node` is usually the `block_on` future, and a task
-    // there lives on the main thread, so every client and peer event would wake it across
-    // threads (a futex wake and a context switch per request). As a runtime task it is woken
-    // on the worker that produced the event when that worker is free (tokio's LIFO slot).
-    let node_task = tokio::spawn(node.run(events_rx, durable_rx, stop_rx).instrument(span));
-    let result = node_task
-        .await
-        .unwrap_or_else(|e| Err(format!("the node task failed: {e}")));
-    peer_task.abort();
-    client_task.abort();
-    http_task.abort();
-    result
+    Ok(OpenedDisk { storage, disk })
 }
 
-/// Where this boot's forward ids start. A peer may answer a forward of the previous boot after
-/// this one started (the reply was queued, or the leader was slow); if ids restarted at 1, that
-/// late `ForwardReply` would match one of this boot's forwards and reach the wrong client. A
-/// random 63-bit start makes a match as unlikely as a nonce collision and leaves 2^63 ids
-/// before any overflow.
-fn first_forward_id(nonce: u64) -> u64 {
-    (nonce >> 1).max(1)
-}
-
-/// Bind the metrics port and serve `/metrics` and `/health` on it.
+/// Bind the metrics port and serve `metrics` as `/metrics` and `/health` on it.
 async fn serve_metrics(
     config: &NodeConfig,
-) -> Result<(Arc<Metrics>, tokio::task::JoinHandle<()>), String> {
+    metrics: Arc<Metrics>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
     let addr = config.metrics_listen;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} (metrics_listen): {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     info!(node = config.id.0, reads = %config.reads, "{} metrics on http://{bound}/metrics", config.id);
-    let metrics = Arc::new(Metrics::new());
-    let task = tokio::spawn(crate::ops::http::serve(
-        listener,
-        config.id,
-        metrics.clone(),
-    ));
-    Ok((metrics, task))
+    Ok(tokio::spawn(crate::ops::http::serve(
+        listener, config.id, metrics,
+    )))
 }
 
 /// A number that differs between boots: seeds elections and tells client ids of this run from

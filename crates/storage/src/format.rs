@@ -12,8 +12,9 @@
 //!   ├──────────────────────────────────────────────────────────────┤
 //!   │ record (LSN = first_lsn + 1) …                                │
 //!   └──────────────────────────────────────────────────────────────┘
-//!   All integers little-endian. A record's LSN is its position, never stored: the segment
-//!   header anchors the count, and the file name must agree with the header.
+//!   All integers little-endian, written and read through `distributed_core::wire` (the one
+//!   vocabulary kv and server use too). A record's LSN is its position, never stored: the
+//!   segment header anchors the count, and the file name must agree with the header.
 //! ```
 //!
 //! Invariants: records are contiguous (no padding, no gaps); a segment's LSNs are consecutive;
@@ -31,6 +32,8 @@
 //! because it would add a dependency for no gain in detecting torn writes and flipped bits.
 
 use std::fmt;
+
+use distributed_core::wire::{DecodeError, Reader, Sink};
 
 /// A record's sequence number: the first record ever written is `Lsn(1)`, each append adds one.
 /// `Lsn(0)` means "before every record", e.g. the durable LSN of a WAL that holds nothing.
@@ -74,14 +77,15 @@ pub(crate) fn encode_record(payload: &[u8], out: &mut Vec<u8>) {
         payload.len() <= RECORD_BYTES_LIMIT,
         "callers check record_bytes_max first"
     );
-    let len = (payload.len() as u32).to_le_bytes();
+    let len = u32::try_from(payload.len()).expect("RECORD_BYTES_LIMIT fits a u32");
+    let start = out.len();
+    out.put_slice(&RECORD_MAGIC);
+    out.put_u32(len);
     let mut crc = crc32fast::Hasher::new();
-    crc.update(&len);
+    crc.update(&out[start + 4..]); // the length as written
     crc.update(payload);
-    out.extend_from_slice(&RECORD_MAGIC);
-    out.extend_from_slice(&len);
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
-    out.extend_from_slice(payload);
+    out.put_u32(crc.finalize());
+    out.put_slice(payload);
 }
 
 /// Parse the record at `buf[at..]`: its payload and the offset just past it, or why it is bad.
@@ -92,34 +96,37 @@ pub(crate) fn parse_record(buf: &[u8], at: usize) -> Result<(&[u8], usize), Stri
             "{left} bytes left, a record header needs {RECORD_HEADER_BYTES}"
         ));
     }
-    let header = &buf[at..at + RECORD_HEADER_BYTES];
-    if header[0..4] != RECORD_MAGIC {
-        return Err(format!("bad record magic {:02x?}", &header[0..4]));
+    let mut r = Reader::new(&buf[at..]);
+    let magic: [u8; 4] = r.array("record magic").map_err(|e| e.to_string())?;
+    if magic != RECORD_MAGIC {
+        return Err(format!("bad record magic {magic:02x?}"));
     }
-    let len = u32_at(header, 4) as usize;
+    let len_bytes = &buf[at + 4..at + 8];
+    let len = r.u32("record length").map_err(|e| e.to_string())?;
+    let stored = r.u32("record CRC").map_err(|e| e.to_string())?;
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
     if len > RECORD_BYTES_LIMIT {
         return Err(format!(
             "record length {len} exceeds the format limit {RECORD_BYTES_LIMIT}"
         ));
     }
-    let body = left - RECORD_HEADER_BYTES;
+    let body = r.remaining();
     if len > body {
         return Err(format!(
             "record length {len} runs past the end of the file ({body} bytes follow the header)"
         ));
     }
-    let start = at + RECORD_HEADER_BYTES;
-    let payload = &buf[start..start + len];
+    let payload = r.take(len, "record payload").map_err(|e| e.to_string())?;
     let mut crc = crc32fast::Hasher::new();
-    crc.update(&header[4..8]);
+    crc.update(len_bytes);
     crc.update(payload);
-    let (stored, computed) = (u32_at(header, 8), crc.finalize());
+    let computed = crc.finalize();
     if stored != computed {
         return Err(format!(
             "record CRC-32 mismatch: stored {stored:#010x}, computed {computed:#010x}"
         ));
     }
-    Ok((payload, start + len))
+    Ok((payload, at + r.offset()))
 }
 
 /// The first offset in `buf[from..]` where a complete, valid record starts, if any.
@@ -135,13 +142,14 @@ pub(crate) fn find_valid_record(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 /// The 20-byte header that opens a segment whose first record is `first`.
-pub(crate) fn encode_segment_header(first: Lsn) -> [u8; SEGMENT_HEADER_BYTES] {
-    let mut out = [0u8; SEGMENT_HEADER_BYTES];
-    out[0..4].copy_from_slice(&SEGMENT_MAGIC);
-    out[4..8].copy_from_slice(&SEGMENT_VERSION.to_le_bytes());
-    out[8..16].copy_from_slice(&first.0.to_le_bytes());
-    let crc = crc32fast::hash(&out[0..16]);
-    out[16..20].copy_from_slice(&crc.to_le_bytes());
+pub(crate) fn encode_segment_header(first: Lsn) -> Vec<u8> {
+    let mut out = Vec::with_capacity(SEGMENT_HEADER_BYTES);
+    out.put_slice(&SEGMENT_MAGIC);
+    out.put_u32(SEGMENT_VERSION);
+    out.put_u64(first.0);
+    let crc = crc32fast::hash(&out);
+    out.put_u32(crc);
+    assert_eq!(out.len(), SEGMENT_HEADER_BYTES, "the header layout above");
     out
 }
 
@@ -153,28 +161,51 @@ pub(crate) fn parse_segment_header(buf: &[u8]) -> Result<Lsn, String> {
             buf.len()
         ));
     }
-    if buf[0..4] != SEGMENT_MAGIC {
-        return Err(format!("bad segment magic {:02x?}", &buf[0..4]));
+    let header = SegmentHeader::read(&mut Reader::new(buf)).map_err(|e| e.to_string())?;
+    let SegmentHeader {
+        magic,
+        version,
+        first,
+        crc: stored,
+    } = header;
+    if magic != SEGMENT_MAGIC {
+        return Err(format!("bad segment magic {magic:02x?}"));
     }
-    let (stored, computed) = (u32_at(buf, 16), crc32fast::hash(&buf[0..16]));
+    let computed = crc32fast::hash(&buf[..SEGMENT_HEADER_BYTES - 4]);
     if stored != computed {
         return Err(format!(
             "segment header CRC-32 mismatch: stored {stored:#010x}, computed {computed:#010x}"
         ));
     }
-    let version = u32_at(buf, 4);
     if version != SEGMENT_VERSION {
         return Err(format!(
             "segment version {version}, this build reads {SEGMENT_VERSION}"
         ));
     }
-    Ok(Lsn(u64::from_le_bytes(
-        buf[8..16].try_into().expect("8 bytes"),
-    )))
+    Ok(Lsn(first))
 }
 
-fn u32_at(buf: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes"))
+/// A segment header's fields as read, before any of them is checked.
+struct SegmentHeader {
+    /// Should be `SEGMENT_MAGIC`.
+    magic: [u8; 4],
+    /// Should be `SEGMENT_VERSION`; checked after the CRC, so a flipped bit reads as one.
+    version: u32,
+    /// The LSN of the segment's first record.
+    first: u64,
+    /// CRC-32 of the 16 bytes before it.
+    crc: u32,
+}
+
+impl SegmentHeader {
+    fn read(r: &mut Reader<'_>) -> Result<SegmentHeader, DecodeError> {
+        Ok(SegmentHeader {
+            magic: r.array("segment magic")?,
+            version: r.u32("segment version")?,
+            first: r.u64("first LSN")?,
+            crc: r.u32("segment header CRC")?,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@
 //! snapshot.rs   SnapshotStore, Snapshot, SnapshotError: tmp → fsync → rename → fsync dir
 //! ```
 //!
+//! Headers and record framing are written and read with `distributed_core::wire` (`Sink`,
+//! the bounded `Reader`): the one little-endian vocabulary `kv` and `server` use too.
+//!
 //! ## The durability contract
 //!
 //! - A record is durable once `Wal::sync` (or a `Ticket`, or a `submit_with` callback) has

@@ -13,7 +13,7 @@
 //!   ├───────────────────────────────────────────────────────────────────────────┤
 //!   │ data[len]   (opaque: e.g. kv::StateMachine::snapshot())                   │
 //!   └───────────────────────────────────────────────────────────────────────────┘
-//!   crc = CRC-32(header bytes 0..32 ‖ data); integers little-endian
+//!   crc = CRC-32(header bytes 0..32 ‖ data); integers little-endian (`distributed_core::wire`)
 //! ```
 //!
 //! **Policy: a corrupt newest snapshot is an error, not skipped.** The WAL segments a snapshot
@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use distributed_core::wire::{DecodeError, Reader, Sink};
 
 use crate::segment::{create_dir_durably, fsync_dir};
 
@@ -315,18 +316,52 @@ fn list(dir: &Path, ext: &str) -> Result<Vec<(u64, PathBuf)>, SnapshotError> {
     Ok(found)
 }
 
-fn encode_header(index: u64, term: u64, data: &[u8]) -> [u8; HEADER_BYTES] {
-    let mut header = [0u8; HEADER_BYTES];
-    header[0..4].copy_from_slice(&MAGIC);
-    header[4..8].copy_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
-    header[8..16].copy_from_slice(&index.to_le_bytes());
-    header[16..24].copy_from_slice(&term.to_le_bytes());
-    header[24..32].copy_from_slice(&(data.len() as u64).to_le_bytes());
+fn encode_header(index: u64, term: u64, data: &[u8]) -> Vec<u8> {
+    let mut header = Vec::with_capacity(HEADER_BYTES);
+    header.put_slice(&MAGIC);
+    header.put_u32(SNAPSHOT_VERSION);
+    header.put_u64(index);
+    header.put_u64(term);
+    header.put_u64(data.len() as u64);
     let mut crc = crc32fast::Hasher::new();
-    crc.update(&header[0..32]);
+    crc.update(&header);
     crc.update(data);
-    header[32..36].copy_from_slice(&crc.finalize().to_le_bytes());
+    header.put_u32(crc.finalize());
+    assert_eq!(
+        header.len(),
+        HEADER_BYTES,
+        "the header layout in the module docs"
+    );
     header
+}
+
+/// A snapshot file header's fields as read, before any of them is checked.
+struct Header {
+    /// Should be `MAGIC`.
+    magic: [u8; 4],
+    /// Should be `SNAPSHOT_VERSION`; checked after the CRC, so a flipped bit reads as one.
+    version: u32,
+    /// The index the snapshot covers; must agree with the file name.
+    index: u64,
+    /// The term of that entry.
+    term: u64,
+    /// The data's length; must be what follows the header.
+    len: u64,
+    /// CRC-32 of the 32 header bytes before it and the data.
+    crc: u32,
+}
+
+impl Header {
+    fn read(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
+        Ok(Header {
+            magic: r.array("snapshot magic")?,
+            version: r.u32("snapshot version")?,
+            index: r.u64("snapshot index")?,
+            term: r.u64("snapshot term")?,
+            len: r.u64("snapshot length")?,
+            crc: r.u32("snapshot CRC")?,
+        })
+    }
 }
 
 fn write_synced(path: &Path, header: &[u8], data: &[u8]) -> Result<(), SnapshotError> {
@@ -348,11 +383,11 @@ fn read_snapshot(path: &Path, named: u64, bytes_max: u64) -> Result<Snapshot, Sn
         let why = format!("{} bytes, the header alone needs {HEADER_BYTES}", buf.len());
         return Err(corrupt(path, why));
     }
-    if buf[0..4] != MAGIC {
-        return Err(corrupt(path, format!("bad magic {:02x?}", &buf[0..4])));
+    let header = Header::read(&mut Reader::new(&buf)).map_err(|e| corrupt(path, e.to_string()))?;
+    if header.magic != MAGIC {
+        return Err(corrupt(path, format!("bad magic {:02x?}", header.magic)));
     }
-    let field = |at: usize| u64::from_le_bytes(buf[at..at + 8].try_into().expect("8 bytes"));
-    let stored = u32::from_le_bytes(buf[32..36].try_into().expect("4 bytes"));
+    let stored = header.crc;
     let mut crc = crc32fast::Hasher::new();
     crc.update(&buf[0..32]);
     crc.update(&buf[HEADER_BYTES..]);
@@ -361,12 +396,12 @@ fn read_snapshot(path: &Path, named: u64, bytes_max: u64) -> Result<Snapshot, Sn
         let why = format!("CRC-32 mismatch: stored {stored:#010x}, computed {computed:#010x}");
         return Err(corrupt(path, why));
     }
-    let version = u32::from_le_bytes(buf[4..8].try_into().expect("4 bytes"));
+    let version = header.version;
     if version != SNAPSHOT_VERSION {
         let why = format!("version {version}, this build reads {SNAPSHOT_VERSION}");
         return Err(corrupt(path, why));
     }
-    let (index, term, len) = (field(8), field(16), field(24));
+    let (index, term, len) = (header.index, header.term, header.len);
     if len != (buf.len() - HEADER_BYTES) as u64 || index != named {
         let why = format!(
             "header says index {index} len {len}, the file has index {named} len {}",

@@ -418,7 +418,6 @@ fn item_end(lines: &[String], start: usize) -> usize {
 }
 
 #[test]
-#[ignore = "on once the raft message split and the server runtime split land (issue 13)"]
 fn no_production_function_is_over_70_lines() {
     let mut long = Vec::new();
     for m in manifests() {

@@ -43,6 +43,17 @@ pub enum Action {
     ReadOnly(bool),
 }
 
+/// True for commands whose request needs no session: they never change the map, so replaying
+/// one is harmless and exactly-once buys nothing. The connection sends them as
+/// `kv::Request::once` (client 0), which keeps reads out of the session table.
+///
+/// Why here and not in `kv`: kv accepts a read in a session too (it caches no reply for it);
+/// sending reads without one is this front end's choice, built on kv's fact
+/// `Command::is_read_only`, so it sits with the rest of the RESP command table.
+pub fn needs_no_session(command: &Command) -> bool {
+    command.is_read_only()
+}
+
 /// Interpret one frame from a client.
 pub fn interpret(frame: Frame) -> Action {
     let Frame::Array(items) = frame else {
@@ -334,6 +345,20 @@ mod tests {
         match action {
             Action::Reply(Frame::Error(e)) => e,
             other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_go_without_a_session_and_writes_in_one() {
+        let kv = |words: &[&str]| match run(words) {
+            Action::Kv(command) => command,
+            other => panic!("expected a kv command, got {other:?}"),
+        };
+        for read in [&["GET", "k"][..], &["MGET", "a", "b"], &["EXISTS", "k"]] {
+            assert!(needs_no_session(&kv(read)), "{read:?}");
+        }
+        for write in [&["SET", "k", "v"][..], &["INCR", "k"], &["DEL", "k"]] {
+            assert!(!needs_no_session(&kv(write)), "{write:?}");
         }
     }
 

@@ -58,11 +58,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, warn};
 
-use crate::clients::command::{interpret, Action};
+use crate::clients::command::{interpret, needs_no_session, Action};
 use crate::clients::resp::{encode, parse_frame, Frame, Limits};
 use crate::config::NodeConfig;
 use crate::event::Event;
-use crate::node::needs_no_session;
 use crate::ops::metrics::Metrics;
 
 /// Most replies one connection may have outstanding; a client pipelining more waits.
@@ -206,7 +205,8 @@ impl Clients {
         let writer = tokio::spawn(write_replies(
             wr,
             slots_rx,
-            (self.clone(), Arc::clone(&session)),
+            self.clone(),
+            Arc::clone(&session),
             answered_tx,
         ));
         let mut conn = Conn {
@@ -351,12 +351,14 @@ fn is_no_session(frame: &Frame) -> bool {
     matches!(frame, Frame::Error(e) if e.starts_with("NOSESSION"))
 }
 
-/// Write answers in request order, one socket write per burst.
-/// `answered` counts the slots resolved so far, for the reader's `Order`.
+/// Write answers in request order, one socket write per burst. `session` is the connection's,
+/// shared with the reader, for the NOSESSION resend; `answered` counts the slots resolved so
+/// far, for the reader's `Order`.
 async fn write_replies(
     mut wr: OwnedWriteHalf,
     mut slots: mpsc::Receiver<Slot>,
-    (clients, session): (Clients, Arc<Mutex<Session>>),
+    clients: Clients,
+    session: Arc<Mutex<Session>>,
     answered: watch::Sender<u64>,
 ) -> std::io::Result<()> {
     let mut out = BytesMut::with_capacity(16 << 10);

@@ -25,11 +25,56 @@
 //! in WAL order move forward; an Append starts after the last snapshot named before it and
 //! within the log or right after it; its entries are consecutive; a marker at the base's index
 //! carries the base's term.
+//!
+//! Why a [`ReplayError`] and not a bare `DecodeError`: most of what the fold refuses is not
+//! about bytes at all (a gap between two well-formed Appends), so a byte offset would mislead;
+//! what the operator needs is *which record*. It wraps the `DecodeError` when the bytes are
+//! the problem.
 
+use std::fmt;
+
+use distributed_core::wire::DecodeError;
 use raft::{Disk, Entry, SnapshotMeta, Write};
 
 use super::wal_records::{decode_record, WalRecord};
-use crate::codec::CodecError;
+
+/// Why the WAL could not be folded: which record, and what was wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayError {
+    /// The record's position among those folded, oldest first (#0 is the oldest record the
+    /// WAL still holds after compaction).
+    pub record: usize,
+    /// What was wrong with it.
+    pub fault: ReplayFault,
+}
+
+/// What was wrong with one record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplayFault {
+    /// Its bytes do not decode: the error names the field and the byte.
+    Decode(DecodeError),
+    /// It decodes, but does not follow from the records before it (a gap, a snapshot that
+    /// moves backwards, a marker whose entries are gone).
+    Sequence(String),
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WAL record #{}: ", self.record)?;
+        match &self.fault {
+            ReplayFault::Decode(e) => write!(f, "{e}"),
+            ReplayFault::Sequence(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+/// Fold records (in LSN order) into a disk image, starting from an empty disk, checking what
+/// `persist` would assert. A WAL with snapshot markers needs the store: see `Replay::new`.
+pub fn replay<'a>(records: impl IntoIterator<Item = &'a [u8]>) -> Result<Disk, ReplayError> {
+    Replay::new(None).records(records).map(Replay::finish)
+}
 
 /// A fold of WAL records over a base snapshot. See the module docs.
 #[derive(Debug)]
@@ -68,7 +113,7 @@ impl Replay {
     pub fn records<'a>(
         mut self,
         records: impl IntoIterator<Item = &'a [u8]>,
-    ) -> Result<Replay, CodecError> {
+    ) -> Result<Replay, ReplayError> {
         for record in records {
             self.record(record)?;
         }
@@ -76,14 +121,13 @@ impl Replay {
     }
 
     /// Decode one record and fold it; the error names the record by its position.
-    pub fn record(&mut self, bytes: &[u8]) -> Result<(), CodecError> {
-        let n = self.records;
+    pub fn record(&mut self, bytes: &[u8]) -> Result<(), ReplayError> {
+        let record = self.records;
         self.records += 1;
-        let named = |e: String| CodecError {
-            message: format!("WAL record #{n}: {e}"),
-        };
-        let record = decode_record(bytes).map_err(|e| named(e.message))?;
-        self.apply(record).map_err(named)
+        let named = |fault| ReplayError { record, fault };
+        let decoded = decode_record(bytes).map_err(|e| named(ReplayFault::Decode(e)))?;
+        self.apply(decoded)
+            .map_err(|why| named(ReplayFault::Sequence(why)))
     }
 
     /// Fold one decoded record.

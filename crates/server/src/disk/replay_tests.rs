@@ -46,7 +46,7 @@ fn wal(recs: Vec<Rec>) -> Vec<Vec<u8>> {
     out
 }
 
-fn replay_over(base: Option<Snapshot>, recs: Vec<Rec>) -> Result<Replay, CodecError> {
+fn replay_over(base: Option<Snapshot>, recs: Vec<Rec>) -> Result<Replay, ReplayError> {
     let records = wal(recs);
     Replay::new(base).records(records.iter().map(Vec::as_slice))
 }
@@ -138,14 +138,17 @@ fn a_marker_newer_than_every_snapshot_file_is_an_error_naming_its_index() {
         Rec::W(Write::Append(entries(2, 61..=62))),
     ];
     let err = replay_over(Some(snapshot(40, 1)), recs).unwrap_err();
-    assert!(err.message.contains("snapshot at index 60"), "{err}");
+    assert!(err.to_string().contains("snapshot at index 60"), "{err}");
     assert!(
-        err.message
+        err.to_string()
             .contains("newest usable snapshot file is at index 40"),
         "{err}"
     );
     let err = replay_over(None, vec![Rec::Marker(5, 1)]).unwrap_err();
-    assert!(err.message.contains("no snapshot file is usable"), "{err}");
+    assert!(
+        err.to_string().contains("no snapshot file is usable"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -166,18 +169,18 @@ fn a_marker_newer_than_the_base_is_accepted_when_the_wal_still_holds_its_entries
 #[test]
 fn a_marker_whose_term_differs_from_the_file_and_an_append_behind_a_marker_are_errors() {
     let err = replay_over(Some(snapshot(10, 2)), vec![Rec::Marker(10, 3)]).unwrap_err();
-    assert!(err.message.contains("its file says term 2"), "{err}");
+    assert!(err.to_string().contains("its file says term 2"), "{err}");
     let recs = vec![
         Rec::W(Write::Append(entries(1, 1..=12))),
         Rec::Marker(10, 1),
         Rec::W(Write::Append(entries(1, 9..=9))),
     ];
     let err = replay_over(Some(snapshot(10, 1)), recs).unwrap_err();
-    assert!(err.message.contains("WAL record #2"), "{err}");
-    assert!(err.message.contains("past the snapshot at 10"), "{err}");
+    assert!(err.to_string().contains("WAL record #2"), "{err}");
+    assert!(err.to_string().contains("past the snapshot at 10"), "{err}");
     let gap = vec![Rec::W(Write::Append(entries(1, 13..=14)))];
     let err = replay_over(Some(snapshot(10, 1)), gap).unwrap_err();
-    assert!(err.message.contains("would leave a gap"), "{err}");
+    assert!(err.to_string().contains("would leave a gap"), "{err}");
 }
 
 proptest::proptest! {

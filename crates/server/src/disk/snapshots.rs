@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use raft::{HardState, Raft, Write};
 use storage::{GroupCommit, SnapshotError, SnapshotOptions, SnapshotStore};
 
-use crate::codec::{decode_snapshot_file, encode_snapshot_file};
+use crate::codec::{decode_snapshot_file, encode_snapshot_file, SNAPSHOT_FILE_VERSION};
 use crate::disk::replay::Replay;
 use crate::disk::wal_records::{encode_snapshot_marker, encode_write};
 
@@ -82,7 +82,7 @@ where
                 break;
             }
             Err(Damage::Corrupt(why)) => damaged.push((index, why)),
-            Err(Damage::Io(e)) => return Err(e),
+            Err(Damage::Io(e) | Damage::OlderBuild(e)) => return Err(e),
         }
     }
     let base_index = base.as_ref().map(|s| s.meta.index);
@@ -128,6 +128,9 @@ enum Damage {
     Corrupt(String),
     /// The disk itself failed: stop.
     Io(String),
+    /// A format an older build wrote (big-endian): not damage, so stop and touch nothing
+    /// (setting it aside would take it from the build that can still read it).
+    OlderBuild(String),
 }
 
 /// Read and decode the snapshot at `index`, checking its contents agree with its header.
@@ -136,7 +139,16 @@ fn load(store: &SnapshotStore, index: u64) -> Result<raft::Snapshot, Damage> {
         SnapshotError::Corrupt { reason, .. } => Damage::Corrupt(reason),
         other => Damage::Io(other.to_string()),
     })?;
-    let snapshot = decode_snapshot_file(&stored.data).map_err(|e| Damage::Corrupt(e.message))?;
+    let snapshot = decode_snapshot_file(&stored.data).map_err(|e| {
+        // The store's CRC held, so the version byte is as written, not a flipped bit.
+        match stored.data.first() {
+            Some(&v) if v < SNAPSHOT_FILE_VERSION => {
+                let path = store.path(index);
+                Damage::OlderBuild(format!("snapshot file {}: {e}", path.display()))
+            }
+            _ => Damage::Corrupt(e.to_string()),
+        }
+    })?;
     if (snapshot.meta.index, snapshot.meta.term) != (stored.index, stored.term) {
         return Err(Damage::Corrupt(format!(
             "the header says ({},{}), the contents ({},{})",
@@ -154,8 +166,17 @@ pub(crate) struct SnapshotBatch {
     /// How many records of `records` come after the last marker: once the job is durable,
     /// the marker's LSN is the job's last LSN minus this.
     pub(crate) after_marker: u64,
-    /// The snapshots saved, as (index, file), oldest first.
-    pub(crate) saved: Vec<(u64, PathBuf)>,
+    /// The snapshots saved, oldest first.
+    pub(crate) saved: Vec<SavedSnapshot>,
+}
+
+/// A snapshot file `persist_with_snapshots` saved, for the node's log line and metrics.
+#[derive(Debug)]
+pub(crate) struct SavedSnapshot {
+    /// The last log index it covers (Raft's lastIncludedIndex).
+    pub(crate) index: u64,
+    /// Where it lives, `data_dir/snapshots/snap-<index>.snap`.
+    pub(crate) path: PathBuf,
 }
 
 /// Carry out steps 1–3 of the module docs for `writes` (which hold a `Write::Snapshot`).
@@ -189,7 +210,7 @@ pub(crate) fn persist_with_snapshots(
         let path = store
             .save(index, term, &encode_snapshot_file(&snapshot))
             .map_err(|e| format!("saving the snapshot at {index} failed: {e}"))?;
-        saved.push((index, path));
+        saved.push(SavedSnapshot { index, path });
         records.push(encode_snapshot_marker(&snapshot.meta));
         marker = Some((records.len(), index));
     }

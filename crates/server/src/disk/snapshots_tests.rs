@@ -100,7 +100,7 @@ fn a_snapshot_batch_lets_every_segment_before_its_marker_go_and_recovery_gives_t
     let batch = persist_with_snapshots(writes, &group, &mut store, &raft, 512).unwrap();
     assert_eq!(batch.saved.len(), 1);
     assert!(
-        batch.saved[0].1.exists(),
+        batch.saved[0].path.exists(),
         "the file is there before the marker is submitted"
     );
     let last = group.submit(batch.records).unwrap().wait().unwrap();
@@ -230,7 +230,7 @@ fn two_snapshots_in_one_batch_are_both_saved_and_the_newer_one_is_restored() {
         Write::Snapshot(newer.clone()),
     ];
     let batch = persist_with_snapshots(writes, &group, &mut store, &raft, 512).unwrap();
-    let saved: Vec<u64> = batch.saved.iter().map(|(i, _)| *i).collect();
+    let saved: Vec<u64> = batch.saved.iter().map(|s| s.index).collect();
     assert_eq!(saved, vec![10, 20]);
     let last = group.submit(batch.records).unwrap().wait().unwrap();
     group

@@ -1,18 +1,21 @@
-//! `raft::Write` as WAL records, and the replay that rebuilds a `raft::Disk` from them.
+//! `raft::Write` as WAL records: encode each write, decode each record (`replay.rs` folds them).
 //!
 //! ```text
-//!   HardState: [version=2][kind=1][term u64][voted_for u64, 0 = none]
-//!   Append:    [version=2][kind=2][n u32] n × [term u64][index u64][entry kind u8][len u32][data]
+//!   every integer little-endian (`distributed_core::wire`), every length a u32
+//!   HardState: [version=3][kind=1][term u64][voted_for u64, 0 = none]
+//!   Append:    [version=3][kind=2][n u32] n × [term u64][index u64][entry kind u8][len u32][data]
 //!              entry kind 0 = Normal; 1 = Config, followed (before len) by the membership:
 //!              [n u32][voter u64]… [joint u8]([n u32][outgoing voter u64]…)? [n u32][learner u64]…
-//!   Snapshot:  [version=2][kind=3][index u64][term u64][membership, as above][len u32][data]
+//!   Snapshot:  [version=3][kind=3][index u64][term u64][membership, as above][len u32][data]
 //!              (Raft §7: replay applies it like `persist`, dropping the log it covers).
-//!              Written by builds before snapshot files; still read, no longer written.
-//!   Marker:    [version=2][kind=4][index u64][term u64][membership]
+//!              Not written by the node (it writes files and markers); kept for tools and
+//!              tests that want a self-contained WAL.
+//!   Marker:    [version=3][kind=4][index u64][term u64][membership]
 //!              "the snapshot at (index, term) is durable in data_dir/snapshots": the data
 //!              lives in the file, the WAL only names it (`snapshots.rs`, `disk/replay.rs`)
-//!   version 1 records (before config entries existed) are still read: no entry kind byte,
-//!   every entry Normal. They are never written.
+//!
+//!   versions 1 and 2 were written big-endian by older builds (1 also lacked the entry kind):
+//!   refused, naming the version and what to do, never misread
 //!
 //!   restart: Wal::open ──► records in LSN order ──► decode_record ──► disk/replay.rs ──► Disk
 //! ```
@@ -28,16 +31,15 @@
 
 use std::fmt;
 
-use bytes::BufMut;
-use raft::{Disk, HardState, SnapshotMeta, Write};
+use distributed_core::wire::{DecodeError, Reader, Sink};
+use raft::{HardState, SnapshotMeta, Write};
 
-use crate::codec::{entry_bytes, get_snapshot_meta, put_bytes, put_entries, put_node};
-use crate::codec::{put_snapshot_meta, CodecError, Reader};
+use crate::codec::{entry_bytes, get_entries, get_node, get_snapshot_meta, older_build};
+use crate::codec::{put_entries, put_node, put_snapshot_meta};
 
 /// The WAL record format version; a record with another is refused, not guessed at.
-pub const WAL_RECORD_VERSION: u8 = 2;
-/// The format before config entries: read (every entry Normal), never written.
-const WAL_RECORD_VERSION_NO_KINDS: u8 = 1;
+/// Versions 1 and 2 were big-endian (see the module docs).
+pub const WAL_RECORD_VERSION: u8 = 3;
 
 const KIND_HARD_STATE: u8 = 1;
 const KIND_APPEND: u8 = 2;
@@ -110,64 +112,63 @@ pub fn encode_write(write: &Write, record_bytes_max: usize, out: &mut Vec<Vec<u8
             // this stays for tests and tools that want a self-contained WAL.
             let mut r = vec![WAL_RECORD_VERSION, KIND_SNAPSHOT];
             put_snapshot_meta(&mut r, &snapshot.meta);
-            put_bytes(&mut r, &snapshot.data);
+            r.put_bytes(&snapshot.data);
             out.push(r);
         }
     }
 }
 
 /// Decode one record as a `raft::Write`; a marker is an error here (it needs the store).
-pub fn decode_write(record: &[u8]) -> Result<Write, CodecError> {
+pub fn decode_write(record: &[u8]) -> Result<Write, DecodeError> {
     match decode_record(record)? {
         WalRecord::Write(w) => Ok(w),
-        WalRecord::SnapshotMarker(m) => Err(CodecError {
-            message: format!(
+        WalRecord::SnapshotMarker(m) => Err(DecodeError::at(
+            0,
+            format!(
                 "a snapshot marker at ({},{}) needs the snapshot store to replay",
                 m.term, m.index
             ),
-        }),
+        )),
     }
 }
 
 /// Decode one record.
-pub fn decode_record(record: &[u8]) -> Result<WalRecord, CodecError> {
+pub fn decode_record(record: &[u8]) -> Result<WalRecord, DecodeError> {
     let mut r = Reader::new(record);
     let version = r.u8("record version")?;
-    if version != WAL_RECORD_VERSION && version != WAL_RECORD_VERSION_NO_KINDS {
-        return Err(r.error(format!(
-            "record version {version}, this build reads {WAL_RECORD_VERSION}"
-        )));
+    if version < WAL_RECORD_VERSION {
+        let what_to_do = "keep this data dir with the build that wrote it, or start this \
+                          build from an empty data dir";
+        let why = older_build("WAL record", version, WAL_RECORD_VERSION, what_to_do);
+        return Err(DecodeError::at(0, why));
+    }
+    if version != WAL_RECORD_VERSION {
+        return Err(DecodeError::at(
+            0,
+            format!("WAL record version {version}, this build reads {WAL_RECORD_VERSION}"),
+        ));
     }
     let record = match r.u8("record kind")? {
         KIND_HARD_STATE => WalRecord::Write(Write::HardState(HardState {
             term: r.u64("term")?,
-            voted_for: r.node("voted_for")?,
+            voted_for: get_node(&mut r, "voted_for")?,
         })),
-        KIND_APPEND => WalRecord::Write(Write::Append(r.entries(version == WAL_RECORD_VERSION)?)),
+        KIND_APPEND => WalRecord::Write(Write::Append(get_entries(&mut r)?)),
         KIND_SNAPSHOT => WalRecord::Write(Write::Snapshot(raft::Snapshot {
             meta: get_snapshot_meta(&mut r)?,
             data: r.bytes("snapshot data")?,
         })),
-        KIND_SNAPSHOT_MARKER if version == WAL_RECORD_VERSION => {
-            WalRecord::SnapshotMarker(get_snapshot_meta(&mut r)?)
-        }
+        KIND_SNAPSHOT_MARKER => WalRecord::SnapshotMarker(get_snapshot_meta(&mut r)?),
         other => return Err(r.error(format!("unknown record kind {other}"))),
     };
     r.finish("record")?;
     Ok(record)
 }
 
-/// Fold records (in LSN order) into a disk image, starting from an empty disk, checking what
-/// `persist` would assert. A WAL with snapshot markers needs the store: see `disk/replay.rs`.
-pub fn replay<'a>(records: impl IntoIterator<Item = &'a [u8]>) -> Result<Disk, CodecError> {
-    super::replay::Replay::new(None)
-        .records(records)
-        .map(super::replay::Replay::finish)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::disk::replay::replay;
     use bytes::Bytes;
     use distributed_core::NodeId;
     use raft::{Entry, EntryKind, Membership};
@@ -230,19 +231,19 @@ mod tests {
             .unwrap_err()
             .message
             .contains("record version 9"));
-        assert!(decode_write(&[1, 7])
+        assert!(decode_write(&[WAL_RECORD_VERSION, 7])
             .unwrap_err()
             .message
             .contains("unknown record kind 7"));
         assert!(decode_write(&good[..good.len() - 1]).is_err());
-        let huge_count = [1, 2, 0xff, 0xff, 0xff, 0xff];
+        let huge_count = [WAL_RECORD_VERSION, KIND_APPEND, 0xff, 0xff, 0xff, 0xff];
         assert!(decode_write(&huge_count)
             .unwrap_err()
             .message
             .contains("cannot fit"));
         let gap = records(&[Write::Append(vec![entry(1, 5, 1)])], 1 << 20);
         let err = replay(gap.iter().map(Vec::as_slice)).unwrap_err();
-        assert!(err.message.contains("would leave a gap"), "{err}");
+        assert!(err.to_string().contains("would leave a gap"), "{err}");
     }
 
     fn config_entry(term: u64, index: u64, voters: &[u64], old: Option<&[u64]>) -> Entry {
@@ -274,19 +275,57 @@ mod tests {
     }
 
     #[test]
-    fn a_version_one_record_still_replays_as_normal_entries() {
-        let mut v1 = vec![1u8, KIND_APPEND];
-        v1.put_u32(1);
-        v1.put_u64(1);
-        v1.put_u64(1);
-        crate::codec::put_bytes(&mut v1, b"old");
-        let Write::Append(entries) = decode_write(&v1).unwrap() else {
-            panic!("an append");
+    fn records_of_older_big_endian_builds_are_refused_naming_the_version_and_what_to_do() {
+        // Append{term=1 index=1 "old"} as the older builds wrote it: big-endian, version 1
+        // without the entry kind byte, version 2 with it.
+        let v1 = [
+            &[1u8, KIND_APPEND, 0, 0, 0, 1][..],
+            &[0; 7],
+            &[1],
+            &[0; 7],
+            &[1],
+        ]
+        .concat();
+        let v1 = [&v1[..], &[0, 0, 0, 3], b"old"].concat();
+        let v2 = [
+            &[2u8, KIND_APPEND, 0, 0, 0, 1][..],
+            &[0; 7],
+            &[1],
+            &[0; 7],
+            &[1],
+        ]
+        .concat();
+        let v2 = [&v2[..], &[ENTRY_NORMAL_BYTE, 0, 0, 0, 3], b"old"].concat();
+        for (version, record) in [(1, v1), (2, v2)] {
+            let err = decode_write(&record).unwrap_err();
+            assert_eq!(err.offset, 0);
+            assert_eq!(
+                err.message,
+                format!(
+                    "WAL record version {version} was written by an older build (big-endian); \
+                     this build reads version 3 (little-endian): keep this data dir with the \
+                     build that wrote it, or start this build from an empty data dir"
+                )
+            );
+            let err = replay([record.as_slice()]).unwrap_err();
+            assert!(err
+                .to_string()
+                .starts_with("WAL record #0: at byte 0: WAL record version"));
+        }
+    }
+
+    /// The entry-kind byte of a Normal entry, as both old and new records spell it.
+    const ENTRY_NORMAL_BYTE: u8 = 0;
+
+    #[test]
+    fn a_record_is_little_endian_field_by_field() {
+        let hs = HardState {
+            term: 0x0102,
+            voted_for: Some(NodeId(3)),
         };
-        assert_eq!(
-            entries,
-            vec![Entry::normal(1, 1, Bytes::from_static(b"old"))]
-        );
+        let rec = records(&[Write::HardState(hs)], 1 << 20).remove(0);
+        let expected = [&[3u8, KIND_HARD_STATE, 2, 1][..], &[0; 6], &[3], &[0; 7]].concat();
+        assert_eq!(rec, expected);
     }
 
     #[test]
@@ -335,7 +374,7 @@ mod tests {
         let below = records(&[Write::Append(vec![entry(2, 2, 1)])], 1 << 20);
         let all: Vec<&[u8]> = recs.iter().chain(&below).map(Vec::as_slice).collect();
         let err = replay(all).unwrap_err();
-        assert!(err.message.contains("past the snapshot at 2"), "{err}");
+        assert!(err.to_string().contains("past the snapshot at 2"), "{err}");
     }
 
     proptest::proptest! {

@@ -20,16 +20,26 @@ use distributed_core::NodeId;
 use kv::Request;
 use tracing::debug;
 
+use super::requests::{ReplyTo, Waiter};
+use super::Node;
 use crate::clients::resp::{parse_frame, Frame};
-use crate::node::{Node, ReplyTo, Waiter};
 use crate::peers::frames::PeerFrame;
 
 /// Most forwarded requests one follower keeps waiting; past it clients get `TRYAGAIN` at once.
 const FORWARDED_MAX: usize = 16 * 1024;
 
+/// Where this boot's forward ids start. A peer may answer a forward of the previous boot after
+/// this one started (the reply was queued, or the leader was slow); if ids restarted at 1, that
+/// late `ForwardReply` would match one of this boot's forwards and reach the wrong client. A
+/// random 63-bit start (from the boot nonce) makes a match as unlikely as a nonce collision and
+/// leaves 2^63 ids before any overflow.
+pub(super) fn first_forward_id(boot_nonce: u64) -> u64 {
+    (boot_nonce >> 1).max(1)
+}
+
 /// A request this follower forwarded and is waiting on.
 #[derive(Debug)]
-pub(crate) struct Forwarded {
+pub(super) struct Forwarded {
     /// The client connection waiting.
     reply: tokio::sync::oneshot::Sender<Frame>,
     /// The leader it went to, for the timeout message.
@@ -40,7 +50,7 @@ pub(crate) struct Forwarded {
 
 impl Node {
     /// Send a local client's request to `leader`, or answer TRYAGAIN if that is impossible.
-    pub(crate) fn forward(&mut self, leader: NodeId, waiter: Waiter) {
+    pub(super) fn forward(&mut self, leader: NodeId, waiter: Waiter) {
         let ReplyTo::Local(reply) = waiter.reply_to else {
             unreachable!("only local requests are forwarded (one hop)");
         };
@@ -74,7 +84,7 @@ impl Node {
     }
 
     /// A follower's request arrived: run it here as if a local client sent it.
-    pub(crate) fn on_forward(&mut self, from: NodeId, id: u64, bytes: &[u8]) {
+    pub(super) fn on_forward(&mut self, from: NodeId, id: u64, bytes: &[u8]) {
         let limits = &self.replica.machine().config().limits;
         match Request::decode(bytes, limits) {
             Ok(request) => self.input(ReplyTo::Peer { node: from, id }, request),
@@ -86,7 +96,7 @@ impl Node {
     }
 
     /// The leader answered a forward: relay it to the client, unless it already timed out.
-    pub(crate) fn on_forward_reply(&mut self, id: u64, resp: &[u8]) {
+    pub(super) fn on_forward_reply(&mut self, id: u64, resp: &[u8]) {
         let Some(waiting) = self.forwarded.remove(&id) else {
             debug!("a forwarded reply {id} arrived after its timeout");
             return;
@@ -100,7 +110,7 @@ impl Node {
     }
 
     /// Tell clients whose forwarded requests got no answer in time that the outcome is unknown.
-    pub(crate) fn expire_forwards(&mut self) {
+    pub(super) fn expire_forwards(&mut self) {
         // Ids grow with time and every deadline is `ticks + timeout`, so the oldest id expires first.
         while let Some(entry) = self.forwarded.first_entry() {
             if entry.get().deadline_tick > self.ticks {

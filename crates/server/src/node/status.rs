@@ -18,12 +18,12 @@
 use distributed_core::Protocol;
 use replica::Outcome;
 
+use super::Node;
 use crate::clients::command::reply_frame;
 use crate::clients::resp::Frame;
-use crate::node::Node;
 
 /// The frame a client gets for `outcome`.
-pub(crate) fn outcome_frame(outcome: &Outcome) -> Frame {
+pub(super) fn outcome_frame(outcome: &Outcome) -> Frame {
     match outcome {
         Outcome::Done(reply) => reply_frame(reply),
         Outcome::NotLeader { leader: Some(id) } => {
@@ -42,7 +42,7 @@ pub(crate) fn outcome_frame(outcome: &Outcome) -> Frame {
 }
 
 /// The node's state as `key:value` lines, Redis INFO style.
-pub(crate) fn status(node: &Node) -> Frame {
+pub(super) fn status(node: &Node) -> Frame {
     let r = node.replica.raft();
     let m = node.replica.machine();
     let leader = r.leader().map_or("none".to_string(), |id| id.to_string());

@@ -2,14 +2,14 @@
 //! its leader. Each frame is length + CRC-32 + payload.
 //!
 //! ```text
+//!   every integer little-endian (`distributed_core::wire`), every byte string u32-length-prefixed
 //!   frame:   [len u32][crc32(payload) u32][payload: len bytes]        len ≤ frame_bytes_max
-//!   payload: [version=1][kind][fields]
+//!   payload: [version=3][kind][fields]
 //!     kind 1 Hello{from}                  first frame on every connection: who is talking
 //!     kind 2 Raft(Message)                sub-kind 1..=11 (`RAFT_PRE_VOTE` …), one per raft
 //!                                         message struct, each with its put_/get_ pair
-//!                                         (version 2: entries carry a kind, RequestVote a
-//!                                         leader-transfer flag, 9 is TimeoutNow; 10, 11:
-//!                                         InstallSnapshot and its response, §7)
+//!                                         (9 is TimeoutNow; 10, 11: InstallSnapshot and
+//!                                         its response, §7)
 //!     kind 3 Forward{id, request}         a kv::Request (kv's own codec) for the leader
 //!     kind 4 ForwardReply{id, resp}       the leader's answer, already a RESP frame
 //!
@@ -22,20 +22,21 @@
 //!
 //! The CRC catches corruption TCP's 16-bit checksum lets through; a bad CRC, length or payload
 //! closes the connection (the dialer reconnects), never the node.
+//!
+//! Versions 1 and 2 were big-endian, header included. A peer running such an older build sends
+//! a length this build reads as huge, so the length error says how it reads big-endian and
+//! names the likely cause; a version-1 or -2 payload is refused naming its version.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
+use distributed_core::wire::{DecodeError, Reader, Sink};
 use distributed_core::NodeId;
-use raft::{
-    AppendEntries, AppendEntriesResponse, AppendResult, InstallSnapshot, InstallSnapshotResponse,
-    Message, PreVote, PreVoteResponse, ReadFailure, ReadIndexRequest, ReadIndexResponse,
-    RequestVote, RequestVoteResponse, TimeoutNow,
-};
+use raft::Message;
 
-use crate::codec::{get_snapshot_meta, put_bytes, put_entries, put_node, put_snapshot_meta};
-use crate::codec::{CodecError, Reader};
+use super::raft_messages::{decode_message, encode_message};
+use crate::codec::{get_node, older_build, put_node};
 
-/// The peer payload format version.
-pub const PEER_VERSION: u8 = 2;
+/// The peer payload format version. Versions 1 and 2 were big-endian (see the module docs).
+pub const PEER_VERSION: u8 = 3;
 /// Bytes before a frame's payload: length and CRC.
 pub const FRAME_HEADER_BYTES: usize = 8;
 
@@ -77,26 +78,34 @@ pub fn encode_frame(frame: &PeerFrame, out: &mut BytesMut) {
 pub fn decode_frame(
     buf: &mut BytesMut,
     frame_bytes_max: usize,
-) -> Result<Option<PeerFrame>, CodecError> {
+) -> Result<Option<PeerFrame>, DecodeError> {
     if buf.len() < FRAME_HEADER_BYTES {
         return Ok(None);
     }
-    let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+    let mut header = Reader::new(&buf[..FRAME_HEADER_BYTES]);
+    let len = header.u32("frame length")?;
+    let crc = header.u32("frame CRC")?;
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
     if len > frame_bytes_max {
-        return Err(CodecError {
-            message: format!("peer frame of {len} bytes exceeds frame_bytes_max {frame_bytes_max}"),
-        });
+        let mut message =
+            format!("peer frame of {len} bytes exceeds frame_bytes_max {frame_bytes_max}");
+        let big_endian = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        if big_endian <= frame_bytes_max {
+            message += &format!(
+                " (read big-endian it is {big_endian} bytes: is the peer an older build, peer \
+                 version 1 or 2? run one build on every node)"
+            );
+        }
+        return Err(DecodeError::at(0, message));
     }
-    if buf.len() < FRAME_HEADER_BYTES + len {
+    if buf.len() - FRAME_HEADER_BYTES < len {
         return Ok(None);
     }
-    let crc = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
     buf.advance(FRAME_HEADER_BYTES);
     let payload = buf.split_to(len);
     if crc32fast::hash(&payload) != crc {
-        return Err(CodecError {
-            message: format!("peer frame of {len} bytes fails its CRC"),
-        });
+        let message = format!("peer frame of {len} bytes fails its CRC");
+        return Err(DecodeError::at(FRAME_HEADER_BYTES, message));
     }
     decode_payload(&payload).map(Some)
 }
@@ -115,31 +124,39 @@ fn encode_payload(frame: &PeerFrame) -> Vec<u8> {
         PeerFrame::Forward { id, request } => {
             out.put_u8(3);
             out.put_u64(*id);
-            put_bytes(&mut out, request);
+            out.put_bytes(request);
         }
         PeerFrame::ForwardReply { id, resp } => {
             out.put_u8(4);
             out.put_u64(*id);
-            put_bytes(&mut out, resp);
+            out.put_bytes(resp);
         }
     }
     out
 }
 
 /// Decode one payload (without the length and CRC).
-pub fn decode_payload(payload: &[u8]) -> Result<PeerFrame, CodecError> {
+pub fn decode_payload(payload: &[u8]) -> Result<PeerFrame, DecodeError> {
     let mut r = Reader::new(payload);
     let version = r.u8("peer version")?;
+    if version < PEER_VERSION {
+        let why = older_build(
+            "peer payload",
+            version,
+            PEER_VERSION,
+            "run one build on every node",
+        );
+        return Err(DecodeError::at(0, why));
+    }
     if version != PEER_VERSION {
-        return Err(r.error(format!(
-            "peer version {version}, this build speaks {PEER_VERSION}"
-        )));
+        return Err(DecodeError::at(
+            0,
+            format!("peer version {version}, this build speaks {PEER_VERSION}"),
+        ));
     }
     let frame = match r.u8("peer frame kind")? {
         1 => PeerFrame::Hello {
-            from: r
-                .node("hello from")?
-                .ok_or_else(|| r.error("hello from node 0"))?,
+            from: get_node(&mut r, "hello from")?.ok_or_else(|| r.error("hello from node 0"))?,
         },
         2 => PeerFrame::Raft(decode_message(&mut r)?),
         3 => PeerFrame::Forward {
@@ -156,296 +173,14 @@ pub fn decode_payload(payload: &[u8]) -> Result<PeerFrame, CodecError> {
     Ok(frame)
 }
 
-// The sub-kinds of `PeerFrame::Raft`, one per Raft message. They are the wire format: a
-// number is never renumbered or reused (version 2 added 9, 10 and 11).
-const RAFT_PRE_VOTE: u8 = 1;
-const RAFT_PRE_VOTE_RESPONSE: u8 = 2;
-const RAFT_REQUEST_VOTE: u8 = 3;
-const RAFT_REQUEST_VOTE_RESPONSE: u8 = 4;
-const RAFT_APPEND_ENTRIES: u8 = 5;
-const RAFT_APPEND_ENTRIES_RESPONSE: u8 = 6;
-const RAFT_READ_INDEX_REQUEST: u8 = 7;
-const RAFT_READ_INDEX_RESPONSE: u8 = 8;
-const RAFT_TIMEOUT_NOW: u8 = 9;
-const RAFT_INSTALL_SNAPSHOT: u8 = 10;
-const RAFT_INSTALL_SNAPSHOT_RESPONSE: u8 = 11;
-
-/// `[sub-kind][fields]`, one `put_`/`get_` pair per message struct: each `put_` writes its
-/// sub-kind and fields; `decode_message` reads the sub-kind and the matching `get_` the fields.
-fn encode_message(msg: &Message, out: &mut Vec<u8>) {
-    match msg {
-        Message::PreVote(m) => put_pre_vote(m, out),
-        Message::PreVoteResponse(m) => put_pre_vote_response(m, out),
-        Message::RequestVote(m) => put_request_vote(m, out),
-        Message::RequestVoteResponse(m) => put_request_vote_response(m, out),
-        Message::AppendEntries(m) => put_append_entries(m, out),
-        Message::AppendEntriesResponse(m) => put_append_entries_response(m, out),
-        Message::ReadIndexRequest(m) => put_read_index_request(m, out),
-        Message::ReadIndexResponse(m) => put_read_index_response(m, out),
-        Message::TimeoutNow(m) => put_timeout_now(m, out),
-        Message::InstallSnapshot(m) => put_install_snapshot(m, out),
-        Message::InstallSnapshotResponse(m) => put_install_snapshot_response(m, out),
-    }
-}
-
-fn decode_message(r: &mut Reader<'_>) -> Result<Message, CodecError> {
-    let msg = match r.u8("raft message kind")? {
-        RAFT_PRE_VOTE => get_pre_vote(r)?.into(),
-        RAFT_PRE_VOTE_RESPONSE => get_pre_vote_response(r)?.into(),
-        RAFT_REQUEST_VOTE => get_request_vote(r)?.into(),
-        RAFT_REQUEST_VOTE_RESPONSE => get_request_vote_response(r)?.into(),
-        RAFT_APPEND_ENTRIES => get_append_entries(r)?.into(),
-        RAFT_APPEND_ENTRIES_RESPONSE => get_append_entries_response(r)?.into(),
-        RAFT_READ_INDEX_REQUEST => get_read_index_request(r)?.into(),
-        RAFT_READ_INDEX_RESPONSE => get_read_index_response(r)?.into(),
-        RAFT_TIMEOUT_NOW => get_timeout_now(r)?.into(),
-        RAFT_INSTALL_SNAPSHOT => get_install_snapshot(r)?.into(),
-        RAFT_INSTALL_SNAPSHOT_RESPONSE => get_install_snapshot_response(r)?.into(),
-        other => return Err(r.error(format!("unknown raft message kind {other}"))),
-    };
-    Ok(msg)
-}
-
-fn put_pre_vote(m: &PreVote, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_PRE_VOTE);
-    out.put_u64(m.term);
-    out.put_u64(m.last_log_index);
-    out.put_u64(m.last_log_term);
-}
-
-fn get_pre_vote(r: &mut Reader<'_>) -> Result<PreVote, CodecError> {
-    Ok(PreVote {
-        term: r.u64("term")?,
-        last_log_index: r.u64("last")?,
-        last_log_term: r.u64("last term")?,
-    })
-}
-
-fn put_pre_vote_response(m: &PreVoteResponse, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_PRE_VOTE_RESPONSE);
-    out.put_u64(m.term);
-    out.put_u8(u8::from(m.vote_granted));
-}
-
-fn get_pre_vote_response(r: &mut Reader<'_>) -> Result<PreVoteResponse, CodecError> {
-    Ok(PreVoteResponse {
-        term: r.u64("term")?,
-        vote_granted: r.bool("granted")?,
-    })
-}
-
-fn put_request_vote(m: &RequestVote, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_REQUEST_VOTE);
-    out.put_u64(m.term);
-    out.put_u64(m.last_log_index);
-    out.put_u64(m.last_log_term);
-    out.put_u8(u8::from(m.leader_transfer));
-}
-
-fn get_request_vote(r: &mut Reader<'_>) -> Result<RequestVote, CodecError> {
-    Ok(RequestVote {
-        term: r.u64("term")?,
-        last_log_index: r.u64("last")?,
-        last_log_term: r.u64("last term")?,
-        leader_transfer: r.bool("leader transfer")?,
-    })
-}
-
-fn put_request_vote_response(m: &RequestVoteResponse, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_REQUEST_VOTE_RESPONSE);
-    out.put_u64(m.term);
-    out.put_u8(u8::from(m.vote_granted));
-}
-
-fn get_request_vote_response(r: &mut Reader<'_>) -> Result<RequestVoteResponse, CodecError> {
-    Ok(RequestVoteResponse {
-        term: r.u64("term")?,
-        vote_granted: r.bool("granted")?,
-    })
-}
-
-/// The fixed fields first, the entries last (they carry their own count).
-fn put_append_entries(m: &AppendEntries, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_APPEND_ENTRIES);
-    for v in [
-        m.term,
-        m.prev_log_index,
-        m.prev_log_term,
-        m.leader_commit,
-        m.round,
-    ] {
-        out.put_u64(v);
-    }
-    put_entries(out, &m.entries);
-}
-
-fn get_append_entries(r: &mut Reader<'_>) -> Result<AppendEntries, CodecError> {
-    // Fields are read in the order written, which is not the struct's order.
-    Ok(AppendEntries {
-        term: r.u64("term")?,
-        prev_log_index: r.u64("prev index")?,
-        prev_log_term: r.u64("prev term")?,
-        leader_commit: r.u64("commit")?,
-        round: r.u64("round")?,
-        entries: r.entries(true)?,
-    })
-}
-
-/// `[term][round][1 match | 2 prev conflict_term conflict_index]`.
-fn put_append_entries_response(m: &AppendEntriesResponse, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_APPEND_ENTRIES_RESPONSE);
-    out.put_u64(m.term);
-    out.put_u64(m.round);
-    match m.result {
-        AppendResult::Ok { match_index } => {
-            out.put_u8(1);
-            out.put_u64(match_index);
-        }
-        AppendResult::Reject {
-            prev_log_index,
-            conflict_term,
-            conflict_index,
-        } => {
-            out.put_u8(2);
-            out.put_u64(prev_log_index);
-            out.put_u64(conflict_term);
-            out.put_u64(conflict_index);
-        }
-    }
-}
-
-fn get_append_entries_response(r: &mut Reader<'_>) -> Result<AppendEntriesResponse, CodecError> {
-    let (term, round) = (r.u64("term")?, r.u64("round")?);
-    let result = match r.u8("append result")? {
-        1 => AppendResult::Ok {
-            match_index: r.u64("match")?,
-        },
-        2 => AppendResult::Reject {
-            prev_log_index: r.u64("prev index")?,
-            conflict_term: r.u64("conflict term")?,
-            conflict_index: r.u64("conflict index")?,
-        },
-        other => return Err(r.error(format!("unknown append result {other}"))),
-    };
-    Ok(AppendEntriesResponse {
-        term,
-        result,
-        round,
-    })
-}
-
-fn put_read_index_request(m: &ReadIndexRequest, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_READ_INDEX_REQUEST);
-    out.put_u64(m.term);
-    out.put_u64(m.id);
-}
-
-fn get_read_index_request(r: &mut Reader<'_>) -> Result<ReadIndexRequest, CodecError> {
-    Ok(ReadIndexRequest {
-        term: r.u64("term")?,
-        id: r.u64("id")?,
-    })
-}
-
-/// `[term][id][0 index | 1 leader | 2 pending_reads_max | 3 ticks]`.
-fn put_read_index_response(m: &ReadIndexResponse, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_READ_INDEX_RESPONSE);
-    out.put_u64(m.term);
-    out.put_u64(m.id);
-    match m.outcome {
-        Ok(index) => {
-            out.put_u8(0);
-            out.put_u64(index);
-        }
-        Err(ReadFailure::NotLeader { leader }) => {
-            out.put_u8(1);
-            put_node(out, leader);
-        }
-        Err(ReadFailure::Busy { pending_reads_max }) => {
-            out.put_u8(2);
-            out.put_u64(pending_reads_max as u64);
-        }
-        Err(ReadFailure::TimedOut { ticks }) => {
-            out.put_u8(3);
-            out.put_u64(ticks);
-        }
-    }
-}
-
-fn get_read_index_response(r: &mut Reader<'_>) -> Result<ReadIndexResponse, CodecError> {
-    let (term, id) = (r.u64("term")?, r.u64("id")?);
-    let outcome = match r.u8("read outcome")? {
-        0 => Ok(r.u64("read index")?),
-        1 => Err(ReadFailure::NotLeader {
-            leader: r.node("leader")?,
-        }),
-        2 => Err(ReadFailure::Busy {
-            pending_reads_max: r.u64("pending")? as usize,
-        }),
-        3 => Err(ReadFailure::TimedOut {
-            ticks: r.u64("ticks")?,
-        }),
-        other => return Err(r.error(format!("unknown read outcome {other}"))),
-    };
-    Ok(ReadIndexResponse { term, id, outcome })
-}
-
-fn put_timeout_now(m: &TimeoutNow, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_TIMEOUT_NOW);
-    out.put_u64(m.term);
-}
-
-fn get_timeout_now(r: &mut Reader<'_>) -> Result<TimeoutNow, CodecError> {
-    Ok(TimeoutNow {
-        term: r.u64("term")?,
-    })
-}
-
-fn put_install_snapshot(m: &InstallSnapshot, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_INSTALL_SNAPSHOT);
-    out.put_u64(m.term);
-    put_snapshot_meta(out, &m.meta);
-    out.put_u64(m.offset);
-    put_bytes(out, &m.data);
-    out.put_u8(u8::from(m.done));
-    out.put_u64(m.round);
-}
-
-fn get_install_snapshot(r: &mut Reader<'_>) -> Result<InstallSnapshot, CodecError> {
-    Ok(InstallSnapshot {
-        term: r.u64("term")?,
-        meta: get_snapshot_meta(r)?,
-        offset: r.u64("offset")?,
-        data: r.bytes("snapshot chunk")?,
-        done: r.bool("done")?,
-        round: r.u64("round")?,
-    })
-}
-
-fn put_install_snapshot_response(m: &InstallSnapshotResponse, out: &mut Vec<u8>) {
-    out.put_u8(RAFT_INSTALL_SNAPSHOT_RESPONSE);
-    for v in [m.term, m.index, m.received] {
-        out.put_u64(v);
-    }
-    out.put_u8(u8::from(m.installed));
-    out.put_u64(m.round);
-}
-
-fn get_install_snapshot_response(
-    r: &mut Reader<'_>,
-) -> Result<InstallSnapshotResponse, CodecError> {
-    Ok(InstallSnapshotResponse {
-        term: r.u64("term")?,
-        index: r.u64("index")?,
-        received: r.u64("received")?,
-        installed: r.bool("installed")?,
-        round: r.u64("round")?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use raft::{
+        AppendEntries, AppendEntriesResponse, AppendResult, InstallSnapshot,
+        InstallSnapshotResponse, PreVote, PreVoteResponse, ReadFailure, ReadIndexRequest,
+        ReadIndexResponse, RequestVote, RequestVoteResponse, TimeoutNow,
+    };
     use raft::{Entry, EntryKind, Membership};
 
     fn every_kind() -> Vec<PeerFrame> {
