@@ -38,6 +38,9 @@ const MAGIC: &[u8; 4] = b"KVSN";
 pub const SNAPSHOT_VERSION: u8 = 1;
 const HEADER_BYTES: usize = 5;
 const TRAILER_BYTES: usize = 4;
+// magic ‖ version:u8 before the body, crc32:u32 after it.
+const _: () = assert!(HEADER_BYTES == MAGIC.len() + 1);
+const _: () = assert!(TRAILER_BYTES == std::mem::size_of::<u32>());
 
 /// Why a snapshot was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]

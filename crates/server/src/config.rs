@@ -35,6 +35,9 @@ const WAL_RECORD_BYTES_MAX: usize = 8 << 20;
 const WAL_RECORD_OVERHEAD_BYTES: usize = 4 << 10;
 /// The largest segment accepted: a segment is removed whole, so huge ones free space late.
 const WAL_SEGMENT_BYTES_LIMIT: u64 = 4 << 30;
+// The largest record the node asks for, with its overhead, is one the WAL format accepts.
+const _: () =
+    assert!(WAL_RECORD_BYTES_MAX + WAL_RECORD_OVERHEAD_BYTES <= storage::RECORD_BYTES_LIMIT);
 
 /// The metrics port is the client port plus this, unless set.
 pub const METRICS_PORT_OFFSET: u16 = 2000;

@@ -71,6 +71,11 @@ pub const RECORD_HEADER_BYTES: usize = 12;
 /// records that were valid when written into "corruption".
 pub const RECORD_BYTES_LIMIT: usize = 1 << 30;
 
+// The header sizes are the sums of their fields, and a record's length must fit its u32 field.
+const _: () = assert!(SEGMENT_HEADER_BYTES == SEGMENT_MAGIC.len() + 4 + 8 + 4);
+const _: () = assert!(RECORD_HEADER_BYTES == RECORD_MAGIC.len() + 4 + 4);
+const _: () = assert!(RECORD_BYTES_LIMIT <= u32::MAX as usize);
+
 /// Encode `payload` as one record at the end of `out`.
 pub(crate) fn encode_record(payload: &[u8], out: &mut Vec<u8>) {
     assert!(

@@ -39,6 +39,8 @@ use crate::codec::{get_node, older_build, put_node};
 pub const PEER_VERSION: u8 = 3;
 /// Bytes before a frame's payload: length and CRC.
 pub const FRAME_HEADER_BYTES: usize = 8;
+// [len u32][crc32 u32].
+const _: () = assert!(FRAME_HEADER_BYTES == 2 * std::mem::size_of::<u32>());
 
 /// One unit of peer traffic.
 #[derive(Clone, Debug, PartialEq, Eq)]
