@@ -34,7 +34,7 @@ use std::fmt;
 use bytes::Bytes;
 use distributed_core::NodeId;
 
-use crate::log::{Index, Term};
+use crate::log::{Index, Term, INDEX_MAX};
 use crate::membership::Membership;
 use crate::message::{Message, Round};
 use crate::node::{Raft, Role};
@@ -195,7 +195,7 @@ impl Raft {
         self.election_elapsed = 0;
         self.leader_contact_elapsed = 0;
         let meta = &chunk.meta;
-        if meta.index == 0 || meta.term == 0 || meta.term > chunk.term {
+        if meta.index == 0 || meta.index > INDEX_MAX || meta.term == 0 || meta.term > chunk.term {
             return; // malformed: drop without answering
         }
         if index <= self.commit_index {

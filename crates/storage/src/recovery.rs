@@ -76,6 +76,8 @@ impl Recovery {
 
     /// LSN of the last record; `first_lsn() - 1` when there are none.
     pub fn last_lsn(&self) -> Lsn {
+        // In range at both ends: `first_lsn` is in 1..=Lsn::MAX (segment names outside it are
+        // refused as corrupt, and each header must match its name).
         Lsn(self.first_lsn.0 + self.records.len() as u64 - 1)
     }
 

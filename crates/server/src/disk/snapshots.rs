@@ -143,6 +143,13 @@ fn load(store: &SnapshotStore, index: u64) -> Result<raft::Snapshot, Damage> {
             stored.term, stored.index, snapshot.meta.term, snapshot.meta.index
         )));
     }
+    if snapshot.meta.index > raft::INDEX_MAX {
+        return Err(Damage::Corrupt(format!(
+            "snapshot index {} is past the largest index Raft holds ({})",
+            snapshot.meta.index,
+            raft::INDEX_MAX
+        )));
+    }
     Ok(snapshot)
 }
 
