@@ -38,7 +38,11 @@ all_targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v -e '^distri
 targets="${*:-$all_targets}"
 
 cargo run --quiet --release --bin seeds -- corpus >/dev/null
+# Built once, then the binaries run directly: `cargo fuzz run` would rebuild before each
+# target, picking up any source edited meanwhile.
 cargo +nightly fuzz build >&2
+triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
+bin_dir="target/$triple/release"
 
 mkdir -p logs
 rows=()
@@ -47,9 +51,10 @@ for t in $targets; do
     mkdir -p "artifacts/$t"
     before=$(ls "artifacts/$t" | wc -l)
     set +e
-    cargo +nightly fuzz run "$t" "corpus/$t" -- \
+    "$bin_dir/$t" -artifact_prefix="artifacts/$t/" "corpus/$t" \
         -max_total_time="$seconds" -malloc_limit_mb="$malloc_limit_mb" \
-        -max_len="$max_len" -timeout=10 -print_final_stats=1 >"logs/$t.log" 2>&1
+        -max_len="$max_len" -timeout=10 -dict=edges.dict -print_final_stats=1 \
+        >"logs/$t.log" 2>&1
     set -e
     # Scratch directories of a run that crashed before it could remove them.
     find /dev/shm -maxdepth 1 -name 'distributed-fuzz-*' -user "$(id -u)" \

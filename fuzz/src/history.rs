@@ -31,7 +31,10 @@ pub fn run(data: &[u8]) {
     let written = history.to_json_lines();
     let again = History::parse_json_lines(&written)
         .unwrap_or_else(|e| panic!("a written history does not parse: {e}\n{written}"));
-    assert_eq!(again, history, "to_json_lines + parse_json_lines round trip");
+    assert_eq!(
+        again, history,
+        "to_json_lines + parse_json_lines round trip"
+    );
     if history.ops().len() <= CHECKED_OPS_MAX {
         let checker = Checker::default()
             .with_budget(Budget::steps(20_000))
@@ -60,5 +63,8 @@ pub fn seeds() -> Vec<Vec<u8>> {
             "{\"client\":3,\"op\":\"delete\",\"key\":\"r\",\"invoke\":4,\"return\":5}\n",
         ),
     ];
-    files.iter().map(|f| Seed::new().raw(f.as_bytes()).take()).collect()
+    files
+        .iter()
+        .map(|f| Seed::new().raw(f.as_bytes()).take())
+        .collect()
 }

@@ -26,7 +26,11 @@ pub fn run(data: &[u8]) {
         let entry = input.bytes(1 << 16);
         match Request::decode(entry, &config.limits) {
             Ok(request) => {
-                assert_eq!(&request.encode()[..], entry, "the request format is canonical");
+                assert_eq!(
+                    &request.encode()[..],
+                    entry,
+                    "the request format is canonical"
+                );
                 if request.command.is_read_only() {
                     let _ = machine.read(&request.command);
                 }
@@ -41,13 +45,17 @@ pub fn run(data: &[u8]) {
     }
     let snapshot = machine.snapshot();
     let again = StateMachine::restore(config, &snapshot).expect("own snapshot restores");
-    assert_eq!(again.snapshot(), snapshot, "snapshot + restore keeps the state");
+    assert_eq!(
+        again.snapshot(),
+        snapshot,
+        "snapshot + restore keeps the state"
+    );
     assert_eq!(again.digest(), machine.digest());
 }
 
 /// The default limits, or tiny ones so every limit is reached by short inputs.
 fn config(choice: u8) -> Config {
-    if choice % 2 == 0 {
+    if choice & 1 == 0 {
         return Config::default();
     }
     Config {
@@ -69,18 +77,47 @@ fn b(s: &str) -> Bytes {
 pub fn sample_requests() -> Vec<Request> {
     let commands = vec![
         Command::Noop,
-        Command::Put { key: b("k"), value: b("7") },
+        Command::Put {
+            key: b("k"),
+            value: b("7"),
+        },
         Command::Get { key: b("k") },
-        Command::PutIf { key: b("n"), value: b("x"), condition: Condition::IfAbsent },
-        Command::Increment { key: b("k"), by: i64::MAX },
+        Command::PutIf {
+            key: b("n"),
+            value: b("x"),
+            condition: Condition::IfAbsent,
+        },
+        Command::Increment {
+            key: b("k"),
+            by: i64::MAX,
+        },
         Command::Increment { key: b("n"), by: 1 },
-        Command::Append { key: b("k"), value: b("99") },
-        Command::CompareAndSet { key: b("k"), expected: Some(b("799")), new: b("1") },
-        Command::CompareAndSet { key: b("z"), expected: None, new: b("2") },
-        Command::MultiPut { pairs: vec![(b("a"), b("1")), (b("b"), b("2"))] },
-        Command::MultiGet { keys: vec![b("a"), b("b"), b("c")] },
-        Command::Exists { keys: vec![b("a"), b("a")] },
-        Command::Delete { keys: vec![b("b"), b("q")] },
+        Command::Append {
+            key: b("k"),
+            value: b("99"),
+        },
+        Command::CompareAndSet {
+            key: b("k"),
+            expected: Some(b("799")),
+            new: b("1"),
+        },
+        Command::CompareAndSet {
+            key: b("z"),
+            expected: None,
+            new: b("2"),
+        },
+        Command::MultiPut {
+            pairs: vec![(b("a"), b("1")), (b("b"), b("2"))],
+        },
+        Command::MultiGet {
+            keys: vec![b("a"), b("b"), b("c")],
+        },
+        Command::Exists {
+            keys: vec![b("a"), b("a")],
+        },
+        Command::Delete {
+            keys: vec![b("b"), b("q")],
+        },
     ];
     commands
         .into_iter()

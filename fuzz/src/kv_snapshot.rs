@@ -32,7 +32,11 @@ pub fn run(data: &[u8]) {
         Err(_) => return,
     };
     if machine.sessions_len() < config.sessions_max {
-        assert_eq!(machine.snapshot(), snapshot, "the snapshot format is canonical");
+        assert_eq!(
+            machine.snapshot(),
+            snapshot,
+            "the snapshot format is canonical"
+        );
     }
     let mut index = machine.applied_index();
     while !input.is_empty() {
@@ -43,12 +47,16 @@ pub fn run(data: &[u8]) {
         machine.apply(index, input.bytes(256));
     }
     let again = StateMachine::restore(config, &machine.snapshot()).expect("own snapshot restores");
-    assert_eq!(again.digest(), machine.digest(), "snapshot + restore keeps the state");
+    assert_eq!(
+        again.digest(),
+        machine.digest(),
+        "snapshot + restore keeps the state"
+    );
 }
 
 fn config(choice: u8) -> Config {
     Config {
-        sessions_max: if choice % 2 == 0 { 4096 } else { 2 },
+        sessions_max: if choice & 1 == 0 { 4096 } else { 2 },
         ..Config::default()
     }
 }

@@ -44,8 +44,11 @@ use std::path::Path;
 
 use distributed_core::NodeId;
 
+/// A target's seed inputs.
+pub type Seeds = fn() -> Vec<Vec<u8>>;
+
 /// Every target by name, with its seed inputs: what `seeds` writes and `run.sh` runs.
-pub const TARGETS: &[(&str, fn() -> Vec<Vec<u8>>)] = &[
+pub const TARGETS: &[(&str, Seeds)] = &[
     ("resp", resp::seeds),
     ("peer_frame", peer_frame::seeds),
     ("wal_record", wal_record::seeds),
@@ -189,7 +192,9 @@ impl Seed {
 /// an fsync on tmpfs costs nothing.
 pub fn scratch_dir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    let builder = tempfile::Builder::new().prefix("distributed-fuzz-").tempdir_in(shm);
+    let builder = tempfile::Builder::new()
+        .prefix("distributed-fuzz-")
+        .tempdir_in(shm);
     builder.unwrap_or_else(|_| tempfile::tempdir().expect("a temp dir"))
 }
 

@@ -15,8 +15,19 @@ use crate::{Input, Seed};
 
 /// What an error may name: a flag, a key, or the setting it is about.
 const KEYS: &[&str] = &[
-    "--", "config key", "id", "listen", "peers", "data_dir", "tick_ms", "reads", "check_quorum",
-    "forward_timeout_ticks", "snapshot_log", "wal_segment", "voters",
+    "--",
+    "config key",
+    "id",
+    "listen",
+    "peers",
+    "data_dir",
+    "tick_ms",
+    "reads",
+    "check_quorum",
+    "forward_timeout_ticks",
+    "snapshot_log",
+    "wal_segment",
+    "voters",
 ];
 
 /// Run one input.
@@ -35,15 +46,21 @@ pub fn run(data: &[u8]) {
         }
     };
     let mut flags = NodeFlags::default();
-    if choice % 2 == 1 {
+    if choice & 1 == 1 {
         flags.peers = Some(String::from_utf8_lossy(peers).into_owned());
         flags.listen = Some("127.0.0.1:6100".into());
     }
     match merge(flags, file) {
         Ok(config) => {
             config.validate().expect("a merged config validates");
-            config.replica_config().validate().expect("its replica config validates");
-            config.wal_options().validate().expect("its WAL options validate");
+            config
+                .replica_config()
+                .validate()
+                .expect("its replica config validates");
+            config
+                .wal_options()
+                .validate()
+                .expect("its WAL options validate");
         }
         Err(e) => {
             let named = KEYS.iter().any(|key| e.contains(key));

@@ -9,6 +9,8 @@
 //!     op 3  the peers answer what n1 sent them (votes granted, appends and chunks taken)
 //!     op 4  a client proposes; op 5 the host snapshots at its applied index
 //!     op 6  restart n1 from its disk
+//!     op 7  like op 0, but one u64 field of a decoded Raft message is then set to an edge
+//!           value (0, 1, u64::MAX, …): any value is encodable, this only helps the fuzzer
 //!   every decoded frame: encode ──► decode ──► the same frame
 //!   every Raft message n1 sends: the same round trip
 //!   every Write n1 asks for: persisted (Raft's meaning) AND encoded as WAL records; replaying
@@ -60,17 +62,18 @@ pub fn run(data: &[u8]) {
         if input.is_empty() {
             break;
         }
-        match input.u8() % 7 {
-            0 => {
+        match input.u8() % 8 {
+            op @ (0 | 7) => {
                 let payload = input.bytes(FRAME_BYTES_MAX);
                 recv.extend_from_slice(&(payload.len() as u32).to_be_bytes());
                 recv.extend_from_slice(&crc32fast::hash(payload).to_be_bytes());
                 recv.extend_from_slice(payload);
-                host.receive(&mut recv, &mut from);
+                let edge = (op == 7).then(|| (input.u8(), input.edgy_u64()));
+                host.receive(&mut recv, &mut from, edge);
             }
             1 => {
                 recv.extend_from_slice(input.bytes(64));
-                host.receive(&mut recv, &mut from);
+                host.receive(&mut recv, &mut from, None);
             }
             2 => {
                 for _ in 0..=input.u8() % 32 {
@@ -92,7 +95,8 @@ pub fn run(data: &[u8]) {
                 host.raft.input(input, &mut host.ready);
                 host.carry_out();
             }
-            _ => host.restart(),
+            6 => host.restart(),
+            _ => unreachable!("op is taken modulo 8"),
         }
     }
     host.restart();
@@ -109,7 +113,11 @@ impl Host {
         if let Some(s) = &disk.snapshot {
             encode_write(&Write::Snapshot(s.clone()), RECORD_BYTES_TARGET, &mut wal);
         }
-        encode_write(&Write::Append(disk.log.clone()), RECORD_BYTES_TARGET, &mut wal);
+        encode_write(
+            &Write::Append(disk.log.clone()),
+            RECORD_BYTES_TARGET,
+            &mut wal,
+        );
         let raft = Raft::new(raft_config(), &disk, SeededRng::new(1)).expect("a valid disk");
         let applied = raft.applied_index();
         Host {
@@ -122,15 +130,23 @@ impl Host {
         }
     }
 
-    /// Take every whole frame off the receive buffer, as a peer connection does.
-    fn receive(&mut self, recv: &mut BytesMut, from: &mut NodeId) {
+    /// Take every whole frame off the receive buffer, as a peer connection does. `edge`:
+    /// (which field, value) to set in each Raft message before it is stepped.
+    fn receive(&mut self, recv: &mut BytesMut, from: &mut NodeId, edge: Option<(u8, u64)>) {
         loop {
             match decode_frame(recv, FRAME_BYTES_MAX) {
                 Ok(Some(frame)) => {
                     round_trip(&frame);
                     match frame {
                         PeerFrame::Hello { from: id } => *from = id,
-                        PeerFrame::Raft(msg) => {
+                        PeerFrame::Raft(mut msg) => {
+                            if let Some((field, value)) = edge {
+                                let mut fields = u64_fields(&mut msg);
+                                if !fields.is_empty() {
+                                    let k = usize::from(field) % fields.len();
+                                    *fields[k] = value;
+                                }
+                            }
                             self.raft.step(*from, msg, &mut self.ready);
                             self.carry_out();
                         }
@@ -183,7 +199,10 @@ impl Host {
             .records(self.wal.iter().map(Vec::as_slice))
             .unwrap_or_else(|e| panic!("n1's own WAL does not replay: {e}"))
             .finish();
-        assert_eq!(replayed.hard_state, self.disk.hard_state, "hard state replays");
+        assert_eq!(
+            replayed.hard_state, self.disk.hard_state,
+            "hard state replays"
+        );
         assert_eq!(replayed.log, self.disk.log, "log replays");
         assert_eq!(replayed.snapshot, self.disk.snapshot, "snapshot replays");
         self.raft = Raft::new(raft_config(), &self.disk, SeededRng::new(2))
@@ -199,8 +218,79 @@ fn round_trip(frame: &PeerFrame) {
     encode_frame(frame, &mut wire);
     let back = decode_frame(&mut wire, usize::MAX)
         .unwrap_or_else(|e| panic!("{frame:?} does not decode after encoding: {e}"));
-    assert_eq!(back.as_ref(), Some(frame), "a frame survives encode + decode");
+    assert_eq!(
+        back.as_ref(),
+        Some(frame),
+        "a frame survives encode + decode"
+    );
     assert!(wire.is_empty(), "one frame, whole");
+}
+
+/// Every u64 field of a message (entries' terms and indexes included), to set one to an edge.
+fn u64_fields(msg: &mut Message) -> Vec<&mut u64> {
+    match msg {
+        Message::PreVote {
+            term,
+            last_log_index,
+            last_log_term,
+        }
+        | Message::RequestVote {
+            term,
+            last_log_index,
+            last_log_term,
+            ..
+        } => vec![term, last_log_index, last_log_term],
+        Message::PreVoteResponse { term, .. }
+        | Message::RequestVoteResponse { term, .. }
+        | Message::TimeoutNow { term } => vec![term],
+        Message::AppendEntries {
+            term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit,
+            round,
+        } => {
+            let mut fields = vec![term, prev_log_index, prev_log_term, leader_commit, round];
+            for e in entries {
+                fields.push(&mut e.term);
+                fields.push(&mut e.index);
+            }
+            fields
+        }
+        Message::AppendEntriesResponse {
+            term,
+            result,
+            round,
+        } => match result {
+            AppendResult::Ok { match_index } => vec![term, round, match_index],
+            AppendResult::Reject {
+                prev_log_index,
+                conflict_term,
+                conflict_index,
+            } => vec![term, round, prev_log_index, conflict_term, conflict_index],
+        },
+        Message::ReadIndexRequest { term, id } => vec![term, id],
+        Message::ReadIndexResponse { term, id, outcome } => match outcome {
+            Ok(index) => vec![term, id, index],
+            Err(raft::ReadFailure::TimedOut { ticks }) => vec![term, id, ticks],
+            Err(_) => vec![term, id],
+        },
+        Message::InstallSnapshot {
+            term,
+            meta,
+            offset,
+            round,
+            ..
+        } => vec![term, &mut meta.index, &mut meta.term, offset, round],
+        Message::InstallSnapshotResponse {
+            term,
+            index,
+            received,
+            round,
+            ..
+        } => vec![term, index, received, round],
+    }
 }
 
 /// What a cooperative peer answers: votes granted, entries and snapshot chunks taken.
@@ -276,6 +366,39 @@ fn initial_disk(choice: u8) -> Disk {
 
 /// Frames of every kind a node sends, as the encoder writes them, between a few ops.
 pub fn seeds() -> Vec<Vec<u8>> {
+    let frames = seed_frames();
+    let payload = |f: &PeerFrame| {
+        let mut wire = BytesMut::new();
+        encode_frame(f, &mut wire);
+        wire[8..].to_vec()
+    };
+    let mut out = Vec::new();
+    for disk in 0..3u8 {
+        let mut seed = Seed::new();
+        seed.u8(disk);
+        for f in &frames {
+            seed.u8(0).bytes(&payload(f)).u8(2).u8(3);
+        }
+        out.push(seed.take());
+    }
+    // The same frames with an edge value in some field.
+    for (k, f) in frames.iter().enumerate() {
+        let mut seed = Seed::new();
+        seed.u8(1).u8(0).bytes(&payload(&frames[0]));
+        seed.u8(7).bytes(&payload(f)).u8(k as u8).edgy_u64(u64::MAX);
+        seed.u8(2).u8(31);
+        out.push(seed.take());
+    }
+    // A node that wins an election, takes proposals, snapshots and restarts.
+    let mut seed = Seed::new();
+    seed.u8(1).u8(2).u8(31).u8(3).u8(3).u8(4).bytes(b"x");
+    seed.u8(3).u8(5).u8(3).u8(6);
+    out.push(seed.take());
+    out
+}
+
+/// One frame of each kind a peer sends.
+fn seed_frames() -> Vec<PeerFrame> {
     let meta = raft::SnapshotMeta {
         index: 9,
         term: 3,
@@ -285,7 +408,7 @@ pub fn seeds() -> Vec<Vec<u8>> {
         Entry::normal(3, 4, Bytes::from_static(b"put")),
         Entry::normal(3, 5, Bytes::new()),
     ];
-    let frames = [
+    vec![
         PeerFrame::Hello { from: NodeId(2) },
         PeerFrame::Raft(Message::AppendEntries {
             term: 3,
@@ -314,24 +437,5 @@ pub fn seeds() -> Vec<Vec<u8>> {
             id: 7,
             request: Bytes::from_static(b"req"),
         },
-    ];
-    let payload = |f: &PeerFrame| {
-        let mut wire = BytesMut::new();
-        encode_frame(f, &mut wire);
-        wire[8..].to_vec()
-    };
-    let mut out = Vec::new();
-    for disk in 0..3u8 {
-        let mut seed = Seed::new();
-        seed.u8(disk);
-        for f in &frames {
-            seed.u8(0).bytes(&payload(f)).u8(2).u8(3);
-        }
-        out.push(seed.take());
-    }
-    // A node that wins an election, takes proposals, snapshots and restarts.
-    let mut seed = Seed::new();
-    seed.u8(1).u8(2).u8(31).u8(3).u8(3).u8(4).bytes(b"x").u8(3).u8(5).u8(3).u8(6);
-    out.push(seed.take());
-    out
+    ]
 }

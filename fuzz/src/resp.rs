@@ -50,7 +50,7 @@ pub fn run(data: &[u8]) {
 
 /// The default limits, or small ones so that every limit is reached by short inputs.
 fn limits(choice: u8) -> Limits {
-    if choice % 2 == 0 {
+    if choice & 1 == 0 {
         return Limits::default();
     }
     Limits {
@@ -77,7 +77,9 @@ fn parse_stream(pieces: &[&[u8]], limits: &Limits) -> Parsed {
                     assert!(before.ends_with(&buf), "a partial frame consumes nothing");
                     let skipped = &before[..before.len() - buf.len()];
                     assert!(
-                        skipped.iter().all(|&b| b == b'\r' || b == b'\n' || b == b' ' || b == b'\t'),
+                        skipped
+                            .iter()
+                            .all(|&b| b == b'\r' || b == b'\n' || b == b' ' || b == b'\t'),
                         "only blank lines are skipped while waiting: {skipped:?}"
                     );
                     break;
@@ -120,10 +122,14 @@ fn has_line_break(frame: &Frame) -> bool {
 
 /// Commands and replies as the encoder writes them, one stream each, plus inline commands.
 pub fn seeds() -> Vec<Vec<u8>> {
-    let cmd = |words: &[&str]| Frame::Array(words.iter().map(|w| Frame::bulk(w.to_string())).collect());
+    let cmd =
+        |words: &[&str]| Frame::Array(words.iter().map(|w| Frame::bulk(w.to_string())).collect());
     let streams: Vec<Vec<Frame>> = vec![
         vec![cmd(&["SET", "k", "v"]), cmd(&["GET", "k"])],
-        vec![cmd(&["MSET", "a", "1", "b", "2"]), cmd(&["INCRBY", "a", "-5"])],
+        vec![
+            cmd(&["MSET", "a", "1", "b", "2"]),
+            cmd(&["INCRBY", "a", "-5"]),
+        ],
         vec![
             Frame::Simple("OK".into()),
             Frame::Error("ERR wrong type".into()),
@@ -141,7 +147,19 @@ pub fn seeds() -> Vec<Vec<u8>> {
         let cut = u16::try_from(wire.len() / 2).unwrap_or(0);
         out.push(Seed::new().u8(i as u8).u16(cut).raw(&wire).take());
     }
-    out.push(Seed::new().u8(0).u16(3).raw(b"PING\r\nSET  k v\n\r\nGET k\r\n").take());
-    out.push(Seed::new().u8(1).u16(9).raw(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPI").take());
+    out.push(
+        Seed::new()
+            .u8(0)
+            .u16(3)
+            .raw(b"PING\r\nSET  k v\n\r\nGET k\r\n")
+            .take(),
+    );
+    out.push(
+        Seed::new()
+            .u8(1)
+            .u16(9)
+            .raw(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPI")
+            .take(),
+    );
     out
 }

@@ -34,10 +34,18 @@ pub fn run(data: &[u8]) {
         0 => input.bytes(1 << 16).to_vec(),
         _ => {
             let term = input.edgy_u64();
-            let header_index = if input.u8() % 2 == 0 { index } else { input.edgy_u64() };
+            let header_index = if input.u8() & 1 == 0 {
+                index
+            } else {
+                input.edgy_u64()
+            };
             let len_choice = input.u8();
             let data = input.bytes(1 << 16);
-            let len = if len_choice % 2 == 0 { data.len() as u64 } else { input.edgy_u64() };
+            let len = if len_choice & 1 == 0 {
+                data.len() as u64
+            } else {
+                input.edgy_u64()
+            };
             file_bytes(header_index, term, len, data)
         }
     };
@@ -53,8 +61,14 @@ pub fn run(data: &[u8]) {
             contents_round_trip(&stored.data);
             let other = scratch_dir();
             let mut again = SnapshotStore::open(other.path(), options).expect("open");
-            again.save(stored.index, stored.term, &stored.data).expect("save");
-            assert_eq!(again.load(index).expect("load"), stored, "save + load round trip");
+            again
+                .save(stored.index, stored.term, &stored.data)
+                .expect("save");
+            assert_eq!(
+                again.load(index).expect("load"),
+                stored,
+                "save + load round trip"
+            );
         }
         Err(SnapshotError::Corrupt { file, reason }) => {
             assert_eq!(file, path, "names the file");
@@ -124,7 +138,12 @@ pub fn seeds() -> Vec<Vec<u8>> {
         let file = file_bytes(index, term, contents.len() as u64, &contents);
         out.push(Seed::new().edgy_u64(index).u8(0).bytes(&file).take());
         let mut seed = Seed::new();
-        seed.edgy_u64(index).u8(1).edgy_u64(term).u8(0).u8(0).bytes(&contents);
+        seed.edgy_u64(index)
+            .u8(1)
+            .edgy_u64(term)
+            .u8(0)
+            .u8(0)
+            .bytes(&contents);
         out.push(seed.take());
     }
     out

@@ -35,7 +35,10 @@ pub fn run(data: &[u8]) {
                     .unwrap_or_else(|e| panic!("{decoded} does not decode after encoding: {e}"));
                 assert_eq!(encode(&again), once, "{decoded} survives encode + decode");
             }
-            Err(e) => assert!(e.message.contains(" at byte "), "the error names where: {e}"),
+            Err(e) => assert!(
+                e.message.contains(" at byte "),
+                "the error names where: {e}"
+            ),
         }
         records.push(record);
     }
@@ -43,7 +46,10 @@ pub fn run(data: &[u8]) {
         Ok(replay) => {
             let _ = start_node(&replay.finish());
         }
-        Err(e) => assert!(e.message.starts_with("WAL record #"), "names the record: {e}"),
+        Err(e) => assert!(
+            e.message.starts_with("WAL record #"),
+            "names the record: {e}"
+        ),
     }
 }
 
@@ -67,13 +73,13 @@ fn snapshot_at(index: u64, term: u64) -> raft::Snapshot {
             term,
             membership: raft::Membership::new([1, 2, 3].map(NodeId)),
         },
-        data: Bytes::from(kv::StateMachine::default().snapshot()),
+        data: kv::StateMachine::default().snapshot(),
     }
 }
 
 /// The snapshot file the node found, if any.
 fn base_snapshot(choice: u8) -> Option<raft::Snapshot> {
-    (choice % 2 == 1).then(|| snapshot_at(5, 2))
+    (choice & 1 == 1).then(|| snapshot_at(5, 2))
 }
 
 /// The records a node writes: hard states, appends (config entries too), a legacy in-WAL
@@ -103,7 +109,13 @@ pub fn seeds() -> Vec<Vec<u8>> {
         hs(3),
     ];
     let compacted = vec![
-        Write::Append(vec![entry(1, 1), entry(1, 2), entry(2, 3), config, entry(2, 5)]),
+        Write::Append(vec![
+            entry(1, 1),
+            entry(1, 2),
+            entry(2, 3),
+            config,
+            entry(2, 5),
+        ]),
         Write::Snapshot(snapshot_at(5, 2)),
         hs(2),
         Write::Append(vec![entry(2, 6)]),
@@ -119,7 +131,11 @@ pub fn seeds() -> Vec<Vec<u8>> {
     let marker = encode_snapshot_marker(&snapshot_at(5, 2).meta);
     let mut after_marker = vec![marker];
     encode_write(&hs(2), 1 << 20, &mut after_marker);
-    encode_write(&Write::Append(vec![entry(2, 6)]), 1 << 20, &mut after_marker);
+    encode_write(
+        &Write::Append(vec![entry(2, 6)]),
+        1 << 20,
+        &mut after_marker,
+    );
     out.push(records_seed(1, &after_marker));
     out
 }

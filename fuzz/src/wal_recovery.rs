@@ -49,18 +49,24 @@ pub fn run(data: &[u8]) {
     if let (Some(first), Some(last)) = (lsns.first(), lsns.last()) {
         assert_eq!(*first, recovery.first_lsn(), "records start at first_lsn");
         assert_eq!(*last, recovery.last_lsn(), "records end at last_lsn");
-        assert!(lsns.windows(2).all(|w| w[1].0 == w[0].0 + 1), "LSNs are consecutive");
+        assert!(
+            lsns.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+            "LSNs are consecutive"
+        );
     }
     let mut store = server::disk::snapshots::open_store(dir.path()).expect("the store opens");
-    let recovered = server::disk::snapshots::recover(&mut store, || {
-        records.iter().map(Vec::as_slice)
-    });
+    let recovered =
+        server::disk::snapshots::recover(&mut store, || records.iter().map(Vec::as_slice));
     if let Ok(recovered) = &recovered {
         let _ = start_node(&recovered.disk);
     }
     // The WAL goes on where recovery left it, durably.
     let lsn = wal.append(b"one more").expect("append after recovery");
-    assert_eq!(lsn, recovery.last_lsn().next(), "appends continue after the last record");
+    assert_eq!(
+        lsn,
+        recovery.last_lsn().next(),
+        "appends continue after the last record"
+    );
     wal.sync().expect("sync");
     drop(wal);
     let (_, again) = Wal::open(&wal_dir, options).expect("a recovered WAL reopens");
@@ -68,7 +74,10 @@ pub fn run(data: &[u8]) {
     let mut expected = records;
     expected.push(b"one more".to_vec());
     let reread: Vec<Vec<u8>> = again.records().map(|(_, r)| r.to_vec()).collect();
-    assert_eq!(reread, expected, "the reopened WAL holds the same records and the new one");
+    assert_eq!(
+        reread, expected,
+        "the reopened WAL holds the same records and the new one"
+    );
 }
 
 /// A refusal must name a segment of this WAL (corruption, a gap) and say where.
@@ -122,7 +131,11 @@ fn write_segment(input: &mut Input<'_>, wal_dir: &Path) {
     let bytes = match input.u8() % 2 {
         0 => input.bytes(8192).to_vec(),
         _ => {
-            let first = if input.u8() % 2 == 0 { name } else { input.edgy_u64() };
+            let first = if input.u8() & 1 == 0 {
+                name
+            } else {
+                input.edgy_u64()
+            };
             let mut file = segment_header(first);
             for _ in 0..input.u8() % 8 {
                 framed_record(input.bytes(4096), &mut file);
@@ -138,7 +151,9 @@ fn write_snapshot(input: &mut Input<'_>, data_dir: &Path) {
     let index = input.edgy_u64();
     match input.u8() % 2 {
         0 => {
-            let path = data_dir.join("snapshots").join(format!("snap-{index:020}.snap"));
+            let path = data_dir
+                .join("snapshots")
+                .join(format!("snap-{index:020}.snap"));
             let _ = fs::write(path, input.bytes(8192));
         }
         _ => {
@@ -164,7 +179,7 @@ pub fn seeds() -> Vec<Vec<u8>> {
             term: 2,
             membership: raft::Membership::new([1, 2, 3].map(NodeId)),
         },
-        data: Bytes::from(kv::StateMachine::default().snapshot()),
+        data: kv::StateMachine::default().snapshot(),
     };
     let hs = Write::HardState(HardState {
         term: 2,

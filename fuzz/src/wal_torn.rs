@@ -24,6 +24,16 @@ use storage::{Wal, WalError, WalOptions, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYT
 
 use crate::{scratch_dir, Input, Seed};
 
+/// How the WAL is damaged; the numbers are the input's choice (see the module docs).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Damage {
+    None = 0,
+    Cut = 1,
+    CutZeros = 2,
+    CutJunk = 3,
+    ChangedByte = 4,
+}
+
 /// Run one input.
 pub fn run(data: &[u8]) {
     let mut input = Input::new(data);
@@ -42,60 +52,26 @@ pub fn run(data: &[u8]) {
     wal.sync().expect("sync");
     drop(wal);
     let segments = segments(dir.path());
-    let newest = segments.last().expect("at least one segment").clone();
-    let newest_len = fs::metadata(&newest).expect("stat").len();
-    let bytes_before_newest: u64 = segments[..segments.len() - 1]
-        .iter()
-        .map(|p| fs::metadata(p).expect("stat").len())
-        .sum();
-    let kind = input.u8() % 5;
-    // The damage: (file, offset in it) of the first byte that is no longer as written.
-    let damaged_at = match kind {
-        0 => None,
-        1..=3 => {
-            let mut cut = u64::from(input.u16()) % (newest_len + 1);
-            if kind == 3 {
-                // A segment's header is synced before anything is written after it, so a crash
-                // leaves junk only after a whole header (recovery.rs: a torn header is followed
-                // by nothing or zeros).
-                cut = cut.max(SEGMENT_HEADER_BYTES as u64);
-            }
-            let mut bytes = fs::read(&newest).expect("read");
-            bytes.truncate(cut as usize);
-            match kind {
-                2 => bytes.extend(std::iter::repeat(0u8).take(usize::from(input.u8()) * 8)),
-                3 => bytes.extend(input.bytes(256).iter().map(|&b| if b == b'D' { b'd' } else { b })),
-                _ => {}
-            }
-            fs::write(&newest, &bytes).expect("write");
-            Some((newest.clone(), cut))
-        }
-        _ => {
-            let total = bytes_before_newest + newest_len;
-            let mut at = u64::from(input.u16()) % total;
-            let file = segments
-                .iter()
-                .find(|p| {
-                    let len = fs::metadata(p).expect("stat").len();
-                    if at < len {
-                        return true;
-                    }
-                    at -= len;
-                    false
-                })
-                .expect("an offset within the files")
-                .clone();
-            let mut bytes = fs::read(&file).expect("read");
-            bytes[at as usize] ^= input.u8().max(1);
-            fs::write(&file, &bytes).expect("write");
-            Some((file, at))
-        }
+    let damage = match input.u8() % 5 {
+        0 => Damage::None,
+        1 => Damage::Cut,
+        2 => Damage::CutZeros,
+        3 => Damage::CutJunk,
+        _ => Damage::ChangedByte,
+    };
+    let damaged_at = match damage {
+        Damage::None => None,
+        Damage::ChangedByte => Some(change_a_byte(&mut input, &segments)),
+        cut => Some(cut_the_tail(&mut input, &segments, cut)),
     };
     let intact = intact_records(&records, &options, &segments, damaged_at.as_ref());
     let recovery = match Wal::open(dir.path(), options.clone()) {
         Ok((_, recovery)) => recovery,
         Err(e) => {
-            assert_eq!(kind, 4, "only a changed byte may refuse to open: {e}");
+            assert!(
+                damage == Damage::ChangedByte,
+                "only a changed byte may refuse: {e}"
+            );
             let (file, _) = damaged_at.expect("damage");
             match &e {
                 WalError::Corrupt { file: named, .. } => {
@@ -107,16 +83,75 @@ pub fn run(data: &[u8]) {
         }
     };
     let got: Vec<Vec<u8>> = recovery.records().map(|(_, r)| r.to_vec()).collect();
-    assert!(got.len() >= intact, "every record before the damage survives ({recovery})");
-    assert_eq!(got, records[..got.len()], "a prefix of what was written ({recovery})");
-    if kind == 0 {
-        assert_eq!(got.len(), records.len(), "an undamaged WAL returns every record");
+    assert!(
+        got.len() >= intact,
+        "every record before the damage survives ({recovery})"
+    );
+    assert_eq!(
+        got,
+        records[..got.len()],
+        "a prefix of what was written ({recovery})"
+    );
+    if damage == Damage::None {
+        assert_eq!(
+            got.len(),
+            records.len(),
+            "an undamaged WAL returns every record"
+        );
         assert!(recovery.truncated().is_none(), "nothing to cut: {recovery}");
     }
     let (_, again) = Wal::open(dir.path(), options).expect("a recovered WAL reopens");
     let reread: Vec<Vec<u8>> = again.records().map(|(_, r)| r.to_vec()).collect();
     assert_eq!(reread, got, "recovery is done once");
     assert!(again.truncated().is_none(), "nothing left to cut: {again}");
+}
+
+/// Cut the newest segment, then append zeros or junk: a crash during an unsynced write.
+/// Returns the first byte no longer as written.
+fn cut_the_tail(input: &mut Input<'_>, segments: &[PathBuf], how: Damage) -> (PathBuf, u64) {
+    let newest = segments.last().expect("at least one segment");
+    let mut bytes = fs::read(newest).expect("read");
+    let mut cut = u64::from(input.u16()) % (bytes.len() as u64 + 1);
+    if how == Damage::CutJunk {
+        // A segment's header is synced before anything is written after it, so a crash leaves
+        // junk only after a whole header (recovery.rs: a torn header has nothing or zeros
+        // after it).
+        cut = cut.max(SEGMENT_HEADER_BYTES as u64);
+    }
+    bytes.truncate(cut as usize);
+    match how {
+        Damage::CutZeros => bytes.extend(std::iter::repeat_n(0u8, usize::from(input.u8()) * 8)),
+        Damage::CutJunk => {
+            let junk = input.bytes(256).iter();
+            bytes.extend(junk.map(|&b| if b == b'D' { b'd' } else { b }));
+        }
+        _ => {}
+    }
+    fs::write(newest, &bytes).expect("write");
+    (newest.clone(), cut)
+}
+
+/// Change one byte of one segment (bit rot, a misdirected write). Returns where.
+fn change_a_byte(input: &mut Input<'_>, segments: &[PathBuf]) -> (PathBuf, u64) {
+    let lens: Vec<u64> = segments
+        .iter()
+        .map(|p| fs::metadata(p).expect("stat").len())
+        .collect();
+    let mut at = u64::from(input.u16()) % lens.iter().sum::<u64>();
+    let k = lens
+        .iter()
+        .position(|&len| {
+            let here = at < len;
+            if !here {
+                at -= len;
+            }
+            here
+        })
+        .expect("an offset within the files");
+    let mut bytes = fs::read(&segments[k]).expect("read");
+    bytes[at as usize] ^= input.u8().max(1);
+    fs::write(&segments[k], &bytes).expect("write");
+    (segments[k].clone(), at)
 }
 
 /// The segment files, oldest first.
@@ -161,7 +196,12 @@ fn intact_records(
 /// Logs of a few shapes, undamaged and damaged each way.
 pub fn seeds() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    for (damage, extra) in [(0u8, &[][..]), (1, &[40, 0][..]), (2, &[90, 0, 3][..]), (4, &[30, 0, 1][..])] {
+    for (damage, extra) in [
+        (0u8, &[][..]),
+        (1, &[40, 0][..]),
+        (2, &[90, 0, 3][..]),
+        (4, &[30, 0, 1][..]),
+    ] {
         let mut seed = Seed::new();
         seed.u8(10).u8(12);
         for i in 0..12u8 {
