@@ -11,6 +11,7 @@
 //!        (partial record, CRC mismatch in the last record,       report it in Recovery
 //!         trailing zeros)
 //!   next segment does not start where the previous ended ─────► MissingSegment
+//!   a segment name (so its header) outside LSN 1..=Lsn::MAX ───► Corrupt (segment.rs)
 //! ```
 //!
 //! Why the tail is special: a crash during `write` + `fdatasync` can leave any prefix of the
