@@ -65,7 +65,7 @@ pub fn run(args: ClusterArgs) -> u8 {
         );
         return 2;
     }
-    if let Err(e) = crate::node_config::parse_reads(&up.reads, "--reads") {
+    if let Err(e) = server::config_file::parse_reads(&up.reads, "--reads") {
         eprintln!("error: {e}");
         return 2;
     }

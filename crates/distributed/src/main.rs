@@ -18,8 +18,8 @@
 //! main.rs        argument parsing (clap) and dispatch; exit codes
 //! sim_cmd.rs     `distributed sim`: seed ranges, replay, traces, summaries
 //! check_cmd.rs   `distributed check`: a thin wrapper over the `check` crate's CLI entry point
-//! node_cmd.rs    `distributed node`: flags → server::NodeConfig, tokio runtime, signals
-//! node_config.rs `distributed node --config FILE`: TOML keys, merged under the flags
+//! node_cmd.rs    `distributed node`: flags over --config (server::config_file) → NodeConfig,
+//!                tokio runtime, signals
 //! cluster_cmd.rs `distributed cluster up`: spawn N nodes of this binary, forward Ctrl-C
 //! kv_cmd.rs      `distributed kv`: a tiny blocking RESP client
 //! status_cmd.rs `distributed status`: INFO from each node, one line each
@@ -35,7 +35,6 @@ mod check_cmd;
 mod cluster_cmd;
 mod kv_cmd;
 mod node_cmd;
-mod node_config;
 mod sim_cmd;
 mod sim_kv;
 mod status_cmd;

@@ -9,12 +9,10 @@
 //!   bad flags / config ─► exit 2      runtime failure (WAL, bind) ─► exit 1
 //! ```
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use distributed_core::NodeId;
+use server::config_file::{self, NodeFlags};
 use server::NodeConfig;
 
 /// Flags of `distributed node`. Each may instead be a key of `--config FILE` (the flag wins).
@@ -73,40 +71,34 @@ pub struct NodeArgs {
 /// typo such as 10000 is refused instead of spawning that many threads.
 pub const WORKER_THREADS_MAX: u16 = 256;
 
-/// Parse `1=127.0.0.1:7379,2=…` into peer addresses, saying which item is wrong.
-pub fn parse_peers(text: &str) -> Result<BTreeMap<NodeId, SocketAddr>, String> {
-    let mut peers = BTreeMap::new();
-    for item in text.split(',').filter(|s| !s.trim().is_empty()) {
-        let (id, addr) = item
-            .split_once('=')
-            .ok_or_else(|| format!("--peers item `{item}` is not ID=HOST:PORT"))?;
-        let id: u64 = id
-            .trim()
-            .parse()
-            .map_err(|_| format!("--peers item `{item}`: `{id}` is not a node id"))?;
-        let addr = parse_addr(addr.trim(), "--peers")?;
-        if peers.insert(NodeId(id), addr).is_some() {
-            return Err(format!("--peers names node {id} twice"));
-        }
-    }
-    if peers.is_empty() {
-        return Err("--peers is empty: list every voter as ID=HOST:PORT".into());
-    }
-    Ok(peers)
-}
-
-/// A socket address, with the flag named in the error.
-pub fn parse_addr(text: &str, flag: &str) -> Result<SocketAddr, String> {
-    text.parse()
-        .map_err(|_| format!("{flag} `{text}` is not an IP:PORT address (e.g. 127.0.0.1:6379)"))
-}
-
 fn config(mut args: NodeArgs) -> Result<NodeConfig, String> {
     let file = match args.config.take() {
-        Some(path) => crate::node_config::load(&path)?,
-        None => crate::node_config::NodeFile::default(),
+        Some(path) => config_file::load(&path)?,
+        None => config_file::NodeFile::default(),
     };
-    crate::node_config::merge(args, file)
+    config_file::merge(args.flags(), file)
+}
+
+impl NodeArgs {
+    /// The flags that override keys of the config file (all but `--config` itself and the
+    /// runtime's `--worker-threads`).
+    fn flags(self) -> NodeFlags {
+        NodeFlags {
+            id: self.id,
+            listen: self.listen,
+            peer_listen: self.peer_listen,
+            metrics_listen: self.metrics_listen,
+            peers: self.peers,
+            data_dir: self.data_dir,
+            tick_ms: self.tick_ms,
+            reads: self.reads,
+            check_quorum: self.check_quorum,
+            forward_timeout_ticks: self.forward_timeout_ticks,
+            snapshot_log_entries_max: self.snapshot_log_entries_max,
+            snapshot_log_bytes_max: self.snapshot_log_bytes_max,
+            wal_segment_bytes_max: self.wal_segment_bytes_max,
+        }
+    }
 }
 
 /// Run the node; the exit code.
@@ -163,27 +155,4 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_peer_list_parses_and_its_mistakes_are_named() {
-        let peers = parse_peers("1=127.0.0.1:7001, 2=127.0.0.1:7002").unwrap();
-        assert_eq!(peers.len(), 2);
-        assert!(parse_peers("1:127.0.0.1:7001")
-            .unwrap_err()
-            .contains("not ID=HOST:PORT"));
-        assert!(parse_peers("x=127.0.0.1:7001")
-            .unwrap_err()
-            .contains("not a node id"));
-        assert!(parse_peers("1=localhost")
-            .unwrap_err()
-            .contains("not an IP:PORT"));
-        assert!(parse_peers("1=127.0.0.1:1,1=127.0.0.1:2")
-            .unwrap_err()
-            .contains("twice"));
-    }
 }

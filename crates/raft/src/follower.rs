@@ -26,7 +26,7 @@
 
 use distributed_core::NodeId;
 
-use crate::log::{Entry, Index, Term};
+use crate::log::{Entry, Index, Term, INDEX_MAX};
 use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, Round};
 use crate::node::Raft;
 use crate::ready::{Ready, Write};
@@ -180,9 +180,10 @@ fn reject(prev_log_index: Index, conflict_term: Term, conflict_index: Index) -> 
     }
 }
 
-/// Untrusted input check: entries are contiguous from `prev_log_index + 1`, their terms are
-/// at least 1, never decrease, start at or above `prev_log_term` and stay at or below the
-/// leader's `term`. Anything else would break the log's invariants if stored.
+/// Untrusted input check: entries are contiguous from `prev_log_index + 1` up to at most
+/// `INDEX_MAX`, their terms are at least 1, never decrease, start at or above `prev_log_term`
+/// and stay at or below the leader's `term`. Anything else would break the log's invariants
+/// if stored.
 fn entries_are_well_formed(
     term: Term,
     prev_log_index: Index,
@@ -195,7 +196,7 @@ fn entries_are_well_formed(
         let Some(next) = expected_index.checked_add(1) else {
             return false;
         };
-        if e.index != next || e.term < floor_term || e.term > term {
+        if e.index != next || next > INDEX_MAX || e.term < floor_term || e.term > term {
             return false;
         }
         expected_index = next;

@@ -72,7 +72,7 @@ mod transfer;
 
 pub use bytes::Bytes;
 pub use config::{Config, ConfigError, ReadMode, Variant};
-pub use log::{Entry, EntryKind, Index, Term};
+pub use log::{Entry, EntryKind, Index, Term, INDEX_MAX};
 pub use membership::{ChangeError, Membership, MembershipChange};
 pub use message::{
     AppendEntries, AppendEntriesResponse, AppendResult, InstallSnapshot, InstallSnapshotResponse,

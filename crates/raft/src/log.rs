@@ -38,6 +38,14 @@ pub type Term = u64;
 /// A position in the log, starting at 1; 0 means "before the first entry".
 pub type Index = u64;
 
+/// The largest index a node holds: half the u64 range. Indexes count entries ever appended, so
+/// a real log never comes near it (2^63 entries at a million a second take 292,000 years),
+/// while every `index + 1` and `index + n` in this crate keeps room to spare. Only a damaged or
+/// forged disk or a hostile peer names more: `Raft::new` refuses such a disk, a follower drops
+/// such an InstallSnapshot or AppendEntries. The road not taken: checked arithmetic at every
+/// `+ 1` of the log, which would turn each into a failure path nothing real can reach.
+pub const INDEX_MAX: Index = u64::MAX >> 1;
+
 /// What a log entry carries: a state-machine command, or a configuration (membership.rs).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum EntryKind {
@@ -112,9 +120,17 @@ impl Log {
                 "snapshot at ({snapshot_term},{snapshot_index}): index and term must both be 0 or both be >= 1"
             ));
         }
+        let last = snapshot_index.checked_add(entries.len() as Index);
+        if !matches!(last, Some(last) if last <= INDEX_MAX) {
+            return Err(format!(
+                "snapshot at index {snapshot_index} with {} entries after it: indexes stop at \
+                 {INDEX_MAX}",
+                entries.len()
+            ));
+        }
         let mut prev_term = snapshot_term;
         for (k, e) in entries.iter().enumerate() {
-            let expected = snapshot_index.saturating_add(k as Index + 1);
+            let expected = snapshot_index + k as Index + 1;
             if e.index != expected {
                 return Err(format!(
                     "log[{k}] has index {}, expected {expected}",

@@ -34,7 +34,7 @@ use std::fmt;
 use bytes::Bytes;
 use distributed_core::NodeId;
 
-use crate::log::{Index, Term};
+use crate::log::{Index, Term, INDEX_MAX};
 use crate::membership::Membership;
 use crate::message::{InstallSnapshot, InstallSnapshotResponse, Round};
 use crate::node::Raft;
@@ -205,7 +205,7 @@ impl Raft {
             ));
         }
         let meta = &msg.meta;
-        if meta.index == 0 || meta.term == 0 || meta.term > msg.term {
+        if meta.index == 0 || meta.index > INDEX_MAX || meta.term == 0 || meta.term > msg.term {
             return out.note(format_args!(
                 "ignored {msg} from {from}: malformed snapshot point"
             ));

@@ -36,6 +36,7 @@
 //! ```text
 //! lib.rs              this map
 //! config.rs           NodeConfig and validate(): addresses, ticks, reads, check-quorum
+//! config_file.rs      the TOML node config file and the flags over it: parse, merge
 //! runtime.rs          run_node: recover the snapshot + WAL, bind, spawn the tasks
 //! event.rs            Event: what the doors hand the node task
 //! codec.rs            the raft types' binary forms (entries, membership, snapshot meta) that
@@ -69,6 +70,7 @@
 pub mod clients;
 pub mod codec;
 mod config;
+pub mod config_file;
 pub mod disk;
 mod event;
 mod node;

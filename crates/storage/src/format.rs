@@ -44,6 +44,12 @@ impl Lsn {
     /// The LSN before every record.
     pub const ZERO: Lsn = Lsn(0);
 
+    /// The largest LSN a segment may start at: half the u64 range. LSNs count records ever
+    /// appended, so a real WAL never comes near it (2^63 appends at a million a second take
+    /// 292,000 years); a segment claiming more is damage or a forgery, and refusing it keeps
+    /// every `first + count`, `lsn + 1` and `lsn - 1` of recovery and appending in range.
+    pub const MAX: Lsn = Lsn(u64::MAX >> 1);
+
     /// The LSN after this one.
     pub fn next(self) -> Lsn {
         Lsn(self.0 + 1)

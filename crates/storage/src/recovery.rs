@@ -11,6 +11,7 @@
 //!        (partial record, CRC mismatch in the last record,       report it in Recovery
 //!         trailing zeros)
 //!   next segment does not start where the previous ended ─────► MissingSegment
+//!   a segment name (so its header) outside LSN 1..=Lsn::MAX ───► Corrupt (segment.rs)
 //! ```
 //!
 //! Why the tail is special: a crash during `write` + `fdatasync` can leave any prefix of the
@@ -76,6 +77,8 @@ impl Recovery {
 
     /// LSN of the last record; `first_lsn() - 1` when there are none.
     pub fn last_lsn(&self) -> Lsn {
+        // In range at both ends: `first_lsn` is in 1..=Lsn::MAX (segment names outside it are
+        // refused as corrupt, and each header must match its name).
         Lsn(self.first_lsn.0 + self.records.len() as u64 - 1)
     }
 

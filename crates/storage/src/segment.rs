@@ -33,12 +33,17 @@ pub(crate) fn segment_name(first: Lsn) -> String {
 }
 
 /// The first LSN a file name promises: `None` if the file is not a segment at all, an error if
-/// it looks like one but the number is malformed (better refuse than skip a segment).
+/// it looks like one but the number is malformed or outside `1..=Lsn::MAX` (better refuse than
+/// skip a segment; the header must then name the same LSN, so this bounds it too).
 fn parse_segment_name(name: &str) -> Option<Result<Lsn, String>> {
     let digits = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
     let valid = digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit());
     Some(match digits.parse::<u64>() {
-        Ok(n) if valid => Ok(Lsn(n)),
+        Ok(n) if valid && (1..=Lsn::MAX.0).contains(&n) => Ok(Lsn(n)),
+        Ok(n) if valid => Err(format!(
+            "segment name {name:?}: first LSN {n} is outside 1..={}",
+            Lsn::MAX
+        )),
         _ => Err(format!("segment name {name:?} is not wal-<20 digits>.log")),
     })
 }

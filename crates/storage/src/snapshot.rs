@@ -374,7 +374,7 @@ fn write_synced(path: &Path, header: &[u8], data: &[u8]) -> Result<(), SnapshotE
 /// Read and check one snapshot file; `named` is the index its name promises.
 fn read_snapshot(path: &Path, named: u64, bytes_max: u64) -> Result<Snapshot, SnapshotError> {
     let size = fs::metadata(path).map_err(io_err("stat", path))?.len();
-    if size > HEADER_BYTES as u64 + bytes_max {
+    if size > (HEADER_BYTES as u64).saturating_add(bytes_max) {
         let why = format!("{size} bytes exceeds bytes_max {bytes_max} plus the header");
         return Err(corrupt(path, why));
     }

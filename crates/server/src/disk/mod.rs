@@ -11,5 +11,5 @@
 //! what the records mean.
 
 pub mod replay;
-pub(crate) mod snapshots;
+pub mod snapshots;
 pub mod wal_records;

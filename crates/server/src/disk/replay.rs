@@ -24,7 +24,8 @@
 //! Checked (errors naming the record, never panics: these are bytes from disk): snapshots named
 //! in WAL order move forward; an Append starts after the last snapshot named before it and
 //! within the log or right after it; its entries are consecutive; a marker at the base's index
-//! carries the base's term.
+//! carries the base's term; no index passes `raft::INDEX_MAX` (so no `+ 1` here overflows,
+//! and `Raft::new` is not handed a log it would refuse without naming the record).
 //!
 //! Why a [`ReplayError`] and not a bare `DecodeError`: most of what the fold refuses is not
 //! about bytes at all (a gap between two well-formed Appends), so a byte offset would mislead;
@@ -34,7 +35,7 @@
 use std::fmt;
 
 use distributed_core::wire::DecodeError;
-use raft::{Disk, Entry, SnapshotMeta, Write};
+use raft::{Disk, Entry, SnapshotMeta, Write, INDEX_MAX};
 
 use super::wal_records::{decode_record, WalRecord};
 
@@ -160,8 +161,7 @@ impl Replay {
 
     /// The term of the entry at `index` in the log after the base, if it holds one.
     fn term_at(&self, index: u64) -> Option<u64> {
-        let offset = self.offset();
-        let at = index.checked_sub(offset + 1)?;
+        let at = index.checked_sub(self.offset())?.checked_sub(1)?;
         let entry = self.disk.log.get(usize::try_from(at).ok()?)?;
         (entry.index == index).then_some(entry.term)
     }
@@ -171,10 +171,17 @@ impl Replay {
             return Ok(());
         };
         let first = first.index;
-        if let Some(w) = entries.windows(2).find(|w| w[1].index != w[0].index + 1) {
+        let consecutive = |w: &[Entry]| w[0].index.checked_add(1) == Some(w[1].index);
+        if let Some(w) = entries.windows(2).find(|w| !consecutive(w)) {
             return Err(format!(
                 "Append entries jump from index {} to {}",
                 w[0].index, w[1].index
+            ));
+        }
+        let last = entries.last().map_or(first, |e| e.index);
+        if last > INDEX_MAX {
+            return Err(format!(
+                "Append entry index {last} is past the largest index Raft holds ({INDEX_MAX})"
             ));
         }
         if first <= self.floor {
@@ -195,7 +202,7 @@ impl Replay {
             return Ok(());
         }
         let end = offset + self.disk.log.len() as u64;
-        if first > end + 1 {
+        if first - 1 > end {
             let hint = match &self.disk.snapshot {
                 None if self.disk.log.is_empty() => {
                     " (the WAL starts mid-log and no snapshot file holds the entries before it)"
@@ -219,6 +226,11 @@ impl Replay {
             return Err(format!(
                 "Snapshot at ({term},{index}) does not move past the one at {}",
                 self.floor
+            ));
+        }
+        if index > INDEX_MAX {
+            return Err(format!(
+                "Snapshot at ({term},{index}) is past the largest index Raft holds ({INDEX_MAX})"
             ));
         }
         self.floor = index;

@@ -44,7 +44,7 @@ const SNAPSHOTS_KEPT: usize = 2;
 pub(crate) const SNAPSHOT_BYTES_MAX: u64 = 1 << 30;
 
 /// Open the store in `data_dir/snapshots`, removing a save a crash interrupted.
-pub(crate) fn open_store(data_dir: &Path) -> Result<SnapshotStore, String> {
+pub fn open_store(data_dir: &Path) -> Result<SnapshotStore, String> {
     let dir = data_dir.join("snapshots");
     let options = SnapshotOptions {
         keep: SNAPSHOTS_KEPT,
@@ -56,16 +56,16 @@ pub(crate) fn open_store(data_dir: &Path) -> Result<SnapshotStore, String> {
 
 /// What recovery found.
 #[derive(Debug)]
-pub(crate) struct Recovered {
+pub struct Recovered {
     /// The disk the node starts from.
-    pub(crate) disk: raft::Disk,
+    pub disk: raft::Disk,
     /// Things the operator should hear about (a file set aside, a missing file covered).
-    pub(crate) warnings: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 /// Rebuild the disk from the newest usable snapshot file and the WAL's records.
 /// `records` is called once per attempt (at most once per stored file, plus one).
-pub(crate) fn recover<'a, I>(
+pub fn recover<'a, I>(
     store: &mut SnapshotStore,
     records: impl Fn() -> I,
 ) -> Result<Recovered, String>
@@ -153,6 +153,13 @@ fn load(store: &SnapshotStore, index: u64) -> Result<raft::Snapshot, Damage> {
         return Err(Damage::Corrupt(format!(
             "the header says ({},{}), the contents ({},{})",
             stored.term, stored.index, snapshot.meta.term, snapshot.meta.index
+        )));
+    }
+    if snapshot.meta.index > raft::INDEX_MAX {
+        return Err(Damage::Corrupt(format!(
+            "snapshot index {} is past the largest index Raft holds ({})",
+            snapshot.meta.index,
+            raft::INDEX_MAX
         )));
     }
     Ok(snapshot)

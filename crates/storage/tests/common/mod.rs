@@ -64,3 +64,32 @@ pub fn flip_bit(path: &Path, offset: u64) {
     bytes[offset as usize] ^= 0x04;
     fs::write(path, bytes).expect("write");
 }
+
+/// A segment header naming `first`, with a valid CRC, as the WAL writes it (format.rs); built
+/// here so tests can write segments the WAL never would (an LSN at the top of the range).
+pub fn segment_header(first: u64) -> Vec<u8> {
+    let mut h = Vec::with_capacity(storage::SEGMENT_HEADER_BYTES);
+    h.extend_from_slice(&storage::SEGMENT_MAGIC);
+    h.extend_from_slice(&storage::SEGMENT_VERSION.to_le_bytes());
+    h.extend_from_slice(&first.to_le_bytes());
+    let crc = crc32fast::hash(&h);
+    h.extend_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// `payload` framed as a record with a valid CRC, appended to `out` (format.rs).
+pub fn push_record(payload: &[u8], out: &mut Vec<u8>) {
+    let len = (payload.len() as u32).to_le_bytes();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&len);
+    crc.update(payload);
+    out.extend_from_slice(&storage::RECORD_MAGIC);
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// The file name of the segment starting at `first`.
+pub fn segment_name(first: u64) -> String {
+    format!("wal-{first:020}.log")
+}

@@ -2,16 +2,20 @@
 //! flags overriding it key by key. `config/node.example.toml` documents every key.
 //!
 //! ```text
-//!   node.toml ──toml + serde (deny_unknown_fields)──► NodeFile ─┐
-//!   --id --listen … flags ──────────────────────────► NodeArgs ─┤ a flag wins over its key
-//!                                                              ▼
-//!                        merge ──► server::NodeConfig ──validate()──► run, or exit 2
+//!   node.toml ──toml + serde (deny_unknown_fields)──► NodeFile ──┐
+//!   --id --listen … flags ──(the binary's clap args)──► NodeFlags ┤ a flag wins over its key
+//!                                                                ▼
+//!                        merge ──► NodeConfig ──validate()──► run, or exit 2
 //! ```
 //!
 //! Every error names what is wrong and where: an unknown key (a typo must not be silently
 //! ignored, or `tick_mz = 50` would run with the default), a bad address, an unknown read path,
 //! a missing required setting, an out-of-range value, an unsafe combination (lease reads without
 //! check-quorum, explained by `replica::ReplicaConfig::validate`). The file is bounded in size.
+//!
+//! Why here and not in the binary: the file is untrusted input, and its parser is fuzzed
+//! (`fuzz/`), which can only reach a library. The binary turns its clap flags into
+//! [`NodeFlags`]; everything else lives here.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,12 +23,11 @@ use std::path::{Path, PathBuf};
 
 use distributed_core::NodeId;
 use serde::Deserialize;
-use server::{NodeConfig, ReadPath};
 
-use crate::node_cmd::{parse_addr, parse_peers, NodeArgs};
+use crate::{NodeConfig, ReadPath};
 
 /// The largest config file read: a node's settings fit in a few hundred bytes.
-const CONFIG_FILE_BYTES_MAX: u64 = 64 << 10;
+pub const CONFIG_FILE_BYTES_MAX: u64 = 64 << 10;
 
 /// The keys of a node config file; all optional here, required ones checked after the merge.
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +59,38 @@ pub struct NodeFile {
     snapshot_log_bytes_max: Option<u64>,
     /// WAL segment size in bytes.
     wal_segment_bytes_max: Option<u64>,
+}
+
+/// The settings given as command-line flags, each overriding the file's key of the same name.
+/// Plain data: the binary fills it from its clap arguments (`--id`, `--listen`, …).
+#[derive(Clone, Debug, Default)]
+pub struct NodeFlags {
+    /// `--id`.
+    pub id: Option<u64>,
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--peer-listen`.
+    pub peer_listen: Option<String>,
+    /// `--metrics-listen`.
+    pub metrics_listen: Option<String>,
+    /// `--peers 1=host:port,2=host:port,…`.
+    pub peers: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--tick-ms`.
+    pub tick_ms: Option<u64>,
+    /// `--reads`.
+    pub reads: Option<String>,
+    /// `--check-quorum`.
+    pub check_quorum: Option<bool>,
+    /// `--forward-timeout-ticks`.
+    pub forward_timeout_ticks: Option<u64>,
+    /// `--snapshot-log-entries-max`.
+    pub snapshot_log_entries_max: Option<u64>,
+    /// `--snapshot-log-bytes-max`.
+    pub snapshot_log_bytes_max: Option<u64>,
+    /// `--wal-segment-bytes-max`.
+    pub wal_segment_bytes_max: Option<u64>,
 }
 
 /// Read and parse `path`, saying which file and which key is wrong.
@@ -95,18 +130,18 @@ fn required<T>(value: Option<(T, String)>, flag: &str, key: &str) -> Result<(T, 
     value.ok_or_else(|| format!("missing {flag}: give the flag or set `{key}` in --config"))
 }
 
-/// The node's settings: `file` (empty without --config) overridden by the flags in `args`.
-pub fn merge(args: NodeArgs, file: NodeFile) -> Result<NodeConfig, String> {
-    let (id, _) = required(pick(args.id, file.id, "--id", "id"), "--id", "id")?;
+/// The node's settings: `file` (empty without --config) overridden by `flags`.
+pub fn merge(flags: NodeFlags, file: NodeFile) -> Result<NodeConfig, String> {
+    let (id, _) = required(pick(flags.id, file.id, "--id", "id"), "--id", "id")?;
     let addr = |flag: Option<String>, key: Option<String>, f: &str, k: &str| {
         pick(flag, key, f, k)
             .map(|(text, from)| parse_addr(text.trim(), &from))
             .transpose()
     };
-    let listen = addr(args.listen, file.listen, "--listen", "listen")?;
+    let listen = addr(flags.listen, file.listen, "--listen", "listen")?;
     let listen = listen.ok_or("missing --listen: give the flag or set `listen` in --config")?;
     let peer_listen = addr(
-        args.peer_listen,
+        flags.peer_listen,
         file.peer_listen,
         "--peer-listen",
         "peer_listen",
@@ -114,12 +149,12 @@ pub fn merge(args: NodeArgs, file: NodeFile) -> Result<NodeConfig, String> {
     let peer_listen = peer_listen
         .ok_or("missing --peer-listen: give the flag or set `peer_listen` in --config")?;
     let metrics_listen = addr(
-        args.metrics_listen,
+        flags.metrics_listen,
         file.metrics_listen,
         "--metrics-listen",
         "metrics_listen",
     )?;
-    let peers = match (args.peers, file.peers) {
+    let peers = match (flags.peers, file.peers) {
         (Some(text), _) => parse_peers(&text)?,
         (None, Some(table)) => peers_from_table(&table)?,
         (None, None) => return Err("missing --peers: give the flag or a [peers] table".into()),
@@ -127,34 +162,34 @@ pub fn merge(args: NodeArgs, file: NodeFile) -> Result<NodeConfig, String> {
     if !peers.contains_key(&NodeId(id)) {
         return Err(format!("--id {id} is not one of --peers"));
     }
-    let data_dir = pick(args.data_dir, file.data_dir, "--data-dir", "data_dir");
+    let data_dir = pick(flags.data_dir, file.data_dir, "--data-dir", "data_dir");
     let (data_dir, _) = required(data_dir, "--data-dir", "data_dir")?;
     let mut config = NodeConfig::new(NodeId(id), listen, peer_listen, peers, data_dir);
     if let Some(addr) = metrics_listen {
         config.metrics_listen = addr;
     }
-    if let Some(tick_ms) = args.tick_ms.or(file.tick_ms) {
+    if let Some(tick_ms) = flags.tick_ms.or(file.tick_ms) {
         config.tick_ms = tick_ms;
     }
-    if let Some(ticks) = args.forward_timeout_ticks.or(file.forward_timeout_ticks) {
+    if let Some(ticks) = flags.forward_timeout_ticks.or(file.forward_timeout_ticks) {
         config.forward_timeout_ticks = ticks;
     }
-    if let Some((text, from)) = pick(args.reads, file.reads, "--reads", "reads") {
+    if let Some((text, from)) = pick(flags.reads, file.reads, "--reads", "reads") {
         config.reads = parse_reads(&text, &from)?;
     }
-    if let Some(on) = args.check_quorum.or(file.check_quorum) {
+    if let Some(on) = flags.check_quorum.or(file.check_quorum) {
         config.check_quorum = on;
     }
-    if let Some(n) = args
+    if let Some(n) = flags
         .snapshot_log_entries_max
         .or(file.snapshot_log_entries_max)
     {
         config.snapshot_log_entries_max = n;
     }
-    if let Some(n) = args.snapshot_log_bytes_max.or(file.snapshot_log_bytes_max) {
+    if let Some(n) = flags.snapshot_log_bytes_max.or(file.snapshot_log_bytes_max) {
         config.snapshot_log_bytes_max = n;
     }
-    if let Some(n) = args.wal_segment_bytes_max.or(file.wal_segment_bytes_max) {
+    if let Some(n) = flags.wal_segment_bytes_max.or(file.wal_segment_bytes_max) {
         config.wal_segment_bytes_max = n;
     }
     config.validate()?;
@@ -190,6 +225,34 @@ pub fn parse_reads(text: &str, from: &str) -> Result<ReadPath, String> {
         .ok_or_else(|| format!("{from} `{text}` is not a read path: expected read-index|lease|log"))
 }
 
+/// Parse `1=127.0.0.1:7379,2=…` into peer addresses, saying which item is wrong.
+pub fn parse_peers(text: &str) -> Result<BTreeMap<NodeId, SocketAddr>, String> {
+    let mut peers = BTreeMap::new();
+    for item in text.split(',').filter(|s| !s.trim().is_empty()) {
+        let (id, addr) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--peers item `{item}` is not ID=HOST:PORT"))?;
+        let id: u64 = id
+            .trim()
+            .parse()
+            .map_err(|_| format!("--peers item `{item}`: `{id}` is not a node id"))?;
+        let addr = parse_addr(addr.trim(), "--peers")?;
+        if peers.insert(NodeId(id), addr).is_some() {
+            return Err(format!("--peers names node {id} twice"));
+        }
+    }
+    if peers.is_empty() {
+        return Err("--peers is empty: list every voter as ID=HOST:PORT".into());
+    }
+    Ok(peers)
+}
+
+/// A socket address, with the flag named in the error.
+pub fn parse_addr(text: &str, flag: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("{flag} `{text}` is not an IP:PORT address (e.g. 127.0.0.1:6379)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,8 +269,8 @@ reads = "lease"
 3 = "127.0.0.1:7381"
 "#;
 
-    fn no_flags() -> NodeArgs {
-        NodeArgs::default()
+    fn no_flags() -> NodeFlags {
+        NodeFlags::default()
     }
 
     #[test]
@@ -216,10 +279,10 @@ reads = "lease"
         assert_eq!(config.reads, ReadPath::Lease);
         assert_eq!(config.voters().len(), 3);
         assert_eq!(config.metrics_listen.port(), 8379);
-        let flags = NodeArgs {
+        let flags = NodeFlags {
             listen: Some("127.0.0.1:6400".into()),
             reads: Some("log".into()),
-            ..NodeArgs::default()
+            ..NodeFlags::default()
         };
         let config = merge(flags, parse(GOOD).unwrap()).unwrap();
         assert_eq!(config.listen.port(), 6400);
@@ -268,9 +331,9 @@ reads = "lease"
         assert_eq!(config.snapshot_log_entries_max, 50);
         assert_eq!(config.snapshot_log_bytes_max, 4096);
         assert_eq!(config.wal_segment_bytes_max, 8 << 20);
-        let flags = NodeArgs {
+        let flags = NodeFlags {
             snapshot_log_entries_max: Some(7),
-            ..NodeArgs::default()
+            ..NodeFlags::default()
         };
         let config = merge(flags, parse(&file).unwrap()).unwrap();
         assert_eq!(config.snapshot_log_entries_max, 7);
@@ -286,5 +349,23 @@ reads = "lease"
     fn the_example_file_is_a_valid_config() {
         let text = include_str!("../../../config/node.example.toml");
         merge(no_flags(), parse(text).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_peer_list_parses_and_its_mistakes_are_named() {
+        let peers = parse_peers("1=127.0.0.1:7001, 2=127.0.0.1:7002").unwrap();
+        assert_eq!(peers.len(), 2);
+        assert!(parse_peers("1:127.0.0.1:7001")
+            .unwrap_err()
+            .contains("not ID=HOST:PORT"));
+        assert!(parse_peers("x=127.0.0.1:7001")
+            .unwrap_err()
+            .contains("not a node id"));
+        assert!(parse_peers("1=localhost")
+            .unwrap_err()
+            .contains("not an IP:PORT"));
+        assert!(parse_peers("1=127.0.0.1:1,1=127.0.0.1:2")
+            .unwrap_err()
+            .contains("twice"));
     }
 }
