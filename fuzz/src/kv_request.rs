@@ -9,7 +9,7 @@
 //! ```
 
 use bytes::Bytes;
-use kv::{Command, Condition, Config, Limits, Request, StateMachine};
+use kv::{Body, Command, Config, Limits, Request, StateMachine};
 
 use crate::{Input, Seed};
 
@@ -31,8 +31,8 @@ pub fn run(data: &[u8]) {
                     entry,
                     "the request format is canonical"
                 );
-                if request.command.is_read_only() {
-                    let _ = machine.read(&request.command);
+                if let Some(command) = request.command().filter(|c| c.is_read_only()) {
+                    let _ = machine.read(command);
                 }
             }
             Err(e) => {
@@ -62,7 +62,8 @@ fn config(choice: u8) -> Config {
         limits: Limits {
             key_bytes_max: 8,
             value_bytes_max: 16,
-            keys_per_command_max: 3,
+            args_per_command_max: 3,
+            commands_per_transaction_max: 3,
             request_bytes_max: 64,
         },
         sessions_max: 2,
@@ -73,61 +74,51 @@ fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 
-/// One request of every command, with and without a session.
+fn cmd(words: &[&str]) -> Command {
+    Command::from_words(words.iter().map(|w| b(w)).collect()).expect("a valid sample")
+}
+
+/// One request of every command (options, expiry and a transaction included), with and
+/// without a session, at log times that sometimes go backwards.
 pub fn sample_requests() -> Vec<Request> {
     let commands = vec![
-        Command::Noop,
-        Command::Put {
-            key: b("k"),
-            value: b("7"),
-        },
-        Command::Get { key: b("k") },
-        Command::PutIf {
-            key: b("n"),
-            value: b("x"),
-            condition: Condition::IfAbsent,
-        },
-        Command::Increment {
-            key: b("k"),
-            by: i64::MAX,
-        },
-        Command::Increment { key: b("n"), by: 1 },
-        Command::Append {
-            key: b("k"),
-            value: b("99"),
-        },
-        Command::CompareAndSet {
-            key: b("k"),
-            expected: Some(b("799")),
-            new: b("1"),
-        },
-        Command::CompareAndSet {
-            key: b("z"),
-            expected: None,
-            new: b("2"),
-        },
-        Command::MultiPut {
-            pairs: vec![(b("a"), b("1")), (b("b"), b("2"))],
-        },
-        Command::MultiGet {
-            keys: vec![b("a"), b("b"), b("c")],
-        },
-        Command::Exists {
-            keys: vec![b("a"), b("a")],
-        },
-        Command::Delete {
-            keys: vec![b("b"), b("q")],
-        },
+        Command::noop(),
+        cmd(&["set", "k", "7"]),
+        cmd(&["get", "k"]),
+        cmd(&["set", "n", "x", "NX", "GET"]),
+        cmd(&["set", "t", "x", "PX", "5", "XX"]),
+        cmd(&["incrby", "k", "9223372036854775807"]),
+        cmd(&["incr", "n"]),
+        cmd(&["decrby", "n", "3"]),
+        cmd(&["append", "k", "99"]),
+        cmd(&["cas", "k", "799", "1"]),
+        cmd(&["cas", "z", "2"]),
+        cmd(&["mset", "a", "1", "b", "2"]),
+        cmd(&["mget", "a", "b", "c"]),
+        cmd(&["exists", "a", "a"]),
+        cmd(&["del", "b", "q"]),
+        cmd(&["distributed.index"]),
     ];
-    commands
+    let mut requests: Vec<Request> = commands
         .into_iter()
         .enumerate()
-        .map(|(i, command)| Request {
-            client_id: (i % 3) as u64,
-            seq: 1 + i as u64 / 3,
-            command,
+        .map(|(i, command)| {
+            let mut r = Request::in_session((i % 3) as u64, 1 + i as u64 / 3, command);
+            r.time_ms = [10, 4, 20][i % 3];
+            r
         })
-        .collect()
+        .collect();
+    requests.push(Request {
+        client_id: 5,
+        seq: 1,
+        time_ms: 30,
+        body: Body::Exec {
+            watched: vec![b("a")],
+            since: 3,
+            commands: vec![cmd(&["set", "a", "9"]), cmd(&["get", "a"])],
+        },
+    });
+    requests
 }
 
 /// A machine that applied every sample request (so its sessions cache replies of every kind).

@@ -22,7 +22,11 @@
 
 use bytes::{Bytes, BytesMut};
 use distributed_core::{NodeId, Protocol, SeededRng};
-use raft::{AppendResult, Disk, Entry, HardState, Message, Raft, Ready, Write};
+use raft::{
+    AppendEntries, AppendEntriesResponse, AppendResult, Disk, Entry, HardState, InstallSnapshot,
+    InstallSnapshotResponse, Message, PreVote, PreVoteResponse, Raft, ReadIndexRequest,
+    ReadIndexResponse, Ready, RequestVote, RequestVoteResponse, TimeoutNow, Write,
+};
 use server::disk::replay::Replay;
 use server::disk::wal_records::encode_write;
 use server::peers::frames::{decode_frame, encode_frame, PeerFrame};

@@ -116,7 +116,7 @@ fn has_line_break(frame: &Frame) -> bool {
     match frame {
         Frame::Simple(s) | Frame::Error(s) => s.contains(['\r', '\n']),
         Frame::Array(items) => items.iter().any(has_line_break),
-        Frame::Integer(_) | Frame::Bulk(_) | Frame::Null => false,
+        Frame::Integer(_) | Frame::Bulk(_) | Frame::Null | Frame::NullArray => false,
     }
 }
 

@@ -117,10 +117,10 @@ pub fn seeds() -> Vec<Vec<u8>> {
     use bytes::Bytes;
     use distributed_core::NodeId;
 
-    let put = kv::Request::once(kv::Command::Put {
-        key: Bytes::from_static(b"k"),
-        value: Bytes::from_static(b"v"),
-    });
+    let put = kv::Request::once(kv::Command::set(
+        Bytes::from_static(b"k"),
+        Bytes::from_static(b"v"),
+    ));
     let mut out = Vec::new();
     for (index, term) in [(1u64, 1u64), (7, 3)] {
         let mut machine = kv::StateMachine::default();

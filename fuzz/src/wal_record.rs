@@ -47,7 +47,7 @@ pub fn run(data: &[u8]) {
             let _ = start_node(&replay.finish());
         }
         Err(e) => assert!(
-            e.message.starts_with("WAL record #"),
+            e.to_string().starts_with("WAL record #"),
             "names the record: {e}"
         ),
     }

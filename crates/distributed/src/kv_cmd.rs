@@ -103,7 +103,7 @@ pub fn show(frame: &Frame, indent: usize) -> String {
             Ok(s) if s.contains('\n') => s.to_string(),
             _ => format!("{:?}", String::from_utf8_lossy(b)),
         },
-        Frame::Null => "(nil)".into(),
+        Frame::Null | Frame::NullArray => "(nil)".into(),
         Frame::Array(items) if items.is_empty() => "(empty array)".into(),
         Frame::Array(items) => items
             .iter()

@@ -204,7 +204,7 @@ fn metrics_health_status_and_readonly_reads_on_a_live_cluster() {
     assert!(sum("wal_fsyncs_total") >= 3.0, "every node synced its log");
     assert!(sum("peer_messages_sent_total{type=\"AppendEntries\"}") >= 1.0);
     assert!(sum("peer_messages_received_total{type=\"AppendEntriesResponse\"}") >= 1.0);
-    assert!(sum("request_duration_seconds_count{command=\"Put\"}") >= 1.0);
+    assert!(sum("request_duration_seconds_count{command=\"set\"}") >= 1.0);
     assert_eq!(sum("snapshots_total{event=\"taken\"}"), 0.0);
     for scrape in &scrapes {
         assert!(value(scrape, "raft_term").unwrap_or(0.0) >= 1.0, "{scrape}");

@@ -1,14 +1,15 @@
 //! One-line `Display` for commands, requests and replies, in the workspace's trace notation:
 //!
 //! ```text
-//!   Request{client=7 seq=3 cmd=Put{key=k1 bytes=3}}
-//!   PutIf{key=lock bytes=2 if=absent}      Delete{n=4 keys=[a,b,c,…]}
-//!   Cas{key=k1 expected=absent bytes=3}    Cas{ok bytes=3}      Cas{failed current=nil}
-//!   Value{bytes=3}   Value{nil}   Int{value=5}   Error{stale client=7 seq=2 last=5}
+//!   Request{client=7 seq=3 cmd=SET{key=k1 bytes=3}}
+//!   SET{key=lock bytes=4 args=2}    DEL{n=4 keys=[a,b,c,…]}    MSET{n=2 keys=[a,b] bytes=5}
+//!   Exec{cmds=2 watched=1}          GET{key=k1}                DISTRIBUTED.NOOP{}
+//!   Bulk{bytes=3}   Null{}   Int{value=5}   Array{n=2}   Error{stale client=7 seq=2 last=5}
 //! ```
 //!
-//! Values are never printed, only their lengths: traces are read by people and kept in CI logs,
-//! and values can be large or private. Keys are printed because a trace without them cannot be
+//! A command prints its name, its keys (found by the table's key spec), how many other
+//! arguments it has and their total length. Values are never printed, only their lengths:
+//! traces are read by people and kept in CI logs, and values can be large or private. Keys are printed because a trace without them cannot be
 //! followed, but escaped and truncated: a byte outside printable ASCII, or one of the notation's
 //! own characters (`\ { } [ ] , = "` and space), prints as `\xNN`, so a key can never break the
 //! line or fake a field; past `KEY_SHOWN_BYTES_MAX` bytes the rest becomes `…`.
@@ -17,7 +18,7 @@ use std::fmt::{self, Display, Formatter};
 
 use bytes::Bytes;
 
-use crate::command::{Command, Condition, Request};
+use crate::command::{Body, Command, Request};
 use crate::reply::{KvError, Reply};
 
 /// Key bytes shown before truncating: enough to recognise a key, short enough for one line.
@@ -67,51 +68,53 @@ impl<'a, I: Iterator<Item = &'a Bytes> + Clone> Display for Keys<'a, I> {
     }
 }
 
-impl Display for Condition {
+impl Display for Command {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match self {
-            Condition::IfAbsent => write!(f, "absent"),
-            Condition::IfPresent => write!(f, "present"),
+        let name = self.name().to_ascii_uppercase();
+        let keys: Vec<&Bytes> = self.keys().collect();
+        let others: Vec<&Bytes> = self
+            .args()
+            .iter()
+            .enumerate()
+            .filter(|(p, _)| !self.spec().is_key(*p, self.args().len()))
+            .map(|(_, a)| a)
+            .collect();
+        write!(f, "{name}{{")?;
+        let mut sep = "";
+        match keys.as_slice() {
+            [] => {}
+            [key] => {
+                write!(f, "key={}", Key(key))?;
+                sep = " ";
+            }
+            many => {
+                write!(f, "{}", Keys(many.len(), many.iter().copied()))?;
+                sep = " ";
+            }
         }
+        if !others.is_empty() {
+            let bytes: usize = others.iter().map(|a| a.len()).sum();
+            write!(f, "{sep}bytes={bytes}")?;
+            if others.len() > 1 {
+                write!(f, " args={}", others.len())?;
+            }
+        }
+        write!(f, "}}")
     }
 }
 
-impl Display for Command {
+impl Display for Body {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let name = self.name();
         match self {
-            Command::Noop => write!(f, "{name}{{}}"),
-            Command::Get { key } => write!(f, "{name}{{key={}}}", Key(key)),
-            Command::Put { key, value } | Command::Append { key, value } => {
-                write!(f, "{name}{{key={} bytes={}}}", Key(key), value.len())
-            }
-            Command::PutIf {
-                key,
-                value,
-                condition,
+            Body::One(c) => write!(f, "{c}"),
+            Body::Exec {
+                watched, commands, ..
             } => write!(
                 f,
-                "{name}{{key={} bytes={} if={condition}}}",
-                Key(key),
-                value.len()
+                "Exec{{cmds={} watched={}}}",
+                commands.len(),
+                watched.len()
             ),
-            Command::Delete { keys } | Command::Exists { keys } | Command::MultiGet { keys } => {
-                write!(f, "{name}{{{}}}", Keys(keys.len(), keys.iter()))
-            }
-            Command::CompareAndSet { key, expected, new } => {
-                write!(f, "{name}{{key={} ", Key(key))?;
-                match expected {
-                    None => write!(f, "expected=absent")?,
-                    Some(e) => write!(f, "expected_bytes={}", e.len())?,
-                }
-                write!(f, " bytes={}}}", new.len())
-            }
-            Command::Increment { key, by } => write!(f, "{name}{{key={} by={by}}}", Key(key)),
-            Command::MultiPut { pairs } => {
-                let bytes: usize = pairs.iter().map(|(_, v)| v.len()).sum();
-                let keys = Keys(pairs.len(), pairs.iter().map(|(k, _)| k));
-                write!(f, "{name}{{bytes={bytes} {keys}}}")
-            }
         }
     }
 }
@@ -121,7 +124,7 @@ impl Display for Request {
         write!(
             f,
             "Request{{client={} seq={} cmd={}}}",
-            self.client_id, self.seq, self.command
+            self.client_id, self.seq, self.body
         )
     }
 }
@@ -129,22 +132,15 @@ impl Display for Request {
 impl Display for Reply {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            Reply::Ok => write!(f, "Ok{{}}"),
-            Reply::Skipped => write!(f, "Skipped{{}}"),
-            Reply::Value(None) => write!(f, "Value{{nil}}"),
-            Reply::Value(Some(v)) => write!(f, "Value{{bytes={}}}", v.len()),
-            Reply::Values(vs) => {
-                let nil = vs.iter().filter(|v| v.is_none()).count();
-                write!(f, "Values{{n={} nil={nil}}}", vs.len())
-            }
+            Reply::Status(s) => write!(f, "Status{{{}}}", Key(s)),
+            Reply::Null => write!(f, "Null{{}}"),
+            Reply::NullArray => write!(f, "NullArray{{}}"),
+            Reply::Bulk(v) => write!(f, "Bulk{{bytes={}}}", v.len()),
             Reply::Int(n) => write!(f, "Int{{value={n}}}"),
-            Reply::Cas { ok, current } => {
-                write!(f, "Cas{{{} ", if *ok { "ok" } else { "failed" })?;
-                match current {
-                    None => write!(f, "current=nil}}"),
-                    Some(v) => write!(f, "bytes={}}}", v.len()),
-                }
-            }
+            Reply::Double(d) => write!(f, "Double{{{}}}", Key(d)),
+            Reply::Array(items) => write!(f, "Array{{n={}}}", items.len()),
+            Reply::Set(items) => write!(f, "Set{{n={}}}", items.len()),
+            Reply::Map(pairs) => write!(f, "Map{{n={}}}", pairs.len()),
             Reply::Error(e) => write!(f, "Error{{{}}}", ErrorFields(e)),
         }
     }
@@ -169,6 +165,10 @@ impl Display for ErrorFields<'_> {
             }
             KvError::NotReadOnly { command } => write!(f, "not-read-only cmd={command}"),
             KvError::Malformed(e) => write!(f, "malformed at={}", e.offset),
+            KvError::WrongType => write!(f, "wrong-type"),
+            KvError::Syntax => write!(f, "syntax"),
+            KvError::WrongArity { command } => write!(f, "arity cmd={command}"),
+            KvError::Other { code, .. } => write!(f, "other code={}", Key(code.as_bytes())),
         }
     }
 }
@@ -181,85 +181,74 @@ mod tests {
         Bytes::from_static(s.as_bytes())
     }
 
-    #[test]
-    fn commands_print_as_one_compact_line_without_values() {
-        let put = Command::Put {
-            key: b("k1"),
-            value: b("abc"),
-        };
-        assert_eq!(put.to_string(), "Put{key=k1 bytes=3}");
-        let cas = Command::CompareAndSet {
-            key: b("k1"),
-            expected: None,
-            new: b("abc"),
-        };
-        assert_eq!(cas.to_string(), "Cas{key=k1 expected=absent bytes=3}");
-        let put_if = Command::PutIf {
-            key: b("lock"),
-            value: b("me"),
-            condition: Condition::IfAbsent,
-        };
-        assert_eq!(put_if.to_string(), "PutIf{key=lock bytes=2 if=absent}");
-        let incr = Command::Increment {
-            key: b("n"),
-            by: -2,
-        };
-        assert_eq!(incr.to_string(), "Incr{key=n by=-2}");
+    fn cmd(words: &[&'static str]) -> Command {
+        Command::from_words(words.iter().map(|w| b(w)).collect()).unwrap()
     }
 
     #[test]
-    fn a_request_wraps_its_command() {
-        let r = Request {
-            client_id: 7,
-            seq: 3,
-            command: Command::Get { key: b("k1") },
+    fn commands_print_as_one_compact_line_without_values() {
+        assert_eq!(Command::set("k1", "abc").to_string(), "SET{key=k1 bytes=3}");
+        assert_eq!(
+            cmd(&["set", "lock", "me", "NX"]).to_string(),
+            "SET{key=lock bytes=4 args=2}"
+        );
+        assert_eq!(
+            Command::cas("k1", None, "abc").to_string(),
+            "CAS{key=k1 bytes=3}"
+        );
+        assert_eq!(
+            Command::incr_by("n", -2).to_string(),
+            "INCRBY{key=n bytes=2}"
+        );
+        assert_eq!(Command::noop().to_string(), "DISTRIBUTED.NOOP{}");
+    }
+
+    #[test]
+    fn a_request_wraps_its_command_or_its_transaction() {
+        let r = Request::in_session(7, 3, Command::get("k1"));
+        assert_eq!(r.to_string(), "Request{client=7 seq=3 cmd=GET{key=k1}}");
+        let exec = Request {
+            body: Body::Exec {
+                watched: vec![b("w")],
+                since: 4,
+                commands: vec![Command::get("a"), Command::get("b")],
+            },
+            ..r
         };
-        assert_eq!(r.to_string(), "Request{client=7 seq=3 cmd=Get{key=k1}}");
+        assert_eq!(
+            exec.to_string(),
+            "Request{client=7 seq=3 cmd=Exec{cmds=2 watched=1}}"
+        );
     }
 
     #[test]
     fn keys_are_escaped_so_they_cannot_break_the_line_or_fake_a_field() {
-        let get = Command::Get { key: b("a b\n=}") };
-        assert_eq!(get.to_string(), "Get{key=a\\x20b\\x0a\\x3d\\x7d}");
-        let empty = Command::Get { key: b("") };
-        assert_eq!(empty.to_string(), "Get{key=\"\"}");
+        assert_eq!(
+            Command::get("a b\n=}").to_string(),
+            "GET{key=a\\x20b\\x0a\\x3d\\x7d}"
+        );
+        assert_eq!(Command::get("").to_string(), "GET{key=\"\"}");
     }
 
     #[test]
     fn long_keys_and_long_key_lists_are_truncated() {
-        let get = Command::Get {
-            key: b("abcdefghijklmnopqrstuvwxyz"),
-        };
-        assert_eq!(get.to_string(), "Get{key=abcdefghijklmnop…}");
-        let del = Command::Delete {
-            keys: vec![b("a"), b("b"), b("c"), b("d"), b("e")],
-        };
-        assert_eq!(del.to_string(), "Delete{n=5 keys=[a,b,c,…]}");
-        let mset = Command::MultiPut {
-            pairs: vec![(b("a"), b("12")), (b("b"), b("345"))],
-        };
-        assert_eq!(mset.to_string(), "MultiPut{bytes=5 n=2 keys=[a,b]}");
+        let get = Command::get("abcdefghijklmnopqrstuvwxyz");
+        assert_eq!(get.to_string(), "GET{key=abcdefghijklmnop…}");
+        let del = Command::del(vec![b("a"), b("b"), b("c"), b("d"), b("e")]);
+        assert_eq!(del.to_string(), "DEL{n=5 keys=[a,b,c,…]}");
+        let mset = cmd(&["mset", "a", "12", "b", "345"]);
+        assert_eq!(mset.to_string(), "MSET{n=2 keys=[a,b] bytes=5 args=2}");
     }
 
     #[test]
     fn replies_print_lengths_and_outcomes() {
-        assert_eq!(Reply::Ok.to_string(), "Ok{}");
-        assert_eq!(Reply::Value(None).to_string(), "Value{nil}");
-        assert_eq!(Reply::Value(Some(b("abc"))).to_string(), "Value{bytes=3}");
+        assert_eq!(Reply::ok().to_string(), "Status{OK}");
+        assert_eq!(Reply::Null.to_string(), "Null{}");
+        assert_eq!(Reply::Bulk(b("abc")).to_string(), "Bulk{bytes=3}");
         assert_eq!(
-            Reply::Values(vec![None, Some(b("x"))]).to_string(),
-            "Values{n=2 nil=1}"
+            Reply::Array(vec![Reply::Null, Reply::Int(1)]).to_string(),
+            "Array{n=2}"
         );
-        let ok = Reply::Cas {
-            ok: true,
-            current: Some(b("abc")),
-        };
-        assert_eq!(ok.to_string(), "Cas{ok bytes=3}");
-        let failed = Reply::Cas {
-            ok: false,
-            current: None,
-        };
-        assert_eq!(failed.to_string(), "Cas{failed current=nil}");
         let stale = Reply::Error(KvError::Stale {
             client_id: 7,
             seq: 2,

@@ -6,16 +6,25 @@
 //!            ▼
 //!   apply(index, data) ── assert index > applied_index ── applied_index = index
 //!            │
-//!            ├─ data empty ─────────────► Ok              (Raft's leader no-op, §8)
+//!            ├─ data empty ─────────────► OK              (Raft's leader no-op, §8)
 //!            ├─ decode fails ───────────► Error(Malformed) (same bytes, same error everywhere)
-//!            ├─ client_id = 0 ──────────► execute          (no session)
+//!            ├─ clock_ms = max(clock_ms, request.time_ms)       (the log's time never goes back)
+//!            ├─ client_id = 0 ──────────► exec::apply      (no session)
 //!            └─ sessions.admit(c, seq)
-//!                  ├─ Apply ────────────► execute, record (seq, reply) for c
+//!                  ├─ Apply ────────────► exec::apply, record (seq, reply) for c
 //!                  ├─ Replay(reply) ────► reply           (a retry: not applied again)
 //!                  └─ Refuse(error) ────► Error(Stale | SessionUnknown)
 //!
-//!   read(command)  ── read-only commands only, straight from the map, no log (Raft §6.4)
+//!   read(command)  ── read-only commands only, at (applied_index, clock_ms), no log (§6.4)
 //! ```
+//!
+//! Time: each request carries the leader's clock when it was proposed (`Request::time_ms`).
+//! The machine's clock is the largest such time applied so far, so it never moves backwards
+//! even when a new leader's clock is behind the old one's, and every replica judges expiry at
+//! the same entry. A read sees the clock of the last entry applied: a key whose TTL ran out
+//! since then still reads as present until the next entry, which the leader proposes for the
+//! purpose (active expiry, `replica`). The assumption, as for lease reads: leaders' clocks
+//! are close to real time.
 //!
 //! Invariants:
 //! - `applied_index` strictly increases with every `apply` (an `assert!`, on in release: applying
@@ -32,10 +41,12 @@ use std::fmt;
 use bytes::Bytes;
 
 use crate::codec::Limits;
-use crate::command::{Command, Request};
-use crate::execute::{self, Map};
+use crate::command::{Body, Command, Request};
+use crate::db::Db;
+use crate::exec::{self, ReadCtx, WriteCtx};
 use crate::reply::{KvError, Reply};
 use crate::session::{Admission, Sessions};
+use crate::value::Value;
 
 /// Settings of the state machine. Identical on every replica (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,7 +78,11 @@ impl Config {
         let positive = [
             ("key_bytes_max", l.key_bytes_max),
             ("value_bytes_max", l.value_bytes_max),
-            ("keys_per_command_max", l.keys_per_command_max),
+            ("args_per_command_max", l.args_per_command_max),
+            (
+                "commands_per_transaction_max",
+                l.commands_per_transaction_max,
+            ),
         ];
         for (name, v) in positive {
             if v == 0 || v > u32::MAX as usize {
@@ -77,12 +92,14 @@ impl Config {
                 ));
             }
         }
-        // version, client_id, seq, tag, and two u32 length prefixes.
-        let put_bytes_max = (1 + 8 + 8 + 1 + 4 + 4) + l.key_bytes_max + l.value_bytes_max;
-        if l.request_bytes_max < put_bytes_max {
+        // version, client_id, seq, time, body tag, word count, and three words (the name
+        // "set" and its u32 length, a key, a value, each with a u32 length).
+        let set_bytes_max =
+            (1 + 8 + 8 + 8 + 1 + 4) + (4 + 3) + (4 + l.key_bytes_max) + (4 + l.value_bytes_max);
+        if l.request_bytes_max < set_bytes_max {
             return fail(format!(
-                "request_bytes_max {} is below {put_bytes_max}, the size of a Put with a \
-                 maximal key and value, so such a Put could never be applied",
+                "request_bytes_max {} is below {set_bytes_max}, the size of a SET with a \
+                 maximal key and value, so such a SET could never be applied",
                 l.request_bytes_max
             ));
         }
@@ -114,7 +131,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// One replica's copy of the key-value map, its dedup table, and how far it has applied the log.
+/// One replica's copy of the keyspace, its dedup table, its clock, and how far it has applied
+/// the log.
 #[derive(Clone, Debug)]
 pub struct StateMachine {
     /// Limits and the session bound; fixed for the machine's life.
@@ -122,8 +140,10 @@ pub struct StateMachine {
     /// The index of the last applied log entry (0 before any). Raft's `lastApplied` (§5.3):
     /// the host resumes applying from here after a restore.
     pub(crate) applied_index: u64,
+    /// The log's time: the largest `time_ms` applied so far (see the module docs).
+    pub(crate) clock_ms: u64,
     /// The data itself, ordered so snapshots and digests are canonical.
-    pub(crate) map: Map,
+    pub(crate) db: Db,
     /// The exactly-once table; replicated state like the map, so it is in every snapshot.
     pub(crate) sessions: Sessions,
 }
@@ -136,7 +156,8 @@ impl StateMachine {
             sessions: Sessions::new(config.sessions_max),
             config,
             applied_index: 0,
-            map: Map::new(),
+            clock_ms: 0,
+            db: Db::default(),
         })
     }
 
@@ -151,7 +172,7 @@ impl StateMachine {
         );
         self.applied_index = index;
         if data.is_empty() {
-            return Reply::Ok;
+            return Reply::ok();
         }
         match Request::decode(data, &self.config.limits) {
             Ok(request) => self.apply_request(index, request),
@@ -160,13 +181,15 @@ impl StateMachine {
     }
 
     fn apply_request(&mut self, index: u64, request: Request) -> Reply {
+        self.clock_ms = self.clock_ms.max(request.time_ms);
         let Request {
             client_id,
             seq,
-            command,
+            body,
+            ..
         } = request;
         if client_id == Request::NO_SESSION {
-            return execute::execute(&mut self.map, &self.config.limits, &command);
+            return self.execute(index, &body);
         }
         match self.sessions.admit(client_id, seq) {
             Admission::Refuse(e) => Reply::Error(e),
@@ -175,20 +198,35 @@ impl StateMachine {
                 reply
             }
             Admission::Apply => {
-                let reply = execute::execute(&mut self.map, &self.config.limits, &command);
-                let cached = (!command.is_read_only()).then(|| reply.clone());
+                let reply = self.execute(index, &body);
+                let cached = (!body.is_read_only()).then(|| reply.clone());
                 self.sessions.record(index, client_id, seq, cached);
                 reply
             }
         }
     }
 
+    fn execute(&mut self, index: u64, body: &Body) -> Reply {
+        let mut ctx = WriteCtx {
+            db: &mut self.db,
+            index,
+            now_ms: self.clock_ms,
+            limits: &self.config.limits,
+        };
+        exec::apply(&mut ctx, body)
+    }
+
     /// Answer a read-only command from the current state, without the log. The caller is
     /// responsible for the read being linearizable (ReadIndex or a lease, Raft §6.4): this only
-    /// guarantees it reflects every entry up to `applied_index`. A write command gets
-    /// `Error(NotReadOnly)` and changes nothing.
+    /// guarantees it reflects every entry up to `applied_index`, at that entry's log time. A
+    /// writing command gets `Error(NotReadOnly)` and changes nothing.
     pub fn read(&self, command: &Command) -> Reply {
-        execute::read(&self.map, command)
+        let ctx = ReadCtx {
+            db: &self.db,
+            now_ms: self.clock_ms,
+            applied_index: self.applied_index,
+        };
+        exec::read(&ctx, command)
     }
 
     /// The index of the last applied entry; 0 before any.
@@ -196,19 +234,27 @@ impl StateMachine {
         self.applied_index
     }
 
-    /// The current value of `key`, for hosts and tests that look inside.
+    /// The log's time: the largest `time_ms` of any applied request.
+    pub fn clock_ms(&self) -> u64 {
+        self.clock_ms
+    }
+
+    /// The string under `key`, if it holds a live string: for hosts and tests that look inside.
     pub fn get(&self, key: &[u8]) -> Option<&Bytes> {
-        self.map.get(key)
+        match self.db.value(key, self.clock_ms) {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        }
     }
 
-    /// Number of keys.
+    /// Number of stored keys (expired ones not yet removed included).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.db.len()
     }
 
-    /// True when the map holds no key.
+    /// True when no key is stored.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.db.len() == 0
     }
 
     /// Number of client sessions held (at most `sessions_max`).
@@ -287,9 +333,9 @@ mod tests {
     #[test]
     fn a_zero_limit_is_rejected_and_named() {
         let mut config = Config::default();
-        config.limits.keys_per_command_max = 0;
+        config.limits.args_per_command_max = 0;
         let err = config.validate().unwrap_err();
-        assert!(err.message.starts_with("keys_per_command_max 0"), "{err}");
+        assert!(err.message.starts_with("args_per_command_max 0"), "{err}");
     }
 
     #[test]
@@ -303,7 +349,7 @@ mod tests {
     #[test]
     fn an_empty_entry_is_a_no_op_that_still_advances_the_applied_index() {
         let mut sm = StateMachine::default();
-        assert_eq!(sm.apply(3, &[]), Reply::Ok);
+        assert_eq!(sm.apply(3, &[]), Reply::ok());
         assert_eq!(sm.applied_index(), 3);
         assert!(sm.is_empty());
     }

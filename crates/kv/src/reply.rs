@@ -1,21 +1,25 @@
 //! Replies: what applying a command answers, and the errors a command can meet.
 //!
-//! Every [`Reply`] variant maps to exactly one RESP frame shape, whatever command produced it, so
-//! the RESP front end is a table, not a set of special cases:
+//! A [`Reply`] has the shape of a RESP3 value, so the front end encodes it without knowing
+//! which command produced it, in RESP2 or RESP3 as the connection asked (HELLO):
 //!
 //! ```text
-//!   Reply                      RESP2 frame                     produced by
-//!   Ok                         +OK                             Put, MultiPut, PutIf (written), Noop
-//!   Skipped                    $-1   (null bulk string)        PutIf whose condition failed
-//!   Value(Some(v)) / (None)    $len v  /  $-1                  Get
-//!   Values([..])               *n of bulk strings or $-1       MultiGet
-//!   Int(n)                     :n                              Delete, Exists, Append, Increment
-//!   Cas{ok, current}           *2 [ :1|:0 , bulk or $-1 ]      CompareAndSet
-//!   Error(e)                   -CODE message  (e.code(), e)    anything
+//!   Reply              RESP2                       RESP3          typical source
+//!   Status("OK")       +OK                         +OK            SET, MSET, RENAME
+//!   Error(e)           -CODE message               -CODE message  anything
+//!   Int(n)             :n                          :n             DEL, INCR, LLEN
+//!   Bulk(b)            $len b                      $len b         GET, HGET
+//!   Null               $-1                         _              GET of a missing key
+//!   NullArray          *-1                         _              EXEC after a failed WATCH
+//!   Array([..])        *n …                        *n …           MGET, LRANGE, EXEC
+//!   Map([(k, v)..])    *2n k v …  (flattened)      %n k v …       HGETALL, CONFIG GET
+//!   Set([..])          *n …                        ~n …           SMEMBERS
+//!   Double("1.5")      $3 1.5     (as text)        ,1.5           ZSCORE, INCRBYFLOAT
 //! ```
 //!
-//! `Skipped` answers `SET … NX|XX` exactly the way Redis does (a null reply). The road not taken:
-//! a `Bool` reply, which would have forced the RESP layer to know which command it answers.
+//! A double is kept as the text Redis would print (`1.5`, `inf`, `-inf`), so replies compare,
+//! hash and cache exactly; the road not taken, an `f64`, has no `Eq` and would make two
+//! replicas' equal replies compare unequal on a NaN.
 //!
 //! Invariant: a reply is a pure function of the state before the command and the command, so
 //! every replica computes the same one, and a cached reply (the dedup table) is the true one.
@@ -29,49 +33,90 @@ use distributed_core::wire::DecodeError;
 /// The answer to one command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
-    /// The write happened (or there was nothing to do: `Noop`).
-    Ok,
-    /// A conditional write whose condition did not hold; nothing changed.
-    Skipped,
-    /// The value of one key, `None` when absent.
-    Value(Option<Bytes>),
-    /// The values of several keys, in the order asked, `None` for each absent one.
-    Values(Vec<Option<Bytes>>),
-    /// A count or a number: keys removed or present, a new length, a counter's new value.
-    Int(i64),
-    /// The outcome of a compare-and-set.
-    Cas {
-        /// True when the comparison held and `new` was written.
-        ok: bool,
-        /// The key's value *after* the command: `new` on success, and on failure the value that
-        /// made the comparison fail, so a client can retry without a separate read.
-        current: Option<Bytes>,
-    },
-    /// The command was refused or could not run; the map is unchanged.
+    /// A simple status line, `+OK` or `+QUEUED`.
+    Status(Bytes),
+    /// The command failed; nothing changed.
     Error(KvError),
+    /// A signed integer.
+    Int(i64),
+    /// A byte string.
+    Bulk(Bytes),
+    /// No value: a missing key, a skipped conditional write.
+    Null,
+    /// No array at all: an aborted transaction.
+    NullArray,
+    /// An ordered list of replies.
+    Array(Vec<Reply>),
+    /// Field/value pairs (a flat array in RESP2).
+    Map(Vec<(Reply, Reply)>),
+    /// An unordered collection without duplicates (an array in RESP2).
+    Set(Vec<Reply>),
+    /// A floating-point number, as the text Redis prints for it.
+    Double(Bytes),
 }
 
 impl Reply {
-    /// True for `Reply::Error`.
+    /// `+OK`.
+    pub fn ok() -> Reply {
+        Reply::Status(Bytes::from_static(b"OK"))
+    }
+
+    /// A bulk string, or `Null` for `None`.
+    pub fn bulk_or_null(value: Option<Bytes>) -> Reply {
+        value.map_or(Reply::Null, Reply::Bulk)
+    }
+
+    /// An error reply from a code and a message (`ERR`, "syntax error").
+    pub fn error(code: &str, message: impl Into<String>) -> Reply {
+        Reply::Error(KvError::Other {
+            code: code.to_string(),
+            message: message.into(),
+        })
+    }
+
+    /// True for an error reply.
     pub fn is_error(&self) -> bool {
         matches!(self, Reply::Error(_))
+    }
+
+    /// True for `+OK`.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Reply::Status(s) if s.as_ref() == b"OK")
+    }
+
+    /// The bytes of a `Bulk`, `None` for `Null`, and `Err` for any other shape.
+    pub fn as_value(&self) -> Result<Option<&Bytes>, &Reply> {
+        match self {
+            Reply::Bulk(b) => Ok(Some(b)),
+            Reply::Null => Ok(None),
+            other => Err(other),
+        }
     }
 }
 
 /// Why a command did not run. Expected failures, never panics: they come from client input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KvError {
-    /// `Increment` on a value that is not a canonical decimal `i64` (Redis' rule: optional `-`,
-    /// no `+`, no leading zeros, no spaces).
+    /// A value that should be an integer is not a canonical decimal `i64` (Redis' rule:
+    /// optional `-`, no `+`, no leading zeros, no spaces).
     NotAnInteger,
-    /// `Increment` whose result does not fit in an `i64`.
+    /// An integer result that does not fit in an `i64`.
     Overflow,
-    /// `Append` that would grow a value past `value_bytes_max`.
+    /// A write that would grow a value past `value_bytes_max`.
     ValueTooLarge {
         /// The length the value would have had.
         bytes: u64,
         /// The configured limit it would have crossed.
         max: u64,
+    },
+    /// The key holds another type than the command works on (a list given to `GET`).
+    WrongType,
+    /// Arguments that do not parse as the command's syntax.
+    Syntax,
+    /// The wrong number of arguments for `command`.
+    WrongArity {
+        /// The command's name, lower-case, as Redis prints it.
+        command: String,
     },
     /// A request older than the last one applied for its client: a late duplicate of a request
     /// whose reply was already replaced. Not applied; its true reply is gone.
@@ -94,19 +139,29 @@ pub enum KvError {
     },
     /// `StateMachine::read` was given a command that writes; writes must go through the log.
     NotReadOnly {
-        /// The command's name (`Command::name`).
+        /// The command's name.
         command: String,
     },
     /// The log entry did not decode into a request.
     Malformed(DecodeError),
+    /// Any other error a command reports, with Redis' code and text (`ERR index out of
+    /// range`), so clients that match on the text see what they expect.
+    Other {
+        /// The RESP error prefix (`ERR`, `EXECABORT`, …).
+        code: String,
+        /// The text after it.
+        message: String,
+    },
 }
 
 impl KvError {
     /// The RESP error prefix: the frame is `-{code} {self}`. Redis' own errors use `ERR`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             KvError::Stale { .. } => "STALE",
             KvError::SessionUnknown { .. } => "NOSESSION",
+            KvError::WrongType => "WRONGTYPE",
+            KvError::Other { code, .. } => code,
             _ => "ERR",
         }
     }
@@ -115,9 +170,16 @@ impl KvError {
 impl fmt::Display for KvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // The first two are Redis' exact texts, so redis-cli users see what they expect.
+            // Redis' exact texts, so redis-cli users and client libraries see what they expect.
             KvError::NotAnInteger => write!(f, "value is not an integer or out of range"),
             KvError::Overflow => write!(f, "increment or decrement would overflow"),
+            KvError::WrongType => {
+                write!(f, "Operation against a key holding the wrong kind of value")
+            }
+            KvError::Syntax => write!(f, "syntax error"),
+            KvError::WrongArity { command } => {
+                write!(f, "wrong number of arguments for '{command}' command")
+            }
             KvError::ValueTooLarge { bytes, max } => write!(
                 f,
                 "string exceeds maximum allowed size: {bytes} bytes > value_bytes_max {max}"
@@ -139,6 +201,7 @@ impl fmt::Display for KvError {
                 write!(f, "{command} writes, so it must go through the log")
             }
             KvError::Malformed(e) => write!(f, "malformed request: {e}"),
+            KvError::Other { message, .. } => f.write_str(message),
         }
     }
 }
@@ -150,10 +213,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn integer_errors_use_redis_wording_so_clients_recognise_them() {
+    fn integer_and_type_errors_use_redis_wording_so_clients_recognise_them() {
         let e = KvError::NotAnInteger;
         assert_eq!(e.code(), "ERR");
         assert_eq!(e.to_string(), "value is not an integer or out of range");
+        assert_eq!(KvError::WrongType.code(), "WRONGTYPE");
+        let arity = KvError::WrongArity {
+            command: "get".into(),
+        };
+        assert_eq!(
+            arity.to_string(),
+            "wrong number of arguments for 'get' command"
+        );
     }
 
     #[test]
@@ -170,5 +241,17 @@ mod tests {
             seq: 9,
         };
         assert_eq!(unknown.code(), "NOSESSION");
+    }
+
+    #[test]
+    fn other_errors_carry_their_own_code() {
+        let r = Reply::error(
+            "EXECABORT",
+            "Transaction discarded because of previous errors.",
+        );
+        let Reply::Error(e) = &r else { panic!() };
+        assert_eq!(e.code(), "EXECABORT");
+        assert!(r.is_error() && !r.is_ok());
+        assert!(Reply::ok().is_ok());
     }
 }

@@ -217,10 +217,10 @@ mod tests {
     #[test]
     fn the_least_recently_touched_client_is_evicted_first() {
         let mut s = Sessions::new(2);
-        s.record(1, 100, 1, Some(Reply::Ok));
-        s.record(2, 200, 1, Some(Reply::Ok));
+        s.record(1, 100, 1, Some(Reply::ok()));
+        s.record(2, 200, 1, Some(Reply::ok()));
         s.touch(3, 100);
-        s.record(4, 300, 1, Some(Reply::Ok));
+        s.record(4, 300, 1, Some(Reply::ok()));
         assert_eq!(s.len(), 2);
         let clients: Vec<u64> = s.iter().map(|(c, _)| *c).collect();
         assert_eq!(clients, vec![100, 300]);
@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn inserting_a_session_at_an_index_another_owns_is_refused() {
         let mut s = Sessions::new(4);
-        s.record(5, 1, 1, Some(Reply::Ok));
+        s.record(5, 1, 1, Some(Reply::ok()));
         let clash = Session {
             seq: 1,
             reply: None,

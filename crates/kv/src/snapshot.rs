@@ -1,14 +1,19 @@
 //! Snapshots (Raft §7) and the replica digest: one canonical encoding of the whole state.
 //!
 //! ```text
-//!   snapshot = magic "KVSN" ‖ version:u8 (=1) ‖ body ‖ crc32:u32   (CRC over everything before)
+//!   snapshot = magic "KVSN" ‖ version:u8 (=2) ‖ body ‖ crc32:u32   (CRC over everything before)
 //!
-//!   body     = applied_index:u64
-//!            ‖ keys:u64     ‖ (key value)×keys                     ascending key order
+//!   body v2  = applied_index:u64 ‖ clock_ms:u64
+//!            ‖ keys:u64 ‖ (key type value expiry version)×keys             ascending key order
+//!            ‖ tombstones:u64 ‖ (key index:u64)×n ‖ tombstone_floor:u64    ascending key order
 //!            ‖ sessions:u64 ‖ (client_id seq last_index reply?)×sessions   ascending client_id
+//!     (the value encodings by type, and version 1, are in snapshot_body.rs)
 //!
 //!   digest   = FNV-1a-64(body)      the same bytes, hashed as they stream, never built
 //! ```
+//!
+//! Version 1 (strings only, no clock, typed replies) is still restored, so a node upgrades
+//! from an old snapshot file; only version 2 is written.
 //!
 //! The dedup table is in the body because it is replicated state: a replica restored from a
 //! snapshot without it would re-apply a retried `INCR` that its peers ignore.
@@ -26,16 +31,17 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::codec::{self, Limits};
 use crate::hash::{crc32, Fnv64};
 use crate::machine::{Config, ConfigError, StateMachine};
-use crate::session::{Session, Sessions};
+use crate::snapshot_body::{read_body, read_body_v1, write_body};
 use distributed_core::wire::{DecodeError, Reader, Sink};
 
 /// First bytes of every snapshot: refuses a file that is not a snapshot at all.
 const MAGIC: &[u8; 4] = b"KVSN";
-/// The snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u8 = 1;
+/// The snapshot format this build writes (it also reads version 1).
+pub const SNAPSHOT_VERSION: u8 = 2;
+/// The strings-only format before typed values and the log clock.
+const SNAPSHOT_VERSION_STRINGS: u8 = 1;
 const HEADER_BYTES: usize = 5;
 const TRAILER_BYTES: usize = 4;
 // magic ‖ version:u8 before the body, crc32:u32 after it.
@@ -85,7 +91,7 @@ impl fmt::Display for SnapshotError {
             ),
             SnapshotError::Version { found } => write!(
                 f,
-                "snapshot: version {found} is not the supported {SNAPSHOT_VERSION}"
+                "snapshot: version {found} is not a supported version (1, {SNAPSHOT_VERSION})"
             ),
             SnapshotError::Invalid(e) => write!(f, "snapshot: invalid body {e}"),
             SnapshotError::Config(e) => write!(f, "snapshot: {e}"),
@@ -106,59 +112,44 @@ impl StateMachine {
         let mut buf = Vec::new();
         buf.put_slice(MAGIC);
         buf.put_u8(SNAPSHOT_VERSION);
-        self.write_body(&mut buf);
+        write_body(self, &mut buf);
         let crc = crc32(&buf);
         buf.put_u32(crc);
         buf
     }
 
-    /// A fingerprint of the whole state (applied index, map, sessions). Equal states give equal
-    /// digests on every platform; tests and the simulator compare replicas with it.
+    /// A fingerprint of the whole state (applied index, clock, keyspace, sessions). Equal
+    /// states give equal digests on every platform; tests and the simulator compare replicas
+    /// with it.
     pub fn digest(&self) -> u64 {
         let mut h = Fnv64::new();
-        self.write_body(&mut h);
+        write_body(self, &mut h);
         h.finish()
     }
 
-    /// Rebuild a machine from `snapshot()` bytes, refusing anything corrupt. If `config` holds
-    /// fewer sessions than the snapshot, the least recently used are evicted, as `apply` would.
+    /// Rebuild a machine from `snapshot()` bytes (version 2, or 1 from an older build),
+    /// refusing anything corrupt. If `config` holds fewer sessions than the snapshot, the
+    /// least recently used are evicted, as `apply` would.
     pub fn restore(config: Config, snapshot: &[u8]) -> Result<StateMachine, SnapshotError> {
-        let body = check_frame(snapshot)?;
+        let (version, body) = check_frame(snapshot)?;
         let mut sm = StateMachine::new(config).map_err(SnapshotError::Config)?;
+        let read = match version {
+            SNAPSHOT_VERSION_STRINGS => read_body_v1,
+            _ => read_body,
+        };
         // Offsets in errors count from the start of the snapshot, not of the body.
-        read_body(&mut sm, body).map_err(|mut e| {
+        read(&mut sm, body).map_err(|mut e| {
             e.offset += HEADER_BYTES;
             SnapshotError::Invalid(e)
         })?;
         sm.sessions.evict();
         Ok(sm)
     }
-
-    fn write_body(&self, s: &mut impl Sink) {
-        s.put_u64(self.applied_index);
-        s.put_u64(self.map.len() as u64);
-        for (k, v) in &self.map {
-            s.put_bytes(k);
-            s.put_bytes(v);
-        }
-        s.put_u64(self.sessions.len() as u64);
-        for (client_id, session) in self.sessions.iter() {
-            s.put_u64(*client_id);
-            s.put_u64(session.seq);
-            s.put_u64(session.last_index);
-            match &session.reply {
-                None => s.put_u8(0),
-                Some(reply) => {
-                    s.put_u8(1);
-                    codec::put_reply(s, reply);
-                }
-            }
-        }
-    }
 }
 
-/// Check length, magic, CRC and version; return the body between header and trailer.
-fn check_frame(snapshot: &[u8]) -> Result<&[u8], SnapshotError> {
+/// Check length, magic, CRC and version; return the version and the body between header and
+/// trailer.
+fn check_frame(snapshot: &[u8]) -> Result<(u8, &[u8]), SnapshotError> {
     if snapshot.len() < HEADER_BYTES + TRAILER_BYTES {
         return Err(SnapshotError::TooShort {
             bytes: snapshot.len(),
@@ -175,80 +166,8 @@ fn check_frame(snapshot: &[u8]) -> Result<&[u8], SnapshotError> {
         return Err(SnapshotError::Checksum { stored, computed });
     }
     let version = snapshot[MAGIC.len()];
-    if version != SNAPSHOT_VERSION {
+    if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_STRINGS {
         return Err(SnapshotError::Version { found: version });
     }
-    Ok(&covered[HEADER_BYTES..])
-}
-
-/// A u64 item count, bounded by what the remaining input could possibly hold.
-fn read_len(r: &mut Reader<'_>, what: &str, item_bytes_min: usize) -> Result<u64, DecodeError> {
-    let n = r.u64(what)?;
-    let room = (r.remaining() / item_bytes_min) as u64;
-    if n > room {
-        return Err(r.error(format!("{what}: {n} cannot fit in {} bytes", r.remaining())));
-    }
-    Ok(n)
-}
-
-fn read_body(sm: &mut StateMachine, body: &[u8]) -> Result<(), DecodeError> {
-    let limits = Limits::trusted();
-    let max = limits.value_bytes_max;
-    let mut r = Reader::new(body);
-    sm.applied_index = r.u64("applied_index")?;
-    let keys = read_len(&mut r, "keys", 8)?;
-    for _ in 0..keys {
-        let key = r.bytes_bounded("key", "u32", max)?;
-        let value = r.bytes_bounded("value", "u32", max)?;
-        if sm
-            .map
-            .last_key_value()
-            .is_some_and(|(last, _)| *last >= key)
-        {
-            return Err(r.error("keys: not strictly ascending"));
-        }
-        sm.map.insert(key, value);
-    }
-    read_sessions(&mut r, &mut sm.sessions, sm.applied_index)?;
-    r.finish("snapshot body")
-}
-
-fn read_sessions(
-    r: &mut Reader<'_>,
-    sessions: &mut Sessions,
-    applied_index: u64,
-) -> Result<(), DecodeError> {
-    let count = read_len(r, "sessions", 25)?;
-    let mut previous = 0u64;
-    for _ in 0..count {
-        let client_id = r.u64("client_id")?;
-        let seq = r.u64("seq")?;
-        let last_index = r.u64("last_index")?;
-        let reply = match r.u8("reply option")? {
-            0 => None,
-            1 => Some(codec::read_reply(r)?),
-            t => return Err(r.error(format!("reply option: tag {t} is neither 0 nor 1"))),
-        };
-        if client_id <= previous {
-            return Err(r.error(format!("client_id {client_id}: zero or not ascending")));
-        }
-        if seq == 0 || last_index == 0 || last_index > applied_index {
-            return Err(r.error(format!(
-                "client {client_id}: seq {seq} last_index {last_index} impossible at \
-                 applied_index {applied_index}"
-            )));
-        }
-        let session = Session {
-            seq,
-            reply,
-            last_index,
-        };
-        if !sessions.insert(client_id, session) {
-            return Err(r.error(format!(
-                "client {client_id}: last_index {last_index} shared"
-            )));
-        }
-        previous = client_id;
-    }
-    Ok(())
+    Ok((version, &covered[HEADER_BYTES..]))
 }

@@ -2,29 +2,31 @@
 
 mod common;
 
-use common::{arb_command, b, put};
+use common::{arb_command, b, cmd, put};
 use kv::{Command, Limits, Request, REQUEST_VERSION};
 use proptest::prelude::*;
 
 fn arb_any_request() -> impl Strategy<Value = Request> {
-    (any::<u64>(), any::<u64>(), arb_command()).prop_map(|(client_id, seq, command)| Request {
-        client_id,
-        seq,
-        command,
-    })
+    (any::<u64>(), any::<u64>(), any::<u64>(), arb_command()).prop_map(
+        |(client_id, seq, time_ms, command)| {
+            let mut r = Request::in_session(client_id, seq, command);
+            r.time_ms = time_ms;
+            r
+        },
+    )
 }
 
 /// Bytes that get past the header often, so the field decoders are exercised too.
 fn arb_plausible_bytes() -> impl Strategy<Value = Vec<u8>> {
     (
-        any::<[u8; 16]>(),
-        0u8..12,
+        any::<[u8; 24]>(),
+        0u8..3,
         prop::collection::vec(any::<u8>(), 0..64),
     )
-        .prop_map(|(ids, tag, tail)| {
+        .prop_map(|(ids, body, tail)| {
             let mut v = vec![REQUEST_VERSION];
             v.extend_from_slice(&ids);
-            v.push(tag);
+            v.push(body);
             v.extend(tail);
             v
         })
@@ -34,7 +36,8 @@ fn tight() -> Limits {
     Limits {
         key_bytes_max: 3,
         value_bytes_max: 5,
-        keys_per_command_max: 2,
+        args_per_command_max: 2,
+        commands_per_transaction_max: 2,
         request_bytes_max: 64,
     }
 }
@@ -93,11 +96,14 @@ proptest! {
 
 #[test]
 fn a_request_from_another_format_version_is_refused_and_the_version_is_named() {
-    let mut data = Request::once(Command::Noop).encode().to_vec();
+    let mut data = Request::once(Command::noop()).encode().to_vec();
     data[0] = 9;
     let err = Request::decode(&data, &Limits::default()).unwrap_err();
     assert_eq!(err.offset, 0);
-    assert_eq!(err.message, "version: 9 is not the supported 1");
+    assert_eq!(
+        err.message,
+        "version: 9 is not a supported request version (1, 2)"
+    );
 }
 
 #[test]
@@ -112,33 +118,42 @@ fn an_oversized_request_is_refused_before_any_field_is_read() {
 }
 
 #[test]
-fn a_value_over_value_bytes_max_is_refused_at_its_offset() {
+fn a_value_over_value_bytes_max_is_refused_naming_its_argument() {
     let data = Request::once(put("k", "123456")).encode();
     let err = Request::decode(&data, &tight()).unwrap_err();
-    // version(1) client(8) seq(8) tag(1) key(4+1): the value's length prefix starts at 23.
-    assert_eq!(err.offset, 23);
     assert!(err.message.contains("value_bytes_max 5"), "{err}");
 }
 
 #[test]
-fn too_many_keys_and_no_keys_are_both_refused() {
-    let three = Request::once(Command::Delete {
-        keys: vec![b("a"), b("b"), b("c")],
-    });
+fn too_many_arguments_and_none_are_both_refused() {
+    let three = Request::once(Command::del(vec![b("a"), b("b"), b("c")]));
     let err = Request::decode(&three.encode(), &tight()).unwrap_err();
-    assert!(err.message.contains("keys_per_command_max"), "{err}");
-    let none = Request::once(Command::MultiGet { keys: vec![] });
-    assert!(Request::decode(&none.encode(), &Limits::default()).is_err());
+    assert!(err.message.contains("args_per_command_max"), "{err}");
+    let mut none = vec![REQUEST_VERSION];
+    none.extend_from_slice(&[0; 24]);
+    none.push(0);
+    none.extend_from_slice(&1u32.to_le_bytes());
+    none.extend_from_slice(&4u32.to_le_bytes());
+    none.extend_from_slice(b"mget");
+    let err = Request::decode(&none, &Limits::default()).unwrap_err();
+    assert!(
+        err.message.contains("wrong number of arguments for 'mget'"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_huge_length_prefix_on_a_short_input_is_refused_without_allocating() {
     let mut data = vec![REQUEST_VERSION];
-    data.extend_from_slice(&[0; 16]);
-    data.push(1); // Get
+    data.extend_from_slice(&[0; 24]);
+    data.push(0); // one command
+    data.extend_from_slice(&2u32.to_le_bytes());
+    data.extend_from_slice(&3u32.to_le_bytes());
+    data.extend_from_slice(b"get");
     data.extend_from_slice(&u32::MAX.to_le_bytes());
     let generous = Limits {
         key_bytes_max: u32::MAX as usize,
+        value_bytes_max: u32::MAX as usize,
         ..Limits::default()
     };
     let err = Request::decode(&data, &generous).unwrap_err();
@@ -146,12 +161,18 @@ fn a_huge_length_prefix_on_a_short_input_is_refused_without_allocating() {
 }
 
 #[test]
-fn unknown_command_tags_and_trailing_bytes_are_refused() {
-    let mut data = Request::once(Command::Noop).encode().to_vec();
-    data[17] = 200;
+fn an_unknown_body_a_name_not_in_lower_case_and_trailing_bytes_are_refused() {
+    let mut data = Request::once(Command::noop()).encode().to_vec();
+    data[25] = 200;
     let err = Request::decode(&data, &Limits::default()).unwrap_err();
-    assert!(err.message.contains("command tag: 200"), "{err}");
-    let mut data = Request::once(Command::Noop).encode().to_vec();
+    assert!(err.message.contains("body: tag 200"), "{err}");
+    let upper = Request::once(cmd(&["get", "k"])).encode().to_vec();
+    let at = upper.windows(3).position(|w| w == b"get").unwrap();
+    let mut data = upper.clone();
+    data[at..at + 3].copy_from_slice(b"GET");
+    let err = Request::decode(&data, &Limits::default()).unwrap_err();
+    assert!(err.message.contains("not in lower case"), "{err}");
+    let mut data = upper;
     data.push(0);
     let err = Request::decode(&data, &Limits::default()).unwrap_err();
     assert!(err.message.contains("trailing"), "{err}");

@@ -2,19 +2,19 @@
 
 mod common;
 
-use common::{b, get, incr, put, value, Log};
-use kv::{Command, Condition, Config, KvError, Reply, Request};
+use common::{b, cas_reply, cmd, get, incr, put, value, Log};
+use kv::{Command, Config, KvError, Reply, Request};
 
 #[test]
 fn get_of_a_missing_key_is_nil() {
     let mut log = Log::new();
-    assert_eq!(log.run(get("k")), Reply::Value(None));
+    assert_eq!(log.run(get("k")), Reply::Null);
 }
 
 #[test]
 fn put_then_get_returns_the_value() {
     let mut log = Log::new();
-    assert_eq!(log.run(put("k", "v1")), Reply::Ok);
+    assert_eq!(log.run(put("k", "v1")), Reply::ok());
     assert_eq!(log.run(get("k")), value("v1"));
 }
 
@@ -33,38 +33,25 @@ fn empty_keys_and_values_are_ordinary_keys_and_values() {
     assert_eq!(log.run(get("")), value(""));
 }
 
-fn put_if(key: &str, v: &str, condition: Condition) -> Command {
-    Command::PutIf {
-        key: b(key),
-        value: b(v),
-        condition,
-    }
+fn put_if(key: &str, v: &str, condition: &str) -> Command {
+    cmd(&["set", key, v, condition])
 }
 
 #[test]
 fn put_if_absent_writes_only_when_the_key_is_missing() {
     let mut log = Log::new();
-    assert_eq!(
-        log.run(put_if("lock", "me", Condition::IfAbsent)),
-        Reply::Ok
-    );
-    assert_eq!(
-        log.run(put_if("lock", "you", Condition::IfAbsent)),
-        Reply::Skipped
-    );
+    assert_eq!(log.run(put_if("lock", "me", "NX")), Reply::ok());
+    assert_eq!(log.run(put_if("lock", "you", "NX")), Reply::Null);
     assert_eq!(log.run(get("lock")), value("me"));
 }
 
 #[test]
 fn put_if_present_writes_only_when_the_key_exists() {
     let mut log = Log::new();
-    assert_eq!(
-        log.run(put_if("k", "v", Condition::IfPresent)),
-        Reply::Skipped
-    );
-    assert_eq!(log.run(get("k")), Reply::Value(None));
+    assert_eq!(log.run(put_if("k", "v", "XX")), Reply::Null);
+    assert_eq!(log.run(get("k")), Reply::Null);
     log.run(put("k", "old"));
-    assert_eq!(log.run(put_if("k", "new", Condition::IfPresent)), Reply::Ok);
+    assert_eq!(log.run(put_if("k", "new", "XX")), Reply::ok());
     assert_eq!(log.run(get("k")), value("new"));
 }
 
@@ -73,9 +60,7 @@ fn delete_counts_only_the_keys_that_existed() {
     let mut log = Log::new();
     log.run(put("a", "1"));
     log.run(put("b", "2"));
-    let del = Command::Delete {
-        keys: vec![b("a"), b("b"), b("missing")],
-    };
+    let del = Command::del(vec![b("a"), b("b"), b("missing")]);
     assert_eq!(log.run(del), Reply::Int(2));
     assert!(log.sm.is_empty());
 }
@@ -84,34 +69,21 @@ fn delete_counts_only_the_keys_that_existed() {
 fn delete_of_a_repeated_key_counts_it_once() {
     let mut log = Log::new();
     log.run(put("a", "1"));
-    assert_eq!(
-        log.run(Command::Delete {
-            keys: vec![b("a"), b("a")]
-        }),
-        Reply::Int(1)
-    );
+    assert_eq!(log.run(Command::del(vec![b("a"), b("a")])), Reply::Int(1));
 }
 
 #[test]
 fn exists_counts_a_repeated_present_key_each_time_as_redis_does() {
     let mut log = Log::new();
     log.run(put("a", "1"));
-    let exists = Command::Exists {
-        keys: vec![b("a"), b("a"), b("nope")],
-    };
+    let exists = cmd(&["exists", "a", "a", "nope"]);
     assert_eq!(log.run(exists), Reply::Int(2));
 }
 
 #[test]
 fn append_to_a_missing_key_creates_it_and_answers_its_length() {
     let mut log = Log::new();
-    assert_eq!(
-        log.run(Command::Append {
-            key: b("k"),
-            value: b("abc")
-        }),
-        Reply::Int(3)
-    );
+    assert_eq!(log.run(Command::append("k", "abc")), Reply::Int(3));
     assert_eq!(log.run(get("k")), value("abc"));
 }
 
@@ -119,13 +91,7 @@ fn append_to_a_missing_key_creates_it_and_answers_its_length() {
 fn append_extends_the_value_and_answers_the_new_length() {
     let mut log = Log::new();
     log.run(put("k", "abc"));
-    assert_eq!(
-        log.run(Command::Append {
-            key: b("k"),
-            value: b("de")
-        }),
-        Reply::Int(5)
-    );
+    assert_eq!(log.run(Command::append("k", "de")), Reply::Int(5));
     assert_eq!(log.run(get("k")), value("abcde"));
 }
 
@@ -135,10 +101,7 @@ fn append_past_value_bytes_max_is_refused_and_changes_nothing() {
     config.limits.value_bytes_max = 4;
     let mut log = Log::with(config);
     log.run(put("k", "abc"));
-    let reply = log.run(Command::Append {
-        key: b("k"),
-        value: b("de"),
-    });
+    let reply = log.run(Command::append("k", "de"));
     assert_eq!(
         reply,
         Reply::Error(KvError::ValueTooLarge { bytes: 5, max: 4 })
@@ -147,32 +110,16 @@ fn append_past_value_bytes_max_is_refused_and_changes_nothing() {
 }
 
 fn cas(key: &str, expected: Option<&str>, new: &str) -> Command {
-    Command::CompareAndSet {
-        key: b(key),
-        expected: expected.map(b),
-        new: b(new),
-    }
+    Command::cas(b(key), expected.map(b), b(new))
 }
 
 #[test]
 fn cas_expecting_absent_creates_only_a_missing_key() {
     let mut log = Log::new();
     let first = log.run(cas("k", None, "v1"));
-    assert_eq!(
-        first,
-        Reply::Cas {
-            ok: true,
-            current: Some(b("v1"))
-        }
-    );
+    assert_eq!(first, cas_reply(true, Some("v1")));
     let second = log.run(cas("k", None, "v2"));
-    assert_eq!(
-        second,
-        Reply::Cas {
-            ok: false,
-            current: Some(b("v1"))
-        }
-    );
+    assert_eq!(second, cas_reply(false, Some("v1")));
 }
 
 #[test]
@@ -181,10 +128,7 @@ fn cas_with_the_right_expected_value_writes_and_reports_the_new_value() {
     log.run(put("k", "old"));
     assert_eq!(
         log.run(cas("k", Some("old"), "new")),
-        Reply::Cas {
-            ok: true,
-            current: Some(b("new"))
-        }
+        cas_reply(true, Some("new"))
     );
     assert_eq!(log.run(get("k")), value("new"));
 }
@@ -194,26 +138,14 @@ fn cas_with_a_wrong_expected_value_fails_and_reports_the_actual_one() {
     let mut log = Log::new();
     log.run(put("k", "actual"));
     let reply = log.run(cas("k", Some("guess"), "new"));
-    assert_eq!(
-        reply,
-        Reply::Cas {
-            ok: false,
-            current: Some(b("actual"))
-        }
-    );
+    assert_eq!(reply, cas_reply(false, Some("actual")));
     assert_eq!(log.run(get("k")), value("actual"));
 }
 
 #[test]
 fn cas_expecting_a_value_on_a_missing_key_fails_with_nil_current() {
     let mut log = Log::new();
-    assert_eq!(
-        log.run(cas("k", Some("x"), "new")),
-        Reply::Cas {
-            ok: false,
-            current: None
-        }
-    );
+    assert_eq!(log.run(cas("k", Some("x"), "new")), cas_reply(false, None));
     assert!(log.sm.is_empty());
 }
 
@@ -262,22 +194,18 @@ fn multi_get_answers_in_the_order_asked_with_nil_for_missing_keys() {
     let mut log = Log::new();
     log.run(put("a", "1"));
     log.run(put("c", "3"));
-    let mget = Command::MultiGet {
-        keys: vec![b("c"), b("b"), b("a")],
-    };
+    let mget = cmd(&["mget", "c", "b", "a"]);
     assert_eq!(
         log.run(mget),
-        Reply::Values(vec![Some(b("3")), None, Some(b("1"))])
+        Reply::Array(vec![value("3"), Reply::Null, value("1")])
     );
 }
 
 #[test]
 fn multi_put_writes_every_pair_and_a_repeated_key_keeps_its_last_value() {
     let mut log = Log::new();
-    let mset = Command::MultiPut {
-        pairs: vec![(b("a"), b("1")), (b("b"), b("2")), (b("a"), b("3"))],
-    };
-    assert_eq!(log.run(mset), Reply::Ok);
+    let mset = cmd(&["mset", "a", "1", "b", "2", "a", "3"]);
+    assert_eq!(log.run(mset), Reply::ok());
     assert_eq!(log.run(get("a")), value("3"));
     assert_eq!(log.run(get("b")), value("2"));
     assert_eq!(log.sm.len(), 2);
@@ -288,7 +216,7 @@ fn a_noop_changes_nothing_but_the_applied_index() {
     let mut log = Log::new();
     log.run(put("k", "v"));
     let before = log.sm.digest();
-    assert_eq!(log.run(Command::Noop), Reply::Ok);
+    assert_eq!(log.run(Command::noop()), Reply::ok());
     assert_eq!(log.sm.applied_index(), 2);
     assert_eq!(log.sm.len(), 1);
     assert_ne!(log.sm.digest(), before, "the digest covers applied_index");
@@ -299,13 +227,10 @@ fn read_serves_read_only_commands_without_advancing_the_index() {
     let mut log = Log::new();
     log.run(put("k", "v"));
     assert_eq!(log.sm.read(&get("k")), value("v"));
+    assert_eq!(log.sm.read(&cmd(&["exists", "k"])), Reply::Int(1));
     assert_eq!(
-        log.sm.read(&Command::Exists { keys: vec![b("k")] }),
-        Reply::Int(1)
-    );
-    assert_eq!(
-        log.sm.read(&Command::MultiGet { keys: vec![b("x")] }),
-        Reply::Values(vec![None])
+        log.sm.read(&cmd(&["mget", "x"])),
+        Reply::Array(vec![Reply::Null])
     );
     assert_eq!(log.sm.applied_index(), 1);
 }
@@ -318,7 +243,7 @@ fn read_refuses_a_write_command_and_changes_nothing() {
     assert_eq!(
         reply,
         Reply::Error(KvError::NotReadOnly {
-            command: "Incr".into()
+            command: "incrby".into()
         })
     );
     assert_eq!(log.sm.digest(), before);
@@ -354,8 +279,8 @@ fn indices_may_skip_but_never_go_back() {
     let mut log = Log::new();
     assert_eq!(
         log.sm.apply(10, &Request::once(put("k", "v")).encode()),
-        Reply::Ok
+        Reply::ok()
     );
-    assert_eq!(log.sm.apply(12, &[]), Reply::Ok);
+    assert_eq!(log.sm.apply(12, &[]), Reply::ok());
     assert_eq!(log.sm.applied_index(), 12);
 }

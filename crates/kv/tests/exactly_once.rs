@@ -17,32 +17,10 @@ fn a_retried_write_returns_the_cached_reply_and_is_not_applied_twice() {
 #[test]
 fn a_retry_gets_the_original_reply_even_after_other_clients_changed_the_key() {
     let mut log = Log::new();
-    log.request(
-        7,
-        1,
-        Command::CompareAndSet {
-            key: b("k"),
-            expected: None,
-            new: b("mine"),
-        },
-    );
+    log.request(7, 1, Command::cas(b("k"), None, b("mine")));
     log.request(8, 1, put("k", "theirs"));
-    let retry = log.request(
-        7,
-        1,
-        Command::CompareAndSet {
-            key: b("k"),
-            expected: None,
-            new: b("mine"),
-        },
-    );
-    assert_eq!(
-        retry,
-        Reply::Cas {
-            ok: true,
-            current: Some(b("mine"))
-        }
-    );
+    let retry = log.request(7, 1, Command::cas(b("k"), None, b("mine")));
+    assert_eq!(retry, common::cas_reply(true, Some("mine")));
     assert_eq!(log.run(get("k")), value("theirs"));
 }
 

@@ -75,13 +75,17 @@ impl KvReplica {
     /// `Input::Request`: answer at once if the request cannot be proposed here, else propose it.
     pub(super) fn handle_request(&mut self, tag: u64, request: Request, out: &mut Out) {
         let variant = self.config.variant;
-        if variant == ReplicaVariant::StaleFollowerReads && request.command.is_read_only() {
+        // Only a single read-only command takes a read path; a transaction always goes
+        // through the log, where its WATCH is judged at one index on every replica.
+        let read_only = request.command().is_some_and(Command::is_read_only);
+        if variant == ReplicaVariant::StaleFollowerReads && read_only {
             // Deliberately broken: whatever this node has applied may be behind the cluster
             // (a lagging follower, a deposed leader that does not know it yet).
-            let reply = self.machine.read(&request.command);
+            let command = request.command().expect("read_only means one command");
+            let reply = self.machine.read(command);
             return answer(out, tag, Outcome::Done(reply));
         }
-        if self.config.reads != ReadPath::Log && request.command.is_read_only() {
+        if self.config.reads != ReadPath::Log && read_only {
             return self.handle_read(tag, request, out); // any role: read.rs
         }
         if self.raft.role() != Role::Leader {
@@ -95,10 +99,10 @@ impl KvReplica {
         if self.pending.len() >= self.config.pending_requests_max {
             return answer(out, tag, Outcome::Busy);
         }
-        let replies_ok_whatever_the_state = matches!(
-            request.command,
-            Command::Put { .. } | Command::MultiPut { .. }
-        );
+        // A plain SET or an MSET answers OK whatever the state (what the bug needs).
+        let replies_ok_whatever_the_state = request
+            .command()
+            .is_some_and(|c| c.name() == "mset" || (c.name() == "set" && c.args().len() == 2));
         let proposal = Proposal {
             tag,
             ack_on_accept: variant == ReplicaVariant::AckBeforeCommit
@@ -169,7 +173,7 @@ impl KvReplica {
             self.machine.applied_index()
         );
         if p.ack_on_accept {
-            answer(out, p.tag, Outcome::Done(Reply::Ok)); // the AckBeforeCommit bug
+            answer(out, p.tag, Outcome::Done(Reply::ok())); // the AckBeforeCommit bug
         }
         let pending = Pending {
             term,
@@ -263,11 +267,7 @@ mod tests {
     }
 
     fn request(tag: u64, command: Command) -> Input {
-        let request = Request {
-            client_id: 1,
-            seq: tag,
-            command,
-        };
+        let request = Request::in_session(1, tag, command);
         Input::Request { tag, request }
     }
 
@@ -275,15 +275,12 @@ mod tests {
     fn a_single_voter_answers_a_put_once_it_has_applied_it_in_the_same_call() {
         let (mut node, mut out) = solo();
         let key = Bytes::from_static(b"k");
-        let put = Command::Put {
-            key: key.clone(),
-            value: Bytes::from_static(b"v"),
-        };
+        let put = Command::set(key.clone(), Bytes::from_static(b"v"));
         node.input(request(1, put), &mut out);
         let texts: Vec<String> = out.outputs.iter().map(|o| o.to_string()).collect();
         assert_eq!(
             texts,
-            ["Applied{index=2 term=1}", "Reply{tag=1 Done(Ok{})}"]
+            ["Applied{index=2 term=1}", "Reply{tag=1 Done(Status{OK})}"]
         );
         assert_eq!(node.machine().get(&key), Some(&Bytes::from_static(b"v")));
         assert_eq!(node.pending_len(), 0);
@@ -298,7 +295,7 @@ mod tests {
         let (mut node, mut out) = solo();
         let last = node.raft().last_index();
         let key = Bytes::from(vec![b'k'; node.machine().config().limits.key_bytes_max + 1]);
-        node.input(request(1, Command::Get { key }), &mut out);
+        node.input(request(1, Command::get(key)), &mut out);
         assert!(matches!(
             out.outputs.as_slice(),
             [Output::Reply {

@@ -8,7 +8,7 @@
 //!                                                  committed entry, in index order
 //!
 //!   Request{tag=7 client=3 seq=9 cmd=Put{key=k1 bytes=3}}
-//!   Reply{tag=7 Done(Ok{})}   Reply{tag=7 NotLeader(n2)}   Reply{tag=7 Retry}   Reply{tag=7 Busy}
+//!   Reply{tag=7 Done(Status{OK})}   Reply{tag=7 NotLeader(n2)}   Reply{tag=7 Retry}   Reply{tag=7 Busy}
 //!   Applied{index=12 term=3}   Restored{index=40 term=2}   (a leader's snapshot, Raft §7)
 //! ```
 //!
@@ -118,7 +118,7 @@ impl fmt::Display for Input {
             Input::Request { tag, request } => write!(
                 f,
                 "Request{{tag={tag} client={} seq={} cmd={}}}",
-                request.client_id, request.seq, request.command
+                request.client_id, request.seq, request.body
             ),
             Input::ChangeMembership(change) => write!(f, "ChangeMembership{{{change}}}"),
             Input::TransferLeadership { to } => write!(f, "TransferLeadership{{to={to}}}"),
@@ -161,25 +161,25 @@ mod tests {
     fn inputs_print_as_one_line_with_their_tag_and_request() {
         let input = Input::Request {
             tag: 7,
-            request: Request {
-                client_id: 3,
-                seq: 9,
-                command: Command::Put {
-                    key: Bytes::from_static(b"k1"),
-                    value: Bytes::from_static(b"abc"),
-                },
-            },
+            request: Request::in_session(
+                3,
+                9,
+                Command::set(Bytes::from_static(b"k1"), Bytes::from_static(b"abc")),
+            ),
         };
         assert_eq!(
             input.to_string(),
-            "Request{tag=7 client=3 seq=9 cmd=Put{key=k1 bytes=3}}"
+            "Request{tag=7 client=3 seq=9 cmd=SET{key=k1 bytes=3}}"
         );
     }
 
     #[test]
     fn outputs_print_as_one_line_with_their_outcome() {
         let reply = |outcome| Output::Reply { tag: 7, outcome }.to_string();
-        assert_eq!(reply(Outcome::Done(Reply::Ok)), "Reply{tag=7 Done(Ok{})}");
+        assert_eq!(
+            reply(Outcome::Done(Reply::ok())),
+            "Reply{tag=7 Done(Status{OK})}"
+        );
         let hinted = Outcome::NotLeader {
             leader: Some(NodeId(2)),
         };
@@ -199,6 +199,6 @@ mod tests {
         assert!(Outcome::Busy.is_not_proposed());
         assert!(Outcome::NotLeader { leader: None }.is_not_proposed());
         assert!(!Outcome::Retry.is_not_proposed());
-        assert!(!Outcome::Done(Reply::Ok).is_not_proposed());
+        assert!(!Outcome::Done(Reply::ok()).is_not_proposed());
     }
 }

@@ -15,7 +15,7 @@ fn puts_then_gets_through_the_leader_return_the_written_values() {
     let writes = [("a", "1"), ("b", "2"), ("a", "3")];
     for (seq, (k, v)) in (1..).zip(writes) {
         let outcome = c.call(leader, request(1, seq, put(k, v)));
-        assert_eq!(outcome, Outcome::Done(Reply::Ok));
+        assert_eq!(outcome, Outcome::Done(Reply::ok()));
     }
     assert_eq!(
         c.call(leader, request(1, 4, get("a"))),
@@ -27,7 +27,7 @@ fn puts_then_gets_through_the_leader_return_the_written_values() {
     );
     assert_eq!(
         c.call(leader, request(1, 6, get("absent"))),
-        Outcome::Done(Reply::Value(None))
+        Outcome::Done(Reply::Null)
     );
 }
 
@@ -97,7 +97,10 @@ fn after_every_node_crashes_and_restarts_the_state_is_rebuilt_from_the_log() {
     }
     // The machines refill as the new leader commits its no-op and with it the whole log;
     // the harness checks every digest against the one seen before the crash at that index.
-    assert_eq!(c.execute(request(2, 1, get("k1"))), Reply::Value(before));
+    assert_eq!(
+        c.execute(request(2, 1, get("k1"))),
+        Reply::bulk_or_null(before)
+    );
     c.run(3);
     assert_all_replicas_agree(&c);
     assert_eq!(c.nodes[0].machine().get(b"k2"), Some(&cluster::b("ababab")));
@@ -146,13 +149,8 @@ fn random_command(rng: &mut SeededRng) -> Command {
     match rng.range(0, 5) {
         0 => put(key, "v"),
         1 => append(key, "x"),
-        2 => Command::Increment {
-            key: cluster::b("n"),
-            by: 2,
-        },
-        3 => Command::Delete {
-            keys: vec![cluster::b(key)],
-        },
+        2 => Command::incr_by(cluster::b("n"), 2),
+        3 => Command::del(vec![cluster::b(key)]),
         _ => get(key),
     }
 }

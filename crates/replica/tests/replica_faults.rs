@@ -47,7 +47,7 @@ fn a_pending_request_on_a_leader_that_loses_leadership_gets_retry() {
     assert_eq!(c.node(old).pending_len(), 0);
 
     // The uncommitted entry was overwritten; resending the same request applies it.
-    assert_eq!(c.execute(request(5, 1, put("k", "v"))), Reply::Ok);
+    assert_eq!(c.execute(request(5, 1, put("k", "v"))), Reply::ok());
     assert_eq!(c.execute(request(5, 2, get("k"))), value("v"));
 }
 

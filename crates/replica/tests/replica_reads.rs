@@ -24,7 +24,7 @@ fn read_index_reads_on_the_leader_return_the_latest_committed_write_without_a_lo
     let mut c = with_reads(31, ReadPath::ReadIndex);
     let leader = c.elect_any();
     for (seq, v) in (1..).zip(["1", "2", "3"]) {
-        assert_eq!(c.execute(request(1, seq, put("k", v))), Reply::Ok);
+        assert_eq!(c.execute(request(1, seq, put("k", v))), Reply::ok());
     }
     let last = c.node(leader).raft().last_index();
     let tag = c.submit(leader, request(2, 1, get("k")));
@@ -41,11 +41,11 @@ fn a_lagging_follower_serves_a_read_with_the_leaders_index_once_it_has_applied_i
     // machine only once that state includes the index, so it never answers from the lag.
     let mut c = with_reads(32, ReadPath::ReadIndex);
     let leader = c.elect_any();
-    assert_eq!(c.execute(request(1, 1, put("k", "old"))), Reply::Ok);
+    assert_eq!(c.execute(request(1, 1, put("k", "old"))), Reply::ok());
     c.run(2);
     let follower = others(&c, leader)[0];
     c.cut.insert((leader, follower)); // the follower stops hearing of new entries
-    assert_eq!(c.execute(request(1, 2, put("k", "new"))), Reply::Ok);
+    assert_eq!(c.execute(request(1, 2, put("k", "new"))), Reply::ok());
     c.heal();
     assert_eq!(
         c.node(follower).machine().get(b"k"),
@@ -70,7 +70,7 @@ fn a_lease_read_on_the_leader_is_answered_in_the_same_call_without_any_message()
     // Thesis §6.4.1: while the lease holds, no heartbeat round is needed.
     let mut c = with_reads(33, ReadPath::Lease);
     let leader = c.elect_any();
-    assert_eq!(c.execute(request(1, 1, put("k", "v"))), Reply::Ok);
+    assert_eq!(c.execute(request(1, 1, put("k", "v"))), Reply::ok());
     c.run(2); // a heartbeat round acknowledged by a quorum starts the lease
     assert!(c.network.is_empty());
     let tag = c.submit(leader, request(2, 1, get("k")));
@@ -83,7 +83,7 @@ fn a_cut_off_lease_leader_stops_answering_at_once_within_the_lease() {
     // Thesis §6.4.1: the lease runs out before any follower could vote for a rival.
     let mut c = with_reads(34, ReadPath::Lease);
     let leader = c.elect_any();
-    assert_eq!(c.execute(request(1, 1, put("k", "v"))), Reply::Ok);
+    assert_eq!(c.execute(request(1, 1, put("k", "v"))), Reply::ok());
     c.run(2);
     let lease_ticks = c.node(leader).raft().config().lease_ticks();
     c.isolate(leader);
@@ -112,14 +112,14 @@ fn a_deposed_leader_that_does_not_know_it_never_answers_a_read_index_read() {
         config.raft.check_quorum = false;
     });
     let old = c.elect_any();
-    assert_eq!(c.execute(request(1, 1, put("k", "old"))), Reply::Ok);
+    assert_eq!(c.execute(request(1, 1, put("k", "old"))), Reply::ok());
     c.run(2);
     c.isolate(old);
     let new = others(&c, old)[0];
     c.campaign_until_leader(new);
     assert_eq!(
         c.call(new, request(1, 2, put("k", "new"))),
-        Outcome::Done(Reply::Ok)
+        Outcome::Done(Reply::ok())
     );
     let tag = c.submit(old, request(2, 1, get("k")));
     assert_eq!(
@@ -166,7 +166,7 @@ fn read_from_a_slow_cut_off_leader(variant: raft::Variant) -> (Option<Outcome>, 
     // Identical timeouts would split every vote if all clocks ran: let one node win first.
     let old = NodeId(1);
     c.campaign_until_leader(old);
-    assert_eq!(c.execute(request(1, 1, put("k", "old"))), Reply::Ok);
+    assert_eq!(c.execute(request(1, 1, put("k", "old"))), Reply::ok());
     c.run(2);
     // Tick the leader alone until it sends a heartbeat round; deliver it and the acks, which
     // confirm the round (and start the lease) at this very tick.
@@ -202,7 +202,7 @@ fn read_from_a_slow_cut_off_leader(variant: raft::Variant) -> (Option<Outcome>, 
     c.deliver_all();
     assert_eq!(
         c.outcome(write),
-        Some(&Outcome::Done(Reply::Ok)),
+        Some(&Outcome::Done(Reply::ok())),
         "the write completed"
     );
     let read = c.submit(old, request(2, 1, get("k")));

@@ -15,10 +15,7 @@ fn compacting(seed: u64, entries: u64) -> Cluster {
 }
 
 fn incr(key: &str, by: i64) -> Command {
-    Command::Increment {
-        key: Bytes::copy_from_slice(key.as_bytes()),
-        by,
-    }
+    Command::incr_by(Bytes::copy_from_slice(key.as_bytes()), by)
 }
 
 fn other_than(c: &Cluster, id: NodeId) -> NodeId {

@@ -29,7 +29,7 @@ fn stale_follower_reads_answers_a_get_on_a_follower_at_once_even_when_stale() {
     // Cut off, the follower keeps answering from its old state after "new" has committed:
     // a read that starts after the write finished returns the value before it.
     c.isolate(follower);
-    assert_eq!(c.execute(request(1, 2, put("k", "new"))), Reply::Ok);
+    assert_eq!(c.execute(request(1, 2, put("k", "new"))), Reply::ok());
     let tag = c.submit(follower, request(2, 2, get("k")));
     assert_eq!(c.outcome(tag), Some(&Outcome::Done(value("old"))));
 }
@@ -61,7 +61,7 @@ fn ack_before_commit_acknowledges_a_put_that_is_then_lost() {
     c.execute(request(1, 1, put("k", "committed")));
     c.isolate(old);
     let tag = c.submit(old, request(1, 2, put("k", "acked")));
-    assert_eq!(c.outcome(tag), Some(&Outcome::Done(Reply::Ok)));
+    assert_eq!(c.outcome(tag), Some(&Outcome::Done(Reply::ok())));
     let raft = c.node(old).raft();
     assert!(
         raft.commit_index() < raft.last_index(),
@@ -86,7 +86,7 @@ fn ack_before_commit_drops_the_later_commit_reply_so_each_request_is_answered_on
     });
     let leader = c.elect_any();
     let tag = c.submit(leader, request(1, 1, put("k", "v")));
-    assert_eq!(c.outcome(tag), Some(&Outcome::Done(Reply::Ok)));
+    assert_eq!(c.outcome(tag), Some(&Outcome::Done(Reply::ok())));
     c.run(3); // the entry commits; the harness panics if the tag is answered again
     assert_eq!(c.node(leader).pending_len(), 0);
     assert_eq!(c.node(leader).machine().get(b"k"), Some(&cluster::b("v")));

@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use bytes::Bytes;
-use kv::{Command, Condition, Config, Reply, Request, StateMachine};
+use kv::{Command, Config, Reply, Request, StateMachine};
 use proptest::prelude::*;
 
 /// Bytes from a string literal, for readable tests.
@@ -37,39 +37,49 @@ impl Log {
 
     /// Commit a request at the next index.
     pub fn request(&mut self, client_id: u64, seq: u64, command: Command) -> Reply {
-        self.commit(
-            &Request {
-                client_id,
-                seq,
-                command,
-            }
-            .encode(),
-        )
+        self.commit(&Request::in_session(client_id, seq, command).encode())
     }
 
     /// Commit a command with no session.
     pub fn run(&mut self, command: Command) -> Reply {
         self.commit(&Request::once(command).encode())
     }
-}
 
-pub fn get(key: &str) -> Command {
-    Command::Get { key: b(key) }
-}
-
-pub fn put(key: &str, value: &str) -> Command {
-    Command::Put {
-        key: b(key),
-        value: b(value),
+    /// Commit a command with no session, stamped with log time `time_ms`.
+    pub fn run_at(&mut self, time_ms: u64, command: Command) -> Reply {
+        let mut request = Request::once(command);
+        request.time_ms = time_ms;
+        self.commit(&request.encode())
     }
 }
 
+/// A command from its words: `cmd(&["set", "k", "v", "NX"])`.
+pub fn cmd(words: &[&str]) -> Command {
+    Command::from_words(words.iter().map(|w| b(w)).collect()).expect("a valid command")
+}
+
+pub fn get(key: &str) -> Command {
+    Command::get(b(key))
+}
+
+pub fn put(key: &str, value: &str) -> Command {
+    Command::set(b(key), b(value))
+}
+
 pub fn incr(key: &str, by: i64) -> Command {
-    Command::Increment { key: b(key), by }
+    Command::incr_by(b(key), by)
 }
 
 pub fn value(s: &str) -> Reply {
-    Reply::Value(Some(b(s)))
+    Reply::Bulk(b(s))
+}
+
+/// The `[1|0, current]` reply of `CAS`.
+pub fn cas_reply(ok: bool, current: Option<&str>) -> Reply {
+    Reply::Array(vec![
+        Reply::Int(i64::from(ok)),
+        Reply::bulk_or_null(current.map(b)),
+    ])
 }
 
 /// Keys from a small alphabet, so generated commands collide on keys and interact.
@@ -80,7 +90,7 @@ pub fn arb_key() -> impl Strategy<Value = Bytes> {
     ]
 }
 
-/// Values that are sometimes integers, so `Increment` both succeeds and fails.
+/// Values that are sometimes integers, so `INCRBY` both succeeds and fails.
 pub fn arb_value() -> impl Strategy<Value = Bytes> {
     prop_oneof![
         any::<i64>().prop_map(|n| b(&n.to_string())),
@@ -92,37 +102,49 @@ pub fn arb_keys() -> impl Strategy<Value = Vec<Bytes>> {
     prop::collection::vec(arb_key(), 1..5)
 }
 
-/// Any command within the default limits.
+fn words(name: &'static str, rest: Vec<Bytes>) -> Command {
+    let mut all = vec![Bytes::from_static(name.as_bytes())];
+    all.extend(rest);
+    Command::from_words(all).expect("generated commands are valid")
+}
+
+/// Any command within the default limits, SET's options and expiry included.
 pub fn arb_command() -> impl Strategy<Value = Command> {
-    let condition = prop_oneof![Just(Condition::IfAbsent), Just(Condition::IfPresent)];
+    let set_option = prop::sample::select(vec!["NX", "XX", "GET", "KEEPTTL"]).prop_map(b);
     prop_oneof![
-        Just(Command::Noop),
-        arb_key().prop_map(|key| Command::Get { key }),
-        (arb_key(), arb_value()).prop_map(|(key, value)| Command::Put { key, value }),
-        (arb_key(), arb_value(), condition).prop_map(|(key, value, condition)| Command::PutIf {
-            key,
-            value,
-            condition
-        }),
-        arb_keys().prop_map(|keys| Command::Delete { keys }),
-        arb_keys().prop_map(|keys| Command::Exists { keys }),
-        (arb_key(), arb_value()).prop_map(|(key, value)| Command::Append { key, value }),
+        Just(Command::noop()),
+        arb_key().prop_map(Command::get),
+        (arb_key(), arb_value()).prop_map(|(k, v)| Command::set(k, v)),
+        (
+            arb_key(),
+            arb_value(),
+            prop::collection::vec(set_option, 0..3)
+        )
+            .prop_map(|(k, v, o)| words("set", [vec![k, v], o].concat())),
+        (arb_key(), arb_value(), 1u64..5000)
+            .prop_map(|(k, v, ms)| words("set", vec![k, v, b("PX"), b(&ms.to_string())])),
+        arb_keys().prop_map(Command::del),
+        arb_keys().prop_map(|keys| words("exists", keys)),
+        (arb_key(), arb_value()).prop_map(|(k, v)| Command::append(k, v)),
         (arb_key(), prop::option::of(arb_value()), arb_value())
-            .prop_map(|(key, expected, new)| Command::CompareAndSet { key, expected, new }),
-        (arb_key(), any::<i64>()).prop_map(|(key, by)| Command::Increment { key, by }),
-        arb_keys().prop_map(|keys| Command::MultiGet { keys }),
-        prop::collection::vec((arb_key(), arb_value()), 1..5)
-            .prop_map(|pairs| Command::MultiPut { pairs }),
+            .prop_map(|(k, expected, new)| Command::cas(k, expected, new)),
+        (arb_key(), any::<i64>()).prop_map(|(k, by)| Command::incr_by(k, by)),
+        arb_keys().prop_map(|keys| words("mget", keys)),
+        prop::collection::vec((arb_key(), arb_value()), 1..5).prop_map(|pairs| words(
+            "mset",
+            pairs.into_iter().flat_map(|(k, v)| [k, v]).collect()
+        )),
     ]
 }
 
 /// Any request: a few clients (0 = no session) with small, colliding sequence numbers, so
-/// duplicates, stale requests and unknown sessions all occur.
+/// duplicates, stale requests and unknown sessions all occur; log times that sometimes go
+/// backwards, as a new leader's clock may.
 pub fn arb_request() -> impl Strategy<Value = Request> {
-    (0u64..4, 0u64..5, arb_command()).prop_map(|(client_id, seq, command)| Request {
-        client_id,
-        seq,
-        command,
+    (0u64..4, 0u64..5, 0u64..10_000, arb_command()).prop_map(|(client_id, seq, time_ms, c)| {
+        let mut r = Request::in_session(client_id, seq, c);
+        r.time_ms = time_ms;
+        r
     })
 }
 

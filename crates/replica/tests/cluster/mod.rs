@@ -36,33 +36,23 @@ pub fn b(s: &str) -> Bytes {
 }
 
 pub fn put(key: &str, value: &str) -> Command {
-    Command::Put {
-        key: b(key),
-        value: b(value),
-    }
+    Command::set(b(key), b(value))
 }
 
 pub fn get(key: &str) -> Command {
-    Command::Get { key: b(key) }
+    Command::get(b(key))
 }
 
 pub fn append(key: &str, value: &str) -> Command {
-    Command::Append {
-        key: b(key),
-        value: b(value),
-    }
+    Command::append(b(key), b(value))
 }
 
 pub fn value(s: &str) -> Reply {
-    Reply::Value(Some(b(s)))
+    Reply::Bulk(b(s))
 }
 
 pub fn request(client_id: u64, seq: u64, command: Command) -> Request {
-    Request {
-        client_id,
-        seq,
-        command,
-    }
+    Request::in_session(client_id, seq, command)
 }
 
 /// What the replica tests check after every event and read afterwards.

@@ -364,11 +364,10 @@ impl KvClients {
             seq: op.seq,
             attempt: op.attempt,
         };
-        let request = Request {
-            client_id: c.client_id,
-            seq: op.seq,
-            command: op.spec.kv.clone(),
-        };
+        let mut request = Request::in_session(c.client_id, op.seq, op.spec.kv.clone());
+        // The simulated clock, as the receiving node's host would stamp it (a leader's time
+        // is the log's time; one time unit is read as one millisecond).
+        request.time_ms = now;
         self.last_sent = Some((i, op.attempt));
         Some((
             target,

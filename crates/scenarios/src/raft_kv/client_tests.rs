@@ -23,7 +23,7 @@ fn backoff_doubles_every_eight_attempts_and_then_stops_growing() {
     let mut op = Op {
         seq: 1,
         spec: ops::OpSpec {
-            kv: kv::Command::Noop,
+            kv: kv::Command::noop(),
             check: check::Command::get("k"),
         },
         id: HistoryBuilder::new().invoke(1, check::Command::get("k"), 0),

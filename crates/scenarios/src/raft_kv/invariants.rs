@@ -337,10 +337,10 @@ mod tests {
         while node.raft().role() != Role::Leader {
             node.tick(&mut out);
         }
-        let request = Request::once(Command::Put {
-            key: Bytes::from_static(b"k"),
-            value: Bytes::from_static(value.as_bytes()),
-        });
+        let request = Request::once(Command::set(
+            Bytes::from_static(b"k"),
+            Bytes::from_static(value.as_bytes()),
+        ));
         node.input(ReplicaInput::Request { tag: 1, request }, &mut out);
         assert_eq!(node.machine().applied_index(), 2, "no-op, then the put");
         Slot::detached(id, Some(node))

@@ -109,10 +109,7 @@ fn string_op(rng: &mut SeededRng, memory: &Memory, key: String, unique: String) 
         60..=79 => {
             let letter = char::from(b'a' + rng.range(0, 26) as u8).to_string();
             OpSpec {
-                kv: kv::Command::Append {
-                    key: bytes(&key),
-                    value: bytes(&letter),
-                },
+                kv: kv::Command::append(bytes(&key), bytes(&letter)),
                 check: check::Command::Append { key, value: letter },
             }
         }
@@ -149,47 +146,35 @@ fn small_delta(rng: &mut SeededRng) -> i64 {
 
 fn incr(key: String, by: i64) -> OpSpec {
     OpSpec {
-        kv: kv::Command::Increment {
-            key: bytes(&key),
-            by,
-        },
+        kv: kv::Command::incr_by(bytes(&key), by),
         check: check::Command::Incr { key, delta: by },
     }
 }
 
 fn get(key: String) -> OpSpec {
     OpSpec {
-        kv: kv::Command::Get { key: bytes(&key) },
+        kv: kv::Command::get(bytes(&key)),
         check: check::Command::Get { key },
     }
 }
 
 fn put(key: String, value: String) -> OpSpec {
     OpSpec {
-        kv: kv::Command::Put {
-            key: bytes(&key),
-            value: bytes(&value),
-        },
+        kv: kv::Command::set(bytes(&key), bytes(&value)),
         check: check::Command::Put { key, value },
     }
 }
 
 fn cas(key: String, expected: Option<String>, new: String) -> OpSpec {
     OpSpec {
-        kv: kv::Command::CompareAndSet {
-            key: bytes(&key),
-            expected: expected.as_deref().map(bytes),
-            new: bytes(&new),
-        },
+        kv: kv::Command::cas(bytes(&key), expected.as_deref().map(bytes), bytes(&new)),
         check: check::Command::Cas { key, expected, new },
     }
 }
 
 fn delete(key: String) -> OpSpec {
     OpSpec {
-        kv: kv::Command::Delete {
-            keys: vec![bytes(&key)],
-        },
+        kv: kv::Command::del(vec![bytes(&key)]),
         check: check::Command::Delete { key },
     }
 }
@@ -202,6 +187,23 @@ fn text(b: &Bytes) -> Result<String, String> {
     String::from_utf8(b.to_vec()).map_err(|_| format!("a value that is not UTF-8: {b:?}"))
 }
 
+/// A value reply (`Bulk` or `Null`) as the model's optional text.
+fn value(reply: &kv::Reply) -> Option<Result<Option<String>, String>> {
+    let v = reply.as_value().ok()?;
+    Some(v.map(text).transpose())
+}
+
+/// A CAS reply, `[1|0, current]`, as (swapped, current).
+fn cas_parts(reply: &kv::Reply) -> Option<(bool, &kv::Reply)> {
+    match reply {
+        kv::Reply::Array(items) => match items.as_slice() {
+            [kv::Reply::Int(ok), current] => Some((*ok == 1, current)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The history outcome of a `Done(reply)` to `command`, or why the model cannot state it.
 pub(crate) fn outcome(
     command: &check::Command,
@@ -209,13 +211,16 @@ pub(crate) fn outcome(
 ) -> Result<check::Outcome, String> {
     use check::{Command as C, Outcome as O};
     use kv::Reply as R;
+    let unexpected = || format!("{command} was answered {reply}");
     match (command, reply) {
-        (C::Get { .. }, R::Value(v)) => Ok(O::Value(v.as_ref().map(text).transpose()?)),
-        (C::Put { .. }, R::Ok) => Ok(O::Done),
+        (C::Get { .. }, r) => Ok(O::Value(value(r).ok_or_else(unexpected)??)),
+        (C::Put { .. }, r) if r.is_ok() => Ok(O::Done),
         (C::Delete { .. } | C::Append { .. }, R::Int(_)) => Ok(O::Done),
-        (C::Cas { .. }, R::Cas { ok, .. }) => Ok(O::Swapped(*ok)),
+        (C::Cas { .. }, r) => cas_parts(r)
+            .map(|(ok, _)| O::Swapped(ok))
+            .ok_or_else(unexpected),
         (C::Incr { .. }, R::Int(n)) => Ok(O::Counter(*n)),
-        _ => Err(format!("{command} was answered {reply}")),
+        _ => Err(unexpected()),
     }
 }
 
@@ -224,10 +229,10 @@ pub(crate) fn observed(command: &check::Command, reply: &kv::Reply) -> Option<Op
     use check::Command as C;
     use kv::Reply as R;
     match (command, reply) {
-        (C::Get { .. }, R::Value(v)) => v.as_ref().map(text).transpose().ok(),
-        (C::Put { value, .. }, R::Ok) => Some(Some(value.clone())),
+        (C::Get { .. }, r) => value(r)?.ok(),
+        (C::Put { value, .. }, r) if r.is_ok() => Some(Some(value.clone())),
         (C::Delete { .. }, R::Int(_)) => Some(None),
-        (C::Cas { .. }, R::Cas { current, .. }) => current.as_ref().map(text).transpose().ok(),
+        (C::Cas { .. }, r) => value(cas_parts(r)?.1)?.ok(),
         (C::Incr { .. }, R::Int(n)) => Some(Some(n.to_string())),
         _ => None,
     }
@@ -243,17 +248,14 @@ mod tests {
     fn every_reply_maps_to_the_outcome_the_model_computes() {
         let b = |s: &str| Bytes::copy_from_slice(s.as_bytes());
         let cases = [
-            (C::get("s0"), R::Value(Some(b("x"))), O::value("x")),
-            (C::get("s0"), R::Value(None), O::nil()),
-            (C::put("s0", "x"), R::Ok, O::Done),
+            (C::get("s0"), R::Bulk(b("x")), O::value("x")),
+            (C::get("s0"), R::Null, O::nil()),
+            (C::put("s0", "x"), R::ok(), O::Done),
             (C::delete("s0"), R::Int(1), O::Done),
             (C::append("s0", "a"), R::Int(3), O::Done),
             (
                 C::cas("s0", None, "y"),
-                R::Cas {
-                    ok: false,
-                    current: Some(b("x")),
-                },
+                R::Array(vec![R::Int(0), R::Bulk(b("x"))]),
                 O::Swapped(false),
             ),
             (C::incr("n0", 2), R::Int(7), O::Counter(7)),
@@ -267,7 +269,7 @@ mod tests {
     fn an_error_or_a_reply_of_the_wrong_shape_is_unexpected_not_guessed() {
         let err = outcome(&C::incr("n0", 1), &R::Error(KvError::NotAnInteger)).unwrap_err();
         assert!(err.contains("incr(n0, 1)"), "{err}");
-        assert!(outcome(&C::get("s0"), &R::Ok).is_err());
+        assert!(outcome(&C::get("s0"), &R::ok()).is_err());
         assert!(outcome(&C::put("s0", "x"), &R::Int(1)).is_err());
     }
 
@@ -284,7 +286,7 @@ mod tests {
             let op = space.draw(&mut rng, &memory, 1, seq);
             let key = op.check.key().to_string();
             assert_eq!(
-                op.kv.name() == "Incr",
+                op.kv.name() == "incrby",
                 key.starts_with('n') && op.check.name() == "incr"
             );
             if op.check.name() == "append" {
@@ -308,7 +310,7 @@ mod tests {
         let mut rng = SeededRng::new(11);
         for _ in 0..100 {
             let op = space.opening(&mut rng);
-            assert_eq!(op.kv.name(), "Incr");
+            assert_eq!(op.kv.name(), "incrby");
             assert!(!op.kv.is_read_only());
         }
     }

@@ -250,11 +250,7 @@ impl Clerks {
             (c.client_id, c.seq)
         };
         let command = op.command.clone();
-        let request = Request {
-            client_id,
-            seq,
-            command,
-        };
+        let request = Request::in_session(client_id, seq, command);
         self.last_sent = Some((i, op.attempt));
         Some((target, ReplicaInput::Request { tag, request }))
     }
@@ -387,8 +383,9 @@ impl Clerks {
 fn outcome(command: &check::Command, reply: &Reply) -> Option<check::Outcome> {
     use check::{Command as C, Outcome as O};
     match (command, reply) {
-        (C::Get { .. }, Reply::Value(v)) => Some(O::Value(v.as_ref().map(text))),
-        (C::Put { .. }, Reply::Ok) | (C::Append { .. }, Reply::Int(_)) => Some(O::Done),
+        (C::Get { .. }, r) => r.as_value().ok().map(|v| O::Value(v.map(text))),
+        (C::Put { .. }, r) if r.is_ok() => Some(O::Done),
+        (C::Append { .. }, Reply::Int(_)) => Some(O::Done),
         (C::Incr { .. }, Reply::Int(n)) => Some(O::Counter(*n)),
         _ => None,
     }
@@ -406,31 +403,19 @@ fn draw(
 ) -> (kv::Command, check::Command) {
     let (kind, key) = draw_key(mix, rng, opening);
     match kind {
-        "g" => (
-            kv::Command::Get { key: bytes(&key) },
-            check::Command::Get { key },
-        ),
+        "g" => (kv::Command::get(bytes(&key)), check::Command::Get { key }),
         "a" => {
             let value = format!("{clerk}.{op};");
-            let kv = kv::Command::Append {
-                key: bytes(&key),
-                value: bytes(&value),
-            };
+            let kv = kv::Command::append(bytes(&key), bytes(&value));
             (kv, check::Command::Append { key, value })
         }
         "n" => {
-            let kv = kv::Command::Increment {
-                key: bytes(&key),
-                by: 1,
-            };
+            let kv = kv::Command::incr_by(bytes(&key), 1);
             (kv, check::Command::Incr { key, delta: 1 })
         }
         _ => {
             let value = format!("{clerk}.{op}");
-            let kv = kv::Command::Put {
-                key: bytes(&key),
-                value: bytes(&value),
-            };
+            let kv = kv::Command::set(bytes(&key), bytes(&value));
             (kv, check::Command::Put { key, value })
         }
     }

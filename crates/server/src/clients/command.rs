@@ -6,24 +6,23 @@
 //!     │ INFO, DISTRIBUTED.STATUS ───────────────────────────► Action::Status (node state)
 //!     │ QUIT ───────────────────────────────────────────────► Action::Quit
 //!     │ READONLY / READWRITE ───────────────────────────────► Action::ReadOnly(on/off)
-//!     │ GET SET DEL EXISTS INCR INCRBY DECR DECRBY APPEND MGET MSET CAS
+//!     │ a name in kv's command table (GET SET DEL …) ───────► kv::Command::new: arity checked
 //!     ▼
-//!   Action::Kv(kv::Command) ──► through the Raft log ──► kv::Reply ──► reply_frame ──► RESP
+//!   Action::Kv(kv::Command) ──► through the Raft log (or a read path) ──► kv::Reply ──► RESP
 //! ```
 //!
-//! The kv side of the table lives in `kv::command` and `kv::reply`; this file only parses
-//! arguments. `CAS key expected new` is ours, not Redis': it writes `new` only if the key holds
-//! exactly `expected` and answers `*2 [:1|:0, current value]`. A null bulk (`$-1`) as
-//! `expected` means "the key must be absent" (redis-cli cannot send one; `SET k v NX` can).
-//!
-//! Expiry (`EX`, `PX`, `EXAT`, `PXAT`, `KEEPTTL`) is refused: a TTL needs a clock, and replicas'
-//! clocks differ, so a key would expire at different log positions on different replicas.
+//! The keyspace commands are kv's: this file does not parse their arguments, it hands the
+//! words to `kv::Command::new`, which checks the name and arity against the one command table,
+//! and every replica runs them the same way. So a command added to kv's table is served here
+//! without a line changing. `CAS key expected new` is ours, not Redis'; a null bulk (`$-1`) as
+//! `expected` means "the key must be absent" and becomes `CAS key new` (redis-cli cannot send
+//! one; `SET k v NX` can).
 //!
 //! The connection-time commands that redis-cli and redis-benchmark send (`COMMAND DOCS`,
 //! `CLIENT SETNAME`, `CONFIG GET save`) get harmless answers so those tools work unchanged.
 
 use bytes::Bytes;
-use kv::{Command, Condition, Reply};
+use kv::{Command, Reply};
 
 use crate::clients::resp::Frame;
 
@@ -89,32 +88,13 @@ fn interpret_named(name: &str, args: Args<'_>) -> Result<Action, Frame> {
     if let Some(action) = connection_command(name, args)? {
         return Ok(action);
     }
-    let command = match name {
-        "get" => Command::Get {
-            key: one(name, args)?,
-        },
-        "set" => set(args)?,
-        "del" => Command::Delete {
-            keys: keys(name, args)?,
-        },
-        "exists" => Command::Exists {
-            keys: keys(name, args)?,
-        },
-        "mget" => Command::MultiGet {
-            keys: keys(name, args)?,
-        },
-        "incr" => increment(name, args, Some(1))?,
-        "decr" => increment(name, args, Some(-1))?,
-        "incrby" | "decrby" => increment(name, args, None)?,
-        "append" => {
-            let [key, value] = exact(name, args)?;
-            Command::Append { key, value }
-        }
-        "mset" => mset(args)?,
-        "cas" => cas(args)?,
-        _ => return Err(unknown(name, args)),
-    };
-    Ok(Action::Kv(command))
+    if name == "cas" {
+        return cas(args).map(Action::Kv);
+    }
+    let words = non_null(name, args)?;
+    Command::new(name.as_bytes(), words)
+        .map(Action::Kv)
+        .map_err(|e| Frame::error(e.code(), &e))
 }
 
 /// The commands answered without the log; `Ok(None)` for every other name.
@@ -177,103 +157,23 @@ fn config(args: Args<'_>) -> Frame {
     Frame::Array(pairs)
 }
 
-/// `SET key value [NX|XX]`; expiry and `GET` are refused with the reason.
-fn set(args: Args<'_>) -> Result<Command, Frame> {
-    let [Some(key), Some(value), options @ ..] = args else {
-        return Err(arity("set"));
-    };
-    let mut condition = None;
-    for option in options {
-        let option = option.as_deref().unwrap_or_default().to_ascii_uppercase();
-        let wanted = match option.as_slice() {
-            b"NX" => Condition::IfAbsent,
-            b"XX" => Condition::IfPresent,
-            b"EX" | b"PX" | b"EXAT" | b"PXAT" | b"KEEPTTL" => {
-                let why = "expiry is not supported: it is not replicated deterministically";
-                return Err(Frame::error("ERR", why));
-            }
-            b"GET" => return Err(Frame::error("ERR", "SET ... GET is not supported")),
-            _ => return Err(Frame::error("ERR", "syntax error")),
-        };
-        if condition.is_some_and(|c| c != wanted) {
-            return Err(Frame::error(
-                "ERR",
-                "syntax error: NX and XX exclude each other",
-            ));
-        }
-        condition = Some(wanted);
-    }
-    let (key, value) = (key.clone(), value.clone());
-    Ok(match condition {
-        None => Command::Put { key, value },
-        Some(condition) => Command::PutIf {
-            key,
-            value,
-            condition,
-        },
-    })
-}
-
-/// `INCR k`, `DECR k` (fixed `by`), `INCRBY k n`, `DECRBY k n`.
-fn increment(name: &str, args: Args<'_>, by: Option<i64>) -> Result<Command, Frame> {
-    let (key, by) = match by {
-        Some(by) => (one(name, args)?, by),
-        None => {
-            let [key, n] = exact(name, args)?;
-            let n = std::str::from_utf8(&n)
-                .ok()
-                .and_then(|s| s.parse::<i64>().ok());
-            let not_an_integer = || Frame::error("ERR", kv::KvError::NotAnInteger);
-            let n = n.ok_or_else(not_an_integer)?;
-            let by = if name == "decrby" {
-                n.checked_neg().ok_or_else(not_an_integer)?
-            } else {
-                n
-            };
-            (key, by)
-        }
-    };
-    Ok(Command::Increment { key, by })
-}
-
-fn mset(args: Args<'_>) -> Result<Command, Frame> {
-    if args.is_empty() || !args.len().is_multiple_of(2) {
-        return Err(arity("mset"));
-    }
-    let all: Vec<Bytes> = non_null("mset", args)?;
-    let pairs = all
-        .chunks_exact(2)
-        .map(|p| (p[0].clone(), p[1].clone()))
-        .collect();
-    Ok(Command::MultiPut { pairs })
-}
-
+/// `CAS key expected new`; a null `expected` (the key must be absent) is `CAS key new`.
 fn cas(args: Args<'_>) -> Result<Command, Frame> {
-    let [Some(key), expected, Some(new)] = args else {
-        return Err(arity("cas"));
-    };
-    Ok(Command::CompareAndSet {
-        key: key.clone(),
-        expected: expected.clone(),
-        new: new.clone(),
-    })
+    match args {
+        [Some(key), expected, Some(new)] => {
+            Ok(Command::cas(key.clone(), expected.clone(), new.clone()))
+        }
+        [Some(key), Some(new)] => Ok(Command::cas(key.clone(), None, new.clone())),
+        _ => Err(arity("cas")),
+    }
 }
 
 fn one(name: &str, args: Args<'_>) -> Result<Bytes, Frame> {
-    let [key] = exact(name, args)?;
-    Ok(key)
-}
-
-fn exact<const N: usize>(name: &str, args: Args<'_>) -> Result<[Bytes; N], Frame> {
-    let all = non_null(name, args)?;
-    all.try_into().map_err(|_| arity(name))
-}
-
-fn keys(name: &str, args: Args<'_>) -> Result<Vec<Bytes>, Frame> {
-    if args.is_empty() {
-        return Err(arity(name));
+    match args {
+        [Some(arg)] => Ok(arg.clone()),
+        [None] => Err(Frame::error("ERR", format!("null argument to '{name}'"))),
+        _ => Err(arity(name)),
     }
-    non_null(name, args)
 }
 
 fn non_null(name: &str, args: Args<'_>) -> Result<Vec<Bytes>, Frame> {
@@ -292,39 +192,25 @@ fn arity(name: &str) -> Frame {
     )
 }
 
-fn unknown(name: &str, args: Args<'_>) -> Frame {
-    let shown: Vec<String> = args
-        .iter()
-        .take(3)
-        .map(|a| {
-            format!(
-                "'{}'",
-                String::from_utf8_lossy(a.as_deref().unwrap_or_default())
-            )
-        })
-        .collect();
-    Frame::error(
-        "ERR",
-        format!(
-            "unknown command '{name}', with args beginning with: {}",
-            shown.join(" ")
-        ),
-    )
-}
-
-/// The RESP frame for a state machine reply: the table in `kv::reply`.
+/// The RESP2 frame for a state machine reply: the table in `kv::reply` (a map flattens into
+/// an array of its pairs, a set into an array, a double into its text).
 pub fn reply_frame(reply: &Reply) -> Frame {
-    let value = |v: &Option<Bytes>| v.clone().map_or(Frame::Null, Frame::Bulk);
     match reply {
-        Reply::Ok => Frame::Simple("OK".into()),
-        Reply::Skipped => Frame::Null,
-        Reply::Value(v) => value(v),
-        Reply::Values(vs) => Frame::Array(vs.iter().map(value).collect()),
-        Reply::Int(n) => Frame::Integer(*n),
-        Reply::Cas { ok, current } => {
-            Frame::Array(vec![Frame::Integer(i64::from(*ok)), value(current)])
-        }
+        Reply::Status(s) => Frame::Simple(String::from_utf8_lossy(s).into_owned()),
         Reply::Error(e) => Frame::error(e.code(), e),
+        Reply::Int(n) => Frame::Integer(*n),
+        Reply::Bulk(b) | Reply::Double(b) => Frame::Bulk(b.clone()),
+        Reply::Null => Frame::Null,
+        Reply::NullArray => Frame::NullArray,
+        Reply::Array(items) | Reply::Set(items) => {
+            Frame::Array(items.iter().map(reply_frame).collect())
+        }
+        Reply::Map(pairs) => Frame::Array(
+            pairs
+                .iter()
+                .flat_map(|(k, v)| [reply_frame(k), reply_frame(v)])
+                .collect(),
+        ),
     }
 }
 
@@ -363,84 +249,50 @@ mod tests {
     }
 
     #[test]
-    fn redis_commands_map_one_to_one_onto_kv_commands() {
-        let cases = [
-            (run(&["get", "k"]), Command::Get { key: b("k") }),
-            (
-                run(&["SET", "k", "v"]),
-                Command::Put {
-                    key: b("k"),
-                    value: b("v"),
-                },
-            ),
-            (
-                run(&["set", "k", "v", "nx"]),
-                Command::PutIf {
-                    key: b("k"),
-                    value: b("v"),
-                    condition: Condition::IfAbsent,
-                },
-            ),
-            (
-                run(&["DEL", "a", "b"]),
-                Command::Delete {
-                    keys: vec![b("a"), b("b")],
-                },
-            ),
-            (
-                run(&["EXISTS", "a"]),
-                Command::Exists { keys: vec![b("a")] },
-            ),
-            (
-                run(&["INCR", "n"]),
-                Command::Increment { key: b("n"), by: 1 },
-            ),
-            (
-                run(&["DECRBY", "n", "5"]),
-                Command::Increment {
-                    key: b("n"),
-                    by: -5,
-                },
-            ),
-            (
-                run(&["APPEND", "k", "x"]),
-                Command::Append {
-                    key: b("k"),
-                    value: b("x"),
-                },
-            ),
-            (
-                run(&["MGET", "a", "b"]),
-                Command::MultiGet {
-                    keys: vec![b("a"), b("b")],
-                },
-            ),
-            (
-                run(&["MSET", "a", "1", "b", "2"]),
-                Command::MultiPut {
-                    pairs: vec![(b("a"), b("1")), (b("b"), b("2"))],
-                },
-            ),
-            (
-                run(&["CAS", "k", "old", "new"]),
-                Command::CompareAndSet {
-                    key: b("k"),
-                    expected: Some(b("old")),
-                    new: b("new"),
-                },
-            ),
-        ];
-        for (action, command) in cases {
-            assert_eq!(action, Action::Kv(command));
+    fn keyspace_commands_pass_through_as_kv_commands_with_their_words() {
+        let words = |c: &Command| {
+            let mut w = vec![c.name().to_string()];
+            w.extend(
+                c.args()
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned()),
+            );
+            w
+        };
+        for case in [
+            &["get", "k"][..],
+            &["set", "k", "v", "EX", "10", "NX"],
+            &["del", "a", "b"],
+            &["decrby", "n", "5"],
+            &["mset", "a", "1", "b", "2"],
+            &["cas", "k", "old", "new"],
+        ] {
+            let upper: Vec<String> = case.iter().map(|w| w.to_uppercase()).collect();
+            let upper: Vec<&str> = upper.iter().map(String::as_str).collect();
+            let Action::Kv(command) = run(&upper) else {
+                panic!("{case:?} is a kv command");
+            };
+            let mut expected: Vec<String> = case.iter().map(|w| w.to_string()).collect();
+            expected[1..].iter_mut().for_each(|w| *w = w.to_uppercase());
+            assert_eq!(words(&command), expected, "{case:?}");
         }
     }
 
     #[test]
-    fn expiry_is_refused_with_the_reason() {
-        let err = error_text(run(&["SET", "k", "v", "EX", "10"]));
+    fn cas_with_a_null_expected_value_means_the_key_must_be_absent() {
+        let frame = Frame::Array(vec![
+            Frame::bulk("CAS"),
+            Frame::bulk("k"),
+            Frame::Null,
+            Frame::bulk("v"),
+        ]);
         assert_eq!(
-            err,
-            "ERR expiry is not supported: it is not replicated deterministically"
+            interpret(frame),
+            Action::Kv(Command::cas(b("k"), None, b("v")))
+        );
+        assert_eq!(
+            run(&["CAS", "k", "v"]),
+            Action::Kv(Command::cas(b("k"), None, b("v")))
         );
     }
 
@@ -448,8 +300,6 @@ mod tests {
     fn wrong_arity_bad_numbers_and_unknown_commands_get_redis_style_errors() {
         assert!(error_text(run(&["GET"])).contains("wrong number of arguments for 'get'"));
         assert!(error_text(run(&["MSET", "a"])).contains("wrong number of arguments"));
-        assert!(error_text(run(&["INCRBY", "n", "x"])).contains("not an integer"));
-        assert!(error_text(run(&["SET", "k", "v", "NX", "XX"])).contains("syntax error"));
         assert!(error_text(run(&["FLY", "me"])).contains("unknown command 'fly'"));
         assert!(error_text(run(&["HELLO", "3"])).starts_with("NOPROTO"));
     }
@@ -476,21 +326,27 @@ mod tests {
     }
 
     #[test]
-    fn every_reply_shape_becomes_its_resp_frame() {
-        assert_eq!(reply_frame(&Reply::Skipped), Frame::Null);
-        assert_eq!(reply_frame(&Reply::Value(None)), Frame::Null);
-        let cas = Reply::Cas {
-            ok: false,
-            current: Some(b("x")),
-        };
+    fn every_reply_shape_becomes_its_resp2_frame() {
+        assert_eq!(reply_frame(&Reply::Null), Frame::Null);
+        assert_eq!(reply_frame(&Reply::NullArray), Frame::NullArray);
+        assert_eq!(reply_frame(&Reply::ok()), Frame::Simple("OK".into()));
+        let map = Reply::Map(vec![(Reply::Bulk(b("f")), Reply::Bulk(b("v")))]);
         assert_eq!(
-            reply_frame(&cas),
-            Frame::Array(vec![Frame::Integer(0), Frame::bulk("x")])
+            reply_frame(&map),
+            Frame::Array(vec![Frame::bulk("f"), Frame::bulk("v")])
         );
+        assert_eq!(reply_frame(&Reply::Double(b("1.5"))), Frame::bulk("1.5"));
         let e = reply_frame(&Reply::Error(kv::KvError::NotAnInteger));
         assert_eq!(
             e,
             Frame::Error("ERR value is not an integer or out of range".into())
+        );
+        let wrong = reply_frame(&Reply::Error(kv::KvError::WrongType));
+        assert_eq!(
+            wrong,
+            Frame::Error(
+                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
+            )
         );
     }
 }

@@ -314,11 +314,7 @@ impl Clients {
             };
         }
         s.seq += 1;
-        let request = Request {
-            client_id: s.client_id,
-            seq: s.seq,
-            command,
-        };
+        let request = Request::in_session(s.client_id, s.seq, command);
         permit.send(Event::Client { request, reply });
         true
     }

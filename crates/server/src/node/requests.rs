@@ -19,7 +19,7 @@
 //! the pipeline for its batch to be durable.
 
 use distributed_core::{NodeId, Protocol};
-use kv::{Command, Request};
+use kv::Request;
 use replica::{Input as ReplicaInput, Outcome};
 use tokio::sync::oneshot;
 use tracing::debug;
@@ -52,11 +52,14 @@ pub(super) struct Waiter {
 }
 
 impl Node {
-    /// Hand `request` to the replica under a fresh tag.
-    pub(super) fn input(&mut self, reply_to: ReplyTo, request: Request) {
+    /// Hand `request` to the replica under a fresh tag, stamped with this node's clock: if
+    /// this node leads, that is the log time the entry carries (kv judges expiry by it); if
+    /// not, the leader stamps it again when the request is forwarded there.
+    pub(super) fn input(&mut self, reply_to: ReplyTo, mut request: Request) {
         let tag = self.next_tag;
         self.next_tag += 1;
-        self.count_input(&request.command);
+        request.time_ms = wall_clock_ms();
+        self.count_input(&request.body);
         let input = ReplicaInput::Request {
             tag,
             request: request.clone(),
@@ -110,9 +113,10 @@ impl Node {
     /// A request enters the replica: a read on the configured path (on any node, since
     /// followers serve reads too), or a proposal (counted on the leader only: a follower's
     /// replica answers NotLeader and the request is forwarded, not proposed here).
-    fn count_input(&self, command: &Command) {
+    fn count_input(&self, body: &kv::Body) {
         let reads = self.replica.config().reads;
-        if command.is_read_only() {
+        let read_only = matches!(body, kv::Body::One(c) if c.is_read_only());
+        if read_only {
             let path = match reads {
                 replica::ReadPath::Lease => "lease",
                 replica::ReadPath::ReadIndex => "read-index",
@@ -120,7 +124,7 @@ impl Node {
             };
             self.metrics.reads.with_label_values(&[path]).inc();
         }
-        let proposes = !command.is_read_only() || reads == replica::ReadPath::Log;
+        let proposes = !read_only || reads == replica::ReadPath::Log;
         if proposes && self.replica.raft().role() == raft::Role::Leader {
             self.metrics.proposals.inc();
         }
@@ -137,4 +141,13 @@ impl Node {
         };
         self.metrics.error(kind);
     }
+}
+
+/// Milliseconds since the Unix epoch, the clock a leader stamps on its entries (the log's time,
+/// `kv::Request::time_ms`). A clock set before 1970 reads as 0: kv's clock never goes back,
+/// so such a leader only delays expiry, it cannot revive a key.
+fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

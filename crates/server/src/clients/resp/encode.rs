@@ -30,6 +30,7 @@ pub fn encode(frame: &Frame, out: &mut BytesMut) {
             out.put_slice(b"\r\n");
         }
         Frame::Null => out.put_slice(b"$-1\r\n"),
+        Frame::NullArray => out.put_slice(b"*-1\r\n"),
         Frame::Array(items) => {
             out.put_u8(b'*');
             out.put_slice(items.len().to_string().as_bytes());
@@ -68,6 +69,7 @@ mod tests {
         assert_eq!(wire(&Frame::Integer(-3)), b":-3\r\n");
         assert_eq!(wire(&Frame::bulk("hi")), b"$2\r\nhi\r\n");
         assert_eq!(wire(&Frame::Null), b"$-1\r\n");
+        assert_eq!(wire(&Frame::NullArray), b"*-1\r\n");
         let array = Frame::Array(vec![Frame::Integer(1), Frame::Null]);
         assert_eq!(wire(&array), b"*2\r\n:1\r\n$-1\r\n");
     }
@@ -84,6 +86,7 @@ mod tests {
             any::<i64>().prop_map(Frame::Integer),
             proptest::collection::vec(any::<u8>(), 0..40).prop_map(Frame::bulk),
             Just(Frame::Null),
+            Just(Frame::NullArray),
         ];
         leaf.prop_recursive(3, 24, 6, |inner| {
             proptest::collection::vec(inner, 0..6).prop_map(Frame::Array)

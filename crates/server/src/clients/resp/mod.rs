@@ -42,8 +42,10 @@ pub enum Frame {
     Integer(i64),
     /// `$len bytes`: binary-safe bytes (keys and values).
     Bulk(Bytes),
-    /// `$-1` (or `*-1` when parsed): "no value", e.g. GET of a missing key.
+    /// `$-1`: "no value", e.g. GET of a missing key.
     Null,
+    /// `*-1`: "no array", e.g. EXEC after a WATCHed key changed.
+    NullArray,
     /// `*n`: a list of frames; client commands are arrays of bulk strings.
     Array(Vec<Frame>),
 }
@@ -68,6 +70,7 @@ impl fmt::Display for Frame {
             Frame::Integer(n) => write!(f, "Integer{{{n}}}"),
             Frame::Bulk(b) => write!(f, "Bulk{{{}}}", String::from_utf8_lossy(b)),
             Frame::Null => write!(f, "Null{{}}"),
+            Frame::NullArray => write!(f, "NullArray{{}}"),
             Frame::Array(items) => write!(f, "Array{{n={}}}", items.len()),
         }
     }

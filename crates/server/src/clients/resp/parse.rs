@@ -126,7 +126,7 @@ impl<'a> Cursor<'a> {
     fn array(&mut self, header: &[u8], depth: usize) -> Step<Frame> {
         let len = integer(header, "multibulk length")?;
         if len == -1 {
-            return Ok(Some(Frame::Null));
+            return Ok(Some(Frame::NullArray));
         }
         let max = self.limits.array_len_max;
         let len = usize::try_from(len)
@@ -281,7 +281,7 @@ mod tests {
             Frame::Error("ERR no".into()),
             Frame::Integer(-7),
             Frame::Null,
-            Frame::Null,
+            Frame::NullArray,
             nested,
         ];
         assert_eq!(frames, expected);

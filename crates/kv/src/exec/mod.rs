@@ -1,0 +1,137 @@
+//! What each command means: a pure function from (keyspace, command, log index, log time) to
+//! (keyspace', reply), one file per family of commands.
+//!
+//! ```text
+//!   Body::One(cmd) ──► table row ──► Exec::Write(f) ──► f(&mut WriteCtx, args) ──► Reply
+//!                                └─► Exec::Read(f)  ──► f(&ReadCtx, args)      ──► Reply
+//!   Body::Exec{watched, since, cmds}
+//!        a watched key changed after `since` ──► NullArray, nothing runs     (WATCH)
+//!        else ──► Array(every cmd's reply, in order, at this one index)      (MULTI/EXEC)
+//!   read(cmd) (no log: ReadIndex, lease) ──► Exec::Read only; a writer is refused
+//! ```
+//!
+//! Invariants:
+//! - Deterministic: the reply and the new keyspace depend only on the old keyspace, the
+//!   command, the index, the log time and the limits. No clock, no randomness source but the
+//!   index, ordered maps only: every replica computes the same thing.
+//! - All or nothing per command: a command that answers an error has changed nothing. Checks
+//!   happen before the first write.
+//! - Never panics on client data: a bad number, a wrong type or an overflow is an error reply.
+//!
+//! Semantics follow Redis 7; replies and error texts are Redis' own, so clients and Redis'
+//! test suite see what they expect.
+//!
+//! ## Layout
+//!
+//! ```text
+//! mod.rs      this map, the contexts, dispatch, transactions, the families' tables
+//! args.rs     argument parsing with Redis' error texts (integers, options, expiry)
+//! strings.rs  GET SET APPEND INCR… MGET MSET CAS
+//! keys.rs     DEL EXISTS (and the rest of the keyspace commands)
+//! server.rs   DISTRIBUTED.* commands of our own
+//! ```
+
+pub(crate) mod args;
+mod keys;
+mod server;
+mod strings;
+
+use bytes::Bytes;
+
+use crate::codec::Limits;
+use crate::command::table::{Exec, Spec};
+use crate::command::{Body, Command};
+use crate::db::Db;
+use crate::reply::{KvError, Reply};
+use crate::value::Value;
+
+/// A read-only command's function.
+pub(crate) type ReadFn = fn(&ReadCtx<'_>, &[Bytes]) -> Reply;
+/// A writing command's function.
+pub(crate) type WriteFn = fn(&mut WriteCtx<'_>, &[Bytes]) -> Reply;
+
+/// Every family's rows; `command::table` indexes them by name.
+pub(crate) const FAMILIES: &[&[Spec]] = &[strings::SPECS, keys::SPECS, server::SPECS];
+
+/// What a read sees: the keyspace as of `applied_index`, at the log time of that entry.
+pub(crate) struct ReadCtx<'a> {
+    /// The keyspace, read-only.
+    pub(crate) db: &'a Db,
+    /// The log time: expiry is judged against it.
+    pub(crate) now_ms: u64,
+    /// The last applied index (what `DISTRIBUTED.INDEX` answers, for WATCH).
+    pub(crate) applied_index: u64,
+}
+
+/// What a write sees: the keyspace, and the index and log time of the entry being applied.
+pub(crate) struct WriteCtx<'a> {
+    /// The keyspace.
+    pub(crate) db: &'a mut Db,
+    /// The log index of the entry: every write stamps it as the key's version.
+    pub(crate) index: u64,
+    /// The entry's log time.
+    pub(crate) now_ms: u64,
+    /// Size limits.
+    pub(crate) limits: &'a Limits,
+}
+
+impl WriteCtx<'_> {
+    /// The same state, read-only, as a read inside this entry sees it.
+    pub(crate) fn as_read(&self) -> ReadCtx<'_> {
+        ReadCtx {
+            db: self.db,
+            now_ms: self.now_ms,
+            applied_index: self.index,
+        }
+    }
+}
+
+/// Run one command of a log entry.
+pub(crate) fn run(ctx: &mut WriteCtx<'_>, command: &Command) -> Reply {
+    match command.spec().exec {
+        Exec::Write(f) => f(ctx, command.args()),
+        Exec::Read(f) => f(&ctx.as_read(), command.args()),
+    }
+}
+
+/// Answer a read-only command without the log.
+pub(crate) fn read(ctx: &ReadCtx<'_>, command: &Command) -> Reply {
+    match command.spec().exec {
+        Exec::Read(f) => f(ctx, command.args()),
+        Exec::Write(_) => Reply::Error(KvError::NotReadOnly {
+            command: command.name().to_string(),
+        }),
+    }
+}
+
+/// Apply a log entry's body.
+pub(crate) fn apply(ctx: &mut WriteCtx<'_>, body: &Body) -> Reply {
+    match body {
+        Body::One(command) => run(ctx, command),
+        Body::Exec {
+            watched,
+            since,
+            commands,
+        } => {
+            let (db, now) = (&*ctx.db, ctx.now_ms);
+            if watched.iter().any(|k| db.changed_since(k, *since, now)) {
+                return Reply::NullArray;
+            }
+            Reply::Array(commands.iter().map(|c| run(ctx, c)).collect())
+        }
+    }
+}
+
+/// The string under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if it holds another type.
+pub(crate) fn string_at<'a>(ctx: &'a ReadCtx<'_>, key: &[u8]) -> Result<Option<&'a Bytes>, Reply> {
+    match ctx.db.value(key, ctx.now_ms) {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s)),
+        Some(_) => Err(Reply::Error(KvError::WrongType)),
+    }
+}
+
+/// A count for a reply (lists are bounded far below `i64::MAX`).
+pub(crate) fn count(n: usize) -> Reply {
+    Reply::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,190 @@
+//! What a key holds: one of Redis' five core types, each in an ordered container so that
+//! iteration, snapshots and digests are the same on every replica.
+//!
+//! ```text
+//!   Value::Str(bytes)                  GET SET APPEND INCR …
+//!   Value::Hash(field → value)         HSET HGET HGETALL …      BTreeMap: fields in byte order
+//!   Value::List(deque of elements)     LPUSH RPOP LRANGE …      VecDeque: O(1) at both ends
+//!   Value::Set(members)                SADD SMEMBERS …          BTreeSet: members in byte order
+//!   Value::ZSet(member → score,        ZADD ZRANGE ZSCORE …     two indexes kept in step
+//!               (score, member) order)
+//! ```
+//!
+//! Redis iterates hashes and sets in hash-table order, which differs between two servers; here
+//! the order is the bytes' order on every replica. Replies that Redis documents as unordered
+//! (`HGETALL`, `SMEMBERS`) are therefore sorted, which every Redis client accepts.
+//!
+//! Invariants: a container value is never empty (the last element removed deletes the key, as
+//! in Redis); a sorted set's two indexes hold exactly the same (member, score) pairs; no score
+//! is NaN (commands refuse one before it reaches here).
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use bytes::Bytes;
+
+/// The value under one key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A byte string (also what integers and floats are stored as, in their text form).
+    Str(Bytes),
+    /// Field → value.
+    Hash(BTreeMap<Bytes, Bytes>),
+    /// A sequence, pushed and popped at both ends.
+    List(VecDeque<Bytes>),
+    /// Distinct members.
+    Set(BTreeSet<Bytes>),
+    /// Members ordered by score, then by member bytes.
+    ZSet(ZSet),
+}
+
+impl Value {
+    /// The type's name as `TYPE` answers it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// True for a container with nothing left in it: the key must be deleted.
+    pub fn is_empty_container(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::Hash(h) => h.is_empty(),
+            Value::List(l) => l.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+        }
+    }
+}
+
+/// A sorted-set score: an `f64` that is never NaN, ordered totally, with `-0.0` stored as `0.0`
+/// (Redis treats them as one score).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Score(f64);
+
+impl Score {
+    /// A score, or `None` for NaN.
+    pub fn new(value: f64) -> Option<Score> {
+        if value.is_nan() {
+            return None;
+        }
+        Some(Score(if value == 0.0 { 0.0 } else { value }))
+    }
+
+    /// The number.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// A sorted set: members by score, with a member → score index for `ZSCORE` and updates.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZSet {
+    /// Member → its score.
+    scores: BTreeMap<Bytes, Score>,
+    /// (score, member), the order `ZRANGE` walks.
+    ordered: BTreeSet<(Score, Bytes)>,
+}
+
+impl ZSet {
+    /// An empty sorted set.
+    pub fn new() -> ZSet {
+        ZSet::default()
+    }
+
+    /// How many members.
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    /// True with no members.
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    /// A member's score.
+    pub fn score(&self, member: &[u8]) -> Option<Score> {
+        self.scores.get(member).copied()
+    }
+
+    /// Set `member`'s score; returns the previous one.
+    pub fn insert(&mut self, member: Bytes, score: Score) -> Option<Score> {
+        let old = self.scores.insert(member.clone(), score);
+        if let Some(old) = old {
+            self.ordered.remove(&(old, member.clone()));
+        }
+        self.ordered.insert((score, member));
+        old
+    }
+
+    /// Remove `member`; returns its score.
+    pub fn remove(&mut self, member: &[u8]) -> Option<Score> {
+        let (member, score) = self.scores.remove_entry(member)?;
+        self.ordered.remove(&(score, member));
+        Some(score)
+    }
+
+    /// Members in (score, member) order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Bytes, Score)> + '_ {
+        self.ordered.iter().map(|(s, m)| (m, *s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &'static str) -> Bytes {
+        Bytes::from_static(s.as_bytes())
+    }
+
+    #[test]
+    fn a_sorted_set_orders_by_score_then_member_and_keeps_its_indexes_in_step() {
+        let mut z = ZSet::new();
+        z.insert(b("b"), Score::new(1.0).unwrap());
+        z.insert(b("a"), Score::new(1.0).unwrap());
+        z.insert(b("c"), Score::new(-2.5).unwrap());
+        let order: Vec<&[u8]> = z.iter().map(|(m, _)| m.as_ref()).collect();
+        assert_eq!(order, [&b"c"[..], b"a", b"b"]);
+        assert_eq!(
+            z.insert(b("c"), Score::new(9.0).unwrap()).map(Score::get),
+            Some(-2.5)
+        );
+        assert_eq!(z.iter().last().map(|(m, _)| m.clone()), Some(b("c")));
+        assert_eq!(z.remove(b"a").map(Score::get), Some(1.0));
+        assert_eq!((z.len(), z.ordered.len()), (2, 2));
+    }
+
+    #[test]
+    fn nan_is_not_a_score_and_negative_zero_is_zero() {
+        assert!(Score::new(f64::NAN).is_none());
+        assert_eq!(Score::new(-0.0), Score::new(0.0));
+        assert_eq!(Score::new(-0.0).unwrap().get().to_bits(), 0.0f64.to_bits());
+    }
+
+    #[test]
+    fn emptied_containers_say_so_and_strings_never_do() {
+        assert!(Value::Set(BTreeSet::new()).is_empty_container());
+        assert!(!Value::Str(Bytes::new()).is_empty_container());
+        assert_eq!(Value::ZSet(ZSet::new()).type_name(), "zset");
+    }
+}
