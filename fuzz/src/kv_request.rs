@@ -64,7 +64,7 @@ fn config(choice: u8) -> Config {
             value_bytes_max: 16,
             args_per_command_max: 3,
             commands_per_transaction_max: 3,
-            request_bytes_max: 64,
+            request_bytes_max: 96,
         },
         sessions_max: 2,
     }
