@@ -92,6 +92,15 @@ impl Config {
                 ));
             }
         }
+        // "-9223372036854775808": any i64 as text (INCRBY's argument, a counter's value).
+        const I64_TEXT_BYTES_MAX: usize = 20;
+        if l.value_bytes_max < I64_TEXT_BYTES_MAX {
+            return fail(format!(
+                "value_bytes_max {} is below {I64_TEXT_BYTES_MAX}, the longest integer's text, \
+                 so INCRBY could refuse its own argument or result",
+                l.value_bytes_max
+            ));
+        }
         // version, client_id, seq, time, body tag, word count, and three words (the name
         // "set" and its u32 length, a key, a value, each with a u32 length).
         let set_bytes_max =

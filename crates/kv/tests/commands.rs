@@ -98,15 +98,26 @@ fn append_extends_the_value_and_answers_the_new_length() {
 #[test]
 fn append_past_value_bytes_max_is_refused_and_changes_nothing() {
     let mut config = Config::default();
-    config.limits.value_bytes_max = 4;
+    config.limits.value_bytes_max = 20;
     let mut log = Log::with(config);
-    log.run(put("k", "abc"));
-    let reply = log.run(Command::append("k", "de"));
+    log.run(put("k", "abcdefghijklmnopqrs"));
+    let reply = log.run(Command::append("k", "tu"));
     assert_eq!(
         reply,
-        Reply::Error(KvError::ValueTooLarge { bytes: 5, max: 4 })
+        Reply::Error(KvError::ValueTooLarge { bytes: 21, max: 20 })
     );
-    assert_eq!(log.run(get("k")), value("abc"));
+    assert_eq!(log.run(get("k")), value("abcdefghijklmnopqrs"));
+}
+
+#[test]
+fn a_value_limit_below_the_longest_integer_text_is_refused() {
+    let mut config = Config::default();
+    config.limits.value_bytes_max = 19;
+    let err = config.validate().unwrap_err();
+    assert!(
+        err.message.starts_with("value_bytes_max 19 is below 20"),
+        "{err}"
+    );
 }
 
 fn cas(key: &str, expected: Option<&str>, new: &str) -> Command {
