@@ -59,7 +59,7 @@ while [ $# -gt 0 ]; do
     --timeout) unit_timeout_s=${2:?}; shift
       [[ "$unit_timeout_s" =~ ^[1-9][0-9]*$ ]] || { echo "--timeout takes whole seconds" >&2; exit 2; } ;;
     --out) out=${2:?--out needs a directory}; shift ;;
-    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown flag $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
