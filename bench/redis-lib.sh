@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # OURS_* are read by the scripts that source this file
 # Shared by bench/redis-suite.sh and bench/redis-benchmark-suite.sh (sourced, not run): Debian
 # packages on demand, free loopback ports, our 3-node cluster and redis-server, each stopped by
 # `stop_started` (call it from the script's EXIT trap).

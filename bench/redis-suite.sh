@@ -80,9 +80,8 @@ BIN="$repo/target/release/distributed"
 # shellcheck source=bench/redis-lib.sh
 source "$repo/bench/redis-lib.sh"
 cache="${REDIS_SUITE_CACHE:-$repo/target/redis-suite}"
-TAGS="-slow -needs:debug -needs:repl -needs:pfdebug -needs:config-maxmemory -needs:config-resetstat
-  -needs:reset -needs:save -needs:latency -needs:local-process"
-TAGS=$(echo $TAGS) # one line
+TAGS="-slow -needs:debug -needs:repl -needs:pfdebug -needs:config-maxmemory -needs:config-resetstat"
+TAGS="$TAGS -needs:reset -needs:save -needs:latency -needs:local-process"
 
 need_apt tclsh8.6 tcl8.6 dpkg-source dpkg-dev
 [ "$against" = redis ] && need_apt redis-server redis-server redis-cli redis-tools
@@ -96,8 +95,9 @@ add_deb_src() {  # a deb-src entry for this release, only if the machine has non
   fi
   local codename
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-  [ -n "$codename" ] && grep -qi debian /etc/os-release || {
-    echo "not a Debian release (/etc/os-release): add a deb-src line for 'redis' yourself" >&2; exit 1; }
+  if [ -z "$codename" ] || ! grep -qi debian /etc/os-release; then
+    echo "not a Debian release (/etc/os-release): add a deb-src line for 'redis' yourself" >&2; exit 1
+  fi
   [ -w /etc/apt/sources.list.d ] || {
     echo "cannot write /etc/apt/sources.list.d: run as root, or add deb-src for $codename" >&2; exit 1; }
   echo "adding deb-src for $codename in /etc/apt/sources.list.d/redis-suite-deb-src.sources" >&2
@@ -117,12 +117,18 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
 }
 
+unpacked() {  # DIR: the test_helper.tcl of the source unpacked there, or nothing
+  local f
+  for f in "$1"/redis-*/tests/test_helper.tcl; do [ -f "$f" ] && { echo "$f"; return 0; }; done
+  return 0
+}
+
 fetch_suite() {  # prints the unpacked source dir
   # The source of the installed redis-server when there is one, so both columns test one version.
   local version dir found
   version=$(dpkg-query -W -f '${Version}' redis-server 2>/dev/null || true)
   dir="$cache/debian-src/$(echo "${version:-newest}" | tr : _)"
-  found=$(ls -d "$dir"/redis-*/tests/test_helper.tcl 2>/dev/null | head -1 || true)
+  found=$(unpacked "$dir")
   if [ -z "$found" ]; then
     has_source_index || { add_deb_src; apt-get update -qq >/dev/null; }
     has_source_index || { echo "apt has no source record for redis even after adding deb-src" >&2; exit 1; }
@@ -130,13 +136,14 @@ fetch_suite() {  # prints the unpacked source dir
     echo "apt-get source redis${version:+=$version} into $dir" >&2
     (cd "$dir" && apt-get source -qq "redis${version:+=$version}" >apt-source.log 2>&1) || {
       echo "apt-get source redis failed:" >&2; tail -5 "$dir/apt-source.log" >&2; exit 1; }
-    found=$(ls -d "$dir"/redis-*/tests/test_helper.tcl 2>/dev/null | head -1 || true)
+    found=$(unpacked "$dir")
     [ -n "$found" ] || { echo "no tests/test_helper.tcl in the unpacked source under $dir" >&2; exit 1; }
   fi
   dirname "$(dirname "$found")"
 }
 
 # Wrap the external-mode setup steps of run_external_server_test in a reporting catch.
+# shellcheck disable=SC2016 # the $ in these patterns and replacements are Tcl's, not the shell's
 patch_setup_steps() {
   local f=$1/tests/support/server.tcl before
   before=$(grep -cE '^    r flushall$|^    r function flush$|^        dict set saved_config \$param \[lindex \[r config get \$param\] 1\]$|^        r config set \$param \$val$' "$f")
