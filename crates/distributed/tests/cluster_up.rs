@@ -69,7 +69,12 @@ fn free_base_port() -> u16 {
 fn children_of(parent: u32) -> Vec<u32> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("read /proc") {
-        let Ok(pid) = entry.expect("a /proc entry").file_name().to_string_lossy().parse() else {
+        let Ok(pid) = entry
+            .expect("a /proc entry")
+            .file_name()
+            .to_string_lossy()
+            .parse()
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
