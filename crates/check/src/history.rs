@@ -14,13 +14,15 @@
 //!
 //! Invariants every [`History`] keeps (checked by [`History::new`], so parsing and building
 //! share them): each command is one the model understands, each output is the kind its command
-//! gets (`get` → value, `cas` → bool, `incr` → integer, other writes → ok), and no operation
-//! returns before it was invoked.
+//! gets (`get` → value, `cas` → bool, `incr` → integer, other writes → ok, a transaction → one
+//! answer per sub-command or aborted; see `kv/outcome.rs`), a transaction holds 1 to
+//! `MULTI_OPS_MAX` sub-commands and no transaction, a time to live is at least 1, and no
+//! operation returns before it was invoked.
 
 use std::fmt;
 
 use crate::checker::{CheckResult, Checker};
-use crate::kv::{Command, ModelKind, Outcome};
+use crate::kv::{Command, ModelKind, Outcome, MULTI_OPS_MAX};
 use crate::model::{ClientId, Completion, Operation, Time};
 
 /// An operation of a key-value history.
@@ -101,12 +103,7 @@ impl History {
 
 /// Whether one operation keeps the history's invariants; the error says which one it breaks.
 pub(crate) fn validate(model: ModelKind, op: &KvOperation) -> Result<(), String> {
-    if !model.accepts(&op.input) {
-        return Err(format!(
-            "the {model} model has no {} operation",
-            op.input.name()
-        ));
-    }
+    validate_command(model, &op.input)?;
     if let Completion::Returned { at, output } = &op.completion {
         if *at < op.invoke {
             return Err(format!(
@@ -115,19 +112,46 @@ pub(crate) fn validate(model: ModelKind, op: &KvOperation) -> Result<(), String>
             ));
         }
         if !op.input.accepts_outcome(output) {
-            let wanted = match op.input {
-                Command::Get { .. } => "a value (string or null)",
-                Command::Cas { .. } => "true or false",
-                Command::Incr { .. } => "the new integer value",
-                _ => "nothing (ok)",
-            };
             return Err(format!(
-                "{} gets {wanted} as output, not {output}",
-                op.input.name()
+                "{} gets {} as output, not {output}",
+                op.input.name(),
+                op.input.wanted()
             ));
         }
     }
     Ok(())
+}
+
+/// Whether the model knows `command` and it is well formed: a transaction holds 1 to
+/// [`MULTI_OPS_MAX`] sub-commands and no transaction; a time to live is at least 1.
+fn validate_command(model: ModelKind, command: &Command) -> Result<(), String> {
+    if !model.accepts(command) {
+        return Err(format!(
+            "the {model} model has no {} operation",
+            command.name()
+        ));
+    }
+    match command {
+        Command::Multi(commands) => {
+            if commands.is_empty() || commands.len() > MULTI_OPS_MAX {
+                return Err(format!(
+                    "a multi holds 1 to {MULTI_OPS_MAX} sub-commands, not {}",
+                    commands.len()
+                ));
+            }
+            if commands.iter().any(|c| matches!(c, Command::Multi(_))) {
+                return Err("a multi cannot hold another multi".to_string());
+            }
+            commands
+                .iter()
+                .try_for_each(|c| validate_command(model, c))
+        }
+        Command::PutPx { ttl_ms: 0, .. } | Command::PExpire { ttl_ms: 0, .. } => Err(format!(
+            "{} needs a time to live of at least 1",
+            command.name()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A handle to an operation recorded by [`HistoryBuilder::invoke`], used to complete it.

@@ -95,7 +95,9 @@ mod report;
 mod search;
 pub mod synthetic;
 
-pub use checker::{check_operations, Budget, CheckResult, Checker, Stats};
+pub use checker::{
+    check_operations, partition_name, Budget, CheckResult, Checker, Stats, PARTITION_NAME_KEYS_MAX,
+};
 pub use cli::{
     run_cli, run_cli_with_budget, EXIT_ERROR, EXIT_LINEARIZABLE, EXIT_UNKNOWN, EXIT_VIOLATION,
     HISTORY_FILE_BYTES_MAX,
@@ -103,6 +105,9 @@ pub use cli::{
 pub use history::{History, HistoryBuilder, HistoryError, KvOperation, OpId};
 pub use html::render_html;
 pub use json::HISTORY_OPS_MAX;
-pub use kv::{Command, CounterModel, KvModel, ModelKind, Outcome, RegisterModel};
-pub use model::{ClientId, Completion, Model, Operation, Time};
+pub use kv::{
+    Command, CounterModel, KvModel, KvState, ModelKind, Outcome, RegisterModel, MULTI_OPS_MAX,
+    WORLDS_MAX,
+};
+pub use model::{ClientId, Completion, Interval, Model, Operation, Time};
 pub use report::{Report, ReportOp, StuckOp};

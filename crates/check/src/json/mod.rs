@@ -25,12 +25,17 @@
 //! Invariant: parsing never panics. Every rejection is a [`HistoryError`] naming the line and
 //! the field, because these files come from other tools and from people.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::history::{validate, History, HistoryError, KvOperation};
-use crate::kv::{Command, ModelKind, Outcome};
+use crate::kv::ModelKind;
 use crate::model::{Completion, Operation};
+
+mod command;
+mod write;
+
+use command::{allowed_fields, parse_command, parse_output};
+use write::Line;
 
 /// The most operations one history file may hold: bounds memory for untrusted input.
 pub const HISTORY_OPS_MAX: usize = 10_000_000;
@@ -111,16 +116,6 @@ fn parse_header(map: &Map<String, Value>) -> Result<ModelKind, String> {
     }
 }
 
-/// The fields each op may carry beyond the common ones; anything else is a typo.
-fn allowed_fields(op: &str) -> &'static [&'static str] {
-    match op {
-        "put" | "append" => &["value"],
-        "cas" => &["expected", "value"],
-        "incr" => &["delta"],
-        _ => &[],
-    }
-}
-
 /// Fields every op carries.
 const COMMON_FIELDS: [&str; 6] = ["client", "op", "key", "invoke", "return", "output"];
 
@@ -148,7 +143,7 @@ fn parse_op(map: &Map<String, Value>) -> Result<KvOperation, String> {
             let at = unsigned(map, "return")?;
             Completion::Returned {
                 at,
-                output: output(&command, map)?,
+                output: parse_output(&command, map.get("output"), false)?,
             }
         }
     };
@@ -158,75 +153,6 @@ fn parse_op(map: &Map<String, Value>) -> Result<KvOperation, String> {
         invoke,
         completion,
     })
-}
-
-/// The command a line describes; `op` is its already-read `"op"` field.
-fn parse_command(op: &str, map: &Map<String, Value>) -> Result<Command, String> {
-    let key = text(map, "key")?;
-    let command = match op {
-        "get" => Command::Get { key },
-        "put" => Command::Put {
-            key,
-            value: text(map, "value")?,
-        },
-        "append" => Command::Append {
-            key,
-            value: text(map, "value")?,
-        },
-        "cas" => {
-            let expected = match map.get("expected") {
-                None => {
-                    return Err("missing field \"expected\" (use null for \"key absent\")".into())
-                }
-                Some(Value::Null) => None,
-                Some(_) => Some(text(map, "expected")?),
-            };
-            Command::Cas {
-                key,
-                expected,
-                new: text(map, "value")?,
-            }
-        }
-        "delete" => Command::Delete { key },
-        "incr" => Command::Incr {
-            key,
-            delta: optional_i64(map, "delta")?.unwrap_or(1),
-        },
-        other => {
-            let known = "get, put, append, cas, delete or incr";
-            return Err(format!("unknown op {other:?} (expected {known})"));
-        }
-    };
-    Ok(command)
-}
-
-/// The output of an op that returned, read as the kind its command gets.
-fn output(command: &Command, map: &Map<String, Value>) -> Result<Outcome, String> {
-    let found = map.get("output");
-    match (command, found) {
-        (
-            Command::Put { .. } | Command::Append { .. } | Command::Delete { .. },
-            None | Some(Value::Null),
-        ) => Ok(Outcome::Done),
-        (Command::Put { .. } | Command::Append { .. } | Command::Delete { .. }, Some(_)) => {
-            Err(format!("{} has no output; omit \"output\"", command.name()))
-        }
-        (_, None) => Err(format!(
-            "missing field \"output\" ({} returned)",
-            command.name()
-        )),
-        (Command::Get { .. }, Some(Value::Null)) => Ok(Outcome::Value(None)),
-        (Command::Get { .. }, Some(_)) => Ok(Outcome::Value(Some(text(map, "output")?))),
-        (Command::Cas { .. }, Some(Value::Bool(b))) => Ok(Outcome::Swapped(*b)),
-        (Command::Cas { .. }, Some(other)) => Err(format!(
-            "\"output\" of cas must be true or false, found {}",
-            kind_of(other)
-        )),
-        (Command::Incr { .. }, Some(_)) => match optional_i64(map, "output")? {
-            Some(n) => Ok(Outcome::Counter(n)),
-            None => Err("\"output\" of incr must be an integer, found null".to_string()),
-        },
-    }
 }
 
 /// A required string field; integers are read as their decimal text.
@@ -282,70 +208,5 @@ fn kind_of(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-/// One operation as written to a file; field order is the documented one.
-#[derive(Serialize)]
-struct Line<'a> {
-    /// `client`.
-    client: u64,
-    /// `op`.
-    op: &'static str,
-    /// `key`.
-    key: &'a str,
-    /// `expected` (cas only): `Some(None)` writes null, "key absent".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expected: Option<Option<&'a str>>,
-    /// `value` (put, append, cas).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<&'a str>,
-    /// `delta` (incr).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    delta: Option<i64>,
-    /// `invoke`.
-    invoke: u64,
-    /// `return`; always written, null for no return.
-    #[serde(rename = "return")]
-    ret: Option<u64>,
-    /// `output`, omitted for acknowledged writes and for no return.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output: Option<Value>,
-}
-
-impl<'a> From<&'a KvOperation> for Line<'a> {
-    fn from(op: &'a KvOperation) -> Self {
-        let (mut expected, mut value, mut delta) = (None, None, None);
-        match &op.input {
-            Command::Put { value: v, .. } | Command::Append { value: v, .. } => {
-                value = Some(v.as_str())
-            }
-            Command::Cas {
-                expected: e, new, ..
-            } => {
-                expected = Some(e.as_deref());
-                value = Some(new.as_str());
-            }
-            Command::Incr { delta: d, .. } => delta = Some(*d),
-            Command::Get { .. } | Command::Delete { .. } => {}
-        }
-        let output = op.output().and_then(|out| match out {
-            Outcome::Done => None,
-            Outcome::Value(v) => Some(v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))),
-            Outcome::Swapped(b) => Some(Value::Bool(*b)),
-            Outcome::Counter(n) => Some(Value::from(*n)),
-        });
-        let (client, op_name, key) = (op.client, op.input.name(), op.input.key());
-        Line {
-            client,
-            op: op_name,
-            key,
-            expected,
-            value,
-            delta,
-            invoke: op.invoke,
-            ret: op.ret(),
-            output,
-        }
     }
 }
