@@ -108,6 +108,20 @@ impl Db {
         self.entries.insert(key, entry);
     }
 
+    /// Delete `key` at `index` if the last write left its container empty: the one place
+    /// that keeps "no entry holds an empty container" after a command removed elements.
+    /// Returns true if it deleted the key.
+    pub(crate) fn drop_if_empty(&mut self, key: &[u8], index: u64) -> bool {
+        let empty = self
+            .entries
+            .get(key)
+            .is_some_and(|e| e.value.is_empty_container());
+        if empty {
+            self.remove(key, index);
+        }
+        empty
+    }
+
     /// Remove `key` at `index`, live or expired; returns its entry.
     pub(crate) fn remove(&mut self, key: &[u8], index: u64) -> Option<Entry> {
         let (key, entry) = self.entries.remove_entry(key)?;

@@ -74,4 +74,4 @@ pub use distributed_core::wire::DecodeError;
 pub use machine::{Config, ConfigError, StateMachine};
 pub use reply::{KvError, Reply};
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
-pub use value::{Score, Value, ZSet};
+pub use value::{Score, ScoreRange, Value, ZSet};

@@ -32,9 +32,18 @@
 //! ```
 
 pub(crate) mod args;
+mod float;
+mod hashes;
 mod keys;
+mod lists;
+mod random;
+mod scan;
 mod server;
+mod sets;
 mod strings;
+mod typed;
+mod zrange;
+mod zsets;
 
 use bytes::Bytes;
 
@@ -51,7 +60,16 @@ pub(crate) type ReadFn = fn(&ReadCtx<'_>, &[Bytes]) -> Reply;
 pub(crate) type WriteFn = fn(&mut WriteCtx<'_>, &[Bytes]) -> Reply;
 
 /// Every family's rows; `command::table` indexes them by name.
-pub(crate) const FAMILIES: &[&[Spec]] = &[strings::SPECS, keys::SPECS, server::SPECS];
+pub(crate) const FAMILIES: &[&[Spec]] = &[
+    strings::SPECS,
+    keys::SPECS,
+    hashes::SPECS,
+    lists::SPECS,
+    sets::SPECS,
+    zsets::SPECS,
+    zrange::SPECS,
+    server::SPECS,
+];
 
 /// What a read sees: the keyspace as of `applied_index`, at the log time of that entry.
 pub(crate) struct ReadCtx<'a> {
@@ -134,4 +152,14 @@ pub(crate) fn string_at<'a>(ctx: &'a ReadCtx<'_>, key: &[u8]) -> Result<Option<&
 /// A count for a reply (lists are bounded far below `i64::MAX`).
 pub(crate) fn count(n: usize) -> Reply {
     Reply::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// The reply of a command body written with `?`: an error reply is the reply.
+pub(crate) fn answer(result: Result<Reply, Reply>) -> Reply {
+    result.unwrap_or_else(|error| error)
+}
+
+/// Byte strings as a reply array.
+pub(crate) fn bulks<'a>(items: impl IntoIterator<Item = &'a Bytes>) -> Vec<Reply> {
+    items.into_iter().cloned().map(Reply::Bulk).collect()
 }
