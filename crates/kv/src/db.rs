@@ -226,6 +226,30 @@ mod tests {
     }
 
     #[test]
+    fn an_emptied_container_is_dropped_and_tombstoned_and_others_are_kept() {
+        let mut db = Db::default();
+        let one: std::collections::BTreeSet<Bytes> = [k("m")].into();
+        db.insert(k("s"), Value::Set(one), None, 1);
+        db.insert(k("t"), s("x"), None, 1);
+        let Some(Entry {
+            value: Value::Set(members),
+            ..
+        }) = db.entry_mut(b"s", 2, 0)
+        else {
+            panic!("a set")
+        };
+        members.clear();
+        assert!(db.drop_if_empty(b"s", 2));
+        assert!(
+            !db.drop_if_empty(b"t", 2),
+            "a string is never an empty container"
+        );
+        assert!(!db.drop_if_empty(b"absent", 2));
+        assert!(db.lookup(b"s", 0).is_none());
+        assert!(db.changed_since(b"s", 1, 0) && !db.changed_since(b"s", 2, 0));
+    }
+
+    #[test]
     fn watch_sees_writes_deletions_and_recreations_after_its_index() {
         let mut db = Db::default();
         db.insert(k("a"), s("1"), None, 5);

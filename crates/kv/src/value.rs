@@ -286,6 +286,67 @@ mod tests {
         assert_eq!((z.len(), z.ordered.len()), (2, 2));
     }
 
+    fn zset(pairs: &[(f64, &'static str)]) -> ZSet {
+        let mut z = ZSet::new();
+        for (s, m) in pairs {
+            z.insert(b(m), Score::new(*s).unwrap());
+        }
+        z
+    }
+
+    fn range(min: f64, min_exclusive: bool, max: f64, max_exclusive: bool) -> ScoreRange {
+        ScoreRange {
+            min: Score::new(min).unwrap(),
+            min_exclusive,
+            max: Score::new(max).unwrap(),
+            max_exclusive,
+        }
+    }
+
+    #[test]
+    fn score_ranges_honour_exclusive_ends_infinities_and_empty_intervals() {
+        let z = zset(&[(1.0, "a"), (1.0, "b"), (2.0, "c"), (f64::INFINITY, "d")]);
+        let members = |r: ScoreRange| -> Vec<&[u8]> {
+            z.range_by_score(r).map(|(m, _)| m.as_ref()).collect()
+        };
+        assert_eq!(
+            members(range(1.0, false, 2.0, false)),
+            [&b"a"[..], b"b", b"c"]
+        );
+        assert_eq!(members(range(1.0, true, 2.0, false)), [&b"c"[..]]);
+        assert_eq!(members(range(1.0, false, 2.0, true)), [&b"a"[..], b"b"]);
+        assert_eq!(
+            members(range(f64::NEG_INFINITY, false, f64::INFINITY, false)).len(),
+            4
+        );
+        assert_eq!(members(range(2.0, true, f64::INFINITY, false)), [&b"d"[..]]);
+        assert!(members(range(f64::INFINITY, true, f64::INFINITY, false)).is_empty());
+        assert!(
+            members(range(2.0, false, 1.0, false)).is_empty(),
+            "min above max"
+        );
+        assert!(members(range(1.0, true, 1.0, true)).is_empty());
+        let backwards: Vec<&[u8]> = z
+            .range_by_score(range(1.0, false, 2.0, false))
+            .rev()
+            .map(|(m, _)| m.as_ref())
+            .collect();
+        assert_eq!(backwards, [&b"c"[..], b"b", b"a"]);
+    }
+
+    #[test]
+    fn ranks_pops_and_member_order_walks_agree_with_the_indexes() {
+        let mut z = zset(&[(3.0, "a"), (1.0, "b"), (2.0, "c")]);
+        assert_eq!(z.rank(b"b"), Some(0));
+        assert_eq!(z.rank(b"a"), Some(2));
+        assert_eq!(z.rank(b"zz"), None);
+        let by_member: Vec<&[u8]> = z.members_from(b"b").map(|(m, _)| m.as_ref()).collect();
+        assert_eq!(by_member, [&b"b"[..], b"c"]);
+        assert_eq!(z.pop_first().map(|(m, _)| m), Some(b("b")));
+        assert_eq!(z.pop_last().map(|(m, _)| m), Some(b("a")));
+        assert_eq!((z.len(), z.ordered.len(), z.score(b"a")), (1, 1, None));
+    }
+
     #[test]
     fn nan_is_not_a_score_and_negative_zero_is_zero() {
         assert!(Score::new(f64::NAN).is_none());

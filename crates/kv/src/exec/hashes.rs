@@ -34,6 +34,7 @@ const WF: Flags = Flags::WRITE.with(Flags::FAST);
 const WDF: Flags = Flags::WRITE.with(Flags::DENYOOM).with(Flags::FAST);
 
 /// The hashes family's rows of the command table.
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
     spec("hset", -4, WDF, "Sets the values of one or more fields in a hash; creates the hash if absent.", "2.0.0", Exec::Write(hset)),
     spec("hsetnx", 4, WDF, "Sets the value of a field in a hash only if the field does not exist.", "2.0.0", Exec::Write(hsetnx)),

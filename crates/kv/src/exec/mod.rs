@@ -13,7 +13,7 @@
 //! Invariants:
 //! - Deterministic: the reply and the new keyspace depend only on the old keyspace, the
 //!   command, the index, the log time and the limits. No clock, no randomness source but the
-//!   index, ordered maps only: every replica computes the same thing.
+//!   index (`random.rs`), ordered maps only: every replica computes the same thing.
 //! - All or nothing per command: a command that answers an error has changed nothing. Checks
 //!   happen before the first write.
 //! - Never panics on client data: a bad number, a wrong type or an overflow is an error reply.
@@ -25,9 +25,18 @@
 //!
 //! ```text
 //! mod.rs      this map, the contexts, dispatch, transactions, the families' tables
-//! args.rs     argument parsing with Redis' error texts (integers, options, expiry)
+//! args.rs     argument parsing with Redis' error texts (integers, options, expiry, ranges)
+//! float.rs    floats as Redis reads them and as Redis 7.2 prints them (scores, HINCRBYFLOAT)
+//! typed.rs    typed container access: WRONGTYPE first, empty containers deleted, TTL kept
+//! random.rs   deterministic picks (SPOP SRANDMEMBER HRANDFIELD): SplitMix64 per key and index
+//! scan.rs     HSCAN/SSCAN/ZSCAN cursors (the next member, valid on any replica), MATCH globs
 //! strings.rs  GET SET APPEND INCR… MGET MSET CAS
 //! keys.rs     DEL EXISTS (and the rest of the keyspace commands)
+//! hashes.rs   HSET HGET HGETALL HDEL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN…
+//! lists.rs    LPUSH RPUSH LPOP RPOP LRANGE LSET LREM LTRIM LINSERT LPOS LMOVE…
+//! sets.rs     SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
+//! zsets.rs    ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
+//! zrange.rs   ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
 //! server.rs   DISTRIBUTED.* commands of our own
 //! ```
 

@@ -93,8 +93,7 @@ pub(crate) fn options(args: &[Bytes]) -> Result<ScanOptions, Reply> {
         pattern: None,
         count: COUNT_DEFAULT,
     };
-    let mut pairs = args.chunks(2);
-    for pair in pairs.by_ref() {
+    for pair in args.chunks(2) {
         match pair {
             [name, value] if is(name, "COUNT") => {
                 let n = int(value)?;

@@ -46,6 +46,7 @@ const TWO: KeySpec = KeySpec {
 };
 
 /// The sets family's rows of the command table.
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
     spec("sadd", -3, WDF, KeySpec::FIRST, "Adds one or more members to a set; creates the set if absent.", "1.0.0", Exec::Write(sadd)),
     spec("srem", -3, WF, KeySpec::FIRST, "Removes one or more members from a set; deletes the set when it empties.", "1.0.0", Exec::Write(srem)),

@@ -150,3 +150,112 @@ pub(crate) fn store(ctx: &mut WriteCtx<'_>, key: &Bytes, value: Value, size: usi
     }
     super::count(size)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The TTL rule, checked here because no command yet sets a TTL on a container (EXPIRE
+    //! arrives with the keyspace commands): the entry is given one directly.
+    use super::*;
+    use crate::codec::Limits;
+    use crate::command::Command;
+    use crate::db::Db;
+    use crate::exec::run;
+
+    fn exec(db: &mut Db, index: u64, now_ms: u64, words: &[&str]) -> Reply {
+        let limits = Limits::default();
+        let mut ctx = WriteCtx {
+            db,
+            index,
+            now_ms,
+            limits: &limits,
+        };
+        let words = words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes()));
+        run(&mut ctx, &Command::from_words(words.collect()).unwrap())
+    }
+
+    /// `setup` at index 1, a TTL of 100 ms given to `k`, `modify` at index 2, time 50.
+    fn ttl_after(setup: &[&str], modify: &[&str]) -> (Reply, Option<u64>, Db) {
+        let mut db = Db::default();
+        assert!(!exec(&mut db, 1, 0, setup).is_error(), "{setup:?}");
+        db.entry_mut(b"k", 1, 0).unwrap().expires_at_ms = Some(100);
+        let reply = exec(&mut db, 2, 50, modify);
+        let ttl = db.lookup(b"k", 50).and_then(|e| e.expires_at_ms);
+        (reply, ttl, db)
+    }
+
+    #[test]
+    fn every_family_s_writes_keep_a_container_s_ttl() {
+        let cases: &[(&[&str], &[&str])] = &[
+            (&["hset", "k", "f", "1", "g", "2"], &["hset", "k", "h", "3"]),
+            (&["hset", "k", "f", "1", "g", "2"], &["hdel", "k", "f"]),
+            (&["hset", "k", "f", "1"], &["hincrby", "k", "f", "2"]),
+            (&["hset", "k", "f", "1"], &["hincrbyfloat", "k", "f", "0.5"]),
+            (&["rpush", "k", "a", "b", "c"], &["lpush", "k", "z"]),
+            (&["rpush", "k", "a", "b", "c"], &["lpop", "k"]),
+            (&["rpush", "k", "a", "b", "c"], &["lset", "k", "0", "x"]),
+            (&["rpush", "k", "a", "b", "c"], &["ltrim", "k", "0", "1"]),
+            (
+                &["rpush", "k", "a", "b", "c"],
+                &["linsert", "k", "AFTER", "a", "x"],
+            ),
+            (
+                &["rpush", "k", "a", "b", "c"],
+                &["lmove", "k", "k", "LEFT", "RIGHT"],
+            ),
+            (&["rpush", "k", "a", "b", "c"], &["rpoplpush", "k", "other"]),
+            (&["rpush", "k", "a"], &["lmove", "k", "k", "LEFT", "LEFT"]),
+            (&["sadd", "k", "a", "b", "c"], &["sadd", "k", "d"]),
+            (&["sadd", "k", "a", "b", "c"], &["srem", "k", "a"]),
+            (&["sadd", "k", "a", "b", "c"], &["spop", "k"]),
+            (&["zadd", "k", "1", "a", "2", "b"], &["zadd", "k", "3", "c"]),
+            (
+                &["zadd", "k", "1", "a", "2", "b"],
+                &["zincrby", "k", "1", "a"],
+            ),
+            (&["zadd", "k", "1", "a", "2", "b"], &["zpopmin", "k"]),
+            (
+                &["zadd", "k", "1", "a", "2", "b"],
+                &["zremrangebyscore", "k", "1", "1"],
+            ),
+        ];
+        for (setup, modify) in cases {
+            let (reply, ttl, _) = ttl_after(setup, modify);
+            assert!(!reply.is_error(), "{modify:?}: {reply:?}");
+            assert_eq!(ttl, Some(100), "{modify:?} keeps the TTL");
+        }
+    }
+
+    #[test]
+    fn a_container_moved_into_gets_no_ttl_and_a_stored_result_replaces_the_old_one() {
+        let (_, _, mut db) = ttl_after(&["sadd", "k", "a"], &["smove", "k", "fresh", "a"]);
+        assert_eq!(db.lookup(b"fresh", 50).unwrap().expires_at_ms, None);
+        assert!(
+            db.lookup(b"k", 50).is_none(),
+            "the emptied source is deleted"
+        );
+        exec(&mut db, 3, 50, &["sadd", "k", "x"]);
+        db.entry_mut(b"k", 3, 50).unwrap().expires_at_ms = Some(100);
+        exec(&mut db, 4, 50, &["sunionstore", "k", "fresh"]);
+        assert_eq!(db.lookup(b"k", 50).unwrap().expires_at_ms, None);
+    }
+
+    #[test]
+    fn an_expired_container_reads_as_absent_and_a_write_starts_a_new_one_without_ttl() {
+        let (_, _, mut db) = ttl_after(&["rpush", "k", "a", "b"], &["llen", "k"]);
+        assert_eq!(exec(&mut db, 3, 100, &["llen", "k"]), Reply::Int(0));
+        assert_eq!(exec(&mut db, 4, 100, &["rpush", "k", "z"]), Reply::Int(1));
+        let entry = db.lookup(b"k", 100).unwrap();
+        assert_eq!(entry.expires_at_ms, None);
+        assert_eq!(entry.version, 4);
+    }
+
+    #[test]
+    fn an_error_reply_leaves_the_version_alone() {
+        let mut db = Db::default();
+        exec(&mut db, 1, 0, &["hset", "k", "f", "text"]);
+        let error = exec(&mut db, 2, 0, &["hincrby", "k", "f", "1"]);
+        assert!(error.is_error());
+        assert_eq!(exec(&mut db, 3, 0, &["lpush", "k", "x"]), wrong_type());
+        assert_eq!(db.lookup(b"k", 0).unwrap().version, 1);
+    }
+}

@@ -18,8 +18,9 @@
 //! up. `LIMIT offset count`: a negative offset gives nothing, a negative count everything.
 //!
 //! Lex ranges assume every member has the same score, as Redis says: they walk (score, member)
-//! order and compare members, so with mixed scores the answer is well defined here but is not
-//! Redis' (whose skiplist search gives an unspecified one).
+//! order from the first member at or past `min` to the first past `max`, keeping those inside
+//! both ends. With equal scores that is exactly Redis' answer; with mixed scores Redis' answer
+//! depends on its skiplist's random node levels, ours is this walk's, the same on every replica.
 //!
 //! Ranks cost O(rank) here (a `BTreeSet` has no subtree counts); score and lex ranges start in
 //! O(log n) for score and O(position) for lex.
@@ -39,79 +40,17 @@ const R: Flags = Flags::READONLY;
 const W: Flags = Flags::WRITE;
 
 /// The sorted sets family's rows for ranges.
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec(
-        "zrange",
-        -4,
-        R,
-        "Returns members of a sorted set in a range of ranks, scores or members.",
-        "1.2.0",
-        Exec::Read(zrange),
-    ),
-    spec(
-        "zrangebyscore",
-        -4,
-        R,
-        "Returns members of a sorted set in a range of scores.",
-        "1.0.5",
-        Exec::Read(zrangebyscore),
-    ),
-    spec(
-        "zrevrange",
-        -4,
-        R,
-        "Returns members of a sorted set in a range of ranks, highest score first.",
-        "1.2.0",
-        Exec::Read(zrevrange),
-    ),
-    spec(
-        "zrevrangebyscore",
-        -4,
-        R,
-        "Returns members of a sorted set in a range of scores, highest first.",
-        "2.2.0",
-        Exec::Read(zrevrangebyscore),
-    ),
-    spec(
-        "zrangebylex",
-        -4,
-        R,
-        "Returns members of a sorted set in a range of member bytes.",
-        "2.8.9",
-        Exec::Read(zrangebylex),
-    ),
-    spec(
-        "zcount",
-        4,
-        RF,
-        "Returns the number of members of a sorted set in a range of scores.",
-        "2.0.0",
-        Exec::Read(zcount),
-    ),
-    spec(
-        "zlexcount",
-        4,
-        RF,
-        "Returns the number of members of a sorted set in a range of member bytes.",
-        "2.8.9",
-        Exec::Read(zlexcount),
-    ),
-    spec(
-        "zremrangebyrank",
-        4,
-        W,
-        "Removes the members of a sorted set in a range of ranks.",
-        "2.0.0",
-        Exec::Write(zremrangebyrank),
-    ),
-    spec(
-        "zremrangebyscore",
-        4,
-        W,
-        "Removes the members of a sorted set in a range of scores.",
-        "1.2.0",
-        Exec::Write(zremrangebyscore),
-    ),
+    spec("zrange", -4, R, "Returns members of a sorted set in a range of ranks, scores or members.", "1.2.0", Exec::Read(zrange)),
+    spec("zrangebyscore", -4, R, "Returns members of a sorted set in a range of scores.", "1.0.5", Exec::Read(zrangebyscore)),
+    spec("zrevrange", -4, R, "Returns members of a sorted set in a range of ranks, highest score first.", "1.2.0", Exec::Read(zrevrange)),
+    spec("zrevrangebyscore", -4, R, "Returns members of a sorted set in a range of scores, highest first.", "2.2.0", Exec::Read(zrevrangebyscore)),
+    spec("zrangebylex", -4, R, "Returns members of a sorted set in a range of member bytes.", "2.8.9", Exec::Read(zrangebylex)),
+    spec("zcount", 4, RF, "Returns the number of members of a sorted set in a range of scores.", "2.0.0", Exec::Read(zcount)),
+    spec("zlexcount", 4, RF, "Returns the number of members of a sorted set in a range of member bytes.", "2.8.9", Exec::Read(zlexcount)),
+    spec("zremrangebyrank", 4, W, "Removes the members of a sorted set in a range of ranks.", "2.0.0", Exec::Write(zremrangebyrank)),
+    spec("zremrangebyscore", 4, W, "Removes the members of a sorted set in a range of scores.", "1.2.0", Exec::Write(zremrangebyscore)),
 ];
 
 /// What a range is over.
@@ -283,12 +222,14 @@ fn select<'a>(
             z.iter()
                 .rev()
                 .skip_while(|(m, _)| !max.above(m))
-                .take_while(|(m, _)| min.below(m)),
+                .take_while(|(m, _)| min.below(m))
+                .filter(|(m, _)| max.above(m)),
         ),
         Range::Lex(min, max) => Box::new(
             z.iter()
                 .skip_while(|(m, _)| !min.below(m))
-                .take_while(|(m, _)| max.above(m)),
+                .take_while(|(m, _)| max.above(m))
+                .filter(|(m, _)| min.below(m)),
         ),
     }
 }

@@ -40,95 +40,19 @@ const WF: Flags = Flags::WRITE.with(Flags::FAST);
 const WDF: Flags = Flags::WRITE.with(Flags::DENYOOM).with(Flags::FAST);
 
 /// The sorted sets family's rows for single members (ranges: `zrange::SPECS`).
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec(
-        "zadd",
-        -4,
-        WDF,
-        "Adds members to a sorted set, or updates their scores; creates the sorted set if absent.",
-        "1.2.0",
-        Exec::Write(zadd),
-    ),
-    spec(
-        "zincrby",
-        4,
-        WDF,
-        "Increments the score of a member in a sorted set.",
-        "1.2.0",
-        Exec::Write(zincrby),
-    ),
-    spec(
-        "zrem",
-        -3,
-        WF,
-        "Removes one or more members from a sorted set; deletes it when it empties.",
-        "1.2.0",
-        Exec::Write(zrem),
-    ),
-    spec(
-        "zscore",
-        3,
-        RF,
-        "Returns the score of a member in a sorted set.",
-        "1.2.0",
-        Exec::Read(zscore),
-    ),
-    spec(
-        "zmscore",
-        -3,
-        RF,
-        "Returns the scores of several members in a sorted set.",
-        "6.2.0",
-        Exec::Read(zmscore),
-    ),
-    spec(
-        "zcard",
-        2,
-        RF,
-        "Returns the number of members in a sorted set.",
-        "1.2.0",
-        Exec::Read(zcard),
-    ),
-    spec(
-        "zrank",
-        3,
-        RF,
-        "Returns the index of a member in a sorted set ordered by ascending score.",
-        "2.0.0",
-        Exec::Read(zrank),
-    ),
-    spec(
-        "zrevrank",
-        3,
-        RF,
-        "Returns the index of a member in a sorted set ordered by descending score.",
-        "2.0.0",
-        Exec::Read(zrevrank),
-    ),
-    spec(
-        "zpopmin",
-        -2,
-        WF,
-        "Removes and returns the members with the lowest scores in a sorted set.",
-        "5.0.0",
-        Exec::Write(zpopmin),
-    ),
-    spec(
-        "zpopmax",
-        -2,
-        WF,
-        "Removes and returns the members with the highest scores in a sorted set.",
-        "5.0.0",
-        Exec::Write(zpopmax),
-    ),
-    spec(
-        "zscan",
-        -3,
-        Flags::READONLY,
-        "Iterates over the members and scores of a sorted set, a page at a time.",
-        "2.8.0",
-        Exec::Read(zscan),
-    ),
+    spec("zadd", -4, WDF, "Adds members to a sorted set, or updates their scores; creates the sorted set if absent.", "1.2.0", Exec::Write(zadd)),
+    spec("zincrby", 4, WDF, "Increments the score of a member in a sorted set.", "1.2.0", Exec::Write(zincrby)),
+    spec("zrem", -3, WF, "Removes one or more members from a sorted set; deletes it when it empties.", "1.2.0", Exec::Write(zrem)),
+    spec("zscore", 3, RF, "Returns the score of a member in a sorted set.", "1.2.0", Exec::Read(zscore)),
+    spec("zmscore", -3, RF, "Returns the scores of several members in a sorted set.", "6.2.0", Exec::Read(zmscore)),
+    spec("zcard", 2, RF, "Returns the number of members in a sorted set.", "1.2.0", Exec::Read(zcard)),
+    spec("zrank", 3, RF, "Returns the index of a member in a sorted set ordered by ascending score.", "2.0.0", Exec::Read(zrank)),
+    spec("zrevrank", 3, RF, "Returns the index of a member in a sorted set ordered by descending score.", "2.0.0", Exec::Read(zrevrank)),
+    spec("zpopmin", -2, WF, "Removes and returns the members with the lowest scores in a sorted set.", "5.0.0", Exec::Write(zpopmin)),
+    spec("zpopmax", -2, WF, "Removes and returns the members with the highest scores in a sorted set.", "5.0.0", Exec::Write(zpopmax)),
+    spec("zscan", -3, Flags::READONLY, "Iterates over the members and scores of a sorted set, a page at a time.", "2.8.0", Exec::Read(zscan)),
 ];
 
 /// A sorted-set row (the group and key spec every one of them shares).
@@ -380,7 +304,7 @@ fn pop(ctx: &mut WriteCtx<'_>, args: &[Bytes], highest: bool) -> Result<Reply, R
         [_, n] => non_negative(n, MUST_BE_POSITIVE)?,
         _ => return Err(syntax()),
     };
-    if wanted == 0 || read_at::<ZSet>(&ctx.as_read(), &args[0])?.is_none() {
+    if read_at::<ZSet>(&ctx.as_read(), &args[0])?.is_none() || wanted == 0 {
         return Ok(Reply::Array(Vec::new()));
     }
     let popped = modify_at(ctx, &args[0], |z: &mut ZSet| {
