@@ -393,7 +393,11 @@ fn partition<'h, M: Model>(
     }
     for (op, first) in kept {
         let root = groups.root(first);
-        by_root.get_mut(&root).expect("every key has a group").1.push(op);
+        by_root
+            .get_mut(&root)
+            .expect("every key has a group")
+            .1
+            .push(op);
     }
     let mut parts: Vec<Partition<'h, M>> = by_root
         .into_values()

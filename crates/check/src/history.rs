@@ -142,9 +142,7 @@ fn validate_command(model: ModelKind, command: &Command) -> Result<(), String> {
             if commands.iter().any(|c| matches!(c, Command::Multi(_))) {
                 return Err("a multi cannot hold another multi".to_string());
             }
-            commands
-                .iter()
-                .try_for_each(|c| validate_command(model, c))
+            commands.iter().try_for_each(|c| validate_command(model, c))
         }
         Command::PutPx { ttl_ms: 0, .. } | Command::PExpire { ttl_ms: 0, .. } => Err(format!(
             "{} needs a time to live of at least 1",

@@ -161,7 +161,12 @@ fn parse_cas(key: String, map: &Map<String, Value>) -> Result<Command, String> {
 fn parse_multi(map: &Map<String, Value>) -> Result<Command, String> {
     let items = match map.get("ops") {
         Some(Value::Array(items)) => items,
-        Some(other) => return Err(format!("\"ops\" must be an array, found {}", kind_of(other))),
+        Some(other) => {
+            return Err(format!(
+                "\"ops\" must be an array, found {}",
+                kind_of(other)
+            ))
+        }
         None => return Err("missing field \"ops\" (the multi's sub-commands)".to_string()),
     };
     if items.is_empty() || items.len() > MULTI_OPS_MAX {
@@ -177,7 +182,12 @@ fn parse_multi(map: &Map<String, Value>) -> Result<Command, String> {
         };
         let op = match sub.get("op") {
             Some(Value::String(s)) => s.as_str(),
-            Some(other) => return Err(at(format!("\"op\" must be a string, found {}", kind_of(other)))),
+            Some(other) => {
+                return Err(at(format!(
+                    "\"op\" must be a string, found {}",
+                    kind_of(other)
+                )))
+            }
             None => return Err(at("missing field \"op\"".to_string())),
         };
         if op == "multi" {
@@ -190,7 +200,11 @@ fn parse_multi(map: &Map<String, Value>) -> Result<Command, String> {
         }
         parse_command(op, sub).map_err(at)
     };
-    let commands = items.iter().enumerate().map(sub).collect::<Result<_, _>>()?;
+    let commands = items
+        .iter()
+        .enumerate()
+        .map(sub)
+        .collect::<Result<_, _>>()?;
     Ok(Command::Multi(commands))
 }
 
@@ -226,7 +240,10 @@ pub(super) fn parse_output(
                 _ => None,
             };
             let n = n.ok_or_else(|| {
-                format!("\"output\" of {name} must be an integer, found {}", kind_of(v))
+                format!(
+                    "\"output\" of {name} must be an integer, found {}",
+                    kind_of(v)
+                )
             })?;
             Ok(match command.answer() {
                 Answer::Counter => Outcome::Counter(n),
@@ -280,6 +297,9 @@ fn text_of(v: &Value) -> Result<String, String> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
-        other => Err(format!("\"output\" must be a string, found {}", kind_of(other))),
+        other => Err(format!(
+            "\"output\" must be a string, found {}",
+            kind_of(other)
+        )),
     }
 }

@@ -72,20 +72,26 @@ impl<'a> From<&'a Command> for Fields<'a> {
             | C::Append { value, .. }
             | C::LPush { value, .. }
             | C::RPush { value, .. } => f.value = Some(value),
-            C::PutPx { value, ttl_ms, .. } => (f.value, f.px) = (Some(value.as_str()), Some(*ttl_ms)),
+            C::PutPx { value, ttl_ms, .. } => {
+                (f.value, f.px) = (Some(value.as_str()), Some(*ttl_ms))
+            }
             C::PExpire { ttl_ms, .. } => f.px = Some(*ttl_ms),
             C::Cas { expected, new, .. } => {
                 (f.expected, f.value) = (Some(expected.as_deref()), Some(new.as_str()));
             }
             C::Incr { delta, .. } => f.delta = Some(*delta),
-            C::HSet { field, value, .. } => (f.field, f.value) = (Some(field.as_str()), Some(value.as_str())),
+            C::HSet { field, value, .. } => {
+                (f.field, f.value) = (Some(field.as_str()), Some(value.as_str()))
+            }
             C::HGet { field, .. } | C::HDel { field, .. } => f.field = Some(field),
             C::SAdd { member, .. }
             | C::SRem { member, .. }
             | C::SIsMember { member, .. }
             | C::ZScore { member, .. }
             | C::ZRem { member, .. } => f.member = Some(member),
-            C::ZAdd { score, member, .. } => (f.score, f.member) = (Some(*score), Some(member.as_str())),
+            C::ZAdd { score, member, .. } => {
+                (f.score, f.member) = (Some(*score), Some(member.as_str()))
+            }
             C::Multi(commands) => {
                 f.key = None;
                 f.ops = Some(commands.iter().map(Fields::from).collect());

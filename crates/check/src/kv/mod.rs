@@ -95,4 +95,3 @@ impl fmt::Display for ModelKind {
         f.write_str(self.name())
     }
 }
-

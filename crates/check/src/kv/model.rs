@@ -185,7 +185,13 @@ fn step_world(
 }
 
 /// Split every candidate row from `start` on whether key `i` is already gone (rule 3).
-fn split_on(next: &mut Vec<Slot>, start: usize, k: usize, i: usize, at: Interval) -> Result<(), Lost> {
+fn split_on(
+    next: &mut Vec<Slot>,
+    start: usize,
+    k: usize,
+    i: usize,
+    at: Interval,
+) -> Result<(), Lost> {
     let rows = (next.len() - start) / k;
     for c in 0..rows {
         if in_doubt(&next[start + c * k + i], at) {
@@ -208,7 +214,13 @@ fn is_logged(input: &Command, output: Option<&Outcome>) -> bool {
 }
 
 /// Run `input` on one world's row; whether `output` is what it would have answered.
-fn run(keys: &[String], row: &mut [Slot], input: &Command, output: Option<&Outcome>, at: Interval) -> bool {
+fn run(
+    keys: &[String],
+    row: &mut [Slot],
+    input: &Command,
+    output: Option<&Outcome>,
+    at: Interval,
+) -> bool {
     match (input, output) {
         (Command::Multi(_), Some(Outcome::Aborted)) => true,
         (Command::Multi(commands), Some(Outcome::Multi(outs))) => {
@@ -218,9 +230,7 @@ fn run(keys: &[String], row: &mut [Slot], input: &Command, output: Option<&Outco
                     .zip(outs)
                     .all(|(c, o)| run(keys, row, c, Some(o), at))
         }
-        (Command::Multi(commands), None) => {
-            commands.iter().all(|c| run(keys, row, c, None, at))
-        }
+        (Command::Multi(commands), None) => commands.iter().all(|c| run(keys, row, c, None, at)),
         (Command::Multi(_), Some(_)) => false,
         (one, output) => {
             let i = keys

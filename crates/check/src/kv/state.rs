@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use super::types::{describe_value, Slot};
+use super::types::{describe_value, Entry, Slot, Value};
 
 /// The values of a partition's keys, in each world still possible (see the module docs).
 #[derive(Clone, Debug)]
@@ -95,6 +95,18 @@ impl KvState {
         rows.dedup();
         self.worlds = rows.len();
         self.slots = rows.concat();
+    }
+
+    /// The string `key` holds in the first possible world, if it is one of this state's keys
+    /// and holds a string there: what tests and examples read back.
+    pub fn string_value(&self, key: &str) -> Option<&str> {
+        match self.world(0).get(self.index(key)?)? {
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => Some(s),
+            _ => None,
+        }
     }
 
     /// Whether any world holds a key with a deadline.

@@ -78,7 +78,9 @@ fn int(n: usize) -> Outcome {
 pub(crate) fn run_typed(slot: &mut Slot, command: &Command) -> Option<Outcome> {
     use Command as C;
     let answer = match command {
-        C::HSet { .. } | C::HGet { .. } | C::HDel { .. } | C::HLen { .. } => run_hash(slot, command),
+        C::HSet { .. } | C::HGet { .. } | C::HDel { .. } | C::HLen { .. } => {
+            run_hash(slot, command)
+        }
         C::LPush { .. } | C::RPush { .. } | C::LPop { .. } | C::RPop { .. } | C::LLen { .. } => {
             run_list(slot, command)
         }
@@ -202,9 +204,11 @@ fn run_set(slot: &mut Slot, command: &Command) -> Outcome {
                 int(1)
             }
         },
-        Command::SRem { member, .. } => {
-            int(members.binary_search(member).map(|i| members.remove(i)).is_ok().into())
-        }
+        Command::SRem { member, .. } => int(members
+            .binary_search(member)
+            .map(|i| members.remove(i))
+            .is_ok()
+            .into()),
         Command::SIsMember { member, .. } => int(members.binary_search(member).is_ok().into()),
         _ => int(members.len()),
     };

@@ -155,13 +155,18 @@ fn run(val: &mut Option<Val>, command: &Command) -> Option<Outcome> {
                 return None;
             };
             match command {
-                C::HSet { field, value, .. } => flag(m.insert(field.clone(), value.clone()).is_none()),
+                C::HSet { field, value, .. } => {
+                    flag(m.insert(field.clone(), value.clone()).is_none())
+                }
                 C::HGet { field, .. } => Outcome::Value(m.get(field).cloned()),
                 C::HDel { field, .. } => flag(m.remove(field).is_some()),
                 _ => count(m.len()),
             }
         }
-        (C::LPush { .. } | C::RPush { .. } | C::LPop { .. } | C::RPop { .. } | C::LLen { .. }, _) => {
+        (
+            C::LPush { .. } | C::RPush { .. } | C::LPop { .. } | C::RPop { .. } | C::LLen { .. },
+            _,
+        ) => {
             let Val::List(l) = val.get_or_insert_with(|| Val::List(VecDeque::new())) else {
                 return None;
             };
