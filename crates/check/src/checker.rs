@@ -56,7 +56,15 @@ pub struct Budget {
     pub partition_steps_max: u64,
     /// Wall-clock limit for the whole check; `None` for steps only.
     pub time_max: Option<Duration>,
+    /// Most operations one partition may hold. Transactions join the partitions of their
+    /// keys, so a workload whose transactions span everything makes one partition of the
+    /// whole history; past this bound it is not searched at all and the answer is `Unknown`,
+    /// with the partition in [`Stats::too_large`], rather than a search that cannot finish.
+    pub partition_ops_max: usize,
 }
+
+/// [`Budget::partition_ops_max`] unless told otherwise.
+pub const PARTITION_OPS_MAX_DEFAULT: usize = 200_000;
 
 impl Budget {
     /// A steps-only budget: the same history always gets the same answer.
@@ -64,6 +72,7 @@ impl Budget {
         Budget {
             partition_steps_max,
             time_max: None,
+            partition_ops_max: PARTITION_OPS_MAX_DEFAULT,
         }
     }
 }
@@ -75,6 +84,7 @@ impl Default for Budget {
         Budget {
             partition_steps_max: 5_000_000,
             time_max: Some(Duration::from_secs(60)),
+            partition_ops_max: PARTITION_OPS_MAX_DEFAULT,
         }
     }
 }
@@ -122,6 +132,9 @@ pub struct Stats {
     pub violating: Vec<String>,
     /// Partitions whose search ran out of budget, in key order.
     pub unknown: Vec<String>,
+    /// Partitions not searched because they held more than [`Budget::partition_ops_max`]
+    /// operations, each as `name (n ops)`; they are in `unknown` too.
+    pub too_large: Vec<String>,
 }
 
 /// A configured checker; `Checker::default()` uses every core and [`Budget::default`].
@@ -204,7 +217,7 @@ impl Checker {
             steps_max: self.budget.partition_steps_max,
             deadline,
         };
-        let outcomes = self.search_all(model, &parts, &limits);
+        let outcomes = self.search_all(model, &parts, &limits, self.budget.partition_ops_max);
 
         let mut stats = Stats {
             partitions: parts.len(),
@@ -220,7 +233,13 @@ impl Checker {
             stats.cache_entries_max = stats.cache_entries_max.max(cost.cache_entries);
             match outcome {
                 Outcome::Linearizable => {}
-                Outcome::Unknown => stats.unknown.push(part.key.clone()),
+                Outcome::Unknown => {
+                    if part.ops.len() > self.budget.partition_ops_max {
+                        let n = part.ops.len();
+                        stats.too_large.push(format!("{} ({n} ops)", part.key));
+                    }
+                    stats.unknown.push(part.key.clone());
+                }
                 Outcome::Violation { longest_prefix } => {
                     stats.violating.push(part.key.clone());
                     // Parts are in key order, so strict `<` keeps the first key among equals.
@@ -254,6 +273,7 @@ impl Checker {
         model: &M,
         parts: &[Partition<'_, M>],
         limits: &Limits,
+        ops_max: usize,
     ) -> Vec<(Outcome, SearchStats)> {
         // Largest first: the longest job starts earliest, so threads finish together.
         let mut order: Vec<usize> = (0..parts.len()).collect();
@@ -262,7 +282,7 @@ impl Checker {
         let mut results: Vec<Option<(Outcome, SearchStats)>> = vec![None; parts.len()];
         if threads == 1 {
             for i in order {
-                results[i] = Some(search_part(model, &parts[i], limits));
+                results[i] = Some(search_part(model, &parts[i], limits, ops_max));
             }
         } else {
             let next = AtomicUsize::new(0);
@@ -271,7 +291,7 @@ impl Checker {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = order.get(k) else { return done };
-                    done.push((i, search_part(model, &parts[i], limits)));
+                    done.push((i, search_part(model, &parts[i], limits, ops_max)));
                 }
             };
             std::thread::scope(|scope| {
@@ -293,12 +313,17 @@ impl Checker {
     }
 }
 
-/// Search one partition from the model's initial state for its keys.
+/// Search one partition from the model's initial state for its keys; a partition of more
+/// than `ops_max` operations is not searched (unknown).
 fn search_part<M: Model>(
     model: &M,
     part: &Partition<'_, M>,
     limits: &Limits,
+    ops_max: usize,
 ) -> (Outcome, SearchStats) {
+    if part.ops.len() > ops_max {
+        return (Outcome::Unknown, SearchStats::default());
+    }
     search(model, &part.ops, model.init_partition(&part.keys), limits)
 }
 

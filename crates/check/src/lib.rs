@@ -97,6 +97,7 @@ pub mod synthetic;
 
 pub use checker::{
     check_operations, partition_name, Budget, CheckResult, Checker, Stats, PARTITION_NAME_KEYS_MAX,
+    PARTITION_OPS_MAX_DEFAULT,
 };
 pub use cli::{
     run_cli, run_cli_with_budget, EXIT_ERROR, EXIT_LINEARIZABLE, EXIT_UNKNOWN, EXIT_VIOLATION,
@@ -104,10 +105,10 @@ pub use cli::{
 };
 pub use history::{History, HistoryBuilder, HistoryError, KvOperation, OpId};
 pub use html::render_html;
-pub use json::HISTORY_OPS_MAX;
+pub use json::{FORMAT_VERSION, HISTORY_OPS_MAX};
 pub use kv::{
-    Command, CounterModel, KvModel, KvState, ModelKind, Outcome, RegisterModel, MULTI_OPS_MAX,
-    WORLDS_MAX,
+    command_from_kv, outcome_from_kv, Command, CounterModel, KvModel, KvState, ModelKind, Outcome,
+    RegisterModel, MULTI_OPS_MAX, WORLDS_MAX,
 };
 pub use model::{ClientId, Completion, Interval, Model, Operation, Time};
 pub use report::{Report, ReportOp, StuckOp};

@@ -34,7 +34,8 @@ pub(super) fn allowed_fields(op: &str) -> &'static [&'static str] {
 }
 
 /// Every op a line may name, for the "unknown op" message.
-const KNOWN_OPS: &str = "get, put, append, cas, delete, incr, pexpire, pttl, hset, hget, hdel, \
+const KNOWN_OPS: &str = "get, put, append, cas, delete, exists, incr, pexpire, persist, pttl, \
+    ttl, hset, hget, hdel, \
     hlen, lpush, rpush, lpop, rpop, llen, sadd, srem, sismember, scard, zadd, zscore, zrem, \
     zcard or multi";
 
@@ -78,6 +79,9 @@ pub(super) fn parse_command(op: &str, map: &Map<String, Value>) -> Result<Comman
             ttl_ms: unsigned(map, "px")?,
         },
         "pttl" => Command::PTtl { key },
+        "persist" => Command::Persist { key },
+        "ttl" => Command::Ttl { key },
+        "exists" => Command::Exists { key },
         "hset" => Command::HSet {
             key,
             field: field()?,

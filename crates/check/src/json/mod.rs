@@ -2,7 +2,8 @@
 //! example).
 //!
 //! ```text
-//!   line 1 (optional)  {"model":"kv"}                      kv | register | counter; default kv
+//!   line 1 (optional)  {"model":"kv","version":2}          kv | register | counter; default kv
+//!                                                         version 1 | 2; see below
 //!   each other line    {"client":3,"op":"put","key":"k1","value":"x","invoke":10,"return":14}
 //!   blank lines        skipped
 //! ```
@@ -22,13 +23,20 @@
 //! Integers are accepted wherever a string value is (`"value":5` reads as `"5"`), since
 //! counters are often logged as numbers. An op with `"return":null` must have no output.
 //!
+//! Versions: 1 is the first format (get put append cas delete incr); 2 adds transactions,
+//! deadlines, `exists`, the typed commands and `{"error":"wrongtype"}` (their fields are in
+//! `json/command.rs`). A header without `version` reads as any known version, so every file
+//! written before versions existed still reads; a header naming version 1 refuses a version 2
+//! op; a later version is refused as written by a newer checker. The writer names version 2
+//! only when some op needs it, so a plain history is written exactly as it always was.
+//!
 //! Invariant: parsing never panics. Every rejection is a [`HistoryError`] naming the line and
 //! the field, because these files come from other tools and from people.
 
 use serde_json::{Map, Value};
 
 use crate::history::{validate, History, HistoryError, KvOperation};
-use crate::kv::ModelKind;
+use crate::kv::{Command, ModelKind};
 use crate::model::{Completion, Operation};
 
 mod command;
@@ -44,6 +52,7 @@ impl History {
     /// Parse a JSON-lines history (format in the module docs); errors name the line.
     pub fn parse_json_lines(text: &str) -> Result<History, HistoryError> {
         let mut model: Option<ModelKind> = None;
+        let mut version: Option<u64> = None;
         let mut ops: Vec<KvOperation> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
@@ -61,10 +70,18 @@ impl History {
                     let m = "the {\"model\": ...} header may only be the first line";
                     return Err(HistoryError::at_line(n, m));
                 }
-                model = Some(parse_header(&map).map_err(|m| HistoryError::at_line(n, m))?);
+                let (kind, v) = parse_header(&map).map_err(|m| HistoryError::at_line(n, m))?;
+                (model, version) = (Some(kind), v);
                 continue;
             }
             let op = parse_op(&map).map_err(|m| HistoryError::at_line(n, m))?;
+            if version == Some(1) && needs_version_2(&op.input) {
+                let m = format!(
+                    "op {:?} needs format version 2; the header says version 1",
+                    op.input.name()
+                );
+                return Err(HistoryError::at_line(n, m));
+            }
             validate(model.unwrap_or_default(), &op).map_err(|m| HistoryError::at_line(n, m))?;
             ops.push(op);
         }
@@ -74,7 +91,12 @@ impl History {
     /// Write the history in the file format: a header line, then one line per operation.
     /// `History::parse_json_lines` reads it back to an equal history.
     pub fn to_json_lines(&self) -> String {
-        let mut out = format!("{{\"model\":\"{}\"}}\n", self.model().name());
+        let name = self.model().name();
+        let mut out = if self.ops().iter().any(|op| needs_version_2(&op.input)) {
+            format!("{{\"model\":\"{name}\",\"version\":{FORMAT_VERSION}}}\n")
+        } else {
+            format!("{{\"model\":\"{name}\"}}\n")
+        };
         for op in self.ops() {
             let line =
                 serde_json::to_string(&Line::from(op)).expect("plain data always serialises");
@@ -103,17 +125,44 @@ fn parse_object(line: &str) -> Result<Map<String, Value>, String> {
     }
 }
 
-fn parse_header(map: &Map<String, Value>) -> Result<ModelKind, String> {
-    if map.len() != 1 {
-        return Err("the header line holds only \"model\"".to_string());
+/// The newest format version this checker reads and writes.
+pub const FORMAT_VERSION: u64 = 2;
+
+/// The header's model and, if it names one, its format version.
+fn parse_header(map: &Map<String, Value>) -> Result<(ModelKind, Option<u64>), String> {
+    if map.keys().any(|k| k != "model" && k != "version") {
+        return Err("the header line holds only \"model\" and \"version\"".to_string());
+    }
+    let version = match map.get("version") {
+        None => None,
+        Some(_) => Some(unsigned(map, "version")?),
+    };
+    if let Some(v) = version.filter(|v| !(1..=FORMAT_VERSION).contains(v)) {
+        return Err(format!(
+            "format version {v}: this checker reads versions 1 to {FORMAT_VERSION} \
+             (a newer checker wrote it?)"
+        ));
     }
     match &map["model"] {
-        Value::String(name) => name.parse(),
+        Value::String(name) => Ok((name.parse()?, version)),
         other => Err(format!(
             "\"model\" must be a string, found {}",
             kind_of(other)
         )),
     }
+}
+
+/// Whether a file needs format version 2 to hold `command`.
+fn needs_version_2(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Get { .. }
+            | Command::Put { .. }
+            | Command::Append { .. }
+            | Command::Cas { .. }
+            | Command::Delete { .. }
+            | Command::Incr { .. }
+    )
 }
 
 /// Fields every op carries.

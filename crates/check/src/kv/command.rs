@@ -6,7 +6,8 @@
 //!   lists     lpush rpush lpop rpop llen                 value: a sequence of strings
 //!   sets      sadd srem sismember scard                  value: a set of strings
 //!   sorted    zadd zscore zrem zcard                     value: member -> integer score
-//!   expiry    put(px) pexpire pttl                       a deadline on the whole key
+//!   expiry    put(px) pexpire persist pttl ttl           a deadline on the whole key
+//!   keys      delete exists                              any type
 //!   multi     [c1; c2; ...]                              MULTI ... EXEC, one atomic step
 //! ```
 //!
@@ -83,6 +84,21 @@ pub enum Command {
     },
     /// `PTTL key`: -2 if absent, -1 if it has no deadline, else the time left.
     PTtl {
+        /// The key asked about.
+        key: String,
+    },
+    /// `PERSIST key`: drop the key's deadline; answers 1 if it had one, else 0.
+    Persist {
+        /// The key made permanent.
+        key: String,
+    },
+    /// `TTL key`: `pttl` in whole seconds (-2 absent, -1 no deadline).
+    Ttl {
+        /// The key asked about.
+        key: String,
+    },
+    /// `EXISTS key`: 1 if the key is there (of any type), else 0.
+    Exists {
         /// The key asked about.
         key: String,
     },
@@ -274,6 +290,9 @@ impl Command {
             | Command::PutPx { key, .. }
             | Command::PExpire { key, .. }
             | Command::PTtl { key }
+            | Command::Persist { key }
+            | Command::Ttl { key }
+            | Command::Exists { key }
             | Command::HSet { key, .. }
             | Command::HGet { key, .. }
             | Command::HDel { key, .. }
@@ -316,6 +335,9 @@ impl Command {
             Command::Incr { .. } => "incr",
             Command::PExpire { .. } => "pexpire",
             Command::PTtl { .. } => "pttl",
+            Command::Persist { .. } => "persist",
+            Command::Ttl { .. } => "ttl",
+            Command::Exists { .. } => "exists",
             Command::HSet { .. } => "hset",
             Command::HGet { .. } => "hget",
             Command::HDel { .. } => "hdel",
@@ -343,6 +365,8 @@ impl Command {
             Command::Multi(commands) => commands.iter().all(Command::is_read),
             Command::Get { .. }
             | Command::PTtl { .. }
+            | Command::Ttl { .. }
+            | Command::Exists { .. }
             | Command::HGet { .. }
             | Command::HLen { .. }
             | Command::LLen { .. }
@@ -383,6 +407,9 @@ impl fmt::Display for Command {
             | C::ZRem { key, member } => write!(f, "{}({key}, {member:?})", self.name()),
             C::ZAdd { key, score, member } => write!(f, "zadd({key}, {score}, {member:?})"),
             C::PTtl { key }
+            | C::Persist { key }
+            | C::Ttl { key }
+            | C::Exists { key }
             | C::HLen { key }
             | C::LPop { key }
             | C::RPop { key }

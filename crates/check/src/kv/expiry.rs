@@ -25,7 +25,8 @@
 //!    back (stamps are monotonic in log order, which is the linearization order), so no
 //!    later operation can see the key again unless a later write sets it.
 //! 4. `pttl` answers `E - clock`: at most `ttl_ms` (the clock is past the setter's stamp) and
-//!    at least `lo - ret` (the clock is at most its return).
+//!    at least `lo - ret` (the clock is at most its return). `ttl` is the same in seconds,
+//!    read with Redis's rounding or a truncation (see [`ttl_fits`]).
 //!
 //! Why it is sound (no false violation): in the real run, order the operations by log position
 //! (reads at the entry they read after). Every rule above holds of that order, so every world
@@ -95,7 +96,15 @@ pub(crate) fn run_expiry(slot: &mut Slot, command: &Command, at: Interval) -> Op
             }
             None => Outcome::Int(0),
         },
-        Command::PTtl { .. } => match slot.as_ref().map(|e| e.deadline) {
+        Command::Persist { .. } => match slot {
+            Some(entry) if entry.deadline.is_some() => {
+                entry.deadline = None;
+                Outcome::Int(1)
+            }
+            _ => Outcome::Int(0),
+        },
+        Command::Exists { .. } => Outcome::Int(i64::from(slot.is_some())),
+        Command::PTtl { .. } | Command::Ttl { .. } => match slot.as_ref().map(|e| e.deadline) {
             None => Outcome::Int(-2),
             Some(None) => Outcome::Int(-1),
             // A range, not one answer: `ttl_fits` judges it.
@@ -106,12 +115,22 @@ pub(crate) fn run_expiry(slot: &mut Slot, command: &Command, at: Interval) -> Op
     Some(answer)
 }
 
-/// Rule 4: whether a `pttl` during `at` that answered `said` fits a present key with
-/// deadline `d`.
-pub(crate) fn ttl_fits(d: Deadline, said: i64, at: Interval) -> bool {
-    let Ok(left) = u64::try_from(said) else {
+/// Rule 4: whether a `pttl` (`seconds` false) or `ttl` (true) during `at` that answered
+/// `said` fits a present key with deadline `d`.
+///
+/// `ttl` answers whole seconds. Redis rounds (`(ms + 500) / 1000`); a store that truncates
+/// would answer one less. Both readings are allowed: `said` seconds stand for any time left
+/// in `[said·1000 − 500, said·1000 + 999]` ms, and that range must meet the possible one.
+pub(crate) fn ttl_fits(d: Deadline, said: i64, at: Interval, seconds: bool) -> bool {
+    let Ok(said) = u64::try_from(said) else {
         return false;
     };
     let least = at.ret.map_or(0, |r| d.lo.saturating_sub(r));
-    (least..=d.ttl_ms).contains(&left)
+    let (lo, hi) = if seconds {
+        let ms = said.saturating_mul(1000);
+        (ms.saturating_sub(500), ms.saturating_add(999))
+    } else {
+        (said, said)
+    };
+    lo <= d.ttl_ms && least <= hi
 }

@@ -21,6 +21,7 @@
 //! state.rs     KvState: the partition's values in each world still possible
 //! model.rs     KvModel: one step = expire, split on doubt, run, keep what fits
 //! simple.rs    RegisterModel and CounterModel: one key, one value
+//! request.rs   kv::Body and kv::Reply (the store's types) read as Command and Outcome
 //! ```
 
 use std::fmt;
@@ -30,6 +31,7 @@ mod command;
 mod expiry;
 mod model;
 mod outcome;
+mod request;
 mod simple;
 mod state;
 mod types;
@@ -39,6 +41,7 @@ pub use expiry::WORLDS_MAX;
 pub use model::KvModel;
 pub(crate) use outcome::Answer;
 pub use outcome::Outcome;
+pub use request::{command_from_kv, outcome_from_kv};
 pub use simple::{CounterModel, RegisterModel};
 pub use state::KvState;
 

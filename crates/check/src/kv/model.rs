@@ -245,10 +245,10 @@ fn run(
 /// with an error the history cannot name (incr of a non-integer) fits only with no return, and
 /// then changes nothing.
 fn run_one(slot: &mut Slot, command: &Command, output: Option<&Outcome>, at: Interval) -> bool {
-    if let (Command::PTtl { .. }, Some(Some(d)), Some(Outcome::Int(said))) =
+    if let (Command::PTtl { .. } | Command::Ttl { .. }, Some(Some(d)), Some(Outcome::Int(said))) =
         (command, slot.as_ref().map(|e| e.deadline), output)
     {
-        return ttl_fits(d, *said, at);
+        return ttl_fits(d, *said, at, matches!(command, Command::Ttl { .. }));
     }
     let answer = run_typed(slot, command)
         .or_else(|| run_expiry(slot, command, at))

@@ -9,7 +9,7 @@
 //!   hset hdel hlen lpush rpush llen
 //!   sadd srem sismember scard
 //!   zadd zrem zcard                     Int(n) | WrongType
-//!   pexpire pttl                        Int(n)
+//!   pexpire persist pttl ttl exists     Int(n)
 //!   multi                               Multi([one answer per sub-command]) | Aborted
 //! ```
 //!
@@ -119,6 +119,9 @@ impl Command {
                 | Command::Delete { .. }
                 | Command::PExpire { .. }
                 | Command::PTtl { .. }
+                | Command::Persist { .. }
+                | Command::Ttl { .. }
+                | Command::Exists { .. }
                 | Command::Multi(_)
         )
     }

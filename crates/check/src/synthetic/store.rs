@@ -79,11 +79,25 @@ impl Store {
                 }
                 None => Outcome::Int(0),
             },
-            Command::PTtl { .. } => Outcome::Int(match self.keys.get(&key) {
-                None => -2,
-                Some((_, None)) => -1,
-                Some((_, Some(deadline))) => (deadline - self.clock) as i64,
-            }),
+            Command::PTtl { .. } | Command::Ttl { .. } => {
+                let ms = match self.keys.get(&key) {
+                    None => return Outcome::Int(-2),
+                    Some((_, None)) => return Outcome::Int(-1),
+                    Some((_, Some(deadline))) => deadline - self.clock,
+                };
+                match command {
+                    Command::Ttl { .. } => Outcome::Int(((ms + 500) / 1000) as i64),
+                    _ => Outcome::Int(ms as i64),
+                }
+            }
+            Command::Persist { .. } => match self.keys.get_mut(&key) {
+                Some((_, deadline @ Some(_))) => {
+                    *deadline = None;
+                    Outcome::Int(1)
+                }
+                _ => Outcome::Int(0),
+            },
+            Command::Exists { .. } => Outcome::Int(self.keys.contains_key(&key).into()),
             _ => self.typed(key, command),
         }
     }
