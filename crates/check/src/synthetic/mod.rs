@@ -17,7 +17,8 @@
 //!
 //! [`Spec`] shapes the load (clients, keys, overlap); [`Mix`] adds the Redis-like vocabulary:
 //! transactions (some aborted), hashes, lists, sets and sorted sets, commands aimed at a key of
-//! another type (`WRONGTYPE`), and deadlines (`put px`, `pexpire`, `pttl`), stamped as
+//! another type (`WRONGTYPE`), `exists`, and deadlines (`put px`, `pexpire`, `persist`,
+//! `pttl`, `ttl`), stamped as
 //! `kv/expiry.rs` assumes. `Mix::default()` adds nothing, and then the history is exactly
 //! what it was before `Mix` existed (the benchmark's figures stay comparable).
 //!
@@ -193,12 +194,15 @@ fn random_single(spec: &Spec, mix: &Mix, rng: &mut SplitMix, j: usize, value: &s
         return typed_command(rng, family, &key, value);
     }
     if rng.chance(mix.expiry_permille / 2) {
-        return match rng.below(2) {
+        return match rng.below(5) {
             0 => Command::PExpire {
                 key,
                 ttl_ms: 1 + rng.below(spec.op_ticks_max.max(1) * 4),
             },
-            _ => Command::PTtl { key },
+            1 => Command::PTtl { key },
+            2 => Command::Ttl { key },
+            3 => Command::Persist { key },
+            _ => Command::Exists { key },
         };
     }
     if mix.typed && k % 10 < 4 {
