@@ -66,8 +66,9 @@ impl Default for Spec {
 /// Which Redis-like operations join the plain string mix; the default adds none.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mix {
-    /// Chance in a thousand that an operation is a transaction of 2 to 4 commands on random
-    /// keys (which joins their partitions); one in eight returned transactions is aborted.
+    /// Chance in a thousand that an operation is a transaction of 2 to 4 commands on keys of
+    /// one group of five neighbours (which joins their partitions); one in eight returned
+    /// transactions is aborted.
     pub multi_permille: u64,
     /// Give keys types: of every ten keys, a hash, a list, a set and a sorted set.
     pub typed: bool,
@@ -177,17 +178,33 @@ fn draft_operations(spec: &Spec, mix: &Mix, rng: &mut SplitMix) -> Vec<Draft> {
 }
 
 fn random_command(spec: &Spec, mix: &Mix, rng: &mut SplitMix, j: usize) -> Command {
+    let keys = spec.keys.max(1);
     if rng.chance(mix.multi_permille) {
+        // Keys of one group of MULTI_GROUP_KEYS, as a workload's transactions touch related
+        // keys (an account and its log): partitions join within a group, not across all.
+        let group = rng.below(keys.div_ceil(MULTI_GROUP_KEYS)) * MULTI_GROUP_KEYS;
         let n = 2 + rng.below(3);
-        let subs = (0..n).map(|s| random_single(spec, mix, rng, j, &format!("v{j}.{s}")));
+        let subs = (0..n).map(|s| {
+            let k = (group + rng.below(MULTI_GROUP_KEYS)) % keys;
+            random_single(spec, mix, rng, (j, k), &format!("v{j}.{s}"))
+        });
         return Command::Multi(subs.collect());
     }
-    random_single(spec, mix, rng, j, &format!("v{j}"))
+    let k = rng.below(keys);
+    random_single(spec, mix, rng, (j, k), &format!("v{j}"))
 }
 
-/// One command on a random key; `value` is unique to it, `j` names recent values for cas.
-fn random_single(spec: &Spec, mix: &Mix, rng: &mut SplitMix, j: usize, value: &str) -> Command {
-    let k = rng.below(spec.keys.max(1));
+/// How many neighbouring keys one generated transaction draws its keys from.
+const MULTI_GROUP_KEYS: u64 = 5;
+
+/// One command on key `k`; `value` is unique to it, `j` names recent values for cas.
+fn random_single(
+    spec: &Spec,
+    mix: &Mix,
+    rng: &mut SplitMix,
+    (j, k): (usize, u64),
+    value: &str,
+) -> Command {
     let key = key_name(mix, k);
     if rng.chance(mix.wrongtype_permille) {
         let family = rng.below(4);
