@@ -169,6 +169,12 @@ struct Partition<'h, M: Model> {
 /// Borrowed operations of one model's history.
 type OpRefs<'h, M> = Vec<&'h Operation<<M as Model>::Input, <M as Model>::Output>>;
 
+/// An operation kept for searching, with the index of its first key.
+type Kept<'h, M> = (
+    &'h Operation<<M as Model>::Input, <M as Model>::Output>,
+    usize,
+);
+
 impl Checker {
     /// Use `budget` instead of the default.
     pub fn with_budget(mut self, budget: Budget) -> Self {
@@ -379,7 +385,7 @@ fn partition<'h, M: Model>(
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut names: Vec<String> = Vec::new();
     let mut groups = KeyGroups { parent: Vec::new() };
-    let mut kept: Vec<(&'h Operation<M::Input, M::Output>, usize)> = Vec::with_capacity(ops.len());
+    let mut kept: Vec<Kept<'h, M>> = Vec::with_capacity(ops.len());
     let mut dropped = Dropped::default();
     for op in ops {
         if model.is_no_op(&op.input, op.output()) {

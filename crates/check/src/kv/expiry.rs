@@ -73,7 +73,7 @@ pub(crate) fn expire_certain(world: &mut [Slot], invoke: u64) {
 /// Rules 2 and 3: whether an operation during `at` may see this key either way.
 pub(crate) fn in_doubt(slot: &Slot, at: Interval) -> bool {
     match slot.as_ref().and_then(|e| e.deadline) {
-        Some(d) => !at.ret.is_some_and(|r| r < d.lo),
+        Some(d) => at.ret.is_none_or(|r| r >= d.lo),
         None => false,
     }
 }
