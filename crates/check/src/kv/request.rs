@@ -146,6 +146,15 @@ fn with_arguments(name: &str, args: &[String]) -> Option<Result<Command, String>
         ("append", 2) => Command::append(&args[0], &args[1]),
         ("cas", 2) => Command::cas(&args[0], None, &args[1]),
         ("cas", 3) => Command::cas(&args[0], Some(&args[1]), &args[2]),
+        _ => return typed_with_arguments(name, args),
+    };
+    Some(Ok(c))
+}
+
+/// The hash, list, set and sorted-set commands of [`with_arguments`].
+fn typed_with_arguments(name: &str, args: &[String]) -> Option<Result<Command, String>> {
+    let s = |i: usize| args[i].clone();
+    let c = match (name, args.len()) {
         ("hset", 3) => Command::HSet {
             key: s(0),
             field: s(1),

@@ -130,9 +130,20 @@ impl Store {
 /// Run a content command on `val` (created if absent and the command writes); `None` for a
 /// value of another type.
 fn run(val: &mut Option<Val>, command: &Command) -> Option<Outcome> {
+    run_string(val, command).or_else(|| run_container(val, command))
+}
+
+fn count(n: usize) -> Outcome {
+    Outcome::Int(n as i64)
+}
+
+fn flag(b: bool) -> Outcome {
+    Outcome::Int(i64::from(b))
+}
+
+/// The string commands; `None` if `command` is not one, or `val` holds another type.
+fn run_string(val: &mut Option<Val>, command: &Command) -> Option<Outcome> {
     use Command as C;
-    let count = |n: usize| Outcome::Int(n as i64);
-    let flag = |b: bool| Outcome::Int(i64::from(b));
     let answer = match (command, val.as_mut()) {
         (C::Get { .. }, None) => Outcome::Value(None),
         (C::Get { .. }, Some(Val::Str(s))) => Outcome::Value(Some(s.clone())),
@@ -164,6 +175,16 @@ fn run(val: &mut Option<Val>, command: &Command) -> Option<Outcome> {
             *val = Some(Val::Str(delta.to_string()));
             Outcome::Counter(*delta)
         }
+        _ => return None,
+    };
+    Some(answer)
+}
+
+/// The hash, list, set and sorted-set commands; `None` if `command` is not one, or `val`
+/// holds another type.
+fn run_container(val: &mut Option<Val>, command: &Command) -> Option<Outcome> {
+    use Command as C;
+    let answer = match (command, val.as_mut()) {
         (C::HSet { .. } | C::HGet { .. } | C::HDel { .. } | C::HLen { .. }, _) => {
             let Val::Hash(m) = val.get_or_insert_with(|| Val::Hash(BTreeMap::new())) else {
                 return None;
