@@ -92,6 +92,15 @@ fn run(
                 stats.unknown.join(", ")
             )
             .map_err(io_err)?;
+            if !stats.too_large.is_empty() {
+                writeln!(
+                    out,
+                    "too large to search (more than {} ops in one partition): {}",
+                    budget.partition_ops_max,
+                    stats.too_large.join(", ")
+                )
+                .map_err(io_err)?;
+            }
             note_no_page(html_out, out).map_err(io_err)?;
             Ok(EXIT_UNKNOWN)
         }

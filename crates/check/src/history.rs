@@ -14,13 +14,16 @@
 //!
 //! Invariants every [`History`] keeps (checked by [`History::new`], so parsing and building
 //! share them): each command is one the model understands, each output is the kind its command
-//! gets (`get` → value, `cas` → bool, `incr` → integer, other writes → ok), and no operation
-//! returns before it was invoked.
+//! gets (`get` → value, `cas` → bool, `incr` → integer, other writes → ok, a transaction → one
+//! answer per sub-command or aborted; see `kv/outcome.rs`), a transaction holds 1 to
+//! `MULTI_OPS_MAX` sub-commands and no transaction, a time to live is at least 1, and no
+//! operation returns before it was invoked.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::checker::{CheckResult, Checker};
-use crate::kv::{Command, ModelKind, Outcome};
+use crate::kv::{command_from_kv, outcome_from_kv, Command, ModelKind, Outcome, MULTI_OPS_MAX};
 use crate::model::{ClientId, Completion, Operation, Time};
 
 /// An operation of a key-value history.
@@ -101,12 +104,7 @@ impl History {
 
 /// Whether one operation keeps the history's invariants; the error says which one it breaks.
 pub(crate) fn validate(model: ModelKind, op: &KvOperation) -> Result<(), String> {
-    if !model.accepts(&op.input) {
-        return Err(format!(
-            "the {model} model has no {} operation",
-            op.input.name()
-        ));
-    }
+    validate_command(model, &op.input)?;
     if let Completion::Returned { at, output } = &op.completion {
         if *at < op.invoke {
             return Err(format!(
@@ -115,19 +113,44 @@ pub(crate) fn validate(model: ModelKind, op: &KvOperation) -> Result<(), String>
             ));
         }
         if !op.input.accepts_outcome(output) {
-            let wanted = match op.input {
-                Command::Get { .. } => "a value (string or null)",
-                Command::Cas { .. } => "true or false",
-                Command::Incr { .. } => "the new integer value",
-                _ => "nothing (ok)",
-            };
             return Err(format!(
-                "{} gets {wanted} as output, not {output}",
-                op.input.name()
+                "{} gets {} as output, not {output}",
+                op.input.name(),
+                op.input.wanted()
             ));
         }
     }
     Ok(())
+}
+
+/// Whether the model knows `command` and it is well formed: a transaction holds 1 to
+/// [`MULTI_OPS_MAX`] sub-commands and no transaction; a time to live is at least 1.
+fn validate_command(model: ModelKind, command: &Command) -> Result<(), String> {
+    if !model.accepts(command) {
+        return Err(format!(
+            "the {model} model has no {} operation",
+            command.name()
+        ));
+    }
+    match command {
+        Command::Multi(commands) => {
+            if commands.is_empty() || commands.len() > MULTI_OPS_MAX {
+                return Err(format!(
+                    "a multi holds 1 to {MULTI_OPS_MAX} sub-commands, not {}",
+                    commands.len()
+                ));
+            }
+            if commands.iter().any(|c| matches!(c, Command::Multi(_))) {
+                return Err("a multi cannot hold another multi".to_string());
+            }
+            commands.iter().try_for_each(|c| validate_command(model, c))
+        }
+        Command::PutPx { ttl_ms: 0, .. } | Command::PExpire { ttl_ms: 0, .. } => Err(format!(
+            "{} needs a time to live of at least 1",
+            command.name()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A handle to an operation recorded by [`HistoryBuilder::invoke`], used to complete it.
@@ -141,6 +164,10 @@ pub struct HistoryBuilder {
     model: ModelKind,
     /// Operations so far; an entry stays `NoReturn` until completed.
     ops: Vec<KvOperation>,
+    /// What was sent for each operation recorded with [`HistoryBuilder::invoke_kv`] and not
+    /// yet completed: its reply is read against the body (`DEL a b`'s one count stands for
+    /// two deletes), which the model's command alone no longer shows.
+    pending_kv: BTreeMap<usize, kv::Body>,
 }
 
 impl HistoryBuilder {
@@ -153,8 +180,47 @@ impl HistoryBuilder {
     pub fn with_model(model: ModelKind) -> Self {
         HistoryBuilder {
             model,
-            ops: Vec::new(),
+            ..Self::default()
         }
+    }
+
+    /// Record that `client` sent `body` (the store's own request body: one command, or an
+    /// `EXEC`) at time `at`. Errors, recording nothing, if the model cannot state it
+    /// (`kv/request.rs` lists what it knows).
+    pub fn invoke_kv(
+        &mut self,
+        client: ClientId,
+        body: &kv::Body,
+        at: Time,
+    ) -> Result<OpId, HistoryError> {
+        let command = command_from_kv(body).map_err(HistoryError::new)?;
+        validate_command(self.model, &command).map_err(HistoryError::new)?;
+        let id = self.invoke(client, command, at);
+        self.pending_kv.insert(id.0, body.clone());
+        Ok(id)
+    }
+
+    /// Record that operation `id`, invoked with [`HistoryBuilder::invoke_kv`], was answered
+    /// `reply` at time `at`. Errors, recording nothing, as [`HistoryBuilder::complete`] does,
+    /// or if the model cannot state the reply (an error other than `WRONGTYPE`, a shape the
+    /// command never answers): the operation then stays "no return", the safe reading.
+    pub fn complete_kv(
+        &mut self,
+        id: OpId,
+        reply: &kv::Reply,
+        at: Time,
+    ) -> Result<(), HistoryError> {
+        let Some(body) = self.pending_kv.get(&id.0) else {
+            return Err(HistoryError::new(format!(
+                "operation #{} was not invoked with invoke_kv, or completed already",
+                id.0
+            )));
+        };
+        let output = outcome_from_kv(body, reply)
+            .map_err(|m| HistoryError::new(format!("operation #{}: {m}", id.0)))?;
+        self.complete(id, output, at)?;
+        self.pending_kv.remove(&id.0);
+        Ok(())
     }
 
     /// Record that `client` sent `command` at time `at`.

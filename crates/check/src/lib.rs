@@ -10,7 +10,8 @@
 //!  history (JSON lines or HistoryBuilder)
 //!     │  validate
 //!     ▼
-//!  partition by key (P-compositionality) ──► one search per key, on worker threads
+//!  partition by key (P-compositionality) ──► one search per group of keys, on worker threads
+//!  (a transaction joins its keys' groups)    (a group past Budget::partition_ops_max: unknown)
 //!     │                                       Wing & Gong DFS + cache of (linearized set, state)
 //!     ▼                                       step/time budget: out of budget ⇒ Unknown
 //!  Linearizable │ Violation(Report) │ Unknown
@@ -24,20 +25,24 @@
 //! ```text
 //! lib.rs        this map, the file format and an example
 //! model.rs      the Model trait (sequential spec), Operation and Completion (intervals)
-//! kv.rs         Command and Outcome, and the kv, register and counter models
+//! kv/           Command and Outcome, and the kv, register and counter models: strings,
+//!               hashes, lists, sets, sorted sets, deadlines, transactions (kv/mod.rs maps
+//!               it); kv/request.rs reads the store's own kv::Body and kv::Reply
 //! history.rs    History (validated), HistoryBuilder (record as it happens), HistoryError
-//! json.rs       the JSON-lines file format: parse with line-numbered errors, and write
+//! json/         the JSON-lines file format (versioned): parse with line-numbered errors, write
 //! cache.rs      bitset with Zobrist hash + the (linearized set, state) cache
 //! search.rs     one partition's search: event list, lift/unlift, backtracking, budget
 //! checker.rs    Checker and Budget: partition, search in parallel, combine; CheckResult, Stats
 //! report.rs     Report: the minimal failing partition and where the search got stuck
 //! html.rs       render_html: the report as one self-contained HTML page
 //! cli.rs        run_cli: read a file, print the verdict, exit code 0/1/2/3
-//! synthetic.rs  generate linearizable-by-construction histories (tests, benchmarks, demos)
+//! synthetic/    generate linearizable-by-construction histories (tests, benchmarks, demos),
+//!               with a reference store of its own for the newer kinds
 //!
 //! tests/        models, search classics, JSON format, CLI, HTML, proptest properties;
 //!               screenshot.sh renders the sample violation page with headless Chromium
-//! benches/      checker.rs: 10,000 ops, 50 clients, 100 keys (`cargo bench -p check`)
+//! benches/      checker.rs: 10,000 ops, 50 clients, 100 keys, plain and with transactions
+//!               (`cargo bench -p check`)
 //! examples/     check_history.rs: the CLI as a standalone program
 //! testdata/     hand-written sample histories (README.md says what each shows)
 //! ```
@@ -58,6 +63,22 @@
 //! {"client":4,"op":"incr","key":"n","delta":2,"invoke":5,"return":9,"output":2}
 //! {"client":5,"op":"append","key":"k2","value":"b","invoke":6,"return":null}
 //! ```
+//!
+//! Transactions, deadlines and typed values need format version 2 (`json/mod.rs`):
+//!
+//! ```text
+//! {"model":"kv","version":2}
+//! {"client":1,"op":"multi","ops":[{"op":"put","key":"a","value":"1"},{"op":"incr","key":"n"}],"invoke":0,"return":9,"output":["ok",1]}
+//! {"client":2,"op":"put","key":"s","value":"x","px":100,"invoke":3,"return":5}
+//! {"client":3,"op":"hget","key":"s","field":"f","invoke":6,"return":8,"output":{"error":"wrongtype"}}
+//! ```
+//!
+//! ## Recording from a workload
+//!
+//! A workload that speaks the store's types records them directly: `invoke_kv(client,
+//! &kv::Body, t)` when it sends, `complete_kv(id, &kv::Reply, t)` when it hears back (times in
+//! simulated milliseconds, as the store's `time_ms` stamps are). An `EXEC` is one operation
+//! over all its keys; `DEL a b`, `MSET`, `MGET` are too.
 //!
 //! Intervals are closed: if one operation returns at the same time another is invoked, they
 //! count as concurrent (the safe reading for coarse clocks; see `search.rs`).
@@ -95,14 +116,20 @@ mod report;
 mod search;
 pub mod synthetic;
 
-pub use checker::{check_operations, Budget, CheckResult, Checker, Stats};
+pub use checker::{
+    check_operations, partition_name, Budget, CheckResult, Checker, Stats, PARTITION_NAME_KEYS_MAX,
+    PARTITION_OPS_MAX_DEFAULT,
+};
 pub use cli::{
     run_cli, run_cli_with_budget, EXIT_ERROR, EXIT_LINEARIZABLE, EXIT_UNKNOWN, EXIT_VIOLATION,
     HISTORY_FILE_BYTES_MAX,
 };
 pub use history::{History, HistoryBuilder, HistoryError, KvOperation, OpId};
 pub use html::render_html;
-pub use json::HISTORY_OPS_MAX;
-pub use kv::{Command, CounterModel, KvModel, ModelKind, Outcome, RegisterModel};
-pub use model::{ClientId, Completion, Model, Operation, Time};
+pub use json::{FORMAT_VERSION, HISTORY_OPS_MAX};
+pub use kv::{
+    command_from_kv, outcome_from_kv, Command, CounterModel, KvModel, KvState, ModelKind, Outcome,
+    RegisterModel, MULTI_OPS_MAX, WORLDS_MAX,
+};
+pub use model::{ClientId, Completion, Interval, Model, Operation, Time};
 pub use report::{Report, ReportOp, StuckOp};

@@ -29,6 +29,16 @@
 //!   always be placed last, where it changes nothing anyone observed, which is how the
 //!   search expresses "it never took effect".
 //! - Two states that compare equal behave the same from then on (the search caches states).
+//! - `step_during` is `step` with the operation's interval; a model that reads time must
+//!   stay sound for every stamp inside it (see `kv/expiry.rs`).
+//!
+//! A nondeterministic object (a key whose deadline may or may not have passed) is modelled
+//! as Porcupine does: the state is the *set* of states still possible, `step` maps each and
+//! keeps those the output allows, so `step` itself stays a function.
+//!
+//! The road not taken for time: copying each operation's invoke and return into its input.
+//! Every history already holds them in [`Operation`], so the search hands them to
+//! `step_during` instead, and inputs stay what the client sent.
 //!
 //! Equality and hashing of states come from the `Eq + Hash` bounds on [`Model::State`].
 //! The road not taken: Porcupine's explicit `Equal` function, which Go needs because its
@@ -39,8 +49,27 @@ use std::hash::Hash;
 
 /// A logical time point on a history's timeline (simulator ticks, or nanoseconds from a real run).
 ///
-/// Only the order of time points matters to the checker, never their distance.
+/// The search needs only the order of time points; distances matter only to a model whose
+/// rules read time (deadlines, in the same units: `kv/expiry.rs`).
 pub type Time = u64;
+
+/// When an operation ran: from its invoke to its return (`None`: it never returned).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interval {
+    /// When it was sent.
+    pub invoke: Time,
+    /// When the answer arrived; `None` for no return (+infinity).
+    pub ret: Option<Time>,
+}
+
+impl Interval {
+    /// An interval that says nothing: from time 0 to +infinity. [`Model::step`] uses it, so
+    /// a time-reading model judged without times accepts whatever some timing would allow.
+    pub const UNKNOWN: Interval = Interval {
+        invoke: 0,
+        ret: None,
+    };
+}
 
 /// The client that issued an operation; reports print it as `c3`.
 pub type ClientId = u64;
@@ -71,19 +100,74 @@ pub trait Model: Sync {
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
 
-    /// The partition an input belongs to (for a key-value store: the key).
+    /// The keys an input touches (for a key-value store: its key; for a transaction, every
+    /// key of its sub-commands).
     ///
     /// P-compositionality (Horn & Kroening 2015): when the object is a product of independent
-    /// parts, the history is linearizable iff each part's sub-history is. Models that cannot be
-    /// split return one constant, and the whole history is one partition.
-    fn partition(&self, input: &Self::Input) -> String;
+    /// parts, the history is linearizable iff each part's sub-history is. The checker puts
+    /// operations that share a key in one partition (union-find over keys), so a transaction
+    /// over `a` and `b` joins their histories while independent keys still split. Models that
+    /// cannot be split return one constant, and the whole history is one partition.
+    fn keys(&self, input: &Self::Input) -> Vec<String>;
 
-    /// True if `step` never changes the state for this input (a read). Two things rely on it:
-    /// a read with no return constrains nothing, so the checker drops it; and a read that fits
-    /// is placed without branching (see `search.rs`). Returning `false` is always safe, only
-    /// slower; returning `true` for an input that can change the state makes answers wrong.
+    /// The partition an input alone would form: its keys, joined with `+`.
+    fn partition(&self, input: &Self::Input) -> String {
+        self.keys(input).join("+")
+    }
+
+    /// The state before any operation of a partition over `keys` (sorted, distinct). A model
+    /// whose state names its keys builds it here once, so the search's states share it;
+    /// the default is [`Model::init`].
+    fn init_partition(&self, keys: &[String]) -> Self::State {
+        let _ = keys;
+        self.init()
+    }
+
+    /// [`Model::step`] for an operation that ran during `at`. Models whose rules read time
+    /// (deadlines: `kv/expiry.rs`) implement this; the search and the report call it. The
+    /// default ignores `at`.
+    fn step_during(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+        at: Interval,
+    ) -> Option<Self::State> {
+        let _ = at;
+        self.step(state, input, output)
+    }
+
+    /// True if `step` changes the state for this input only in states where
+    /// [`Model::reads_may_change`] holds (a read). Two things rely on it: a read with no
+    /// return constrains nothing, so the checker drops it (see [`Model::is_no_op`]); and a
+    /// read that fits without changing the state is placed without branching (see
+    /// `search.rs`). Returning `false` is always safe, only slower; returning `true` for an
+    /// input that can change the state elsewhere makes answers wrong.
     fn is_read_only(&self, input: &Self::Input) -> bool {
         let _ = input;
+        false
+    }
+
+    /// True if a read may change this state: it can observe something the state leaves open
+    /// (whether a key's deadline has passed). The search then tries such reads as real
+    /// choices. Default `false`.
+    fn reads_may_change(&self, state: &Self::State) -> bool {
+        let _ = state;
+        false
+    }
+
+    /// True if this operation fits anywhere and changes nothing, whatever the state: a read
+    /// with no return, an aborted transaction. The checker drops such operations before
+    /// searching (they constrain nothing). Default: a read-only input with no return.
+    fn is_no_op(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        output.is_none() && self.is_read_only(input)
+    }
+
+    /// True if the model could not follow `state` precisely (the kv model: too many possible
+    /// worlds). The search does not continue from it, and answers unknown instead of a
+    /// violation if it then finds no linearization. Default `false`.
+    fn gave_up(&self, state: &Self::State) -> bool {
+        let _ = state;
         false
     }
 
@@ -141,6 +225,14 @@ impl<I, O> Operation<I, O> {
             input,
             invoke,
             completion,
+        }
+    }
+
+    /// When it ran: its invoke and return.
+    pub fn interval(&self) -> Interval {
+        Interval {
+            invoke: self.invoke,
+            ret: self.ret(),
         }
     }
 

@@ -68,8 +68,11 @@ pub struct StuckOp {
 pub struct Report {
     /// The model's name (`kv`), so a reader knows which rules were applied.
     pub model: String,
-    /// The failing partition's key.
+    /// The failing partition's name: its key, or its keys `+`-joined and truncated
+    /// (`a+b+n`) when transactions joined several.
     pub partition: String,
+    /// Every key of the failing partition, sorted.
+    pub keys: Vec<String>,
     /// The partition's operations, ordered by invoke time (then return, then client).
     pub ops: Vec<ReportOp>,
     /// The longest linearizable prefix found, as indices into `ops` in linearization order.
@@ -86,10 +89,12 @@ pub struct Report {
 }
 
 impl Report {
-    /// Describe a failing partition: `ops` in any order, `prefix` as indices into `ops`.
+    /// Describe a failing partition over `keys` (sorted): `ops` in any order, `prefix` as
+    /// indices into `ops`.
     pub fn build<M: Model>(
         model: &M,
         partition: &str,
+        keys: &[String],
         ops: &[&Operation<M::Input, M::Output>],
         prefix: &[usize],
     ) -> Report {
@@ -117,18 +122,21 @@ impl Report {
             })
             .collect();
 
-        let mut state = model.init();
+        let mut state = model.init_partition(keys);
         let mut states = vec![model.describe_state(&state)];
         for &i in prefix {
             state = model
-                .step(&state, &ops[i].input, ops[i].output())
+                .step_during(&state, &ops[i].input, ops[i].output(), ops[i].interval())
                 .expect("the model is pure: it accepted this prefix during the search");
             states.push(model.describe_state(&state));
         }
         let stuck = candidates(ops, prefix)
             .into_iter()
             .map(|i| {
-                let fits = model.step(&state, &ops[i].input, ops[i].output()).is_some();
+                let o = ops[i];
+                let fits = model
+                    .step_during(&state, &o.input, o.output(), o.interval())
+                    .is_some();
                 StuckOp {
                     op: shown_at[i],
                     fits,
@@ -138,6 +146,7 @@ impl Report {
         Report {
             model: model.name().to_string(),
             partition: partition.to_string(),
+            keys: keys.to_vec(),
             ops: report_ops,
             prefix: prefix.iter().map(|&i| shown_at[i]).collect(),
             states,

@@ -24,9 +24,14 @@
 //! operations on the stack.
 //!
 //! One addition to Porcupine's walk: **reads are never a choice**. Before each walk every
-//! candidate read whose output fits the current state is placed at once, and backtracking pops
-//! straight past such reads (the proof is at `place_reads`). On this crate's synthetic
-//! single-key histories that cuts the steps about five-fold.
+//! candidate read whose output fits the current state *and leaves it unchanged* is placed at
+//! once, and backtracking pops straight past such reads (the proof is at `place_reads`). On
+//! this crate's synthetic single-key histories that cuts the steps about five-fold. A read
+//! that fits but changes the state (it saw a key's deadline pass: `Model::reads_may_change`)
+//! is an ordinary choice.
+//!
+//! A model may give up on a state (`Model::gave_up`): the search does not continue from it,
+//! and if it then finds no linearization it answers unknown, never a violation.
 //!
 //! Cost: deciding linearizability is NP-complete (Gibbons & Korach 1997), and this search is
 //! exponential in how many operations overlap *on one key*. Measured on synthetic 2,000-op
@@ -183,10 +188,11 @@ enum Placed {
     Explored,
 }
 
-/// Search one partition for a linearization.
+/// Search one partition for a linearization, from the model state `init`.
 pub fn search<M: Model>(
     model: &M,
     ops: &[&Operation<M::Input, M::Output>],
+    init: M::State,
     limits: &Limits,
 ) -> (Outcome, SearchStats) {
     let mut s = Search {
@@ -197,7 +203,9 @@ pub fn search<M: Model>(
         linearized: Bitset::new(ops.len()),
         cache: Cache::new(),
         stack: Vec::with_capacity(ops.len()),
-        state: model.init(),
+        reads_change: model.reads_may_change(&init),
+        state: init,
+        gave_up: false,
         best: Vec::new(),
         agree: 0,
         steps: 0,
@@ -230,6 +238,10 @@ struct Search<'a, M: Model> {
     stack: Vec<Frame<M::State>>,
     /// The model state after the stack.
     state: M::State,
+    /// `model.reads_may_change(&state)`, kept up to date with `state`: asked on every event.
+    reads_change: bool,
+    /// Some path was cut because the model gave up on its state: no violation can be claimed.
+    gave_up: bool,
     /// The longest partial linearization seen: reported on a violation as "where it got stuck".
     best: Vec<usize>,
     /// `stack[..agree]` and `best[..agree]` name the same operations, so extending `best`
@@ -248,6 +260,7 @@ impl<M: Model> Search<'_, M> {
                 Next::OutOfBudget => return Outcome::Unknown,
                 Next::Backtrack => match self.backtrack() {
                     Some(node) => node,
+                    None if self.gave_up => return Outcome::Unknown,
                     None => {
                         let longest_prefix = std::mem::take(&mut self.best);
                         return Outcome::Violation { longest_prefix };
@@ -264,7 +277,7 @@ impl<M: Model> Search<'_, M> {
             next = if !is_call {
                 // An operation that must be placed by now is not: undo.
                 Next::Backtrack
-            } else if self.read_only[op] {
+            } else if self.read_only[op] && !self.reads_change {
                 // Every read that fits was placed by `place_reads`; this one does not.
                 Next::At(self.list.next[cursor])
             } else {
@@ -291,15 +304,16 @@ impl<M: Model> Search<'_, M> {
         false
     }
 
-    /// Place, without branching, every candidate read whose output fits the current state;
-    /// then walk from the head.
+    /// Place, without branching, every candidate read whose output fits the current state
+    /// and leaves it unchanged; then walk from the head.
     ///
-    /// Why no branching is needed: if a read `g` can come next and fits, and some
-    /// linearization continues `P, x1..xk, g, ...`, then `P, g, x1..xk, ...` is one too: `g`
-    /// changes no state, so `x1..xk` see the same states, and no `xi` returned before `g` was
-    /// invoked (that is what "can come next" means). So if `P, g` has no linearization,
-    /// neither has `P`. This turns the search's worst enemy, reads of a value that many
-    /// orders explain, into straight-line work.
+    /// Why no branching is needed: if a read `g` can come next, fits and leaves the state as
+    /// it was, and some linearization continues `P, x1..xk, g, ...`, then `P, g, x1..xk, ...`
+    /// is one too: `g` changes no state, so `x1..xk` see the same states, and no `xi`
+    /// returned before `g` was invoked (that is what "can come next" means). So if `P, g`
+    /// has no linearization, neither has `P`. This turns the search's worst enemy, reads of
+    /// a value that many orders explain, into straight-line work. A read that changes the
+    /// state (it narrowed what the state left open) gets no such proof: the walk tries it.
     fn place_reads(&mut self, limits: &Limits) -> Next {
         let mut node = self.list.next[HEAD];
         while node != self.list.tail && self.list.event[node].1 {
@@ -323,15 +337,29 @@ impl<M: Model> Search<'_, M> {
     /// Try to make `op` the next operation of the partial linearization.
     fn place(&mut self, op: usize, forced: bool) -> Placed {
         let o = self.ops[op];
-        let Some(next_state) = self.model.step(&self.state, &o.input, o.output()) else {
+        let step = self
+            .model
+            .step_during(&self.state, &o.input, o.output(), o.interval());
+        let Some(next_state) = step else {
             return Placed::Rejected;
         };
+        if forced && self.reads_change && next_state != self.state {
+            // Not a read that changes nothing: `place_reads` may not place it (the walk will).
+            return Placed::Rejected;
+        }
+        if self.model.gave_up(&next_state) {
+            self.gave_up = true;
+            return Placed::Rejected;
+        }
         self.linearized.set(op);
         if !self.cache.insert(&self.linearized, &next_state) {
             self.linearized.clear(op);
             return Placed::Explored;
         }
         let state_before = std::mem::replace(&mut self.state, next_state);
+        if !forced {
+            self.reads_change = self.model.reads_may_change(&self.state);
+        }
         self.stack.push(Frame {
             op,
             state_before,
@@ -352,6 +380,7 @@ impl<M: Model> Search<'_, M> {
             self.state = frame.state_before;
             self.list.unlift(frame.op);
             if !frame.forced {
+                self.reads_change = self.model.reads_may_change(&self.state);
                 return Some(self.list.next[self.list.call_node[frame.op]]);
             }
         }

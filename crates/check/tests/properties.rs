@@ -78,6 +78,7 @@ fn apply(store: &mut BTreeMap<String, String>, c: &Command) -> Outcome {
             store.insert(key.clone(), (now + delta).to_string());
             Outcome::Counter(now + delta)
         }
+        other => unreachable!("`command` draws no {other}"),
     }
 }
 

@@ -2,7 +2,8 @@
 //! example).
 //!
 //! ```text
-//!   line 1 (optional)  {"model":"kv"}                      kv | register | counter; default kv
+//!   line 1 (optional)  {"model":"kv","version":2}          kv | register | counter; default kv
+//!                                                         version 1 | 2; see below
 //!   each other line    {"client":3,"op":"put","key":"k1","value":"x","invoke":10,"return":14}
 //!   blank lines        skipped
 //! ```
@@ -22,15 +23,27 @@
 //! Integers are accepted wherever a string value is (`"value":5` reads as `"5"`), since
 //! counters are often logged as numbers. An op with `"return":null` must have no output.
 //!
+//! Versions: 1 is the first format (get put append cas delete incr); 2 adds transactions,
+//! deadlines, `exists`, the typed commands and `{"error":"wrongtype"}` (their fields are in
+//! `json/command.rs`). A header without `version` reads as any known version, so every file
+//! written before versions existed still reads; a header naming version 1 refuses a version 2
+//! op; a later version is refused as written by a newer checker. The writer names version 2
+//! only when some op needs it, so a plain history is written exactly as it always was.
+//!
 //! Invariant: parsing never panics. Every rejection is a [`HistoryError`] naming the line and
 //! the field, because these files come from other tools and from people.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::history::{validate, History, HistoryError, KvOperation};
-use crate::kv::{Command, ModelKind, Outcome};
+use crate::kv::{Command, ModelKind};
 use crate::model::{Completion, Operation};
+
+mod command;
+mod write;
+
+use command::{allowed_fields, parse_command, parse_output};
+use write::Line;
 
 /// The most operations one history file may hold: bounds memory for untrusted input.
 pub const HISTORY_OPS_MAX: usize = 10_000_000;
@@ -39,6 +52,7 @@ impl History {
     /// Parse a JSON-lines history (format in the module docs); errors name the line.
     pub fn parse_json_lines(text: &str) -> Result<History, HistoryError> {
         let mut model: Option<ModelKind> = None;
+        let mut version: Option<u64> = None;
         let mut ops: Vec<KvOperation> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
@@ -56,10 +70,18 @@ impl History {
                     let m = "the {\"model\": ...} header may only be the first line";
                     return Err(HistoryError::at_line(n, m));
                 }
-                model = Some(parse_header(&map).map_err(|m| HistoryError::at_line(n, m))?);
+                let (kind, v) = parse_header(&map).map_err(|m| HistoryError::at_line(n, m))?;
+                (model, version) = (Some(kind), v);
                 continue;
             }
             let op = parse_op(&map).map_err(|m| HistoryError::at_line(n, m))?;
+            if version == Some(1) && needs_version_2(&op.input) {
+                let m = format!(
+                    "op {:?} needs format version 2; the header says version 1",
+                    op.input.name()
+                );
+                return Err(HistoryError::at_line(n, m));
+            }
             validate(model.unwrap_or_default(), &op).map_err(|m| HistoryError::at_line(n, m))?;
             ops.push(op);
         }
@@ -69,7 +91,12 @@ impl History {
     /// Write the history in the file format: a header line, then one line per operation.
     /// `History::parse_json_lines` reads it back to an equal history.
     pub fn to_json_lines(&self) -> String {
-        let mut out = format!("{{\"model\":\"{}\"}}\n", self.model().name());
+        let name = self.model().name();
+        let mut out = if self.ops().iter().any(|op| needs_version_2(&op.input)) {
+            format!("{{\"model\":\"{name}\",\"version\":{FORMAT_VERSION}}}\n")
+        } else {
+            format!("{{\"model\":\"{name}\"}}\n")
+        };
         for op in self.ops() {
             let line =
                 serde_json::to_string(&Line::from(op)).expect("plain data always serialises");
@@ -98,12 +125,26 @@ fn parse_object(line: &str) -> Result<Map<String, Value>, String> {
     }
 }
 
-fn parse_header(map: &Map<String, Value>) -> Result<ModelKind, String> {
-    if map.len() != 1 {
-        return Err("the header line holds only \"model\"".to_string());
+/// The newest format version this checker reads and writes.
+pub const FORMAT_VERSION: u64 = 2;
+
+/// The header's model and, if it names one, its format version.
+fn parse_header(map: &Map<String, Value>) -> Result<(ModelKind, Option<u64>), String> {
+    if map.keys().any(|k| k != "model" && k != "version") {
+        return Err("the header line holds only \"model\" and \"version\"".to_string());
+    }
+    let version = match map.get("version") {
+        None => None,
+        Some(_) => Some(unsigned(map, "version")?),
+    };
+    if let Some(v) = version.filter(|v| !(1..=FORMAT_VERSION).contains(v)) {
+        return Err(format!(
+            "format version {v}: this checker reads versions 1 to {FORMAT_VERSION} \
+             (a newer checker wrote it?)"
+        ));
     }
     match &map["model"] {
-        Value::String(name) => name.parse(),
+        Value::String(name) => Ok((name.parse()?, version)),
         other => Err(format!(
             "\"model\" must be a string, found {}",
             kind_of(other)
@@ -111,14 +152,17 @@ fn parse_header(map: &Map<String, Value>) -> Result<ModelKind, String> {
     }
 }
 
-/// The fields each op may carry beyond the common ones; anything else is a typo.
-fn allowed_fields(op: &str) -> &'static [&'static str] {
-    match op {
-        "put" | "append" => &["value"],
-        "cas" => &["expected", "value"],
-        "incr" => &["delta"],
-        _ => &[],
-    }
+/// Whether a file needs format version 2 to hold `command`.
+fn needs_version_2(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Get { .. }
+            | Command::Put { .. }
+            | Command::Append { .. }
+            | Command::Cas { .. }
+            | Command::Delete { .. }
+            | Command::Incr { .. }
+    )
 }
 
 /// Fields every op carries.
@@ -148,7 +192,7 @@ fn parse_op(map: &Map<String, Value>) -> Result<KvOperation, String> {
             let at = unsigned(map, "return")?;
             Completion::Returned {
                 at,
-                output: output(&command, map)?,
+                output: parse_output(&command, map.get("output"), false)?,
             }
         }
     };
@@ -158,75 +202,6 @@ fn parse_op(map: &Map<String, Value>) -> Result<KvOperation, String> {
         invoke,
         completion,
     })
-}
-
-/// The command a line describes; `op` is its already-read `"op"` field.
-fn parse_command(op: &str, map: &Map<String, Value>) -> Result<Command, String> {
-    let key = text(map, "key")?;
-    let command = match op {
-        "get" => Command::Get { key },
-        "put" => Command::Put {
-            key,
-            value: text(map, "value")?,
-        },
-        "append" => Command::Append {
-            key,
-            value: text(map, "value")?,
-        },
-        "cas" => {
-            let expected = match map.get("expected") {
-                None => {
-                    return Err("missing field \"expected\" (use null for \"key absent\")".into())
-                }
-                Some(Value::Null) => None,
-                Some(_) => Some(text(map, "expected")?),
-            };
-            Command::Cas {
-                key,
-                expected,
-                new: text(map, "value")?,
-            }
-        }
-        "delete" => Command::Delete { key },
-        "incr" => Command::Incr {
-            key,
-            delta: optional_i64(map, "delta")?.unwrap_or(1),
-        },
-        other => {
-            let known = "get, put, append, cas, delete or incr";
-            return Err(format!("unknown op {other:?} (expected {known})"));
-        }
-    };
-    Ok(command)
-}
-
-/// The output of an op that returned, read as the kind its command gets.
-fn output(command: &Command, map: &Map<String, Value>) -> Result<Outcome, String> {
-    let found = map.get("output");
-    match (command, found) {
-        (
-            Command::Put { .. } | Command::Append { .. } | Command::Delete { .. },
-            None | Some(Value::Null),
-        ) => Ok(Outcome::Done),
-        (Command::Put { .. } | Command::Append { .. } | Command::Delete { .. }, Some(_)) => {
-            Err(format!("{} has no output; omit \"output\"", command.name()))
-        }
-        (_, None) => Err(format!(
-            "missing field \"output\" ({} returned)",
-            command.name()
-        )),
-        (Command::Get { .. }, Some(Value::Null)) => Ok(Outcome::Value(None)),
-        (Command::Get { .. }, Some(_)) => Ok(Outcome::Value(Some(text(map, "output")?))),
-        (Command::Cas { .. }, Some(Value::Bool(b))) => Ok(Outcome::Swapped(*b)),
-        (Command::Cas { .. }, Some(other)) => Err(format!(
-            "\"output\" of cas must be true or false, found {}",
-            kind_of(other)
-        )),
-        (Command::Incr { .. }, Some(_)) => match optional_i64(map, "output")? {
-            Some(n) => Ok(Outcome::Counter(n)),
-            None => Err("\"output\" of incr must be an integer, found null".to_string()),
-        },
-    }
 }
 
 /// A required string field; integers are read as their decimal text.
@@ -282,70 +257,5 @@ fn kind_of(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-/// One operation as written to a file; field order is the documented one.
-#[derive(Serialize)]
-struct Line<'a> {
-    /// `client`.
-    client: u64,
-    /// `op`.
-    op: &'static str,
-    /// `key`.
-    key: &'a str,
-    /// `expected` (cas only): `Some(None)` writes null, "key absent".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expected: Option<Option<&'a str>>,
-    /// `value` (put, append, cas).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<&'a str>,
-    /// `delta` (incr).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    delta: Option<i64>,
-    /// `invoke`.
-    invoke: u64,
-    /// `return`; always written, null for no return.
-    #[serde(rename = "return")]
-    ret: Option<u64>,
-    /// `output`, omitted for acknowledged writes and for no return.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output: Option<Value>,
-}
-
-impl<'a> From<&'a KvOperation> for Line<'a> {
-    fn from(op: &'a KvOperation) -> Self {
-        let (mut expected, mut value, mut delta) = (None, None, None);
-        match &op.input {
-            Command::Put { value: v, .. } | Command::Append { value: v, .. } => {
-                value = Some(v.as_str())
-            }
-            Command::Cas {
-                expected: e, new, ..
-            } => {
-                expected = Some(e.as_deref());
-                value = Some(new.as_str());
-            }
-            Command::Incr { delta: d, .. } => delta = Some(*d),
-            Command::Get { .. } | Command::Delete { .. } => {}
-        }
-        let output = op.output().and_then(|out| match out {
-            Outcome::Done => None,
-            Outcome::Value(v) => Some(v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))),
-            Outcome::Swapped(b) => Some(Value::Bool(*b)),
-            Outcome::Counter(n) => Some(Value::from(*n)),
-        });
-        let (client, op_name, key) = (op.client, op.input.name(), op.input.key());
-        Line {
-            client,
-            op: op_name,
-            key,
-            expected,
-            value,
-            delta,
-            invoke: op.invoke,
-            ret: op.ret(),
-            output,
-        }
     }
 }
