@@ -28,11 +28,13 @@
 //! args.rs     argument parsing with Redis' error texts (integers, options, expiry)
 //! strings.rs  GET SET APPEND INCR… MGET MSET CAS
 //! keys.rs     DEL EXISTS (and the rest of the keyspace commands)
+//! pubsub.rs   PUBLISH: through the log, changes no key; the machine's outbox carries it
 //! server.rs   DISTRIBUTED.* commands of our own
 //! ```
 
 pub(crate) mod args;
 mod keys;
+pub(crate) mod pubsub;
 mod server;
 mod strings;
 
@@ -51,7 +53,12 @@ pub(crate) type ReadFn = fn(&ReadCtx<'_>, &[Bytes]) -> Reply;
 pub(crate) type WriteFn = fn(&mut WriteCtx<'_>, &[Bytes]) -> Reply;
 
 /// Every family's rows; `command::table` indexes them by name.
-pub(crate) const FAMILIES: &[&[Spec]] = &[strings::SPECS, keys::SPECS, server::SPECS];
+pub(crate) const FAMILIES: &[&[Spec]] = &[
+    strings::SPECS,
+    keys::SPECS,
+    server::SPECS,
+    pubsub::SPECS,
+];
 
 /// What a read sees: the keyspace as of `applied_index`, at the log time of that entry.
 pub(crate) struct ReadCtx<'a> {
