@@ -396,7 +396,10 @@ mod tests {
     }
 
     fn publish(channel: &'static str, message: &'static str) -> Command {
-        let args = vec![Bytes::from_static(channel.as_bytes()), Bytes::from_static(message.as_bytes())];
+        let args = vec![
+            Bytes::from_static(channel.as_bytes()),
+            Bytes::from_static(message.as_bytes()),
+        ];
         Command::new(b"PUBLISH", args).expect("a valid PUBLISH")
     }
 
@@ -412,7 +415,10 @@ mod tests {
         assert_eq!(sm.apply(2, &entry), Reply::Int(0));
         assert!(sm.published().is_empty());
         assert_eq!(sm.apply(3, &[]), Reply::ok());
-        assert!(sm.published().is_empty(), "the next entry empties the outbox");
+        assert!(
+            sm.published().is_empty(),
+            "the next entry empties the outbox"
+        );
     }
 
     #[test]
@@ -429,7 +435,10 @@ mod tests {
             },
         };
         let replies = sm.apply(1, &exec(0).encode());
-        assert!(matches!(replies, Reply::Array(ref r) if r.len() == 3), "{replies:?}");
+        assert!(
+            matches!(replies, Reply::Array(ref r) if r.len() == 3),
+            "{replies:?}"
+        );
         assert_eq!(sm.published().len(), 2);
         assert_eq!(sm.published()[1].0, Bytes::from_static(b"b"));
         // `w` changed at index 1, after the watch's index 0: aborted, nothing published.

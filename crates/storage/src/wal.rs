@@ -396,7 +396,11 @@ mod tests {
         wal.append(&[2; 500]).expect("a record past the roll size");
         wal.append(&[3; 10]).expect("then a small one again");
         wal.sync().expect("sync");
-        assert_eq!(wal.segments(), 3, "the large record sits alone in its segment");
+        assert_eq!(
+            wal.segments(),
+            3,
+            "the large record sits alone in its segment"
+        );
         drop(wal);
         let (_, recovery) = Wal::open(dir.path(), options).expect("reopen");
         let sizes: Vec<usize> = recovery.records().map(|(_, r)| r.len()).collect();

@@ -53,12 +53,8 @@ pub(crate) type ReadFn = fn(&ReadCtx<'_>, &[Bytes]) -> Reply;
 pub(crate) type WriteFn = fn(&mut WriteCtx<'_>, &[Bytes]) -> Reply;
 
 /// Every family's rows; `command::table` indexes them by name.
-pub(crate) const FAMILIES: &[&[Spec]] = &[
-    strings::SPECS,
-    keys::SPECS,
-    server::SPECS,
-    pubsub::SPECS,
-];
+pub(crate) const FAMILIES: &[&[Spec]] =
+    &[strings::SPECS, keys::SPECS, server::SPECS, pubsub::SPECS];
 
 /// What a read sees: the keyspace as of `applied_index`, at the log time of that entry.
 pub(crate) struct ReadCtx<'a> {
