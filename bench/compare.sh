@@ -25,7 +25,8 @@
 #
 # Env: QUICK=1 (same as --quick: 1 s per run, small key space, -n 10000 for redis-benchmark),
 #      DURATION, WARMUP, KEYS override the run length, warm-up and key space;
-#      PEERS_DIR: where etcd-cluster.sh and redis.sh live (default: ../shared/bench).
+#      PEERS_DIR: where etcd-cluster.sh and redis.sh live (default: bench/peers, beside this
+#      script: each installs its peer from Debian's packages if missing).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --out) out=${2:?--out needs a directory}; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "unknown flag $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -45,9 +46,10 @@ if [ "$quick" = 1 ]; then
 else
   duration=${DURATION:-10s}; warmup=${WARMUP:-2s}; keys=${KEYS:-10000}; rb_n=100000
 fi
-peers_dir=${PEERS_DIR:-$repo/../shared/bench}
-[ -x "$peers_dir/etcd-cluster.sh" ] || [ -f "$peers_dir/etcd-cluster.sh" ] || {
-  echo "cannot find etcd-cluster.sh in $peers_dir (set PEERS_DIR)" >&2; exit 2; }
+peers_dir=${PEERS_DIR:-$repo/bench/peers}
+for script in etcd-cluster.sh redis.sh; do
+  [ -f "$peers_dir/$script" ] || { echo "cannot find $script in $peers_dir (PEERS_DIR)" >&2; exit 2; }
+done
 
 need_apt() {  # install Debian packages whose command is missing
   local missing=()

@@ -12,7 +12,7 @@
 #
 # Every process this script starts is stopped on exit (trap). Interleaving the systems round by
 # round keeps a noisy machine (other builds) from favouring one of them; compare within a round.
-# Env: PEERS_DIR: where redis.sh lives (default ../shared/bench).
+# Env: PEERS_DIR: where redis.sh lives (default: bench/peers, beside this script).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin="$repo/target/release/distributed"; n=200000; rounds=3
@@ -26,7 +26,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-peers_dir=${PEERS_DIR:-$repo/../shared/bench}
+peers_dir=${PEERS_DIR:-$repo/bench/peers}
+[ -f "$peers_dir/redis.sh" ] || { echo "cannot find redis.sh in $peers_dir (PEERS_DIR)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "no binary at $bin: cargo build --release -p distributed" >&2; exit 2; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/get-vs-redis.XXXXXX")
 pids=()

@@ -1,7 +1,7 @@
 //! `distributed cluster up`: the quick start. Starts N node processes (this same binary) on
 //! loopback with data under one directory, prints their RESP addresses, and stops them all on
-//! Ctrl-C. Node i listens for clients on base+i-1, for peers on base+1000+i-1 and serves
-//! metrics on base+2000+i-1.
+//! Ctrl-C or SIGTERM (what `kill`, systemd and container runtimes send). Node i listens for
+//! clients on base+i-1, for peers on base+1000+i-1 and serves metrics on base+2000+i-1.
 //!
 //! ```text
 //!   distributed cluster up --nodes 3 --data-dir data --base-port 6379
@@ -9,7 +9,7 @@
 //!     n2  RESP 127.0.0.1:6380  peers 127.0.0.1:7380  metrics http://127.0.0.1:8380/metrics  data/n2
 //!     n3  RESP 127.0.0.1:6381  peers 127.0.0.1:7381  metrics http://127.0.0.1:8381/metrics  data/n3
 //!   each node runs max(1, cores / N) tokio workers (`--worker-threads`): the nodes share the cores
-//!   Ctrl-C ──SIGINT──► every child ──► wait for all ──► exit 0
+//!   Ctrl-C or SIGTERM ──SIGINT──► every child ──► wait for all ──► exit 0
 //!   a child exits by itself ──► SIGINT the others ──► exit 1
 //! ```
 
@@ -135,7 +135,7 @@ async fn up_and_wait(up: UpArgs) -> u8 {
         futures_select_all(waits.collect()).await
     };
     let code = tokio::select! {
-        _ = tokio::signal::ctrl_c() => 0,
+        () = crate::node_cmd::shutdown_signal() => 0,
         status = first_exit => {
             eprintln!("a node exited by itself ({status}); stopping the others");
             1
@@ -180,7 +180,8 @@ where
     .await
 }
 
-/// Forward Ctrl-C: SIGINT to every child still running, so each closes its WAL cleanly.
+/// Forward Ctrl-C or SIGTERM as SIGINT to every child still running, so each closes its WAL
+/// cleanly. (A child of a terminal also gets the terminal's own SIGINT: twice is harmless.)
 fn interrupt_all(children: &[tokio::process::Child]) {
     for child in children {
         if let Some(pid) = child.id() {

@@ -5,10 +5,16 @@
 //!   distributed kv --addr 127.0.0.1:6379 get k        →  "v"
 //!   distributed kv --addr 127.0.0.1:6379 cas k v w    →  1) (integer) 1  2) "w"
 //!   connect ─► *n RESP array ─► read one frame (bounded) ─► print like redis-cli
-//!   exit 0 reply · 1 error reply or connection failure · 2 bad arguments
+//!   a first byte that starts no RESP reply (`+ - : $ *`) ─► error at once, bytes shown
+//!   no reply within 10 s, or a close before one ─► error naming the address
+//!   exit 0 reply · 1 error reply, non-RESP reply or connection failure · 2 bad arguments
 //! ```
+//!
+//! A port that speaks something else (the node's peer or metrics port, an HTTP server) is
+//! refused by the reply's first byte rather than parsed: the RESP parser also reads a request's
+//! inline form (`GET k\r\n`), which would turn `HTTP/1.1 400 …` into an array of words.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -66,11 +72,20 @@ fn words(op: Op) -> Vec<String> {
     }
 }
 
+/// How long a reply may take before the call gives up.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The first byte of every RESP2 reply: simple string, error, integer, bulk string, array.
+const RESP_REPLY_FIRST_BYTES: &[u8] = b"+-:$*";
+
+/// Bytes of a non-RESP reply quoted in the error.
+const QUOTED_BYTES_MAX: usize = 40;
+
 /// Send one command and read its reply.
 pub fn call(addr: &str, words: &[String]) -> Result<Frame, String> {
     let mut stream =
         TcpStream::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_read_timeout(Some(REPLY_TIMEOUT));
     let request = Frame::Array(words.iter().map(|w| Frame::bulk(w.clone())).collect());
     let mut out = BytesMut::new();
     encode(&request, &mut out);
@@ -80,18 +95,39 @@ pub fn call(addr: &str, words: &[String]) -> Result<Frame, String> {
     let mut buf = BytesMut::new();
     let mut chunk = [0u8; 16 << 10];
     loop {
-        if let Some(frame) = parse_frame(&mut buf, &Limits::default()).map_err(|e| e.to_string())? {
+        if let Some(&first) = buf.first() {
+            if !RESP_REPLY_FIRST_BYTES.contains(&first) {
+                return Err(format!(
+                    "{addr} did not answer in RESP: its reply starts \"{}\"; {}",
+                    buf[..buf.len().min(QUOTED_BYTES_MAX)].escape_ascii(),
+                    CLIENT_PORT_HINT
+                ));
+            }
+        }
+        let parsed = parse_frame(&mut buf, &Limits::default())
+            .map_err(|e| format!("{addr} sent a malformed RESP reply: {e}"))?;
+        if let Some(frame) = parsed {
             return Ok(frame);
         }
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| format!("read from {addr}: {e}"))?;
+        let n = stream.read(&mut chunk).map_err(|e| match e.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => format!(
+                "no reply from {addr} within {} s; {CLIENT_PORT_HINT}",
+                REPLY_TIMEOUT.as_secs()
+            ),
+            _ => format!("read from {addr}: {e}"),
+        })?;
         if n == 0 {
-            return Err(format!("{addr} closed the connection before answering"));
+            return Err(format!(
+                "{addr} closed the connection before answering; {CLIENT_PORT_HINT}"
+            ));
         }
         buf.extend_from_slice(&chunk[..n]);
     }
 }
+
+/// What to check when a port does not answer like a node's client port.
+const CLIENT_PORT_HINT: &str = "is it a node's client (RESP) port, its --listen? \
+     The peer and metrics ports speak other protocols";
 
 /// redis-cli's way of printing a reply.
 pub fn show(frame: &Frame, indent: usize) -> String {

@@ -20,9 +20,11 @@
 //! check_cmd.rs   `distributed check`: a thin wrapper over the `check` crate's CLI entry point
 //! node_cmd.rs    `distributed node`: flags over --config (server::config_file) → NodeConfig,
 //!                tokio runtime, signals
-//! cluster_cmd.rs `distributed cluster up`: spawn N nodes of this binary, forward Ctrl-C
+//! cluster_cmd.rs `distributed cluster up`: spawn N nodes of this binary, forward Ctrl-C and
+//!                SIGTERM
 //! kv_cmd.rs      `distributed kv`: a tiny blocking RESP client
-//! status_cmd.rs `distributed status`: INFO from each node, one line each
+//! status_cmd.rs  `distributed status`: INFO from each node, one line each
+//! progress.rs    a progress line on stderr for long runs, only when stderr is a terminal
 //! ../examples/   raft_demo (sans-IO Raft in one process), e2e_replication (3 server nodes)
 //! bench/         `distributed bench`: closed-loop load generator, RESP and etcd backends
 //! ```
@@ -35,6 +37,7 @@ mod check_cmd;
 mod cluster_cmd;
 mod kv_cmd;
 mod node_cmd;
+mod progress;
 mod sim_cmd;
 mod sim_kv;
 mod status_cmd;

@@ -7,6 +7,7 @@
 //!   args (+ file) ──merge──► NodeConfig ──validate──► server::run_node (tokio, multi-thread,
 //!                                                      --worker-threads N, default one per core)
 //!   bad flags / config ─► exit 2      runtime failure (WAL, bind) ─► exit 1
+//!   logs ─► stderr (RUST_LOG, default info), coloured only when stderr is a terminal
 //! ```
 
 use std::path::PathBuf;
@@ -137,8 +138,8 @@ pub fn run(args: NodeArgs) -> u8 {
     }
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. `cluster up` waits on it too.
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {
@@ -153,11 +154,15 @@ async fn shutdown_signal() {
     }
 }
 
+/// Logs to stderr, `RUST_LOG` (default `info`). Colour codes only when stderr is a terminal:
+/// a log file, a pipe or `cluster up`'s captured output gets plain text a grep can read.
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

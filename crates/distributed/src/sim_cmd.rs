@@ -2,6 +2,8 @@
 //!
 //! ```text
 //!   --seeds A..B  ──► run_seeds on all cores ──► summary line, failing seeds, replay command
+//!                     stderr a terminal: "seeds 812/5000  violations 0  406 seeds/s  2 s",
+//!                     redrawn in place while it runs, erased before the summary (progress.rs)
 //!   --seed S      ──► run_seed  (optionally --trace) ──► trace lines, then the seed's report
 //! ```
 //!
@@ -13,12 +15,18 @@ use std::fmt;
 use std::io::{self, Write};
 use std::num::NonZeroUsize;
 use std::ops::Range;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use scenarios::raft::{parse_variant, run_seed, run_seeds, RaftSimOptions};
+use scenarios::raft::{parse_variant, run_seed, run_seeds_with_progress, RaftSimOptions};
 use scenarios::raft_kv::{parse_read_path, ReadPath};
-use scenarios::{parse_seeds, FaultProfile};
+use scenarios::{parse_seeds, FaultProfile, SeedProgress};
 use sim::TraceLevel;
+
+use crate::progress::{per_second, while_running, StatusLine};
+
+/// How often the progress line of a seed range is redrawn on a terminal.
+const PROGRESS_PERIOD: Duration = Duration::from_millis(250);
 
 /// The protocols the simulator can drive from the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -259,11 +267,31 @@ fn replay_one(seed: u64, args: &SimArgs, mut opts: RaftSimOptions) -> u8 {
     0
 }
 
+/// Run `batch` over `args.seeds`, with a progress line on a terminal (see the module header).
+pub(crate) fn with_seed_progress<T>(args: &SimArgs, batch: impl FnOnce(&SeedProgress) -> T) -> T {
+    let progress = SeedProgress::default();
+    let total = args.seeds.end.saturating_sub(args.seeds.start);
+    let line = |elapsed: Duration| {
+        let done = progress.done();
+        format!(
+            "seeds {done}/{total}  violations {}  {} seeds/s  {} s",
+            progress.failing(),
+            per_second(done, elapsed),
+            elapsed.as_secs()
+        )
+    };
+    while_running(StatusLine::for_stderr(), PROGRESS_PERIOD, line, || {
+        batch(&progress)
+    })
+}
+
 fn run_range(args: &SimArgs, opts: &RaftSimOptions) -> u8 {
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{}", header(args));
     let _ = out.flush();
-    let summary = run_seeds(args.seeds.clone(), opts, threads(args));
+    let summary = with_seed_progress(args, |progress| {
+        run_seeds_with_progress(args.seeds.clone(), opts, threads(args), progress)
+    });
     let _ = write!(out, "{summary}");
     match summary.violations.first() {
         Some(first) => {

@@ -4,6 +4,7 @@
 //!   --reads log|read-index|lease, --variant …, --tick-periods A..B, --client-timeout U
 //!                ──► RaftKvOptions (set_variant, validate; errors exit 2)
 //!   --seeds A..B ──► raft_kv::run_seeds ──► summary: invariant + linearizability verdicts
+//!                    (a progress line on a terminal, as for raft: sim_cmd::with_seed_progress)
 //!   --seed S     ──► raft_kv::run_seed  ──► [trace] + report (+ --history OUT.jsonl)
 //!                                              └─► `distributed check OUT.jsonl` re-checks it
 //! ```
@@ -14,9 +15,11 @@
 use std::fs;
 use std::io::{self, Write};
 
-use scenarios::raft_kv::{run_seed, run_seeds, RaftKvOptions};
+use scenarios::raft_kv::{run_seed, run_seeds_with_progress, RaftKvOptions};
 
-use crate::sim_cmd::{header, read_path, replay_command, threads, trace_level, SimArgs};
+use crate::sim_cmd::{
+    header, read_path, replay_command, threads, trace_level, with_seed_progress, SimArgs,
+};
 
 /// Build the options from the flags, or say which flag is wrong.
 fn options(args: &SimArgs) -> Result<RaftKvOptions, String> {
@@ -94,7 +97,9 @@ fn run_range(args: &SimArgs, opts: &RaftKvOptions) -> u8 {
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{}", header(args));
     let _ = out.flush();
-    let summary = run_seeds(args.seeds.clone(), opts, threads(args));
+    let summary = with_seed_progress(args, |progress| {
+        run_seeds_with_progress(args.seeds.clone(), opts, threads(args), progress)
+    });
     let _ = write!(out, "{summary}");
     match &summary.lowest_failure {
         Some(first) => {

@@ -330,3 +330,48 @@ fn the_one_step_membership_variant_is_caught_and_its_seed_replays_the_violation(
     let again = distributed(&replay.split_whitespace().collect::<Vec<_>>());
     assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
 }
+
+/// A stranger on an ephemeral port: reads the request, answers `reply`, then holds the
+/// connection open until the client closes it, so a client that waits for more hangs.
+fn stranger_answering(reply: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("local addr").port();
+    let stranger = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 1024];
+        let _ = conn.read(&mut buf);
+        conn.write_all(reply).expect("answer");
+        let _ = conn.read(&mut buf); // 0 once the client has closed
+    });
+    (port, stranger)
+}
+
+#[test]
+fn kv_refuses_a_reply_that_is_not_resp_at_once_and_shows_its_first_bytes() {
+    let cases: &[(&[u8], &str)] = &[
+        (
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+            r#"its reply starts "HTTP/1.1 400 Bad Request\r\nContent-Length""#,
+        ),
+        (
+            b"\x10\x00\x00\x00\xde\xad\xbe\xef binary frame",
+            r#"its reply starts "\x10\x00\x00\x00\xde\xad\xbe\xef binary frame""#,
+        ),
+    ];
+    for &(reply, quoted) in cases {
+        let (port, stranger) = stranger_answering(reply);
+        let addr = format!("127.0.0.1:{port}");
+        let out = distributed(&["kv", "--addr", &addr, "get", "k"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("{addr} did not answer in RESP")),
+            "{err}"
+        );
+        assert!(err.contains(quoted), "{err}");
+        assert!(err.contains("client (RESP) port"), "{err}");
+        assert_eq!(stdout(&out), "", "nothing printed as if it were a reply");
+        stranger.join().expect("the stranger saw the client close");
+    }
+}

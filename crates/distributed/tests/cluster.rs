@@ -73,6 +73,42 @@ fn garbage_on_the_peer_port_closes_that_connection_and_the_node_keeps_serving() 
 }
 
 #[test]
+fn distributed_kv_pointed_at_the_peer_port_fails_with_a_clear_error() {
+    let mut cluster = Cluster::start(1);
+    cluster.call_until_answered(0, &["INFO"]);
+    let addr = format!("127.0.0.1:{}", cluster.peer[0]);
+    let out = Command::new(env!("CARGO_BIN_EXE_distributed"))
+        .args(["kv", "--addr", &addr, "get", "k"])
+        .output()
+        .expect("run distributed kv");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&addr), "{err}");
+    assert!(err.contains("is it a node's client (RESP) port"), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn a_node_whose_stderr_is_not_a_terminal_logs_without_colour_codes() {
+    // The harness sends each node's stderr to a file, as a service manager or a pipe would.
+    let mut cluster = Cluster::start(1);
+    assert_eq!(
+        cluster.call_until_answered(0, &["SET", "k", "v"]),
+        Frame::Simple("OK".into())
+    );
+    let log = std::fs::read_to_string(cluster.log_path(0)).expect("read the node's log");
+    assert!(log.contains("serving RESP on"), "the node logged: {log}");
+    assert!(
+        !log.contains("\x1b["),
+        "colour codes in a log that is not a terminal: {log:?}"
+    );
+}
+
+#[test]
 fn a_bad_node_config_is_a_clear_error_with_exit_code_2() {
     let cases: &[(&[&str], &str)] = &[
         (

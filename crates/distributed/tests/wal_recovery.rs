@@ -15,6 +15,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -83,7 +84,8 @@ fn records(segment: &Path) -> Vec<(u64, u64)> {
     out
 }
 
-/// Every file under `dir` with its bytes.
+/// Every file under `dir` with its bytes, but `LOCK`: it holds the pid of whichever process
+/// last took the data dir's lock (the refused start too), not data.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -92,7 +94,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else {
+            } else if path.file_name() != Some(OsStr::new(server::disk::lock::LOCK_FILE)) {
                 out.insert(path.clone(), fs::read(&path).expect("read file"));
             }
         }

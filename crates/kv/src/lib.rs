@@ -25,8 +25,13 @@
 //! lib.rs            this map
 //! command/          Command (words + table row), Body (one or MULTI/EXEC), Request
 //!   table.rs        the command table: name, arity, flags, key spec, docs, function
-//! exec/             what each command means, one file per family (strings, keys, …)
+//! exec/             what each command means, one file per family (strings, keys, hashes,
+//!                   lists, sets, zsets + zrange), and what the families share:
 //!   args.rs         argument parsing with Redis' error texts
+//!   float.rs        floats read as Redis reads them, printed as Redis 7.2 prints them
+//!   typed.rs        container access: WRONGTYPE before any write, emptied keys deleted
+//!   random.rs       SPOP/SRANDMEMBER/HRANDFIELD picks seeded by key and log index
+//!   scan.rs         *SCAN cursors that name the next member, valid on every replica
 //! value.rs          Value: string, hash, list, set, sorted set (ordered containers)
 //! db.rs             Db: keys → (value, expiry, version), tombstones for WATCH, lazy expiry
 //! reply.rs          Reply (RESP3 shapes), KvError
@@ -46,7 +51,9 @@
 //! ## Rules this crate keeps
 //!
 //! Deterministic: no clock (time arrives in each request, stamped by the leader), no
-//! randomness, no `HashMap`, nothing whose order differs between replicas. Untrusted bytes
+//! randomness (commands that "pick at random" draw from a generator seeded by the key and
+//! the log index), no `HashMap`, nothing whose order differs between replicas: replies Redis
+//! calls unordered (HGETALL, SMEMBERS) come in byte order. Untrusted bytes
 //! (log entries, snapshots) give errors, never panics. Invariants that would mean a host bug
 //! (an index applied twice) are `assert!`s that stay on in release.
 
@@ -74,4 +81,4 @@ pub use distributed_core::wire::DecodeError;
 pub use machine::{Config, ConfigError, StateMachine};
 pub use reply::{KvError, Reply};
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
-pub use value::{Score, Value, ZSet};
+pub use value::{Score, ScoreRange, Value, ZSet};

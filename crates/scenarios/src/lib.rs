@@ -26,6 +26,7 @@
 //! ```text
 //! lib.rs      this map
 //! faults.rs   FaultProfile (--faults) and parse_seeds (--seeds): shared by every adapter
+//! progress.rs SeedProgress: seeds done and failing so far, read by a host while a batch runs
 //! raft/       Raft alone: Figure 3's safety properties, a proposing client, membership changes
 //!             and the host's compaction on top, seed runners
 //! raft_kv/    the replicated KV store (replica::KvReplica): retrying exactly-once clients,
@@ -40,7 +41,9 @@
 #![forbid(unsafe_code)]
 
 pub mod faults;
+pub mod progress;
 pub mod raft;
 pub mod raft_kv;
 
 pub use faults::{parse_seeds, FaultProfile};
+pub use progress::SeedProgress;

@@ -18,9 +18,10 @@
 use check::{CheckResult, History};
 use replica::ReplicaVariant;
 use scenarios::raft_kv::{
-    first_failure, run_seed, run_seeds, KvFailure, KvSeedReport, RaftKvOptions, ReadPath,
+    first_failure, run_seed, run_seeds, run_seeds_with_progress, KvFailure, KvSeedReport,
+    RaftKvOptions, ReadPath,
 };
-use scenarios::FaultProfile;
+use scenarios::{FaultProfile, SeedProgress};
 use sim::{ClockSkew, TraceLevel};
 
 fn threads() -> usize {
@@ -130,6 +131,21 @@ fn the_correct_lease_is_linearizable_under_the_stress_that_breaks_the_drifting_o
     println!("{summary}");
     assert!(summary.is_clean(), "{summary}");
     assert!(summary.unknown_seeds.is_empty(), "{summary}");
+}
+
+#[test]
+fn the_progress_counters_end_at_the_summary_s_seeds_and_failures() {
+    let mut opts = RaftKvOptions::default();
+    opts.set_variant("stale-follower-reads").expect("a variant");
+    let progress = SeedProgress::default();
+    let summary = run_seeds_with_progress(0..12, &opts, threads(), &progress);
+    assert_eq!(progress.done(), 12);
+    assert_eq!(summary.seeds_run, 12);
+    assert_eq!(progress.failing(), summary.failures.len() as u64);
+    assert!(
+        progress.failing() > 0,
+        "the broken variant fails some seed: {summary}"
+    );
 }
 
 #[test]

@@ -2,8 +2,10 @@
 //! the deliberately broken commit rule (Raft §5.4.2, Figure 8) found and replayed from its seed.
 
 use raft::Variant;
-use scenarios::raft::{first_violation, parse_variant, run_seed, run_seeds, RaftSimOptions};
-use scenarios::{parse_seeds, FaultProfile};
+use scenarios::raft::{
+    first_violation, parse_variant, run_seed, run_seeds, run_seeds_with_progress, RaftSimOptions,
+};
+use scenarios::{parse_seeds, FaultProfile, SeedProgress};
 use sim::TraceLevel;
 
 fn threads() -> usize {
@@ -162,6 +164,19 @@ fn seed_ranges_parse_as_the_cli_spells_them() {
         .unwrap_err()
         .contains("`a` is not a seed"));
     assert!(parse_seeds("18446744073709551615").is_err());
+}
+
+#[test]
+fn the_progress_counters_end_at_the_summary_s_seeds_and_violations() {
+    let broken = RaftSimOptions {
+        variant: Variant::CommitOldTerm,
+        ..RaftSimOptions::default()
+    };
+    let progress = SeedProgress::default();
+    let summary = run_seeds_with_progress(0..60, &broken, threads(), &progress);
+    assert_eq!(progress.done(), 60);
+    assert_eq!(summary.seeds_run, 60);
+    assert_eq!(progress.failing(), summary.violations.len() as u64);
 }
 
 #[test]

@@ -37,6 +37,9 @@
 //!
 //! Every node of a cluster must be given the same voter set: Raft computes majorities over it
 //! (membership changes are a later issue), and the process cannot check what others were told.
+//! What it can check, it does: every peer has an address of its own (two ids at one address
+//! would be one process counted as two votes), and no other peer sits at one of this node's
+//! own listen addresses.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -264,6 +267,7 @@ impl NodeConfig {
                 }
             }
         }
+        self.validate_peer_addresses()?;
         if !(1..=1_000_000).contains(&self.forward_timeout_ticks) {
             return Err(format!(
                 "--forward-timeout-ticks {} must be in 1..=1000000 (config key \
@@ -287,6 +291,41 @@ impl NodeConfig {
         self.replica_config()
             .validate()
             .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Every peer has an address of its own, and none is one of this node's listen addresses
+    /// (its own entry may, and usually does, equal `peer_listen`). Two ids at one address
+    /// would make this node dial the same process twice and count it as two votes, and a
+    /// peer at this node's own address would be a vote this node gives itself.
+    fn validate_peer_addresses(&self) -> Result<(), String> {
+        let peers: Vec<(NodeId, SocketAddr)> = self.peers.iter().map(|(id, a)| (*id, *a)).collect();
+        for (i, (a, addr_a)) in peers.iter().enumerate() {
+            if let Some((b, _)) = peers[i + 1..].iter().find(|(_, addr_b)| addr_b == addr_a) {
+                return Err(format!(
+                    "--peers gives node {} and node {} the same address {addr_a}",
+                    a.0, b.0
+                ));
+            }
+        }
+        let own = [
+            ("listen", self.listen),
+            ("peer_listen", self.peer_listen),
+            ("metrics_listen", self.metrics_listen),
+        ];
+        for (id, addr) in &peers {
+            for (key, listen) in own {
+                // This node's own entry in the shared list names its peer port.
+                let expected = *id == self.id && key == "peer_listen";
+                if !expected && addr.port() != 0 && same_endpoint(listen, *addr) {
+                    return Err(format!(
+                        "--peers gives node {} the address {addr}, which is node {}'s own \
+                         {key} ({listen})",
+                        id.0, self.id.0
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -322,6 +361,14 @@ impl NodeConfig {
         }
         Ok(())
     }
+}
+
+/// Whether a peer at `peer` is this node listening on `listen`: the same address, or the same
+/// port on loopback while `listen` takes every interface (`0.0.0.0:7379` also answers at
+/// `127.0.0.1:7379`). The same port on another host is another machine, as in a real cluster.
+fn same_endpoint(listen: SocketAddr, peer: SocketAddr) -> bool {
+    listen == peer
+        || (listen.port() == peer.port() && listen.ip().is_unspecified() && peer.ip().is_loopback())
 }
 
 #[cfg(test)]
@@ -363,6 +410,60 @@ mod tests {
             .validate()
             .unwrap_err()
             .contains("node 0"));
+    }
+
+    #[test]
+    fn two_peers_at_one_address_are_refused_naming_both() {
+        let mut c = config(1, &[1, 2, 3]);
+        c.peers.insert(NodeId(3), c.peers[&NodeId(2)]);
+        let err = c.validate().unwrap_err();
+        assert_eq!(
+            err,
+            "--peers gives node 2 and node 3 the same address 127.0.0.1:7002"
+        );
+    }
+
+    #[test]
+    fn a_peer_at_one_of_this_node_s_listen_addresses_is_refused_naming_both() {
+        let mut c = config(1, &[1, 2, 3]);
+        c.peers.insert(NodeId(2), c.peer_listen);
+        let err = c.validate().unwrap_err();
+        assert_eq!(
+            err,
+            "--peers gives node 2 the address 127.0.0.1:7379, which is node 1's own \
+             peer_listen (127.0.0.1:7379)"
+        );
+        let mut c = config(1, &[1, 2, 3]);
+        c.peers.insert(NodeId(3), c.listen);
+        let err = c.validate().unwrap_err();
+        assert!(err.contains("node 3 the address 127.0.0.1:6379"), "{err}");
+        assert!(
+            err.contains("node 1's own listen (127.0.0.1:6379)"),
+            "{err}"
+        );
+        // Its own entry may name its peer port, but not its client or metrics port.
+        let mut c = config(1, &[1, 2, 3]);
+        c.peers.insert(NodeId(1), c.peer_listen);
+        assert_eq!(c.validate(), Ok(()));
+        c.peers.insert(NodeId(1), c.metrics_listen);
+        let err = c.validate().unwrap_err();
+        assert!(err.contains("node 1's own metrics_listen"), "{err}");
+    }
+
+    #[test]
+    fn a_peer_on_loopback_is_this_node_when_it_listens_on_every_interface() {
+        let mut c = config(1, &[1, 2, 3]);
+        c.peer_listen = SocketAddr::from(([0, 0, 0, 0], 7002));
+        let err = c.validate().unwrap_err();
+        assert!(err.contains("node 2 the address 127.0.0.1:7002"), "{err}");
+        assert!(err.contains("own peer_listen (0.0.0.0:7002)"), "{err}");
+        // Another host on the same port is another machine: the usual production layout.
+        let mut c = config(1, &[1, 2, 3]);
+        c.peers
+            .insert(NodeId(2), SocketAddr::from(([192, 0, 2, 2], 7379)));
+        c.peer_listen = SocketAddr::from(([0, 0, 0, 0], 7379));
+        c.peers.remove(&NodeId(1));
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

@@ -55,6 +55,7 @@
 //!   frames.rs         peer frames (len + CRC): Hello, Raft messages, forwards
 //!   transport.rs      peer connections: dial, Hello, bounded queues
 //! disk/               the disk's door
+//!   lock.rs           data_dir/LOCK: one node process per data dir (flock), the holder named
 //!   wal_records.rs    raft::Write as WAL records (HardState, Append, Marker)
 //!   replay.rs         recovery: the newest snapshot file, then the WAL folded over it
 //!   snapshots.rs      snapshot files: save + WAL marker + segment removal; fallback

@@ -1,7 +1,8 @@
-//! Starting a node: recover the disk from the newest snapshot file and the WAL, build the
-//! replica, bind the sockets, spawn the tasks, run until Ctrl-C.
+//! Starting a node: lock the data dir, recover the disk from the newest snapshot file and the
+//! WAL, build the replica, bind the sockets, spawn the tasks, run until Ctrl-C.
 //!
 //! ```text
+//!   data_dir/LOCK ──disk::lock──► held until the node exits; another holder ─► refused, named
 //!   data_dir/snapshots ──SnapshotStore──► newest good file ─┐
 //!   data_dir/wal ──Wal::open──► records ────────────────────┴─ snapshots::recover ──► raft::Disk
 //!        │                                                                              │
@@ -42,6 +43,9 @@ pub async fn run_node(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     config.validate()?;
+    // Before anything reads or writes the WAL; released when this function returns or the
+    // process dies.
+    let lock = crate::disk::lock::lock_data_dir(&config.data_dir)?;
     let OpenedDisk { storage, disk } = open_disk(&config)?;
     let nonce = boot_nonce();
     let replica = KvReplica::new(config.replica_config(), &disk, SeededRng::new(nonce))
@@ -102,6 +106,7 @@ pub async fn run_node(
     peer_task.abort();
     client_task.abort();
     http_task.abort();
+    drop(lock);
     result
 }
 

@@ -7,6 +7,8 @@
 //!     Total(n):    each measured request takes a ticket; ticket ≥ n ──► the client stops
 //!     Duration(d): sleep d ──► stop := true
 //!   join every task ──► elapsed := now − t0 ──► merge recorders ──► Report
+//!   stderr a terminal: "bench  preloading …", "warming up …", then every second while measuring
+//!   "bench  3 s  12345 ops  4115 ops/s  0 errors" redrawn in place, erased at the end
 //! ```
 //!
 //! A request counts if it started after `measuring` was set; one started during the warm-up and
@@ -21,9 +23,13 @@ use super::report::{Recorder, Report};
 use super::resp::{Expect, RespConn};
 use super::workload::{Chooser, KeySpace, Op};
 use super::{Backend, Plan, Stop};
+use crate::progress::{per_second, StatusLine};
 
 /// Pause after a failed reconnect, so a dead endpoint is not a busy loop.
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// How often the progress line is redrawn while measuring (on a terminal).
+const PROGRESS_PERIOD: Duration = Duration::from_secs(1);
 
 /// One client's way to the target.
 enum Conn {
@@ -93,6 +99,11 @@ struct Shared {
     stop: AtomicBool,
     /// Measured requests handed out so far (`Total` runs).
     tickets: AtomicU64,
+    /// Measured requests finished so far, ok or not: the progress line's count. The report
+    /// counts from the clients' own recorders, merged at the end, not from this.
+    finished: AtomicU64,
+    /// Among them, the failed ones.
+    failed: AtomicU64,
 }
 
 async fn connect(plan: &Plan) -> Result<Vec<Conn>, String> {
@@ -122,8 +133,8 @@ async fn connect(plan: &Plan) -> Result<Vec<Conn>, String> {
     }
 }
 
-/// Run the plan against its target.
-pub async fn run(plan: &Plan) -> Result<Report, String> {
+/// Run the plan against its target, with a progress line on `status` (if it is on).
+pub async fn run(plan: &Plan, status: StatusLine) -> Result<Report, String> {
     let conns = connect(plan).await?;
     assert_eq!(conns.len(), plan.clients, "one Conn per client");
     let space = KeySpace {
@@ -131,7 +142,10 @@ pub async fn run(plan: &Plan) -> Result<Report, String> {
     };
     let value = Arc::new(vec![b'v'; plan.val_size]);
     let conns = if plan.preload {
-        preload(plan, conns, &space, &value).await?
+        status.show(&format!("bench  preloading {} keys", plan.keys));
+        let preloaded = preload(plan, conns, &space, &value).await;
+        status.clear();
+        preloaded?
     } else {
         conns
     };
@@ -139,6 +153,8 @@ pub async fn run(plan: &Plan) -> Result<Report, String> {
         measuring: AtomicBool::new(false),
         stop: AtomicBool::new(false),
         tickets: AtomicU64::new(0),
+        finished: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
     });
     let mut tasks = Vec::with_capacity(plan.clients);
     for (c, conn) in conns.into_iter().enumerate() {
@@ -160,21 +176,60 @@ pub async fn run(plan: &Plan) -> Result<Report, String> {
         };
         tasks.push(tokio::spawn(client.run()));
     }
+    if !plan.warmup.is_zero() {
+        status.show(&format!("bench  warming up for {:?}", plan.warmup));
+    }
     tokio::time::sleep(plan.warmup).await;
     let t0 = Instant::now();
     shared.measuring.store(true, Ordering::SeqCst);
+    let ticker = status
+        .is_on()
+        .then(|| tokio::spawn(show_progress(status, shared.clone(), t0)));
     if let Stop::Duration(d) = plan.stop {
         tokio::time::sleep(d).await;
         shared.stop.store(true, Ordering::SeqCst);
     }
-    let mut merged = Recorder::default();
-    for task in tasks {
-        let recorder = task
-            .await
-            .map_err(|e| format!("a client task failed: {e}"))?;
-        merged.merge(&recorder);
+    let merged = join_clients(tasks).await;
+    let elapsed = t0.elapsed();
+    if let Some(ticker) = ticker {
+        ticker.abort();
+        let _ = ticker.await;
     }
-    Ok(Report::new(&merged, t0.elapsed()))
+    status.clear();
+    merged.map(|merged| Report::new(&merged, elapsed))
+}
+
+/// Wait for every client and merge their recorders; the first task failure, if any (every
+/// task is awaited either way, so none outlives the run).
+async fn join_clients(tasks: Vec<tokio::task::JoinHandle<Recorder>>) -> Result<Recorder, String> {
+    let mut merged = Recorder::default();
+    let mut failure = None;
+    for task in tasks {
+        match task.await {
+            Ok(recorder) => merged.merge(&recorder),
+            Err(e) => {
+                failure.get_or_insert_with(|| format!("a client task failed: {e}"));
+            }
+        }
+    }
+    failure.map_or(Ok(merged), Err)
+}
+
+/// Redraw the measured phase's progress every second until aborted: elapsed time, requests
+/// finished, their rate, and errors. The first line is drawn at once.
+async fn show_progress(status: StatusLine, shared: Arc<Shared>, t0: Instant) {
+    let mut every = tokio::time::interval(PROGRESS_PERIOD);
+    loop {
+        every.tick().await;
+        let elapsed = t0.elapsed();
+        let finished = shared.finished.load(Ordering::Relaxed);
+        status.show(&format!(
+            "bench  {} s  {finished} ops  {} ops/s  {} errors",
+            elapsed.as_secs(),
+            per_second(finished, elapsed),
+            shared.failed.load(Ordering::Relaxed)
+        ));
+    }
 }
 
 /// Write every key once, spread over the clients; the connections back, or the first error.
@@ -250,6 +305,12 @@ impl Client {
                 .send_timed(op, &self.space, &mut self.bufs, self.timeout)
                 .await;
             let latency = start.elapsed();
+            if measured {
+                self.shared.finished.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .failed
+                    .fetch_add(u64::from(result.is_err()), Ordering::Relaxed);
+            }
             match result {
                 Ok(()) if measured => recorder.ok(matches!(op, Op::Get(_)), latency),
                 Ok(()) => {}

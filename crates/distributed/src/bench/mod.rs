@@ -6,6 +6,7 @@
 //!   connect --conns ──► [--preload: write every key once, unmeasured]
 //!   ──► --warmup (requests run, nothing recorded) ──► measure until --total or --duration
 //!   ──► merge every client's histograms ──► text report (and --json for scripts)
+//!   stderr a terminal: a progress line while it runs (elapsed, ops so far), erased at the end
 //!
 //!   client c (one of --clients tokio tasks, closed loop: one request in flight per client)
 //!     loop: pick GET (p = --read-ratio) or SET on a uniform key ──► send ──► await the reply
@@ -201,7 +202,8 @@ pub fn run(args: BenchArgs) -> u8 {
             return 1;
         }
     };
-    let report = match runtime.block_on(driver::run(&plan)) {
+    let status = crate::progress::StatusLine::for_stderr();
+    let report = match runtime.block_on(driver::run(&plan, status)) {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e}");

@@ -13,7 +13,7 @@
 //! Invariants:
 //! - Deterministic: the reply and the new keyspace depend only on the old keyspace, the
 //!   command, the index, the log time and the limits. No clock, no randomness source but the
-//!   index, ordered maps only: every replica computes the same thing.
+//!   index (`random.rs`), ordered maps only: every replica computes the same thing.
 //! - All or nothing per command: a command that answers an error has changed nothing. Checks
 //!   happen before the first write.
 //! - Never panics on client data: a bad number, a wrong type or an overflow is an error reply.
@@ -25,18 +25,36 @@
 //!
 //! ```text
 //! mod.rs      this map, the contexts, dispatch, transactions, the families' tables
-//! args.rs     argument parsing with Redis' error texts (integers, options, expiry)
+//! args.rs     argument parsing with Redis' error texts (integers, options, expiry, ranges)
+//! float.rs    floats as Redis reads them and as Redis 7.2 prints them (scores, HINCRBYFLOAT)
+//! typed.rs    typed container access: WRONGTYPE first, empty containers deleted, TTL kept
+//! random.rs   deterministic picks (SPOP SRANDMEMBER HRANDFIELD): SplitMix64 per key and index
+//! scan.rs     HSCAN/SSCAN/ZSCAN cursors (the next member, valid on any replica), MATCH globs
 //! strings.rs  GET SET APPEND INCR… MGET MSET CAS
 //! keys.rs     DEL EXISTS (and the rest of the keyspace commands)
+//! hashes.rs   HSET HGET HGETALL HDEL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN…
+//! lists.rs    LPUSH RPUSH LPOP RPOP LRANGE LSET LREM LTRIM LINSERT LPOS LMOVE…
+//! sets.rs     SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
+//! zsets.rs    ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
+//! zrange.rs   ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
 //! pubsub.rs   PUBLISH: through the log, changes no key; the machine's outbox carries it
 //! server.rs   DISTRIBUTED.* commands of our own
 //! ```
 
 pub(crate) mod args;
+mod float;
+mod hashes;
 mod keys;
+mod lists;
 pub(crate) mod pubsub;
+mod random;
+mod scan;
 mod server;
+mod sets;
 mod strings;
+mod typed;
+mod zrange;
+mod zsets;
 
 use bytes::Bytes;
 
@@ -53,8 +71,17 @@ pub(crate) type ReadFn = fn(&ReadCtx<'_>, &[Bytes]) -> Reply;
 pub(crate) type WriteFn = fn(&mut WriteCtx<'_>, &[Bytes]) -> Reply;
 
 /// Every family's rows; `command::table` indexes them by name.
-pub(crate) const FAMILIES: &[&[Spec]] =
-    &[strings::SPECS, keys::SPECS, server::SPECS, pubsub::SPECS];
+pub(crate) const FAMILIES: &[&[Spec]] = &[
+    strings::SPECS,
+    keys::SPECS,
+    hashes::SPECS,
+    lists::SPECS,
+    sets::SPECS,
+    zsets::SPECS,
+    zrange::SPECS,
+    server::SPECS,
+    pubsub::SPECS,
+];
 
 /// What a read sees: the keyspace as of `applied_index`, at the log time of that entry.
 pub(crate) struct ReadCtx<'a> {
@@ -137,4 +164,14 @@ pub(crate) fn string_at<'a>(ctx: &'a ReadCtx<'_>, key: &[u8]) -> Result<Option<&
 /// A count for a reply (lists are bounded far below `i64::MAX`).
 pub(crate) fn count(n: usize) -> Reply {
     Reply::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// The reply of a command body written with `?`: an error reply is the reply.
+pub(crate) fn answer(result: Result<Reply, Reply>) -> Reply {
+    result.unwrap_or_else(|error| error)
+}
+
+/// Byte strings as a reply array.
+pub(crate) fn bulks<'a>(items: impl IntoIterator<Item = &'a Bytes>) -> Vec<Reply> {
+    items.into_iter().cloned().map(Reply::Bulk).collect()
 }

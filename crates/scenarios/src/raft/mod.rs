@@ -49,6 +49,7 @@ pub use options::{
 };
 pub use reconfig::{ConfigAgreement, MembershipDriver, Reconfigurable, SPARE_SLOTS};
 pub use runner::{
-    first_violation, raft_leader, run_seed, run_seeds, simulation, SeedReport, Summary,
+    first_violation, raft_leader, run_seed, run_seeds, run_seeds_with_progress, simulation,
+    SeedReport, Summary,
 };
 pub use snapshots::{chain_digest, snapshot_bytes, Compacting, SnapshotSafety, SNAPSHOT_BYTES};

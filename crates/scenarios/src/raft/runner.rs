@@ -13,6 +13,8 @@
 //!
 //!   run_seeds(a..b, opts, threads) ──► workers pull the next seed from a shared counter
 //!                                      ──► Summary (violations sorted by seed, totals, time)
+//!   run_seeds_with_progress(.., &SeedProgress) ──► the same, counting seeds done and failing
+//!                                                  as they finish, for a host to show
 //!   first_violation(a..b, opts, threads) ──► the lowest failing seed, stopping early
 //! ```
 //!
@@ -37,6 +39,7 @@ use super::invariants::{
 use super::options::{RaftSimOptions, MEMBERSHIP_CHANGE_INTERVAL_UNITS};
 use super::reconfig::{ConfigAgreement, MembershipDriver};
 use super::snapshots::{Compacting, SnapshotSafety};
+use crate::progress::SeedProgress;
 use sim::config::{ConfigError, TraceLevel};
 use sim::hooks::Invariant;
 use sim::report::{Report, Stats, Violation};
@@ -308,6 +311,17 @@ impl fmt::Display for Summary {
 /// Run every seed of `seeds` on up to `threads` threads (at least one). Traces are off: a
 /// failing seed is replayed alone with `run_seed` to get its trace.
 pub fn run_seeds(seeds: Range<u64>, opts: &RaftSimOptions, threads: usize) -> Summary {
+    run_seeds_with_progress(seeds, opts, threads, &SeedProgress::default())
+}
+
+/// [`run_seeds`], counting each seed into `progress` as it finishes, so a host can show how
+/// far the batch has got while it runs.
+pub fn run_seeds_with_progress(
+    seeds: Range<u64>,
+    opts: &RaftSimOptions,
+    threads: usize,
+    progress: &SeedProgress,
+) -> Summary {
     let started = Instant::now();
     let mut opts = opts.clone();
     opts.trace = TraceLevel::Off;
@@ -325,7 +339,9 @@ pub fn run_seeds(seeds: Range<u64>, opts: &RaftSimOptions, threads: usize) -> Su
                         if offset >= len {
                             return part;
                         }
-                        part.absorb(run_seed(seeds.start + offset, &opts));
+                        let r = run_seed(seeds.start + offset, &opts);
+                        progress.record(r.violation().is_some());
+                        part.absorb(r);
                     }
                 })
             })

@@ -75,4 +75,4 @@ pub use replica::ReadPath;
 pub use runner::{
     run_seed, simulation, KvFailure, KvSeedReport, KvSimulation, DIGEST_EVERY_ENTRIES,
 };
-pub use summary::{first_failure, run_seeds, KvSummary};
+pub use summary::{first_failure, run_seeds, run_seeds_with_progress, KvSummary};

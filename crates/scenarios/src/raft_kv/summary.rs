@@ -6,6 +6,8 @@
 //!                                      ──► merge ──► KvSummary (failures sorted by seed)
 //!   first_failure(a..b, opts, threads) ──► same, but no seed above the lowest failure so far
 //!                                          is started ──► the lowest failing KvSeedReport
+//!   run_seeds_with_progress(.., &SeedProgress) ──► run_seeds, counting seeds done and failing
+//!                                                  as they finish, for a host to show
 //! ```
 //!
 //! A summary keeps one line per failing seed and the full report (history included) of the
@@ -23,6 +25,7 @@ use super::client::OpCounts;
 use super::coverage::Coverage;
 use super::options::RaftKvOptions;
 use super::runner::{run_seed, KvFailure, KvSeedReport};
+use crate::progress::SeedProgress;
 use sim::config::TraceLevel;
 use sim::report::Stats;
 
@@ -212,7 +215,18 @@ impl fmt::Display for KvSummary {
 /// Run every seed of `seeds` on up to `threads` threads (at least one). Traces are off: a
 /// failing seed is replayed alone with `run_seed` to get its trace and history.
 pub fn run_seeds(seeds: Range<u64>, opts: &RaftKvOptions, threads: usize) -> KvSummary {
-    run_parallel(seeds, opts, threads, false)
+    run_seeds_with_progress(seeds, opts, threads, &SeedProgress::default())
+}
+
+/// [`run_seeds`], counting each seed into `progress` as it finishes, so a host can show how
+/// far the batch has got while it runs.
+pub fn run_seeds_with_progress(
+    seeds: Range<u64>,
+    opts: &RaftKvOptions,
+    threads: usize,
+    progress: &SeedProgress,
+) -> KvSummary {
+    run_parallel(seeds, opts, threads, false, progress)
 }
 
 /// The lowest seed of `seeds` that fails (invariant, linearizability or unexpected reply), if
@@ -223,7 +237,7 @@ pub fn first_failure(
     opts: &RaftKvOptions,
     threads: usize,
 ) -> Option<KvSeedReport> {
-    run_parallel(seeds, opts, threads, true)
+    run_parallel(seeds, opts, threads, true, &SeedProgress::default())
         .lowest_failure
         .map(|b| *b)
 }
@@ -233,6 +247,7 @@ fn run_parallel(
     opts: &RaftKvOptions,
     threads: usize,
     stop_at_first: bool,
+    progress: &SeedProgress,
 ) -> KvSummary {
     let started = Instant::now();
     let mut opts = opts.clone();
@@ -253,6 +268,7 @@ fn run_parallel(
             if r.failure().is_some() {
                 lowest_failing.fetch_min(offset, Ordering::Relaxed);
             }
+            progress.record(r.failure().is_some());
             part.absorb(r);
         }
     };
