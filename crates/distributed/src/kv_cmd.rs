@@ -141,7 +141,7 @@ pub fn show(frame: &Frame, indent: usize) -> String {
         },
         Frame::Null | Frame::NullArray => "(nil)".into(),
         Frame::Double(d) => format!("(double) {}", String::from_utf8_lossy(d)),
-        Frame::Map(pairs) => {
+        Frame::Map(pairs) | Frame::Pairs(pairs) => {
             let flat: Vec<Frame> = pairs
                 .iter()
                 .flat_map(|(k, v)| [k.clone(), v.clone()])

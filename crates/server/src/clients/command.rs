@@ -337,13 +337,16 @@ pub fn reply_frame(reply: &Reply) -> Frame {
         Reply::NullArray => Frame::NullArray,
         Reply::Array(items) => Frame::Array(all(items)),
         Reply::Set(items) => Frame::Set(all(items)),
-        Reply::Map(pairs) => Frame::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| (reply_frame(k), reply_frame(v)))
-                .collect(),
-        ),
+        Reply::Map(pairs) => Frame::Map(all_pairs(pairs)),
+        Reply::Pairs(pairs) => Frame::Pairs(all_pairs(pairs)),
     }
+}
+
+fn all_pairs(pairs: &[(Reply, Reply)]) -> Vec<(Frame, Frame)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (reply_frame(k), reply_frame(v)))
+        .collect()
 }
 
 #[cfg(test)]

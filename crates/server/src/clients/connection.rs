@@ -164,6 +164,7 @@ impl Clients {
     async fn connection(&self, stream: TcpStream, addr: SocketAddr) -> std::io::Result<()> {
         let _ = stream.set_nodelay(true);
         let laddr = stream.local_addr()?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let (client_id, id) = self.next_client_id();
         let (mut rd, wr) = stream.into_split();
         let (slots, slots_rx) = mpsc::channel(PIPELINE_REPLIES_MAX);
@@ -185,7 +186,7 @@ impl Clients {
         let writer = tokio::spawn(writer.run(slots_rx));
         let mut conn = Conn {
             id,
-            entry: self.registry.join(id, addr, laddr),
+            entry: self.registry.join(id, addr, laddr, fd),
             session,
             order: Order {
                 last_was_read: None,
@@ -229,6 +230,8 @@ impl Clients {
                 }
                 conn.order.pushed += 1;
             }
+            // What waits for the rest of its frame, for CLIENT LIST (one uncontended lock).
+            registry::lock(&conn.entry).qbuf = (buf.len(), buf.capacity() - buf.len());
             // A large bulk: make room for all of it now, so it is read into one allocation.
             let wanted = bulk_bytes_wanted(&buf, &self.limits);
             if wanted > buf.capacity() {
@@ -548,6 +551,7 @@ impl Clients {
         info.psub = conn.subs.patterns.len();
         info.multi = conn.multi.as_ref().map(Multi::len);
         info.readonly = conn.readonly;
+        info.oll = conn.order.pushed - *conn.order.answered.borrow();
     }
 }
 

@@ -33,6 +33,14 @@ pub struct ClientInfo {
     pub addr: SocketAddr,
     /// This node's address the client connected to.
     pub laddr: SocketAddr,
+    /// The socket's file descriptor in this process.
+    pub fd: i32,
+    /// Bytes read from the socket and not yet parsed into a command (`qbuf`: a partial
+    /// frame), and the room left in that buffer (`qbuf-free`), before the next read.
+    pub qbuf: (usize, usize),
+    /// Replies owed to the client and not yet handed to the socket (`oll`): commands read
+    /// whose answers are still awaited or queued, as of the last command.
+    pub oll: u64,
     /// When it connected (`age`).
     pub created: Instant,
     /// When its last command arrived (`idle`).
@@ -58,7 +66,9 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    /// The `CLIENT LIST` line (Redis' field names; those we have no value for are left out).
+    /// The `CLIENT LIST` line, Redis 7's fields in Redis' order. Those this server does not
+    /// measure are 0 (`argv-mem multi-mem rbs rbp obl omem tot-mem`: Redis' own buffer
+    /// accounting) rather than left out, since clients parse them (redis-py's `client_list`).
     pub fn line(&self, now: Instant) -> String {
         let text = |b: &Option<Bytes>| {
             b.as_ref()
@@ -79,16 +89,22 @@ impl ClientInfo {
         }
         let multi = self.multi.map_or(-1, |n| n as i64);
         format!(
-            "id={} addr={} laddr={} name={} age={} idle={} flags={flags} db=0 sub={} psub={} \
-             ssub=0 multi={multi} cmd={} user=default resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={} \
+             psub={} ssub=0 multi={multi} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=0 \
+             rbp=0 obl=0 oll={} omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 \
+             resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
+            self.fd,
             text(&self.name),
             now.duration_since(self.created).as_secs(),
             now.duration_since(self.last_at).as_secs(),
             self.sub,
             self.psub,
+            self.qbuf.0,
+            self.qbuf.1,
+            self.oll,
             self.last_command,
             self.proto.number(),
             text(&self.lib_name),
@@ -109,12 +125,15 @@ pub type Entry = Arc<Mutex<ClientInfo>>;
 
 impl Registry {
     /// A connection opened.
-    pub fn join(&self, id: u64, addr: SocketAddr, laddr: SocketAddr) -> Entry {
+    pub fn join(&self, id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> Entry {
         let now = Instant::now();
         let info = ClientInfo {
             id,
             addr,
             laddr,
+            fd,
+            qbuf: (0, 0),
+            oll: 0,
             created: now,
             last_at: now,
             last_command: "NULL",
@@ -246,8 +265,8 @@ mod tests {
     #[test]
     fn client_id_name_and_list_show_real_connections() {
         let registry = Registry::default();
-        let me = registry.join(7, addr(50_000), addr(6379));
-        let other = registry.join(8, addr(50_001), addr(6379));
+        let me = registry.join(7, addr(50_000), addr(6379), 11);
+        let other = registry.join(8, addr(50_001), addr(6379), 12);
         assert_eq!(run(&registry, &me, &["ID"]), Frame::Integer(7));
         assert_eq!(run(&registry, &me, &["GETNAME"]), Frame::Null);
         assert_eq!(run(&registry, &me, &["SETNAME", "app"]), Frame::ok());

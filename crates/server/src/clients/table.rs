@@ -199,8 +199,10 @@ pub fn row_of(name: &[u8]) -> Option<Row> {
     lookup(&lower).map(Row::from)
 }
 
-/// The README's "Supported commands" section, one line per command grouped as `COMMAND DOCS`
-/// groups them: generated, and checked against the README by a test.
+/// The README's list of supported commands: one line per group (as `COMMAND DOCS` groups
+/// them), the names in order. Generated, and `tests/readme.rs` fails when the README's copy
+/// differs (`README_REWRITE=1` rewrites it). Summaries stay in `COMMAND DOCS`, where a client
+/// reads them, rather than making the README a second reference manual.
 pub fn markdown() -> String {
     let rows = rows();
     let mut groups: Vec<&str> = rows.iter().map(|r| r.group).collect();
@@ -208,11 +210,16 @@ pub fn markdown() -> String {
     groups.dedup();
     let mut out = String::new();
     for group in groups {
-        out.push_str(&format!("\n**{group}**\n\n"));
-        for r in rows.iter().filter(|r| r.group == group) {
-            let name = r.name.to_ascii_uppercase();
-            out.push_str(&format!("- `{name}`: {}\n", r.summary));
-        }
+        let names: Vec<String> = rows
+            .iter()
+            .filter(|r| r.group == group)
+            .map(|r| format!("`{}`", r.name.to_ascii_uppercase()))
+            .collect();
+        out.push_str(&format!(
+            "- **{group}** ({}): {}\n",
+            names.len(),
+            names.join(" ")
+        ));
     }
     out
 }

@@ -5,6 +5,8 @@
 //!                                        RESP3 ──► "%1\r\n$1\r\na\r\n:1\r\n"
 //!                                        peer  ──► "%1\r\n$1\r\na\r\n:1\r\n"
 //!   Frame::NullArray                     RESP2 ──► "*-1\r\n"   RESP3 ──► "_\r\n"   peer ──► "*-1\r\n"
+//!   Frame::Pairs([(Bulk(m), Double(1))]) RESP2 ──► "*2\r\n$1\r\nm\r\n$1\r\n1\r\n"
+//!                                        RESP3 ──► "*1\r\n*2\r\n$1\r\nm\r\n,1\r\n"   peer ──► "^1\r\n…"
 //! ```
 //!
 //! Invariant: the output always parses back to the same frame (RESP2 and RESP3 lose only what
@@ -17,7 +19,7 @@ use bytes::{BufMut, BytesMut};
 
 use super::{Frame, Proto};
 
-/// How the RESP3-only shapes and the two nulls are written.
+/// How the RESP3-only shapes, pairs and the two nulls are written.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Dialect {
     /// RESP2: maps, sets and pushes as arrays, doubles as bulk strings.
@@ -73,6 +75,20 @@ fn write(frame: &Frame, dialect: Dialect, out: &mut BytesMut) {
                 false => header(out, b'%', len(pairs.len())),
             }
             for (k, v) in pairs {
+                write(k, dialect, out);
+                write(v, dialect, out);
+            }
+        }
+        Frame::Pairs(pairs) => {
+            match dialect {
+                Dialect::Resp2 => header(out, b'*', len(pairs.len()).saturating_mul(2)),
+                Dialect::Resp3 => header(out, b'*', len(pairs.len())),
+                Dialect::Peer => header(out, b'^', len(pairs.len())),
+            }
+            for (k, v) in pairs {
+                if dialect == Dialect::Resp3 {
+                    out.put_slice(b"*2\r\n");
+                }
                 write(k, dialect, out);
                 write(v, dialect, out);
             }
@@ -158,6 +174,16 @@ mod tests {
         for null in [Frame::Null, Frame::NullArray] {
             assert_eq!(wire_as(&null, Proto::Resp3), b"_\r\n");
         }
+        // Redis 7's WITHSCORES: nested pairs in RESP3, flat in RESP2.
+        let pairs = Frame::Pairs(vec![(Frame::bulk("m"), Frame::Double("2".into()))]);
+        assert_eq!(
+            wire_as(&pairs, Proto::Resp3),
+            b"*1\r\n*2\r\n$1\r\nm\r\n,2\r\n"
+        );
+        assert_eq!(
+            wire_as(&pairs, Proto::Resp2),
+            b"*2\r\n$1\r\nm\r\n$1\r\n2\r\n"
+        );
     }
 
     #[test]
@@ -170,7 +196,9 @@ mod tests {
         let all = |items: Vec<Frame>| Frame::Array(items.into_iter().map(resp2_shape).collect());
         match frame {
             Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => all(items),
-            Frame::Map(pairs) => all(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect()),
+            Frame::Map(pairs) | Frame::Pairs(pairs) => {
+                all(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect())
+            }
             Frame::Double(d) => Frame::Bulk(d),
             other => other,
         }
@@ -196,7 +224,8 @@ mod tests {
                 items.clone().prop_map(Frame::Array),
                 items.clone().prop_map(Frame::Set),
                 items.prop_map(Frame::Push),
-                pairs.prop_map(Frame::Map),
+                pairs.clone().prop_map(Frame::Map),
+                pairs.prop_map(Frame::Pairs),
             ]
         })
     }

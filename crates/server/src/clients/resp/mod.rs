@@ -12,6 +12,7 @@
 //!   NullArray          *-1\r\n                         _\r\n
 //!   Array([..])        *n\r\n …                        *n\r\n …
 //!   Map([(k, v)..])    *2n\r\n k v … (flattened)       %n\r\n k v …
+//!   Pairs([(a, b)..])  *2n\r\n a b … (flattened)       *n\r\n *2\r\n a b …   (WITHSCORES)
 //!   Set([..])          *n\r\n …                        ~n\r\n …
 //!   Double("1.5")      $3\r\n1.5\r\n (as text)         ,1.5\r\n
 //!   Push([..])         *n\r\n …                        >n\r\n …   (pub/sub messages)
@@ -21,7 +22,8 @@
 //! One frame type for both versions: the node builds the richest shape (a map is a `Map`), and
 //! only the encoder, which knows the connection's version, flattens it for RESP2. A third
 //! dialect carries replies between nodes (a follower relays the leader's answer to a forwarded
-//! request): RESP3's types with RESP2's two nulls, so nothing is lost on the way whichever
+//! request): RESP3's types with RESP2's two nulls, and pairs as `^n` then 2n frames (a type
+//! byte RESP3 does not use, sent only between nodes), so nothing is lost on the way whichever
 //! version the client at the other end speaks. The parser reads all three.
 //!
 //! ```text
@@ -88,6 +90,9 @@ pub enum Frame {
     Array(Vec<Frame>),
     /// `%n`: field/value pairs (HELLO, CONFIG GET, HGETALL); a flat array in RESP2.
     Map(Vec<(Frame, Frame)>),
+    /// An ordered list of pairs (ZRANGE WITHSCORES): flat in RESP2, an array of two-element
+    /// arrays in RESP3, `^n` between nodes. Not a map: keys may repeat, order matters.
+    Pairs(Vec<(Frame, Frame)>),
     /// `~n`: members without order or duplicates (SMEMBERS); an array in RESP2.
     Set(Vec<Frame>),
     /// `,text`: a floating-point number as Redis prints it (`1.5`, `inf`); a bulk in RESP2.
@@ -129,6 +134,7 @@ impl fmt::Display for Frame {
             Frame::NullArray => write!(f, "NullArray{{}}"),
             Frame::Array(items) => write!(f, "Array{{n={}}}", items.len()),
             Frame::Map(pairs) => write!(f, "Map{{n={}}}", pairs.len()),
+            Frame::Pairs(pairs) => write!(f, "Pairs{{n={}}}", pairs.len()),
             Frame::Set(items) => write!(f, "Set{{n={}}}", items.len()),
             Frame::Double(d) => write!(f, "Double{{{}}}", String::from_utf8_lossy(d)),
             Frame::Push(items) => write!(f, "Push{{n={}}}", items.len()),

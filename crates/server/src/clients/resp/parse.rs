@@ -107,7 +107,7 @@ fn fill_large(
                 fill_large(item, bytes, large, seen);
             }
         }
-        Frame::Map(pairs) => {
+        Frame::Map(pairs) | Frame::Pairs(pairs) => {
             for (k, v) in pairs {
                 fill_large(k, bytes, large, seen);
                 fill_large(v, bytes, large, seen);
@@ -120,7 +120,7 @@ fn fill_large(
 fn is_type_byte(b: u8) -> bool {
     matches!(
         b,
-        b'+' | b'-' | b':' | b'$' | b'*' | b'_' | b',' | b'%' | b'~' | b'>'
+        b'+' | b'-' | b':' | b'$' | b'*' | b'_' | b',' | b'%' | b'~' | b'>' | b'^'
     )
 }
 
@@ -177,7 +177,8 @@ impl<'a> Cursor<'a> {
             b'*' => self.array(line, depth, Frame::Array),
             b'~' => self.array(line, depth, Frame::Set),
             b'>' => self.array(line, depth, Frame::Push),
-            b'%' => self.map(line, depth),
+            b'%' => self.map(line, depth, Frame::Map),
+            b'^' => self.map(line, depth, Frame::Pairs),
             b'_' if line.is_empty() => Ok(Some(Frame::Null)),
             b'_' => Err(ProtocolError::new("a RESP3 null has no payload")),
             b',' => Ok(Some(Frame::Double(Bytes::copy_from_slice(line)))),
@@ -241,8 +242,13 @@ impl<'a> Cursor<'a> {
         Ok(Some(shape(items)))
     }
 
-    /// A RESP3 map of `header` field/value pairs.
-    fn map(&mut self, header: &[u8], depth: usize) -> Step<Frame> {
+    /// A RESP3 map (`%`), or the peers' pairs (`^`), of `header` pairs, built by `shape`.
+    fn map(
+        &mut self,
+        header: &[u8],
+        depth: usize,
+        shape: fn(Vec<(Frame, Frame)>) -> Frame,
+    ) -> Step<Frame> {
         let Some(len) = self.aggregate_len(header, depth, 2)? else {
             return Err(ProtocolError::new("a RESP3 map cannot be null"));
         };
@@ -252,7 +258,7 @@ impl<'a> Cursor<'a> {
             let v = need!(self.frame(depth + 1));
             pairs.push((k, v));
         }
-        Ok(Some(Frame::Map(pairs)))
+        Ok(Some(shape(pairs)))
     }
 
     /// An aggregate's element count (`None` for -1), checked against the bounds: `per` frames
