@@ -268,7 +268,10 @@ fn hello_3_switches_to_resp3_replies_and_client_config_and_command_tell_the_trut
         mine.contains(" resp=3 ") && mine.contains(" cmd=client"),
         "{mine}"
     );
-    assert!(mine.starts_with(&format!("id={id} ")), "{mine}");
+    let Frame::Integer(n) = id else {
+        panic!("HELLO's id is an integer: {id}");
+    };
+    assert!(mine.starts_with(&format!("id={n} ")), "{mine}");
 
     let Frame::Map(config) = call(&mut c, &["CONFIG", "GET", "proto-max-bulk-len"]) else {
         panic!("CONFIG GET answers a map in RESP3");

@@ -363,9 +363,10 @@ def client_config_and_command_introspection(ctx):
     expect(int(r.client_info()["id"]), me, "CLIENT INFO")
     expect(r.config_get("proto-max-bulk-len"), {"proto-max-bulk-len": "536870912"}, "CONFIG GET")
     expect(r.command_count() > 100, True, "COMMAND COUNT")
-    info = r.command_info()
-    expect("get" in info and "multi" in info, True, "COMMAND lists kv's and the connection's")
-    expect(r.command_getkeys("MSET", "a", "1", "b", "2"), [b"a", b"b"], "COMMAND GETKEYS")
+    commands = r.command()  # COMMAND, parsed by redis-py into {name: info}
+    expect("get" in commands and "multi" in commands, True, "COMMAND has kv's and the connection's")
+    expect(commands["get"]["arity"], 2, "GET's arity in COMMAND")
+    expect(r.command_getkeys("MSET", "a", "1", "b", "2"), ["a", "b"], "COMMAND GETKEYS")
 
 
 @case
