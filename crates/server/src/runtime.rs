@@ -66,11 +66,8 @@ pub async fn run_node(
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
     let transport = Transport::start(config.id, config.others());
-    let voters: BTreeSet<_> = config
-        .voters()
-        .into_iter()
-        .filter(|&v| v != config.id)
-        .collect();
+    // Every voter but this node: the peers that may dial in.
+    let voters: BTreeSet<_> = config.others().map(|(id, _)| id).collect();
     let peer_task = tokio::spawn(transport::listen(
         peers_listener,
         voters,

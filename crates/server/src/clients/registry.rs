@@ -280,7 +280,7 @@ mod tests {
         let lines: Vec<&str> = list.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(
-            lines[0].starts_with("id=7 addr=127.0.0.1:50000 laddr=127.0.0.1:6379 name=app "),
+            lines[0].starts_with("id=7 addr=127.0.0.1:50000 laddr=127.0.0.1:6379 fd=11 name=app "),
             "{}",
             lines[0]
         );
