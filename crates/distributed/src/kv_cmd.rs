@@ -140,8 +140,18 @@ pub fn show(frame: &Frame, indent: usize) -> String {
             _ => format!("{:?}", String::from_utf8_lossy(b)),
         },
         Frame::Null | Frame::NullArray => "(nil)".into(),
-        Frame::Array(items) if items.is_empty() => "(empty array)".into(),
-        Frame::Array(items) => items
+        Frame::Double(d) => format!("(double) {}", String::from_utf8_lossy(d)),
+        Frame::Map(pairs) | Frame::Pairs(pairs) => {
+            let flat: Vec<Frame> = pairs
+                .iter()
+                .flat_map(|(k, v)| [k.clone(), v.clone()])
+                .collect();
+            show(&Frame::Array(flat), indent)
+        }
+        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) if items.is_empty() => {
+            "(empty array)".into()
+        }
+        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => items
             .iter()
             .enumerate()
             .map(|(i, f)| format!("{:indent$}{}) {}", "", i + 1, show(f, indent + 3)))

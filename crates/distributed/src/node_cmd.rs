@@ -61,6 +61,10 @@ pub struct NodeArgs {
     /// WAL segment size; snapshots free disk a whole segment at a time [default: 64 MiB].
     #[arg(long)]
     pub wal_segment_bytes_max: Option<u64>,
+    /// Longest bulk string, and so the largest value, in bytes: Redis' proto-max-bulk-len.
+    /// Every node must be given the same [default: 536870912 (512 MiB)].
+    #[arg(long)]
+    pub proto_max_bulk_len: Option<usize>,
     /// Tokio worker threads [default: one per core]. `cluster up` runs several nodes on one
     /// machine and gives each its share of the cores, so they do not all wake threads for
     /// the same cores (see `cluster_cmd.rs`). A runtime setting, not a node one: no TOML key.
@@ -98,6 +102,7 @@ impl NodeArgs {
             snapshot_log_entries_max: self.snapshot_log_entries_max,
             snapshot_log_bytes_max: self.snapshot_log_bytes_max,
             wal_segment_bytes_max: self.wal_segment_bytes_max,
+            proto_max_bulk_len: self.proto_max_bulk_len,
         }
     }
 }

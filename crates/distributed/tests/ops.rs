@@ -192,6 +192,13 @@ fn metrics_health_status_and_readonly_reads_on_a_live_cluster() {
         assert!(body.contains("\"status\":\"ok\""), "{body}");
     }
 
+    // An unknown command is an error answer, counted under a fixed label (never its name).
+    let unknown = eventually(nodes.resp[0], &["NO-SUCH-COMMAND", "x"], |f| f.is_error());
+    assert!(
+        format!("{unknown}").contains("unknown command"),
+        "{unknown}"
+    );
+
     let scrapes: Vec<String> = nodes
         .metrics
         .iter()
@@ -206,6 +213,11 @@ fn metrics_health_status_and_readonly_reads_on_a_live_cluster() {
     assert!(sum("peer_messages_received_total{type=\"AppendEntriesResponse\"}") >= 1.0);
     assert!(sum("request_duration_seconds_count{command=\"set\"}") >= 1.0);
     assert_eq!(sum("snapshots_total{event=\"taken\"}"), 0.0);
+    assert!(sum("errors_total{kind=\"unknown_command\"}") >= 1.0);
+    assert!(
+        scrapes.iter().all(|s| !s.contains("NO-SUCH")),
+        "no label names a command"
+    );
     for scrape in &scrapes {
         assert!(value(scrape, "raft_term").unwrap_or(0.0) >= 1.0, "{scrape}");
         assert!(

@@ -11,9 +11,10 @@
 //! ```
 //!
 //! The one place to edit when a feature lands is `EXPECTED_TO_FAIL` in `redis_py/check.py`
-//! (pipeline transactions, WATCH retries, expiry, hashes, lists, sets, sorted sets, pub/sub,
-//! RESP3). Among them `exec_abort_applies_no_queued_write` asserts what Redis guarantees and
-//! today's server breaks: after an EXEC that fails, none of the queued writes applies.
+//! (today: expiry, issue 14 item 2). Among the passing cases, `exec_abort_applies_no_queued_write`
+//! asserts what Redis guarantees and this server once broke: after an EXEC that fails, none of
+//! the queued writes applies. `check.py --reference` runs every case against a redis-server, to
+//! check the cases themselves.
 //!
 //! Skips, passing with the reason on stderr, when there is no `python3` or redis-py cannot be
 //! installed (no venv module, no route to PyPI): CI must not fail for the machine. A skip is

@@ -3,7 +3,7 @@
 //! writes.
 //!
 //! ```text
-//!   conn: SET k <1 MiB + 1>  (client c, seq 1) ──► refused before proposing: -ERR …
+//!   conn: SET <4 KiB + 1> v  (client c, seq 1) ──► refused before proposing: -ERR …
 //!         SET k small        (client c, seq 2) ──► kv: c has no session (seq 1 never applied)
 //!                                                  ──► NOSESSION, nothing applied
 //!         server resends it  (client c', seq 1) ──► +OK; later writes continue as c'
@@ -24,9 +24,10 @@ fn a_connection_whose_first_write_was_refused_unproposed_can_still_write() {
     let ok = Frame::Simple("OK".into());
     assert_eq!(cluster.call_until_answered(0, &["SET", "warm", "up"]), ok);
     let mut conn = Conn::connect(cluster.resp[0]).expect("connect");
-    // kv value_bytes_max is 1 MiB: refused before it is proposed.
-    let too_big = "x".repeat((1 << 20) + 1);
-    let refused = conn.call(&["SET", "k", &too_big]).expect("a reply");
+    // kv key_bytes_max is 4 KiB: refused before it is proposed. (Not a large value: the
+    // RESP parser takes bulks up to proto_max_bulk_len, which is also kv's value_bytes_max.)
+    let too_long = "k".repeat((4 << 10) + 1);
+    let refused = conn.call(&["SET", &too_long, "v"]).expect("a reply");
     assert!(matches!(&refused, Frame::Error(_)), "{refused}");
     assert_eq!(conn.call(&["SET", "k", "small"]), Ok(ok));
     assert_eq!(conn.call(&["INCR", "n"]), Ok(Frame::Integer(1)));
@@ -39,10 +40,10 @@ fn pipelined_writes_behind_a_refused_first_write_all_apply_exactly_once() {
     let ok = Frame::Simple("OK".into());
     assert_eq!(cluster.call_until_answered(0, &["SET", "warm", "up"]), ok);
     let mut conn = Conn::connect(cluster.resp[0]).expect("connect");
-    let too_big = "x".repeat((1 << 20) + 1);
+    let too_long = "k".repeat((4 << 10) + 1);
     let mut out = bytes::BytesMut::new();
     let commands: [&[&str]; 5] = [
-        &["SET", "k", &too_big],
+        &["SET", &too_long, "v"],
         &["SET", "a", "1"],
         &["INCR", "n"],
         &["APPEND", "a", "2"],

@@ -141,6 +141,7 @@ impl Display for Reply {
             Reply::Array(items) => write!(f, "Array{{n={}}}", items.len()),
             Reply::Set(items) => write!(f, "Set{{n={}}}", items.len()),
             Reply::Map(pairs) => write!(f, "Map{{n={}}}", pairs.len()),
+            Reply::Pairs(pairs) => write!(f, "Pairs{{n={}}}", pairs.len()),
             Reply::Error(e) => write!(f, "Error{{{}}}", ErrorFields(e)),
         }
     }

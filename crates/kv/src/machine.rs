@@ -16,6 +16,9 @@
 //!                  └─ Refuse(error) ────► Error(Stale | SessionUnknown)
 //!
 //!   read(command)  ── read-only commands only, at (applied_index, clock_ms), no log (§6.4)
+//!
+//!   published()    ── the (channel, message) pairs of the PUBLISH commands the last applied
+//!                     entry ran (exec/pubsub.rs); the replica hands them to its host
 //! ```
 //!
 //! Time: each request carries the leader's clock when it was proposed (`Request::time_ms`).
@@ -155,6 +158,9 @@ pub struct StateMachine {
     pub(crate) db: Db,
     /// The exactly-once table; replicated state like the map, so it is in every snapshot.
     pub(crate) sessions: Sessions,
+    /// The messages the last applied entry published, in order: not state (never in a snapshot
+    /// or a digest), emptied by every `apply`, so it holds one entry's worth at most.
+    pub(crate) outbox: Vec<(Bytes, Bytes)>,
 }
 
 impl StateMachine {
@@ -167,6 +173,7 @@ impl StateMachine {
             applied_index: 0,
             clock_ms: 0,
             db: Db::default(),
+            outbox: Vec::new(),
         })
     }
 
@@ -180,6 +187,7 @@ impl StateMachine {
             self.applied_index
         );
         self.applied_index = index;
+        self.outbox.clear();
         if data.is_empty() {
             return Reply::ok();
         }
@@ -198,7 +206,9 @@ impl StateMachine {
             ..
         } = request;
         if client_id == Request::NO_SESSION {
-            return self.execute(index, &body);
+            let reply = self.execute(index, &body);
+            self.record_published(&body, &reply);
+            return reply;
         }
         match self.sessions.admit(client_id, seq) {
             Admission::Refuse(e) => Reply::Error(e),
@@ -208,6 +218,7 @@ impl StateMachine {
             }
             Admission::Apply => {
                 let reply = self.execute(index, &body);
+                self.record_published(&body, &reply);
                 let cached = (!body.is_read_only()).then(|| reply.clone());
                 self.sessions.record(index, client_id, seq, cached);
                 reply
@@ -223,6 +234,27 @@ impl StateMachine {
             limits: &self.config.limits,
         };
         exec::apply(&mut ctx, body)
+    }
+
+    /// Put the messages of the PUBLISH commands `body` ran into the outbox: every one of a
+    /// single command, or of a transaction that ran (not one a WATCH aborted).
+    fn record_published(&mut self, body: &Body, reply: &Reply) {
+        let ran: Vec<&Command> = match (body, reply) {
+            (Body::One(c), _) => vec![c],
+            (Body::Exec { commands, .. }, Reply::Array(_)) => commands.iter().collect(),
+            (Body::Exec { .. }, _) => Vec::new(),
+        };
+        for c in ran {
+            if let (exec::pubsub::PUBLISH, [channel, message]) = (c.name(), c.args()) {
+                self.outbox.push((channel.clone(), message.clone()));
+            }
+        }
+    }
+
+    /// The `(channel, message)` pairs published by the entry applied last, in order; empty after
+    /// an entry without PUBLISH. The host delivers them to its subscribers (exec/pubsub.rs).
+    pub fn published(&self) -> &[(Bytes, Bytes)] {
+        &self.outbox
     }
 
     /// Answer a read-only command from the current state, without the log. The caller is
@@ -361,5 +393,56 @@ mod tests {
         assert_eq!(sm.apply(3, &[]), Reply::ok());
         assert_eq!(sm.applied_index(), 3);
         assert!(sm.is_empty());
+    }
+
+    fn publish(channel: &'static str, message: &'static str) -> Command {
+        let args = vec![
+            Bytes::from_static(channel.as_bytes()),
+            Bytes::from_static(message.as_bytes()),
+        ];
+        Command::new(b"PUBLISH", args).expect("a valid PUBLISH")
+    }
+
+    #[test]
+    fn a_publish_changes_no_key_and_leaves_its_message_in_the_outbox_of_its_entry_only() {
+        let mut sm = StateMachine::default();
+        let entry = Request::in_session(7, 1, publish("news", "hi")).encode();
+        assert_eq!(sm.apply(1, &entry), Reply::Int(0));
+        assert!(sm.is_empty(), "no key changed");
+        let hi = (Bytes::from_static(b"news"), Bytes::from_static(b"hi"));
+        assert_eq!(sm.published(), std::slice::from_ref(&hi));
+        // A retry of the same request replays its reply and publishes nothing again.
+        assert_eq!(sm.apply(2, &entry), Reply::Int(0));
+        assert!(sm.published().is_empty());
+        assert_eq!(sm.apply(3, &[]), Reply::ok());
+        assert!(
+            sm.published().is_empty(),
+            "the next entry empties the outbox"
+        );
+    }
+
+    #[test]
+    fn a_transaction_publishes_in_order_unless_its_watch_aborts_it() {
+        let mut sm = StateMachine::default();
+        let exec = |since| Request {
+            client_id: Request::NO_SESSION,
+            seq: 0,
+            time_ms: 0,
+            body: Body::Exec {
+                watched: vec![Bytes::from_static(b"w")],
+                since,
+                commands: vec![publish("a", "1"), Command::set("w", "x"), publish("b", "2")],
+            },
+        };
+        let replies = sm.apply(1, &exec(0).encode());
+        assert!(
+            matches!(replies, Reply::Array(ref r) if r.len() == 3),
+            "{replies:?}"
+        );
+        assert_eq!(sm.published().len(), 2);
+        assert_eq!(sm.published()[1].0, Bytes::from_static(b"b"));
+        // `w` changed at index 1, after the watch's index 0: aborted, nothing published.
+        assert_eq!(sm.apply(2, &exec(0).encode()), Reply::NullArray);
+        assert!(sm.published().is_empty());
     }
 }

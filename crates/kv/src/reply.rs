@@ -13,6 +13,7 @@
 //!   NullArray          *-1                         _              EXEC after a failed WATCH
 //!   Array([..])        *n …                        *n …           MGET, LRANGE, EXEC
 //!   Map([(k, v)..])    *2n k v …  (flattened)      %n k v …       HGETALL, CONFIG GET
+//!   Pairs([(a, b)..])  *2n a b …  (flattened)      *n *2 a b …    ZRANGE … WITHSCORES
 //!   Set([..])          *n …                        ~n …           SMEMBERS
 //!   Double("1.5")      $3 1.5     (as text)        ,1.5           ZSCORE, INCRBYFLOAT
 //! ```
@@ -49,6 +50,10 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// Field/value pairs (a flat array in RESP2).
     Map(Vec<(Reply, Reply)>),
+    /// An ordered list of pairs: a flat array in RESP2, an array of two-element arrays in
+    /// RESP3 (Redis 7's shape for WITHSCORES, ZPOPMIN with a count, HRANDFIELD WITHVALUES).
+    /// Not a `Map`: a map's keys are unique and a client turns it into a dictionary.
+    Pairs(Vec<(Reply, Reply)>),
     /// An unordered collection without duplicates (an array in RESP2).
     Set(Vec<Reply>),
     /// A floating-point number, as the text Redis prints for it.

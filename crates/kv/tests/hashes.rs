@@ -200,12 +200,12 @@ fn hrandfield_counts_give_distinct_fields_up_to_the_size_or_repeats_when_negativ
         panic!()
     };
     assert!(two.len() == 2 && two[0] != two[1]);
-    let Reply::Array(seven) = log.cmd(&["hrandfield", "h", "-7", "WITHVALUES"]) else {
+    let Reply::Pairs(seven) = log.cmd(&["hrandfield", "h", "-7", "WITHVALUES"]) else {
         panic!()
     };
-    assert_eq!(seven.len(), 14, "seven field-value pairs, flat");
-    for pair in seven.chunks(2) {
-        let (Reply::Bulk(f), Reply::Bulk(v)) = (&pair[0], &pair[1]) else {
+    assert_eq!(seven.len(), 7, "seven field-value pairs");
+    for pair in &seven {
+        let (Reply::Bulk(f), Reply::Bulk(v)) = pair else {
             panic!()
         };
         assert_eq!(

@@ -10,7 +10,7 @@
 //!           Raft's outputs, in order:
 //!             Accepted{index,term} ──► pending[index] = Pending{term, tag}
 //!             NotLeader{leader}    ──► Reply NotLeader              (the proposal of this call)
-//!             Committed(entry)     ──► apply ──► Applied ──► answer pending[entry.index], if any
+//!             Committed(entry)     ──► apply ──► Applied, Published* ──► answer pending[index]
 //!             RestoreSnapshot(s)   ──► compact.rs: machine = restore(s) ──► Restored
 //!             ReadReady / ReadFailed ──► read.rs: answer reads[id] from the machine, or refuse
 //!           compact.rs: log since the last snapshot too long ──► Snapshot (one more write)
@@ -201,6 +201,13 @@ impl KvReplica {
             index: entry.index,
             term: entry.term,
         });
+        for (channel, message) in self.machine.published() {
+            out.outputs.push(Output::Published {
+                index: entry.index,
+                channel: channel.clone(),
+                message: message.clone(),
+            });
+        }
         let waiting = self.pending.remove(&entry.index);
         if let Some((&first, _)) = self.pending.first_key_value() {
             assert!(
@@ -305,5 +312,22 @@ mod tests {
         ));
         assert_eq!(node.raft().last_index(), last);
         assert!(out.writes.is_empty());
+    }
+
+    #[test]
+    fn a_published_message_comes_out_after_its_entry_is_applied_and_before_the_reply() {
+        let (mut node, mut out) = solo();
+        let args = vec![Bytes::from_static(b"news"), Bytes::from_static(b"hi")];
+        let publish = Command::new(b"publish", args).expect("a valid PUBLISH");
+        node.input(request(1, publish), &mut out);
+        let texts: Vec<String> = out.outputs.iter().map(|o| o.to_string()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Applied{index=2 term=1}",
+                "Published{index=2 channel=news bytes=2}",
+                "Reply{tag=1 Done(Int{value=0})}"
+            ]
+        );
     }
 }

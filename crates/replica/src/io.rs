@@ -4,12 +4,15 @@
 //! ```text
 //!   Input::Request{tag, request} ──► KvReplica ──► Output::Reply{tag, outcome}   exactly once
 //!                                        │          per request, unless the node crashes first
-//!                                        └───────► Output::Applied{index, term}  once per
-//!                                                  committed entry, in index order
+//!                                        ├───────► Output::Applied{index, term}  once per
+//!                                        │         committed entry, in index order
+//!                                        └───────► Output::Published{index, channel, message}
+//!                                                  after its Applied, one per PUBLISH it ran
 //!
 //!   Request{tag=7 client=3 seq=9 cmd=Put{key=k1 bytes=3}}
 //!   Reply{tag=7 Done(Status{OK})}   Reply{tag=7 NotLeader(n2)}   Reply{tag=7 Retry}   Reply{tag=7 Busy}
 //!   Applied{index=12 term=3}   Restored{index=40 term=2}   (a leader's snapshot, Raft §7)
+//!   Published{index=12 channel=news bytes=5}
 //! ```
 //!
 //! What each outcome tells a client (and a linearizability checker):
@@ -70,6 +73,17 @@ pub enum Output {
         index: Index,
         /// The entry's term: two replicas that applied different terms at one index diverged.
         term: Term,
+    },
+    /// The entry at `index` published `message` on `channel` (kv `exec/pubsub.rs`): the host
+    /// hands it to its local subscribers. Every replica emits it for every PUBLISH it applies,
+    /// in log order, right after the entry's `Applied` and before its reply.
+    Published {
+        /// The entry's log index: a host that restarted skips what it may have delivered before.
+        index: Index,
+        /// The channel.
+        channel: bytes::Bytes,
+        /// The message.
+        message: bytes::Bytes,
     },
     /// Raft refused (or abandoned) a membership change or leadership transfer.
     ChangeRejected {
@@ -143,6 +157,16 @@ impl fmt::Display for Output {
         match self {
             Output::Reply { tag, outcome } => write!(f, "Reply{{tag={tag} {outcome}}}"),
             Output::Applied { index, term } => write!(f, "Applied{{index={index} term={term}}}"),
+            Output::Published {
+                index,
+                channel,
+                message,
+            } => write!(
+                f,
+                "Published{{index={index} channel={} bytes={}}}",
+                String::from_utf8_lossy(channel),
+                message.len()
+            ),
             Output::ChangeRejected { reason } => write!(f, "ChangeRejected{{{reason}}}"),
             Output::Restored { index, term } => {
                 write!(f, "Restored{{index={index} term={term}}}")
@@ -192,6 +216,15 @@ mod tests {
         assert_eq!(reply(Outcome::Busy), "Reply{tag=7 Busy}");
         let applied = Output::Applied { index: 12, term: 3 };
         assert_eq!(applied.to_string(), "Applied{index=12 term=3}");
+        let published = Output::Published {
+            index: 12,
+            channel: Bytes::from_static(b"news"),
+            message: Bytes::from_static(b"hello"),
+        };
+        assert_eq!(
+            published.to_string(),
+            "Published{index=12 channel=news bytes=5}"
+        );
     }
 
     #[test]

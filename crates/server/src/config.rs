@@ -7,10 +7,30 @@
 //!        ▼
 //!   NodeConfig ──validate──► voters = keys of `peers` ∪ {id}; data_dir/wal holds the WAL,
 //!        │                     data_dir/snapshots the snapshot files
-//!        ├─ replica_config() ──► replica::ReplicaConfig (reads, check_quorum, snapshot thresholds)
-//!        │                        ──validate──► why not
+//!        ├─ replica_config() ──► replica::ReplicaConfig (reads, check_quorum, snapshot thresholds,
+//!        │                        kv_limits()) ──validate──► why not
 //!        └─ wal_options() ──► storage::WalOptions (segment size; records fit the largest entry)
 //! ```
+//!
+//! One number sizes a value on every layer it crosses, Redis' `proto-max-bulk-len` (512 MiB by
+//! default, `proto_max_bulk_len`), so each accepts what the one before it let through:
+//!
+//! ```text
+//!   RESP parser   bulk_bytes_max     = proto_max_bulk_len
+//!   kv            value_bytes_max    = proto_max_bulk_len
+//!                 request_bytes_max  = proto_max_bulk_len + REQUEST_ROOM_BYTES (the key, the
+//!                                      other words, the header)
+//!   WAL record    record_bytes_max   = request_bytes_max + WAL_RECORD_OVERHEAD_BYTES
+//!                                      ≤ storage::RECORD_BYTES_LIMIT (checked at compile time
+//!                                      for the largest proto_max_bulk_len accepted)
+//!   peer frames   frame_bytes_max    = request_bytes_max + PEER_FRAME_OVERHEAD_BYTES, at least
+//!                                      16 MiB (an AppendEntries with the largest entry, a
+//!                                      forwarded request, a forwarded GET's reply)
+//!   WAL segment   rolls at wal_segment_bytes_max; a larger record gets a segment of its own
+//! ```
+//!
+//! `proto_max_bulk_len` is replicated semantics (kv's limits decide what applies), so, like the
+//! voter set, every node must be given the same one.
 //!
 //! The metrics port defaults to the client port + 2000 (the layout `cluster up` uses: RESP
 //! 6379, peers 7379, metrics 8379), so one flag moves a node and its metrics together.
@@ -31,16 +51,37 @@ use replica::ReplicaConfig;
 
 use crate::clients::resp;
 
-/// The largest WAL record, unless the segment is smaller: the storage crate's default.
-const WAL_RECORD_BYTES_MAX: usize = 8 << 20;
+/// Redis' default `proto-max-bulk-len`: the longest bulk string, and so the largest value.
+pub const PROTO_MAX_BULK_LEN_DEFAULT: usize = 512 << 20;
+/// The smallest `proto_max_bulk_len` accepted (Redis' own minimum, 1 MB).
+const PROTO_MAX_BULK_LEN_MIN: usize = 1 << 20;
+/// The largest accepted: Redis' default. A value is held whole in the log, the WAL record, the
+/// state machine and a snapshot, so larger ones would need streaming through every layer.
+const PROTO_MAX_BULK_LEN_MAX: usize = 512 << 20;
+/// Room in a request beyond its largest value: the key (kv `key_bytes_max`, 4 KiB), the name
+/// and options of the command, the other words of a transaction, the request's header.
+const REQUEST_ROOM_BYTES: usize = 1 << 20;
 /// Room in a WAL record beyond the largest request: the entry's header, the Append's header,
 /// and a configuration entry's membership (at most 64 voters).
 const WAL_RECORD_OVERHEAD_BYTES: usize = 4 << 10;
+/// Room in a peer frame beyond the largest request: the AppendEntries' fields and entry
+/// headers, or a forwarded reply's RESP framing.
+const PEER_FRAME_OVERHEAD_BYTES: usize = 64 << 10;
+/// The smallest peer frame bound: Raft's default 1 MiB of entries per AppendEntries, many times.
+const PEER_FRAME_BYTES_MIN: usize = 16 << 20;
+/// The smallest segment accepted: smaller ones mean a file and a directory fsync per few writes.
+const WAL_SEGMENT_BYTES_MIN: u64 = 1 << 20;
 /// The largest segment accepted: a segment is removed whole, so huge ones free space late.
 const WAL_SEGMENT_BYTES_LIMIT: u64 = 4 << 30;
-// The largest record the node asks for, with its overhead, is one the WAL format accepts.
-const _: () =
-    assert!(WAL_RECORD_BYTES_MAX + WAL_RECORD_OVERHEAD_BYTES <= storage::RECORD_BYTES_LIMIT);
+// The largest record the node can ask for, with its overhead, is one the WAL format accepts.
+const _: () = assert!(
+    PROTO_MAX_BULK_LEN_MAX + REQUEST_ROOM_BYTES + WAL_RECORD_OVERHEAD_BYTES
+        <= storage::RECORD_BYTES_LIMIT
+);
+// ...and a peer frame carrying it fits the frame's u32 length.
+const _: () = assert!(
+    PROTO_MAX_BULK_LEN_MAX + REQUEST_ROOM_BYTES + PEER_FRAME_OVERHEAD_BYTES <= u32::MAX as usize
+);
 
 /// The metrics port is the client port plus this, unless set.
 pub const METRICS_PORT_OFFSET: u16 = 2000;
@@ -64,10 +105,9 @@ pub struct NodeConfig {
     /// One Raft tick, in milliseconds. Raft's timeouts are in ticks (election 10..20,
     /// heartbeat 2), so 10 ms gives a 100–200 ms election timeout.
     pub tick_ms: u64,
-    /// Bounds on client frames.
-    pub resp_limits: resp::Limits,
-    /// Largest peer frame accepted; bounds what a peer (or a stranger) makes us buffer.
-    pub peer_frame_bytes_max: usize,
+    /// Redis' `proto-max-bulk-len`: the longest bulk string a client may send, and so the
+    /// largest value; sizes every layer a value crosses (see the module docs).
+    pub proto_max_bulk_len: usize,
     /// Ticks a follower waits for the leader's answer to a forwarded request before telling
     /// the client `TRYAGAIN` (the outcome is then unknown).
     pub forward_timeout_ticks: u64,
@@ -105,8 +145,7 @@ impl NodeConfig {
             peers,
             data_dir,
             tick_ms: 10,
-            resp_limits: resp::Limits::default(),
-            peer_frame_bytes_max: 16 << 20,
+            proto_max_bulk_len: PROTO_MAX_BULK_LEN_DEFAULT,
             forward_timeout_ticks: 500,
             reads: ReadPath::default(),
             check_quorum: true,
@@ -121,28 +160,67 @@ impl NodeConfig {
         let mut raft = raft::Config::new(self.id, self.voters());
         raft.check_quorum = self.check_quorum;
         let mut replica = ReplicaConfig::new(raft);
+        replica.kv.limits = self.kv_limits();
         replica.reads = self.reads;
         replica.snapshot_log_entries_max = self.snapshot_log_entries_max;
         replica.snapshot_log_bytes_max = self.snapshot_log_bytes_max;
         replica
     }
 
-    /// The WAL's layout: `wal_segment_bytes_max`, and records as large as a segment allows up
-    /// to 8 MiB (`validate` checks the largest entry fits one).
-    pub fn wal_options(&self) -> storage::WalOptions {
-        let headers = (storage::SEGMENT_HEADER_BYTES + storage::RECORD_HEADER_BYTES) as u64;
-        let room = self.wal_segment_bytes_max.saturating_sub(headers);
-        storage::WalOptions {
-            segment_bytes_max: self.wal_segment_bytes_max,
-            record_bytes_max: usize::try_from(room)
-                .map_or(WAL_RECORD_BYTES_MAX, |r| r.min(WAL_RECORD_BYTES_MAX)),
+    /// kv's bounds on a request: values up to `proto_max_bulk_len`, requests with room for
+    /// one such value (see the module docs); the rest are kv's defaults.
+    pub fn kv_limits(&self) -> kv::Limits {
+        kv::Limits {
+            value_bytes_max: self.proto_max_bulk_len,
+            request_bytes_max: self.proto_max_bulk_len.saturating_add(REQUEST_ROOM_BYTES),
+            ..kv::Limits::default()
         }
     }
 
-    /// The record size the WAL encoder aims for: half the bound, so several entries share a
-    /// record and a single entry (at most a request plus overhead) still fits alone.
+    /// Bounds on client frames: bulk strings up to `proto_max_bulk_len`.
+    pub fn resp_limits(&self) -> resp::Limits {
+        resp::Limits {
+            bulk_bytes_max: self.proto_max_bulk_len,
+            ..resp::Limits::default()
+        }
+    }
+
+    /// The largest peer frame accepted: one AppendEntries with the largest entry, a forwarded
+    /// request or a forwarded reply (see the module docs). Bounds what a peer (or a stranger)
+    /// makes us buffer.
+    pub fn peer_frame_bytes_max(&self) -> usize {
+        let request = self.kv_limits().request_bytes_max;
+        request
+            .saturating_add(PEER_FRAME_OVERHEAD_BYTES)
+            .max(PEER_FRAME_BYTES_MIN)
+    }
+
+    /// The WAL's layout: rolls at `wal_segment_bytes_max`; records hold the largest request
+    /// plus its overhead (a larger-than-segment record gets a segment of its own).
+    pub fn wal_options(&self) -> storage::WalOptions {
+        let request = self.kv_limits().request_bytes_max;
+        storage::WalOptions {
+            segment_bytes_max: self.wal_segment_bytes_max,
+            record_bytes_max: request.saturating_add(WAL_RECORD_OVERHEAD_BYTES),
+        }
+    }
+
+    /// The group commit's queue: the storage defaults, with room for at least one largest record.
+    pub fn group_commit_options(&self) -> storage::GroupCommitOptions {
+        let defaults = storage::GroupCommitOptions::default();
+        storage::GroupCommitOptions {
+            queue_bytes_max: defaults
+                .queue_bytes_max
+                .max(self.wal_options().record_bytes_max),
+            ..defaults
+        }
+    }
+
+    /// The record size the WAL encoder aims for when it packs entries: at most 8 MiB, so
+    /// entries share records and one flush never holds a huge buffer; a single entry larger
+    /// than that (up to a request plus overhead) still gets a record alone.
     pub(crate) fn wal_record_bytes_target(&self) -> usize {
-        self.wal_options().record_bytes_max / 2
+        (self.wal_options().record_bytes_max / 2).min(8 << 20)
     }
 
     /// Every voter, this node included, in id order.
@@ -200,8 +278,13 @@ impl NodeConfig {
         if self.voters().len() > 64 {
             return Err("more than 64 voters: every write waits for a majority of them".into());
         }
-        if self.peer_frame_bytes_max < (1 << 20) + 4096 {
-            return Err("peer_frame_bytes_max must hold one 1 MiB AppendEntries".into());
+        let bulk = self.proto_max_bulk_len;
+        if !(PROTO_MAX_BULK_LEN_MIN..=PROTO_MAX_BULK_LEN_MAX).contains(&bulk) {
+            return Err(format!(
+                "--proto-max-bulk-len {bulk} must be in {PROTO_MAX_BULK_LEN_MIN}..=\
+                 {PROTO_MAX_BULK_LEN_MAX} (config key proto_max_bulk_len): Redis' minimum is \
+                 1 MB, and a value is held whole in the log, the WAL and snapshots"
+            ));
         }
         self.validate_storage()?;
         // The replica's own checks, with their explanations (e.g. lease reads need check_quorum).
@@ -246,20 +329,18 @@ impl NodeConfig {
         Ok(())
     }
 
-    /// The WAL must hold the largest entry in one record; thresholds must be at least 1.
+    /// Segments in a sane range (a record larger than one gets its own); thresholds ≥ 1.
     fn validate_storage(&self) -> Result<(), String> {
-        let request = self.replica_config().kv.limits.request_bytes_max;
-        let needed = request.saturating_add(WAL_RECORD_OVERHEAD_BYTES);
-        let headers = (storage::SEGMENT_HEADER_BYTES + storage::RECORD_HEADER_BYTES) as u64;
-        let segment_min = needed as u64 + headers;
         let segment = self.wal_segment_bytes_max;
-        if !(segment_min..=WAL_SEGMENT_BYTES_LIMIT).contains(&segment) {
+        if !(WAL_SEGMENT_BYTES_MIN..=WAL_SEGMENT_BYTES_LIMIT).contains(&segment) {
             return Err(format!(
-                "--wal-segment-bytes-max {segment} must be in {segment_min}..={WAL_SEGMENT_BYTES_LIMIT} \
-                 (config key wal_segment_bytes_max): a segment must hold one record with the \
-                 largest request ({request} bytes), and a huge one frees space late"
+                "--wal-segment-bytes-max {segment} must be in \
+                 {WAL_SEGMENT_BYTES_MIN}..={WAL_SEGMENT_BYTES_LIMIT} (config key \
+                 wal_segment_bytes_max): a tiny segment costs a file per few writes, and a huge \
+                 one frees space late"
             ));
         }
+        self.wal_options().validate().map_err(|e| e.to_string())?;
         for (flag, key, value) in [
             (
                 "--snapshot-log-entries-max",
@@ -400,22 +481,52 @@ mod tests {
     }
 
     #[test]
-    fn a_wal_segment_too_small_for_the_largest_request_is_refused_with_a_reason() {
+    fn a_tiny_wal_segment_is_refused_with_a_reason_and_records_hold_the_largest_request() {
         let mut c = config(1, &[2]);
-        c.wal_segment_bytes_max = 1 << 20;
+        c.wal_segment_bytes_max = 4096;
         let err = c.validate().unwrap_err();
         assert!(
-            err.contains("--wal-segment-bytes-max 1048576 must be in"),
+            err.contains("--wal-segment-bytes-max 4096 must be in"),
             "{err}"
         );
-        c.wal_segment_bytes_max = 5 << 20;
-        assert_eq!(c.validate(), Ok(()));
+        c.wal_segment_bytes_max = 4 << 20;
+        assert_eq!(
+            c.validate(),
+            Ok(()),
+            "segments may be smaller than the largest record"
+        );
         let wal = c.wal_options();
         assert!(wal.validate().is_ok(), "the storage crate accepts it too");
         assert!(wal.record_bytes_max >= c.replica_config().kv.limits.request_bytes_max);
+        assert!(c
+            .group_commit_options()
+            .validate(wal.record_bytes_max)
+            .is_ok());
         c.snapshot_log_entries_max = 0;
         let err = c.validate().unwrap_err();
         assert!(err.contains("--snapshot-log-entries-max 0"), "{err}");
+    }
+
+    #[test]
+    fn proto_max_bulk_len_sizes_the_parser_kv_the_wal_and_peer_frames_alike() {
+        let mut c = config(1, &[2]);
+        assert_eq!(c.proto_max_bulk_len, 512 << 20, "Redis' default");
+        c.proto_max_bulk_len = 64 << 20;
+        assert_eq!(c.validate(), Ok(()));
+        let kv = c.replica_config().kv;
+        assert_eq!(c.resp_limits().bulk_bytes_max, 64 << 20);
+        assert_eq!(kv.limits.value_bytes_max, 64 << 20);
+        assert!(kv.validate().is_ok(), "kv accepts its limits");
+        assert!(c.wal_options().record_bytes_max > kv.limits.request_bytes_max);
+        assert!(c.peer_frame_bytes_max() > kv.limits.request_bytes_max);
+        c.proto_max_bulk_len = 1000;
+        let err = c.validate().unwrap_err();
+        assert!(
+            err.contains("--proto-max-bulk-len 1000 must be in"),
+            "{err}"
+        );
+        c.proto_max_bulk_len = (512 << 20) + 1;
+        assert!(c.validate().is_err());
     }
 
     #[test]

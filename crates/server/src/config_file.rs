@@ -59,6 +59,8 @@ pub struct NodeFile {
     snapshot_log_bytes_max: Option<u64>,
     /// WAL segment size in bytes.
     wal_segment_bytes_max: Option<u64>,
+    /// Redis' proto-max-bulk-len: the longest bulk string, and so the largest value.
+    proto_max_bulk_len: Option<usize>,
 }
 
 /// The settings given as command-line flags, each overriding the file's key of the same name.
@@ -91,6 +93,8 @@ pub struct NodeFlags {
     pub snapshot_log_bytes_max: Option<u64>,
     /// `--wal-segment-bytes-max`.
     pub wal_segment_bytes_max: Option<u64>,
+    /// `--proto-max-bulk-len`.
+    pub proto_max_bulk_len: Option<usize>,
 }
 
 /// Read and parse `path`, saying which file and which key is wrong.
@@ -191,6 +195,9 @@ pub fn merge(flags: NodeFlags, file: NodeFile) -> Result<NodeConfig, String> {
     }
     if let Some(n) = flags.wal_segment_bytes_max.or(file.wal_segment_bytes_max) {
         config.wal_segment_bytes_max = n;
+    }
+    if let Some(n) = flags.proto_max_bulk_len.or(file.proto_max_bulk_len) {
+        config.proto_max_bulk_len = n;
     }
     config.validate()?;
     Ok(config)
@@ -340,6 +347,12 @@ reads = "lease"
         let tiny = format!("wal_segment_bytes_max = 1024\n{GOOD}");
         let err = merge(no_flags(), parse(&tiny).unwrap()).unwrap_err();
         assert!(err.contains("config key wal_segment_bytes_max"), "{err}");
+        let bulk = format!("proto_max_bulk_len = 1048576\n{GOOD}");
+        let config = merge(no_flags(), parse(&bulk).unwrap()).unwrap();
+        assert_eq!(config.resp_limits().bulk_bytes_max, 1 << 20);
+        let tiny_bulk = format!("proto_max_bulk_len = 10\n{GOOD}");
+        let err = merge(no_flags(), parse(&tiny_bulk).unwrap()).unwrap_err();
+        assert!(err.contains("config key proto_max_bulk_len"), "{err}");
         let zero = format!("snapshot_log_entries_max = 0\n{GOOD}");
         let err = merge(no_flags(), parse(&zero).unwrap()).unwrap_err();
         assert!(err.contains("config key snapshot_log_entries_max"), "{err}");

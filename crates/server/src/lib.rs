@@ -35,17 +35,22 @@
 //!
 //! ```text
 //! lib.rs              this map
-//! config.rs           NodeConfig and validate(): addresses, ticks, reads, check-quorum
+//! config.rs           NodeConfig and validate(): addresses, ticks, reads, check-quorum,
+//!                     proto_max_bulk_len (which sizes kv's limits, WAL records, peer frames)
 //! config_file.rs      the TOML node config file and the flags over it: parse, merge
 //! runtime.rs          run_node: recover the snapshot + WAL, bind, spawn the tasks
 //! event.rs            Event: what the doors hand the node task
 //! codec.rs            the raft types' binary forms (entries, membership, snapshot meta) that
 //!                     disk records and peer frames share, in distributed_core::wire's
 //!                     little-endian vocabulary; the snapshot file contents
-//! clients/            the clients' door
-//!   resp/             RESP2 frames: parse (partial, pipelined, inline, bounded) and encode
-//!   command.rs        RESP command ↔ kv::Command, kv::Reply → RESP frame, needs_no_session
-//!   connection.rs     one RESP connection: pipelined commands, replies in order, READONLY
+//! clients/            the clients' door (its mod.rs maps it file by file)
+//!   resp/             RESP2 and RESP3 frames: parse (bounded, large bulks uncopied), encode
+//!   command.rs        RESP command ↔ kv::Command or a connection op, kv::Reply → frame
+//!   table.rs          the connection commands' table; with kv's, COMMAND and the README list
+//!   connection.rs     one connection's state machine: normal, MULTI, subscribed; pipelining
+//!   writer.rs         replies in order, pub/sub pushes between them, RESP2/RESP3
+//!   transaction.rs    MULTI/EXEC/WATCH: EXEC is one log entry; pubsub.rs: the hub, mailboxes
+//!   registry.rs, settings.rs, command_info.rs, glob.rs: CLIENT, CONFIG, COMMAND, patterns
 //! peers/              the peers' door
 //!   frames.rs         peer frames (len + CRC): Hello, Raft messages, forwards
 //!   transport.rs      peer connections: dial, Hello, bounded queues

@@ -22,12 +22,13 @@ use std::sync::Arc;
 
 use distributed_core::SeededRng;
 use replica::KvReplica;
-use storage::{GroupCommit, GroupCommitOptions, Wal};
+use storage::{GroupCommit, Wal};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn, Instrument};
 
 use crate::clients::connection::Clients;
+use crate::clients::pubsub::Hub;
 use crate::config::NodeConfig;
 use crate::node::{Node, Storage};
 use crate::ops::metrics::Metrics;
@@ -65,18 +66,18 @@ pub async fn run_node(
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
     let transport = Transport::start(config.id, config.others());
-    let voters: BTreeSet<_> = config
-        .voters()
-        .into_iter()
-        .filter(|&v| v != config.id)
-        .collect();
+    // Every voter but this node: the peers that may dial in.
+    let voters: BTreeSet<_> = config.others().map(|(id, _)| id).collect();
     let peer_task = tokio::spawn(transport::listen(
         peers_listener,
         voters,
         events_tx.clone(),
-        config.peer_frame_bytes_max,
+        config.peer_frame_bytes_max(),
     ));
-    let clients = Clients::new(events_tx, &config, nonce, metrics.clone());
+    // This node's subscribers: the connections register in it, the node task publishes into
+    // it what the log delivers (clients/pubsub.rs).
+    let hub = Arc::new(Hub::default());
+    let clients = Clients::new(events_tx, &config, nonce, metrics.clone(), Arc::clone(&hub));
     let client_task = tokio::spawn(clients.serve(clients_listener));
     let (stop_tx, stop_rx) = oneshot::channel();
     tokio::spawn(async move {
@@ -87,9 +88,10 @@ pub async fn run_node(
     if let Some(s) = &disk.snapshot {
         metrics.snapshot_index.set(s.meta.index as i64);
     }
-    let node = Node::new(
+    let mut node = Node::new(
         config, replica, storage, transport, durable_tx, metrics, nonce,
     );
+    node.publish_to(hub);
     // Spawned, not awaited in place: `run_node` is usually the `block_on` future, and a task
     // there lives on the main thread, so every client and peer event would wake it across
     // threads (a futex wake and a context switch per request). As a runtime task it is woken
@@ -142,7 +144,7 @@ fn open_disk(config: &NodeConfig) -> Result<OpenedDisk, String> {
         disk.log.len(),
         disk.hard_state
     );
-    let wal = GroupCommit::new(wal, GroupCommitOptions::default()).map_err(|e| e.to_string())?;
+    let wal = GroupCommit::new(wal, config.group_commit_options()).map_err(|e| e.to_string())?;
     let storage = Storage {
         wal: Arc::new(wal),
         snapshots,

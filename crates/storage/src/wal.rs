@@ -383,4 +383,27 @@ mod tests {
         assert_eq!(wal.durable_lsn(), Lsn(1), "the sealed segment is durable");
         assert_eq!(wal.stats().segments_created, 1);
     }
+
+    #[test]
+    fn a_record_larger_than_a_segment_gets_a_segment_of_its_own_and_recovers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = WalOptions {
+            segment_bytes_max: 64,
+            record_bytes_max: 1000,
+        };
+        let (mut wal, _) = Wal::open(dir.path(), options.clone()).expect("open");
+        wal.append(&[1; 10]).expect("a small record");
+        wal.append(&[2; 500]).expect("a record past the roll size");
+        wal.append(&[3; 10]).expect("then a small one again");
+        wal.sync().expect("sync");
+        assert_eq!(
+            wal.segments(),
+            3,
+            "the large record sits alone in its segment"
+        );
+        drop(wal);
+        let (_, recovery) = Wal::open(dir.path(), options).expect("reopen");
+        let sizes: Vec<usize> = recovery.records().map(|(_, r)| r.len()).collect();
+        assert_eq!(sizes, [10, 500, 10]);
+    }
 }

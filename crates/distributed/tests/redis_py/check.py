@@ -20,8 +20,8 @@ that the cases themselves are right, e.g. `python check.py --leader 127.0.0.1:63
 --follower 127.0.0.1:6379 --reference`.
 
 Every client has a socket timeout, so a server that never answers fails a case instead of
-hanging the run. Keys are prefixed with the case's name and a per-run nonce: the server has no
-FLUSHALL yet, and a rerun against the same cluster must not read an earlier run's keys.
+hanging the run. Keys are prefixed with the case's name and a per-run nonce: a rerun against the same cluster
+must not read an earlier run's keys.
 """
 
 import argparse
@@ -34,21 +34,8 @@ import redis
 
 # The features the server does not have yet, each with why. Delete a line when its case passes.
 EXPECTED_TO_FAIL = {
-    "pipeline_transaction": "MULTI/EXEC is not implemented",
-    "exec_abort_applies_no_queued_write": (
-        "MULTI is an unknown command, so the queued SET runs at once and EXEC fails after it: "
-        "a write the client saw fail is applied (data-loss class)"
-    ),
-    "watch_conflict_applies_no_queued_write": "WATCH/MULTI/EXEC are not implemented",
-    "transaction_retries_after_watch_conflict": "WATCH/MULTI/EXEC are not implemented",
-    "set_with_expiry": "SET EX is refused: expiry is not replicated deterministically yet",
-    "expire_and_ttl": "EXPIRE/TTL/PERSIST are not implemented",
-    "hashes": "hash commands are not implemented",
-    "lists": "list commands are not implemented",
-    "sets": "set commands are not implemented",
-    "sorted_sets": "sorted-set commands are not implemented",
-    "pubsub": "SUBSCRIBE/PUBLISH are not implemented",
-    "resp3": "HELLO 3 is refused (RESP2 only)",
+    "set_with_expiry": "TTL/PTTL are not implemented yet (issue 14 item 2, the kv-keys branch)",
+    "expire_and_ttl": "EXPIRE/TTL/PERSIST are not implemented yet (issue 14 item 2)",
 }
 
 # Seconds a client waits for any one reply before the case fails (no case may hang the run).
@@ -66,9 +53,10 @@ def case(fn):
 class Ctx:
     """What a case gets: clients to the leader and a follower, and its own key prefix."""
 
-    def __init__(self, leader, follower, nonce, name):
+    def __init__(self, leader, follower, nonce, name, reference=False):
         self.leader = leader
         self.follower = follower
+        self.reference = reference
         self.prefix = f"redis-py:{nonce}:{name}:"
 
     def key(self, suffix):
@@ -303,13 +291,103 @@ def pubsub(ctx):
 
 
 @case
+def pubsub_across_nodes_with_patterns(ctx):
+    # Subscribed on a follower, published on the leader: the message reaches it through the log.
+    channel = ctx.key("news")
+    p = ctx.client(ctx.follower).pubsub(ignore_subscribe_messages=True)
+    p.subscribe(channel)
+    p.psubscribe(ctx.prefix + "n*")
+    for _ in range(2):
+        p.get_message(timeout=SOCKET_TIMEOUT_S)  # the two confirmations
+    numsub = ctx.client(ctx.follower).pubsub_numsub(channel)
+    expect(numsub, [(channel.encode(), 1)], "PUBSUB NUMSUB on the subscriber's node")
+    expect(ctx.client(ctx.follower).pubsub_numpat() >= 1, True, "PUBSUB NUMPAT")
+    ctx.client(ctx.leader).publish(channel, "one")
+    ctx.client(ctx.follower).publish(channel, "two")
+    got = []
+    for _ in range(4):
+        m = p.get_message(timeout=SOCKET_TIMEOUT_S)
+        got.append(m and (m["type"], m["data"]))
+    expect(
+        sorted(got),
+        sorted([("message", b"one"), ("pmessage", b"one"), ("message", b"two"), ("pmessage", b"two")]),
+        "messages and pmessages from both nodes",
+    )
+    p.close()
+
+
+@case
+def pubsub_over_resp3(ctx):
+    channel = ctx.key("ch")
+    p = ctx.client(protocol=3).pubsub(ignore_subscribe_messages=True)
+    p.subscribe(channel)
+    p.get_message(timeout=SOCKET_TIMEOUT_S)
+    ctx.client(ctx.follower).publish(channel, "pushed")  # its count is the follower's own
+    message = p.get_message(timeout=SOCKET_TIMEOUT_S)
+    expect(message and message["data"], b"pushed", "a push frame as a message")
+    p.close()
+
+
+@case
+def pipeline_transaction_reports_errors_in_place(ctx):
+    r, s = ctx.client(), ctx.key("s")
+    r.set(s, "abc")
+    p = r.pipeline()
+    p.incr(s).set(ctx.key("t"), "1").get(ctx.key("t"))
+    results = p.execute(raise_on_error=False)
+    expect(isinstance(results[0], redis.exceptions.ResponseError), True, f"INCR error {results[0]!r}")
+    expect(results[1:], [True, b"1"], "the commands after the error ran")
+
+
+@case
+def scripting_is_refused_clearly(ctx):
+    if ctx.reference:
+        return  # redis-server runs Lua; refusing it is this server's choice
+    try:
+        ctx.client().eval("return 1", 0)
+    except redis.exceptions.ResponseError as e:
+        expect("not supported" in str(e), True, f"EVAL's error says why ({e})")
+    else:
+        raise AssertionError("EVAL was not refused")
+
+
+@case
+def client_config_and_command_introspection(ctx):
+    r = ctx.client()
+    expect(r.client_setname("probe"), True, "CLIENT SETNAME")
+    expect(r.client_getname(), "probe", "CLIENT GETNAME")
+    me = r.client_id()
+    listed = [c for c in r.client_list() if int(c["id"]) == me]
+    expect(len(listed), 1, "CLIENT LIST shows this connection")
+    expect(listed[0]["name"], "probe", "its name in CLIENT LIST")
+    expect(int(r.client_info()["id"]), me, "CLIENT INFO")
+    expect(r.config_get("proto-max-bulk-len"), {"proto-max-bulk-len": "536870912"}, "CONFIG GET")
+    expect(r.command_count() > 100, True, "COMMAND COUNT")
+    commands = r.command()  # COMMAND, parsed by redis-py into {name: info}
+    expect("get" in commands and "multi" in commands, True, "COMMAND has kv's and the connection's")
+    expect(commands["get"]["arity"], 2, "GET's arity in COMMAND")
+    expect(r.command_getkeys("MSET", "a", "1", "b", "2"), ["a", "b"], "COMMAND GETKEYS")
+
+
+@case
 def resp3(ctx):
     r, h = ctx.client(protocol=3), ctx.key("h")
     expect(r.ping(), True, "PING over RESP3 (HELLO 3 on connect)")
     expect(r.set(ctx.key("k"), "v"), True, "SET over RESP3")
     expect(r.get(ctx.key("k")), b"v", "GET over RESP3")
+    expect(r.get(ctx.key("absent")), None, "a null over RESP3")
     r.hset(h, mapping={"a": "1"})
     expect(r.hgetall(h), {b"a": b"1"}, "HGETALL over RESP3 (a map reply)")
+    r.sadd(ctx.key("s"), "x", "y")
+    expect(r.smembers(ctx.key("s")), {b"x", b"y"}, "SMEMBERS over RESP3 (a set reply)")
+    r.zadd(ctx.key("z"), {"a": 1.5})
+    expect(r.zscore(ctx.key("z"), "a"), 1.5, "ZSCORE over RESP3 (a double)")
+    expect(
+        r.zrange(ctx.key("z"), 0, -1, withscores=True), [[b"a", 1.5]], "ZRANGE WITHSCORES over RESP3"
+    )
+    p = r.pipeline()
+    p.set(ctx.key("t"), "1").incr(ctx.key("n")).hgetall(h)
+    expect(p.execute(), [True, 1, {b"a": b"1"}], "MULTI/EXEC over RESP3")
 
 
 # ---- the runner -----------------------------------------------------------------------------
@@ -317,7 +395,7 @@ def resp3(ctx):
 
 def run_case(fn, args, nonce):
     """None if the case passed, else a one-line reason."""
-    ctx = Ctx(args.leader, args.follower, nonce, fn.__name__)
+    ctx = Ctx(args.leader, args.follower, nonce, fn.__name__, args.reference)
     try:
         fn(ctx)
         return None

@@ -4,6 +4,7 @@
 //!   v2 (snapshot version 2):  tag:u8 ‖ fields
 //!     0 Status bytes   1 Error error   2 Int i64   3 Bulk bytes   4 Null   5 NullArray
 //!     6 Array n:u32 reply×n   7 Map n:u32 (reply reply)×n   8 Set n:u32 reply×n   9 Double bytes
+//!     10 Pairs n:u32 (reply reply)×n
 //!   error = tag:u8 ‖ fields
 //!     0 NotAnInteger  1 Overflow  2 ValueTooLarge bytes:u64 max:u64  3 Stale c:u64 s:u64 l:u64
 //!     4 SessionUnknown c:u64 s:u64  5 NotReadOnly name  6 Malformed offset:u64 message
@@ -50,8 +51,12 @@ pub(crate) fn put_reply(s: &mut impl Sink, reply: &Reply) {
                 put_reply(s, item);
             }
         }
-        Reply::Map(pairs) => {
-            s.put_u8(7);
+        Reply::Map(pairs) | Reply::Pairs(pairs) => {
+            s.put_u8(if matches!(reply, Reply::Map(_)) {
+                7
+            } else {
+                10
+            });
             s.put_count(pairs.len());
             for (k, v) in pairs {
                 put_reply(s, k);
@@ -128,17 +133,20 @@ fn read_nested(r: &mut Reader<'_>, depth: usize) -> Result<Reply, DecodeError> {
         4 => Reply::Null,
         5 => Reply::NullArray,
         6 => Reply::Array(items(r, 1)?),
-        7 => {
+        tag @ (7 | 10) => {
             let n = r.count_fitting("map pairs", 2)?;
             let mut pairs = Vec::with_capacity(n);
             for _ in 0..n {
                 pairs.push((read_nested(r, depth + 1)?, read_nested(r, depth + 1)?));
             }
-            Reply::Map(pairs)
+            match tag {
+                7 => Reply::Map(pairs),
+                _ => Reply::Pairs(pairs),
+            }
         }
         8 => Reply::Set(items(r, 1)?),
         9 => Reply::Double(bytes(r, "double")?),
-        t => return Err(r.error(format!("reply tag: {t} is not a known reply (0..=9)"))),
+        t => return Err(r.error(format!("reply tag: {t} is not a known reply (0..=10)"))),
     };
     Ok(reply)
 }
@@ -253,6 +261,10 @@ mod tests {
             Reply::Array(vec![Reply::Null]),
         ]));
         round_trip(Reply::Set(vec![Reply::Bulk(b("m"))]));
+        round_trip(Reply::Pairs(vec![(
+            Reply::Bulk(b("m")),
+            Reply::Double(b("1.5")),
+        )]));
         round_trip(Reply::Map(vec![(Reply::Bulk(b("f")), Reply::Bulk(b("v")))]));
         let errors = [
             KvError::NotAnInteger,

@@ -238,8 +238,8 @@ fn hrandfield(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
     answer(random_fields(ctx, args))
 }
 
-/// HRANDFIELD: one field (bulk or nil) without a count; else an array, `[f v f v …]` with
-/// WITHVALUES (flat, as RESP2 shows it).
+/// HRANDFIELD: one field (bulk or nil) without a count; else an array, or field/value
+/// `Reply::Pairs` with WITHVALUES (flat in RESP2, nested in RESP3).
 fn random_fields(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
     let key = &args[0];
     let wanted = args.get(1).map(|c| count_arg(c)).transpose()?;
@@ -257,15 +257,15 @@ fn random_fields(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
         let (f, _) = fields[picker.below(fields.len())];
         return Ok(Reply::Bulk(f.clone()));
     };
-    let mut out = Vec::new();
-    for i in wanted.positions(&mut picker, fields.len()) {
-        let (f, v) = fields[i];
-        out.push(Reply::Bulk(f.clone()));
-        if with_values {
-            out.push(Reply::Bulk(v.clone()));
-        }
+    let positions = wanted.positions(&mut picker, fields.len());
+    let picked = positions.into_iter().map(|i| fields[i]);
+    if with_values {
+        let pairs = picked.map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())));
+        return Ok(Reply::Pairs(pairs.collect()));
     }
-    Ok(Reply::Array(out))
+    Ok(Reply::Array(
+        picked.map(|(f, _)| Reply::Bulk(f.clone())).collect(),
+    ))
 }
 
 fn hscan(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {

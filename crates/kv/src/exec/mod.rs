@@ -37,6 +37,7 @@
 //! sets.rs     SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
 //! zsets.rs    ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
 //! zrange.rs   ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
+//! pubsub.rs   PUBLISH: through the log, changes no key; the machine's outbox carries it
 //! server.rs   DISTRIBUTED.* commands of our own
 //! ```
 
@@ -45,6 +46,7 @@ mod float;
 mod hashes;
 mod keys;
 mod lists;
+pub(crate) mod pubsub;
 mod random;
 mod scan;
 mod server;
@@ -78,6 +80,7 @@ pub(crate) const FAMILIES: &[&[Spec]] = &[
     zsets::SPECS,
     zrange::SPECS,
     server::SPECS,
+    pubsub::SPECS,
 ];
 
 /// What a read sees: the keyspace as of `applied_index`, at the log time of that entry.

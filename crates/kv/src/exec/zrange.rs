@@ -246,14 +246,14 @@ fn run_query(ctx: &ReadCtx<'_>, args: &[Bytes], q: Query) -> Result<Reply, Reply
             usize::try_from(limit).unwrap_or(usize::MAX),
         ),
     };
-    let mut out = Vec::new();
-    for (m, s) in select(z, &q.range, q.reverse).skip(offset).take(limit) {
-        out.push(Reply::Bulk(m.clone()));
-        if q.with_scores {
-            out.push(score_reply(s));
-        }
+    let selected = select(z, &q.range, q.reverse).skip(offset).take(limit);
+    if q.with_scores {
+        let pairs = selected.map(|(m, s)| (Reply::Bulk(m.clone()), score_reply(s)));
+        return Ok(Reply::Pairs(pairs.collect()));
     }
-    Ok(Reply::Array(out))
+    Ok(Reply::Array(
+        selected.map(|(m, _)| Reply::Bulk(m.clone())).collect(),
+    ))
 }
 
 fn range_command(ctx: &ReadCtx<'_>, args: &[Bytes], by: Option<By>, rev: Option<bool>) -> Reply {

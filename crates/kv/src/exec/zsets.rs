@@ -18,9 +18,9 @@
 //! written, and a NaN sum (`+inf` plus `-inf`) is refused before the write.
 //!
 //! Scores are replied as `Reply::Double` (RESP2 shows them as bulk strings) in Redis 7.2's
-//! text (`float.rs`); pairs come flat (`[m s m s]`), RESP2's shape. The road not taken: RESP3
-//! nests WITHSCORES pairs (`[[m s] [m s]]`); the front end speaks RESP2 only, and a reply shape
-//! for "pairs" would be added with HELLO 3.
+//! text (`float.rs`); member/score pairs are `Reply::Pairs`, flat in RESP2 (`[m s m s]`) and
+//! nested in RESP3 (`[[m s] [m s]]`), as Redis 7 answers. ZPOPMIN without a count answers one
+//! flat `[m s]` in both, as Redis does.
 //!
 //! Invariants: a sorted set is never empty and never holds a NaN score; an error reply
 //! changed nothing; a modified sorted set keeps its TTL.
@@ -313,10 +313,14 @@ fn pop(ctx: &mut WriteCtx<'_>, args: &[Bytes], highest: bool) -> Result<Reply, R
         (0..n).filter_map(|_| next(z)).collect::<Vec<_>>()
     })?
     .unwrap_or_default();
-    let flat = popped
+    let pairs = popped
         .into_iter()
-        .flat_map(|(m, s)| [Reply::Bulk(m), score_reply(s)]);
-    Ok(Reply::Array(flat.collect()))
+        .map(|(m, s)| (Reply::Bulk(m), score_reply(s)));
+    if args.len() == 1 {
+        let flat = pairs.flat_map(|(m, s)| [m, s]);
+        return Ok(Reply::Array(flat.collect()));
+    }
+    Ok(Reply::Pairs(pairs.collect()))
 }
 
 fn zscan(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {

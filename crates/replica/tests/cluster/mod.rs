@@ -97,8 +97,8 @@ impl Observer<KvReplica> for KvChecks {
         match output {
             ReplicaOutput::Reply { tag, outcome } => self.record_reply(node, tag, outcome),
             ReplicaOutput::Applied { index, term } => self.record_applied(i, index, term),
-            // This harness never changes membership.
-            ReplicaOutput::ChangeRejected { .. } => {}
+            // This harness never changes membership, and its workload never publishes.
+            ReplicaOutput::ChangeRejected { .. } | ReplicaOutput::Published { .. } => {}
             ReplicaOutput::Restored { index, .. } => {
                 assert!(index > self.base[i] + self.applied[i].len() as u64);
                 self.base[i] = index;

@@ -160,7 +160,9 @@ impl<I: Invariant<Raft>> Invariant<KvReplica> for OnReplica<I> {
                     .inner
                     .on_output(node, &raft::Output::RestoreSnapshot(snapshot));
             }
-            ReplicaOutput::Reply { .. } | ReplicaOutput::ChangeRejected { .. } => return Ok(()),
+            ReplicaOutput::Reply { .. }
+            | ReplicaOutput::ChangeRejected { .. }
+            | ReplicaOutput::Published { .. } => return Ok(()),
         };
         // The data is not carried: log matching already ties (index, term) to one command.
         let entry = Entry {

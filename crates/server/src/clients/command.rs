@@ -1,45 +1,119 @@
-//! From a RESP command to what the node does with it, and from a [`kv::Reply`] to a RESP frame.
+//! From a RESP command to what the connection does with it, and from a [`kv::Reply`] to a frame.
 //!
 //! ```text
 //!   RESP array of bulk strings
-//!     │ PING ECHO COMMAND CLIENT CONFIG SELECT HELLO, errors ──► Action::Reply (local, at once)
-//!     │ INFO, DISTRIBUTED.STATUS ───────────────────────────► Action::Status (node state)
-//!     │ QUIT ───────────────────────────────────────────────► Action::Quit
-//!     │ READONLY / READWRITE ───────────────────────────────► Action::ReadOnly(on/off)
-//!     │ a name in kv's command table (GET SET DEL …) ───────► kv::Command::new: arity checked
-//!     ▼
-//!   Action::Kv(kv::Command) ──► through the Raft log (or a read path) ──► kv::Reply ──► RESP
+//!     │ unknown name, wrong arity, EVAL/FUNCTION/AUTH ──────────► Action::Refused (counted)
+//!     │ a name in kv's command table (GET SET DEL PUBLISH …) ──► Action::Kv(kv::Command)
+//!     │ ECHO COMMAND SELECT (answers from the tables) ─────────► Action::Local(frame)
+//!     │ INFO, DISTRIBUTED.STATUS ──────────────────────────────► Action::Status (node state)
+//!     │ QUIT ──────────────────────────────────────────────────► Action::Quit
+//!     └ the rest of the connection table (table.rs) ───────────► Action::Conn(ConnOp): MULTI
+//!       EXEC DISCARD WATCH UNWATCH, (P)(UN)SUBSCRIBE PUBSUB, PING, HELLO CLIENT CONFIG
+//!       READONLY READWRITE RESET: they read or change this connection's state (connection.rs)
+//!   Action::Kv ──► through the Raft log (or a read path) ──► kv::Reply ──► reply_frame ──► RESP
 //! ```
 //!
 //! The keyspace commands are kv's: this file does not parse their arguments, it hands the
 //! words to `kv::Command::new`, which checks the name and arity against the one command table,
 //! and every replica runs them the same way. So a command added to kv's table is served here
-//! without a line changing. `CAS key expected new` is ours, not Redis'; a null bulk (`$-1`) as
-//! `expected` means "the key must be absent" and becomes `CAS key new` (redis-cli cannot send
-//! one; `SET k v NX` can).
+//! without a line changing. The connection commands' arity is checked here against their own
+//! table (`table.rs`), before anything runs, as Redis checks every command before queueing it
+//! in a transaction. `CAS key expected new` is ours, not Redis'; a null bulk (`$-1`) as
+//! `expected` means "the key must be absent" and becomes `CAS key new`.
 //!
-//! The connection-time commands that redis-cli and redis-benchmark send (`COMMAND DOCS`,
-//! `CLIENT SETNAME`, `CONFIG GET save`) get harmless answers so those tools work unchanged.
+//! Refused on purpose, with a reason: Lua (`EVAL`, `EVALSHA`, `SCRIPT`, `FUNCTION`) is out of
+//! scope; `AUTH` answers what Redis answers when no password is configured.
 
 use bytes::Bytes;
 use kv::{Command, Reply};
 
-use crate::clients::resp::Frame;
+use crate::clients::command_info;
+use crate::clients::resp::{Frame, Proto};
+use crate::clients::table::{self, ConnSpec};
 
-/// What the node must do for one client frame.
+/// What the connection must do for one client frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Answer with this frame at once; nothing is replicated.
-    Reply(Frame),
-    /// Run this command through the replicated log and answer with its reply.
+    /// Answer with this frame at once; it depends on nothing but the tables and arguments.
+    Local(Frame),
+    /// Refused before running (unknown command, wrong arity, a refused command): answer the
+    /// error. Inside MULTI it also aborts the transaction, as in Redis.
+    Refused {
+        /// The error.
+        frame: Frame,
+        /// True for an unknown command name (counted in `errors_total{kind="unknown_command"}`).
+        unknown: bool,
+    },
+    /// Run this command through the replicated log (or a read path) and answer its reply.
     Kv(Command),
     /// Answer with the node's status (role, term, leader, indexes), as a bulk string.
     Status,
     /// Answer `+OK` and close the connection.
     Quit,
-    /// Serve this connection's reads from the local state machine (true: possibly stale) or
-    /// through the configured linearizable read path (false, the default); answer `+OK`.
+    /// A command on this connection's own state.
+    Conn(ConnOp),
+}
+
+/// The connection commands that read or change the connection's state, arguments checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnOp {
+    /// `PING [message]`: `PONG`, or `[pong, message]` in RESP2 subscribed mode.
+    Ping(Option<Bytes>),
+    /// `READONLY` (true) / `READWRITE` (false).
     ReadOnly(bool),
+    /// `MULTI`.
+    Multi,
+    /// `EXEC`.
+    Exec,
+    /// `DISCARD`.
+    Discard,
+    /// `WATCH key…`.
+    Watch(Vec<Bytes>),
+    /// `UNWATCH`.
+    Unwatch,
+    /// `SUBSCRIBE ch…` (`pattern`: `PSUBSCRIBE`).
+    Subscribe {
+        /// Patterns rather than channels.
+        pattern: bool,
+        /// The names.
+        names: Vec<Bytes>,
+    },
+    /// `UNSUBSCRIBE [ch…]` (`pattern`: `PUNSUBSCRIBE`); no names means all.
+    Unsubscribe {
+        /// Patterns rather than channels.
+        pattern: bool,
+        /// The names.
+        names: Vec<Bytes>,
+    },
+    /// `PUBSUB CHANNELS|NUMSUB|NUMPAT …`: this node's subscriptions.
+    PubSub(Vec<Bytes>),
+    /// `HELLO [protover [AUTH u p] [SETNAME n]]`, options checked.
+    Hello {
+        /// The version asked for; `None` keeps the current one.
+        proto: Option<Proto>,
+        /// `SETNAME`.
+        name: Option<Bytes>,
+    },
+    /// `CLIENT subcommand …`.
+    Client(Vec<Bytes>),
+    /// `CONFIG subcommand …`.
+    Config(Vec<Bytes>),
+    /// `RESET`.
+    Reset,
+}
+
+impl ConnOp {
+    /// True for an op that changes the connection, so it may not wait in a transaction queue.
+    pub fn changes_the_connection(&self) -> bool {
+        match self {
+            ConnOp::Client(args) => !matches!(
+                args.first().map(|s| s.to_ascii_lowercase()).as_deref(),
+                Some(b"id" | b"info" | b"list" | b"getname")
+            ),
+            ConnOp::Ping(_) | ConnOp::PubSub(_) | ConnOp::Config(_) | ConnOp::Unwatch => false,
+            _ => true,
+        }
+    }
 }
 
 /// True for commands whose request needs no session: they never change the map, so replaying
@@ -55,106 +129,171 @@ pub fn needs_no_session(command: &Command) -> bool {
 
 /// Interpret one frame from a client.
 pub fn interpret(frame: Frame) -> Action {
+    let refuse = |message: &str| Action::Refused {
+        frame: Frame::error("ERR", message),
+        unknown: false,
+    };
     let Frame::Array(items) = frame else {
-        return Action::Reply(Frame::error(
-            "ERR",
-            "Protocol error: expected an array of bulk strings",
-        ));
+        return refuse("Protocol error: expected an array of bulk strings");
     };
     let mut args = Vec::with_capacity(items.len());
     for item in items {
         match item {
             Frame::Bulk(b) => args.push(Some(b)),
             Frame::Null => args.push(None),
-            _ => {
-                return Action::Reply(Frame::error("ERR", "Protocol error: expected bulk strings"))
-            }
+            _ => return refuse("Protocol error: expected bulk strings"),
         }
     }
     let Some(Some(name)) = args.first().cloned() else {
-        return Action::Reply(Frame::error("ERR", "empty command"));
+        return refuse("empty command");
     };
-    let name = String::from_utf8_lossy(&name).to_ascii_lowercase();
-    match interpret_named(&name, &args[1..]) {
+    let lower = String::from_utf8_lossy(&name).to_ascii_lowercase();
+    match interpret_named(&lower, &name, &args[1..]) {
         Ok(action) => action,
-        Err(frame) => Action::Reply(frame),
+        Err(frame) => Action::Refused {
+            frame,
+            unknown: false,
+        },
     }
 }
 
 /// Arguments after the command name; `None` is a null bulk.
 type Args<'a> = &'a [Option<Bytes>];
 
-fn interpret_named(name: &str, args: Args<'_>) -> Result<Action, Frame> {
-    if let Some(action) = connection_command(name, args)? {
-        return Ok(action);
+fn interpret_named(name: &str, raw: &Bytes, args: Args<'_>) -> Result<Action, Frame> {
+    if let Some(spec) = table::lookup(name) {
+        if !table::arity_accepts(spec.arity, args.len() + 1) {
+            return Err(arity(name));
+        }
+        return connection_command(spec, non_null(name, args)?);
+    }
+    if let Some(why) = refused(name) {
+        return Err(why);
     }
     if name == "cas" {
         return cas(args).map(Action::Kv);
     }
     let words = non_null(name, args)?;
-    Command::new(name.as_bytes(), words)
-        .map(Action::Kv)
-        .map_err(|e| Frame::error(e.code(), &e))
+    match Command::new(raw, words) {
+        Ok(command) => Ok(Action::Kv(command)),
+        Err(e) => Ok(Action::Refused {
+            frame: Frame::error(e.code(), &e),
+            unknown: kv::table::lookup(raw).is_none(),
+        }),
+    }
 }
 
-/// The commands answered without the log; `Ok(None)` for every other name.
-fn connection_command(name: &str, args: Args<'_>) -> Result<Option<Action>, Frame> {
-    let action = match name {
-        "ping" => match args {
-            [] => Action::Reply(Frame::Simple("PONG".into())),
-            [Some(text)] => Action::Reply(Frame::Bulk(text.clone())),
-            _ => return Err(arity(name)),
+/// The commands refused on purpose, with the reason.
+fn refused(name: &str) -> Option<Frame> {
+    match name {
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "script" | "function" | "fcall"
+        | "fcall_ro" => Some(Frame::error(
+            "ERR",
+            format!(
+                "'{name}' is not supported: Lua scripts and functions are out of scope for \
+                 this server (MULTI/EXEC gives atomic groups of commands)"
+            ),
+        )),
+        "auth" => Some(Frame::error(
+            "ERR",
+            "AUTH <password> called without any password configured for the default user. \
+             Are you sure your configuration is correct?",
+        )),
+        _ => None,
+    }
+}
+
+/// A connection command whose arity was checked.
+fn connection_command(spec: &ConnSpec, args: Vec<Bytes>) -> Result<Action, Frame> {
+    let op = match spec.name {
+        "echo" => return Ok(Action::Local(Frame::Bulk(args[0].clone()))),
+        "command" => return Ok(Action::Local(command_info::command(&args))),
+        "select" => return select(&args[0]).map(Action::Local),
+        "quit" => return Ok(Action::Quit),
+        "info" | "distributed.status" => return Ok(Action::Status),
+        "ping" if args.len() > 1 => return Err(arity("ping")),
+        "ping" => ConnOp::Ping(args.into_iter().next()),
+        "readonly" => ConnOp::ReadOnly(true),
+        "readwrite" => ConnOp::ReadOnly(false),
+        "multi" => ConnOp::Multi,
+        "exec" => ConnOp::Exec,
+        "discard" => ConnOp::Discard,
+        "watch" => ConnOp::Watch(args),
+        "unwatch" => ConnOp::Unwatch,
+        "reset" => ConnOp::Reset,
+        "subscribe" | "psubscribe" => ConnOp::Subscribe {
+            pattern: spec.name == "psubscribe",
+            names: args,
         },
-        "echo" => Action::Reply(Frame::Bulk(one(name, args)?)),
-        "quit" => Action::Quit,
-        "readonly" if args.is_empty() => Action::ReadOnly(true),
-        "readwrite" if args.is_empty() => Action::ReadOnly(false),
-        "readonly" | "readwrite" => return Err(arity(name)),
-        "info" | "distributed.status" => Action::Status,
-        // redis-cli asks for command docs at start; an empty list makes it skip hints.
-        "command" => Action::Reply(Frame::Array(Vec::new())),
-        "client" => Action::Reply(Frame::Simple("OK".into())),
-        "config" => Action::Reply(config(args)),
-        "select" => match args {
-            [Some(db)] if db.as_ref() == b"0" => Action::Reply(Frame::Simple("OK".into())),
-            _ => {
+        "unsubscribe" | "punsubscribe" => ConnOp::Unsubscribe {
+            pattern: spec.name == "punsubscribe",
+            names: args,
+        },
+        "pubsub" => ConnOp::PubSub(args),
+        "hello" => hello(&args)?,
+        "client" => ConnOp::Client(args),
+        "config" => ConnOp::Config(args),
+        other => unreachable!("the connection table row '{other}' has no interpretation"),
+    };
+    Ok(Action::Conn(op))
+}
+
+/// `SELECT db`: only database 0 exists.
+fn select(db: &[u8]) -> Result<Frame, Frame> {
+    match db {
+        b"0" => Ok(Frame::ok()),
+        _ if std::str::from_utf8(db).is_ok_and(|s| s.parse::<i64>().is_ok()) => {
+            Err(Frame::error("ERR", "DB index is out of range"))
+        }
+        _ => Err(Frame::error(
+            "ERR",
+            "value is not an integer or out of range",
+        )),
+    }
+}
+
+/// `HELLO [protover [AUTH username password] [SETNAME clientname]]`, Redis' checks and texts.
+fn hello(args: &[Bytes]) -> Result<ConnOp, Frame> {
+    let mut proto = None;
+    let mut name = None;
+    let mut rest = args;
+    if let Some((version, tail)) = args.split_first() {
+        let v: i64 = std::str::from_utf8(version)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| {
+                Frame::error("ERR", "Protocol version is not an integer or out of range")
+            })?;
+        proto = Some(match v {
+            2 => Proto::Resp2,
+            3 => Proto::Resp3,
+            _ => return Err(Frame::error("NOPROTO", "unsupported protocol version")),
+        });
+        rest = tail;
+    }
+    while let Some((opt, tail)) = rest.split_first() {
+        match (opt.to_ascii_lowercase().as_slice(), tail) {
+            (b"auth", [_, _, ..]) => {
                 return Err(Frame::error(
                     "ERR",
-                    "DB index is out of range: only db 0 exists",
+                    "HELLO AUTH is not supported: this server has no users or passwords \
+                     (send HELLO without AUTH)",
                 ))
             }
-        },
-        "hello" => match args {
-            [] => return Err(Frame::error("NOPROTO", "use RESP2: HELLO is not supported")),
+            (b"setname", [n, more @ ..]) => {
+                name = Some(n.clone());
+                rest = more;
+            }
             _ => {
-                return Err(Frame::error(
-                    "NOPROTO",
-                    "unsupported protocol version: only RESP2",
-                ))
+                let why = format!(
+                    "Syntax error in HELLO option '{}'",
+                    String::from_utf8_lossy(opt)
+                );
+                return Err(Frame::error("ERR", why));
             }
-        },
-        _ => return Ok(None),
-    };
-    Ok(Some(action))
-}
-
-/// `CONFIG GET param…`: what redis-benchmark asks at start. Pairs for the few we can answer.
-fn config(args: Args<'_>) -> Frame {
-    let mut pairs = Vec::new();
-    let is_get = matches!(args.first(), Some(Some(s)) if s.eq_ignore_ascii_case(b"get"));
-    if !is_get {
-        return Frame::error("ERR", "only CONFIG GET is supported");
+        }
     }
-    for param in args[1..].iter().flatten() {
-        let value: &[u8] = match param.to_ascii_lowercase().as_slice() {
-            b"appendonly" => b"yes", // every write is fdatasynced to the WAL before its reply
-            b"save" => b"",
-            _ => continue,
-        };
-        pairs.push(Frame::Bulk(param.clone()));
-        pairs.push(Frame::bulk(value.to_vec()));
-    }
-    Frame::Array(pairs)
+    Ok(ConnOp::Hello { proto, name })
 }
 
 /// `CAS key expected new`; a null `expected` (the key must be absent) is `CAS key new`.
@@ -165,14 +304,6 @@ fn cas(args: Args<'_>) -> Result<Command, Frame> {
         }
         [Some(key), Some(new)] => Ok(Command::cas(key.clone(), None, new.clone())),
         _ => Err(arity("cas")),
-    }
-}
-
-fn one(name: &str, args: Args<'_>) -> Result<Bytes, Frame> {
-    match args {
-        [Some(arg)] => Ok(arg.clone()),
-        [None] => Err(Frame::error("ERR", format!("null argument to '{name}'"))),
-        _ => Err(arity(name)),
     }
 }
 
@@ -192,26 +323,30 @@ fn arity(name: &str) -> Frame {
     )
 }
 
-/// The RESP2 frame for a state machine reply: the table in `kv::reply` (a map flattens into
-/// an array of its pairs, a set into an array, a double into its text).
+/// The frame for a state machine reply, shape for shape (the table in `kv::reply`); the
+/// encoder flattens maps, sets and doubles for a RESP2 connection.
 pub fn reply_frame(reply: &Reply) -> Frame {
+    let all = |items: &[Reply]| items.iter().map(reply_frame).collect();
     match reply {
         Reply::Status(s) => Frame::Simple(String::from_utf8_lossy(s).into_owned()),
         Reply::Error(e) => Frame::error(e.code(), e),
         Reply::Int(n) => Frame::Integer(*n),
-        Reply::Bulk(b) | Reply::Double(b) => Frame::Bulk(b.clone()),
+        Reply::Bulk(b) => Frame::Bulk(b.clone()),
+        Reply::Double(d) => Frame::Double(d.clone()),
         Reply::Null => Frame::Null,
         Reply::NullArray => Frame::NullArray,
-        Reply::Array(items) | Reply::Set(items) => {
-            Frame::Array(items.iter().map(reply_frame).collect())
-        }
-        Reply::Map(pairs) => Frame::Array(
-            pairs
-                .iter()
-                .flat_map(|(k, v)| [reply_frame(k), reply_frame(v)])
-                .collect(),
-        ),
+        Reply::Array(items) => Frame::Array(all(items)),
+        Reply::Set(items) => Frame::Set(all(items)),
+        Reply::Map(pairs) => Frame::Map(all_pairs(pairs)),
+        Reply::Pairs(pairs) => Frame::Pairs(all_pairs(pairs)),
     }
+}
+
+fn all_pairs(pairs: &[(Reply, Reply)]) -> Vec<(Frame, Frame)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (reply_frame(k), reply_frame(v)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -229,8 +364,11 @@ mod tests {
 
     fn error_text(action: Action) -> String {
         match action {
-            Action::Reply(Frame::Error(e)) => e,
-            other => panic!("expected an error, got {other:?}"),
+            Action::Refused {
+                frame: Frame::Error(e),
+                ..
+            } => e,
+            other => panic!("expected a refusal, got {other:?}"),
         }
     }
 
@@ -243,7 +381,12 @@ mod tests {
         for read in [&["GET", "k"][..], &["MGET", "a", "b"], &["EXISTS", "k"]] {
             assert!(needs_no_session(&kv(read)), "{read:?}");
         }
-        for write in [&["SET", "k", "v"][..], &["INCR", "k"], &["DEL", "k"]] {
+        for write in [
+            &["SET", "k", "v"][..],
+            &["INCR", "k"],
+            &["DEL", "k"],
+            &["PUBLISH", "c", "m"],
+        ] {
             assert!(!needs_no_session(&kv(write)), "{write:?}");
         }
     }
@@ -297,45 +440,93 @@ mod tests {
     }
 
     #[test]
-    fn wrong_arity_bad_numbers_and_unknown_commands_get_redis_style_errors() {
+    fn wrong_arity_and_unknown_commands_are_refused_with_redis_texts_and_unknown_is_marked() {
         assert!(error_text(run(&["GET"])).contains("wrong number of arguments for 'get'"));
-        assert!(error_text(run(&["MSET", "a"])).contains("wrong number of arguments"));
-        assert!(error_text(run(&["FLY", "me"])).contains("unknown command 'fly'"));
-        assert!(error_text(run(&["HELLO", "3"])).starts_with("NOPROTO"));
+        assert!(error_text(run(&["MULTI", "x"])).contains("wrong number of arguments for 'multi'"));
+        assert!(error_text(run(&["WATCH"])).contains("wrong number of arguments for 'watch'"));
+        let unknown = run(&["FLY", "me"]);
+        assert!(matches!(unknown, Action::Refused { unknown: true, .. }));
+        assert!(error_text(unknown).contains("unknown command 'FLY'"));
+        assert!(matches!(
+            run(&["GET"]),
+            Action::Refused { unknown: false, .. }
+        ));
+        assert!(error_text(run(&["EVAL", "return 1", "0"])).contains("Lua"));
+        assert!(error_text(run(&["AUTH", "pw"])).contains("without any password configured"));
     }
 
     #[test]
-    fn connection_time_commands_of_redis_tools_get_harmless_answers() {
-        assert_eq!(run(&["PING"]), Action::Reply(Frame::Simple("PONG".into())));
+    fn hello_checks_its_version_and_options_as_redis_does() {
+        let hello3 = ConnOp::Hello {
+            proto: Some(Proto::Resp3),
+            name: Some(b("me")),
+        };
+        assert_eq!(run(&["HELLO", "3", "SETNAME", "me"]), Action::Conn(hello3));
         assert_eq!(
+            run(&["HELLO"]),
+            Action::Conn(ConnOp::Hello {
+                proto: None,
+                name: None
+            })
+        );
+        assert!(
+            error_text(run(&["HELLO", "4"])).starts_with("NOPROTO unsupported protocol version")
+        );
+        assert!(error_text(run(&["HELLO", "x"])).contains("Protocol version is not an integer"));
+        assert!(error_text(run(&["HELLO", "3", "AUTH", "u", "p"])).contains("no users"));
+        assert!(
+            error_text(run(&["HELLO", "3", "FOO"])).contains("Syntax error in HELLO option 'FOO'")
+        );
+    }
+
+    #[test]
+    fn connection_commands_become_ops_on_the_connection_and_tables_answer_at_once() {
+        assert_eq!(run(&["PING"]), Action::Conn(ConnOp::Ping(None)));
+        assert_eq!(run(&["MULTI"]), Action::Conn(ConnOp::Multi));
+        assert_eq!(
+            run(&["watch", "a", "b"]),
+            Action::Conn(ConnOp::Watch(vec![b("a"), b("b")]))
+        );
+        assert_eq!(
+            run(&["PSUBSCRIBE", "n*"]),
+            Action::Conn(ConnOp::Subscribe {
+                pattern: true,
+                names: vec![b("n*")]
+            })
+        );
+        assert_eq!(run(&["ECHO", "hi"]), Action::Local(Frame::bulk("hi")));
+        assert!(matches!(
             run(&["COMMAND", "DOCS"]),
-            Action::Reply(Frame::Array(vec![]))
-        );
+            Action::Local(Frame::Map(_))
+        ));
+        assert_eq!(run(&["SELECT", "0"]), Action::Local(Frame::ok()));
         assert_eq!(
-            run(&["CLIENT", "SETNAME", "x"]),
-            Action::Reply(Frame::Simple("OK".into()))
-        );
-        let save = run(&["CONFIG", "GET", "save"]);
-        assert_eq!(
-            save,
-            Action::Reply(Frame::Array(vec![Frame::bulk("save"), Frame::bulk("")]))
+            error_text(run(&["SELECT", "9"])),
+            "ERR DB index is out of range"
         );
         assert_eq!(run(&["INFO", "replication"]), Action::Status);
-        assert_eq!(run(&["READONLY"]), Action::ReadOnly(true));
-        assert_eq!(run(&["readwrite"]), Action::ReadOnly(false));
+        assert_eq!(run(&["READONLY"]), Action::Conn(ConnOp::ReadOnly(true)));
+        assert_eq!(run(&["readwrite"]), Action::Conn(ConnOp::ReadOnly(false)));
+        assert!(!ConnOp::Client(vec![b("ID")]).changes_the_connection());
+        assert!(ConnOp::Client(vec![b("SETNAME"), b("x")]).changes_the_connection());
     }
 
     #[test]
-    fn every_reply_shape_becomes_its_resp2_frame() {
+    fn every_reply_shape_becomes_its_frame_shape() {
         assert_eq!(reply_frame(&Reply::Null), Frame::Null);
         assert_eq!(reply_frame(&Reply::NullArray), Frame::NullArray);
-        assert_eq!(reply_frame(&Reply::ok()), Frame::Simple("OK".into()));
+        assert_eq!(reply_frame(&Reply::ok()), Frame::ok());
         let map = Reply::Map(vec![(Reply::Bulk(b("f")), Reply::Bulk(b("v")))]);
         assert_eq!(
             reply_frame(&map),
-            Frame::Array(vec![Frame::bulk("f"), Frame::bulk("v")])
+            Frame::Map(vec![(Frame::bulk("f"), Frame::bulk("v"))])
         );
-        assert_eq!(reply_frame(&Reply::Double(b("1.5"))), Frame::bulk("1.5"));
+        let set = Reply::Set(vec![Reply::Bulk(b("m"))]);
+        assert_eq!(reply_frame(&set), Frame::Set(vec![Frame::bulk("m")]));
+        assert_eq!(
+            reply_frame(&Reply::Double(b("1.5"))),
+            Frame::Double(b("1.5"))
+        );
         let e = reply_frame(&Reply::Error(kv::KvError::NotAnInteger));
         assert_eq!(
             e,

@@ -1,150 +1,110 @@
-//! One RESP client connection: parse pipelined commands, hand them to the node task, answer
-//! in order.
+//! One RESP client connection: parse pipelined commands, keep the connection's state (normal,
+//! in a transaction, subscribed), hand kv commands to the node task, answer in order.
 //!
 //! ```text
-//!   socket ──read──► parse_frame* ──► interpret ─┬─ Reply(frame) ───────────► slot Ready(frame)
-//!                                                ├─ Kv(cmd) ─► Event::Client ─► slot Wait(rx)
-//!                                                │   (read↔write switch: wait for `answered`)
-//!                                                ├─ Kv(read) on a READONLY connection
-//!                                                │      ─► Event::StaleRead ─► slot Wait(rx)
-//!                                                ├─ Status ──► Event::Status ─► slot Wait(rx)
-//!                                                └─ Quit / protocol error ───► slot Close(frame)
-//!   slots (bounded FIFO, 1024) ──► writer task: await each in order (NOSESSION: resend once in
-//!                                   a fresh session), answered += 1, encode, write when the
-//!                                   FIFO is momentarily empty (one write per pipeline burst)
+//!   socket ──read──► parse_frame* ──► interpret ──► state machine below ──► Slot ──► writer.rs
+//!
+//!                MULTI                           SUBSCRIBE / PSUBSCRIBE (≥ 1 subscription)
+//!     ┌──────┐ ───────► ┌───────┐       ┌──────┐ ─────────────────────► ┌────────────┐
+//!     │normal│          │ multi │       │normal│                        │ subscribed │
+//!     └──────┘ ◄─────── └───────┘       └──────┘ ◄───────────────────── └────────────┘
+//!        EXEC / DISCARD / RESET           (P)UNSUBSCRIBE to 0 subscriptions, RESET
+//!
+//!   normal      kv commands ──► Event::Client (a read, or a write in the session) ──► Wait
+//!               INFO ──► Event::Status; connection commands ──► answered here
+//!               WATCH k… ──► DISTRIBUTED.INDEX through the read path ──► remembered
+//!   multi       kv commands and answerable connection commands ──► +QUEUED (transaction.rs)
+//!               refused ones (unknown, arity) ──► their error, and EXEC will abort
+//!               EXEC ──► one Body::Exec request in the session (one log entry)
+//!   subscribed  RESP2: only (P)(UN)SUBSCRIBE, PING, QUIT, RESET; RESP3: everything
+//!               messages arrive through the mailbox (pubsub.rs), between replies
 //! ```
 //!
-//! Sessions (Raft dissertation §6.3): each connection is one kv client. Writes carry its
-//! `client_id` and a `seq` that grows by one per write, so a request retried by forwarding is
-//! applied at most once; reads use client 0 (no session: replaying a read is harmless).
-//! `client_id = node (8 bits) | boot nonce (24 bits) | connection counter (32 bits)`: unique
-//! across nodes, across restarts of one node (with high probability), and within one run.
+//! Both states can hold at once on RESP3 (a subscribed connection may run MULTI); WATCH is
+//! remembered in any state until EXEC, DISCARD, UNWATCH or RESET. `READONLY` (Redis Cluster's
+//! command for reading from replicas) switches this connection's reads to the local state
+//! machine: fast, served by any node, and possibly stale; `READWRITE` switches back.
 //!
-//! A session exists only once its seq 1 has applied (kv `session.rs`). A write the node refused
-//! *without proposing it* (`TRYAGAIN` not leader / busy, a value over `value_bytes_max`) still
-//! used up its seq, so without more care a connection whose first write was refused would get
-//! `NOSESSION` for every later write, forever (a pooled redis connection opened during an
-//! election). So when a write comes back `NOSESSION` (which guarantees it was not applied), the
-//! writer opens a fresh session (new client id, seq 1) and resends that write once, and the
-//! connection's later writes continue in the new session. The same heals a session that was
-//! evicted (more than `sessions_max` other clients wrote since). Seq assignment and the send to
-//! the node happen together under the session lock (with a reserved channel slot), so the node
-//! sees each session's seqs in increasing order even when the reader and writer race.
-//!
-//! Pipeline order across reads and writes (Redis runs a connection's commands in order): a read
-//! goes through ReadIndex, not the log, so a GET pipelined right behind a SET would be served
-//! at a commit index taken before the SET committed and miss it, and a SET behind a GET could
-//! land before the GET is served. So when a connection switches between reads and writes, the
-//! reader first waits until the node has answered everything before (`Order`). Runs of writes
-//! (ordered by the log) and runs of reads (which change nothing) still pipeline freely.
-//!
-//! `READONLY` (Redis Cluster's command for reading from replicas) switches this connection's
-//! GET, MGET and EXISTS to the local state machine: fast, served by any node, and possibly stale
-//! (not linearizable, and read-your-writes only because of the switch rule above: the read
-//! waits for the earlier writes' answers, but a follower may not have applied them yet).
-//! `READWRITE` switches back. Writes are never affected. The time from a command's arrival to
-//! its reply being ready goes to `request_duration_seconds{command}`; for a pipelined command
-//! this includes waiting for the replies before it, which is what the client sees.
+//! Ordering rules (session.rs): replies leave in the order commands arrived (a bounded FIFO of
+//! `PIPELINE_REPLIES_MAX` slots to the writer); a switch between reads and writes waits for
+//! everything before it to be answered (`Order`), so a pipelined GET reads the SET before it.
+//! Every slot, whatever its kind, counts once in `Order`'s `pushed` and the writer's
+//! `answered`. The time from a command's arrival to its reply being ready goes to
+//! `request_duration_seconds{command}`.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use kv::Request;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use kv::{Body, Command, Request};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, warn};
 
-use crate::clients::command::{interpret, needs_no_session, Action};
-use crate::clients::resp::{encode, parse_frame, Frame, Limits};
+use crate::clients::command::{interpret, needs_no_session, Action, ConnOp};
+use crate::clients::pubsub::{Change, Hub, Mailbox, Subscriptions};
+use crate::clients::registry::{self, hello_reply, Registry};
+use crate::clients::resp::{bulk_bytes_wanted, parse_frame, Frame, Limits, Proto};
+use crate::clients::session::{shutting_down, Order, Session};
+use crate::clients::settings::Settings;
+use crate::clients::table::{self, InMulti};
+use crate::clients::transaction::{Multi, Plan, Queued, Shape, Watch};
+use crate::clients::writer::{Slot, Writer};
 use crate::config::NodeConfig;
 use crate::event::Event;
 use crate::ops::metrics::Metrics;
 
 /// Most replies one connection may have outstanding; a client pipelining more waits.
 const PIPELINE_REPLIES_MAX: usize = 1024;
-/// Flush the send buffer once it holds this much, even mid-burst.
-const WRITE_BYTES_MAX: usize = 64 << 10;
 
-/// An answer in the connection's reply order.
-enum Slot {
-    /// Known at once.
-    Ready(Frame),
-    /// Comes from the node task.
-    Wait {
-        /// The answer.
-        rx: oneshot::Receiver<Frame>,
-        /// A write keeps its command to resend it in a fresh session if the node says its
-        /// session does not exist (see the module docs); reads and INFO keep `None`.
-        resend: Option<kv::Command>,
-        /// The command's name, the latency histogram's label.
-        command: &'static str,
-        /// When the command was read, for the latency histogram.
-        started: Instant,
-    },
-    /// Write this, then close the connection.
-    Close(Frame),
-}
-
-/// The session a connection's writes carry: the reader assigns seqs from it, the writer
-/// replaces it when the node answers `NOSESSION`.
-struct Session {
-    /// The kv client id of the current session.
-    client_id: u64,
-    /// The last seq handed out in it.
-    seq: u64,
-}
-
-/// What the reader keeps to order a connection's reads after its writes and its writes after
-/// its reads (see the module docs).
-struct Order {
-    /// Whether the last command handed to the node was read-only; `None` before the first.
-    last_was_read: Option<bool>,
-    /// Slots handed to the writer so far.
-    pushed: u64,
-    /// Slots the writer has resolved (the node answered) so far, in order.
-    answered: watch::Receiver<u64>,
-}
-
-impl Order {
-    /// Before handing the node a command: if it switches between reads and writes, wait until
-    /// every earlier slot is answered.
-    async fn before(&mut self, is_read: bool) {
-        if self.last_was_read.is_some_and(|was| was != is_read) {
-            let pushed = self.pushed;
-            // Err only if the writer is gone, and then the connection is closing anyway.
-            let _ = self.answered.wait_for(|&n| n >= pushed).await;
-        }
-        self.last_was_read = Some(is_read);
-    }
+/// What every connection of one node shares.
+#[derive(Clone)]
+pub struct Clients {
+    /// The node task's inbox.
+    pub(crate) events: mpsc::Sender<Event>,
+    /// Frame bounds.
+    limits: Limits,
+    /// kv's bounds, which a transaction and a watch must fit.
+    kv_limits: kv::Limits,
+    /// The high 32 bits of every client id of this process (node and boot nonce).
+    id_prefix: u64,
+    /// Connections accepted so far: the low 32 bits of the client id.
+    accepted: Arc<AtomicU64>,
+    /// Connection counts, request latencies, errors.
+    pub(crate) metrics: Arc<Metrics>,
+    /// This node's subscriptions; the node task publishes into it.
+    pub(crate) hub: Arc<Hub>,
+    /// Every open connection, for CLIENT LIST.
+    registry: Arc<Registry>,
+    /// What CONFIG GET answers.
+    settings: Arc<Settings>,
+    /// This node's id, to tell HELLO whether it leads (`metrics.leader`).
+    node: u64,
 }
 
 /// What one connection's reader remembers between commands.
 struct Conn {
+    /// The connection's number on this node (CLIENT ID), its key in the hub and registry.
+    id: u64,
+    /// Its CLIENT LIST entry.
+    entry: registry::Entry,
     /// The connection's current session, shared with the writer (which may replace it).
     session: Arc<Mutex<Session>>,
     /// Read/write switch ordering.
     order: Order,
     /// True after READONLY: reads are served locally, possibly stale.
     readonly: bool,
-}
-
-/// What every connection of one node shares.
-#[derive(Clone)]
-pub struct Clients {
-    /// The node task's inbox.
-    events: mpsc::Sender<Event>,
-    /// Frame bounds.
-    limits: Limits,
-    /// The high 32 bits of every client id of this process (node and boot nonce).
-    id_prefix: u64,
-    /// Connections accepted so far: the low 32 bits of the client id.
-    accepted: Arc<AtomicU64>,
-    /// Connection counts, request latencies, protocol errors.
-    metrics: Arc<Metrics>,
+    /// The RESP version of the commands read so far (the writer switches in reply order).
+    proto: Proto,
+    /// The open transaction, between MULTI and EXEC/DISCARD.
+    multi: Option<Multi>,
+    /// What WATCH remembers.
+    watch: Option<Watch>,
+    /// Channels and patterns subscribed to.
+    subs: Subscriptions,
 }
 
 impl Clients {
@@ -154,15 +114,21 @@ impl Clients {
         config: &NodeConfig,
         nonce: u64,
         metrics: Arc<Metrics>,
+        hub: Arc<Hub>,
     ) -> Clients {
         let node = config.id.0;
         let id_prefix = ((node & 0xff) << 56) | ((nonce & 0xff_ffff) << 32);
         Clients {
             events,
-            limits: config.resp_limits.clone(),
+            limits: config.resp_limits(),
+            kv_limits: config.replica_config().kv.limits,
             id_prefix,
             accepted: Arc::new(AtomicU64::new(0)),
             metrics,
+            hub,
+            registry: Arc::new(Registry::default()),
+            settings: Arc::new(Settings::new(config)),
+            node,
         }
     }
 
@@ -171,12 +137,11 @@ impl Clients {
         loop {
             match listener.accept().await {
                 Ok((stream, addr)) => {
-                    let client_id = self.next_client_id();
                     let this = self.clone();
                     self.metrics.client_connections_total.inc();
                     self.metrics.client_connections.inc();
                     tokio::spawn(async move {
-                        if let Err(e) = this.connection(stream, client_id).await {
+                        if let Err(e) = this.connection(stream, addr).await {
                             debug!("client {addr}: {e}");
                         }
                         this.metrics.client_connections.dec();
@@ -190,26 +155,38 @@ impl Clients {
         }
     }
 
-    /// A client id no connection of this process has used: a new session.
-    fn next_client_id(&self) -> u64 {
+    /// A client id no connection of this process has used (a new session), and its counter.
+    pub(crate) fn next_client_id(&self) -> (u64, u64) {
         let n = self.accepted.fetch_add(1, Ordering::Relaxed) + 1;
-        self.id_prefix | (n & 0xffff_ffff)
+        (self.id_prefix | (n & 0xffff_ffff), n)
     }
 
-    async fn connection(&self, stream: TcpStream, client_id: u64) -> std::io::Result<()> {
+    async fn connection(&self, stream: TcpStream, addr: SocketAddr) -> std::io::Result<()> {
         let _ = stream.set_nodelay(true);
+        let laddr = stream.local_addr()?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+        let (client_id, id) = self.next_client_id();
         let (mut rd, wr) = stream.into_split();
         let (slots, slots_rx) = mpsc::channel(PIPELINE_REPLIES_MAX);
         let session = Arc::new(Mutex::new(Session { client_id, seq: 0 }));
         let (answered_tx, answered) = watch::channel(0);
-        let writer = tokio::spawn(write_replies(
+        let (mailbox, backlog, pushes) = Mailbox::new();
+        let writer = Writer {
             wr,
-            slots_rx,
-            self.clone(),
-            Arc::clone(&session),
-            answered_tx,
-        ));
+            clients: self.clone(),
+            session: Arc::clone(&session),
+            answered: answered_tx,
+            conn: id,
+            mailbox,
+            backlog,
+            pushes,
+            proto: Proto::Resp2,
+            out: BytesMut::with_capacity(16 << 10),
+        };
+        let writer = tokio::spawn(writer.run(slots_rx));
         let mut conn = Conn {
+            id,
+            entry: self.registry.join(id, addr, laddr, fd),
             session,
             order: Order {
                 last_was_read: None,
@@ -217,13 +194,31 @@ impl Clients {
                 answered,
             },
             readonly: false,
+            proto: Proto::Resp2,
+            multi: None,
+            watch: None,
+            subs: Subscriptions::default(),
         };
+        let result = self.read_commands(&mut rd, &slots, &mut conn).await;
+        self.registry.leave(id);
+        drop(slots);
+        let written = writer.await.unwrap_or(Ok(()));
+        result.and(written)
+    }
+
+    /// Parse and dispatch until the client closes, a frame is not RESP, or a slot closes.
+    async fn read_commands(
+        &self,
+        rd: &mut tokio::net::tcp::OwnedReadHalf,
+        slots: &mpsc::Sender<Slot>,
+        conn: &mut Conn,
+    ) -> std::io::Result<()> {
         let mut buf = BytesMut::with_capacity(16 << 10);
-        'read: loop {
+        loop {
             loop {
                 let slot = match parse_frame(&mut buf, &self.limits) {
                     Ok(None) => break,
-                    Ok(Some(frame)) => self.slot_for(frame, &mut conn).await,
+                    Ok(Some(frame)) => self.slot_for(frame, conn).await,
                     Err(e) => {
                         self.metrics.error("protocol");
                         Slot::Close(e.to_frame())
@@ -231,165 +226,361 @@ impl Clients {
                 };
                 let closing = matches!(slot, Slot::Close(_));
                 if slots.send(slot).await.is_err() || closing {
-                    break 'read;
+                    return Ok(());
                 }
                 conn.order.pushed += 1;
             }
+            // What waits for the rest of its frame, for CLIENT LIST (one uncontended lock).
+            registry::lock(&conn.entry).qbuf = (buf.len(), buf.capacity() - buf.len());
+            // A large bulk: make room for all of it now, so it is read into one allocation.
+            let wanted = bulk_bytes_wanted(&buf, &self.limits);
+            if wanted > buf.capacity() {
+                buf.reserve(wanted - buf.len());
+            }
             if rd.read_buf(&mut buf).await? == 0 {
-                break;
+                return Ok(());
             }
         }
-        drop(slots);
-        writer.await.unwrap_or(Ok(()))
     }
 
+    /// The slot for one frame: the state machine of the module docs.
     async fn slot_for(&self, frame: Frame, conn: &mut Conn) -> Slot {
         let started = Instant::now();
-        let (tx, rx) = oneshot::channel();
-        let (event, command, resend) = match interpret(frame) {
-            Action::Reply(frame) => return Slot::Ready(frame),
-            Action::Quit => return Slot::Close(Frame::Simple("OK".into())),
-            Action::ReadOnly(on) => {
-                conn.readonly = on;
-                return Slot::Ready(Frame::Simple("OK".into()));
+        let name = command_name(&frame);
+        let action = interpret(frame);
+        self.note(conn, name);
+        if let Action::Refused { frame, unknown } = action {
+            if unknown {
+                self.metrics.error("unknown_command");
             }
-            Action::Status => (Event::Status { reply: tx }, "Info", None),
-            Action::Kv(command) if conn.readonly && command.is_read_only() => {
-                conn.order.before(true).await;
-                let name = command.name();
-                (Event::StaleRead { command, reply: tx }, name, None)
+            if let Some(multi) = &mut conn.multi {
+                multi.abort();
             }
-            Action::Kv(command) if needs_no_session(&command) => {
-                conn.order.before(true).await;
-                let name = command.name();
-                let request = Request::once(command);
-                (Event::Client { request, reply: tx }, name, None)
+            return Slot::Ready(frame);
+        }
+        if conn.subs.active() && conn.proto == Proto::Resp2 && !allowed_when_subscribed(name) {
+            let why = format!(
+                "Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / \
+                 RESET are allowed in this context"
+            );
+            return Slot::Ready(Frame::error("ERR", why));
+        }
+        if conn.multi.is_some() && !is_control(name) {
+            let slot = Slot::Ready(self.queue(action, name, conn));
+            self.note(conn, name);
+            return slot;
+        }
+        let slot = self.run(action, conn, name, started).await;
+        self.note(conn, name);
+        slot
+    }
+
+    /// Inside MULTI: queue the command, or refuse it (which aborts the transaction).
+    fn queue(&self, action: Action, name: &'static str, conn: &mut Conn) -> Frame {
+        let item = match action {
+            Action::Kv(command) => Some(Queued::Kv(command)),
+            Action::Local(frame) => Some(Queued::Local(frame)),
+            Action::Conn(op) if !op.changes_the_connection() => {
+                let refuse = table::lookup(name).is_some_and(|s| s.in_multi == InMulti::Refuse);
+                (!refuse).then(|| Queued::Local(self.answer_here(op, conn)))
             }
-            Action::Kv(command) => {
-                conn.order.before(false).await;
-                let name = command.name();
-                if !self
-                    .send_in_session(&conn.session, command.clone(), false, tx)
-                    .await
-                {
-                    return Slot::Close(shutting_down());
-                }
-                return Slot::Wait {
-                    rx,
-                    resend: Some(command),
-                    command: name,
-                    started,
-                };
-            }
+            _ => None,
         };
+        let multi = conn.multi.as_mut().expect("queue is called inside MULTI");
+        match item {
+            Some(item) => multi.queue(item, &self.kv_limits),
+            None => {
+                multi.abort();
+                Frame::error("ERR", "Command not allowed inside a transaction")
+            }
+        }
+    }
+
+    /// Outside MULTI (or a transaction control command): run it.
+    async fn run(
+        &self,
+        action: Action,
+        conn: &mut Conn,
+        name: &'static str,
+        started: Instant,
+    ) -> Slot {
+        match action {
+            Action::Local(frame) | Action::Refused { frame, .. } => Slot::Ready(frame),
+            Action::Quit => Slot::Close(Frame::ok()),
+            Action::Status => {
+                let (tx, rx) = oneshot::channel();
+                self.send(
+                    Event::Status { reply: tx },
+                    rx,
+                    None,
+                    Shape::Plain,
+                    "info",
+                    started,
+                )
+                .await
+            }
+            Action::Kv(command) => self.kv(command, conn, started).await,
+            Action::Conn(op) => self.conn_op(op, conn, name, started).await,
+        }
+    }
+
+    /// A keyspace command outside a transaction.
+    async fn kv(&self, command: Command, conn: &mut Conn, started: Instant) -> Slot {
+        let (tx, rx) = oneshot::channel();
+        let name = command.name();
+        let shape = Shape::of(&command);
+        if command.is_read_only() {
+            conn.order.before(true).await;
+            let event = if conn.readonly {
+                Event::StaleRead { command, reply: tx }
+            } else {
+                debug_assert!(needs_no_session(&command));
+                let request = Request::once(command);
+                Event::Client { request, reply: tx }
+            };
+            return self.send(event, rx, None, shape, name, started).await;
+        }
+        conn.order.before(false).await;
+        self.write(Body::One(command), conn, shape, name, started)
+            .await
+    }
+
+    /// A write (a command or an EXEC) in the connection's session.
+    async fn write(
+        &self,
+        body: Body,
+        conn: &Conn,
+        shape: Shape,
+        name: &'static str,
+        started: Instant,
+    ) -> Slot {
+        let (tx, rx) = oneshot::channel();
+        if !self
+            .send_in_session(&conn.session, body.clone(), false, tx)
+            .await
+        {
+            return Slot::Close(shutting_down());
+        }
+        Slot::Wait {
+            rx,
+            resend: Some(body),
+            shape,
+            command: name,
+            started,
+        }
+    }
+
+    /// Hand `event` to the node; the slot waits for its answer.
+    async fn send(
+        &self,
+        event: Event,
+        rx: oneshot::Receiver<Frame>,
+        resend: Option<Body>,
+        shape: Shape,
+        command: &'static str,
+        started: Instant,
+    ) -> Slot {
         if self.events.send(event).await.is_err() {
             return Slot::Close(shutting_down());
         }
         Slot::Wait {
             rx,
             resend,
+            shape,
             command,
             started,
         }
     }
 
-    /// Give `command` the next seq of the connection's session (of a fresh session if
-    /// `fresh`) and hand it to the node, both under the session lock so seqs reach the node in
-    /// order. False if the node task is gone.
-    async fn send_in_session(
+    /// A connection command that may need the node (EXEC, WATCH) or change the state.
+    async fn conn_op(
         &self,
-        session: &Mutex<Session>,
-        command: kv::Command,
-        fresh: bool,
-        reply: oneshot::Sender<Frame>,
-    ) -> bool {
-        let Ok(permit) = self.events.reserve().await else {
-            return false;
-        };
-        let mut s = session.lock().expect("a session lock holder never panics");
-        if fresh {
-            *s = Session {
-                client_id: self.next_client_id(),
-                seq: 0,
-            };
+        op: ConnOp,
+        conn: &mut Conn,
+        name: &'static str,
+        started: Instant,
+    ) -> Slot {
+        match op {
+            ConnOp::Multi if conn.multi.is_some() => {
+                Slot::Ready(Frame::error("ERR", "MULTI calls can not be nested"))
+            }
+            ConnOp::Multi => {
+                conn.multi = Some(Multi::default());
+                Slot::Ready(Frame::ok())
+            }
+            ConnOp::Exec => self.exec(conn, started).await,
+            ConnOp::Discard => match conn.multi.take() {
+                None => Slot::Ready(Frame::error("ERR", "DISCARD without MULTI")),
+                Some(_) => {
+                    conn.watch = None;
+                    Slot::Ready(Frame::ok())
+                }
+            },
+            ConnOp::Watch(_) if conn.multi.is_some() => {
+                Slot::Ready(Frame::error("ERR", "WATCH inside MULTI is not allowed"))
+            }
+            ConnOp::Watch(keys) => Slot::Ready(self.watch(keys, conn).await),
+            ConnOp::Subscribe { pattern, names } => match conn.subs.subscribe(pattern, names) {
+                Ok((change, frames)) => state_slot(vec![change], None, frames),
+                Err(frame) => Slot::Ready(frame),
+            },
+            ConnOp::Unsubscribe { pattern, names } => {
+                let (change, frames) = conn.subs.unsubscribe(pattern, names);
+                state_slot(vec![change], None, frames)
+            }
+            ConnOp::Hello {
+                proto,
+                name: setname,
+            } => self.hello(proto, setname, conn),
+            ConnOp::Reset => self.reset(conn),
+            ConnOp::ReadOnly(on) => {
+                conn.readonly = on;
+                Slot::Ready(Frame::ok())
+            }
+            other => {
+                let _ = (name, started);
+                Slot::Ready(self.answer_here(other, conn))
+            }
         }
-        s.seq += 1;
-        let request = Request::in_session(s.client_id, s.seq, command);
-        permit.send(Event::Client { request, reply });
-        true
     }
 
-    /// The node said the session of this write does not exist, so the write was not applied:
-    /// resend it once as the first write of a fresh session.
-    async fn resend_in_fresh_session(
-        &self,
-        session: &Mutex<Session>,
-        command: kv::Command,
-    ) -> Frame {
+    /// The ops answered from the connection and the node's shared state alone.
+    fn answer_here(&self, op: ConnOp, conn: &mut Conn) -> Frame {
+        match op {
+            ConnOp::Ping(message) if conn.subs.active() && conn.proto == Proto::Resp2 => {
+                let message = message.map_or(Frame::bulk(""), Frame::Bulk);
+                Frame::Array(vec![Frame::bulk("pong"), message])
+            }
+            ConnOp::Ping(message) => message.map_or(Frame::Simple("PONG".into()), Frame::Bulk),
+            ConnOp::Unwatch => {
+                if conn.multi.is_none() {
+                    conn.watch = None;
+                }
+                Frame::ok()
+            }
+            ConnOp::PubSub(args) => self.hub.introspect(&args),
+            ConnOp::Client(args) => self.registry.client(&conn.entry, &args),
+            ConnOp::Config(args) => self.settings.config(&args),
+            other => unreachable!("{other:?} is handled by conn_op"),
+        }
+    }
+
+    /// EXEC: abort, answer locally, or send one `Body::Exec` in the session.
+    async fn exec(&self, conn: &mut Conn, started: Instant) -> Slot {
+        let Some(multi) = conn.multi.take() else {
+            return Slot::Ready(Frame::error("ERR", "EXEC without MULTI"));
+        };
+        match multi.exec(conn.watch.take()) {
+            Plan::Answer(frame) => Slot::Ready(frame),
+            Plan::Send { body, shape } => {
+                conn.order.before(false).await;
+                self.write(body, conn, shape, "exec", started).await
+            }
+        }
+    }
+
+    /// WATCH: read the applied index through the linearizable read path, remember the keys.
+    async fn watch(&self, keys: Vec<bytes::Bytes>, conn: &mut Conn) -> Frame {
+        conn.order.before(true).await;
         let (tx, rx) = oneshot::channel();
-        if !self.send_in_session(session, command, true, tx).await {
+        let index = Command::new(b"distributed.index", Vec::new()).expect("a table row");
+        let request = Request::once(index);
+        if self
+            .events
+            .send(Event::Client { request, reply: tx })
+            .await
+            .is_err()
+        {
             return shutting_down();
         }
-        rx.await.unwrap_or_else(|_| stopped())
-    }
-}
-
-fn shutting_down() -> Frame {
-    Frame::error("ERR", "the node is shutting down")
-}
-
-fn stopped() -> Frame {
-    Frame::error("ERR", "the node stopped before answering")
-}
-
-/// `NOSESSION`: the kv session table refused the write without applying it.
-fn is_no_session(frame: &Frame) -> bool {
-    matches!(frame, Frame::Error(e) if e.starts_with("NOSESSION"))
-}
-
-/// Write answers in request order, one socket write per burst. `session` is the connection's,
-/// shared with the reader, for the NOSESSION resend; `answered` counts the slots resolved so
-/// far, for the reader's `Order`.
-async fn write_replies(
-    mut wr: OwnedWriteHalf,
-    mut slots: mpsc::Receiver<Slot>,
-    clients: Clients,
-    session: Arc<Mutex<Session>>,
-    answered: watch::Sender<u64>,
-) -> std::io::Result<()> {
-    let mut out = BytesMut::with_capacity(16 << 10);
-    while let Some(slot) = slots.recv().await {
-        let (frame, close) = match slot {
-            Slot::Ready(frame) => (frame, false),
-            Slot::Wait {
-                rx,
-                resend,
-                command,
-                started,
-            } => {
-                let mut frame = rx.await.unwrap_or_else(|_| stopped());
-                if let Some(write) = resend.filter(|_| is_no_session(&frame)) {
-                    frame = clients.resend_in_fresh_session(&session, write).await;
-                }
-                clients
-                    .metrics
-                    .request_seconds
-                    .with_label_values(&[command])
-                    .observe(started.elapsed().as_secs_f64());
-                (frame, false)
-            }
-            Slot::Close(frame) => (frame, true),
+        let index = match rx.await {
+            Ok(Frame::Integer(i)) => u64::try_from(i).unwrap_or(0),
+            Ok(error @ Frame::Error(_)) => return error,
+            Ok(other) => return Frame::error("ERR", format!("WATCH read an index of {other}")),
+            Err(_) => return crate::clients::session::stopped(),
         };
-        answered.send_modify(|n| *n += 1);
-        encode(&frame, &mut out);
-        if close || slots.is_empty() || out.len() >= WRITE_BYTES_MAX {
-            wr.write_all(&out).await?;
-            out.clear();
-        }
-        if close {
-            wr.shutdown().await?;
-            return Ok(());
+        match Watch::add(conn.watch.as_ref(), &keys, index, &self.kv_limits) {
+            Ok(watch) => {
+                conn.watch = Some(watch);
+                Frame::ok()
+            }
+            Err(frame) => frame,
         }
     }
-    Ok(())
+
+    /// HELLO: switch version (in reply order), maybe set the name, answer the server's facts.
+    fn hello(&self, proto: Option<Proto>, name: Option<bytes::Bytes>, conn: &mut Conn) -> Slot {
+        if let Some(name) = name {
+            match registry::valid_name(&name) {
+                Ok(name) => registry::lock(&conn.entry).name = name,
+                Err(frame) => return Slot::Ready(frame),
+            }
+        }
+        conn.proto = proto.unwrap_or(conn.proto);
+        let leader = self.metrics.leader.get() == self.node as i64;
+        let reply = hello_reply(conn.id, conn.proto, leader);
+        state_slot(Vec::new(), Some(conn.proto), vec![reply])
+    }
+
+    /// RESET: back to a fresh connection's state.
+    fn reset(&self, conn: &mut Conn) -> Slot {
+        conn.multi = None;
+        conn.watch = None;
+        conn.readonly = false;
+        conn.proto = Proto::Resp2;
+        registry::lock(&conn.entry).name = None;
+        let mut changes: Vec<Change> = Vec::new();
+        for pattern in [false, true] {
+            let (change, _) = conn.subs.unsubscribe(pattern, Vec::new());
+            changes.push(change);
+        }
+        state_slot(
+            changes,
+            Some(Proto::Resp2),
+            vec![Frame::Simple("RESET".into())],
+        )
+    }
+
+    /// Keep the connection's CLIENT LIST entry current.
+    fn note(&self, conn: &Conn, name: &'static str) {
+        let mut info = registry::lock(&conn.entry);
+        info.last_command = name;
+        info.last_at = Instant::now();
+        info.proto = conn.proto;
+        info.sub = conn.subs.channels.len();
+        info.psub = conn.subs.patterns.len();
+        info.multi = conn.multi.as_ref().map(Multi::len);
+        info.readonly = conn.readonly;
+        info.oll = conn.order.pushed - *conn.order.answered.borrow();
+    }
+}
+
+fn state_slot(changes: Vec<Change>, proto: Option<Proto>, frames: Vec<Frame>) -> Slot {
+    Slot::State {
+        changes,
+        proto,
+        frames,
+    }
+}
+
+/// The command's name as a table knows it (for errors, CLIENT LIST and the latency label: a
+/// bounded set), or `"unknown"`.
+fn command_name(frame: &Frame) -> &'static str {
+    let Frame::Array(items) = frame else {
+        return "unknown";
+    };
+    match items.first() {
+        Some(Frame::Bulk(name)) => table::row_of(name).map_or("unknown", |r| r.name),
+        _ => "unknown",
+    }
+}
+
+/// The commands a RESP2 connection may send in subscribed mode (Redis' rule).
+fn allowed_when_subscribed(name: &str) -> bool {
+    table::lookup(name).is_some_and(|s| s.in_subscribe)
+}
+
+/// The commands that run at once inside MULTI instead of being queued.
+fn is_control(name: &str) -> bool {
+    table::lookup(name).is_some_and(|s| s.in_multi == InMulti::Control)
 }

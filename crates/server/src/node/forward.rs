@@ -102,7 +102,7 @@ impl Node {
             return;
         };
         let mut buf = bytes::BytesMut::from(resp);
-        let frame = match parse_frame(&mut buf, &self.config.resp_limits) {
+        let frame = match parse_frame(&mut buf, &self.config.resp_limits()) {
             Ok(Some(frame)) if buf.is_empty() => frame,
             _ => Frame::error("ERR", format!("{} sent a malformed reply", waiting.leader)),
         };

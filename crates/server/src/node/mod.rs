@@ -10,7 +10,8 @@
 //!        │ writes ≠ ∅ ──persist.rs──► GroupCommit::submit_with(records, cb) ─┐ one fdatasync
 //!        ▼                                                                   │ per batch
 //!   pipeline: [batch k (job)] [batch k+1 (no writes)] [batch k+2 (job)] … ◄──┘ cb: "k durable"
-//!        │ front batch durable ──► 2. send its messages  3. deliver its outputs (requests.rs)
+//!        │ front batch durable ──► 2. send its messages  3. deliver its outputs (requests.rs;
+//!        │                         Published ──► the pub/sub hub's subscribers, clients/pubsub.rs)
 //!        └ then every following batch without writes, in order
 //!
 //!   writes hold a Write::Snapshot ──► persist.rs ──► disk/snapshots.rs: earlier records
@@ -65,6 +66,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::clients::command::reply_frame;
+use crate::clients::pubsub::Hub;
 use crate::config::NodeConfig;
 use crate::event::Event;
 use crate::ops::metrics::{Metrics, RaftWatch};
@@ -130,6 +132,11 @@ pub(crate) struct Node {
     watch: RaftWatch,
     /// `GroupCommit::stats().syncs` at the last look, to count fdatasyncs by difference.
     wal_syncs_seen: u64,
+    /// This node's pub/sub subscribers: `Output::Published` is delivered to them.
+    hub: Arc<Hub>,
+    /// The last log index at boot: messages of entries up to it are not delivered, since this
+    /// node may have delivered them before it restarted (pub/sub is at most once, as Redis').
+    published_after: u64,
 }
 
 impl Node {
@@ -144,6 +151,8 @@ impl Node {
         boot_nonce: u64,
     ) -> Node {
         Node {
+            published_after: replica.raft().last_index(),
+            hub: Arc::new(Hub::default()),
             record_bytes_target: config.wal_record_bytes_target(),
             config,
             replica,
@@ -161,6 +170,11 @@ impl Node {
             watch: RaftWatch::default(),
             wal_syncs_seen: 0,
         }
+    }
+
+    /// Deliver published messages to `hub`'s subscribers (the one the connections share).
+    pub(crate) fn publish_to(&mut self, hub: Arc<Hub>) {
+        self.hub = hub;
     }
 
     /// The Ready loop, until `shutdown` fires or the WAL fails.
@@ -308,8 +322,16 @@ impl Node {
             }
         }
         for output in batch.outputs {
-            if let ReplicaOutput::Reply { tag, outcome } = output {
-                self.deliver(tag, outcome);
+            match output {
+                ReplicaOutput::Reply { tag, outcome } => self.deliver(tag, outcome),
+                ReplicaOutput::Published {
+                    index,
+                    channel,
+                    message,
+                } if index > self.published_after => {
+                    self.hub.publish(&channel, &message);
+                }
+                _ => {}
             }
         }
     }

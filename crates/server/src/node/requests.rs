@@ -11,6 +11,7 @@
 //!                 anything else ──► status::outcome_frame ──► answer(reply_to, frame)
 //!                                    Local(oneshot) ──► the connection
 //!                                    Peer{node, id} ──► ForwardReply{id, RESP bytes} ──► node
+//!                                      (resp::encode_for_peer: RESP3 shapes, both nulls)
 //! ```
 //!
 //! Invariants: every tag the replica answers is in `waiters` (asserted: the replica answers a
@@ -95,8 +96,9 @@ impl Node {
                 let _ = tx.send(frame); // the client may have gone
             }
             ReplyTo::Peer { node, id } => {
+                // The lossless dialect: the client at the other end may speak RESP2 or RESP3.
                 let mut bytes = bytes::BytesMut::new();
-                resp::encode(&frame, &mut bytes);
+                resp::encode_for_peer(&frame, &mut bytes);
                 let reply = PeerFrame::ForwardReply {
                     id,
                     resp: bytes.freeze(),

@@ -41,13 +41,16 @@ const ROLES: [(Role, &str); 4] = [
     (Role::Leader, "leader"),
 ];
 
-/// Every `errors_total{kind}` label value.
-const ERROR_KINDS: [&str; 8] = [
+/// Every `errors_total{kind}` label value: a fixed set, so no client can grow the registry
+/// (an unknown command counts under `unknown_command`, never under its name).
+const ERROR_KINDS: [&str; 10] = [
     "not_leader",
     "retry",
     "busy",
     "command",
+    "unknown_command",
     "protocol",
+    "pubsub_slow",
     "forward_timeout",
     "peer_send_dropped",
     "wal",
@@ -96,8 +99,9 @@ pub struct Metrics {
     /// Client connections accepted since start.
     pub(crate) client_connections_total: IntCounter,
     /// Failures by kind (`ERROR_KINDS`): answers that were errors (not_leader, retry, busy, a
-    /// command error), malformed client input, forwards without an answer, peer frames dropped
-    /// on a full queue, WAL failures.
+    /// command error), unknown commands, malformed client input, subscribers disconnected for
+    /// a full mailbox, forwards without an answer, peer frames dropped on a full queue, WAL
+    /// failures.
     pub(crate) errors: IntCounterVec,
     /// Snapshots saved to disk by event: `taken` (this node compacted its log) or `installed`
     /// (a leader's snapshot replaced the state machine).
