@@ -25,15 +25,25 @@
 //!
 //! ```text
 //! mod.rs      this map, the contexts, dispatch, transactions, the families' tables
-//! args.rs     argument parsing with Redis' error texts (integers, options, expiry)
-//! strings.rs  GET SET APPEND INCR… MGET MSET CAS
-//! keys.rs     DEL EXISTS (and the rest of the keyspace commands)
-//! server.rs   DISTRIBUTED.* commands of our own
+//! args.rs           argument parsing with Redis' error texts (integers, options, expiry)
+//! strings.rs        GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX CAS
+//! counters.rs       INCR DECR INCRBY DECRBY INCRBYFLOAT (and INCRBYFLOAT's float text)
+//! string_ranges.rs  APPEND STRLEN GETRANGE SUBSTR SETRANGE
+//! keys.rs           DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY RANDOMKEY DBSIZE FLUSH*
+//! keyscan.rs        KEYS, SCAN (a cursor valid on every replica)
+//! glob.rs           Redis' glob patterns, matched without recursion
+//! expire.rs         EXPIRE… TTL… PERSIST, and DISTRIBUTED.EXPIRE (the leader's active expiry)
+//! server.rs         DISTRIBUTED.* commands of our own
 //! ```
 
 pub(crate) mod args;
+mod counters;
+mod expire;
+mod glob;
 mod keys;
+mod keyscan;
 mod server;
+mod string_ranges;
 mod strings;
 
 use bytes::Bytes;
@@ -51,7 +61,15 @@ pub(crate) type ReadFn = fn(&ReadCtx<'_>, &[Bytes]) -> Reply;
 pub(crate) type WriteFn = fn(&mut WriteCtx<'_>, &[Bytes]) -> Reply;
 
 /// Every family's rows; `command::table` indexes them by name.
-pub(crate) const FAMILIES: &[&[Spec]] = &[strings::SPECS, keys::SPECS, server::SPECS];
+pub(crate) const FAMILIES: &[&[Spec]] = &[
+    strings::SPECS,
+    counters::SPECS,
+    string_ranges::SPECS,
+    keys::SPECS,
+    keyscan::SPECS,
+    expire::SPECS,
+    server::SPECS,
+];
 
 /// What a read sees: the keyspace as of `applied_index`, at the log time of that entry.
 pub(crate) struct ReadCtx<'a> {

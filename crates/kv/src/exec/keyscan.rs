@@ -1,0 +1,177 @@
+//! Walking the keyspace: `KEYS` at once, `SCAN` a page at a time with a cursor that means the
+//! same thing on every replica.
+//!
+//! ```text
+//!   KEYS pattern                     every live key matching, in key order
+//!   SCAN cursor [MATCH p] [COUNT n] [TYPE t]   ──► [next cursor, [keys…]]
+//!
+//!   SCAN 0 COUNT 3  ──► ["8410390946232717000", [k1 k2 k3]]   keys by scan position:
+//!   SCAN 8410390946232717000 …  ──► …  ──► ["0", […]]        FNV-1a-64 of the key (db.rs)
+//! ```
+//!
+//! The cursor: Redis' cursor is a position in its own hash table, meaningful only to the
+//! server that made it. Ours is the scan position of the next key to visit, and a key's scan
+//! position is a fixed 64-bit hash of its bytes, so a cursor resumes the same walk on any
+//! replica, after a failover, a restart or a snapshot. Clients hold it as a number: redis-cli
+//! reads it with `strtoull` and sends `SCAN %llu`, redis-py with `int()` and sends it back as
+//! decimal, go-redis in a `uint64`; they stop at "0". So it is a decimal u64, never 0 for
+//! "more to come" (positions start at 1), and any u64 a client sends is a valid place to start.
+//!
+//! SCAN's promises, kept: a key present from the first call to the last is returned (keys are
+//! visited in position order, and the cursor is a lower bound on what is left); a page never
+//! ends between two keys of the same position (a hash collision), so every call moves on and
+//! no key is returned twice. A key added or removed during the walk may or may not show up.
+//! `COUNT` (default 10) bounds the keys examined, not returned: `MATCH`, `TYPE` and expiry
+//! filter afterwards, as in Redis, so a page may be empty and the walk not over. An unknown
+//! `TYPE` matches nothing, as in Redis 7.0.
+//!
+//! The road not taken: a cursor that spells out the next key (the kv-types branch's HSCAN
+//! does, in decimal digits, three per byte): exact, but longer than a u64 for most keys, and
+//! `redis-cli --scan` would then loop on a wrapped-around number.
+//!
+//! Bounds: KEYS is O(keys), as in Redis (its reply is the whole keyspace at worst); a SCAN
+//! page examines COUNT keys plus the rest of one hash collision group.
+
+use bytes::Bytes;
+
+use super::args::{int, is, syntax};
+use super::glob::Glob;
+use super::keys::generic;
+use super::ReadCtx;
+use crate::command::table::{Exec, Flags, KeySpec, Spec};
+use crate::reply::Reply;
+
+/// The walks' rows of the command table.
+#[rustfmt::skip]
+pub(crate) const SPECS: &[Spec] = &[
+    generic("keys", 2, Flags::READONLY, KeySpec::NONE, "1.0.0", "Returns all key names that match a pattern.", Exec::Read(keys)),
+    generic("scan", -2, Flags::READONLY, KeySpec::NONE, "2.8.0", "Iterates over the key names in the database (cursor: a position valid on every replica).", Exec::Read(scan)),
+];
+
+/// Keys examined per SCAN call when the client gives no `COUNT`.
+const COUNT_DEFAULT: usize = 10;
+
+/// A pattern, or `None` for `*` alone, which Redis treats as "everything" (the empty key too).
+fn pattern(text: &[u8]) -> Option<Glob> {
+    (text != b"*").then(|| Glob::new(text))
+}
+
+fn keys(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
+    let glob = pattern(&args[0]);
+    let now = ctx.now_ms;
+    let found = (ctx.db.entries().iter())
+        .filter(|(key, _)| glob.as_ref().is_none_or(|g| g.matches(key)))
+        .filter(|(key, _)| ctx.db.lookup(key, now).is_some())
+        .map(|(key, _)| Reply::Bulk(key.clone()));
+    Reply::Array(found.collect())
+}
+
+/// SCAN's options.
+struct ScanOptions {
+    /// The keys' glob; `None` for all.
+    pattern: Option<Glob>,
+    /// Keys examined per call.
+    count: usize,
+    /// Only keys of this type (`string`, `hash`, …, compared in any case).
+    type_name: Option<Bytes>,
+}
+
+/// Read `[MATCH p] [COUNT n] [TYPE t]` in any order, as Redis does: COUNT below 1 is a syntax
+/// error, anything else unknown or missing its value too.
+fn scan_options(args: &[Bytes]) -> Result<ScanOptions, Reply> {
+    let mut o = ScanOptions {
+        pattern: None,
+        count: COUNT_DEFAULT,
+        type_name: None,
+    };
+    for pair in args.chunks(2) {
+        match pair {
+            [name, value] if is(name, "COUNT") => {
+                let n = int(value)?;
+                o.count = usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(syntax)?;
+            }
+            [name, value] if is(name, "MATCH") => o.pattern = pattern(value),
+            [name, value] if is(name, "TYPE") => o.type_name = Some(value.clone()),
+            _ => return Err(syntax()),
+        }
+    }
+    Ok(o)
+}
+
+/// A cursor as clients send it: a decimal u64 (Redis reads it with `strtoul`).
+fn cursor(arg: &[u8]) -> Result<u64, Reply> {
+    let invalid = || Reply::error("ERR", "invalid cursor");
+    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    std::str::from_utf8(arg)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(invalid)
+}
+
+fn scan(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
+    let (from, o) = match (cursor(&args[0]), scan_options(&args[1..])) {
+        (Ok(from), Ok(o)) => (from, o),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    let mut page = Vec::new();
+    let mut next = 0;
+    let mut last: Option<u64> = None;
+    for (examined, (position, key)) in ctx.db.scan_from(from).enumerate() {
+        if examined >= o.count && last != Some(position) {
+            next = position; // never ends inside a group of one position
+            break;
+        }
+        last = Some(position);
+        if wanted(ctx, &o, key) {
+            page.push(Reply::Bulk(key.clone()));
+        }
+    }
+    let next = Reply::Bulk(Bytes::from(next.to_string()));
+    Reply::Array(vec![next, Reply::Array(page)])
+}
+
+/// True if SCAN returns `key`: it matches, has the type asked for, and is live.
+fn wanted(ctx: &ReadCtx<'_>, o: &ScanOptions, key: &[u8]) -> bool {
+    let Some(value) = ctx.db.value(key, ctx.now_ms) else {
+        return false;
+    };
+    let type_ok = (o.type_name.as_ref()).is_none_or(|t| is(t, value.type_name()));
+    type_ok && o.pattern.as_ref().is_none_or(|g| g.matches(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_is_any_decimal_u64_and_nothing_else() {
+        assert_eq!(cursor(b"0"), Ok(0));
+        assert_eq!(cursor(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(cursor(b"007"), Ok(7), "strtoul reads leading zeros");
+        let invalid = Reply::error("ERR", "invalid cursor");
+        for bad in [&b""[..], b"-1", b" 1", b"1 ", b"x", b"18446744073709551616"] {
+            assert_eq!(cursor(bad), Err(invalid.clone()), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn count_below_one_and_unknown_or_dangling_options_are_syntax_errors() {
+        let words =
+            |w: &[&str]| -> Vec<Bytes> { w.iter().map(|s| Bytes::from(s.to_string())).collect() };
+        assert!(scan_options(&words(&["COUNT", "0"])).is_err());
+        assert!(scan_options(&words(&["COUNT"])).is_err());
+        assert!(scan_options(&words(&["FROB", "1"])).is_err());
+        let o = scan_options(&words(&["match", "a*", "count", "5", "TYPE", "hash"])).unwrap();
+        assert_eq!(o.count, 5);
+        assert!(o.pattern.is_some() && o.type_name.is_some());
+        assert!(scan_options(&words(&["MATCH", "*"]))
+            .unwrap()
+            .pattern
+            .is_none());
+    }
+}
