@@ -50,8 +50,8 @@
 //! client.rs       KvClients: the sequential, retrying, exactly-once clients; the history
 //! invariants.rs   OnReplica (Raft's invariants on replicas), replica-progress,
 //!                 replica-agreement (state digests), the leader hook
-//! coverage.rs     Coverage: snapshots taken and installed, so tests can assert a mixed run
-//!                 really mixed them in
+//! coverage.rs     Coverage: snapshots taken and installed, expiry entries proposed, so
+//!                 tests can assert a mixed run really mixed them in
 //! runner.rs       simulation, KvSimulation, run_seed, KvSeedReport, KvFailure
 //! summary.rs      run_seeds, first_failure, KvSummary
 //! ```
