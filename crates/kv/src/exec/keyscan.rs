@@ -15,7 +15,8 @@
 //! replica, after a failover, a restart or a snapshot. Clients hold it as a number: redis-cli
 //! reads it with `strtoull` and sends `SCAN %llu`, redis-py with `int()` and sends it back as
 //! decimal, go-redis in a `uint64`; they stop at "0". So it is a decimal u64, never 0 for
-//! "more to come" (positions start at 1), and any u64 a client sends is a valid place to start.
+//! "more to come" (positions start at 1), and any u64 a client sends is a valid place to start
+//! (read as Redis reads it, with `strtoul`'s sign: `-1` is 2^64 - 1).
 //!
 //! SCAN's promises, kept: a key present from the first call to the last is returned (keys are
 //! visited in position order, and the cursor is a lower bound on what is left); a page never
@@ -101,16 +102,22 @@ fn scan_options(args: &[Bytes]) -> Result<ScanOptions, Reply> {
     Ok(o)
 }
 
-/// A cursor as clients send it: a decimal u64 (Redis reads it with `strtoul`).
+/// A cursor as clients send it: a decimal u64, read as Redis reads it (`strtoul`): digits
+/// after an optional sign, `-n` wrapping around to 2^64 - n, nothing before or after.
 fn cursor(arg: &[u8]) -> Result<u64, Reply> {
     let invalid = || Reply::error("ERR", "invalid cursor");
-    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
+    let (negative, digits) = match arg.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return Err(invalid());
     }
-    std::str::from_utf8(arg)
-        .ok()
+    let n: u64 = (std::str::from_utf8(digits).ok())
         .and_then(|text| text.parse().ok())
-        .ok_or_else(invalid)
+        .ok_or_else(invalid)?;
+    Ok(if negative { n.wrapping_neg() } else { n })
 }
 
 fn scan(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
@@ -153,8 +160,9 @@ mod tests {
         assert_eq!(cursor(b"0"), Ok(0));
         assert_eq!(cursor(b"18446744073709551615"), Ok(u64::MAX));
         assert_eq!(cursor(b"007"), Ok(7), "strtoul reads leading zeros");
+        assert_eq!((cursor(b"+5"), cursor(b"-1")), (Ok(5), Ok(u64::MAX)), "and a sign");
         let invalid = Reply::error("ERR", "invalid cursor");
-        for bad in [&b""[..], b"-1", b" 1", b"1 ", b"x", b"18446744073709551616"] {
+        for bad in [&b""[..], b"-", b" 1", b"1 ", b"x", b"18446744073709551616"] {
             assert_eq!(cursor(bad), Err(invalid.clone()), "{bad:?}");
         }
     }

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use bytes::Bytes;
+use distributed_core::wire::Sink;
 use kv::{Command, Config, Reply, Request, StateMachine};
 use proptest::prelude::*;
 
@@ -51,6 +52,54 @@ impl Log {
         request.time_ms = time_ms;
         self.commit(&request.encode())
     }
+
+    /// A log whose machine already holds a list under each of `keys` (at applied index 1,
+    /// log time 0): the non-string value WRONGTYPE needs, before this branch has list
+    /// commands. Built as a snapshot, byte by byte, as `snapshot_body.rs` lays it out.
+    pub fn with_lists(keys: &[&str]) -> Self {
+        let mut keys: Vec<&str> = keys.to_vec();
+        keys.sort_unstable();
+        let mut snap = b"KVSN".to_vec();
+        snap.put_u8(2); // snapshot version
+        snap.put_u64(1); // applied_index
+        snap.put_u64(0); // clock_ms
+        snap.put_u64(keys.len() as u64);
+        for key in keys {
+            snap.put_bytes(key.as_bytes());
+            snap.put_u8(2); // a list
+            snap.put_count(1);
+            snap.put_bytes(b"element");
+            snap.put_u8(0); // no expiry
+            snap.put_u64(1); // version
+        }
+        snap.put_u64(0); // tombstones
+        snap.put_u64(0); // tombstone_floor
+        snap.put_u64(0); // sessions
+        let crc = crc32fast::hash(&snap);
+        snap.put_u32(crc);
+        let sm = StateMachine::restore(Config::default(), &snap).expect("a valid snapshot");
+        Log { sm, next_index: 2 }
+    }
+}
+
+/// `ERR <message>`.
+pub fn err(message: &str) -> Reply {
+    Reply::error("ERR", message)
+}
+
+/// The WRONGTYPE error.
+pub fn wrong_type() -> Reply {
+    Reply::Error(kv::KvError::WrongType)
+}
+
+/// A status reply (`+string`).
+pub fn status(s: &str) -> Reply {
+    Reply::Status(b(s))
+}
+
+/// An array of bulk strings.
+pub fn bulks(items: &[&str]) -> Reply {
+    Reply::Array(items.iter().map(|s| value(s)).collect())
 }
 
 /// A command from its words: `cmd(&["set", "k", "v", "NX"])`.
@@ -108,8 +157,18 @@ fn words(name: &'static str, rest: Vec<Bytes>) -> Command {
     Command::from_words(all).expect("generated commands are valid")
 }
 
-/// Any command within the default limits, SET's options and expiry included.
+/// Any command within the default limits: every family, SET's options and expiry included.
 pub fn arb_command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        3 => arb_basic_command(),
+        1 => arb_string_command(),
+        1 => arb_keyspace_command(),
+        1 => arb_expiry_command(),
+    ]
+}
+
+/// GET, SET and its options, DEL, EXISTS, APPEND, CAS, INCRBY, MGET, MSET, DISTRIBUTED.NOOP.
+fn arb_basic_command() -> impl Strategy<Value = Command> {
     let set_option = prop::sample::select(vec!["NX", "XX", "GET", "KEEPTTL"]).prop_map(b);
     prop_oneof![
         Just(Command::noop()),
@@ -134,6 +193,96 @@ pub fn arb_command() -> impl Strategy<Value = Command> {
             "mset",
             pairs.into_iter().flat_map(|(k, v)| [k, v]).collect()
         )),
+    ]
+}
+
+/// Numbers as clients send them: mostly small (so times and offsets stay near the log's),
+/// sometimes any i64 (overflow paths), sometimes not a number.
+pub fn arb_number() -> impl Strategy<Value = Bytes> {
+    prop_oneof![
+        6 => (-5i64..5_000).prop_map(|n| b(&n.to_string())),
+        2 => any::<i64>().prop_map(|n| b(&n.to_string())),
+        1 => Just(b("x")),
+    ]
+}
+
+/// An expiry option and its number, or PERSIST (GETEX's).
+fn arb_expiry_option() -> impl Strategy<Value = Vec<Bytes>> {
+    let unit = prop::sample::select(vec!["EX", "PX", "EXAT", "PXAT"]).prop_map(b);
+    prop_oneof![
+        Just(Vec::new()),
+        Just(vec![b("PERSIST")]),
+        (unit, arb_number()).prop_map(|(u, n)| vec![u, n]),
+    ]
+}
+
+/// The strings family beyond SET/GET: GETSET GETDEL GETEX SETNX SETEX PSETEX MSETNX STRLEN
+/// GETRANGE SETRANGE INCRBYFLOAT.
+pub fn arb_string_command() -> impl Strategy<Value = Command> {
+    let float = prop::sample::select(vec!["1.5", "-0.25", "1e3", "10", "abc", "inf", "0"]);
+    prop_oneof![
+        (arb_key(), arb_value()).prop_map(|(k, v)| words("getset", vec![k, v])),
+        arb_key().prop_map(|k| words("getdel", vec![k])),
+        (arb_key(), arb_expiry_option()).prop_map(|(k, o)| words("getex", [vec![k], o].concat())),
+        (arb_key(), arb_value()).prop_map(|(k, v)| words("setnx", vec![k, v])),
+        (arb_key(), arb_number(), arb_value()).prop_map(|(k, n, v)| words("setex", vec![k, n, v])),
+        (arb_key(), arb_number(), arb_value()).prop_map(|(k, n, v)| words("psetex", vec![k, n, v])),
+        prop::collection::vec((arb_key(), arb_value()), 1..4).prop_map(|pairs| words(
+            "msetnx",
+            pairs.into_iter().flat_map(|(k, v)| [k, v]).collect()
+        )),
+        arb_key().prop_map(|k| words("strlen", vec![k])),
+        (arb_key(), arb_number(), arb_number())
+            .prop_map(|(k, s, e)| words("getrange", vec![k, s, e])),
+        (arb_key(), -2i64..64, arb_value())
+            .prop_map(|(k, o, v)| words("setrange", vec![k, b(&o.to_string()), v])),
+        (arb_key(), float).prop_map(|(k, x)| words("incrbyfloat", vec![k, b(x)])),
+    ]
+}
+
+/// The keyspace family: TYPE RENAME RENAMENX COPY KEYS SCAN DBSIZE FLUSHDB UNLINK RANDOMKEY
+/// TOUCH.
+pub fn arb_keyspace_command() -> impl Strategy<Value = Command> {
+    let pattern = prop::sample::select(vec!["*", "c*", "?", "[ab]", "[^a]*", "\\*"]).prop_map(b);
+    let scan_option = prop_oneof![
+        pattern.clone().prop_map(|p| vec![b("MATCH"), p]),
+        (1u64..5).prop_map(|n| vec![b("COUNT"), b(&n.to_string())]),
+        Just(vec![b("TYPE"), b("string")]),
+    ];
+    prop_oneof![
+        arb_key().prop_map(|k| words("type", vec![k])),
+        (arb_key(), arb_key()).prop_map(|(a, z)| words("rename", vec![a, z])),
+        (arb_key(), arb_key()).prop_map(|(a, z)| words("renamenx", vec![a, z])),
+        (arb_key(), arb_key(), any::<bool>()).prop_map(|(a, z, replace)| {
+            let mut args = vec![a, z];
+            args.extend(replace.then(|| b("REPLACE")));
+            words("copy", args)
+        }),
+        pattern.prop_map(|p| words("keys", vec![p])),
+        (any::<u64>(), prop::collection::vec(scan_option, 0..3)).prop_map(|(c, o)| {
+            let cursor = if c % 2 == 0 { b("0") } else { b(&c.to_string()) };
+            words("scan", [vec![cursor], o.concat()].concat())
+        }),
+        Just(words("dbsize", vec![])),
+        Just(words("randomkey", vec![])),
+        prop::sample::select(vec!["", "ASYNC", "SYNC"])
+            .prop_map(|m| words("flushdb", (!m.is_empty()).then(|| b(m)).into_iter().collect())),
+        arb_keys().prop_map(|keys| words("unlink", keys)),
+        arb_keys().prop_map(|keys| words("touch", keys)),
+    ]
+}
+
+/// The expiry family: EXPIRE PEXPIRE EXPIREAT PEXPIREAT with NX|XX|GT|LT, TTL PTTL
+/// EXPIRETIME PEXPIRETIME PERSIST, and DISTRIBUTED.EXPIRE.
+pub fn arb_expiry_command() -> impl Strategy<Value = Command> {
+    let setter = prop::sample::select(vec!["expire", "pexpire", "expireat", "pexpireat"]);
+    let reader = prop::sample::select(vec!["ttl", "pttl", "expiretime", "pexpiretime", "persist"]);
+    let condition = prop::sample::select(vec!["NX", "XX", "GT", "LT"]).prop_map(b);
+    prop_oneof![
+        (setter, arb_key(), arb_number(), prop::collection::vec(condition, 0..2))
+            .prop_map(|(name, k, n, c)| words(name, [vec![k, n], c].concat())),
+        (reader, arb_key()).prop_map(|(name, k)| words(name, vec![k])),
+        arb_keys().prop_map(|keys| words("distributed.expire", keys)),
     ]
 }
 
