@@ -173,6 +173,20 @@ impl Db {
         true
     }
 
+    /// Delete `key` at `index` if the last write left its container empty: the one place
+    /// that keeps "no entry holds an empty container" after a command removed elements.
+    /// Returns true if it deleted the key.
+    pub(crate) fn drop_if_empty(&mut self, key: &[u8], index: u64) -> bool {
+        let empty = self
+            .entries
+            .get(key)
+            .is_some_and(|e| e.value.is_empty_container());
+        if empty {
+            self.remove(key, index);
+        }
+        empty
+    }
+
     /// Remove `key` at `index`, live or expired; returns its entry.
     pub(crate) fn remove(&mut self, key: &[u8], index: u64) -> Option<Entry> {
         let (key, entry) = self.entries.remove_entry(key)?;
@@ -335,6 +349,30 @@ mod tests {
             db.changed_since(b"a", 1, 100),
             "an expiry is a change for WATCH"
         );
+    }
+
+    #[test]
+    fn an_emptied_container_is_dropped_and_tombstoned_and_others_are_kept() {
+        let mut db = Db::default();
+        let one: std::collections::BTreeSet<Bytes> = [k("m")].into();
+        db.insert(k("s"), Value::Set(one), None, 1);
+        db.insert(k("t"), s("x"), None, 1);
+        let Some(Entry {
+            value: Value::Set(members),
+            ..
+        }) = db.entry_mut(b"s", 2, 0)
+        else {
+            panic!("a set")
+        };
+        members.clear();
+        assert!(db.drop_if_empty(b"s", 2));
+        assert!(
+            !db.drop_if_empty(b"t", 2),
+            "a string is never an empty container"
+        );
+        assert!(!db.drop_if_empty(b"absent", 2));
+        assert!(db.lookup(b"s", 0).is_none());
+        assert!(db.changed_since(b"s", 1, 0) && !db.changed_since(b"s", 2, 0));
     }
 
     #[test]

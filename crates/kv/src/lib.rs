@@ -25,10 +25,20 @@
 //! lib.rs            this map
 //! command/          Command (words + table row), Body (one or MULTI/EXEC), Request
 //!   table.rs        the command table: name, arity, flags, key spec, docs, function
-//! exec/             what each command means, one file per family (strings, keys, …)
+//! exec/             what each command means, one file per family, and what they share:
 //!   args.rs         argument parsing with Redis' error texts
+//!   strings.rs counters.rs string_ranges.rs    the strings family (GET SET… INCR… APPEND…)
+//!   keys.rs keyscan.rs expire.rs               the keyspace: DEL TYPE RENAME COPY…, KEYS
+//!                   SCAN, EXPIRE… TTL… PERSIST DISTRIBUTED.EXPIRE, on every type
+//!   hashes.rs lists.rs sets.rs zsets.rs zrange.rs   the container families
+//!   float.rs        floats read as Redis reads them, printed as Redis 7.2 prints them
+//!   typed.rs        container access: WRONGTYPE before any write, emptied keys deleted
+//!   random.rs       SPOP/SRANDMEMBER/HRANDFIELD/RANDOMKEY picks seeded by the log index
+//!   scan.rs glob.rs what every walk shares: MATCH (one glob), COUNT, TYPE; *SCAN cursors
+//!   server.rs       DISTRIBUTED.* commands of our own
 //! value.rs          Value: string, hash, list, set, sorted set (ordered containers)
-//! db.rs             Db: keys → (value, expiry, version), tombstones for WATCH, lazy expiry
+//! db.rs             Db: keys → (value, expiry, version), tombstones for WATCH, lazy expiry,
+//!                   the expiry and scan-order indexes
 //! reply.rs          Reply (RESP3 shapes), KvError
 //! session.rs        the bounded dedup table behind exactly-once (Raft dissertation §6.3)
 //! machine.rs        StateMachine, Config: apply, read, the log clock; the Machine seam impl
@@ -46,7 +56,9 @@
 //! ## Rules this crate keeps
 //!
 //! Deterministic: no clock (time arrives in each request, stamped by the leader), no
-//! randomness, no `HashMap`, nothing whose order differs between replicas. Untrusted bytes
+//! randomness (commands that "pick at random" draw from a generator seeded by the key and
+//! the log index), no `HashMap`, nothing whose order differs between replicas: replies Redis
+//! calls unordered (HGETALL, SMEMBERS) come in byte order. Untrusted bytes
 //! (log entries, snapshots) give errors, never panics. Invariants that would mean a host bug
 //! (an index applied twice) are `assert!`s that stay on in release.
 
@@ -74,4 +86,4 @@ pub use distributed_core::wire::DecodeError;
 pub use machine::{Config, ConfigError, StateMachine};
 pub use reply::{KvError, Reply};
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
-pub use value::{Score, Value, ZSet};
+pub use value::{Score, ScoreRange, Value, ZSet};

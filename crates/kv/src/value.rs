@@ -20,6 +20,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::Bound;
 
 use bytes::Bytes;
 
@@ -79,6 +80,22 @@ impl Score {
     /// The number.
     pub fn get(self) -> f64 {
         self.0
+    }
+
+    /// The smallest score above this one; `None` above the largest (`inf`). Stepping the bits
+    /// by one is the next `f64` for every non-NaN value (`f64::next_up`, newer than our MSRV).
+    fn next_above(self) -> Option<Score> {
+        let x = self.0;
+        let next = if x == f64::INFINITY {
+            return None;
+        } else if x == 0.0 {
+            f64::from_bits(1)
+        } else if x > 0.0 {
+            f64::from_bits(x.to_bits() + 1)
+        } else {
+            f64::from_bits(x.to_bits() - 1)
+        };
+        Score::new(next)
     }
 }
 
@@ -147,6 +164,101 @@ impl ZSet {
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Bytes, Score)> + '_ {
         self.ordered.iter().map(|(s, m)| (m, *s))
     }
+
+    /// Members in byte order from the first one `>= from`, with their scores (`ZSCAN`).
+    pub fn members_from<'a>(
+        &'a self,
+        from: &'a [u8],
+    ) -> impl Iterator<Item = (&'a Bytes, Score)> + 'a {
+        self.scores
+            .range::<[u8], _>((Bound::Included(from), Bound::Unbounded))
+            .map(|(m, s)| (m, *s))
+    }
+
+    /// Remove and return the member with the lowest (score, member).
+    pub fn pop_first(&mut self) -> Option<(Bytes, Score)> {
+        let (score, member) = self.ordered.pop_first()?;
+        self.scores.remove(&member);
+        Some((member, score))
+    }
+
+    /// Remove and return the member with the highest (score, member).
+    pub fn pop_last(&mut self) -> Option<(Bytes, Score)> {
+        let (score, member) = self.ordered.pop_last()?;
+        self.scores.remove(&member);
+        Some((member, score))
+    }
+
+    /// A member's 0-based position in (score, member) order. O(rank): a `BTreeSet` keeps no
+    /// subtree counts. The road not taken: Redis' skiplist with spans (O(log n) ranks), which
+    /// std does not have.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = self.score(member)?;
+        let key = (score, Bytes::copy_from_slice(member));
+        Some(self.ordered.range(..key).count())
+    }
+
+    /// The members whose score lies in `range`, in (score, member) order, from either end.
+    pub fn range_by_score(
+        &self,
+        range: ScoreRange,
+    ) -> impl DoubleEndedIterator<Item = (&Bytes, Score)> + '_ {
+        // (score, b"") is the smallest pair with that score, so every bound is a pair with an
+        // empty member: "above s" starts at the next representable score.
+        let low = match (range.min_exclusive, range.min) {
+            (false, s) => Some(s),
+            (true, s) => s.next_above(),
+        };
+        let high = match (range.max_exclusive, range.max) {
+            (true, s) => Bound::Excluded((s, Bytes::new())),
+            (false, s) => s
+                .next_above()
+                .map_or(Bound::Unbounded, |n| Bound::Excluded((n, Bytes::new()))),
+        };
+        let ordered = low.filter(|low| match &high {
+            Bound::Excluded((high, _)) => low <= high,
+            _ => true,
+        });
+        ordered
+            .map(|low| {
+                self.ordered
+                    .range((Bound::Included((low, Bytes::new())), high))
+            })
+            .into_iter()
+            .flatten()
+            .map(|(s, m)| (m, *s))
+    }
+}
+
+/// A score interval as `ZRANGEBYSCORE` takes it: `1.5` includes 1.5, `(1.5` excludes it,
+/// `-inf` and `+inf` are the open ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreRange {
+    /// The lower end.
+    pub min: Score,
+    /// True for `(min`: the lower end itself is outside.
+    pub min_exclusive: bool,
+    /// The upper end.
+    pub max: Score,
+    /// True for `(max`.
+    pub max_exclusive: bool,
+}
+
+impl ScoreRange {
+    /// True if `score` lies inside.
+    pub fn contains(&self, score: Score) -> bool {
+        let above = if self.min_exclusive {
+            score > self.min
+        } else {
+            score >= self.min
+        };
+        let below = if self.max_exclusive {
+            score < self.max
+        } else {
+            score <= self.max
+        };
+        above && below
+    }
 }
 
 #[cfg(test)]
@@ -172,6 +284,67 @@ mod tests {
         assert_eq!(z.iter().last().map(|(m, _)| m.clone()), Some(b("c")));
         assert_eq!(z.remove(b"a").map(Score::get), Some(1.0));
         assert_eq!((z.len(), z.ordered.len()), (2, 2));
+    }
+
+    fn zset(pairs: &[(f64, &'static str)]) -> ZSet {
+        let mut z = ZSet::new();
+        for (s, m) in pairs {
+            z.insert(b(m), Score::new(*s).unwrap());
+        }
+        z
+    }
+
+    fn range(min: f64, min_exclusive: bool, max: f64, max_exclusive: bool) -> ScoreRange {
+        ScoreRange {
+            min: Score::new(min).unwrap(),
+            min_exclusive,
+            max: Score::new(max).unwrap(),
+            max_exclusive,
+        }
+    }
+
+    #[test]
+    fn score_ranges_honour_exclusive_ends_infinities_and_empty_intervals() {
+        let z = zset(&[(1.0, "a"), (1.0, "b"), (2.0, "c"), (f64::INFINITY, "d")]);
+        let members = |r: ScoreRange| -> Vec<&[u8]> {
+            z.range_by_score(r).map(|(m, _)| m.as_ref()).collect()
+        };
+        assert_eq!(
+            members(range(1.0, false, 2.0, false)),
+            [&b"a"[..], b"b", b"c"]
+        );
+        assert_eq!(members(range(1.0, true, 2.0, false)), [&b"c"[..]]);
+        assert_eq!(members(range(1.0, false, 2.0, true)), [&b"a"[..], b"b"]);
+        assert_eq!(
+            members(range(f64::NEG_INFINITY, false, f64::INFINITY, false)).len(),
+            4
+        );
+        assert_eq!(members(range(2.0, true, f64::INFINITY, false)), [&b"d"[..]]);
+        assert!(members(range(f64::INFINITY, true, f64::INFINITY, false)).is_empty());
+        assert!(
+            members(range(2.0, false, 1.0, false)).is_empty(),
+            "min above max"
+        );
+        assert!(members(range(1.0, true, 1.0, true)).is_empty());
+        let backwards: Vec<&[u8]> = z
+            .range_by_score(range(1.0, false, 2.0, false))
+            .rev()
+            .map(|(m, _)| m.as_ref())
+            .collect();
+        assert_eq!(backwards, [&b"c"[..], b"b", b"a"]);
+    }
+
+    #[test]
+    fn ranks_pops_and_member_order_walks_agree_with_the_indexes() {
+        let mut z = zset(&[(3.0, "a"), (1.0, "b"), (2.0, "c")]);
+        assert_eq!(z.rank(b"b"), Some(0));
+        assert_eq!(z.rank(b"a"), Some(2));
+        assert_eq!(z.rank(b"zz"), None);
+        let by_member: Vec<&[u8]> = z.members_from(b"b").map(|(m, _)| m.as_ref()).collect();
+        assert_eq!(by_member, [&b"b"[..], b"c"]);
+        assert_eq!(z.pop_first().map(|(m, _)| m), Some(b("b")));
+        assert_eq!(z.pop_last().map(|(m, _)| m), Some(b("a")));
+        assert_eq!((z.len(), z.ordered.len(), z.score(b"a")), (1, 1, None));
     }
 
     #[test]

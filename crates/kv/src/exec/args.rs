@@ -57,6 +57,47 @@ pub(crate) fn syntax() -> Reply {
     Reply::Error(KvError::Syntax)
 }
 
+/// The positions `start..=stop` of a sequence of `len` elements, Redis' way (`LRANGE`,
+/// `LTRIM`, `ZRANGE`): a negative position counts from the end (-1 is the last), a start
+/// before the first is the first, a stop past the last is the last; `None` if nothing is left.
+pub(crate) fn index_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
+    let len = i128::try_from(len).unwrap_or(i128::MAX);
+    let from_end = |i: i64| {
+        if i < 0 {
+            len + i128::from(i)
+        } else {
+            i128::from(i)
+        }
+    };
+    let (start, stop) = (from_end(start).max(0), from_end(stop));
+    if start > stop || start >= len {
+        return None;
+    }
+    let stop = stop.min(len - 1);
+    Some((start as usize, stop as usize))
+}
+
+/// The position `index` names in a sequence of `len` (negative: from the end), if inside it.
+pub(crate) fn index_in(index: i64, len: usize) -> Option<usize> {
+    let len = i128::try_from(len).unwrap_or(i128::MAX);
+    let i = if index < 0 {
+        len + i128::from(index)
+    } else {
+        i128::from(index)
+    };
+    (0..len).contains(&i).then_some(i as usize)
+}
+
+/// A count that must not be negative (`LPOP k n`, `SPOP k n`), with Redis' error texts.
+pub(crate) fn non_negative(arg: &[u8], message: &str) -> Result<usize, Reply> {
+    let out_of_range = || Reply::error("ERR", message);
+    let n = parse_integer(arg).ok_or_else(out_of_range)?;
+    usize::try_from(n).map_err(|_| out_of_range())
+}
+
+/// Redis' message for a negative count.
+pub(crate) const MUST_BE_POSITIVE: &str = "value is out of range, must be positive";
+
 /// How an expiry option names its time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ExpiryUnit {
@@ -150,6 +191,22 @@ mod tests {
         for n in [i64::MIN, -1, 0, 1, 10, i64::MAX] {
             assert_eq!(parse_integer(n.to_string().as_bytes()), Some(n));
         }
+    }
+
+    #[test]
+    fn index_ranges_clamp_and_count_from_the_end_as_redis_does() {
+        assert_eq!(index_range(0, -1, 5), Some((0, 4)));
+        assert_eq!(index_range(-2, -1, 5), Some((3, 4)));
+        assert_eq!(index_range(-100, 1, 5), Some((0, 1)));
+        assert_eq!(index_range(2, 100, 5), Some((2, 4)));
+        assert_eq!(index_range(3, 2, 5), None);
+        assert_eq!(index_range(5, 9, 5), None);
+        assert_eq!(index_range(0, -6, 5), None);
+        assert_eq!(index_range(0, -1, 0), None);
+        assert_eq!(index_range(i64::MIN, i64::MAX, 3), Some((0, 2)));
+        assert_eq!(index_in(-1, 3), Some(2));
+        assert_eq!(index_in(3, 3), None);
+        assert_eq!(index_in(i64::MIN, 3), None);
     }
 
     #[test]

@@ -33,26 +33,27 @@
 use bytes::Bytes;
 
 use super::args::int;
-use super::keys::generic;
 use super::{count, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Flags, Group, KeySpec, Spec};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
+use crate::command::table::flags::{RF, WF};
 use crate::reply::Reply;
 
-const RF: Flags = Flags::READONLY.with(Flags::FAST);
-const WF: Flags = Flags::WRITE.with(Flags::FAST);
+
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::Generic;
 
 /// The expiry family's rows of the command table.
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    generic("expire", -3, WF, KeySpec::FIRST, "1.0.0", "Sets the expiration time of a key in seconds.", Exec::Write(expire)),
-    generic("pexpire", -3, WF, KeySpec::FIRST, "2.6.0", "Sets the expiration time of a key in milliseconds.", Exec::Write(pexpire)),
-    generic("expireat", -3, WF, KeySpec::FIRST, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", Exec::Write(expireat)),
-    generic("pexpireat", -3, WF, KeySpec::FIRST, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", Exec::Write(pexpireat)),
-    generic("ttl", 2, RF, KeySpec::FIRST, "1.0.0", "Returns the expiration time in seconds of a key (as of the last applied entry's log time).", Exec::Read(ttl)),
-    generic("pttl", 2, RF, KeySpec::FIRST, "2.6.0", "Returns the expiration time in milliseconds of a key (as of the last applied entry's log time).", Exec::Read(pttl)),
-    generic("expiretime", 2, RF, KeySpec::FIRST, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", Exec::Read(expiretime)),
-    generic("pexpiretime", 2, RF, KeySpec::FIRST, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", Exec::Read(pexpiretime)),
-    generic("persist", 2, WF, KeySpec::FIRST, "2.2.0", "Removes the expiration time of a key.", Exec::Write(persist)),
+    Spec::new(GROUP, "expire", -3, WF, KeySpec::FIRST, "1.0.0", "Sets the expiration time of a key in seconds.", Exec::Write(expire)),
+    Spec::new(GROUP, "pexpire", -3, WF, KeySpec::FIRST, "2.6.0", "Sets the expiration time of a key in milliseconds.", Exec::Write(pexpire)),
+    Spec::new(GROUP, "expireat", -3, WF, KeySpec::FIRST, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", Exec::Write(expireat)),
+    Spec::new(GROUP, "pexpireat", -3, WF, KeySpec::FIRST, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", Exec::Write(pexpireat)),
+    Spec::new(GROUP, "ttl", 2, RF, KeySpec::FIRST, "1.0.0", "Returns the expiration time in seconds of a key (as of the last applied entry's log time).", Exec::Read(ttl)),
+    Spec::new(GROUP, "pttl", 2, RF, KeySpec::FIRST, "2.6.0", "Returns the expiration time in milliseconds of a key (as of the last applied entry's log time).", Exec::Read(pttl)),
+    Spec::new(GROUP, "expiretime", 2, RF, KeySpec::FIRST, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", Exec::Read(expiretime)),
+    Spec::new(GROUP, "pexpiretime", 2, RF, KeySpec::FIRST, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", Exec::Read(pexpiretime)),
+    Spec::new(GROUP, "persist", 2, WF, KeySpec::FIRST, "2.2.0", "Removes the expiration time of a key.", Exec::Write(persist)),
     Spec {
         name: "distributed.expire",
         arity: -2,

@@ -23,8 +23,7 @@
 //! O(tokens × key) steps per key, and a pattern with more non-star tokens than the key has
 //! bytes is refused at once.
 //!
-//! The kv-types branch carries a matcher of the same rules in `exec/scan.rs` (HSCAN, SSCAN,
-//! ZSCAN): the two are to become one at merge.
+//! One matcher for every walk: KEYS, SCAN, HSCAN, SSCAN, ZSCAN (`scan.rs` reads their MATCH).
 
 /// One step of a parsed pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -29,8 +29,7 @@
 //! answers the first live key from there in scan order (`db.rs`), wrapping around. So it
 //! changes with every applied entry, and repeats between them; a picture of Redis' behaviour,
 //! not of its distribution (keys after a wide gap in scan positions come up more often).
-//! The kv-types branch seeds SPOP's picks the same way (`exec/random.rs`); one generator at
-//! merge.
+//! The generator is SPOP's (`exec/random.rs`).
 //!
 //! Invariant: an expired key counts as absent everywhere (`Db::lookup`); `DEL` of an expired
 //! key answers 0 but still removes its leftover entry.
@@ -38,59 +37,32 @@
 use bytes::Bytes;
 
 use super::args::{int, is, syntax};
+use super::random::Picker;
 use super::{count, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Flags, Group, KeySpec, Spec};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
+use crate::command::table::flags::{R, RF, W, WF, WD};
 use crate::reply::{KvError, Reply};
 
-const R: Flags = Flags::READONLY;
-const RF: Flags = Flags::READONLY.with(Flags::FAST);
-const W: Flags = Flags::WRITE;
-const WF: Flags = Flags::WRITE.with(Flags::FAST);
-/// The first two arguments are keys (`RENAME src dst`, `COPY src dst …`).
-const TWO: KeySpec = KeySpec {
-    first: 1,
-    last: 2,
-    step: 1,
-};
+
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::Generic;
 
 /// The keyspace family's rows of the command table.
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    generic("del", -2, W, KeySpec::ALL, "1.0.0", "Deletes one or more keys.", Exec::Write(del)),
-    generic("unlink", -2, WF, KeySpec::ALL, "4.0.0", "Deletes one or more keys (the same as DEL here: every delete is one log entry).", Exec::Write(del)),
-    generic("exists", -2, RF, KeySpec::ALL, "1.0.0", "Determines whether one or more keys exist.", Exec::Read(exists)),
-    generic("touch", -2, RF, KeySpec::ALL, "3.2.1", "Returns the number of existing keys out of those specified (no access times are kept).", Exec::Read(exists)),
-    generic("type", 2, RF, KeySpec::FIRST, "1.0.0", "Determines the type of value stored at a key.", Exec::Read(type_of)),
-    generic("rename", 3, W, TWO, "1.0.0", "Renames a key and overwrites the destination.", Exec::Write(rename)),
-    generic("renamenx", 3, WF, TWO, "1.0.0", "Renames a key only when the target key name doesn't exist.", Exec::Write(renamenx)),
-    generic("copy", -3, W.with(Flags::DENYOOM), TWO, "6.2.0", "Copies the value of a key to a new key.", Exec::Write(copy)),
-    generic("randomkey", 1, R, KeySpec::NONE, "1.0.0", "Returns a random key name from the database, picked from the log index.", Exec::Read(randomkey)),
-    generic("dbsize", 1, RF, KeySpec::NONE, "1.0.0", "Returns the number of live keys in the database.", Exec::Read(dbsize)),
-    generic("flushdb", -1, W, KeySpec::NONE, "1.0.0", "Removes all keys from the current database.", Exec::Write(flush)),
-    generic("flushall", -1, W, KeySpec::NONE, "1.0.0", "Removes all keys from all databases.", Exec::Write(flush)),
+    Spec::new(GROUP, "del", -2, W, KeySpec::ALL, "1.0.0", "Deletes one or more keys.", Exec::Write(del)),
+    Spec::new(GROUP, "unlink", -2, WF, KeySpec::ALL, "4.0.0", "Deletes one or more keys (the same as DEL here: every delete is one log entry).", Exec::Write(del)),
+    Spec::new(GROUP, "exists", -2, RF, KeySpec::ALL, "1.0.0", "Determines whether one or more keys exist.", Exec::Read(exists)),
+    Spec::new(GROUP, "touch", -2, RF, KeySpec::ALL, "3.2.1", "Returns the number of existing keys out of those specified (no access times are kept).", Exec::Read(exists)),
+    Spec::new(GROUP, "type", 2, RF, KeySpec::FIRST, "1.0.0", "Determines the type of value stored at a key.", Exec::Read(type_of)),
+    Spec::new(GROUP, "rename", 3, W, KeySpec::FIRST_TWO, "1.0.0", "Renames a key and overwrites the destination.", Exec::Write(rename)),
+    Spec::new(GROUP, "renamenx", 3, WF, KeySpec::FIRST_TWO, "1.0.0", "Renames a key only when the target key name doesn't exist.", Exec::Write(renamenx)),
+    Spec::new(GROUP, "copy", -3, WD, KeySpec::FIRST_TWO, "6.2.0", "Copies the value of a key to a new key.", Exec::Write(copy)),
+    Spec::new(GROUP, "randomkey", 1, R, KeySpec::NONE, "1.0.0", "Returns a random key name from the database, picked from the log index.", Exec::Read(randomkey)),
+    Spec::new(GROUP, "dbsize", 1, RF, KeySpec::NONE, "1.0.0", "Returns the number of live keys in the database.", Exec::Read(dbsize)),
+    Spec::new(GROUP, "flushdb", -1, W, KeySpec::NONE, "1.0.0", "Removes all keys from the current database.", Exec::Write(flush)),
+    Spec::new(GROUP, "flushall", -1, W, KeySpec::NONE, "1.0.0", "Removes all keys from all databases.", Exec::Write(flush)),
 ];
-
-/// A row of the generic group.
-pub(super) const fn generic(
-    name: &'static str,
-    arity: i16,
-    flags: Flags,
-    keys: KeySpec,
-    since: &'static str,
-    summary: &'static str,
-    exec: Exec,
-) -> Spec {
-    Spec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: Group::Generic,
-        summary,
-        since,
-        exec,
-    }
-}
 
 fn del(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
     let mut removed = 0;
@@ -193,16 +165,8 @@ fn copy(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
     Reply::Int(1)
 }
 
-/// SplitMix64's output for `x` (Steele, Lea, Flood 2014): RANDOMKEY's starting position.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 fn randomkey(ctx: &ReadCtx<'_>, _args: &[Bytes]) -> Reply {
-    let start = splitmix64(ctx.applied_index);
+    let start = Picker::from_state(ctx.applied_index).next_u64();
     let live = |(_, key): &(u64, &Bytes)| ctx.db.lookup(key, ctx.now_ms).is_some();
     // At most one pass over the stored keys: from `start` to the end, then from the beginning.
     let wrapped = ctx.db.scan_from(0).take_while(|(p, _)| *p < start);
@@ -222,15 +186,4 @@ fn flush(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
     }
     ctx.db.flush(ctx.index);
     Reply::ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splitmix64_matches_its_reference_output() {
-        // The first output of the reference generator seeded with 0 (Vigna's splitmix64.c).
-        assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
-    }
 }

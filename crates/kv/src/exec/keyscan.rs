@@ -26,36 +26,32 @@
 //! filter afterwards, as in Redis, so a page may be empty and the walk not over. An unknown
 //! `TYPE` matches nothing, as in Redis 7.0.
 //!
-//! The road not taken: a cursor that spells out the next key (the kv-types branch's HSCAN
-//! does, in decimal digits, three per byte): exact, but longer than a u64 for most keys, and
-//! `redis-cli --scan` would then loop on a wrapped-around number.
+//! The road not taken: a cursor that spells out the next key (as HSCAN's does, `scan.rs`, in
+//! decimal digits, three per byte): exact, but longer than a u64 for most keys, and
+//! `redis-cli --scan` would then loop on a wrapped-around number. `MATCH`/`COUNT`/`TYPE` are
+//! read by `scan.rs`, which every walk shares.
 //!
 //! Bounds: KEYS is O(keys), as in Redis (its reply is the whole keyspace at worst); a SCAN
 //! page examines COUNT keys plus the rest of one hash collision group.
 
 use bytes::Bytes;
 
-use super::args::{int, is, syntax};
-use super::glob::Glob;
-use super::keys::generic;
+use super::args::is;
+use super::scan::{options, pattern, ScanOptions, Takes};
 use super::ReadCtx;
-use crate::command::table::{Exec, Flags, KeySpec, Spec};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
+use crate::command::table::flags::R;
 use crate::reply::Reply;
+
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::Generic;
 
 /// The walks' rows of the command table.
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    generic("keys", 2, Flags::READONLY, KeySpec::NONE, "1.0.0", "Returns all key names that match a pattern.", Exec::Read(keys)),
-    generic("scan", -2, Flags::READONLY, KeySpec::NONE, "2.8.0", "Iterates over the key names in the database (cursor: a position valid on every replica).", Exec::Read(scan)),
+    Spec::new(GROUP, "keys", 2, R, KeySpec::NONE, "1.0.0", "Returns all key names that match a pattern.", Exec::Read(keys)),
+    Spec::new(GROUP, "scan", -2, R, KeySpec::NONE, "2.8.0", "Iterates over the key names in the database (cursor: a position valid on every replica).", Exec::Read(scan)),
 ];
-
-/// Keys examined per SCAN call when the client gives no `COUNT`.
-const COUNT_DEFAULT: usize = 10;
-
-/// A pattern, or `None` for `*` alone, which Redis treats as "everything" (the empty key too).
-fn pattern(text: &[u8]) -> Option<Glob> {
-    (text != b"*").then(|| Glob::new(text))
-}
 
 fn keys(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
     let glob = pattern(&args[0]);
@@ -65,41 +61,6 @@ fn keys(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
         .filter(|(key, _)| ctx.db.lookup(key, now).is_some())
         .map(|(key, _)| Reply::Bulk(key.clone()));
     Reply::Array(found.collect())
-}
-
-/// SCAN's options.
-struct ScanOptions {
-    /// The keys' glob; `None` for all.
-    pattern: Option<Glob>,
-    /// Keys examined per call.
-    count: usize,
-    /// Only keys of this type (`string`, `hash`, …, compared in any case).
-    type_name: Option<Bytes>,
-}
-
-/// Read `[MATCH p] [COUNT n] [TYPE t]` in any order, as Redis does: COUNT below 1 is a syntax
-/// error, anything else unknown or missing its value too.
-fn scan_options(args: &[Bytes]) -> Result<ScanOptions, Reply> {
-    let mut o = ScanOptions {
-        pattern: None,
-        count: COUNT_DEFAULT,
-        type_name: None,
-    };
-    for pair in args.chunks(2) {
-        match pair {
-            [name, value] if is(name, "COUNT") => {
-                let n = int(value)?;
-                o.count = usize::try_from(n)
-                    .ok()
-                    .filter(|&n| n >= 1)
-                    .ok_or_else(syntax)?;
-            }
-            [name, value] if is(name, "MATCH") => o.pattern = pattern(value),
-            [name, value] if is(name, "TYPE") => o.type_name = Some(value.clone()),
-            _ => return Err(syntax()),
-        }
-    }
-    Ok(o)
 }
 
 /// A cursor as clients send it: a decimal u64, read as Redis reads it (`strtoul`): digits
@@ -121,7 +82,7 @@ fn cursor(arg: &[u8]) -> Result<u64, Reply> {
 }
 
 fn scan(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
-    let (from, o) = match (cursor(&args[0]), scan_options(&args[1..])) {
+    let (from, o) = match (cursor(&args[0]), options(&args[1..], Takes::MatchCountType)) {
         (Ok(from), Ok(o)) => (from, o),
         (Err(e), _) | (_, Err(e)) => return e,
     };
@@ -148,7 +109,7 @@ fn wanted(ctx: &ReadCtx<'_>, o: &ScanOptions, key: &[u8]) -> bool {
         return false;
     };
     let type_ok = (o.type_name.as_ref()).is_none_or(|t| is(t, value.type_name()));
-    type_ok && o.pattern.as_ref().is_none_or(|g| g.matches(key))
+    type_ok && o.matches(key)
 }
 
 #[cfg(test)]
@@ -169,15 +130,16 @@ mod tests {
 
     #[test]
     fn count_below_one_and_unknown_or_dangling_options_are_syntax_errors() {
+        const T: Takes = Takes::MatchCountType;
         let words =
             |w: &[&str]| -> Vec<Bytes> { w.iter().map(|s| Bytes::from(s.to_string())).collect() };
-        assert!(scan_options(&words(&["COUNT", "0"])).is_err());
-        assert!(scan_options(&words(&["COUNT"])).is_err());
-        assert!(scan_options(&words(&["FROB", "1"])).is_err());
-        let o = scan_options(&words(&["match", "a*", "count", "5", "TYPE", "hash"])).unwrap();
+        assert!(options(&words(&["COUNT", "0"]), T).is_err());
+        assert!(options(&words(&["COUNT"]), T).is_err());
+        assert!(options(&words(&["FROB", "1"]), T).is_err());
+        let o = options(&words(&["match", "a*", "count", "5", "TYPE", "hash"]), T).unwrap();
         assert_eq!(o.count, 5);
         assert!(o.pattern.is_some() && o.type_name.is_some());
-        assert!(scan_options(&words(&["MATCH", "*"]))
+        assert!(options(&words(&["MATCH", "*"]), T)
             .unwrap()
             .pattern
             .is_none());

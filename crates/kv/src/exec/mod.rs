@@ -13,7 +13,7 @@
 //! Invariants:
 //! - Deterministic: the reply and the new keyspace depend only on the old keyspace, the
 //!   command, the index, the log time and the limits. No clock, no randomness source but the
-//!   index, ordered maps only: every replica computes the same thing.
+//!   index (`random.rs`), ordered maps only: every replica computes the same thing.
 //! - All or nothing per command: a command that answers an error has changed nothing. Checks
 //!   happen before the first write.
 //! - Never panics on client data: a bad number, a wrong type or an overflow is an error reply.
@@ -25,26 +25,44 @@
 //!
 //! ```text
 //! mod.rs      this map, the contexts, dispatch, transactions, the families' tables
-//! args.rs           argument parsing with Redis' error texts (integers, options, expiry)
+//! args.rs           argument parsing with Redis' error texts (integers, options, expiry, ranges)
+//! float.rs          floats as Redis reads them and as Redis 7.2 prints them (scores, *BYFLOAT)
+//! typed.rs          typed container access: WRONGTYPE first, empty containers deleted, TTL kept
+//! random.rs         deterministic picks (SPOP SRANDMEMBER HRANDFIELD): SplitMix64 per key, index
+//! scan.rs           HSCAN/SSCAN/ZSCAN cursors (the next member, valid on any replica)
 //! strings.rs        GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX CAS
-//! counters.rs       INCR DECR INCRBY DECRBY INCRBYFLOAT (and INCRBYFLOAT's float text)
+//! counters.rs       INCR DECR INCRBY DECRBY INCRBYFLOAT
 //! string_ranges.rs  APPEND STRLEN GETRANGE SUBSTR SETRANGE
 //! keys.rs           DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY RANDOMKEY DBSIZE FLUSH*
 //! keyscan.rs        KEYS, SCAN (a cursor valid on every replica)
 //! glob.rs           Redis' glob patterns, matched without recursion
 //! expire.rs         EXPIRE… TTL… PERSIST, and DISTRIBUTED.EXPIRE (the leader's active expiry)
+//! hashes.rs         HSET HGET HGETALL HDEL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN…
+//! lists.rs          LPUSH RPUSH LPOP RPOP LRANGE LSET LREM LTRIM LINSERT LPOS LMOVE…
+//! sets.rs           SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
+//! zsets.rs          ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
+//! zrange.rs         ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
 //! server.rs         DISTRIBUTED.* commands of our own
 //! ```
 
 pub(crate) mod args;
 mod counters;
 mod expire;
+mod float;
 mod glob;
+mod hashes;
 mod keys;
 mod keyscan;
+mod lists;
+mod random;
+mod scan;
 mod server;
+mod sets;
 mod string_ranges;
 mod strings;
+mod typed;
+mod zrange;
+mod zsets;
 
 use bytes::Bytes;
 
@@ -68,6 +86,11 @@ pub(crate) const FAMILIES: &[&[Spec]] = &[
     keys::SPECS,
     keyscan::SPECS,
     expire::SPECS,
+    hashes::SPECS,
+    lists::SPECS,
+    sets::SPECS,
+    zsets::SPECS,
+    zrange::SPECS,
     server::SPECS,
 ];
 
@@ -152,4 +175,14 @@ pub(crate) fn string_at<'a>(ctx: &'a ReadCtx<'_>, key: &[u8]) -> Result<Option<&
 /// A count for a reply (lists are bounded far below `i64::MAX`).
 pub(crate) fn count(n: usize) -> Reply {
     Reply::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// The reply of a command body written with `?`: an error reply is the reply.
+pub(crate) fn answer(result: Result<Reply, Reply>) -> Reply {
+    result.unwrap_or_else(|error| error)
+}
+
+/// Byte strings as a reply array.
+pub(crate) fn bulks<'a>(items: impl IntoIterator<Item = &'a Bytes>) -> Vec<Reply> {
+    items.into_iter().cloned().map(Reply::Bulk).collect()
 }

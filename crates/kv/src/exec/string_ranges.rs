@@ -19,23 +19,24 @@
 use bytes::{Bytes, BytesMut};
 
 use super::args::int;
-use super::strings::spec;
 use super::{count, string_at, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Flags, KeySpec, Spec};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
+use crate::command::table::flags::{R, RF, WD, WDF};
 use crate::reply::{KvError, Reply};
 use crate::value::Value;
 
-const R: Flags = Flags::READONLY;
-const W: Flags = Flags::WRITE.with(Flags::DENYOOM);
+
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::String;
 
 /// The byte-range rows of the command table.
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec("append", 3, W.with(Flags::FAST), KeySpec::FIRST, "2.0.0", "Appends a string to the value of a key; creates the key if absent.", Exec::Write(append)),
-    spec("strlen", 2, R.with(Flags::FAST), KeySpec::FIRST, "2.2.0", "Returns the length of a string value.", Exec::Read(strlen)),
-    spec("getrange", 4, R, KeySpec::FIRST, "2.4.0", "Returns a substring of the string stored at a key.", Exec::Read(getrange)),
-    spec("substr", 4, R, KeySpec::FIRST, "1.0.0", "Returns a substring of the string stored at a key (GETRANGE's old name).", Exec::Read(getrange)),
-    spec("setrange", 4, W, KeySpec::FIRST, "2.2.0", "Overwrites a part of a string value at an offset; creates the key if absent.", Exec::Write(setrange)),
+    Spec::new(GROUP, "append", 3, WDF, KeySpec::FIRST, "2.0.0", "Appends a string to the value of a key; creates the key if absent.", Exec::Write(append)),
+    Spec::new(GROUP, "strlen", 2, RF, KeySpec::FIRST, "2.2.0", "Returns the length of a string value.", Exec::Read(strlen)),
+    Spec::new(GROUP, "getrange", 4, R, KeySpec::FIRST, "2.4.0", "Returns a substring of the string stored at a key.", Exec::Read(getrange)),
+    Spec::new(GROUP, "substr", 4, R, KeySpec::FIRST, "1.0.0", "Returns a substring of the string stored at a key (GETRANGE's old name).", Exec::Read(getrange)),
+    Spec::new(GROUP, "setrange", 4, WD, KeySpec::FIRST, "2.2.0", "Overwrites a part of a string value at an offset; creates the key if absent.", Exec::Write(setrange)),
 ];
 
 /// The error for a string that would grow to `bytes`.

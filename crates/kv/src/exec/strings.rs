@@ -31,57 +31,36 @@ use bytes::Bytes;
 
 use super::args::{expiry, is, syntax, ExpiryUnit};
 use super::{string_at, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Flags, Group, KeySpec, Spec};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
+use crate::command::table::flags::{RF, WF, WD, WDF};
 use crate::reply::{KvError, Reply};
 use crate::value::Value;
 
-const R: Flags = Flags::READONLY.with(Flags::FAST);
-const W: Flags = Flags::WRITE.with(Flags::DENYOOM);
-const WF: Flags = Flags::WRITE.with(Flags::FAST);
 const PAIRS: KeySpec = KeySpec {
     first: 1,
     last: -1,
     step: 2,
 };
 
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::String;
+
 /// The strings family's rows of the command table.
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec("get", 2, R, KeySpec::FIRST, "1.0.0", "Returns the string value of a key.", Exec::Read(get)),
-    spec("set", -3, W, KeySpec::FIRST, "1.0.0", "Sets the string value of a key, ignoring its type, with an optional condition and expiry.", Exec::Write(set)),
-    spec("setnx", 3, W.with(Flags::FAST), KeySpec::FIRST, "1.0.0", "Sets the string value of a key only when the key does not exist.", Exec::Write(setnx)),
-    spec("setex", 4, W, KeySpec::FIRST, "2.0.0", "Sets the string value and expiration time (seconds) of a key.", Exec::Write(setex)),
-    spec("psetex", 4, W, KeySpec::FIRST, "2.6.0", "Sets the string value and expiration time (milliseconds) of a key.", Exec::Write(psetex)),
-    spec("getset", 3, W.with(Flags::FAST), KeySpec::FIRST, "1.0.0", "Returns the previous string value of a key after setting it to a new value.", Exec::Write(getset)),
-    spec("getdel", 2, WF, KeySpec::FIRST, "6.2.0", "Returns the string value of a key after deleting the key.", Exec::Write(getdel)),
-    spec("getex", -2, WF, KeySpec::FIRST, "6.2.0", "Returns the string value of a key after setting its expiration time.", Exec::Write(getex)),
-    spec("mget", -2, R, KeySpec::ALL, "1.0.0", "Returns the string values of one or more keys.", Exec::Read(mget)),
-    spec("mset", -3, W, PAIRS, "1.0.0", "Sets the string values of one or more keys.", Exec::Write(mset)),
-    spec("msetnx", -3, W, PAIRS, "1.0.1", "Sets the string values of one or more keys only when all keys do not exist.", Exec::Write(msetnx)),
-    spec("cas", -3, WF, KeySpec::FIRST, "1.0.0", "Sets a key only if it holds an expected value (or is absent); answers [1|0, current]. Not in Redis.", Exec::Write(cas)),
+    Spec::new(GROUP, "get", 2, RF, KeySpec::FIRST, "1.0.0", "Returns the string value of a key.", Exec::Read(get)),
+    Spec::new(GROUP, "set", -3, WD, KeySpec::FIRST, "1.0.0", "Sets the string value of a key, ignoring its type, with an optional condition and expiry.", Exec::Write(set)),
+    Spec::new(GROUP, "setnx", 3, WDF, KeySpec::FIRST, "1.0.0", "Sets the string value of a key only when the key does not exist.", Exec::Write(setnx)),
+    Spec::new(GROUP, "setex", 4, WD, KeySpec::FIRST, "2.0.0", "Sets the string value and expiration time (seconds) of a key.", Exec::Write(setex)),
+    Spec::new(GROUP, "psetex", 4, WD, KeySpec::FIRST, "2.6.0", "Sets the string value and expiration time (milliseconds) of a key.", Exec::Write(psetex)),
+    Spec::new(GROUP, "getset", 3, WDF, KeySpec::FIRST, "1.0.0", "Returns the previous string value of a key after setting it to a new value.", Exec::Write(getset)),
+    Spec::new(GROUP, "getdel", 2, WF, KeySpec::FIRST, "6.2.0", "Returns the string value of a key after deleting the key.", Exec::Write(getdel)),
+    Spec::new(GROUP, "getex", -2, WF, KeySpec::FIRST, "6.2.0", "Returns the string value of a key after setting its expiration time.", Exec::Write(getex)),
+    Spec::new(GROUP, "mget", -2, RF, KeySpec::ALL, "1.0.0", "Returns the string values of one or more keys.", Exec::Read(mget)),
+    Spec::new(GROUP, "mset", -3, WD, PAIRS, "1.0.0", "Sets the string values of one or more keys.", Exec::Write(mset)),
+    Spec::new(GROUP, "msetnx", -3, WD, PAIRS, "1.0.1", "Sets the string values of one or more keys only when all keys do not exist.", Exec::Write(msetnx)),
+    Spec::new(GROUP, "cas", -3, WF, KeySpec::FIRST, "1.0.0", "Sets a key only if it holds an expected value (or is absent); answers [1|0, current]. Not in Redis.", Exec::Write(cas)),
 ];
-
-/// A row of the strings group.
-pub(super) const fn spec(
-    name: &'static str,
-    arity: i16,
-    flags: Flags,
-    keys: KeySpec,
-    since: &'static str,
-    summary: &'static str,
-    exec: Exec,
-) -> Spec {
-    Spec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: Group::String,
-        summary,
-        since,
-        exec,
-    }
-}
 
 fn get(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
     match string_at(ctx, &args[0]) {
