@@ -53,6 +53,42 @@
 //! for untrusted input, `DecodeError`, all little-endian) is `distributed_core::wire`, the one
 //! that `storage` and `server` write their formats in too.
 //!
+//! ## Expiry: time is the log's
+//!
+//! ```text
+//!   leader's host: request.time_ms = its wall clock ──► entry i carries time_ms
+//!   every replica:  log clock = max(time_ms of entries 1..=i)          (machine.rs)
+//!                   a key with expires_at_ms <= log clock is absent    (db.rs, lazy)
+//!   leader, every tick: its clock passed the earliest expiry? ──► DISTRIBUTED.EXPIRE k…
+//!                   an entry like any other, re-checked where applied  (replica's expiry.rs)
+//!   reads (ReadIndex, lease, follower, inside EXEC): judged at the log clock of the state
+//!                   they read, never at the serving node's own clock
+//! ```
+//!
+//! The leader stamps each entry with its wall clock (`Request::time_ms`); a replica never
+//! consults its own clock, only the log clock, the largest time of any entry it applied.
+//! Whether a key has expired is therefore a function of the log prefix: every replica, one
+//! replaying its log after a crash, and one restored from a snapshot (which carries the log
+//! clock) decide it at the same entry (Raft §5.3). The max makes the log clock monotone, so a
+//! new leader whose clock is behind can delay expiry but never revive a key.
+//!
+//! A read linearizes at the state it reads: the state after applied index `a` (for ReadIndex,
+//! some `a >=` the read index the leader confirmed with a quorum; for a lease read, the
+//! leader's applied index), and it judges expiry at that state's log clock, `clock_ms()` at
+//! `a`. So a read and the write it follows agree on what has expired; between entries the log
+//! clock stands still, and an expired key stays readable until an entry with a later time is
+//! applied. The leader's active expiry bounds that: about one tick plus one commit round past
+//! the key's time by the leader's clock, even with no client traffic.
+//!
+//! The clock assumption, next to the lease's: safety assumes nothing of clocks (any stamps,
+//! in any order, give every replica the same answers, and the history stays linearizable
+//! against the log clock). What assumes something is the *meaning* of a TTL: a key set with
+//! `PX t` lives about `t` ms of real time only if the leaders' wall clocks are within some
+//! `e` of real time (NTP); it then lives between `t - e` and `t + e` plus the active-expiry
+//! delay, and a leader change can move it within that window. The lease, by contrast, needs
+//! clock *rates* bounded for safety itself (README, "Reads"). The simulator gives each host
+//! a wall-clock offset under its skew profiles (`scenarios`' `wall_clock.rs`).
+//!
 //! ## Rules this crate keeps
 //!
 //! Deterministic: no clock (time arrives in each request, stamped by the leader), no

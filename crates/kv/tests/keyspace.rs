@@ -21,11 +21,23 @@ fn every_type_takes_a_ttl_reports_it_and_expires_by_the_log_s_clock() {
     for (type_name, create) in EVERY_TYPE {
         let mut log = Log::new();
         log.cmd_at(0, create);
-        assert_eq!(log.cmd_at(0, &["expire", "k", "10"]), Reply::Int(1), "{type_name}");
-        assert_eq!(log.cmd_at(4_000, &["ttl", "k"]), Reply::Int(6), "{type_name}");
+        assert_eq!(
+            log.cmd_at(0, &["expire", "k", "10"]),
+            Reply::Int(1),
+            "{type_name}"
+        );
+        assert_eq!(
+            log.cmd_at(4_000, &["ttl", "k"]),
+            Reply::Int(6),
+            "{type_name}"
+        );
         assert_eq!(log.read(&["pexpiretime", "k"]), Reply::Int(10_000));
         assert_eq!(log.cmd_at(9_999, &["type", "k"]), status(type_name));
-        assert_eq!(log.cmd_at(10_000, &["type", "k"]), status("none"), "{type_name}");
+        assert_eq!(
+            log.cmd_at(10_000, &["type", "k"]),
+            status("none"),
+            "{type_name}"
+        );
         assert_eq!(log.read(&["exists", "k"]), Reply::Int(0));
         assert_eq!(log.read(&["dbsize"]), Reply::Int(0));
     }
@@ -43,7 +55,11 @@ fn a_container_keeps_its_ttl_through_writes_and_persist_removes_it() {
     assert_eq!(log.read(&["pttl", "l"]), Reply::Int(970));
     assert_eq!(log.read(&["pttl", "h"]), Reply::Int(4_990));
     assert_eq!(log.cmd_at(40, &["persist", "l"]), Reply::Int(1));
-    assert_eq!(log.cmd_at(2_000, &["llen", "l"]), Reply::Int(2), "no TTL left");
+    assert_eq!(
+        log.cmd_at(2_000, &["llen", "l"]),
+        Reply::Int(2),
+        "no TTL left"
+    );
     assert_eq!(log.cmd_at(5_020, &["hget", "h", "f"]), Reply::Null);
     let emptied = log.cmd_at(5_020, &["hset", "h", "f", "9"]);
     assert_eq!(emptied, Reply::Int(1), "an expired hash is a new one");
@@ -79,7 +95,11 @@ fn rename_and_copy_move_any_type_with_its_ttl() {
         assert_eq!(log.cmd_at(100, &["rename", "k", "r"]), status("OK"));
         for key in ["c", "r"] {
             assert_eq!(log.read(&["type", key]), status(type_name), "{key}");
-            assert_eq!(log.read(&["pttl", key]), Reply::Int(900), "{type_name} {key}");
+            assert_eq!(
+                log.read(&["pttl", key]),
+                Reply::Int(900),
+                "{type_name} {key}"
+            );
         }
         assert_eq!(log.read(&["exists", "k"]), Reply::Int(0));
         assert_eq!(log.cmd_at(1_000, &["exists", "c", "r"]), Reply::Int(0));
@@ -115,10 +135,18 @@ fn string_commands_on_a_list_answer_wrongtype_and_change_nothing() {
         &["incrbyfloat", "l", "1.5"],
     ];
     for words in cases {
-        assert_eq!(reply_changing_nothing(&[list], words), wrong_type(), "{words:?}");
+        assert_eq!(
+            reply_changing_nothing(&[list], words),
+            wrong_type(),
+            "{words:?}"
+        );
     }
     let mixed = reply_changing_nothing(&[list, &["set", "s", "v"]], &["mget", "s", "l"]);
-    assert_eq!(mixed, Reply::Array(vec![value("v"), Reply::Null]), "MGET reads nil");
+    assert_eq!(
+        mixed,
+        Reply::Array(vec![value("v"), Reply::Null]),
+        "MGET reads nil"
+    );
 }
 
 #[test]
@@ -128,7 +156,11 @@ fn set_and_msetnx_replace_or_respect_a_container_as_redis_does() {
     assert_eq!(log.cmd(&["setnx", "h", "v"]), Reply::Int(0));
     assert_eq!(log.cmd(&["msetnx", "h", "v", "new", "v"]), Reply::Int(0));
     assert_eq!(log.read(&["exists", "new"]), Reply::Int(0));
-    assert_eq!(log.cmd(&["set", "h", "v"]), status("OK"), "SET overwrites any type");
+    assert_eq!(
+        log.cmd(&["set", "h", "v"]),
+        status("OK"),
+        "SET overwrites any type"
+    );
     assert_eq!(log.read(&["type", "h"]), status("string"));
     assert_eq!(log.cmd(&["set", "h", "w", "GET"]), value("v"));
     log.cmd(&["lpush", "l", "x"]);

@@ -210,3 +210,35 @@ fn a_new_leader_proposes_again_what_a_deposed_leader_left_uncommitted() {
         "the old leader too"
     );
 }
+
+#[test]
+fn containers_with_a_ttl_are_reclaimed_by_active_expiry_like_strings() {
+    let mut c = Cluster::new(3, 57);
+    let leader = c.elect_any();
+    let writes: [&[&str]; 5] = [
+        &["hset", "h", "f", "1"],
+        &["rpush", "l", "a"],
+        &["pexpire", "h", "100"],
+        &["pexpire", "l", "200"],
+        &["sadd", "s", "m"],
+    ];
+    for (seq, words) in (1..).zip(writes) {
+        let reply = c.execute(at(1_000, request(1, seq, cmd(words))));
+        assert!(!reply.is_error(), "{words:?}: {reply:?}");
+    }
+    c.run(2);
+    c.clock_all(1_150);
+    c.run(3);
+    assert_eq!(expiry_entries(&c, leader), [vec![b("h")]], "only h is due");
+    c.clock_all(1_250);
+    c.run(3);
+    assert_eq!(expiry_entries(&c, leader), [vec![b("h")], vec![b("l")]]);
+    for node in c.live() {
+        assert_eq!(
+            node.machine().len(),
+            1,
+            "only the set without a TTL is left"
+        );
+        assert_eq!(node.machine().next_expiry_ms(), None);
+    }
+}

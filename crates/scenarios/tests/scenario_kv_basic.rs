@@ -154,7 +154,10 @@ fn kv_one_key_contention() {
             .map(|o| o.input.key())
             .filter(|k| !k.starts_with('v'))
             .collect();
-        ensure!(keys.len() <= 2, "ops on more than two contended keys: {keys:?}");
+        ensure!(
+            keys.len() <= 2,
+            "ops on more than two contended keys: {keys:?}"
+        );
         every_client_completes(&r.history, 8, 10)?;
         let end = opts.issue_until_units();
         let mut specs = clerks(8, &all(5), 0, end, mix);

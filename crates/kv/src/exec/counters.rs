@@ -25,11 +25,10 @@ use bytes::Bytes;
 use super::args::{int, parse_integer};
 use super::float::{long_float, value_text};
 use super::{string_at, WriteCtx};
+use crate::command::table::flags::WDF;
 use crate::command::table::{Exec, Group, KeySpec, Spec};
-use crate::command::table::flags::{WDF};
 use crate::reply::{KvError, Reply};
 use crate::value::Value;
-
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::String;

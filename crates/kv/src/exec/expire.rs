@@ -34,10 +34,9 @@ use bytes::Bytes;
 
 use super::args::int;
 use super::{count, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::command::table::flags::{RF, WF};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::Reply;
-
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::Generic;

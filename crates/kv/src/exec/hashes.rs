@@ -25,10 +25,9 @@ use super::float::{long_float, parse_long_float, value_text};
 use super::random::{count_arg, Picker};
 use super::typed::{modify_at, read_at, write_at, Hash};
 use super::{answer, bulks, count, scan, ReadCtx, WriteCtx};
+use crate::command::table::flags::{R, RF, WDF, WF};
 use crate::command::table::{Exec, Group, KeySpec, Spec};
-use crate::command::table::flags::{R, RF, WF, WDF};
 use crate::reply::{KvError, Reply};
-
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::Hash;

@@ -39,10 +39,9 @@ use bytes::Bytes;
 use super::args::{int, is, syntax};
 use super::random::Picker;
 use super::{count, ReadCtx, WriteCtx};
+use crate::command::table::flags::{R, RF, W, WD, WF};
 use crate::command::table::{Exec, Group, KeySpec, Spec};
-use crate::command::table::flags::{R, RF, W, WF, WD};
 use crate::reply::{KvError, Reply};
-
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::Generic;

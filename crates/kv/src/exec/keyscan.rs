@@ -39,8 +39,8 @@ use bytes::Bytes;
 use super::args::is;
 use super::scan::{options, pattern, ScanOptions, Takes};
 use super::ReadCtx;
-use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::command::table::flags::R;
+use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::Reply;
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
@@ -121,7 +121,11 @@ mod tests {
         assert_eq!(cursor(b"0"), Ok(0));
         assert_eq!(cursor(b"18446744073709551615"), Ok(u64::MAX));
         assert_eq!(cursor(b"007"), Ok(7), "strtoul reads leading zeros");
-        assert_eq!((cursor(b"+5"), cursor(b"-1")), (Ok(5), Ok(u64::MAX)), "and a sign");
+        assert_eq!(
+            (cursor(b"+5"), cursor(b"-1")),
+            (Ok(5), Ok(u64::MAX)),
+            "and a sign"
+        );
         let invalid = Reply::error("ERR", "invalid cursor");
         for bad in [&b""[..], b"-", b" 1", b"1 ", b"x", b"18446744073709551616"] {
             assert_eq!(cursor(bad), Err(invalid.clone()), "{bad:?}");

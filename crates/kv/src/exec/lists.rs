@@ -25,10 +25,9 @@ use bytes::Bytes;
 use super::args::{index_in, index_range, int, is, non_negative, syntax, MUST_BE_POSITIVE};
 use super::typed::{modify_at, read_at, write_at, List};
 use super::{answer, bulks, count, ReadCtx, WriteCtx};
+use crate::command::table::flags::{R, RF, W, WD, WDF, WF};
 use crate::command::table::{Exec, Group, KeySpec, Spec};
-use crate::command::table::flags::{R, RF, W, WF, WD, WDF};
 use crate::reply::{KvError, Reply};
-
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::List;

@@ -29,11 +29,10 @@ use super::args::{non_negative, syntax, MUST_BE_POSITIVE};
 use super::random::{count_arg, Picker};
 use super::typed::{modify_at, read_at, store, write_at, Set};
 use super::{answer, bulks, count, scan, ReadCtx, WriteCtx};
+use crate::command::table::flags::{R, RF, WD, WDF, WF};
 use crate::command::table::{Exec, Group, KeySpec, Spec};
-use crate::command::table::flags::{R, RF, WF, WD, WDF};
 use crate::reply::Reply;
 use crate::value::Value;
-
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::Set;

@@ -20,11 +20,10 @@ use bytes::{Bytes, BytesMut};
 
 use super::args::int;
 use super::{count, string_at, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::command::table::flags::{R, RF, WD, WDF};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::{KvError, Reply};
 use crate::value::Value;
-
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::String;

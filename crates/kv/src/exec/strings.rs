@@ -31,8 +31,8 @@ use bytes::Bytes;
 
 use super::args::{expiry, is, syntax, ExpiryUnit};
 use super::{string_at, ReadCtx, WriteCtx};
+use crate::command::table::flags::{RF, WD, WDF, WF};
 use crate::command::table::{Exec, Group, KeySpec, Spec};
-use crate::command::table::flags::{RF, WF, WD, WDF};
 use crate::reply::{KvError, Reply};
 use crate::value::Value;
 

@@ -177,7 +177,10 @@ mod tests {
     fn ttl_after(setup: &[&str], modify: &[&str]) -> (Reply, Option<u64>, Db) {
         let mut db = Db::default();
         assert!(!exec(&mut db, 1, 0, setup).is_error(), "{setup:?}");
-        assert_eq!(exec(&mut db, 1, 0, &["pexpireat", "k", "100"]), Reply::Int(1));
+        assert_eq!(
+            exec(&mut db, 1, 0, &["pexpireat", "k", "100"]),
+            Reply::Int(1)
+        );
         let reply = exec(&mut db, 2, 50, modify);
         let ttl = db.lookup(b"k", 50).and_then(|e| e.expires_at_ms());
         (reply, ttl, db)
@@ -234,7 +237,10 @@ mod tests {
             "the emptied source is deleted"
         );
         exec(&mut db, 3, 50, &["sadd", "k", "x"]);
-        assert_eq!(exec(&mut db, 3, 50, &["pexpireat", "k", "100"]), Reply::Int(1));
+        assert_eq!(
+            exec(&mut db, 3, 50, &["pexpireat", "k", "100"]),
+            Reply::Int(1)
+        );
         exec(&mut db, 4, 50, &["sunionstore", "k", "fresh"]);
         assert_eq!(db.lookup(b"k", 50).unwrap().expires_at_ms(), None);
     }

@@ -32,11 +32,10 @@ use super::float::parse_bound;
 use super::typed::{modify_at, read_at};
 use super::zsets::score_reply;
 use super::{answer, count, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::command::table::flags::{R, RF, W};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::Reply;
 use crate::value::{Score, ScoreRange, ZSet};
-
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::SortedSet;

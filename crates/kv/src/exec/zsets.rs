@@ -31,11 +31,10 @@ use super::args::{is, non_negative, syntax, MUST_BE_POSITIVE};
 use super::float::{float, reply_text};
 use super::typed::{modify_at, read_at, write_at};
 use super::{answer, count, scan, ReadCtx, WriteCtx};
+use crate::command::table::flags::{R, RF, WDF, WF};
 use crate::command::table::{Exec, Group, KeySpec, Spec};
-use crate::command::table::flags::{R, RF, WF, WDF};
 use crate::reply::Reply;
 use crate::value::{Score, ZSet};
-
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::SortedSet;

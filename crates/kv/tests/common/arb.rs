@@ -164,13 +164,19 @@ pub fn arb_keyspace_command() -> impl Strategy<Value = Command> {
         }),
         pattern.prop_map(|p| words("keys", vec![p])),
         (any::<u64>(), prop::collection::vec(scan_option, 0..3)).prop_map(|(c, o)| {
-            let cursor = if c % 2 == 0 { b("0") } else { b(&c.to_string()) };
+            let cursor = if c % 2 == 0 {
+                b("0")
+            } else {
+                b(&c.to_string())
+            };
             words("scan", [vec![cursor], o.concat()].concat())
         }),
         Just(words("dbsize", vec![])),
         Just(words("randomkey", vec![])),
-        prop::sample::select(vec!["", "ASYNC", "SYNC"])
-            .prop_map(|m| words("flushdb", (!m.is_empty()).then(|| b(m)).into_iter().collect())),
+        prop::sample::select(vec!["", "ASYNC", "SYNC"]).prop_map(|m| words(
+            "flushdb",
+            (!m.is_empty()).then(|| b(m)).into_iter().collect()
+        )),
         arb_keys().prop_map(|keys| words("unlink", keys)),
         arb_keys().prop_map(|keys| words("touch", keys)),
     ]
@@ -183,7 +189,12 @@ pub fn arb_expiry_command() -> impl Strategy<Value = Command> {
     let reader = prop::sample::select(vec!["ttl", "pttl", "expiretime", "pexpiretime", "persist"]);
     let condition = prop::sample::select(vec!["NX", "XX", "GT", "LT"]).prop_map(b);
     prop_oneof![
-        (setter, arb_key(), arb_number(), prop::collection::vec(condition, 0..2))
+        (
+            setter,
+            arb_key(),
+            arb_number(),
+            prop::collection::vec(condition, 0..2)
+        )
             .prop_map(|(name, k, n, c)| words(name, [vec![k, n], c].concat())),
         (reader, arb_key()).prop_map(|(name, k)| words(name, vec![k])),
         arb_keys().prop_map(|keys| words("distributed.expire", keys)),
@@ -366,7 +377,8 @@ pub fn arb_zset_command() -> impl Strategy<Value = Command> {
     });
     let scores = (arb_score(), arb_score()).prop_map(|(a, z)| vec![a, z]);
     let lexes = (arb_lex(), arb_lex()).prop_map(|(a, z)| vec![a, z]);
-    let ranks = (arb_small_number(), arb_small_number()).prop_map(|(a, z)| vec![a, z, b("WITHSCORES")]);
+    let ranks =
+        (arb_small_number(), arb_small_number()).prop_map(|(a, z)| vec![a, z, b("WITHSCORES")]);
     prop_oneof![
         one_of(
             vec!["zadd"],
@@ -395,7 +407,13 @@ pub fn arb_zset_command() -> impl Strategy<Value = Command> {
         ),
         one_of(
             vec!["zrange", "zrevrange"],
-            key_and((arb_small_number(), arb_small_number()).prop_map(|(a, z)| vec![a, z, b("WITHSCORES")]))
+            key_and(
+                (arb_small_number(), arb_small_number()).prop_map(|(a, z)| vec![
+                    a,
+                    z,
+                    b("WITHSCORES")
+                ])
+            )
         ),
         one_of(
             vec![

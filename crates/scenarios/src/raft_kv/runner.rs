@@ -29,6 +29,7 @@ use super::client::{KvClients, OpCounts};
 use super::coverage::{Coverage, CoverageProbe};
 use super::invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
 use super::options::RaftKvOptions;
+use super::wall_clock::WallClocks;
 use crate::raft::{
     ConfigAgreement, ElectionSafety, LeaderCompleteness, LogMatching, MembershipDriver,
     StateMachineSafety, MEMBERSHIP_CHANGE_INTERVAL_UNITS,
@@ -81,12 +82,14 @@ pub struct KvSimulation {
     check_steps_max: u64,
 }
 
-/// What each node's host hands its replica before every tick: its wall clock, which is the
-/// simulated time (one unit read as one millisecond, as the clients stamp their requests), so
-/// a leader proposes active expiry (`replica`'s expiry.rs) when a key's time comes. The hosts'
-/// clocks agree; their tick rates differ per node (the skew profiles).
-fn host_clock(_node: NodeId, now: Time) -> Option<ReplicaInput> {
-    Some(ReplicaInput::Clock { now_ms: now })
+/// What each node's host hands its replica before every tick: its wall clock (the simulated
+/// time, one unit read as one millisecond, plus the node's offset under skew: `wall_clock.rs`),
+/// the clock its requests are stamped with too, so a leader proposes active expiry
+/// (`replica`'s expiry.rs) when a key's time comes by its own clock.
+fn host_clock(clocks: &WallClocks, node: NodeId, now: Time) -> Option<ReplicaInput> {
+    Some(ReplicaInput::Clock {
+        now_ms: clocks.now_ms(node, now),
+    })
 }
 
 /// A fully wired KV simulation for `seed` (see [`KvSimulation`]).
@@ -99,7 +102,8 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
             .unwrap_or_else(|e| panic!("{id} cannot start from its disk: {e}"))
     };
     let n = opts.raft_options().slots();
-    let clients = Rc::new(RefCell::new(KvClients::new(opts)));
+    let wall_clocks = WallClocks::new(seed, opts);
+    let clients = Rc::new(RefCell::new(KvClients::new(opts, wall_clocks.clone())));
     let agreement = ReplicaAgreement::new(n, DIGEST_EVERY_ENTRIES);
     let digest_comparisons = agreement.comparisons();
     let coverage = Rc::new(Cell::new(Coverage::default()));
@@ -113,7 +117,7 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
         .with_invariant(ConfigAgreement::new(n))
         .with_invariant(CoverageProbe::new(coverage.clone()))
         .with_leader_hook(kv_leader)
-        .with_tick_input(host_clock);
+        .with_tick_input(move |node, now| host_clock(&wall_clocks, node, now));
     let workload = SharedClients(clients.clone());
     let sim = if opts.membership_changes {
         sim.with_workload(MembershipDriver::new(
