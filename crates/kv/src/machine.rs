@@ -24,10 +24,28 @@
 //! Time: each request carries the leader's clock when it was proposed (`Request::time_ms`).
 //! The machine's clock is the largest such time applied so far, so it never moves backwards
 //! even when a new leader's clock is behind the old one's, and every replica judges expiry at
-//! the same entry. A read sees the clock of the last entry applied: a key whose TTL ran out
-//! since then still reads as present until the next entry, which the leader proposes for the
-//! purpose (active expiry, `replica`). The assumption, as for lease reads: leaders' clocks
-//! are close to real time.
+//! the same entry. A read sees the clock of the last entry applied.
+//!
+//! ```text
+//!   leader's host clock ──Input::Clock──► replica: now >= next_expiry_ms()?
+//!        └─► expiry_request(now, keys_max) = DISTRIBUTED.EXPIRE k… stamped now ──► the log
+//!   every replica applies it: clock_ms = max(clock_ms, now); each named key still expired
+//!   at clock_ms is deleted (a key re-set since the proposal is live, and stays)
+//! ```
+//!
+//! Expiry that happens (active expiry): a key whose time ran out reads as absent from the
+//! first entry whose log time reaches its expiry; with no traffic no entry would come, so the
+//! leader, whose host stamps its clock into the replica on every tick, proposes one
+//! (`expiry_request`, the `replica` crate decides when): at most one such entry in flight,
+//! each naming at most `keys_max` keys, earliest expiry first. `next_expiry_ms` is O(log n)
+//! (the `expiring` index in `db.rs`), so the leader can ask on every tick.
+//!
+//! The clock assumption, next to the lease reads' one (README, "Reads"): reads linearize at
+//! their read index with the log clock of that index. An expired key stays visible at most
+//! until the leader's next tick after its time plus one commit round (its `DISTRIBUTED.EXPIRE`
+//! entry), provided leaders' clocks are close to real time (NTP). Skew between leaders can
+//! only delay expiry, never revive a key: a leader whose clock is behind stamps an older
+//! time, and the machine's clock is a max, so what expired stays expired.
 //!
 //! Invariants:
 //! - `applied_index` strictly increases with every `apply` (an `assert!`, on in release: applying
@@ -278,6 +296,36 @@ impl StateMachine {
     /// The log's time: the largest `time_ms` of any applied request.
     pub fn clock_ms(&self) -> u64 {
         self.clock_ms
+    }
+
+    /// The earliest expiry time, in log milliseconds, of any stored key (reclaimed keys are
+    /// not stored; expired ones not yet reclaimed are): when a leader has expiry work next.
+    pub fn next_expiry_ms(&self) -> Option<u64> {
+        self.db.next_expiry_ms()
+    }
+
+    /// The entry a leader proposes at its clock `now_ms` to reclaim expired keys (see the
+    /// module docs): `DISTRIBUTED.EXPIRE` naming the keys whose expiry is at or before
+    /// `now_ms`, earliest first, at most `keys_max` (and `args_per_command_max`) of them and
+    /// as many as fit `request_bytes_max`, stamped `now_ms`, without a session. `None` when no
+    /// key is due.
+    pub fn expiry_request(&self, now_ms: u64, keys_max: usize) -> Option<Request> {
+        let limits = &self.config.limits;
+        let max = keys_max.min(limits.args_per_command_max);
+        let mut keys: Vec<Bytes> = self.db.due(now_ms).take(max).cloned().collect();
+        // Halve until it fits: at most log2(keys_max) rounds, and one key always fits
+        // (`Config::validate` makes room for a SET of a maximal key and value).
+        while !keys.is_empty() {
+            let command = Command::new(b"distributed.expire", keys.clone())
+                .expect("DISTRIBUTED.EXPIRE with at least one key is a valid command");
+            let mut request = Request::once(command);
+            request.time_ms = now_ms;
+            if Request::decode(&request.encode(), limits).is_ok() {
+                return Some(request);
+            }
+            keys.truncate(keys.len() / 2);
+        }
+        None
     }
 
     /// The string under `key`, if it holds a live string: for hosts and tests that look inside.

@@ -39,7 +39,7 @@ pub(crate) fn write_body(sm: &StateMachine, s: &mut impl Sink) {
     for (key, entry) in sm.db.iter() {
         s.put_bytes(key);
         put_value(s, &entry.value);
-        match entry.expires_at_ms {
+        match entry.expires_at_ms() {
             None => s.put_u8(0),
             Some(at) => {
                 s.put_u8(1);
@@ -148,12 +148,8 @@ pub(crate) fn read_body(sm: &mut StateMachine, body: &[u8]) -> Result<(), Decode
             )));
         }
         previous = Some(key.clone());
-        let entry = Entry {
-            value,
-            expires_at_ms,
-            version,
-        };
-        sm.db.restore_entry(key, entry);
+        sm.db
+            .restore_entry(key, Entry::new(value, expires_at_ms, version));
     }
     read_tombstones(&mut r, sm)?;
     read_sessions(&mut r, &mut sm.sessions, sm.applied_index, read_reply)?;
@@ -255,12 +251,8 @@ pub(crate) fn read_body_v1(sm: &mut StateMachine, body: &[u8]) -> Result<(), Dec
             return Err(r.error("keys: not strictly ascending"));
         }
         previous = Some(key.clone());
-        let entry = Entry {
-            value: Value::Str(value),
-            expires_at_ms: None,
-            version: 0,
-        };
-        sm.db.restore_entry(key, entry);
+        sm.db
+            .restore_entry(key, Entry::new(Value::Str(value), None, 0));
     }
     read_sessions(&mut r, &mut sm.sessions, sm.applied_index, read_reply_v1)?;
     r.finish("snapshot body")

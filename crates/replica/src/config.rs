@@ -7,8 +7,10 @@
 //!                  ├─ pending_requests_max      validated here: 1..=PENDING_REQUESTS_LIMIT
 //!                  ├─ reads: ReadPath           Log | ReadIndex (default) | Lease
 //!                  ├─ variant: ReplicaVariant   Correct unless a test or the simulator asks
-//!                  └─ snapshot_log_entries_max,  compaction thresholds (Raft §7), each >= 1
-//!                     snapshot_log_bytes_max
+//!                  ├─ snapshot_log_entries_max,  compaction thresholds (Raft §7), each >= 1
+//!                  │  snapshot_log_bytes_max
+//!                  └─ expire_keys_per_entry_max  keys per active-expiry entry (expiry.rs):
+//!                                                1..=kv.limits.args_per_command_max
 //!
 //!   reads        raft.read_mode   a read-only command costs            safe if
 //!   Log          ReadIndex        a log entry, a commit round          always
@@ -124,6 +126,11 @@ pub struct ReplicaConfig {
     /// ...or once the entries applied since the last snapshot carry this many data bytes,
     /// whichever comes first: a few huge entries should not wait for the entry count.
     pub snapshot_log_bytes_max: u64,
+    /// Most keys one `DISTRIBUTED.EXPIRE` entry names (active expiry, `expiry.rs`). Bounds
+    /// the entry's size and the work of applying it; a leader with more keys due proposes
+    /// the next entry once this one is applied. Redis' active expiry looks at 20 keys per
+    /// loop; an entry costs a commit round, so it carries more.
+    pub expire_keys_per_entry_max: usize,
 }
 
 impl ReplicaConfig {
@@ -142,6 +149,7 @@ impl ReplicaConfig {
             variant: ReplicaVariant::Correct,
             snapshot_log_entries_max: 10_000,
             snapshot_log_bytes_max: 64 << 20,
+            expire_keys_per_entry_max: 64,
         }
     }
 
@@ -166,7 +174,24 @@ impl ReplicaConfig {
                 Self::PENDING_REQUESTS_LIMIT
             )));
         }
-        self.validate_snapshots()
+        self.validate_snapshots()?;
+        self.validate_expiry()
+    }
+
+    /// The active-expiry bound: at least one key per entry (0 would never reclaim anything),
+    /// at most what one command may carry.
+    fn validate_expiry(&self) -> Result<(), ReplicaError> {
+        let (keys, args) = (
+            self.expire_keys_per_entry_max,
+            self.kv.limits.args_per_command_max,
+        );
+        if keys == 0 || keys > args {
+            return Err(ReplicaError::Replica(format!(
+                "expire_keys_per_entry_max {keys} must be in 1..={args} \
+                 (kv.limits.args_per_command_max): 0 would never reclaim an expired key"
+            )));
+        }
+        Ok(())
     }
 
     /// The compaction thresholds: at least 1 each, or the replica would snapshot after every
@@ -277,6 +302,19 @@ mod tests {
         c.snapshot_log_bytes_max = 0;
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("snapshot_log_bytes_max is 0"), "{err}");
+    }
+
+    #[test]
+    fn an_expiry_entry_bound_of_zero_or_past_a_command_s_arguments_is_rejected() {
+        let mut c = config();
+        c.expire_keys_per_entry_max = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("expire_keys_per_entry_max 0 must be in 1..="),
+            "{err}"
+        );
+        c.expire_keys_per_entry_max = c.kv.limits.args_per_command_max + 1;
+        assert!(c.validate().is_err());
     }
 
     #[test]

@@ -9,12 +9,14 @@
 //!   absorb: Raft's writes, messages ──► out (unchanged, in order)
 //!           Raft's outputs, in order:
 //!             Accepted{index,term} ──► pending[index] = Pending{term, tag}
+//!                                          (the leader's expiry entry: expiry_in_flight = index)
 //!             NotLeader{leader}    ──► Reply NotLeader              (the proposal of this call)
 //!             Committed(entry)     ──► apply ──► Applied, Published* ──► answer pending[index]
 //!             RestoreSnapshot(s)   ──► compact.rs: machine = restore(s) ──► Restored
 //!             ReadReady / ReadFailed ──► read.rs: answer reads[id] from the machine, or refuse
 //!           compact.rs: log since the last snapshot too long ──► Snapshot (one more write)
-//!           settle_leadership: not leader ──► Retry every pending request, clear
+//!           settle_leadership: not leader ──► Retry every pending request, clear (and forget
+//!                                             the expiry entry in flight)
 //! ```
 //!
 //! Why an entry's term decides whose it is: the entry this leader appended at `index` in `term`
@@ -58,11 +60,17 @@ pub(super) struct Pending {
 
 /// The proposal made by the current call, until Raft says where it went.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Proposal {
-    /// The host's correlation id.
-    tag: u64,
-    /// Answer `Done(Ok)` as soon as Raft accepts (the `AckBeforeCommit` bug).
-    ack_on_accept: bool,
+pub(super) enum Proposal {
+    /// A client's request.
+    Client {
+        /// The host's correlation id.
+        tag: u64,
+        /// Answer `Done(Ok)` as soon as Raft accepts (the `AckBeforeCommit` bug).
+        ack_on_accept: bool,
+    },
+    /// This leader's own `DISTRIBUTED.EXPIRE` entry (expiry.rs): nobody waits for its reply,
+    /// the replica only remembers its index so that one is in flight at a time.
+    Expiry,
 }
 
 type Out = Effects<KvReplica>;
@@ -103,7 +111,7 @@ impl KvReplica {
         let replies_ok_whatever_the_state = request
             .command()
             .is_some_and(|c| c.name() == "mset" || (c.name() == "set" && c.args().len() == 2));
-        let proposal = Proposal {
+        let proposal = Proposal::Client {
             tag,
             ack_on_accept: variant == ReplicaVariant::AckBeforeCommit
                 && replies_ok_whatever_the_state,
@@ -139,7 +147,14 @@ impl KvReplica {
                     let p = proposal
                         .take()
                         .expect("Raft refused a proposal nobody made");
-                    answer(out, p.tag, Outcome::NotLeader { leader });
+                    match p {
+                        Proposal::Client { tag, .. } => {
+                            answer(out, tag, Outcome::NotLeader { leader });
+                        }
+                        Proposal::Expiry => out.note(format_args!(
+                            "active expiry: Raft refused the proposal (not leader)"
+                        )),
+                    }
                 }
                 raft::Output::Committed(entry) => self.on_committed(entry, out),
                 raft::Output::RestoreSnapshot(s) => self.on_restore_snapshot(s, &mut out.outputs),
@@ -172,13 +187,17 @@ impl KvReplica {
             "Raft accepted a proposal at {index}, already applied up to {}",
             self.machine.applied_index()
         );
-        if p.ack_on_accept {
-            answer(out, p.tag, Outcome::Done(Reply::ok())); // the AckBeforeCommit bug
+        let (tag, ack_on_accept) = match p {
+            Proposal::Client { tag, ack_on_accept } => (tag, ack_on_accept),
+            Proposal::Expiry => return self.on_expiry_accepted(index),
+        };
+        if ack_on_accept {
+            answer(out, tag, Outcome::Done(Reply::ok())); // the AckBeforeCommit bug
         }
         let pending = Pending {
             term,
-            tag: p.tag,
-            answered: p.ack_on_accept,
+            tag,
+            answered: ack_on_accept,
         };
         let previous = self.pending.insert(index, pending);
         assert!(
@@ -197,6 +216,7 @@ impl KvReplica {
         };
         let reply = self.machine.apply(entry.index, command);
         self.count_applied(entry.data.len());
+        self.on_expiry_applied(entry.index);
         out.outputs.push(Output::Applied {
             index: entry.index,
             term: entry.term,
@@ -249,6 +269,7 @@ impl KvReplica {
                 answer(out, p.tag, Outcome::Retry);
             }
         }
+        self.expiry_in_flight = None; // its fate is the next leader's business
     }
 }
 

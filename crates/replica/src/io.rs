@@ -8,6 +8,8 @@
 //!                                        │         committed entry, in index order
 //!                                        └───────► Output::Published{index, channel, message}
 //!                                                  after its Applied, one per PUBLISH it ran
+//!   Input::Clock{now_ms}  the host's wall clock, before every tick: a leader proposes active
+//!                         expiry by it (expiry.rs); it answers nothing
 //!
 //!   Request{tag=7 client=3 seq=9 cmd=Put{key=k1 bytes=3}}
 //!   Reply{tag=7 Done(Status{OK})}   Reply{tag=7 NotLeader(n2)}   Reply{tag=7 Retry}   Reply{tag=7 Busy}
@@ -51,6 +53,13 @@ pub enum Input {
     TransferLeadership {
         /// The voter that should take over.
         to: NodeId,
+    },
+    /// The host's clock, which it stamps into the replica on every tick (sans-IO: time only
+    /// arrives as input). A leader whose clock passed the earliest expiry in its state machine
+    /// proposes a `DISTRIBUTED.EXPIRE` entry stamped with it (`expiry.rs`). Never answered.
+    Clock {
+        /// Milliseconds since the Unix epoch, the unit of `kv::Request::time_ms`.
+        now_ms: u64,
     },
 }
 
@@ -136,6 +145,7 @@ impl fmt::Display for Input {
             ),
             Input::ChangeMembership(change) => write!(f, "ChangeMembership{{{change}}}"),
             Input::TransferLeadership { to } => write!(f, "TransferLeadership{{to={to}}}"),
+            Input::Clock { now_ms } => write!(f, "Clock{{now_ms={now_ms}}}"),
         }
     }
 }
@@ -195,6 +205,8 @@ mod tests {
             input.to_string(),
             "Request{tag=7 client=3 seq=9 cmd=SET{key=k1 bytes=3}}"
         );
+        let clock = Input::Clock { now_ms: 1500 };
+        assert_eq!(clock.to_string(), "Clock{now_ms=1500}");
     }
 
     #[test]

@@ -27,6 +27,9 @@
 //!                                                             other term ─► Reply Retry
 //!   after every call: no longer leader ─► every pending request ─► Reply Retry, pending = {}
 //!
+//!   Input::Clock{now_ms} (the host, every tick) ─► leader, a key due? ─► Propose
+//!     DISTRIBUTED.EXPIRE k… stamped now_ms, one in flight at a time      (expiry.rs)
+//!
 //!   read path (thesis §6.4): reads[id] = (tag, command) ─► raft.input(Read{id})
 //!     ReadReady{id, index} ─► Reply Done(machine.read(command))   (applied_index ≥ index)
 //!     ReadFailed{id, NotLeader{hint} | Busy | TimedOut} ─► Reply NotLeader{hint} | Busy | Retry
@@ -61,7 +64,8 @@
 //!   and an index above `machine.applied_index()`;
 //! - `pending.len() <= pending_requests_max`, `reads.len() <= raft.pending_reads_max`;
 //! - every committed entry is applied once, in index order, and reported as `Applied`;
-//! - a read is answered from a machine that has applied at least its read index.
+//! - a read is answered from a machine that has applied at least its read index;
+//! - at most one active-expiry entry is in flight, and only on a leader.
 //!
 //! ## Layout
 //!
@@ -73,12 +77,14 @@
 //! flow.rs     the request path: admit, propose, remember, apply, answer, step down
 //! read.rs     the read path without the log: ReadIndex, lease and follower reads (§6.4)
 //! compact.rs  snapshots past a log threshold, restore on RestoreSnapshot and restart (§7)
+//! expiry.rs   active expiry: the leader's clock becomes DISTRIBUTED.EXPIRE entries
 //! ```
 
 #![forbid(unsafe_code)]
 
 mod compact;
 mod config;
+mod expiry;
 mod flow;
 mod io;
 mod read;
@@ -122,6 +128,12 @@ pub struct KvReplica {
     /// Raft's effects for the current call, before they are translated into this replica's.
     /// Kept between calls (always empty then) so its buffers are reused, not reallocated.
     scratch: raft::Ready,
+    /// The host's clock as of its last `Input::Clock`; `None` before the first. Only a
+    /// leader acts on it (expiry.rs); kept so a host or test can see what the replica saw.
+    host_clock_ms: Option<u64>,
+    /// The index of this leader's `DISTRIBUTED.EXPIRE` entry not applied yet: at most one is
+    /// in flight (expiry.rs). `None` on a follower.
+    expiry_in_flight: Option<Index>,
 }
 
 impl KvReplica {
@@ -149,6 +161,8 @@ impl KvReplica {
             reads: BTreeMap::new(),
             next_read_id: 0,
             scratch: raft::Ready::new(),
+            host_clock_ms: None,
+            expiry_in_flight: None,
         })
     }
 
@@ -176,6 +190,16 @@ impl KvReplica {
     pub fn pending_reads_len(&self) -> usize {
         self.reads.len()
     }
+
+    /// The host's clock as of its last `Input::Clock`, if any.
+    pub fn host_clock_ms(&self) -> Option<u64> {
+        self.host_clock_ms
+    }
+
+    /// The index of this leader's active-expiry entry not applied yet, if any.
+    pub fn expiry_in_flight(&self) -> Option<Index> {
+        self.expiry_in_flight
+    }
 }
 
 impl Clone for KvReplica {
@@ -190,6 +214,8 @@ impl Clone for KvReplica {
             next_read_id: self.next_read_id,
             // Empty between calls, so a fresh buffer is an exact copy.
             scratch: raft::Ready::new(),
+            host_clock_ms: self.host_clock_ms,
+            expiry_in_flight: self.expiry_in_flight,
         }
     }
 }
@@ -206,6 +232,8 @@ impl fmt::Debug for KvReplica {
             .field("pending", &self.pending.len())
             .field("reads", &self.config.reads)
             .field("pending_reads", &self.reads.len())
+            .field("host_clock_ms", &self.host_clock_ms)
+            .field("expiry_in_flight", &self.expiry_in_flight)
             .finish()
     }
 }
@@ -248,6 +276,7 @@ impl Protocol for KvReplica {
                 self.raft.input(input, &mut self.scratch);
                 self.absorb(None, out);
             }
+            Input::Clock { now_ms } => self.on_clock(now_ms, out),
         }
     }
 

@@ -88,6 +88,13 @@ pub trait Workload<P: Protocol> {
 /// leader). Protocols without leaders simply never install one; the faults then pick at random.
 pub type LeaderHook<P> = Box<dyn Fn(&ClusterView<P>) -> Option<NodeId>>;
 
+/// What a node's host hands it with every tick, if anything: called with the node's id and the
+/// simulated time just before the node ticks, in the same event. A host that stamps its wall
+/// clock into the node on every tick (the replicated KV store's active expiry) is modelled
+/// this way; the simulated time is then every host's wall clock (the clocks agree, as NTP
+/// would have them, while their tick rates differ per node, `ClockSkew`).
+pub type TickInput<P> = Box<dyn Fn(NodeId, Time) -> Option<<P as Protocol>::Input>>;
+
 /// Builds a node from its id, its disk and a fresh RNG stream: at start (from an empty disk)
 /// and on every restart (from exactly what it persisted).
 pub type Factory<P> = Box<dyn Fn(NodeId, &<P as Protocol>::Disk, SeededRng) -> P>;

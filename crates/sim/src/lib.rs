@@ -66,7 +66,7 @@ pub use config::{
     ClockSkew, ConfigError, CrashFaults, NetworkFaults, PartitionFaults, ShapeWeights, SimConfig,
     Time, TraceLevel,
 };
-pub use hooks::{Factory, Invariant, LeaderHook, Workload, WorkloadStep};
+pub use hooks::{Factory, Invariant, LeaderHook, TickInput, Workload, WorkloadStep};
 pub use partition::Partition;
 pub use record::{DropReason, Record};
 pub use report::{Report, Stats, Stop, Violation};

@@ -35,7 +35,7 @@ use std::panic::{self, AssertUnwindSafe};
 use distributed_core::{Effects, NodeId, Protocol, Rng, SeededRng};
 
 use crate::config::{ConfigError, SimConfig, Time, TraceLevel};
-use crate::hooks::{Factory, Invariant, LeaderHook, Workload};
+use crate::hooks::{Factory, Invariant, LeaderHook, TickInput, Workload};
 use crate::partition::Partition;
 use crate::queue::{EventKind, EventQueue};
 use crate::record::Recorder;
@@ -85,6 +85,8 @@ pub struct Simulation<P: Protocol> {
     workload: Option<Box<dyn Workload<P>>>,
     /// Who leads, for leader-targeted faults.
     leader_hook: Option<LeaderHook<P>>,
+    /// What a host hands its node with each tick (its clock), if the protocol wants it.
+    tick_input: Option<TickInput<P>>,
     /// The one `Effects` buffer every node call writes into; kept to reuse its capacity.
     effects: Effects<P>,
     /// Ring of recent records, and the trace if asked for.
@@ -156,6 +158,7 @@ impl<P: Protocol> Simulation<P> {
             invariants: Vec::new(),
             workload: None,
             leader_hook: None,
+            tick_input: None,
             effects,
             stats: Stats::default(),
             started: false,
@@ -182,6 +185,16 @@ impl<P: Protocol> Simulation<P> {
         hook: impl Fn(&ClusterView<P>) -> Option<NodeId> + 'static,
     ) -> Self {
         self.leader_hook = Some(Box::new(hook));
+        self
+    }
+
+    /// Before every tick, hand the node `hook(node, now)`'s input, if any, in the same event
+    /// (see [`TickInput`]). Traces show the tick, not the input: it comes with every tick.
+    pub fn with_tick_input(
+        mut self,
+        hook: impl Fn(NodeId, Time) -> Option<P::Input> + 'static,
+    ) -> Self {
+        self.tick_input = Some(Box::new(hook));
         self
     }
 

@@ -34,8 +34,6 @@ import redis
 
 # The features the server does not have yet, each with why. Delete a line when its case passes.
 EXPECTED_TO_FAIL = {
-    "set_with_expiry": "TTL/PTTL are not implemented yet (issue 14 item 2, the kv-keys branch)",
-    "expire_and_ttl": "EXPIRE/TTL/PERSIST are not implemented yet (issue 14 item 2)",
 }
 
 # Seconds a client waits for any one reply before the case fails (no case may hang the run).

@@ -96,6 +96,12 @@ impl KeySpec {
         last: -1,
         step: 1,
     };
+    /// The first two arguments (`RENAME src dst`, `COPY`, `LMOVE`, `SMOVE`).
+    pub const FIRST_TWO: KeySpec = KeySpec {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
 }
 
 /// The documentation group, as `COMMAND DOCS` reports it.
@@ -172,7 +178,43 @@ impl std::fmt::Debug for Spec {
     }
 }
 
+/// The flag sets the families' rows use, by their initials: Read-only or Write, Denyoom, Fast.
+pub(crate) mod flags {
+    use super::Flags;
+
+    pub(crate) const R: Flags = Flags::READONLY;
+    pub(crate) const RF: Flags = Flags::READONLY.with(Flags::FAST);
+    pub(crate) const W: Flags = Flags::WRITE;
+    pub(crate) const WF: Flags = Flags::WRITE.with(Flags::FAST);
+    pub(crate) const WD: Flags = Flags::WRITE.with(Flags::DENYOOM);
+    pub(crate) const WDF: Flags = WD.with(Flags::FAST);
+}
+
 impl Spec {
+    /// A row of a family's table (`exec/*.rs`), in the order the rows are written.
+    #[allow(clippy::too_many_arguments)] // one per column of the table
+    pub(crate) const fn new(
+        group: Group,
+        name: &'static str,
+        arity: i16,
+        flags: Flags,
+        keys: KeySpec,
+        since: &'static str,
+        summary: &'static str,
+        exec: Exec,
+    ) -> Spec {
+        Spec {
+            name,
+            arity,
+            flags,
+            keys,
+            group,
+            summary,
+            since,
+            exec,
+        }
+    }
+
     /// True if `words` (the name included) is an accepted count for this command.
     pub fn arity_accepts(&self, words: usize) -> bool {
         let need = usize::from(self.arity.unsigned_abs());

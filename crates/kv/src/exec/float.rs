@@ -1,10 +1,11 @@
 //! Floating-point numbers the way Redis reads and prints them: sorted-set scores, `ZINCRBY`,
-//! `HINCRBYFLOAT` (and `INCRBYFLOAT` when strings gain it).
+//! `HINCRBYFLOAT` and `INCRBYFLOAT`.
 //!
 //! ```text
 //!   reading   b"1.5" b"-2e3" b"inf" b"+inf" b"-Infinity"  ──float──►  f64
 //!             b"nan", b" 1", b"1e400" (overflow), b"1e-400" (underflow to 0), b""
 //!                                                          ──► ERR value is not a valid float
+//!             *BYFLOAT's (`long_float`, Redis' string2ld): the same, and at most 5 KiB
 //!   bounds    b"(1.5" excludes 1.5; b"-inf" b"+inf" are the open ends  (ZRANGEBYSCORE, ZCOUNT)
 //!   replies   reply_text(x): Redis 7.2's d2string
 //!               inf, -inf                          "inf"  "-inf"
@@ -61,6 +62,24 @@ pub(crate) fn parse_float(text: &[u8]) -> Option<f64> {
     (!x.is_nan() && !overflowed && !underflowed).then_some(x)
 }
 
+/// The longest text Redis reads as a long double (`MAX_LONG_DOUBLE_CHARS`, less its
+/// terminator): `INCRBYFLOAT` and `HINCRBYFLOAT` refuse a longer one, scores do not.
+pub(crate) const LONG_FLOAT_TEXT_BYTES_MAX: usize = 5 * 1024 - 1;
+
+/// A float as Redis' `string2ld` reads it (`INCRBYFLOAT`, `HINCRBYFLOAT`: their increment and
+/// the value they add to): `parse_float`'s rules, at most `LONG_FLOAT_TEXT_BYTES_MAX` bytes.
+/// Redis computes these in `long double`; here in `f64` (see the module docs).
+pub(crate) fn parse_long_float(text: &[u8]) -> Option<f64> {
+    (text.len() <= LONG_FLOAT_TEXT_BYTES_MAX)
+        .then(|| parse_float(text))
+        .flatten()
+}
+
+/// `parse_long_float`, or Redis' error.
+pub(crate) fn long_float(arg: &[u8]) -> Result<f64, Reply> {
+    parse_long_float(arg).ok_or_else(not_a_float)
+}
+
 /// One end of a score range (`ZRANGEBYSCORE`, `ZCOUNT`): `(x` excludes `x`. Read the way
 /// Redis' `zslParseRange` does with `strtod`: leading spaces, overflow (to `inf`) and
 /// underflow (to 0) pass, an empty text is 0, NaN is refused. Returns (value, exclusive).
@@ -106,7 +125,8 @@ fn reply_string(x: f64) -> String {
     format!("{sign}{}", fpconv_layout(&digits, k))
 }
 
-/// The text `HINCRBYFLOAT` stores: the shortest digits, never an exponent, `0` for zero.
+/// The text `HINCRBYFLOAT` and `INCRBYFLOAT` store: the shortest digits that read back as
+/// `x`, never an exponent, `0` for either zero.
 pub(crate) fn value_text(x: f64) -> Bytes {
     let x = if x == 0.0 { 0.0 } else { x };
     Bytes::from(format!("{x}"))
@@ -210,6 +230,11 @@ mod tests {
         assert_eq!(value_text(10.5), Bytes::from("10.5"));
         assert_eq!(value_text(-0.0), Bytes::from("0"));
         assert_eq!(value_text(3.0), Bytes::from("3"));
+        assert_eq!(value_text(17179869185.5), Bytes::from("17179869185.5"));
+        assert_eq!(value_text(1e-7), Bytes::from("0.0000001"));
+        for x in [0.1 + 0.2, 1.0 / 41.0, -5e-300, f64::MAX] {
+            assert_eq!(parse_float(&value_text(x)), Some(x), "{x} reads back");
+        }
     }
 
     #[test]
@@ -244,6 +269,17 @@ mod tests {
             assert_eq!(parse_float(bad), None, "{bad:?}");
         }
         assert_eq!(float(b"x"), Err(not_a_float()));
+        assert_eq!(parse_float(b"0e-400"), Some(0.0), "zero is no underflow");
+    }
+
+    #[test]
+    fn incrbyfloat_reads_at_most_5_kib_and_scores_any_length() {
+        let mut seven = vec![b'0'; LONG_FLOAT_TEXT_BYTES_MAX];
+        seven.push(b'7');
+        assert_eq!(parse_long_float(&seven), None, "one byte too long");
+        assert_eq!(parse_long_float(&seven[1..]), Some(7.0));
+        assert_eq!(parse_float(&seven), Some(7.0), "a score may be longer");
+        assert_eq!(long_float(b"1.5"), Ok(1.5));
     }
 
     #[test]

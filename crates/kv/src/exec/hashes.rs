@@ -21,57 +21,36 @@
 use bytes::Bytes;
 
 use super::args::{int, is, parse_integer, syntax};
-use super::float::{float, parse_float, value_text};
+use super::float::{long_float, parse_long_float, value_text};
 use super::random::{count_arg, Picker};
 use super::typed::{modify_at, read_at, write_at, Hash};
 use super::{answer, bulks, count, scan, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Flags, Group, KeySpec, Spec};
+use crate::command::table::flags::{R, RF, WDF, WF};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::{KvError, Reply};
 
-const R: Flags = Flags::READONLY;
-const RF: Flags = Flags::READONLY.with(Flags::FAST);
-const WF: Flags = Flags::WRITE.with(Flags::FAST);
-const WDF: Flags = Flags::WRITE.with(Flags::DENYOOM).with(Flags::FAST);
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::Hash;
 
 /// The hashes family's rows of the command table.
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec("hset", -4, WDF, "Sets the values of one or more fields in a hash; creates the hash if absent.", "2.0.0", Exec::Write(hset)),
-    spec("hsetnx", 4, WDF, "Sets the value of a field in a hash only if the field does not exist.", "2.0.0", Exec::Write(hsetnx)),
-    spec("hget", 3, RF, "Returns the value of a field in a hash.", "2.0.0", Exec::Read(hget)),
-    spec("hmget", -3, RF, "Returns the values of the given fields in a hash.", "2.0.0", Exec::Read(hmget)),
-    spec("hgetall", 2, R, "Returns every field and value in a hash.", "2.0.0", Exec::Read(hgetall)),
-    spec("hdel", -3, WF, "Deletes one or more fields from a hash; deletes the hash when it empties.", "2.0.0", Exec::Write(hdel)),
-    spec("hexists", 3, RF, "Determines whether a field exists in a hash.", "2.0.0", Exec::Read(hexists)),
-    spec("hincrby", 4, WDF, "Increments the integer value of a field in a hash by a number.", "2.0.0", Exec::Write(hincrby)),
-    spec("hincrbyfloat", 4, WDF, "Increments the floating-point value of a field in a hash by a number.", "2.6.0", Exec::Write(hincrbyfloat)),
-    spec("hlen", 2, RF, "Returns the number of fields in a hash.", "2.0.0", Exec::Read(hlen)),
-    spec("hkeys", 2, R, "Returns every field in a hash.", "2.0.0", Exec::Read(hkeys)),
-    spec("hvals", 2, R, "Returns every value in a hash.", "2.0.0", Exec::Read(hvals)),
-    spec("hstrlen", 3, RF, "Returns the length of the value of a field in a hash.", "3.2.0", Exec::Read(hstrlen)),
-    spec("hrandfield", -2, R, "Returns one or more fields picked from a hash, the same on every replica at one log index.", "6.2.0", Exec::Read(hrandfield)),
-    spec("hscan", -3, R, "Iterates over the fields and values of a hash, a page at a time.", "2.8.0", Exec::Read(hscan)),
+    Spec::new(GROUP, "hset", -4, WDF, KeySpec::FIRST, "2.0.0", "Sets the values of one or more fields in a hash; creates the hash if absent.", Exec::Write(hset)),
+    Spec::new(GROUP, "hsetnx", 4, WDF, KeySpec::FIRST, "2.0.0", "Sets the value of a field in a hash only if the field does not exist.", Exec::Write(hsetnx)),
+    Spec::new(GROUP, "hget", 3, RF, KeySpec::FIRST, "2.0.0", "Returns the value of a field in a hash.", Exec::Read(hget)),
+    Spec::new(GROUP, "hmget", -3, RF, KeySpec::FIRST, "2.0.0", "Returns the values of the given fields in a hash.", Exec::Read(hmget)),
+    Spec::new(GROUP, "hgetall", 2, R, KeySpec::FIRST, "2.0.0", "Returns every field and value in a hash.", Exec::Read(hgetall)),
+    Spec::new(GROUP, "hdel", -3, WF, KeySpec::FIRST, "2.0.0", "Deletes one or more fields from a hash; deletes the hash when it empties.", Exec::Write(hdel)),
+    Spec::new(GROUP, "hexists", 3, RF, KeySpec::FIRST, "2.0.0", "Determines whether a field exists in a hash.", Exec::Read(hexists)),
+    Spec::new(GROUP, "hincrby", 4, WDF, KeySpec::FIRST, "2.0.0", "Increments the integer value of a field in a hash by a number.", Exec::Write(hincrby)),
+    Spec::new(GROUP, "hincrbyfloat", 4, WDF, KeySpec::FIRST, "2.6.0", "Increments the floating-point value of a field in a hash by a number.", Exec::Write(hincrbyfloat)),
+    Spec::new(GROUP, "hlen", 2, RF, KeySpec::FIRST, "2.0.0", "Returns the number of fields in a hash.", Exec::Read(hlen)),
+    Spec::new(GROUP, "hkeys", 2, R, KeySpec::FIRST, "2.0.0", "Returns every field in a hash.", Exec::Read(hkeys)),
+    Spec::new(GROUP, "hvals", 2, R, KeySpec::FIRST, "2.0.0", "Returns every value in a hash.", Exec::Read(hvals)),
+    Spec::new(GROUP, "hstrlen", 3, RF, KeySpec::FIRST, "3.2.0", "Returns the length of the value of a field in a hash.", Exec::Read(hstrlen)),
+    Spec::new(GROUP, "hrandfield", -2, R, KeySpec::FIRST, "6.2.0", "Returns one or more fields picked from a hash, the same on every replica at one log index.", Exec::Read(hrandfield)),
+    Spec::new(GROUP, "hscan", -3, R, KeySpec::FIRST, "2.8.0", "Iterates over the fields and values of a hash, a page at a time.", Exec::Read(hscan)),
 ];
-
-const fn spec(
-    name: &'static str,
-    arity: i16,
-    flags: Flags,
-    summary: &'static str,
-    since: &'static str,
-    exec: Exec,
-) -> Spec {
-    Spec {
-        name,
-        arity,
-        flags,
-        keys: KeySpec::FIRST,
-        group: Group::Hash,
-        summary,
-        since,
-        exec,
-    }
-}
 
 fn hset(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
     if args.len().is_multiple_of(2) {
@@ -177,14 +156,14 @@ fn hincrbyfloat(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
 /// HINCRBYFLOAT: Redis' checks in Redis' order; the stored text is the reply.
 fn increment_float(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
     let (key, field) = (&args[0], &args[1]);
-    let by = float(&args[2])?;
+    let by = long_float(&args[2])?;
     if !by.is_finite() {
         return Err(Reply::error("ERR", "value is NaN or Infinity"));
     }
     let old = match read_at::<Hash>(&ctx.as_read(), key)?.and_then(|h| h.get(field)) {
         None => 0.0,
         Some(v) => {
-            parse_float(v).ok_or_else(|| Reply::error("ERR", "hash value is not a float"))?
+            parse_long_float(v).ok_or_else(|| Reply::error("ERR", "hash value is not a float"))?
         }
     };
     let new = old + by;
@@ -278,7 +257,7 @@ fn scan_fields(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
     let Some(h) = read_at::<Hash>(ctx, &args[0])? else {
         return Ok(scan::empty());
     };
-    let options = scan::options(&args[2..])?;
+    let options = scan::options(&args[2..], scan::Takes::MatchCount)?;
     let range = h.range::<[u8], _>(scan::from(&from));
     let (cursor, items) = scan::page(range, &from, &options);
     let pairs = items

@@ -25,63 +25,33 @@ use bytes::Bytes;
 use super::args::{index_in, index_range, int, is, non_negative, syntax, MUST_BE_POSITIVE};
 use super::typed::{modify_at, read_at, write_at, List};
 use super::{answer, bulks, count, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Flags, Group, KeySpec, Spec};
+use crate::command::table::flags::{R, RF, W, WD, WDF, WF};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::{KvError, Reply};
 
-const R: Flags = Flags::READONLY;
-const RF: Flags = Flags::READONLY.with(Flags::FAST);
-const W: Flags = Flags::WRITE;
-const WF: Flags = Flags::WRITE.with(Flags::FAST);
-const WD: Flags = Flags::WRITE.with(Flags::DENYOOM);
-const WDF: Flags = WD.with(Flags::FAST);
-/// `LMOVE src dst`: two keys.
-const TWO: KeySpec = KeySpec {
-    first: 1,
-    last: 2,
-    step: 1,
-};
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::List;
 
 /// The lists family's rows of the command table.
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec("lpush", -3, WDF, KeySpec::FIRST, "Prepends one or more elements to a list; creates the list if absent.", "1.0.0", Exec::Write(lpush)),
-    spec("rpush", -3, WDF, KeySpec::FIRST, "Appends one or more elements to a list; creates the list if absent.", "1.0.0", Exec::Write(rpush)),
-    spec("lpushx", -3, WDF, KeySpec::FIRST, "Prepends one or more elements to a list only if the list exists.", "2.2.0", Exec::Write(lpushx)),
-    spec("rpushx", -3, WDF, KeySpec::FIRST, "Appends one or more elements to a list only if the list exists.", "2.2.0", Exec::Write(rpushx)),
-    spec("lpop", -2, WF, KeySpec::FIRST, "Removes and returns the first elements of a list; deletes the list when it empties.", "1.0.0", Exec::Write(lpop)),
-    spec("rpop", -2, WF, KeySpec::FIRST, "Removes and returns the last elements of a list; deletes the list when it empties.", "1.0.0", Exec::Write(rpop)),
-    spec("lrange", 4, R, KeySpec::FIRST, "Returns a range of elements from a list.", "1.0.0", Exec::Read(lrange)),
-    spec("llen", 2, RF, KeySpec::FIRST, "Returns the length of a list.", "1.0.0", Exec::Read(llen)),
-    spec("lindex", 3, R, KeySpec::FIRST, "Returns an element of a list by its index.", "1.0.0", Exec::Read(lindex)),
-    spec("lset", 4, WD, KeySpec::FIRST, "Sets the value of an element of a list by its index.", "1.0.0", Exec::Write(lset)),
-    spec("lrem", 4, W, KeySpec::FIRST, "Removes elements equal to a value from a list.", "1.0.0", Exec::Write(lrem)),
-    spec("ltrim", 4, W, KeySpec::FIRST, "Keeps only a range of elements of a list.", "1.0.0", Exec::Write(ltrim)),
-    spec("linsert", 5, WD, KeySpec::FIRST, "Inserts an element before or after another element in a list.", "2.2.0", Exec::Write(linsert)),
-    spec("lpos", -3, R, KeySpec::FIRST, "Returns the index of matching elements in a list.", "6.0.6", Exec::Read(lpos)),
-    spec("lmove", 5, WD, TWO, "Pops an element from one end of a list and pushes it to an end of another.", "6.2.0", Exec::Write(lmove)),
-    spec("rpoplpush", 3, WD, TWO, "Pops the last element of a list and pushes it to the head of another.", "1.2.0", Exec::Write(rpoplpush)),
+    Spec::new(GROUP, "lpush", -3, WDF, KeySpec::FIRST, "1.0.0", "Prepends one or more elements to a list; creates the list if absent.", Exec::Write(lpush)),
+    Spec::new(GROUP, "rpush", -3, WDF, KeySpec::FIRST, "1.0.0", "Appends one or more elements to a list; creates the list if absent.", Exec::Write(rpush)),
+    Spec::new(GROUP, "lpushx", -3, WDF, KeySpec::FIRST, "2.2.0", "Prepends one or more elements to a list only if the list exists.", Exec::Write(lpushx)),
+    Spec::new(GROUP, "rpushx", -3, WDF, KeySpec::FIRST, "2.2.0", "Appends one or more elements to a list only if the list exists.", Exec::Write(rpushx)),
+    Spec::new(GROUP, "lpop", -2, WF, KeySpec::FIRST, "1.0.0", "Removes and returns the first elements of a list; deletes the list when it empties.", Exec::Write(lpop)),
+    Spec::new(GROUP, "rpop", -2, WF, KeySpec::FIRST, "1.0.0", "Removes and returns the last elements of a list; deletes the list when it empties.", Exec::Write(rpop)),
+    Spec::new(GROUP, "lrange", 4, R, KeySpec::FIRST, "1.0.0", "Returns a range of elements from a list.", Exec::Read(lrange)),
+    Spec::new(GROUP, "llen", 2, RF, KeySpec::FIRST, "1.0.0", "Returns the length of a list.", Exec::Read(llen)),
+    Spec::new(GROUP, "lindex", 3, R, KeySpec::FIRST, "1.0.0", "Returns an element of a list by its index.", Exec::Read(lindex)),
+    Spec::new(GROUP, "lset", 4, WD, KeySpec::FIRST, "1.0.0", "Sets the value of an element of a list by its index.", Exec::Write(lset)),
+    Spec::new(GROUP, "lrem", 4, W, KeySpec::FIRST, "1.0.0", "Removes elements equal to a value from a list.", Exec::Write(lrem)),
+    Spec::new(GROUP, "ltrim", 4, W, KeySpec::FIRST, "1.0.0", "Keeps only a range of elements of a list.", Exec::Write(ltrim)),
+    Spec::new(GROUP, "linsert", 5, WD, KeySpec::FIRST, "2.2.0", "Inserts an element before or after another element in a list.", Exec::Write(linsert)),
+    Spec::new(GROUP, "lpos", -3, R, KeySpec::FIRST, "6.0.6", "Returns the index of matching elements in a list.", Exec::Read(lpos)),
+    Spec::new(GROUP, "lmove", 5, WD, KeySpec::FIRST_TWO, "6.2.0", "Pops an element from one end of a list and pushes it to an end of another.", Exec::Write(lmove)),
+    Spec::new(GROUP, "rpoplpush", 3, WD, KeySpec::FIRST_TWO, "1.2.0", "Pops the last element of a list and pushes it to the head of another.", Exec::Write(rpoplpush)),
 ];
-
-const fn spec(
-    name: &'static str,
-    arity: i16,
-    flags: Flags,
-    keys: KeySpec,
-    summary: &'static str,
-    since: &'static str,
-    exec: Exec,
-) -> Spec {
-    Spec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: Group::List,
-        summary,
-        since,
-        exec,
-    }
-}
 
 /// Which end of a list.
 #[derive(Clone, Copy, PartialEq, Eq)]

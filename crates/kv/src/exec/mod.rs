@@ -25,32 +25,42 @@
 //!
 //! ```text
 //! mod.rs      this map, the contexts, dispatch, transactions, the families' tables
-//! args.rs     argument parsing with Redis' error texts (integers, options, expiry, ranges)
-//! float.rs    floats as Redis reads them and as Redis 7.2 prints them (scores, HINCRBYFLOAT)
-//! typed.rs    typed container access: WRONGTYPE first, empty containers deleted, TTL kept
-//! random.rs   deterministic picks (SPOP SRANDMEMBER HRANDFIELD): SplitMix64 per key and index
-//! scan.rs     HSCAN/SSCAN/ZSCAN cursors (the next member, valid on any replica), MATCH globs
-//! strings.rs  GET SET APPEND INCR… MGET MSET CAS
-//! keys.rs     DEL EXISTS (and the rest of the keyspace commands)
-//! hashes.rs   HSET HGET HGETALL HDEL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN…
-//! lists.rs    LPUSH RPUSH LPOP RPOP LRANGE LSET LREM LTRIM LINSERT LPOS LMOVE…
-//! sets.rs     SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
-//! zsets.rs    ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
-//! zrange.rs   ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
-//! pubsub.rs   PUBLISH: through the log, changes no key; the machine's outbox carries it
-//! server.rs   DISTRIBUTED.* commands of our own
+//! args.rs           argument parsing with Redis' error texts (integers, options, expiry, ranges)
+//! float.rs          floats as Redis reads them and as Redis 7.2 prints them (scores, *BYFLOAT)
+//! typed.rs          typed container access: WRONGTYPE first, empty containers deleted, TTL kept
+//! random.rs         deterministic picks (SPOP SRANDMEMBER HRANDFIELD): SplitMix64 per key, index
+//! scan.rs           HSCAN/SSCAN/ZSCAN cursors (the next member, valid on any replica)
+//! strings.rs        GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX CAS
+//! counters.rs       INCR DECR INCRBY DECRBY INCRBYFLOAT
+//! string_ranges.rs  APPEND STRLEN GETRANGE SUBSTR SETRANGE
+//! keys.rs           DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY RANDOMKEY DBSIZE FLUSH*
+//! keyscan.rs        KEYS, SCAN (a cursor valid on every replica)
+//! glob.rs           Redis' glob patterns, matched without recursion
+//! expire.rs         EXPIRE… TTL… PERSIST, and DISTRIBUTED.EXPIRE (the leader's active expiry)
+//! hashes.rs         HSET HGET HGETALL HDEL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN…
+//! lists.rs          LPUSH RPUSH LPOP RPOP LRANGE LSET LREM LTRIM LINSERT LPOS LMOVE…
+//! sets.rs           SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
+//! zsets.rs          ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
+//! zrange.rs         ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
+//! pubsub.rs         PUBLISH: through the log, changes no key; the machine's outbox carries it
+//! server.rs         DISTRIBUTED.* commands of our own
 //! ```
 
 pub(crate) mod args;
+mod counters;
+mod expire;
 mod float;
+mod glob;
 mod hashes;
 mod keys;
+mod keyscan;
 mod lists;
 pub(crate) mod pubsub;
 mod random;
 mod scan;
 mod server;
 mod sets;
+mod string_ranges;
 mod strings;
 mod typed;
 mod zrange;
@@ -73,7 +83,11 @@ pub(crate) type WriteFn = fn(&mut WriteCtx<'_>, &[Bytes]) -> Reply;
 /// Every family's rows; `command::table` indexes them by name.
 pub(crate) const FAMILIES: &[&[Spec]] = &[
     strings::SPECS,
+    counters::SPECS,
+    string_ranges::SPECS,
     keys::SPECS,
+    keyscan::SPECS,
+    expire::SPECS,
     hashes::SPECS,
     lists::SPECS,
     sets::SPECS,

@@ -1,4 +1,5 @@
-//! "Random" picks that every replica makes alike: `SPOP`, `SRANDMEMBER`, `HRANDFIELD`.
+//! "Random" picks that every replica makes alike: `SPOP`, `SRANDMEMBER`, `HRANDFIELD`, and
+//! `RANDOMKEY`'s starting position (`Picker::from_state(applied index)`, `keys.rs`).
 //!
 //! ```text
 //!   seed = FNV-1a-64(key ‖ index ‖ len)        index: the entry's log index (SPOP) or the
@@ -54,7 +55,14 @@ impl Picker {
         Picker { state: h.finish() }
     }
 
-    fn next_u64(&mut self) -> u64 {
+    /// The generator from a given state: `RANDOMKEY` starts its walk at the first output from
+    /// the applied index, so it picks alike on every replica that applied as much.
+    pub(crate) fn from_state(state: u64) -> Picker {
+        Picker { state }
+    }
+
+    /// The next output.
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -134,7 +142,7 @@ mod tests {
     #[test]
     fn splitmix64_gives_its_published_sequence() {
         // SplitMix64 from state 0: the reference outputs (Vigna's splitmix64.c).
-        let mut p = Picker { state: 0 };
+        let mut p = Picker::from_state(0);
         assert_eq!(p.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(p.next_u64(), 0x6E78_9E6A_A1B9_65F4);
     }

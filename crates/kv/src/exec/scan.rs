@@ -24,20 +24,25 @@
 //! own prefix, so every call makes progress. `COUNT` (default 10) bounds the fields examined,
 //! `MATCH` filters them afterwards, as in Redis: a page can be empty and the walk not over.
 //!
-//! `MATCH` is Redis' glob (`*`, `?`, `[a-z]`, `[^…]`, `\x`), matched without recursion: the
-//! classic two-pointer walk, O(pattern × field) at worst, where Redis' recursive matcher can
-//! be exponential.
+//! What every walk shares lives here: `[MATCH p] [COUNT n]` (and SCAN's `[TYPE t]`) read by
+//! `options`, the glob of `glob.rs`, `COUNT`'s default. The cursors differ on purpose. The
+//! keyspace's (`keyscan.rs`) is a u64 position in `Db`'s scan-order index, which the keyspace
+//! keeps anyway for RANDOMKEY and which fits the u64 that `redis-cli --scan` and go-redis hold a
+//! SCAN cursor in. A container has no such index, only its members in byte order, so its cursor
+//! is the next member's prefix: the road not taken, a hash-position index per container, costs
+//! a second ordered set in every hash, set and sorted set for the sake of HSCAN alone.
 
 use std::ops::Bound;
 
 use bytes::Bytes;
 
 use super::args::{int, is, syntax};
+use super::glob::Glob;
 use crate::reply::Reply;
 
 /// Most bytes of the next field a cursor carries (3 digits each, plus one).
 pub(crate) const CURSOR_PREFIX_BYTES_MAX: usize = 32;
-/// Fields examined per call when the client gives no `COUNT`.
+/// Items (keys, fields, members) examined per call when the client gives no `COUNT`.
 const COUNT_DEFAULT: usize = 10;
 
 /// Where a scan resumes: the bytes to start from (empty: the beginning).
@@ -79,19 +84,45 @@ pub(crate) fn from(from: &[u8]) -> (Bound<&[u8]>, Bound<&[u8]>) {
     (Bound::Included(from), Bound::Unbounded)
 }
 
-/// `MATCH` and `COUNT`.
+/// `MATCH`, `COUNT` and (SCAN only) `TYPE`.
 pub(crate) struct ScanOptions {
-    /// The glob fields must match; `None` for all (no MATCH, or `MATCH *`).
-    pattern: Option<Bytes>,
-    /// Fields examined per call.
-    count: usize,
+    /// The glob items must match; `None` for all (no MATCH, or `MATCH *`).
+    pub(crate) pattern: Option<Glob>,
+    /// Items examined per call.
+    pub(crate) count: usize,
+    /// SCAN's `TYPE`: only keys of this type (`string`, `hash`, …, compared in any case).
+    pub(crate) type_name: Option<Bytes>,
 }
 
-/// Read `[MATCH pattern] [COUNT n]`, as Redis does: COUNT below 1 is a syntax error.
-pub(crate) fn options(args: &[Bytes]) -> Result<ScanOptions, Reply> {
+impl ScanOptions {
+    /// True if `item` matches the pattern.
+    pub(crate) fn matches(&self, item: &[u8]) -> bool {
+        self.pattern.as_ref().is_none_or(|g| g.matches(item))
+    }
+}
+
+/// A pattern, or `None` for `*` alone, which Redis treats as "everything" (the empty key too)
+/// before any matching (`KEYS`, every `MATCH`).
+pub(crate) fn pattern(text: &[u8]) -> Option<Glob> {
+    (text != b"*").then(|| Glob::new(text))
+}
+
+/// Which options a walk takes besides `MATCH` and `COUNT`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Takes {
+    /// HSCAN, SSCAN, ZSCAN: `TYPE` is a syntax error, as in Redis.
+    MatchCount,
+    /// SCAN: `TYPE` too.
+    MatchCountType,
+}
+
+/// Read `[MATCH p] [COUNT n]` (and `[TYPE t]` if `takes` says so) in any order, as Redis does:
+/// COUNT below 1 is a syntax error, anything unknown or missing its value too.
+pub(crate) fn options(args: &[Bytes], takes: Takes) -> Result<ScanOptions, Reply> {
     let mut o = ScanOptions {
         pattern: None,
         count: COUNT_DEFAULT,
+        type_name: None,
     };
     for pair in args.chunks(2) {
         match pair {
@@ -102,8 +133,9 @@ pub(crate) fn options(args: &[Bytes]) -> Result<ScanOptions, Reply> {
                     .filter(|&n| n >= 1)
                     .ok_or_else(syntax)?;
             }
-            [name, value] if is(name, "MATCH") => {
-                o.pattern = (value.as_ref() != b"*").then(|| value.clone());
+            [name, value] if is(name, "MATCH") => o.pattern = pattern(value),
+            [name, value] if is(name, "TYPE") && takes == Takes::MatchCountType => {
+                o.type_name = Some(value.clone());
             }
             _ => return Err(syntax()),
         }
@@ -126,11 +158,7 @@ pub(crate) fn page<'a, T>(
                 return (cursor_of(field), out);
             }
         }
-        if options
-            .pattern
-            .as_ref()
-            .is_none_or(|p| glob_match(p, field))
-        {
+        if options.matches(field) {
             out.push((field, payload));
         }
     }
@@ -147,116 +175,9 @@ pub(crate) fn empty() -> Reply {
     reply(Bytes::from_static(b"0"), Vec::new())
 }
 
-/// Redis' glob (`stringmatchlen`): `*` any run, `?` any byte, `[abc]`, `[a-z]`, `[^…]`,
-/// `\x` a literal x.
-pub(crate) fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    // After a `*`: where the pattern resumes, and the text position the star last took up to.
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if pattern.get(p) == Some(&b'*') {
-            p += 1;
-            star = Some((p, t));
-            continue;
-        }
-        if let Some(width) = match_one(pattern, p, text[t]) {
-            p += width;
-            t += 1;
-            continue;
-        }
-        match star {
-            Some((after, taken)) => {
-                p = after;
-                t = taken + 1;
-                star = Some((after, taken + 1));
-            }
-            None => return false,
-        }
-    }
-    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
-}
-
-/// If the single-byte element of `pattern` at `p` matches `c`, how many pattern bytes it spans.
-fn match_one(pattern: &[u8], p: usize, c: u8) -> Option<usize> {
-    match *pattern.get(p)? {
-        b'?' => Some(1),
-        b'[' => match_class(pattern, p + 1, c),
-        b'\\' if p + 1 < pattern.len() => (pattern[p + 1] == c).then_some(2),
-        literal => (literal == c).then_some(1),
-    }
-}
-
-/// A `[…]` class whose body starts at `p`; runs to `]` or the end of the pattern, as Redis'.
-fn match_class(pattern: &[u8], mut p: usize, c: u8) -> Option<usize> {
-    let start = p - 1;
-    let negate = pattern.get(p) == Some(&b'^');
-    if negate {
-        p += 1;
-    }
-    let mut matched = false;
-    while p < pattern.len() && pattern[p] != b']' {
-        if pattern[p] == b'\\' && p + 1 < pattern.len() {
-            p += 1;
-            matched |= pattern[p] == c;
-        } else if p + 2 < pattern.len() && pattern[p + 1] == b'-' {
-            let (lo, hi) = (
-                pattern[p].min(pattern[p + 2]),
-                pattern[p].max(pattern[p + 2]),
-            );
-            matched |= (lo..=hi).contains(&c);
-            p += 2;
-        } else {
-            matched |= pattern[p] == c;
-        }
-        p += 1;
-    }
-    let end = (p + 1).min(pattern.len());
-    (matched != negate).then_some(end - start)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs_match_as_redis_globs_do() {
-        let yes: &[(&str, &str)] = &[
-            ("*", ""),
-            ("*", "anything"),
-            ("h?llo", "hello"),
-            ("h*llo", "heeeello"),
-            ("h[ae]llo", "hallo"),
-            ("h[^e]llo", "hallo"),
-            ("h[a-b]llo", "hbllo"),
-            ("h[b-a]llo", "hallo"),
-            ("a\\*b", "a*b"),
-            ("*.txt", "notes.txt"),
-            ("a*b*c", "aXXbYYc"),
-            ("[abc", "b"),
-        ];
-        for (p, t) in yes {
-            assert!(glob_match(p.as_bytes(), t.as_bytes()), "{p} ~ {t}");
-        }
-        let no: &[(&str, &str)] = &[
-            ("h?llo", "hllo"),
-            ("h[^e]llo", "hello"),
-            ("h[ae]llo", "hillo"),
-            ("a\\*b", "aXb"),
-            ("*.txt", "notes.txt.bak"),
-            ("", "a"),
-            ("abc", "ab"),
-        ];
-        for (p, t) in no {
-            assert!(!glob_match(p.as_bytes(), t.as_bytes()), "{p} !~ {t}");
-        }
-    }
-
-    #[test]
-    fn a_pathological_glob_takes_polynomial_time() {
-        let pattern = "a*".repeat(200) + "b";
-        let text = "a".repeat(2000);
-        assert!(!glob_match(pattern.as_bytes(), text.as_bytes()));
-    }
 
     #[test]
     fn cursors_round_trip_and_refuse_what_they_cannot_be() {
@@ -275,12 +196,15 @@ mod tests {
     #[test]
     fn count_below_one_and_unknown_options_are_syntax_errors() {
         let b = |s: &str| Bytes::copy_from_slice(s.as_bytes());
-        assert!(options(&[b("COUNT"), b("0")]).is_err());
-        assert!(options(&[b("TYPE"), b("hash")]).is_err());
-        assert!(options(&[b("COUNT")]).is_err());
-        let o = options(&[b("match"), b("*"), b("count"), b("3")]).unwrap();
+        let takes = Takes::MatchCount;
+        assert!(options(&[b("COUNT"), b("0")], takes).is_err());
+        assert!(options(&[b("TYPE"), b("hash")], takes).is_err());
+        assert!(options(&[b("COUNT")], takes).is_err());
+        let o = options(&[b("match"), b("*"), b("count"), b("3")], takes).unwrap();
         assert!(o.pattern.is_none());
         assert_eq!(o.count, 3);
+        let o = options(&[b("TYPE"), b("hash")], Takes::MatchCountType).unwrap();
+        assert_eq!(o.type_name, Some(b("hash")));
     }
 
     #[test]
@@ -294,6 +218,7 @@ mod tests {
         let options = ScanOptions {
             pattern: None,
             count: 1,
+            type_name: None,
         };
         let from = vec![b'x'; CURSOR_PREFIX_BYTES_MAX];
         let (cursor, items) = page(fields.iter().map(|f| (f, ())), &from, &options);

@@ -29,65 +29,36 @@ use super::args::{non_negative, syntax, MUST_BE_POSITIVE};
 use super::random::{count_arg, Picker};
 use super::typed::{modify_at, read_at, store, write_at, Set};
 use super::{answer, bulks, count, scan, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Flags, Group, KeySpec, Spec};
+use crate::command::table::flags::{R, RF, WD, WDF, WF};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::Reply;
 use crate::value::Value;
 
-const R: Flags = Flags::READONLY;
-const RF: Flags = Flags::READONLY.with(Flags::FAST);
-const WF: Flags = Flags::WRITE.with(Flags::FAST);
-const WD: Flags = Flags::WRITE.with(Flags::DENYOOM);
-const WDF: Flags = WD.with(Flags::FAST);
-/// `SMOVE src dst m`: two keys.
-const TWO: KeySpec = KeySpec {
-    first: 1,
-    last: 2,
-    step: 1,
-};
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::Set;
 
 /// The sets family's rows of the command table.
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec("sadd", -3, WDF, KeySpec::FIRST, "Adds one or more members to a set; creates the set if absent.", "1.0.0", Exec::Write(sadd)),
-    spec("srem", -3, WF, KeySpec::FIRST, "Removes one or more members from a set; deletes the set when it empties.", "1.0.0", Exec::Write(srem)),
-    spec("smembers", 2, R, KeySpec::FIRST, "Returns every member of a set.", "1.0.0", Exec::Read(smembers)),
-    spec("sismember", 3, RF, KeySpec::FIRST, "Determines whether a member belongs to a set.", "1.0.0", Exec::Read(sismember)),
-    spec("smismember", -3, RF, KeySpec::FIRST, "Determines whether each of several members belongs to a set.", "6.2.0", Exec::Read(smismember)),
-    spec("scard", 2, RF, KeySpec::FIRST, "Returns the number of members in a set.", "1.0.0", Exec::Read(scard)),
-    spec("sinter", -2, R, KeySpec::ALL, "Returns the intersection of sets.", "1.0.0", Exec::Read(sinter)),
-    spec("sunion", -2, R, KeySpec::ALL, "Returns the union of sets.", "1.0.0", Exec::Read(sunion)),
-    spec("sdiff", -2, R, KeySpec::ALL, "Returns the members of the first set that are in none of the others.", "1.0.0", Exec::Read(sdiff)),
-    spec("sinterstore", -3, WD, KeySpec::ALL, "Stores the intersection of sets in a key.", "1.0.0", Exec::Write(sinterstore)),
-    spec("sunionstore", -3, WD, KeySpec::ALL, "Stores the union of sets in a key.", "1.0.0", Exec::Write(sunionstore)),
-    spec("sdiffstore", -3, WD, KeySpec::ALL, "Stores the difference of sets in a key.", "1.0.0", Exec::Write(sdiffstore)),
+    Spec::new(GROUP, "sadd", -3, WDF, KeySpec::FIRST, "1.0.0", "Adds one or more members to a set; creates the set if absent.", Exec::Write(sadd)),
+    Spec::new(GROUP, "srem", -3, WF, KeySpec::FIRST, "1.0.0", "Removes one or more members from a set; deletes the set when it empties.", Exec::Write(srem)),
+    Spec::new(GROUP, "smembers", 2, R, KeySpec::FIRST, "1.0.0", "Returns every member of a set.", Exec::Read(smembers)),
+    Spec::new(GROUP, "sismember", 3, RF, KeySpec::FIRST, "1.0.0", "Determines whether a member belongs to a set.", Exec::Read(sismember)),
+    Spec::new(GROUP, "smismember", -3, RF, KeySpec::FIRST, "6.2.0", "Determines whether each of several members belongs to a set.", Exec::Read(smismember)),
+    Spec::new(GROUP, "scard", 2, RF, KeySpec::FIRST, "1.0.0", "Returns the number of members in a set.", Exec::Read(scard)),
+    Spec::new(GROUP, "sinter", -2, R, KeySpec::ALL, "1.0.0", "Returns the intersection of sets.", Exec::Read(sinter)),
+    Spec::new(GROUP, "sunion", -2, R, KeySpec::ALL, "1.0.0", "Returns the union of sets.", Exec::Read(sunion)),
+    Spec::new(GROUP, "sdiff", -2, R, KeySpec::ALL, "1.0.0", "Returns the members of the first set that are in none of the others.", Exec::Read(sdiff)),
+    Spec::new(GROUP, "sinterstore", -3, WD, KeySpec::ALL, "1.0.0", "Stores the intersection of sets in a key.", Exec::Write(sinterstore)),
+    Spec::new(GROUP, "sunionstore", -3, WD, KeySpec::ALL, "1.0.0", "Stores the union of sets in a key.", Exec::Write(sunionstore)),
+    Spec::new(GROUP, "sdiffstore", -3, WD, KeySpec::ALL, "1.0.0", "Stores the difference of sets in a key.", Exec::Write(sdiffstore)),
     // Redis' legacy key spec cannot say "numkeys keys after the count": it reports none.
-    spec("sintercard", -3, R, KeySpec::NONE, "Returns the number of members in the intersection of sets, counted up to a limit.", "7.0.0", Exec::Read(sintercard)),
-    spec("smove", 4, WF, TWO, "Moves a member from one set to another.", "1.0.0", Exec::Write(smove)),
-    spec("spop", -2, WF, KeySpec::FIRST, "Removes and returns members picked from a set, the same on every replica at one log index.", "1.0.0", Exec::Write(spop)),
-    spec("srandmember", -2, R, KeySpec::FIRST, "Returns members picked from a set, the same on every replica at one log index.", "1.0.0", Exec::Read(srandmember)),
-    spec("sscan", -3, R, KeySpec::FIRST, "Iterates over the members of a set, a page at a time.", "2.8.0", Exec::Read(sscan)),
+    Spec::new(GROUP, "sintercard", -3, R, KeySpec::NONE, "7.0.0", "Returns the number of members in the intersection of sets, counted up to a limit.", Exec::Read(sintercard)),
+    Spec::new(GROUP, "smove", 4, WF, KeySpec::FIRST_TWO, "1.0.0", "Moves a member from one set to another.", Exec::Write(smove)),
+    Spec::new(GROUP, "spop", -2, WF, KeySpec::FIRST, "1.0.0", "Removes and returns members picked from a set, the same on every replica at one log index.", Exec::Write(spop)),
+    Spec::new(GROUP, "srandmember", -2, R, KeySpec::FIRST, "1.0.0", "Returns members picked from a set, the same on every replica at one log index.", Exec::Read(srandmember)),
+    Spec::new(GROUP, "sscan", -3, R, KeySpec::FIRST, "2.8.0", "Iterates over the members of a set, a page at a time.", Exec::Read(sscan)),
 ];
-
-const fn spec(
-    name: &'static str,
-    arity: i16,
-    flags: Flags,
-    keys: KeySpec,
-    summary: &'static str,
-    since: &'static str,
-    exec: Exec,
-) -> Spec {
-    Spec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: Group::Set,
-        summary,
-        since,
-        exec,
-    }
-}
 
 fn sadd(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
     let added = write_at(ctx, &args[0], |s: &mut Set| {
@@ -352,7 +323,7 @@ fn scan_members(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
     let Some(set) = read_at::<Set>(ctx, &args[0])? else {
         return Ok(scan::empty());
     };
-    let options = scan::options(&args[2..])?;
+    let options = scan::options(&args[2..], scan::Takes::MatchCount)?;
     let range = set.range::<[u8], _>(scan::from(&from)).map(|m| (m, ()));
     let (cursor, items) = scan::page(range, &from, &options);
     let members = items.into_iter().map(|(m, ())| Reply::Bulk(m.clone()));

@@ -153,8 +153,8 @@ pub(crate) fn store(ctx: &mut WriteCtx<'_>, key: &Bytes, value: Value, size: usi
 
 #[cfg(test)]
 mod tests {
-    //! The TTL rule, checked here because no command yet sets a TTL on a container (EXPIRE
-    //! arrives with the keyspace commands): the entry is given one directly.
+    //! The TTL rule, checked on every family's writes at once: a container given a TTL by
+    //! `PEXPIREAT` keeps it through writes and loses it only by being replaced.
     use super::*;
     use crate::codec::Limits;
     use crate::command::Command;
@@ -173,13 +173,16 @@ mod tests {
         run(&mut ctx, &Command::from_words(words.collect()).unwrap())
     }
 
-    /// `setup` at index 1, a TTL of 100 ms given to `k`, `modify` at index 2, time 50.
+    /// `setup` at index 1, `PEXPIREAT k 100`, `modify` at index 2, time 50.
     fn ttl_after(setup: &[&str], modify: &[&str]) -> (Reply, Option<u64>, Db) {
         let mut db = Db::default();
         assert!(!exec(&mut db, 1, 0, setup).is_error(), "{setup:?}");
-        db.entry_mut(b"k", 1, 0).unwrap().expires_at_ms = Some(100);
+        assert_eq!(
+            exec(&mut db, 1, 0, &["pexpireat", "k", "100"]),
+            Reply::Int(1)
+        );
         let reply = exec(&mut db, 2, 50, modify);
-        let ttl = db.lookup(b"k", 50).and_then(|e| e.expires_at_ms);
+        let ttl = db.lookup(b"k", 50).and_then(|e| e.expires_at_ms());
         (reply, ttl, db)
     }
 
@@ -228,15 +231,18 @@ mod tests {
     #[test]
     fn a_container_moved_into_gets_no_ttl_and_a_stored_result_replaces_the_old_one() {
         let (_, _, mut db) = ttl_after(&["sadd", "k", "a"], &["smove", "k", "fresh", "a"]);
-        assert_eq!(db.lookup(b"fresh", 50).unwrap().expires_at_ms, None);
+        assert_eq!(db.lookup(b"fresh", 50).unwrap().expires_at_ms(), None);
         assert!(
             db.lookup(b"k", 50).is_none(),
             "the emptied source is deleted"
         );
         exec(&mut db, 3, 50, &["sadd", "k", "x"]);
-        db.entry_mut(b"k", 3, 50).unwrap().expires_at_ms = Some(100);
+        assert_eq!(
+            exec(&mut db, 3, 50, &["pexpireat", "k", "100"]),
+            Reply::Int(1)
+        );
         exec(&mut db, 4, 50, &["sunionstore", "k", "fresh"]);
-        assert_eq!(db.lookup(b"k", 50).unwrap().expires_at_ms, None);
+        assert_eq!(db.lookup(b"k", 50).unwrap().expires_at_ms(), None);
     }
 
     #[test]
@@ -245,7 +251,7 @@ mod tests {
         assert_eq!(exec(&mut db, 3, 100, &["llen", "k"]), Reply::Int(0));
         assert_eq!(exec(&mut db, 4, 100, &["rpush", "k", "z"]), Reply::Int(1));
         let entry = db.lookup(b"k", 100).unwrap();
-        assert_eq!(entry.expires_at_ms, None);
+        assert_eq!(entry.expires_at_ms(), None);
         assert_eq!(entry.version, 4);
     }
 

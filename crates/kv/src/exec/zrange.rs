@@ -30,27 +30,28 @@ use bytes::Bytes;
 use super::args::{index_range, int, is, syntax};
 use super::float::parse_bound;
 use super::typed::{modify_at, read_at};
-use super::zsets::{score_reply, spec, RF};
+use super::zsets::score_reply;
 use super::{answer, count, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Flags, Spec};
+use crate::command::table::flags::{R, RF, W};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::Reply;
 use crate::value::{Score, ScoreRange, ZSet};
 
-const R: Flags = Flags::READONLY;
-const W: Flags = Flags::WRITE;
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::SortedSet;
 
 /// The sorted sets family's rows for ranges.
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec("zrange", -4, R, "Returns members of a sorted set in a range of ranks, scores or members.", "1.2.0", Exec::Read(zrange)),
-    spec("zrangebyscore", -4, R, "Returns members of a sorted set in a range of scores.", "1.0.5", Exec::Read(zrangebyscore)),
-    spec("zrevrange", -4, R, "Returns members of a sorted set in a range of ranks, highest score first.", "1.2.0", Exec::Read(zrevrange)),
-    spec("zrevrangebyscore", -4, R, "Returns members of a sorted set in a range of scores, highest first.", "2.2.0", Exec::Read(zrevrangebyscore)),
-    spec("zrangebylex", -4, R, "Returns members of a sorted set in a range of member bytes.", "2.8.9", Exec::Read(zrangebylex)),
-    spec("zcount", 4, RF, "Returns the number of members of a sorted set in a range of scores.", "2.0.0", Exec::Read(zcount)),
-    spec("zlexcount", 4, RF, "Returns the number of members of a sorted set in a range of member bytes.", "2.8.9", Exec::Read(zlexcount)),
-    spec("zremrangebyrank", 4, W, "Removes the members of a sorted set in a range of ranks.", "2.0.0", Exec::Write(zremrangebyrank)),
-    spec("zremrangebyscore", 4, W, "Removes the members of a sorted set in a range of scores.", "1.2.0", Exec::Write(zremrangebyscore)),
+    Spec::new(GROUP, "zrange", -4, R, KeySpec::FIRST, "1.2.0", "Returns members of a sorted set in a range of ranks, scores or members.", Exec::Read(zrange)),
+    Spec::new(GROUP, "zrangebyscore", -4, R, KeySpec::FIRST, "1.0.5", "Returns members of a sorted set in a range of scores.", Exec::Read(zrangebyscore)),
+    Spec::new(GROUP, "zrevrange", -4, R, KeySpec::FIRST, "1.2.0", "Returns members of a sorted set in a range of ranks, highest score first.", Exec::Read(zrevrange)),
+    Spec::new(GROUP, "zrevrangebyscore", -4, R, KeySpec::FIRST, "2.2.0", "Returns members of a sorted set in a range of scores, highest first.", Exec::Read(zrevrangebyscore)),
+    Spec::new(GROUP, "zrangebylex", -4, R, KeySpec::FIRST, "2.8.9", "Returns members of a sorted set in a range of member bytes.", Exec::Read(zrangebylex)),
+    Spec::new(GROUP, "zcount", 4, RF, KeySpec::FIRST, "2.0.0", "Returns the number of members of a sorted set in a range of scores.", Exec::Read(zcount)),
+    Spec::new(GROUP, "zlexcount", 4, RF, KeySpec::FIRST, "2.8.9", "Returns the number of members of a sorted set in a range of member bytes.", Exec::Read(zlexcount)),
+    Spec::new(GROUP, "zremrangebyrank", 4, W, KeySpec::FIRST, "2.0.0", "Removes the members of a sorted set in a range of ranks.", Exec::Write(zremrangebyrank)),
+    Spec::new(GROUP, "zremrangebyscore", 4, W, KeySpec::FIRST, "1.2.0", "Removes the members of a sorted set in a range of scores.", Exec::Write(zremrangebyscore)),
 ];
 
 /// What a range is over.

@@ -31,50 +31,29 @@ use super::args::{is, non_negative, syntax, MUST_BE_POSITIVE};
 use super::float::{float, reply_text};
 use super::typed::{modify_at, read_at, write_at};
 use super::{answer, count, scan, ReadCtx, WriteCtx};
-use crate::command::table::{Exec, Flags, Group, KeySpec, Spec};
+use crate::command::table::flags::{R, RF, WDF, WF};
+use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::Reply;
 use crate::value::{Score, ZSet};
 
-pub(super) const RF: Flags = Flags::READONLY.with(Flags::FAST);
-const WF: Flags = Flags::WRITE.with(Flags::FAST);
-const WDF: Flags = Flags::WRITE.with(Flags::DENYOOM).with(Flags::FAST);
+/// Where these rows stand in `COMMAND DOCS` and the README.
+const GROUP: Group = Group::SortedSet;
 
 /// The sorted sets family's rows for single members (ranges: `zrange::SPECS`).
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec("zadd", -4, WDF, "Adds members to a sorted set, or updates their scores; creates the sorted set if absent.", "1.2.0", Exec::Write(zadd)),
-    spec("zincrby", 4, WDF, "Increments the score of a member in a sorted set.", "1.2.0", Exec::Write(zincrby)),
-    spec("zrem", -3, WF, "Removes one or more members from a sorted set; deletes it when it empties.", "1.2.0", Exec::Write(zrem)),
-    spec("zscore", 3, RF, "Returns the score of a member in a sorted set.", "1.2.0", Exec::Read(zscore)),
-    spec("zmscore", -3, RF, "Returns the scores of several members in a sorted set.", "6.2.0", Exec::Read(zmscore)),
-    spec("zcard", 2, RF, "Returns the number of members in a sorted set.", "1.2.0", Exec::Read(zcard)),
-    spec("zrank", 3, RF, "Returns the index of a member in a sorted set ordered by ascending score.", "2.0.0", Exec::Read(zrank)),
-    spec("zrevrank", 3, RF, "Returns the index of a member in a sorted set ordered by descending score.", "2.0.0", Exec::Read(zrevrank)),
-    spec("zpopmin", -2, WF, "Removes and returns the members with the lowest scores in a sorted set.", "5.0.0", Exec::Write(zpopmin)),
-    spec("zpopmax", -2, WF, "Removes and returns the members with the highest scores in a sorted set.", "5.0.0", Exec::Write(zpopmax)),
-    spec("zscan", -3, Flags::READONLY, "Iterates over the members and scores of a sorted set, a page at a time.", "2.8.0", Exec::Read(zscan)),
+    Spec::new(GROUP, "zadd", -4, WDF, KeySpec::FIRST, "1.2.0", "Adds members to a sorted set, or updates their scores; creates the sorted set if absent.", Exec::Write(zadd)),
+    Spec::new(GROUP, "zincrby", 4, WDF, KeySpec::FIRST, "1.2.0", "Increments the score of a member in a sorted set.", Exec::Write(zincrby)),
+    Spec::new(GROUP, "zrem", -3, WF, KeySpec::FIRST, "1.2.0", "Removes one or more members from a sorted set; deletes it when it empties.", Exec::Write(zrem)),
+    Spec::new(GROUP, "zscore", 3, RF, KeySpec::FIRST, "1.2.0", "Returns the score of a member in a sorted set.", Exec::Read(zscore)),
+    Spec::new(GROUP, "zmscore", -3, RF, KeySpec::FIRST, "6.2.0", "Returns the scores of several members in a sorted set.", Exec::Read(zmscore)),
+    Spec::new(GROUP, "zcard", 2, RF, KeySpec::FIRST, "1.2.0", "Returns the number of members in a sorted set.", Exec::Read(zcard)),
+    Spec::new(GROUP, "zrank", 3, RF, KeySpec::FIRST, "2.0.0", "Returns the index of a member in a sorted set ordered by ascending score.", Exec::Read(zrank)),
+    Spec::new(GROUP, "zrevrank", 3, RF, KeySpec::FIRST, "2.0.0", "Returns the index of a member in a sorted set ordered by descending score.", Exec::Read(zrevrank)),
+    Spec::new(GROUP, "zpopmin", -2, WF, KeySpec::FIRST, "5.0.0", "Removes and returns the members with the lowest scores in a sorted set.", Exec::Write(zpopmin)),
+    Spec::new(GROUP, "zpopmax", -2, WF, KeySpec::FIRST, "5.0.0", "Removes and returns the members with the highest scores in a sorted set.", Exec::Write(zpopmax)),
+    Spec::new(GROUP, "zscan", -3, R, KeySpec::FIRST, "2.8.0", "Iterates over the members and scores of a sorted set, a page at a time.", Exec::Read(zscan)),
 ];
-
-/// A sorted-set row (the group and key spec every one of them shares).
-pub(super) const fn spec(
-    name: &'static str,
-    arity: i16,
-    flags: Flags,
-    summary: &'static str,
-    since: &'static str,
-    exec: Exec,
-) -> Spec {
-    Spec {
-        name,
-        arity,
-        flags,
-        keys: KeySpec::FIRST,
-        group: Group::SortedSet,
-        summary,
-        since,
-        exec,
-    }
-}
 
 /// A score as a reply.
 pub(super) fn score_reply(score: Score) -> Reply {
@@ -333,7 +312,7 @@ fn scan_members(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
     let Some(z) = read_at::<ZSet>(ctx, &args[0])? else {
         return Ok(scan::empty());
     };
-    let options = scan::options(&args[2..])?;
+    let options = scan::options(&args[2..], scan::Takes::MatchCount)?;
     let (cursor, items) = scan::page(z.members_from(&from), &from, &options);
     let pairs = items
         .into_iter()

@@ -289,6 +289,16 @@ impl Cluster {
         panic!("{request} not done after 20 attempts");
     }
 
+    /// The hosts stamp their clock: `Input::Clock{now_ms}` to every running node, as the
+    /// server does before each tick (a leader may propose active expiry).
+    pub fn clock_all(&mut self, now_ms: u64) {
+        for id in self.ids.clone() {
+            if self.is_up(id) {
+                self.input(id, ReplicaInput::Clock { now_ms });
+            }
+        }
+    }
+
     /// Crash `id`: a crashed node answers nobody, so its clients time out, as real ones would.
     pub fn crash(&mut self, id: NodeId) {
         self.kit.crash(id);

@@ -49,6 +49,7 @@ use replica::{Input, KvReplica, Outcome, Output};
 
 use super::ops::{self, KeySpace, Memory};
 use super::options::{RaftKvOptions, CLIENTS_MAX, OPS_PER_CLIENT_LIMIT, OP_ATTEMPTS_LIMIT};
+use super::wall_clock::WallClocks;
 use super::ReadPath;
 use sim::config::Time;
 use sim::hooks::{Workload, WorkloadStep};
@@ -251,11 +252,13 @@ pub(crate) struct KvClients {
     counts: OpCounts,
     /// The first unexpected replies, verbatim.
     unexpected: Vec<String>,
+    /// The hosts' wall clocks: a request carries the receiving node's (`wall_clock.rs`).
+    wall_clocks: WallClocks,
 }
 
 impl KvClients {
     /// `opts.clients` clients with sessions `1..=clients`, all due at time 0.
-    pub(crate) fn new(opts: &RaftKvOptions) -> Self {
+    pub(crate) fn new(opts: &RaftKvOptions, wall_clocks: WallClocks) -> Self {
         let clients = (1..=opts.clients as u64)
             .map(|client_id| Client {
                 client_id,
@@ -290,6 +293,7 @@ impl KvClients {
             issue_until: opts.issue_until_units(),
             counts: OpCounts::default(),
             unexpected: Vec::new(),
+            wall_clocks,
         }
     }
 
@@ -365,9 +369,9 @@ impl KvClients {
             attempt: op.attempt,
         };
         let mut request = Request::in_session(c.client_id, op.seq, op.spec.kv.clone());
-        // The simulated clock, as the receiving node's host would stamp it (a leader's time
-        // is the log's time; one time unit is read as one millisecond).
-        request.time_ms = now;
+        // The receiving node's wall clock, as its host would stamp it (a leader's time is the
+        // log's time; one time unit is read as one millisecond; skewed per node under skew).
+        request.time_ms = self.wall_clocks.now_ms(target, now);
         self.last_sent = Some((i, op.attempt));
         Some((
             target,

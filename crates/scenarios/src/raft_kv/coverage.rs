@@ -8,12 +8,15 @@
 //! ```text
 //!   Write::Snapshot  ──► snapshots += 1   (a replica compacted, or installed a leader's)
 //!   Output::Restored ──► installs  += 1   (a replica replaced its state by a leader's snapshot)
+//!   Write::Append of a DISTRIBUTED.EXPIRE entry not seen before (by index and term)
+//!                    ──► expiries += 1    (a leader proposed active expiry)
 //! ```
 //!
 //! Not a safety property: an observer on the invariant hooks, so it never fails a run. Shared
 //! through an `Rc<Cell>` because the simulation owns its hooks.
 
 use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use distributed_core::NodeId;
@@ -30,6 +33,9 @@ pub struct Coverage {
     pub snapshots: u64,
     /// Snapshots a replica restored from a leader's InstallSnapshot (Raft §7).
     pub installs: u64,
+    /// Distinct `DISTRIBUTED.EXPIRE` entries appended (active expiry proposals; one entry is
+    /// counted once however many replicas append it).
+    pub expiries: u64,
 }
 
 impl Coverage {
@@ -37,11 +43,42 @@ impl Coverage {
     pub fn add(&mut self, other: &Coverage) {
         self.snapshots += other.snapshots;
         self.installs += other.installs;
+        self.expiries += other.expiries;
     }
 }
 
 /// The observer that fills a shared [`Coverage`].
-pub struct CoverageProbe(pub Rc<Cell<Coverage>>);
+pub struct CoverageProbe {
+    /// The counts, shared with the runner.
+    pub counts: Rc<Cell<Coverage>>,
+    /// (index, term) of every expiry entry counted, so that each counts once.
+    expiry_entries: BTreeSet<(u64, u64)>,
+}
+
+impl CoverageProbe {
+    /// A probe filling `counts`.
+    pub fn new(counts: Rc<Cell<Coverage>>) -> CoverageProbe {
+        CoverageProbe {
+            counts,
+            expiry_entries: BTreeSet::new(),
+        }
+    }
+
+    fn bump(&self, f: impl FnOnce(&mut Coverage)) {
+        let mut c = self.counts.get();
+        f(&mut c);
+        self.counts.set(c);
+    }
+}
+
+/// True if `data` is a `DISTRIBUTED.EXPIRE` request.
+fn is_expiry(data: &[u8]) -> bool {
+    let request = kv::Request::decode(data, &kv::Limits::default());
+    let command = request
+        .ok()
+        .and_then(|r| r.command().map(kv::Command::name));
+    command == Some("distributed.expire")
+}
 
 impl Invariant<KvReplica> for CoverageProbe {
     fn name(&self) -> &str {
@@ -53,20 +90,43 @@ impl Invariant<KvReplica> for CoverageProbe {
     }
 
     fn on_write(&mut self, _node: NodeId, write: &Write) -> Result<(), String> {
-        if matches!(write, Write::Snapshot(_)) {
-            let mut c = self.0.get();
-            c.snapshots += 1;
-            self.0.set(c);
+        match write {
+            Write::Snapshot(_) => self.bump(|c| c.snapshots += 1),
+            Write::Append(entries) => {
+                for e in entries.iter().filter(|e| is_expiry(&e.data)) {
+                    if self.expiry_entries.insert((e.index, e.term)) {
+                        self.bump(|c| c.expiries += 1);
+                    }
+                }
+            }
+            Write::HardState(_) => {}
         }
         Ok(())
     }
 
     fn on_output(&mut self, _node: NodeId, output: &ReplicaOutput) -> Result<(), String> {
         if matches!(output, ReplicaOutput::Restored { .. }) {
-            let mut c = self.0.get();
-            c.installs += 1;
-            self.0.set(c);
+            self.bump(|c| c.installs += 1);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::raft_kv::{run_seed, RaftKvOptions};
+    use crate::FaultProfile;
+
+    #[test]
+    fn a_run_with_volatile_keys_expires_them_through_the_leader_under_faults() {
+        let opts = RaftKvOptions {
+            faults: FaultProfile::All,
+            ..RaftKvOptions::default()
+        };
+        for seed in 0..3 {
+            let report = run_seed(seed, &opts);
+            assert_eq!(report.failure(), None, "{report}");
+            assert!(report.coverage.expiries > 0, "{report}");
+        }
     }
 }

@@ -50,8 +50,10 @@
 //! client.rs       KvClients: the sequential, retrying, exactly-once clients; the history
 //! invariants.rs   OnReplica (Raft's invariants on replicas), replica-progress,
 //!                 replica-agreement (state digests), the leader hook
-//! coverage.rs     Coverage: snapshots taken and installed, so tests can assert a mixed run
-//!                 really mixed them in
+//! coverage.rs     Coverage: snapshots taken and installed, expiry entries proposed, so
+//!                 tests can assert a mixed run really mixed them in
+//! wall_clock.rs   WallClocks: each host's wall clock (request stamps, active expiry), offset
+//!                 per node under the skew profiles
 //! runner.rs       simulation, KvSimulation, run_seed, KvSeedReport, KvFailure
 //! summary.rs      run_seeds, first_failure, KvSummary
 //! ```
@@ -63,6 +65,7 @@ mod ops;
 mod options;
 mod runner;
 mod summary;
+mod wall_clock;
 
 pub use client::OpCounts;
 pub use coverage::Coverage;
@@ -76,3 +79,4 @@ pub use runner::{
     run_seed, simulation, KvFailure, KvSeedReport, KvSimulation, DIGEST_EVERY_ENTRIES,
 };
 pub use summary::{first_failure, run_seeds, run_seeds_with_progress, KvSummary};
+pub use wall_clock::{WallClocks, WALL_CLOCK_OFFSET_MS_MAX};

@@ -14,6 +14,7 @@
 //!   any        CompareAndSet{k,exp,new}    Cas{ok,current}        cas(k,exp,new)    Swapped(ok)
 //!   string     Append{k,v}                 Int(new length)        append(k,v)       Done
 //!   counter    Increment{k,by}             Int(new value)         incr(k,by)        Counter(n)
+//!   volatile   SET k v PX ms               Ok                     put(k,v)          Done
 //!   any        (anything else)             (anything else)        —                 unexpected
 //! ```
 //!
@@ -25,6 +26,12 @@
 //! canonical integers (`incr` results and `i64::to_string` values), so `incr` never meets a
 //! non-integer and never overflows with the small deltas used. Errors are thereby never
 //! expected; one that arrives anyway is reported as *unexpected*, not guessed at.
+//!
+//! *Volatile* keys (`v0`, `v1`, one op in twenty) are written with a short TTL and never read:
+//! the model has no clock, so it could not say when they vanish, and with no reader it need
+//! not. They are there for the replicas: every run then expires keys through the leader's
+//! `DISTRIBUTED.EXPIRE` entries (active expiry) under the run's faults, and the replica
+//! invariants (state digests at every applied index, one term per index) judge that.
 //!
 //! Contention: keys are drawn skewed towards the first of each kind (the smaller of two
 //! uniform draws), so most ops collide on a few keys, which is where linearizability bugs show.
@@ -66,13 +73,35 @@ impl KeySpace {
         client_id: u64,
         seq: u64,
     ) -> OpSpec {
-        if rng.range(0, 10) < 4 {
-            let key = format!("n{}", skewed(rng, self.counter_keys));
-            counter_op(rng, memory, key)
-        } else {
-            let key = format!("s{}", skewed(rng, self.string_keys));
-            string_op(rng, memory, key, format!("{client_id}.{seq}"))
+        match rng.range(0, 20) {
+            0 => volatile_put(rng, format!("{client_id}.{seq}")),
+            1..=8 => {
+                let key = format!("n{}", skewed(rng, self.counter_keys));
+                counter_op(rng, memory, key)
+            }
+            _ => {
+                let key = format!("s{}", skewed(rng, self.string_keys));
+                string_op(rng, memory, key, format!("{client_id}.{seq}"))
+            }
         }
+    }
+}
+
+/// How many volatile keys there are, and the longest TTL they are written with (in ms, the
+/// simulated time's unit): a few ticks, so many expire within a run.
+const VOLATILE_KEYS: u64 = 2;
+const VOLATILE_TTL_MS_MAX: u64 = 500;
+
+/// `SET v<i> unique PX ms`: a write the model sees as a put, on a key no op reads.
+fn volatile_put(rng: &mut SeededRng, unique: String) -> OpSpec {
+    let key = format!("v{}", rng.range(0, VOLATILE_KEYS));
+    let ttl_ms = rng.range(1, VOLATILE_TTL_MS_MAX + 1).to_string();
+    let words = ["set", key.as_str(), unique.as_str(), "PX", ttl_ms.as_str()];
+    let kv = kv::Command::from_words(words.iter().map(|w| bytes(w)).collect())
+        .expect("SET k v PX ms is a valid command");
+    OpSpec {
+        kv,
+        check: check::Command::Put { key, value: unique },
     }
 }
 
@@ -299,6 +328,28 @@ mod tests {
             kinds.insert(op.check.name());
         }
         assert_eq!(kinds.len(), 6, "every op kind is drawn: {kinds:?}");
+    }
+
+    #[test]
+    fn volatile_keys_are_written_with_a_short_ttl_and_modelled_as_puts() {
+        let space = KeySpace {
+            string_keys: 3,
+            counter_keys: 2,
+        };
+        let mut rng = SeededRng::new(5);
+        let memory = Memory::new();
+        let volatile: Vec<OpSpec> = (1..400)
+            .map(|seq| space.draw(&mut rng, &memory, 1, seq))
+            .filter(|op| op.check.key().starts_with('v'))
+            .collect();
+        assert!(volatile.len() >= 5, "about one op in twenty");
+        for op in volatile {
+            assert_eq!((op.kv.name(), op.check.name()), ("set", "put"));
+            let args = op.kv.args();
+            assert_eq!(args[2].as_ref(), b"PX");
+            let ttl: u64 = std::str::from_utf8(&args[3]).unwrap().parse().unwrap();
+            assert!((1..=VOLATILE_TTL_MS_MAX).contains(&ttl));
+        }
     }
 
     #[test]

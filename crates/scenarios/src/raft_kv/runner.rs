@@ -6,6 +6,7 @@
 //!        invariants: Raft's five through OnReplica, replica-progress, replica-agreement
 //!        workload: KvClients (shared with the runner, which reads the history at the end)
 //!        leader hook: kv_leader
+//!        tick input: host_clock (Clock{now_ms = simulated time}, for active expiry)
 //!   KvSimulation::run ──► Simulation::run ──► Report (ok | invariant violation)
 //!                     ──► clients.finish ──► History (no Done ⇒ no return)
 //!                     ──► Checker(Budget::steps, 1 thread) ──► CheckResult
@@ -28,6 +29,7 @@ use super::client::{KvClients, OpCounts};
 use super::coverage::{Coverage, CoverageProbe};
 use super::invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
 use super::options::RaftKvOptions;
+use super::wall_clock::WallClocks;
 use crate::raft::{
     ConfigAgreement, ElectionSafety, LeaderCompleteness, LogMatching, MembershipDriver,
     StateMachineSafety, MEMBERSHIP_CHANGE_INTERVAL_UNITS,
@@ -74,10 +76,20 @@ pub struct KvSimulation {
     clients: Rc<RefCell<KvClients>>,
     /// Replica-agreement's count of digest comparisons.
     digest_comparisons: Rc<Cell<u64>>,
-    /// What the run exercised (snapshots, installs), filled by the coverage probe.
+    /// What the run exercised (snapshots, installs, expiries), filled by the coverage probe.
     coverage: Rc<Cell<Coverage>>,
     /// The checker's per-key step budget.
     check_steps_max: u64,
+}
+
+/// What each node's host hands its replica before every tick: its wall clock (the simulated
+/// time, one unit read as one millisecond, plus the node's offset under skew: `wall_clock.rs`),
+/// the clock its requests are stamped with too, so a leader proposes active expiry
+/// (`replica`'s expiry.rs) when a key's time comes by its own clock.
+fn host_clock(clocks: &WallClocks, node: NodeId, now: Time) -> Option<ReplicaInput> {
+    Some(ReplicaInput::Clock {
+        now_ms: clocks.now_ms(node, now),
+    })
 }
 
 /// A fully wired KV simulation for `seed` (see [`KvSimulation`]).
@@ -90,7 +102,8 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
             .unwrap_or_else(|e| panic!("{id} cannot start from its disk: {e}"))
     };
     let n = opts.raft_options().slots();
-    let clients = Rc::new(RefCell::new(KvClients::new(opts)));
+    let wall_clocks = WallClocks::new(seed, opts);
+    let clients = Rc::new(RefCell::new(KvClients::new(opts, wall_clocks.clone())));
     let agreement = ReplicaAgreement::new(n, DIGEST_EVERY_ENTRIES);
     let digest_comparisons = agreement.comparisons();
     let coverage = Rc::new(Cell::new(Coverage::default()));
@@ -102,8 +115,9 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
         .with_invariant(ReplicaProgress::new(n))
         .with_invariant(agreement)
         .with_invariant(ConfigAgreement::new(n))
-        .with_invariant(CoverageProbe(coverage.clone()))
-        .with_leader_hook(kv_leader);
+        .with_invariant(CoverageProbe::new(coverage.clone()))
+        .with_leader_hook(kv_leader)
+        .with_tick_input(move |node, now| host_clock(&wall_clocks, node, now));
     let workload = SharedClients(clients.clone());
     let sim = if opts.membership_changes {
         sim.with_workload(MembershipDriver::new(
@@ -172,7 +186,7 @@ pub struct KvSeedReport {
     pub unexpected: Vec<String>,
     /// How many replica digests were compared with another replica's at the same index.
     pub digest_comparisons: u64,
-    /// What the run exercised: snapshots persisted and installed.
+    /// What the run exercised: snapshots persisted and installed, expiry entries proposed.
     pub coverage: Coverage,
     /// Every op the clients issued: dump it with [`KvSeedReport::history_json_lines`].
     pub history: History,
@@ -282,7 +296,7 @@ impl fmt::Display for KvSeedReport {
         write!(
             f,
             "ops={} ok={} no_return={} abandoned={} unexpected={} digest_comparisons={} \
-             snapshots={} installs={} check_steps={} {}",
+             snapshots={} installs={} expiries={} check_steps={} {}",
             o.invoked,
             o.ok,
             o.no_return,
@@ -291,6 +305,7 @@ impl fmt::Display for KvSeedReport {
             self.digest_comparisons,
             self.coverage.snapshots,
             self.coverage.installs,
+            self.coverage.expiries,
             self.check_stats.steps,
             self.report.stats
         )

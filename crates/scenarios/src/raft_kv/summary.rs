@@ -164,8 +164,8 @@ impl fmt::Display for KvSummary {
             f,
             "seeds={} invariant_violations={} linearizability_violations={} unexpected_replies={} \
              unknown={} ops={} ok={} no_return={} abandoned={} progress={}/{} ok_min={} \
-             digest_comparisons={} snapshots={} installs={} check_steps={} events={} \
-             ({:.0} events/s, {:.2?})",
+             digest_comparisons={} snapshots={} installs={} expiries={} check_steps={} \
+             events={} ({:.0} events/s, {:.2?})",
             self.seeds_run,
             self.invariant_violations,
             self.linearizability_violations,
@@ -181,6 +181,7 @@ impl fmt::Display for KvSummary {
             self.digest_comparisons,
             self.coverage.snapshots,
             self.coverage.installs,
+            self.coverage.expiries,
             self.check_steps,
             self.stats.events,
             self.events_per_second(),

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   events (clients, peers) ─┐      ┌─ durable(batch k) from the WAL flusher thread
-//!   tick every tick_ms ──────┼──────┤
+//!   tick every tick_ms ──────┼──────┤   (Input::Clock{wall clock} first: active expiry)
 //!                            ▼      ▼
 //!   step / input / tick ──► Effects{writes, messages, outputs}       (up to 256 events,
 //!                                                      clients' before peers', see handle_batch)
@@ -263,8 +263,12 @@ impl Node {
         }
     }
 
+    /// A tick: the host's clock first (a leader may propose active expiry by it), then Raft's.
     fn on_tick(&mut self) {
         self.ticks += 1;
+        let now_ms = requests::wall_clock_ms();
+        let clock = replica::Input::Clock { now_ms };
+        self.replica.input(clock, &mut self.fx);
         self.replica.tick(&mut self.fx);
         self.expire_forwards();
     }

@@ -146,9 +146,9 @@ impl Node {
 }
 
 /// Milliseconds since the Unix epoch, the clock a leader stamps on its entries (the log's time,
-/// `kv::Request::time_ms`). A clock set before 1970 reads as 0: kv's clock never goes back,
+/// `kv::Request::time_ms`) and hands its replica on every tick (`Input::Clock`, active expiry). A clock set before 1970 reads as 0: kv's clock never goes back,
 /// so such a leader only delays expiry, it cannot revive a key.
-fn wall_clock_ms() -> u64 {
+pub(super) fn wall_clock_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

@@ -15,6 +15,9 @@
 //!         delay = uniform(delay range) + sometimes a long extra ─► Deliver at now + delay
 //! ```
 //!
+//! A tick first hands the node its host's tick input, if the run installed one
+//! (`with_tick_input`: the KV replicas' `Clock{now_ms}`), in the same event and Effects.
+//!
 //! Invariant: a message is judged twice, at send (loss, overflow) and at delivery (crash,
 //! partition), so a link cut while a message is in flight loses it, as a real network would.
 //! The `Effects` buffer is taken out of the simulation for the node call and put back after,
@@ -73,7 +76,11 @@ impl<P: Protocol> Simulation<P> {
             });
         }
         let mut fx = std::mem::take(&mut self.effects);
+        let host_input = self.tick_input.as_ref().and_then(|hook| hook(id, self.now));
         if let Some(node) = self.slots[i].node.as_mut() {
+            if let Some(input) = host_input {
+                node.input(input, &mut fx);
+            }
             node.tick(&mut fx);
         }
         let period = self.drift(i);
