@@ -167,6 +167,9 @@ fn interpret_named(name: &str, raw: &Bytes, args: Args<'_>) -> Result<Action, Fr
         }
         return connection_command(spec, non_null(name, args)?);
     }
+    if let Some(frame) = (name == "function").then(|| no_functions(args)).flatten() {
+        return Ok(Action::Local(frame));
+    }
     if let Some(why) = refused(name) {
         return Err(why);
     }
@@ -180,6 +183,26 @@ fn interpret_named(name: &str, raw: &Bytes, args: Args<'_>) -> Result<Action, Fr
             frame: Frame::error(e.code(), &e),
             unknown: kv::table::lookup(raw).is_none(),
         }),
+    }
+}
+
+/// `FUNCTION FLUSH [ASYNC|SYNC]` and `FUNCTION LIST`, answered truthfully for a server that can
+/// hold no functions: flushing none succeeds, the list is empty. Clients and Redis's own test
+/// suite send `FUNCTION FLUSH` when they reset a server; refusing it would make them fail on a
+/// reset they don't need. Every other `FUNCTION` subcommand (LOAD, …) is refused below.
+fn no_functions(args: Args<'_>) -> Option<Frame> {
+    let word = |i: usize| {
+        args.get(i)
+            .and_then(|a| a.as_ref())
+            .map(|a| a.to_ascii_lowercase())
+    };
+    match (word(0).as_deref(), args.len()) {
+        (Some(b"flush"), 1) => Some(Frame::ok()),
+        (Some(b"flush"), 2) if matches!(word(1).as_deref(), Some(b"async" | b"sync")) => {
+            Some(Frame::ok())
+        }
+        (Some(b"list"), 1) => Some(Frame::Array(Vec::new())),
+        _ => None,
     }
 }
 
@@ -418,6 +441,28 @@ mod tests {
             let mut expected: Vec<String> = case.iter().map(|w| w.to_string()).collect();
             expected[1..].iter_mut().for_each(|w| *w = w.to_uppercase());
             assert_eq!(words(&command), expected, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn function_flush_and_list_answer_for_a_server_without_functions_and_the_rest_is_refused() {
+        for flush in [&["FUNCTION", "FLUSH"][..], &["function", "flush", "ASYNC"]] {
+            assert_eq!(run(flush), Action::Local(Frame::ok()), "{flush:?}");
+        }
+        assert_eq!(
+            run(&["FUNCTION", "LIST"]),
+            Action::Local(Frame::Array(Vec::new()))
+        );
+        for refused in [
+            &["FUNCTION", "LOAD", "#!lua name=x"][..],
+            &["FUNCTION", "FLUSH", "NOW"],
+            &["FUNCTION"],
+            &["EVAL", "return 1", "0"],
+        ] {
+            assert!(
+                error_text(run(refused)).contains("is not supported"),
+                "{refused:?}"
+            );
         }
     }
 
