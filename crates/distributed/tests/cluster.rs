@@ -139,3 +139,42 @@ fn a_bad_node_config_is_a_clear_error_with_exit_code_2() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+/// A write that reaches a node while no leader is known waits for the election (bounded by
+/// five election timeouts) instead of failing with TRYAGAIN at once (`node/awaiting_leader.rs`).
+#[test]
+fn a_write_sent_while_no_leader_is_known_waits_for_the_election_instead_of_failing() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::time::Duration;
+
+    // 50 ms ticks: the wait (5 × the longest election timeout, 20 ticks) is 5 s, far longer
+    // than starting a second node and electing a leader takes.
+    let mut cluster = Cluster::down(3);
+    cluster.extra_args = vec!["--tick-ms".into(), "50".into()];
+    cluster.restart(0); // n1 alone: no quorum, so no leader
+    let port = cluster.resp[0];
+    let write = std::thread::spawn(move || {
+        // n1 may not listen yet: retry the connection (bounded), then send the write once.
+        let connect = |_| {
+            let s = std::net::TcpStream::connect(("127.0.0.1", port)).ok();
+            if s.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            s
+        };
+        let mut s = (0..common::ATTEMPTS_MAX)
+            .find_map(connect)
+            .expect("n1 listens");
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        s.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).expect("a reply");
+        line
+    });
+    let parked = |f: &Frame| matches!(f, Frame::Bulk(b) if String::from_utf8_lossy(b).contains("awaiting_leader:1\r\n"));
+    cluster.eventually(0, &["INFO"], parked);
+    cluster.restart(1); // n1 and n2 are a quorum: they elect a leader, and the write goes on
+    assert_eq!(write.join().expect("the client thread"), "+OK\r\n");
+    assert_eq!(cluster.call_until_answered(1, &["GET", "k"]), bulk("v"));
+}

@@ -27,6 +27,7 @@
 //!   persist.rs   Storage (WAL + snapshot store), submitting a batch's writes, snapshots,
 //!                segment removal once a marker is durable, stopping on a WAL failure
 //!   forward.rs   a follower forwards a local request to the leader, once
+//!   awaiting_leader.rs  requests that meet "no leader known" wait, bounded, for an election
 //!   status.rs    the RESP frame for each outcome; INFO / DISTRIBUTED.STATUS
 //! ```
 //!
@@ -47,6 +48,7 @@
 //! machine at once, outside Raft: the opt-in trade of linearizability for latency the README
 //! describes.
 
+mod awaiting_leader;
 mod forward;
 mod persist;
 mod requests;
@@ -119,6 +121,8 @@ pub(crate) struct Node {
     waiters: BTreeMap<u64, Waiter>,
     /// The next tag; tags are never reused within one process.
     next_tag: u64,
+    /// Local requests that met "no leader known", waiting for an election (`awaiting_leader.rs`).
+    awaiting_leader: awaiting_leader::AwaitingLeader,
     /// Forwarded requests awaiting the leader's answer (see `forward.rs`).
     forwarded: BTreeMap<u64, Forwarded>,
     /// The next forward id; starts at a random point each boot (`forward::first_forward_id`)
@@ -163,6 +167,7 @@ impl Node {
             durable_tx,
             waiters: BTreeMap::new(),
             next_tag: 1,
+            awaiting_leader: VecDeque::new(),
             forwarded: BTreeMap::new(),
             next_forward: forward::first_forward_id(boot_nonce),
             ticks: 0,
@@ -271,6 +276,7 @@ impl Node {
         self.replica.input(clock, &mut self.fx);
         self.replica.tick(&mut self.fx);
         self.expire_forwards();
+        self.release_parked();
     }
 
     /// Turn the effects gathered so far into a batch: submit its writes (`persist.rs`), then

@@ -8,6 +8,7 @@
 //!                                                                  ▼
 //!   release ──► Output::Reply{tag, outcome} ──► deliver(tag, outcome)
 //!                 NotLeader{leader=n} for a local client, n known ──► forward.rs (one hop)
+//!                 NotLeader{leader=None} for a local client ──► awaiting_leader.rs (waits)
 //!                 anything else ──► status::outcome_frame ──► answer(reply_to, frame)
 //!                                    Local(oneshot) ──► the connection
 //!                                    Peer{node, id} ──► ForwardReply{id, RESP bytes} ──► node
@@ -84,6 +85,13 @@ impl Node {
                 return self.forward(*leader, waiter);
             }
         }
+        let waiter = match outcome {
+            Outcome::NotLeader { leader: None } => match self.park(waiter) {
+                Some(waiter) => waiter,
+                None => return, // awaiting_leader.rs sends it on once a leader is known
+            },
+            _ => waiter,
+        };
         self.count_outcome(&outcome);
         let frame = status::outcome_frame(&outcome);
         self.answer(waiter.reply_to, frame);

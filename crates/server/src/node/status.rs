@@ -64,6 +64,7 @@ pub(super) fn status(node: &Node) -> Frame {
         format!("sessions:{}", m.sessions_len()),
         format!("pending_requests:{}", node.replica.pending_len()),
         format!("forwarded_waiting:{}", node.forwarded.len()),
+        format!("awaiting_leader:{}", node.awaiting_leader.len()),
         format!("ticks:{}", node.ticks),
         format!("reads:{}", node.config.reads),
         format!("check_quorum:{}", node.config.check_quorum),

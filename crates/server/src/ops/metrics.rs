@@ -96,6 +96,8 @@ pub struct Metrics {
     pub(crate) peer_received: IntCounterVec,
     /// Client connections open now.
     pub(crate) client_connections: IntGauge,
+    /// Client requests waiting for a leader to be elected (`node/awaiting_leader.rs`).
+    pub(crate) awaiting_leader: IntGauge,
     /// Client connections accepted since start.
     pub(crate) client_connections_total: IntCounter,
     /// Failures by kind (`ERROR_KINDS`): answers that were errors (not_leader, retry, busy, a
@@ -153,6 +155,10 @@ impl Metrics {
                 &["type"],
             ),
             client_connections: reg.gauge("client_connections", "Client connections open"),
+            awaiting_leader: reg.gauge(
+                "requests_awaiting_leader",
+                "Client requests waiting for a leader to be elected",
+            ),
             client_connections_total: reg.counter(
                 "client_connections_accepted_total",
                 "Client connections accepted",
