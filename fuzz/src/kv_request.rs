@@ -28,10 +28,18 @@ pub fn run(data: &[u8]) {
             Ok(request) => {
                 // Version 2 is canonical; a version-1 entry (an old WAL) re-encodes as v2.
                 if entry.first() == Some(&kv::REQUEST_VERSION) {
-                    assert_eq!(&request.encode()[..], entry, "the request format is canonical");
+                    assert_eq!(
+                        &request.encode()[..],
+                        entry,
+                        "the request format is canonical"
+                    );
                 } else {
                     let again = Request::decode(&request.encode(), &config.limits);
-                    assert_eq!(again.as_ref(), Ok(&request), "v1 converts to the same v2 request");
+                    assert_eq!(
+                        again.as_ref(),
+                        Ok(&request),
+                        "v1 converts to the same v2 request"
+                    );
                 }
                 if let Some(command) = request.command().filter(|c| c.is_read_only()) {
                     let _ = machine.read(command);
@@ -100,6 +108,40 @@ pub fn sample_requests() -> Vec<Request> {
         cmd(&["exists", "a", "a"]),
         cmd(&["del", "b", "q"]),
         cmd(&["distributed.index"]),
+        cmd(&["hset", "h", "f", "1", "g", "2"]),
+        cmd(&["hincrby", "h", "f", "4"]),
+        cmd(&["hincrbyfloat", "h", "g", "0.5"]),
+        cmd(&["hgetall", "h"]),
+        cmd(&["hscan", "h", "0", "MATCH", "f*", "COUNT", "1"]),
+        cmd(&["rpush", "l", "a", "b", "c", "b"]),
+        cmd(&["lrem", "l", "-1", "b"]),
+        cmd(&["linsert", "l", "BEFORE", "a", "z"]),
+        cmd(&["lmove", "l", "m", "LEFT", "RIGHT"]),
+        cmd(&["lrange", "l", "0", "-1"]),
+        cmd(&["sadd", "s", "x", "y", "z"]),
+        cmd(&["spop", "s", "2"]),
+        cmd(&["srandmember", "s", "-3"]),
+        cmd(&["sunionstore", "u", "s", "h"]),
+        cmd(&["zadd", "z", "GT", "CH", "1", "a", "2.5", "b", "-inf", "c"]),
+        cmd(&["zincrby", "z", "3", "a"]),
+        cmd(&[
+            "zrange", "z", "(1", "+inf", "BYSCORE", "REV", "LIMIT", "0", "2",
+        ]),
+        cmd(&["zrange", "z", "[a", "(c", "BYLEX"]),
+        cmd(&["zpopmin", "z", "2"]),
+        cmd(&["type", "h"]),
+        cmd(&["expire", "h", "5", "NX"]),
+        cmd(&["pexpireat", "l", "40", "GT"]),
+        cmd(&["persist", "h"]),
+        cmd(&["pttl", "h"]),
+        cmd(&["getex", "k", "PXAT", "50"]),
+        cmd(&["setrange", "k", "3", "xyz"]),
+        cmd(&["incrbyfloat", "n", "1.5e3"]),
+        cmd(&["rename", "z", "z2"]),
+        cmd(&["copy", "h", "h2", "REPLACE"]),
+        cmd(&["scan", "0", "MATCH", "*", "COUNT", "2", "TYPE", "hash"]),
+        cmd(&["publish", "ch", "hello"]),
+        cmd(&["flushall"]),
     ];
     let mut requests: Vec<Request> = commands
         .into_iter()

@@ -304,10 +304,12 @@ fn answer(msg: &Message) -> Option<Message> {
             term: *term,
             vote_granted: true,
         }),
-        Message::RequestVote(RequestVote { term, .. }) => Message::RequestVoteResponse(RequestVoteResponse {
-            term: *term,
-            vote_granted: true,
-        }),
+        Message::RequestVote(RequestVote { term, .. }) => {
+            Message::RequestVoteResponse(RequestVoteResponse {
+                term: *term,
+                vote_granted: true,
+            })
+        }
         Message::AppendEntries(AppendEntries {
             term,
             prev_log_index,
@@ -436,7 +438,10 @@ fn seed_frames() -> Vec<PeerFrame> {
             done: true,
             round: 2,
         })),
-        PeerFrame::Raft(Message::ReadIndexRequest(ReadIndexRequest { term: 4, id: 7 })),
+        PeerFrame::Raft(Message::ReadIndexRequest(ReadIndexRequest {
+            term: 4,
+            id: 7,
+        })),
         PeerFrame::Forward {
             id: 7,
             request: Bytes::from_static(b"req"),
