@@ -100,7 +100,7 @@ pub(crate) fn typed_write_or_read(
         },
         'l' => match pick(["lpush", "rpush", "lpop", "rpop"]) {
             name @ ("lpush" | "rpush") => command(&[name, key, unique]),
-            _ if roll % 3 == 0 => command(&["llen", key]),
+            _ if roll.is_multiple_of(3) => command(&["llen", key]),
             name => command(&[name, key]),
         },
         'm' => match pick(["sadd", "srem", "sismember", "scard"]) {
