@@ -149,14 +149,15 @@ fn kv_one_key_contention() {
     };
     each_seed(&opts, 0..20, |seed| {
         let r = run_library(seed, &opts, None)?;
-        // The volatile keys (`v…`, SET PX, never read: active expiry's work) are no contention.
+        // `string_keys` and `counter_keys` bound the string and counter keys (`s…`, `n…`);
+        // the typed (`h`, `l`, `m`, `z`) and volatile (`v`) keys are their own kinds.
         let keys: BTreeSet<&str> = (r.history.ops().iter())
-            .map(|o| o.input.key())
-            .filter(|k| !k.starts_with('v'))
+            .flat_map(|o| o.input.keys())
+            .filter(|k| k.starts_with('s') || k.starts_with('n'))
             .collect();
         ensure!(
             keys.len() <= 2,
-            "ops on more than two contended keys: {keys:?}"
+            "ops on more than two string and counter keys: {keys:?}"
         );
         every_client_completes(&r.history, 8, 10)?;
         let end = opts.issue_until_units();

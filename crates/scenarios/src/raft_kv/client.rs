@@ -6,13 +6,15 @@
 //!
 //! ```text
 //!   new op: seq += 1 (seq 1 opens the session with an incr, see `ops.rs`),
-//!           history.invoke(at the first send)
+//!           history.invoke_kv(body, at the first send)
 //!      │
+//!      ├─ a WATCHed EXEC: first DISTRIBUTED.INDEX (a read, retried like any op) ─► Done(:i)
+//!      │     ─► the body's since = i, seq += 1 (a fresh seq for the EXEC itself)
 //!      ▼
 //!   send Request{client_id, seq} ──► guessed leader, or a random node (not the one that failed);
 //!      │                                 a read, with odds follower_reads_per_million: any node
 //!      │
-//!      ├─ Done(reply) ───────────► history.complete(outcome, now); think; next op
+//!      ├─ Done(reply) ───────────► history.complete_kv(reply, now); think; next op
 //!      ├─ NotLeader{hint} ───────► resend the SAME request to the hint, at once
 //!      ├─ NotLeader{none}, Retry ► resend the SAME request elsewhere, after a backoff
 //!      ├─ Busy ──────────────────► resend the SAME request to the same node, after a backoff
@@ -47,10 +49,12 @@ use distributed_core::{NodeId, Rng, SeededRng};
 use kv::Request;
 use replica::{Input, KvReplica, Outcome, Output};
 
-use super::ops::{self, KeySpace, Memory};
-use super::options::{RaftKvOptions, CLIENTS_MAX, OPS_PER_CLIENT_LIMIT, OP_ATTEMPTS_LIMIT};
+use super::ops::{self, KeySpace, Memory, OpCounts};
+use super::options::RaftKvOptions;
+use super::tag::{Tag, CLIENT_IDS_END};
 use super::wall_clock::WallClocks;
 use super::ReadPath;
+use crate::faults::FaultProfile;
 use sim::config::Time;
 use sim::hooks::{Workload, WorkloadStep};
 use sim::view::ClusterView;
@@ -73,45 +77,6 @@ const UNEXPECTED_KEPT_MAX: usize = 8;
 /// A time that never comes: a retired client's next action.
 const NEVER: Time = Time::MAX;
 
-/// A request's tag: which session, which request, which attempt, packed into the `u64` the
-/// replica echoes. `client_id < 2^24`, `seq < 2^24`, `attempt < 2^16` (options enforce these).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Tag {
-    /// The session; identifies the client (and, after a give-up, which of its sessions).
-    pub(crate) client_id: u64,
-    /// The request within the session.
-    pub(crate) seq: u64,
-    /// Which send of that request: only the latest send's refusals steer the client.
-    pub(crate) attempt: u32,
-}
-
-/// Bits of a tag for the attempt, the seq, and (the rest) the client id.
-const ATTEMPT_BITS: u32 = 16;
-const SEQ_BITS: u32 = 24;
-const CLIENT_SHIFT: u32 = ATTEMPT_BITS + SEQ_BITS;
-
-/// The first `client_id` that no longer fits in a tag.
-const CLIENT_IDS_END: u64 = 1 << (u64::BITS - CLIENT_SHIFT);
-
-// The limits the options enforce must fit the fields they are packed into.
-const _: () = assert!(OPS_PER_CLIENT_LIMIT < 1 << SEQ_BITS);
-const _: () = assert!((OP_ATTEMPTS_LIMIT as u64) < 1 << ATTEMPT_BITS);
-const _: () = assert!((CLIENTS_MAX as u64) < CLIENT_IDS_END);
-
-impl Tag {
-    pub(crate) fn encode(self) -> u64 {
-        (self.client_id << CLIENT_SHIFT) | (self.seq << ATTEMPT_BITS) | u64::from(self.attempt)
-    }
-
-    pub(crate) fn decode(tag: u64) -> Tag {
-        Tag {
-            client_id: tag >> CLIENT_SHIFT,
-            seq: (tag >> ATTEMPT_BITS) & ((1 << SEQ_BITS) - 1),
-            attempt: (tag & ((1 << ATTEMPT_BITS) - 1)) as u32,
-        }
-    }
-}
-
 /// The send of an op that is waiting for an answer.
 #[derive(Clone, Copy, Debug)]
 struct Waiting {
@@ -126,8 +91,11 @@ struct Waiting {
 struct Op {
     /// Its request number in the client's session.
     seq: u64,
-    /// Both forms of the command: the replica's and the checker's.
+    /// The body sent and recorded, and its kind.
     spec: ops::OpSpec,
+    /// A WATCHed EXEC that has not read its index yet: the current request is
+    /// `DISTRIBUTED.INDEX`, and the EXEC follows with the next seq (see `watched`).
+    watching: bool,
     /// Its place in the history, completed by the first `Done`.
     id: OpId,
     /// Sends so far; the current send's number.
@@ -169,32 +137,6 @@ struct Client {
     memory: Memory,
 }
 
-/// What the clients did over a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct OpCounts {
-    /// Ops started (each is one history entry).
-    pub invoked: u64,
-    /// Ops that got a `Done` the model could state: history entries with a return.
-    pub ok: u64,
-    /// History entries with no return (abandoned, still in flight at the end, or unexpected).
-    pub no_return: u64,
-    /// Ops given up on after `op_attempts_max` sends.
-    pub abandoned: u64,
-    /// `Done` replies the model could not state (an error, or the wrong shape): a finding.
-    pub unexpected: u64,
-}
-
-impl OpCounts {
-    /// Add another run's counts.
-    pub fn add(&mut self, other: &OpCounts) {
-        self.invoked += other.invoked;
-        self.ok += other.ok;
-        self.no_return += other.no_return;
-        self.abandoned += other.abandoned;
-        self.unexpected += other.unexpected;
-    }
-}
-
 /// The clients' results: the history to check and what went into it.
 #[derive(Clone, Debug)]
 pub(crate) struct ClientsResult {
@@ -211,8 +153,8 @@ pub(crate) struct ClientsResult {
 struct Abandoned {
     /// Its history entry.
     id: OpId,
-    /// Its command, to map the late reply.
-    check: check::Command,
+    /// Its op, for the counters.
+    spec: ops::OpSpec,
 }
 
 /// N sequential clients behind one simulator workload (see the module docs). Built by
@@ -279,6 +221,7 @@ impl KvClients {
             keys: KeySpace {
                 string_keys: opts.string_keys,
                 counter_keys: opts.counter_keys,
+                volatile_reads: !opts.faults.has(FaultProfile::Skew),
             },
             history: HistoryBuilder::new(),
             abandoned: BTreeMap::new(),
@@ -368,10 +311,20 @@ impl KvClients {
             seq: op.seq,
             attempt: op.attempt,
         };
-        let mut request = Request::in_session(c.client_id, op.seq, op.spec.kv.clone());
-        // The receiving node's wall clock, as its host would stamp it (a leader's time is the
-        // log's time; one time unit is read as one millisecond; skewed per node under skew).
-        request.time_ms = self.wall_clocks.now_ms(target, now);
+        let body = if op.watching {
+            kv::Body::One(ops::command(&["distributed.index"]))
+        } else {
+            op.spec.body.clone()
+        };
+        let request = Request {
+            client_id: c.client_id,
+            seq: op.seq,
+            // The receiving node's wall clock, as its host would stamp it (a leader's time is
+            // the log's time; one unit is read as one millisecond; offset per node under skew;
+            // why expiry can be judged only without skew: `ops.rs`).
+            time_ms: self.wall_clocks.now_ms(target, now),
+            body,
+        };
         self.last_sent = Some((i, op.attempt));
         Some((
             target,
@@ -395,11 +348,16 @@ impl KvClients {
         } else {
             self.keys.draw(rng, &c.memory, c.client_id, c.seq)
         };
-        let id = self.history.invoke(c.client_id, spec.check.clone(), now);
+        let id = self
+            .history
+            .invoke_kv(c.client_id, &spec.body, now)
+            .unwrap_or_else(|e| panic!("the checker's model knows every op drawn: {e}"));
         let pause = rng.range(0, self.think_units_max + 1);
+        let watching = matches!(&spec.body, kv::Body::Exec { watched, .. } if !watched.is_empty());
         c.op = Some(Op {
             seq: c.seq,
             spec,
+            watching,
             id,
             attempt: 0,
             waiting: None,
@@ -414,9 +372,13 @@ impl KvClients {
         let c = &mut self.clients[i];
         let Some(op) = c.op.take() else { return };
         self.counts.abandoned += 1;
-        let check = op.spec.check;
-        self.abandoned
-            .insert((c.client_id, op.seq), Abandoned { id: op.id, check });
+        if !op.watching {
+            // An EXEC still reading its index was never sent: it can never take effect, and
+            // a late reply to its index read is no reply to it.
+            let spec = op.spec;
+            self.abandoned
+                .insert((c.client_id, op.seq), Abandoned { id: op.id, spec });
+        }
         if self.next_client_id >= CLIENT_IDS_END {
             c.due = NEVER; // no session id left to give: this client retires
             c.issued = self.ops_per_client_max;
@@ -435,7 +397,9 @@ impl KvClients {
     fn target(&mut self, i: usize, nodes: u64, rng: &mut SeededRng) -> NodeId {
         let odds = self.follower_reads_per_million;
         let c = &mut self.clients[i];
-        let read = c.op.as_ref().is_some_and(|op| op.spec.kv.is_read_only());
+        let read =
+            c.op.as_ref()
+                .is_some_and(|op| op.watching || op.spec.body.is_read_only());
         let anywhere = read && odds > 0 && rng.chance(odds);
         if let Some(l) = c.leader.filter(|_| !anywhere) {
             return l;
@@ -489,34 +453,65 @@ impl KvClients {
     fn complete(&mut self, i: usize, node: NodeId, reply: &kv::Reply, now: Time) {
         let c = &mut self.clients[i];
         let op = c.op.take().expect("the caller found the op");
-        if !op.spec.kv.is_read_only() || self.reads_via_log {
+        let read = op.watching || op.spec.body.is_read_only();
+        if !read || self.reads_via_log {
             c.leader = Some(node); // only a leader answers a write (or a read via the log)
         }
-        c.due = now + op.pause;
-        if let Some(value) = ops::observed(&op.spec.check, reply) {
-            c.memory.insert(op.spec.check.key().to_string(), value);
+        if op.watching {
+            return self.watched(i, op, reply, now);
         }
-        self.record(op.id, &op.spec.check, reply, now);
+        c.due = now + op.pause;
+        if let Some((key, value)) = ops::observed(&op.spec.body, reply) {
+            c.memory.insert(key, value);
+        }
+        self.record(op.id, &op.spec, reply, now);
+    }
+
+    /// Client `i`'s WATCH read its index: the EXEC carries it as `since`, under the next seq
+    /// (with reads through the log the index read took this seq's place in the session
+    /// table, whose cached reply a resend of the same seq would get back). Sent at once.
+    fn watched(&mut self, i: usize, mut op: Op, reply: &kv::Reply, now: Time) {
+        let c = &mut self.clients[i];
+        let index = match reply {
+            kv::Reply::Int(n) => u64::try_from(*n).ok(),
+            _ => None,
+        };
+        let (Some(index), kv::Body::Exec { since, .. }) = (index, &mut op.spec.body) else {
+            // Not an index: the EXEC is never sent, and stays "no return" in the history.
+            c.due = now + op.pause;
+            return self.unexpected(format!("t={now} DISTRIBUTED.INDEX was answered {reply}"));
+        };
+        *since = index;
+        c.seq += 1;
+        op.seq = c.seq;
+        op.watching = false;
+        op.waiting = None;
+        c.due = now;
+        c.op = Some(op);
     }
 
     /// A `Done` for an op whose client moved on: complete it if it was abandoned.
     fn late_done(&mut self, tag: Tag, reply: &kv::Reply, now: Time) {
         if let Some(a) = self.abandoned.remove(&(tag.client_id, tag.seq)) {
-            self.record(a.id, &a.check, reply, now);
+            self.record(a.id, &a.spec, reply, now);
         }
     }
 
-    fn record(&mut self, id: OpId, command: &check::Command, reply: &kv::Reply, now: Time) {
-        let recorded = ops::outcome(command, reply)
-            .and_then(|o| self.history.complete(id, o, now).map_err(|e| e.to_string()));
-        match recorded {
-            Ok(()) => self.counts.ok += 1,
-            Err(message) => {
-                self.counts.unexpected += 1;
-                if self.unexpected.len() < UNEXPECTED_KEPT_MAX {
-                    self.unexpected.push(format!("t={now} {message}"));
-                }
+    fn record(&mut self, id: OpId, spec: &ops::OpSpec, reply: &kv::Reply, now: Time) {
+        match self.history.complete_kv(id, reply, now) {
+            Ok(()) => {
+                self.counts.ok += 1;
+                self.counts.tally(spec, reply);
             }
+            Err(e) => self.unexpected(format!("t={now} {e}")),
+        }
+    }
+
+    /// A reply the model cannot state: counted, and the first few kept verbatim.
+    fn unexpected(&mut self, message: String) {
+        self.counts.unexpected += 1;
+        if self.unexpected.len() < UNEXPECTED_KEPT_MAX {
+            self.unexpected.push(message);
         }
     }
 }

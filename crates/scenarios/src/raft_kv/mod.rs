@@ -46,8 +46,10 @@
 //! mod.rs          this map
 //! options.rs      RaftKvOptions (reusing the Raft adapter's fault profiles; read path, clocks,
 //!                 the drift bound derived from them), validate, parsers
-//! ops.rs          the op mix and key space; kv::Command/Reply ↔ check::Command/Outcome
+//! ops.rs          the op mix and key space as kv::Body (what runs is what is checked);
+//!                 OpCounts. ops_mix.rs: the commands per key kind
 //! client.rs       KvClients: the sequential, retrying, exactly-once clients; the history
+//! tag.rs          Tag: (client_id, seq, attempt) packed into the u64 a reply echoes
 //! invariants.rs   OnReplica (Raft's invariants on replicas), replica-progress,
 //!                 replica-agreement (state digests), the leader hook
 //! coverage.rs     Coverage: snapshots taken and installed, expiry entries proposed, so
@@ -65,11 +67,12 @@ mod ops;
 mod options;
 mod runner;
 mod summary;
+mod tag;
 mod wall_clock;
 
-pub use client::OpCounts;
 pub use coverage::Coverage;
 pub use invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
+pub use ops::OpCounts;
 pub use options::{
     parse_read_path, parse_replica_variant, RaftKvOptions, CLIENTS_MAX, KEYS_MAX,
     OPS_PER_CLIENT_LIMIT, OP_ATTEMPTS_LIMIT,

@@ -1,58 +1,109 @@
-//! What the simulated clients ask, and how each answer is written into the checked history.
+//! What the simulated clients ask: the op mix over the key space, as the store's own
+//! [`kv::Body`] (one command, or a MULTI/EXEC transaction).
 //!
-//! Every op exists twice: as the `kv::Command` a replica runs and as the `check::Command` the
-//! linearizability checker's `kv` model replays. The two must mean the same thing, and every
-//! `Done` reply must become the outcome the model would compute, or the checker reports
-//! violations that are not there (or misses ones that are). The table this file keeps:
+//! One vocabulary: the body a replica runs is the body the history records
+//! (`HistoryBuilder::invoke_kv` / `complete_kv`), and the `check` crate alone says what a body
+//! and its reply mean to the linearizability model (`check`'s `kv/request.rs`). So this file
+//! only has to draw bodies that model knows; a reply it cannot state is counted *unexpected*.
 //!
 //! ```text
-//!   key kind   kv::Command                 kv::Reply              check::Command    Outcome
-//!   ─────────  ──────────────────────────  ─────────────────────  ────────────────  ─────────────
-//!   any        Get{k}                      Value(v)               get(k)            Value(v)
-//!   any        Put{k,v}                    Ok                     put(k,v)          Done
-//!   any        Delete{[k]}                 Int(removed)           delete(k)         Done
-//!   any        CompareAndSet{k,exp,new}    Cas{ok,current}        cas(k,exp,new)    Swapped(ok)
-//!   string     Append{k,v}                 Int(new length)        append(k,v)       Done
-//!   counter    Increment{k,by}             Int(new value)         incr(k,by)        Counter(n)
-//!   volatile   SET k v PX ms               Ok                     put(k,v)          Done
-//!   any        (anything else)             (anything else)        —                 unexpected
+//!   key kind      keys         ops (one command each)                         share
+//!   ────────────  ───────────  ─────────────────────────────────────────────  ─────
+//!   string        s0 s1 …      GET SET APPEND CAS DEL                          37%
+//!   counter       n0 n1 …      GET INCRBY SET CAS DEL (only integers, so no     36%
+//!                              INCR ever meets a non-integer)
+//!   hash          h0 h1        HSET HGET HDEL HLEN DEL, one field of f0..f3    ┐
+//!   list          l0 l1        LPUSH RPUSH LPOP RPOP LLEN DEL                  │ 12%
+//!   set           m0 m1        SADD SREM SISMEMBER SCARD DEL, members e0..e4   │ (1 in 10
+//!   sorted set    z0 z1        ZADD (integer score) ZSCORE ZREM ZCARD DEL      ┘  wrong-type)
+//!   volatile      v0 v1        SET PX, SETEX, PEXPIRE, PERSIST; and GET PTTL    5%
+//!                              TTL EXISTS (reads only without wall-clock skew)
+//!   transaction   one group    MULTI 2..=4 of the above on a group's keys EXEC; 10%
+//!                              1 in 3 WATCHes a key of the group first
 //! ```
 //!
-//! The model keeps less than the replies say (`delete`'s count, `append`'s length, a failed
-//! `cas`'s current value are dropped), which can only hide a violation, never invent one.
+//! **Transactions** draw every key from one small *group* (`TXN_GROUPS`: `{s0 h0 l0}`,
+//! `{s1 n1 m0 z0}`): the checker's search is per partition, and a transaction joins its keys'
+//! partitions; random keys would merge the whole key space into one partition too large to
+//! search. A WATCHed EXEC first reads `DISTRIBUTED.INDEX` (as the server's WATCH does, through
+//! the read path) and sends that index as the body's `since` (`client.rs`); a watched key
+//! written since then makes the replica answer `*-1`, which the history records as *aborted*
+//! (the model checks that an aborted EXEC changed nothing).
 //!
-//! Keys come in two kinds so that every reply is one the model can state: *string* keys
-//! (`s0`, `s1`, …) never see `incr`, and *counter* keys (`n0`, `n1`, …) only ever hold
-//! canonical integers (`incr` results and `i64::to_string` values), so `incr` never meets a
-//! non-integer and never overflows with the small deltas used. Errors are thereby never
-//! expected; one that arrives anyway is reported as *unexpected*, not guessed at.
+//! **Wrong types**: one typed op in ten is a *read* of another type (`GET h0`, `LLEN s1`, …),
+//! so WRONGTYPE replies are exercised without a key ever changing type (a write of the wrong
+//! type to an absent key would create it with that type and confuse the rest of the mix).
 //!
-//! *Volatile* keys (`v0`, `v1`, one op in twenty) are written with a short TTL and never read:
-//! the model has no clock, so it could not say when they vanish, and with no reader it need
-//! not. They are there for the replicas: every run then expires keys through the leader's
-//! `DISTRIBUTED.EXPIRE` entries (active expiry) under the run's faults, and the replica
-//! invariants (state digests at every applied index, one term per index) judge that.
+//! **Volatile keys and the clock.** The model judges expiry assuming every entry's `time_ms`
+//! lies inside its op's [invoke, return] interval, in simulated ms (`check`'s `kv/expiry.rs`).
+//! The sim stamps a request with the *receiving node's* wall clock at the send
+//! (`wall_clock.rs`), and a leader stamps its active-expiry entries with its own: without
+//! skew every offset is 0, so a stamp is the send time (after the invoke, before the `Done`),
+//! and no entry is stamped in the future. Under the skew profiles a host's clock is up to
+//! ±250 ms off: a client's own stamp would not help, since a leader ahead still stamps
+//! `DISTRIBUTED.EXPIRE` in the future and expires a key before a read that returns before its
+//! earliest deadline. So with skew (`volatile_reads == false`) volatile keys are only written
+//! blindly (`SET PX`, whose `+OK` says nothing of the clock), as before: the replicas still
+//! expire them under skewed leaders, and replica agreement judges that.
 //!
 //! Contention: keys are drawn skewed towards the first of each kind (the smaller of two
-//! uniform draws), so most ops collide on a few keys, which is where linearizability bugs show.
+//! uniform draws), so most ops collide on a few keys, which is where linearizability bugs
+//! show. Values written are unique to their request (`client.seq`), so a read names the write
+//! it saw.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use distributed_core::{Rng, SeededRng};
 
-/// One op, as the replica runs it and as the checker replays it.
+#[path = "ops_mix.rs"]
+mod mix;
+
+pub(crate) use mix::{counter_op, string_op, typed_op, volatile_op};
+
+/// One op: what the replica runs and the history records, and what kind of op it is (for
+/// the run's counters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct OpSpec {
-    /// What the replica runs.
-    pub(crate) kv: kv::Command,
-    /// What the checker's `kv` model replays: the same meaning in the history's vocabulary.
-    pub(crate) check: check::Command,
+    /// The body sent, exactly as recorded. A WATCHed EXEC's `since` is filled in by the client
+    /// once it has read the index.
+    pub(crate) body: kv::Body,
+    /// What the counters make of its reply.
+    pub(crate) kind: OpKind,
 }
 
-/// The last value a client saw for each key: makes its `cas` expectations plausible, so some
-/// succeed (a `cas` with a random expectation almost always fails, and tests little).
+/// What kind of op, for [`OpCounts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OpKind {
+    /// A single command on a key of its own type.
+    Plain,
+    /// A MULTI/EXEC transaction.
+    Exec,
+    /// A read of a volatile key: answered "absent" once the key expired.
+    VolatileRead,
+    /// A read of a key of another type: answered WRONGTYPE when the key exists.
+    WrongType,
+}
+
+/// The last value a client saw for each string or counter key: makes its `cas` expectations
+/// plausible, so some succeed (a `cas` with a random expectation almost always fails).
 pub(crate) type Memory = BTreeMap<String, Option<String>>;
+
+/// How many keys of each typed kind (hash, list, set, sorted set), and of volatile keys.
+pub(crate) const TYPED_KEYS: usize = 2;
+
+/// The transaction groups: each EXEC draws all its keys from one. Named by kind and index;
+/// the string and counter indexes wrap to the options' key counts. `n0` is in none: every
+/// session opens with an `incr` on (mostly) `n0`, so during an outage it gathers the ops
+/// without a return, and each of those doubles the orders a partition's search may try;
+/// merged with `s0`'s, they exhausted the search budget (seed 274 of the membership run).
+const TXN_GROUPS: [&[(char, usize)]; 2] = [
+    &[('s', 0), ('h', 0), ('l', 0)],
+    &[('s', 1), ('n', 1), ('m', 0), ('z', 0)],
+];
+
+/// Commands per transaction: 2..=TXN_COMMANDS_MAX.
+const TXN_COMMANDS_MAX: u64 = 4;
 
 /// The keys clients draw from, and the mix of ops on each kind.
 #[derive(Clone, Copy, Debug)]
@@ -61,11 +112,12 @@ pub(crate) struct KeySpace {
     pub(crate) string_keys: usize,
     /// How many integer keys (`n0..`).
     pub(crate) counter_keys: usize,
+    /// Volatile keys are read too (no wall-clock skew: see the module docs).
+    pub(crate) volatile_reads: bool,
 }
 
 impl KeySpace {
     /// A random op for the client with session `client_id`, about to send request `seq`.
-    /// Values written are unique to that request, so a read names the write it saw.
     pub(crate) fn draw(
         &self,
         rng: &mut SeededRng,
@@ -73,39 +125,26 @@ impl KeySpace {
         client_id: u64,
         seq: u64,
     ) -> OpSpec {
-        match rng.range(0, 20) {
-            0 => volatile_put(rng, format!("{client_id}.{seq}")),
-            1..=8 => {
+        let unique = format!("{client_id}.{seq}");
+        let (command, kind) = match rng.range(0, 100) {
+            0..=4 => volatile_op(rng, self.volatile_reads, &unique),
+            5..=14 => return self.transaction(rng, memory, &unique),
+            15..=26 => typed_op(rng, self, &unique),
+            27..=62 => {
                 let key = format!("n{}", skewed(rng, self.counter_keys));
-                counter_op(rng, memory, key)
+                (counter_op(rng, memory, &key), OpKind::Plain)
             }
             _ => {
                 let key = format!("s{}", skewed(rng, self.string_keys));
-                string_op(rng, memory, key, format!("{client_id}.{seq}"))
+                (string_op(rng, memory, &key, &unique), OpKind::Plain)
             }
+        };
+        OpSpec {
+            body: kv::Body::One(command),
+            kind,
         }
     }
-}
 
-/// How many volatile keys there are, and the longest TTL they are written with (in ms, the
-/// simulated time's unit): a few ticks, so many expire within a run.
-const VOLATILE_KEYS: u64 = 2;
-const VOLATILE_TTL_MS_MAX: u64 = 500;
-
-/// `SET v<i> unique PX ms`: a write the model sees as a put, on a key no op reads.
-fn volatile_put(rng: &mut SeededRng, unique: String) -> OpSpec {
-    let key = format!("v{}", rng.range(0, VOLATILE_KEYS));
-    let ttl_ms = rng.range(1, VOLATILE_TTL_MS_MAX + 1).to_string();
-    let words = ["set", key.as_str(), unique.as_str(), "PX", ttl_ms.as_str()];
-    let kv = kv::Command::from_words(words.iter().map(|w| bytes(w)).collect())
-        .expect("SET k v PX ms is a valid command");
-    OpSpec {
-        kv,
-        check: check::Command::Put { key, value: unique },
-    }
-}
-
-impl KeySpace {
     /// The first op of a session: an `incr`, which every replica variant answers only once it
     /// has been applied. The replicas create a session when its seq-1 request applies (the
     /// dissertation's RegisterClient, §6.3, folded into the first command); a session opened
@@ -113,266 +152,176 @@ impl KeySpace {
     /// commit, may never exist, and every later write would be refused as `SessionUnknown`.
     pub(crate) fn opening(&self, rng: &mut SeededRng) -> OpSpec {
         let key = format!("n{}", skewed(rng, self.counter_keys));
-        incr(key, small_delta(rng))
+        OpSpec {
+            body: kv::Body::One(kv::Command::incr_by(bytes(&key), small_delta(rng))),
+            kind: OpKind::Plain,
+        }
+    }
+
+    /// A MULTI/EXEC of 2..=4 commands on one group's keys; one in three WATCHes one of them
+    /// (`since` is 0 until the client has read the index).
+    fn transaction(&self, rng: &mut SeededRng, memory: &Memory, unique: &str) -> OpSpec {
+        let group = TXN_GROUPS[rng.range(0, TXN_GROUPS.len() as u64) as usize];
+        let n = rng.range(2, TXN_COMMANDS_MAX + 1);
+        let mut keys = Vec::new();
+        let commands = (0..n)
+            .map(|i| {
+                let (kind, index) = group[rng.range(0, group.len() as u64) as usize];
+                let key = self.group_key(kind, index);
+                let unique = format!("{unique}.{i}");
+                keys.push(key.clone());
+                match kind {
+                    's' => string_op(rng, memory, &key, &unique),
+                    'n' => counter_op(rng, memory, &key),
+                    _ => mix::typed_write_or_read(rng, kind, &key, &unique),
+                }
+            })
+            .collect();
+        let watched = if rng.range(0, 3) == 0 {
+            vec![bytes(&keys[rng.range(0, keys.len() as u64) as usize])]
+        } else {
+            Vec::new()
+        };
+        OpSpec {
+            body: kv::Body::Exec {
+                watched,
+                since: 0,
+                commands,
+            },
+            kind: OpKind::Exec,
+        }
+    }
+
+    /// A group's key of `kind`: string and counter indexes wrap to how many there are.
+    fn group_key(&self, kind: char, index: usize) -> String {
+        match kind {
+            's' => format!("s{}", index % self.string_keys.max(1)),
+            'n' => format!("n{}", index % self.counter_keys.max(1)),
+            _ => format!("{kind}{index}"),
+        }
     }
 }
 
 /// An index in `0..n` biased towards 0: P(0) ≈ 2/n.
-fn skewed(rng: &mut SeededRng, n: usize) -> usize {
+pub(crate) fn skewed(rng: &mut SeededRng, n: usize) -> usize {
     let n = n.max(1) as u64;
     rng.range(0, n).min(rng.range(0, n)) as usize
 }
 
-/// The expectation of a `cas`: usually the last value seen, sometimes "absent".
-fn expectation(rng: &mut SeededRng, memory: &Memory, key: &str) -> Option<String> {
-    match memory.get(key) {
-        Some(seen) if rng.range(0, 4) != 0 => seen.clone(),
-        _ => None,
-    }
-}
-
-fn string_op(rng: &mut SeededRng, memory: &Memory, key: String, unique: String) -> OpSpec {
-    match rng.range(0, 100) {
-        0..=34 => get(key),
-        35..=59 => put(key, unique),
-        60..=79 => {
-            let letter = char::from(b'a' + rng.range(0, 26) as u8).to_string();
-            OpSpec {
-                kv: kv::Command::append(bytes(&key), bytes(&letter)),
-                check: check::Command::Append { key, value: letter },
-            }
-        }
-        80..=91 => {
-            let expected = expectation(rng, memory, &key);
-            cas(key, expected, unique)
-        }
-        _ => delete(key),
-    }
-}
-
-fn counter_op(rng: &mut SeededRng, memory: &Memory, key: String) -> OpSpec {
-    let small = |rng: &mut SeededRng| rng.range(0, 21).to_string();
-    match rng.range(0, 100) {
-        0..=29 => get(key),
-        30..=69 => incr(key, small_delta(rng)),
-        70..=79 => {
-            let value = small(rng);
-            put(key, value)
-        }
-        80..=89 => {
-            let expected = expectation(rng, memory, &key);
-            let new = small(rng);
-            cas(key, expected, new)
-        }
-        _ => delete(key),
-    }
-}
-
 /// A delta in -2..=5: counters drift upwards but also go negative, and never overflow.
-fn small_delta(rng: &mut SeededRng) -> i64 {
+pub(crate) fn small_delta(rng: &mut SeededRng) -> i64 {
     rng.range(0, 8) as i64 - 2
 }
 
-fn incr(key: String, by: i64) -> OpSpec {
-    OpSpec {
-        kv: kv::Command::incr_by(bytes(&key), by),
-        check: check::Command::Incr { key, delta: by },
-    }
+/// The command whose words are `words` (name first); the mix only draws valid ones.
+pub(crate) fn command(words: &[&str]) -> kv::Command {
+    kv::Command::from_words(words.iter().map(|w| bytes(w)).collect())
+        .unwrap_or_else(|e| panic!("the op mix drew an invalid command {words:?}: {e}"))
 }
 
-fn get(key: String) -> OpSpec {
-    OpSpec {
-        kv: kv::Command::get(bytes(&key)),
-        check: check::Command::Get { key },
-    }
-}
-
-fn put(key: String, value: String) -> OpSpec {
-    OpSpec {
-        kv: kv::Command::set(bytes(&key), bytes(&value)),
-        check: check::Command::Put { key, value },
-    }
-}
-
-fn cas(key: String, expected: Option<String>, new: String) -> OpSpec {
-    OpSpec {
-        kv: kv::Command::cas(bytes(&key), expected.as_deref().map(bytes), bytes(&new)),
-        check: check::Command::Cas { key, expected, new },
-    }
-}
-
-fn delete(key: String) -> OpSpec {
-    OpSpec {
-        kv: kv::Command::del(vec![bytes(&key)]),
-        check: check::Command::Delete { key },
-    }
-}
-
-fn bytes(s: &str) -> Bytes {
+pub(crate) fn bytes(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 
-fn text(b: &Bytes) -> Result<String, String> {
-    String::from_utf8(b.to_vec()).map_err(|_| format!("a value that is not UTF-8: {b:?}"))
+fn text(b: &Bytes) -> Option<String> {
+    String::from_utf8(b.to_vec()).ok()
 }
 
-/// A value reply (`Bulk` or `Null`) as the model's optional text.
-fn value(reply: &kv::Reply) -> Option<Result<Option<String>, String>> {
-    let v = reply.as_value().ok()?;
-    Some(v.map(text).transpose())
+/// A value reply (`Bulk` or `Null`) as optional text.
+fn value(reply: &kv::Reply) -> Option<Option<String>> {
+    match reply.as_value().ok()? {
+        Some(b) => Some(Some(text(b)?)),
+        None => Some(None),
+    }
 }
 
-/// A CAS reply, `[1|0, current]`, as (swapped, current).
-fn cas_parts(reply: &kv::Reply) -> Option<(bool, &kv::Reply)> {
-    match reply {
-        kv::Reply::Array(items) => match items.as_slice() {
-            [kv::Reply::Int(ok), current] => Some((*ok == 1, current)),
-            _ => None,
+/// What a `Done(reply)` to `body` tells the client about a string or counter key's value
+/// now, if anything: (key, value or absent). Only single commands teach it.
+pub(crate) fn observed(body: &kv::Body, reply: &kv::Reply) -> Option<(String, Option<String>)> {
+    use kv::Reply as R;
+    let kv::Body::One(c) = body else { return None };
+    let args = c.args();
+    let key = text(args.first()?)?;
+    if !(key.starts_with('s') || key.starts_with('n')) {
+        return None;
+    }
+    let seen = match (c.name(), reply) {
+        ("get", r) => value(r)?,
+        ("set", r) if r.is_ok() && args.len() == 2 => Some(text(&args[1])?),
+        ("del", R::Int(_)) => None,
+        ("cas", R::Array(items)) => match items.as_slice() {
+            [R::Int(_), current] => value(current)?,
+            _ => return None,
         },
-        _ => None,
-    }
+        ("incrby", R::Int(n)) => Some(n.to_string()),
+        _ => return None,
+    };
+    Some((key, seen))
 }
 
-/// The history outcome of a `Done(reply)` to `command`, or why the model cannot state it.
-pub(crate) fn outcome(
-    command: &check::Command,
-    reply: &kv::Reply,
-) -> Result<check::Outcome, String> {
-    use check::{Command as C, Outcome as O};
-    use kv::Reply as R;
-    let unexpected = || format!("{command} was answered {reply}");
-    match (command, reply) {
-        (C::Get { .. }, r) => Ok(O::Value(value(r).ok_or_else(unexpected)??)),
-        (C::Put { .. }, r) if r.is_ok() => Ok(O::Done),
-        (C::Delete { .. } | C::Append { .. }, R::Int(_)) => Ok(O::Done),
-        (C::Cas { .. }, r) => cas_parts(r)
-            .map(|(ok, _)| O::Swapped(ok))
-            .ok_or_else(unexpected),
-        (C::Incr { .. }, R::Int(n)) => Ok(O::Counter(*n)),
-        _ => Err(unexpected()),
-    }
+/// What the clients did over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpCounts {
+    /// Ops started (each is one history entry).
+    pub invoked: u64,
+    /// Ops that got a `Done` the model could state: history entries with a return.
+    pub ok: u64,
+    /// History entries with no return (abandoned, still in flight at the end, or unexpected).
+    pub no_return: u64,
+    /// Ops given up on after `op_attempts_max` sends.
+    pub abandoned: u64,
+    /// `Done` replies the model could not state (an error, or the wrong shape): a finding.
+    pub unexpected: u64,
+    /// MULTI/EXEC transactions answered (applied or aborted).
+    pub execs: u64,
+    /// Of those, aborted by a WATCHed key written since the client read the index (`*-1`).
+    pub aborted_execs: u64,
+    /// Reads of a volatile key that found it absent: expired (or not yet written).
+    pub expired_reads: u64,
+    /// WRONGTYPE replies to reads of a key of another type.
+    pub wrongtype: u64,
 }
 
-/// What a `Done(reply)` to `command` tells the client about its key's value now, if anything.
-pub(crate) fn observed(command: &check::Command, reply: &kv::Reply) -> Option<Option<String>> {
-    use check::Command as C;
-    use kv::Reply as R;
-    match (command, reply) {
-        (C::Get { .. }, r) => value(r)?.ok(),
-        (C::Put { value, .. }, r) if r.is_ok() => Some(Some(value.clone())),
-        (C::Delete { .. }, R::Int(_)) => Some(None),
-        (C::Cas { .. }, r) => value(cas_parts(r)?.1)?.ok(),
-        (C::Incr { .. }, R::Int(n)) => Some(Some(n.to_string())),
-        _ => None,
+impl OpCounts {
+    /// Add another run's counts.
+    pub fn add(&mut self, other: &OpCounts) {
+        self.invoked += other.invoked;
+        self.ok += other.ok;
+        self.no_return += other.no_return;
+        self.abandoned += other.abandoned;
+        self.unexpected += other.unexpected;
+        self.execs += other.execs;
+        self.aborted_execs += other.aborted_execs;
+        self.expired_reads += other.expired_reads;
+        self.wrongtype += other.wrongtype;
+    }
+
+    /// Count what a recorded `Done(reply)` to `spec` exercised.
+    pub(crate) fn tally(&mut self, spec: &OpSpec, reply: &kv::Reply) {
+        use kv::Reply as R;
+        match spec.kind {
+            OpKind::Plain => {}
+            OpKind::Exec => {
+                self.execs += 1;
+                self.aborted_execs += u64::from(matches!(reply, R::NullArray));
+            }
+            OpKind::VolatileRead => {
+                let exists = matches!(&spec.body, kv::Body::One(c) if c.name() == "exists");
+                let absent = match reply {
+                    R::Null | R::Int(-2) => true,
+                    R::Int(0) => exists,
+                    _ => false,
+                };
+                self.expired_reads += u64::from(absent);
+            }
+            OpKind::WrongType => {
+                self.wrongtype +=
+                    u64::from(matches!(reply, R::Error(e) if e.code() == "WRONGTYPE"));
+            }
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use check::{Command as C, Outcome as O};
-    use kv::{KvError, Reply as R};
-
-    #[test]
-    fn every_reply_maps_to_the_outcome_the_model_computes() {
-        let b = |s: &str| Bytes::copy_from_slice(s.as_bytes());
-        let cases = [
-            (C::get("s0"), R::Bulk(b("x")), O::value("x")),
-            (C::get("s0"), R::Null, O::nil()),
-            (C::put("s0", "x"), R::ok(), O::Done),
-            (C::delete("s0"), R::Int(1), O::Done),
-            (C::append("s0", "a"), R::Int(3), O::Done),
-            (
-                C::cas("s0", None, "y"),
-                R::Array(vec![R::Int(0), R::Bulk(b("x"))]),
-                O::Swapped(false),
-            ),
-            (C::incr("n0", 2), R::Int(7), O::Counter(7)),
-        ];
-        for (command, reply, want) in cases {
-            assert_eq!(outcome(&command, &reply), Ok(want), "{command} {reply}");
-        }
-    }
-
-    #[test]
-    fn an_error_or_a_reply_of_the_wrong_shape_is_unexpected_not_guessed() {
-        let err = outcome(&C::incr("n0", 1), &R::Error(KvError::NotAnInteger)).unwrap_err();
-        assert!(err.contains("incr(n0, 1)"), "{err}");
-        assert!(outcome(&C::get("s0"), &R::ok()).is_err());
-        assert!(outcome(&C::put("s0", "x"), &R::Int(1)).is_err());
-    }
-
-    #[test]
-    fn both_halves_of_a_drawn_op_name_the_same_key_and_kind() {
-        let space = KeySpace {
-            string_keys: 3,
-            counter_keys: 2,
-        };
-        let mut rng = SeededRng::new(7);
-        let memory = Memory::new();
-        let mut kinds = std::collections::BTreeSet::new();
-        for seq in 1..2_000 {
-            let op = space.draw(&mut rng, &memory, 1, seq);
-            let key = op.check.key().to_string();
-            assert_eq!(
-                op.kv.name() == "incrby",
-                key.starts_with('n') && op.check.name() == "incr"
-            );
-            if op.check.name() == "append" {
-                assert!(
-                    key.starts_with('s'),
-                    "appends only on string keys: {}",
-                    op.check
-                );
-            }
-            kinds.insert(op.check.name());
-        }
-        assert_eq!(kinds.len(), 6, "every op kind is drawn: {kinds:?}");
-    }
-
-    #[test]
-    fn volatile_keys_are_written_with_a_short_ttl_and_modelled_as_puts() {
-        let space = KeySpace {
-            string_keys: 3,
-            counter_keys: 2,
-        };
-        let mut rng = SeededRng::new(5);
-        let memory = Memory::new();
-        let volatile: Vec<OpSpec> = (1..400)
-            .map(|seq| space.draw(&mut rng, &memory, 1, seq))
-            .filter(|op| op.check.key().starts_with('v'))
-            .collect();
-        assert!(volatile.len() >= 5, "about one op in twenty");
-        for op in volatile {
-            assert_eq!((op.kv.name(), op.check.name()), ("set", "put"));
-            let args = op.kv.args();
-            assert_eq!(args[2].as_ref(), b"PX");
-            let ttl: u64 = std::str::from_utf8(&args[3]).unwrap().parse().unwrap();
-            assert!((1..=VOLATILE_TTL_MS_MAX).contains(&ttl));
-        }
-    }
-
-    #[test]
-    fn a_session_opens_with_an_increment_that_only_a_commit_can_answer() {
-        let space = KeySpace {
-            string_keys: 3,
-            counter_keys: 2,
-        };
-        let mut rng = SeededRng::new(11);
-        for _ in 0..100 {
-            let op = space.opening(&mut rng);
-            assert_eq!(op.kv.name(), "incrby");
-            assert!(!op.kv.is_read_only());
-        }
-    }
-
-    #[test]
-    fn keys_are_skewed_towards_the_first_of_each_kind() {
-        let mut rng = SeededRng::new(3);
-        let mut hits = [0u32; 3];
-        for _ in 0..9_000 {
-            hits[skewed(&mut rng, 3)] += 1;
-        }
-        assert!(hits[0] > hits[1] && hits[1] > hits[2], "{hits:?}");
-    }
-}
+#[path = "ops_tests.rs"]
+mod tests;

@@ -25,9 +25,10 @@ use check::{Budget, CheckResult, Checker, History};
 use distributed_core::{NodeId, SeededRng};
 use replica::{Input as ReplicaInput, KvReplica, Output as ReplicaOutput};
 
-use super::client::{KvClients, OpCounts};
+use super::client::KvClients;
 use super::coverage::{Coverage, CoverageProbe};
 use super::invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
+use super::ops::OpCounts;
 use super::options::RaftKvOptions;
 use super::wall_clock::WallClocks;
 use crate::raft::{
@@ -296,7 +297,8 @@ impl fmt::Display for KvSeedReport {
         write!(
             f,
             "ops={} ok={} no_return={} abandoned={} unexpected={} digest_comparisons={} \
-             snapshots={} installs={} expiries={} check_steps={} {}",
+             snapshots={} installs={} expiries={} execs={} aborted_execs={} expired_reads={} \
+             wrongtype={} check_steps={} {}",
             o.invoked,
             o.ok,
             o.no_return,
@@ -306,6 +308,10 @@ impl fmt::Display for KvSeedReport {
             self.coverage.snapshots,
             self.coverage.installs,
             self.coverage.expiries,
+            o.execs,
+            o.aborted_execs,
+            o.expired_reads,
+            o.wrongtype,
             self.check_stats.steps,
             self.report.stats
         )

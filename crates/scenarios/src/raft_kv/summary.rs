@@ -21,8 +21,8 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::client::OpCounts;
 use super::coverage::Coverage;
+use super::ops::OpCounts;
 use super::options::RaftKvOptions;
 use super::runner::{run_seed, KvFailure, KvSeedReport};
 use crate::progress::SeedProgress;
@@ -164,7 +164,8 @@ impl fmt::Display for KvSummary {
             f,
             "seeds={} invariant_violations={} linearizability_violations={} unexpected_replies={} \
              unknown={} ops={} ok={} no_return={} abandoned={} progress={}/{} ok_min={} \
-             digest_comparisons={} snapshots={} installs={} expiries={} check_steps={} \
+             digest_comparisons={} snapshots={} installs={} expiries={} execs={} \
+             aborted_execs={} expired_reads={} wrongtype={} check_steps={} \
              events={} ({:.0} events/s, {:.2?})",
             self.seeds_run,
             self.invariant_violations,
@@ -182,6 +183,10 @@ impl fmt::Display for KvSummary {
             self.coverage.snapshots,
             self.coverage.installs,
             self.coverage.expiries,
+            o.execs,
+            o.aborted_execs,
+            o.expired_reads,
+            o.wrongtype,
             self.check_steps,
             self.stats.events,
             self.events_per_second(),
