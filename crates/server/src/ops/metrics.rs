@@ -43,7 +43,7 @@ const ROLES: [(Role, &str); 4] = [
 
 /// Every `errors_total{kind}` label value: a fixed set, so no client can grow the registry
 /// (an unknown command counts under `unknown_command`, never under its name).
-const ERROR_KINDS: [&str; 10] = [
+const ERROR_KINDS: [&str; 11] = [
     "not_leader",
     "retry",
     "busy",
@@ -52,6 +52,7 @@ const ERROR_KINDS: [&str; 10] = [
     "protocol",
     "pubsub_slow",
     "forward_timeout",
+    "leader_wait_timeout",
     "peer_send_dropped",
     "wal",
 ];
@@ -102,8 +103,8 @@ pub struct Metrics {
     pub(crate) client_connections_total: IntCounter,
     /// Failures by kind (`ERROR_KINDS`): answers that were errors (not_leader, retry, busy, a
     /// command error), unknown commands, malformed client input, subscribers disconnected for
-    /// a full mailbox, forwards without an answer, peer frames dropped on a full queue, WAL
-    /// failures.
+    /// a full mailbox, forwards without an answer, requests that waited for a leader in vain,
+    /// peer frames dropped on a full queue, WAL failures.
     pub(crate) errors: IntCounterVec,
     /// Snapshots saved to disk by event: `taken` (this node compacted its log) or `installed`
     /// (a leader's snapshot replaced the state machine).
@@ -179,15 +180,20 @@ impl Metrics {
             ),
             registry,
         };
-        metrics.wal_healthy.set(1);
-        for event in ["taken", "installed"] {
-            metrics.snapshots.with_label_values(&[event]).reset();
-        }
-        // Every kind at 0 from the start, so a rate() over it works before the first failure.
-        for kind in ERROR_KINDS {
-            metrics.errors.with_label_values(&[kind]).reset();
-        }
+        metrics.start_at_zero();
         metrics
+    }
+
+    /// Every labelled series at 0 from the start, so a rate() over it works before its first
+    /// event; the WAL starts healthy.
+    fn start_at_zero(&self) {
+        self.wal_healthy.set(1);
+        for event in ["taken", "installed"] {
+            self.snapshots.with_label_values(&[event]).reset();
+        }
+        for kind in ERROR_KINDS {
+            self.errors.with_label_values(&[kind]).reset();
+        }
     }
 
     /// The Prometheus text exposition of every series.
