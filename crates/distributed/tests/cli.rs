@@ -249,7 +249,9 @@ fn lease_ignoring_drift_is_caught_from_the_command_line_and_its_replay_carries_t
         raft_variant: raft::Variant::LeaseIgnoresDrift,
         ..RaftKvOptions::default()
     };
-    let found = first_failure(0..500, &opts, 2).expect("caught within 500 seeds");
+    // The hunt range of `scenarios`' own test of this variant (raft_kv_sim.rs): with today's
+    // workload mix about 1 seed in 700 fails, the first at 854.
+    let found = first_failure(800..2_000, &opts, 2).expect("caught within seeds 800..2,000");
     let seeds = format!("{}..{}", found.seed(), found.seed() + 1);
     let flags = [
         "sim",
