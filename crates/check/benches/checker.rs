@@ -6,8 +6,23 @@
 //! A second figure uses every core, to show what P-compositionality's parallelism buys.
 
 use check::synthetic::{linearizable_history, linearizable_history_with, Mix, Spec};
-use check::{Budget, CheckResult, Checker};
+use check::{Budget, CheckResult, Checker, History, Stats};
 use criterion::{criterion_group, criterion_main, Criterion};
+
+/// A one-thread checker with a steps-only budget (a wall-clock budget would make the benchmark
+/// measure the budget), and its stats on `history`, which it must decide linearizable.
+fn one_core_deciding(history: &History) -> (Checker, Stats) {
+    let one_core = Checker::default()
+        .with_threads(1)
+        .with_budget(Budget::steps(50_000_000));
+    let (result, stats) = one_core.check_history_with_stats(history);
+    assert_eq!(
+        result,
+        CheckResult::Linearizable,
+        "the benchmark history must be decided: {stats:?}"
+    );
+    (one_core, stats)
+}
 
 fn ten_thousand_ops_fifty_clients_hundred_keys(c: &mut Criterion) {
     let spec = Spec {
@@ -19,16 +34,7 @@ fn ten_thousand_ops_fifty_clients_hundred_keys(c: &mut Criterion) {
         no_return_permille: 10,
     };
     let history = linearizable_history(&spec);
-    // Steps only: a wall-clock budget would make the benchmark measure the budget.
-    let one_core = Checker::default()
-        .with_threads(1)
-        .with_budget(Budget::steps(50_000_000));
-    let (result, stats) = one_core.check_history_with_stats(&history);
-    assert_eq!(
-        result,
-        CheckResult::Linearizable,
-        "the benchmark history must be decided: {stats:?}"
-    );
+    let (one_core, stats) = one_core_deciding(&history);
     eprintln!(
         "history: {} ops, {} partitions, {} search steps, largest cache {} entries",
         stats.ops, stats.partitions, stats.steps, stats.cache_entries_max
@@ -67,15 +73,7 @@ fn ten_thousand_ops_with_transactions(c: &mut Criterion) {
         expiry_permille: 50,
     };
     let history = linearizable_history_with(&spec, &mix);
-    let one_core = Checker::default()
-        .with_threads(1)
-        .with_budget(Budget::steps(50_000_000));
-    let (result, stats) = one_core.check_history_with_stats(&history);
-    assert_eq!(
-        result,
-        CheckResult::Linearizable,
-        "the benchmark history must be decided: {stats:?}"
-    );
+    let (one_core, stats) = one_core_deciding(&history);
     eprintln!(
         "history with transactions: {} ops, {} partitions, {} search steps, largest cache {} \
          entries, {} aborted transactions dropped",
