@@ -14,8 +14,8 @@
 # this Debian release (main, -updates, -security) goes to
 # /etc/apt/sources.list.d/redis-suite-deb-src.sources, then `apt-get update` and
 # `apt-get source redis[=<installed redis-server's version>]` into target/redis-suite/debian-src/
-# (kept as a cache; nothing is built from it). Each run copies runtest and tests/ to a fresh
-# target/redis-suite/run/ and runs that copy; the cache and the repo are never patched.
+# (kept as a cache; nothing is built from it). Each run copies runtest and tests/ to
+# a fresh temporary directory and runs that copy; the cache and the repo are never patched.
 #
 # Runs, for each test file: a fresh `distributed cluster up` (3 nodes, free ports, temp data
 # dir) so no file sees another's keys or settings (and a fresh redis-server for the reference), then
@@ -78,7 +78,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-BIN="$repo/target/release/distributed"
+BIN="${CARGO_TARGET_DIR:-$repo/target}/release/distributed"
 # shellcheck source=bench/redis-lib.sh
 source "$repo/bench/redis-lib.sh"
 cache="${REDIS_SUITE_CACHE:-$repo/target/redis-suite}"
@@ -170,8 +170,9 @@ EOF
 
 src=$(fetch_suite)
 echo "suite: $src" >&2
-run="$cache/run"
-rm -rf "$run"; mkdir -p "$run"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/redis-suite.XXXXXX")
+run="$tmp/run"   # per run: two runs at once (two worktrees) never share a copy
+mkdir -p "$run"
 cp -r "$src/runtest" "$src/tests" "$run/"
 [ "$allow_setup_errors" = 1 ] && patch_setup_steps "$run"
 if [ "$all" = 1 ]; then
@@ -181,10 +182,9 @@ fi
 echo "building release…" >&2
 (cd "$repo" && cargo build --release -p distributed --quiet)
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/redis-suite.XXXXXX")
 [ -n "$out" ] || out="$tmp/logs"
 mkdir -p "$out"
-cleanup() { set +e; stop_started; rm -rf "$tmp/ours" "$tmp/redis"; [ "$out" = "$tmp/logs" ] || rm -rf "$tmp"; }
+cleanup() { set +e; stop_started; rm -rf "$tmp/ours" "$tmp/redis" "$run"; [ "$out" = "$tmp/logs" ] || rm -rf "$tmp"; }
 trap cleanup EXIT
 
 # One file against host:port; its log goes to LOG. The suite's own processes share timeout's
