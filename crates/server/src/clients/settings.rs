@@ -3,8 +3,9 @@
 //!
 //! ```text
 //!   CONFIG GET pattern…        {name: value} for every setting matching a pattern (a map)
-//!   CONFIG SET name value …    OK if every name is an encoding hint (no-op), else the error
-//!                              for the first that is not: fixed at start, or unknown
+//!   CONFIG SET name value …    OK if every name is an encoding hint (no-op) or a fixed setting
+//!                              given its current value (no change), else the error for the
+//!                              first that is not: fixed at start, or unknown
 //!   CONFIG RESETSTAT|REWRITE   refused: the settings come from the node's TOML and flags
 //! ```
 //!
@@ -16,7 +17,9 @@
 //!
 //! Every other setting is fixed when the node starts: the replicated ones (`proto-max-bulk-len`
 //! bounds kv's `value_bytes_max`) must be equal on every node, and a runtime change on one node
-//! would break that.
+//! would break that. Setting one to the value it already has changes nothing and is accepted
+//! (`CONFIG SET save ""` is how Redis' tests and many deployments say "no RDB snapshots", which
+//! is already true here); any other value is refused with the reason.
 
 use bytes::Bytes;
 
@@ -92,7 +95,7 @@ impl Settings {
         let rest = &args[1..];
         match sub.as_slice() {
             b"get" if !rest.is_empty() => self.get(rest),
-            b"set" if !rest.is_empty() && rest.len().is_multiple_of(2) => set(rest),
+            b"set" if !rest.is_empty() && rest.len().is_multiple_of(2) => self.set(rest),
             b"get" | b"set" => Frame::error(
                 "ERR",
                 format!(
@@ -137,29 +140,44 @@ impl Settings {
     }
 }
 
-/// `CONFIG SET name value …`: all or nothing, as Redis: OK only if every name is a hint.
-fn set(pairs: &[Bytes]) -> Frame {
-    for pair in pairs.chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-        if HINTS.iter().any(|(hint, _)| *hint == name) {
-            continue;
+impl Settings {
+    /// `CONFIG SET name value …`: all or nothing, as Redis: OK only if every name is a hint or
+    /// a fixed setting given the value it has.
+    fn set(&self, pairs: &[Bytes]) -> Frame {
+        for pair in pairs.chunks(2) {
+            let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+            if HINTS.iter().any(|(hint, _)| *hint == name) || self.has_value(&name, &pair[1]) {
+                continue;
+            }
+            return refusal(&name);
         }
-        if Settings::is_fixed(&name) {
-            return Frame::error(
-                "ERR",
-                format!(
-                    "CONFIG SET failed (possibly related to argument '{name}') - it is fixed when \
-                     the node starts (set it in the node's TOML file or flags; replicated \
-                     settings must be equal on every node)"
-                ),
-            );
-        }
+        Frame::ok()
+    }
+
+    /// True if the setting `name` exists and already holds `value`.
+    fn has_value(&self, name: &str, value: &[u8]) -> bool {
+        self.values
+            .iter()
+            .any(|(n, v)| *n == name && v.as_bytes() == value)
+    }
+}
+
+/// Why `CONFIG SET name …` is refused: the setting is fixed at start, or unknown.
+fn refusal(name: &str) -> Frame {
+    if Settings::is_fixed(name) {
         return Frame::error(
             "ERR",
-            format!("Unknown option or number of arguments for CONFIG SET - '{name}'"),
+            format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - it is fixed when \
+                 the node starts (set it in the node's TOML file or flags; replicated \
+                 settings must be equal on every node)"
+            ),
         );
     }
-    Frame::ok()
+    Frame::error(
+        "ERR",
+        format!("Unknown option or number of arguments for CONFIG SET - '{name}'"),
+    )
 }
 
 impl Settings {
@@ -229,7 +247,7 @@ mod tests {
     }
 
     #[test]
-    fn config_set_accepts_encoding_hints_and_refuses_everything_else_with_a_reason() {
+    fn config_set_accepts_encoding_hints_and_current_values_and_refuses_changes_with_a_reason() {
         assert_eq!(
             run(&[
                 "SET",
@@ -240,6 +258,7 @@ mod tests {
             ]),
             Frame::ok()
         );
+        assert_eq!(run(&["SET", "save", "", "port", "6379"]), Frame::ok());
         let fixed = run(&["SET", "proto-max-bulk-len", "1mb"]);
         assert!(
             matches!(&fixed, Frame::Error(e) if e.starts_with("ERR CONFIG SET failed")),
