@@ -181,6 +181,9 @@ fi
 
 echo "building release…" >&2
 (cd "$repo" && cargo build --release -p distributed --quiet)
+# A private copy: with a CARGO_TARGET_DIR shared by several worktrees, another build may
+# replace the shared binary while this run's clusters still start.
+cp "$BIN" "$tmp/distributed" && BIN="$tmp/distributed"
 
 [ -n "$out" ] || out="$tmp/logs"
 mkdir -p "$out"
