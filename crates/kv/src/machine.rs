@@ -288,6 +288,40 @@ impl StateMachine {
         exec::read(&ctx, command)
     }
 
+    /// True if `request` is a write a leader may answer without the log when the state shows it
+    /// would change nothing (`exec/noop.rs`): one allowlisted command, in a session that exists
+    /// and has not applied this seq yet. A session's first write (seq 1 creates the session)
+    /// and a seq the session has reached (a retry: its cached reply is the answer) always go
+    /// through the log.
+    pub fn may_be_noop(&self, request: &Request) -> bool {
+        let Some(command) = request.command() else {
+            return false;
+        };
+        let new_seq = request.client_id != Request::NO_SESSION
+            && self
+                .sessions
+                .last_seq(request.client_id)
+                .is_some_and(|last| request.seq > last);
+        new_seq && exec::noop::may_be_noop(command)
+    }
+
+    /// The reply to `request` if, on the current state, running it would change nothing;
+    /// `None` if it must be proposed. Like `read`, the caller makes it linearizable (the read
+    /// path confirmed the state) and keeps the client's order (no write of its session in
+    /// flight); this re-checks `may_be_noop`, since the session may have moved meanwhile.
+    pub fn noop_reply(&self, request: &Request) -> Option<Reply> {
+        if !self.may_be_noop(request) {
+            return None;
+        }
+        let command = request.command()?;
+        let ctx = ReadCtx {
+            db: &self.db,
+            now_ms: self.clock_ms,
+            applied_index: self.applied_index,
+        };
+        exec::noop::reply_if_noop(&ctx, &self.config.limits, command)
+    }
+
     /// The index of the last applied entry; 0 before any.
     pub fn applied_index(&self) -> u64 {
         self.applied_index

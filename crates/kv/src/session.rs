@@ -119,6 +119,11 @@ impl Sessions {
         }
     }
 
+    /// The newest seq applied for `client_id`, if it has a session.
+    pub(crate) fn last_seq(&self, client_id: u64) -> Option<u64> {
+        self.by_client.get(&client_id).map(|s| s.seq)
+    }
+
     /// Mark a session as used at `index` (a replayed duplicate), moving it to the back of the
     /// eviction queue.
     pub(crate) fn touch(&mut self, index: u64, client_id: u64) {

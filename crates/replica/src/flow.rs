@@ -53,6 +53,9 @@ pub(super) struct Pending {
     term: Term,
     /// The host's correlation id, echoed in the one reply.
     tag: u64,
+    /// The kv session the request belongs to (0: none). A write of a session with a proposal
+    /// in flight is never answered off the log (noop.rs): it could overtake that proposal.
+    pub(super) client_id: u64,
     /// `AckBeforeCommit` only: the client already got `Done(Ok)`, so the commit must not answer
     /// a second time. Kept in `pending` anyway so the entry still counts against the bound.
     answered: bool,
@@ -65,6 +68,8 @@ pub(super) enum Proposal {
     Client {
         /// The host's correlation id.
         tag: u64,
+        /// The request's kv session, kept with the pending entry.
+        client_id: u64,
         /// Answer `Done(Ok)` as soon as Raft accepts (the `AckBeforeCommit` bug).
         ack_on_accept: bool,
     },
@@ -82,6 +87,9 @@ pub(super) fn answer(out: &mut Out, tag: u64, outcome: Outcome) {
 impl KvReplica {
     /// `Input::Request`: answer at once if the request cannot be proposed here, else propose it.
     pub(super) fn handle_request(&mut self, tag: u64, request: Request, out: &mut Out) {
+        if self.hold_behind_probe(tag, &request, out) {
+            return; // noop.rs: an earlier write of this client is being probed
+        }
         let variant = self.config.variant;
         // Only a single read-only command takes a read path; a transaction always goes
         // through the log, where its WATCH is judged at one index on every replica.
@@ -96,6 +104,18 @@ impl KvReplica {
         if self.config.reads != ReadPath::Log && read_only {
             return self.handle_read(tag, request, out); // any role: read.rs
         }
+        self.propose_request(tag, request, true, out);
+    }
+
+    /// Propose a write (refusing what cannot be proposed here). `may_probe`: a write that may
+    /// be a no-op is first checked on the read path (noop.rs); false for one already checked.
+    pub(super) fn propose_request(
+        &mut self,
+        tag: u64,
+        request: Request,
+        may_probe: bool,
+        out: &mut Out,
+    ) {
         if self.raft.role() != Role::Leader {
             let leader = self.raft.leader();
             return answer(out, tag, Outcome::NotLeader { leader });
@@ -107,13 +127,17 @@ impl KvReplica {
         if self.pending.len() >= self.config.pending_requests_max {
             return answer(out, tag, Outcome::Busy);
         }
+        if may_probe && self.should_probe(&request) {
+            return self.probe(tag, request, out); // noop.rs
+        }
         // A plain SET or an MSET answers OK whatever the state (what the bug needs).
         let replies_ok_whatever_the_state = request
             .command()
             .is_some_and(|c| c.name() == "mset" || (c.name() == "set" && c.args().len() == 2));
         let proposal = Proposal::Client {
             tag,
-            ack_on_accept: variant == ReplicaVariant::AckBeforeCommit
+            client_id: request.client_id,
+            ack_on_accept: self.config.variant == ReplicaVariant::AckBeforeCommit
                 && replies_ok_whatever_the_state,
         };
         self.raft
@@ -179,6 +203,7 @@ impl KvReplica {
             "taking a snapshot only writes"
         );
         self.settle_leadership(out);
+        self.release_deferred(out); // noop.rs: probes this call resolved
     }
 
     fn on_accepted(&mut self, p: Proposal, index: Index, term: Term, out: &mut Out) {
@@ -187,8 +212,12 @@ impl KvReplica {
             "Raft accepted a proposal at {index}, already applied up to {}",
             self.machine.applied_index()
         );
-        let (tag, ack_on_accept) = match p {
-            Proposal::Client { tag, ack_on_accept } => (tag, ack_on_accept),
+        let (tag, client_id, ack_on_accept) = match p {
+            Proposal::Client {
+                tag,
+                client_id,
+                ack_on_accept,
+            } => (tag, client_id, ack_on_accept),
             Proposal::Expiry => return self.on_expiry_accepted(index),
         };
         if ack_on_accept {
@@ -197,6 +226,7 @@ impl KvReplica {
         let pending = Pending {
             term,
             tag,
+            client_id,
             answered: ack_on_accept,
         };
         let previous = self.pending.insert(index, pending);

@@ -16,9 +16,11 @@
 //!   Input::Request{tag, request}
 //!     │ read-only and StaleFollowerReads ──► Reply Done(machine.read)   (broken on purpose)
 //!     │ read-only, reads = ReadIndex|Lease ─► read.rs (below), on any node
+//!     │ session has a write probe out ───► held behind it                     (noop.rs)
 //!     │ not leader ──────────────────────► Reply NotLeader{hint}
 //!     │ does not decode within limits ───► Reply Done(Error(Malformed))  (nothing proposed)
 //!     │ pending full ────────────────────► Reply Busy
+//!     │ may be a no-op (kv), leader ─────► read path: no-op? Reply Done : propose (noop.rs)
 //!     ▼
 //!   encode ─► raft.input(Propose) ─► Accepted{index, term} ─► pending[index] = (term, tag)
 //!                                          └─ AckBeforeCommit, Put/MultiPut ─► Reply Done(Ok)
@@ -76,6 +78,7 @@
 //! io.rs       Input, Output, Outcome and their one-line Display
 //! flow.rs     the request path: admit, propose, remember, apply, answer, step down
 //! read.rs     the read path without the log: ReadIndex, lease and follower reads (§6.4)
+//! noop.rs     writes that would change nothing, answered on the read path by the leader
 //! compact.rs  snapshots past a log threshold, restore on RestoreSnapshot and restart (§7)
 //! expiry.rs   active expiry: the leader's clock becomes DISTRIBUTED.EXPIRE entries
 //! ```
@@ -87,6 +90,7 @@ mod config;
 mod expiry;
 mod flow;
 mod io;
+mod noop;
 mod read;
 
 use std::collections::BTreeMap;
@@ -102,6 +106,7 @@ pub use io::{Input, Outcome, Output};
 
 use compact::SinceSnapshot;
 use flow::Pending;
+use noop::Probes;
 use read::PendingRead;
 
 /// One replica: a Raft node, the state machine it feeds, and the clients waiting on it.
@@ -134,6 +139,9 @@ pub struct KvReplica {
     /// The index of this leader's `DISTRIBUTED.EXPIRE` entry not applied yet: at most one is
     /// in flight (expiry.rs). `None` on a follower.
     expiry_in_flight: Option<Index>,
+    /// Writes being checked for a no-op on the read path, the session requests held behind
+    /// them, and the work they leave for after `absorb` (noop.rs).
+    probes: Probes,
 }
 
 impl KvReplica {
@@ -163,6 +171,7 @@ impl KvReplica {
             scratch: raft::Ready::new(),
             host_clock_ms: None,
             expiry_in_flight: None,
+            probes: Probes::default(),
         })
     }
 
@@ -216,6 +225,7 @@ impl Clone for KvReplica {
             scratch: raft::Ready::new(),
             host_clock_ms: self.host_clock_ms,
             expiry_in_flight: self.expiry_in_flight,
+            probes: self.probes.clone(),
         }
     }
 }
@@ -234,6 +244,7 @@ impl fmt::Debug for KvReplica {
             .field("pending_reads", &self.reads.len())
             .field("host_clock_ms", &self.host_clock_ms)
             .field("expiry_in_flight", &self.expiry_in_flight)
+            .field("noop_writes_answered", &self.probes.answered)
             .finish()
     }
 }

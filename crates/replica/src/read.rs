@@ -43,10 +43,19 @@ type Out = Effects<KvReplica>;
 #[derive(Clone, Debug)]
 pub(super) struct PendingRead {
     /// The host's correlation id, echoed in the one reply.
-    tag: u64,
-    /// What to run on the state machine once Raft says the read may be served. Raft itself
-    /// never sees it: it confirms "the state as of now", whatever is read from it.
-    command: Command,
+    pub(super) tag: u64,
+    /// What to do once Raft says the read may be served. Raft itself never sees it: it
+    /// confirms "the state as of now", whatever is read from it.
+    pub(super) of: ReadOf,
+}
+
+/// What a confirmed read serves.
+#[derive(Clone, Debug)]
+pub(super) enum ReadOf {
+    /// A read-only command: run it on the machine, answer its reply.
+    Command(Command),
+    /// A write that may be a no-op (noop.rs): answer it if it is, else propose it.
+    Probe(Request),
 }
 
 impl KvReplica {
@@ -65,7 +74,10 @@ impl KvReplica {
                 "a read path takes one read-only command; flow.rs sends transactions to the log"
             );
         };
-        let read = PendingRead { tag, command };
+        let read = PendingRead {
+            tag,
+            of: ReadOf::Command(command),
+        };
         self.reads.insert(id, read);
         self.raft.input(raft::Input::Read { id }, &mut self.scratch);
         self.absorb(None, out);
@@ -79,8 +91,13 @@ impl KvReplica {
             "ReadReady{{id={id} index={index}}} before the machine applied it (applied {})",
             self.machine.applied_index()
         );
-        let reply = self.machine.read(&read.command);
-        answer(out, read.tag, Outcome::Done(reply));
+        match read.of {
+            ReadOf::Command(command) => {
+                let reply = self.machine.read(&command);
+                answer(out, read.tag, Outcome::Done(reply));
+            }
+            ReadOf::Probe(request) => self.on_probe_ready(read.tag, request, out),
+        }
     }
 
     /// Raft: read `id` cannot be served here. Nothing was proposed, so every answer is safe.
@@ -91,10 +108,13 @@ impl KvReplica {
             ReadFailure::Busy { .. } => Outcome::Busy,
             ReadFailure::TimedOut { .. } => Outcome::Retry,
         };
+        if let ReadOf::Probe(request) = read.of {
+            self.on_probe_failed(&request);
+        }
         answer(out, read.tag, outcome);
     }
 
-    fn take_read(&mut self, id: u64) -> PendingRead {
+    pub(super) fn take_read(&mut self, id: u64) -> PendingRead {
         self.reads
             .remove(&id)
             .unwrap_or_else(|| panic!("Raft answered read {id}, which this replica never issued"))
@@ -211,7 +231,7 @@ mod tests {
                 id,
                 PendingRead {
                     tag: id + 10,
-                    command: get("k"),
+                    of: ReadOf::Command(get("k")),
                 },
             );
             node.on_read_failed(id, reason, &mut out);

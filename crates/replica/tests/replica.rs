@@ -122,7 +122,8 @@ fn all_replicas_reach_the_same_digest_at_the_same_applied_index_under_a_mixed_wo
         let command = random_command(&mut rng);
         if !command.is_read_only() {
             seqs[client] += 1;
-            writes += 1;
+            // A DEL of an absent key may be answered off the log (noop.rs): not counted.
+            writes += u32::from(command.name() != "del");
         }
         let reply = c.execute(request(client as u64 + 1, seqs[client], command));
         assert!(
@@ -139,7 +140,7 @@ fn all_replicas_reach_the_same_digest_at_the_same_applied_index_under_a_mixed_wo
     c.run(5);
     assert_all_replicas_agree(&c);
     assert!(
-        c.observer.digests.len() > writes,
+        c.observer.digests.len() > writes as usize,
         "digests were compared along the way"
     );
 }

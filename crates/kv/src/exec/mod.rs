@@ -42,6 +42,7 @@
 //! sets.rs           SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
 //! zsets.rs          ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
 //! zrange.rs         ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
+//! noop.rs           writes that would change nothing, and their replies (answered off the log)
 //! pubsub.rs         PUBLISH: through the log, changes no key; the machine's outbox carries it
 //! server.rs         DISTRIBUTED.* commands of our own
 //! ```
@@ -55,6 +56,7 @@ mod hashes;
 mod keys;
 mod keyscan;
 mod lists;
+pub(crate) mod noop;
 pub(crate) mod pubsub;
 mod random;
 mod scan;

@@ -10,13 +10,15 @@
 //!   Output::Restored ──► installs  += 1   (a replica replaced its state by a leader's snapshot)
 //!   Write::Append of a DISTRIBUTED.EXPIRE entry not seen before (by index and term)
 //!                    ──► expiries += 1    (a leader proposed active expiry)
+//!   a leader's noop_writes_answered() grew ──► noop_writes += growth
+//!                                          (writes answered off the log, replica noop.rs)
 //! ```
 //!
 //! Not a safety property: an observer on the invariant hooks, so it never fails a run. Shared
 //! through an `Rc<Cell>` because the simulation owns its hooks.
 
 use std::cell::Cell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use distributed_core::NodeId;
@@ -36,6 +38,9 @@ pub struct Coverage {
     /// Distinct `DISTRIBUTED.EXPIRE` entries appended (active expiry proposals; one entry is
     /// counted once however many replicas append it).
     pub expiries: u64,
+    /// Writes a leader answered off the log because they would change nothing (replica
+    /// `noop.rs`): the checker judges those replies like any other.
+    pub noop_writes: u64,
 }
 
 impl Coverage {
@@ -44,6 +49,7 @@ impl Coverage {
         self.snapshots += other.snapshots;
         self.installs += other.installs;
         self.expiries += other.expiries;
+        self.noop_writes += other.noop_writes;
     }
 }
 
@@ -53,6 +59,9 @@ pub struct CoverageProbe {
     pub counts: Rc<Cell<Coverage>>,
     /// (index, term) of every expiry entry counted, so that each counts once.
     expiry_entries: BTreeSet<(u64, u64)>,
+    /// Each node's `noop_writes_answered()` when last looked at (it restarts at 0 with the
+    /// node after a crash, so a drop means "counted from 0 again").
+    noop_seen: BTreeMap<NodeId, u64>,
 }
 
 impl CoverageProbe {
@@ -61,6 +70,7 @@ impl CoverageProbe {
         CoverageProbe {
             counts,
             expiry_entries: BTreeSet::new(),
+            noop_seen: BTreeMap::new(),
         }
     }
 
@@ -85,7 +95,15 @@ impl Invariant<KvReplica> for CoverageProbe {
         "coverage"
     }
 
-    fn check(&mut self, _view: &ClusterView<KvReplica>) -> Result<(), String> {
+    fn check(&mut self, view: &ClusterView<KvReplica>) -> Result<(), String> {
+        for (id, node) in view.live() {
+            let now = node.noop_writes_answered();
+            let seen = self.noop_seen.insert(id, now).unwrap_or(0);
+            let grown = if now >= seen { now - seen } else { now };
+            if grown > 0 {
+                self.bump(|c| c.noop_writes += grown);
+            }
+        }
         Ok(())
     }
 
@@ -128,5 +146,23 @@ mod tests {
             assert_eq!(report.failure(), None, "{report}");
             assert!(report.coverage.expiries > 0, "{report}");
         }
+    }
+
+    #[test]
+    fn leaders_answer_some_writes_off_the_log_and_the_checker_accepts_them() {
+        let opts = RaftKvOptions {
+            faults: FaultProfile::All,
+            ..RaftKvOptions::default()
+        };
+        let mut noop_writes = 0;
+        for seed in 0..5 {
+            let report = run_seed(seed, &opts);
+            assert_eq!(report.failure(), None, "{report}");
+            noop_writes += report.coverage.noop_writes;
+        }
+        assert!(
+            noop_writes > 0,
+            "no write was answered off the log in seeds 0..5"
+        );
     }
 }

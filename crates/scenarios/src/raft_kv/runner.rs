@@ -297,7 +297,8 @@ impl fmt::Display for KvSeedReport {
         write!(
             f,
             "ops={} ok={} no_return={} abandoned={} unexpected={} digest_comparisons={} \
-             snapshots={} installs={} expiries={} execs={} aborted_execs={} expired_reads={} \
+             snapshots={} installs={} expiries={} noop_writes={} execs={} aborted_execs={} \
+             expired_reads={} \
              wrongtype={} check_steps={} {}",
             o.invoked,
             o.ok,
@@ -308,6 +309,7 @@ impl fmt::Display for KvSeedReport {
             self.coverage.snapshots,
             self.coverage.installs,
             self.coverage.expiries,
+            self.coverage.noop_writes,
             o.execs,
             o.aborted_execs,
             o.expired_reads,

@@ -164,7 +164,7 @@ impl fmt::Display for KvSummary {
             f,
             "seeds={} invariant_violations={} linearizability_violations={} unexpected_replies={} \
              unknown={} ops={} ok={} no_return={} abandoned={} progress={}/{} ok_min={} \
-             digest_comparisons={} snapshots={} installs={} expiries={} execs={} \
+             digest_comparisons={} snapshots={} installs={} expiries={} noop_writes={} execs={} \
              aborted_execs={} expired_reads={} wrongtype={} check_steps={} \
              events={} ({:.0} events/s, {:.2?})",
             self.seeds_run,
@@ -183,6 +183,7 @@ impl fmt::Display for KvSummary {
             self.coverage.snapshots,
             self.coverage.installs,
             self.coverage.expiries,
+            self.coverage.noop_writes,
             o.execs,
             o.aborted_execs,
             o.expired_reads,
