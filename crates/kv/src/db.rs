@@ -47,6 +47,7 @@ use bytes::Bytes;
 use distributed_core::wire::Sink;
 
 use crate::hash::Fnv64;
+use crate::notify::Change;
 use crate::value::Value;
 
 /// Most tombstones kept for WATCH (see the module docs).
@@ -107,7 +108,28 @@ pub(crate) struct Db {
     expiring: BTreeSet<(u64, Bytes)>,
     /// (scan_position(key), key) of every entry: SCAN's and RANDOMKEY's walk.
     scan_order: BTreeSet<(u64, Bytes)>,
+    /// Which keys changed, and how, since the machine last took the list: recorded only
+    /// while keyspace notifications are on (`notify.rs`). Not state: never in a snapshot,
+    /// equal in every comparison.
+    journal: Journal,
 }
+
+/// The keyspace's change list for notifications (see `Db::journal`).
+#[derive(Clone, Debug, Default)]
+struct Journal {
+    /// Record changes at all.
+    on: bool,
+    /// (key, how it changed), in order; at most one command's worth between takes.
+    changes: Vec<(Bytes, Change)>,
+}
+
+impl PartialEq for Journal {
+    fn eq(&self, _: &Journal) -> bool {
+        true // not part of the keyspace's state
+    }
+}
+
+impl Eq for Journal {}
 
 impl Db {
     /// The live entry under `key` at `now_ms`.
@@ -124,9 +146,10 @@ impl Db {
     /// first (a deletion at `index`), a live one's version becomes `index`.
     pub(crate) fn entry_mut(&mut self, key: &[u8], index: u64, now_ms: u64) -> Option<&mut Entry> {
         if self.entries.get(key)?.expired(now_ms) {
-            self.remove(key, index);
+            self.expire(key, index);
             return None;
         }
+        self.note(key, Change::Touched);
         let entry = self.entries.get_mut(key)?;
         entry.version = index;
         Some(entry)
@@ -146,9 +169,14 @@ impl Db {
         );
         self.forget_tombstone(&key);
         let entry = Entry::new(value, expires_at_ms, index);
-        if let Some(old) = self.entries.insert(key.clone(), entry) {
-            self.unindex_expiry(&key, old.expires_at_ms);
-        }
+        let change = match self.entries.insert(key.clone(), entry) {
+            Some(old) => {
+                self.unindex_expiry(&key, old.expires_at_ms);
+                Change::Touched
+            }
+            None => Change::Created,
+        };
+        self.note(&key, change);
         self.index(&key, expires_at_ms);
     }
 
@@ -170,6 +198,7 @@ impl Db {
         let entry = self.entries.get_mut(&key).expect("looked up above");
         entry.expires_at_ms = expires_at_ms;
         entry.version = index;
+        self.note(&key, Change::Touched);
         true
     }
 
@@ -189,11 +218,42 @@ impl Db {
 
     /// Remove `key` at `index`, live or expired; returns its entry.
     pub(crate) fn remove(&mut self, key: &[u8], index: u64) -> Option<Entry> {
+        self.remove_as(key, index, Change::Deleted)
+    }
+
+    /// Remove `key` at `index` because it expired (the same as `remove`, noted as expiry).
+    pub(crate) fn expire(&mut self, key: &[u8], index: u64) -> Option<Entry> {
+        self.remove_as(key, index, Change::Expired)
+    }
+
+    fn remove_as(&mut self, key: &[u8], index: u64, change: Change) -> Option<Entry> {
         let (key, entry) = self.entries.remove_entry(key)?;
         self.unindex_expiry(&key, entry.expires_at_ms);
         self.scan_order.remove(&(scan_position(&key), key.clone()));
+        self.note(&key, change);
         self.add_tombstone(key, index);
         Some(entry)
+    }
+
+    /// Record changes for keyspace notifications from now on (or stop, and forget them).
+    pub(crate) fn set_journal(&mut self, on: bool) {
+        self.journal.on = on;
+        self.journal.changes.clear();
+    }
+
+    /// The changes recorded since the last take, oldest first.
+    pub(crate) fn take_journal(&mut self) -> Vec<(Bytes, Change)> {
+        std::mem::take(&mut self.journal.changes)
+    }
+
+    fn note(&mut self, key: &[u8], change: Change) {
+        if self.journal.on {
+            // Bounded by the command: one note per key it writes (a write notes a key once
+            // per call into Db, and the machine takes the list after every command).
+            self.journal
+                .changes
+                .push((Bytes::copy_from_slice(key), change));
+        }
     }
 
     /// FLUSHDB at `index`: every key gone, and every watch from before `index` fails (the

@@ -42,6 +42,7 @@
 //! reply.rs          Reply (RESP3 shapes), KvError
 //! session.rs        the bounded dedup table behind exactly-once (Raft dissertation §6.3)
 //! machine.rs        StateMachine, Config: apply, read, the log clock; the Machine seam impl
+//! notify.rs         keyspace notifications: which keys an entry changed, as pub/sub messages
 //! codec/            the versioned, bounded binary forms of requests and cached replies
 //! snapshot.rs       snapshot / restore with CRC-32, and the digest over the same bytes (§7)
 //! snapshot_body.rs  what a snapshot holds, field by field (v2 written, v1 still read)
@@ -107,6 +108,7 @@ mod display;
 mod exec;
 mod hash;
 mod machine;
+mod notify;
 mod reply;
 mod session;
 mod snapshot;
@@ -120,6 +122,7 @@ pub use command::{Body, Command, Request};
 /// re-exported so `kv::DecodeError` stays this crate's public name for it.
 pub use distributed_core::wire::DecodeError;
 pub use machine::{Config, ConfigError, StateMachine};
+pub use notify::KeyspaceEvents;
 pub use reply::{KvError, Reply};
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 pub use value::{Score, ScoreRange, Value, ZSet};

@@ -65,6 +65,7 @@ use crate::codec::Limits;
 use crate::command::{Body, Command, Request};
 use crate::db::Db;
 use crate::exec::{self, ReadCtx, WriteCtx};
+use crate::notify::KeyspaceEvents;
 use crate::reply::{KvError, Reply};
 use crate::session::{Admission, Sessions};
 use crate::value::Value;
@@ -179,6 +180,9 @@ pub struct StateMachine {
     /// The messages the last applied entry published, in order: not state (never in a snapshot
     /// or a digest), emptied by every `apply`, so it holds one entry's worth at most.
     pub(crate) outbox: Vec<(Bytes, Bytes)>,
+    /// Which keyspace notifications to publish (`notify.rs`): the host's setting, not state
+    /// (never in a snapshot or a digest; kept across a restore).
+    pub(crate) keyspace_events: KeyspaceEvents,
 }
 
 impl StateMachine {
@@ -192,7 +196,20 @@ impl StateMachine {
             clock_ms: 0,
             db: Db::default(),
             outbox: Vec::new(),
+            keyspace_events: KeyspaceEvents::OFF,
         })
+    }
+
+    /// Publish keyspace notifications of these classes from the next entry on (Redis'
+    /// `notify-keyspace-events`; `KeyspaceEvents::OFF` stops them). Each node's own setting.
+    pub fn set_keyspace_events(&mut self, events: KeyspaceEvents) {
+        self.keyspace_events = events;
+        self.db.set_journal(events.is_on());
+    }
+
+    /// The keyspace notifications this machine publishes.
+    pub fn keyspace_events(&self) -> KeyspaceEvents {
+        self.keyspace_events
     }
 
     /// Apply the committed log entry at `index`, whose `data` should be an encoded `Request`.
@@ -224,9 +241,7 @@ impl StateMachine {
             ..
         } = request;
         if client_id == Request::NO_SESSION {
-            let reply = self.execute(index, &body);
-            self.record_published(&body, &reply);
-            return reply;
+            return self.execute(index, &body);
         }
         match self.sessions.admit(client_id, seq) {
             Admission::Refuse(e) => Reply::Error(e),
@@ -236,7 +251,6 @@ impl StateMachine {
             }
             Admission::Apply => {
                 let reply = self.execute(index, &body);
-                self.record_published(&body, &reply);
                 let cached = (!body.is_read_only()).then(|| reply.clone());
                 self.sessions.record(index, client_id, seq, cached);
                 reply
@@ -251,22 +265,7 @@ impl StateMachine {
             now_ms: self.clock_ms,
             limits: &self.config.limits,
         };
-        exec::apply(&mut ctx, body)
-    }
-
-    /// Put the messages of the PUBLISH commands `body` ran into the outbox: every one of a
-    /// single command, or of a transaction that ran (not one a WATCH aborted).
-    fn record_published(&mut self, body: &Body, reply: &Reply) {
-        let ran: Vec<&Command> = match (body, reply) {
-            (Body::One(c), _) => vec![c],
-            (Body::Exec { commands, .. }, Reply::Array(_)) => commands.iter().collect(),
-            (Body::Exec { .. }, _) => Vec::new(),
-        };
-        for c in ran {
-            if let (exec::pubsub::PUBLISH, [channel, message]) = (c.name(), c.args()) {
-                self.outbox.push((channel.clone(), message.clone()));
-            }
-        }
+        exec::apply(&mut ctx, body, self.keyspace_events, &mut self.outbox)
     }
 
     /// The `(channel, message)` pairs published by the entry applied last, in order; empty after
@@ -421,7 +420,9 @@ impl distributed_core::Machine for StateMachine {
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), crate::SnapshotError> {
+        let events = self.keyspace_events;
         *self = StateMachine::restore(self.config.clone(), snapshot)?;
+        self.set_keyspace_events(events);
         Ok(())
     }
 }

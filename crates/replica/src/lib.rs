@@ -205,6 +205,13 @@ impl KvReplica {
         self.host_clock_ms
     }
 
+    /// Publish keyspace notifications of these classes (Redis' `notify-keyspace-events`) with
+    /// the entries applied from now on: this node's setting, not replicated (kv `notify.rs`).
+    /// They come out as `Output::Published`, like PUBLISH's messages.
+    pub fn set_keyspace_events(&mut self, events: kv::KeyspaceEvents) {
+        self.machine.set_keyspace_events(events);
+    }
+
     /// The index of this leader's active-expiry entry not applied yet, if any.
     pub fn expiry_in_flight(&self) -> Option<Index> {
         self.expiry_in_flight

@@ -217,7 +217,7 @@ fn reclaim(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
     let mut reclaimed = 0;
     for key in args {
         let expired = ctx.db.lookup(key, ctx.now_ms).is_none();
-        if expired && ctx.db.remove(key, ctx.index).is_some() {
+        if expired && ctx.db.expire(key, ctx.index).is_some() {
             reclaimed += 1;
         }
     }

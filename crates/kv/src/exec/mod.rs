@@ -74,6 +74,7 @@ use crate::codec::Limits;
 use crate::command::table::{Exec, Spec};
 use crate::command::{Body, Command};
 use crate::db::Db;
+use crate::notify::{self, KeyspaceEvents};
 use crate::reply::{KvError, Reply};
 use crate::value::Value;
 
@@ -150,10 +151,17 @@ pub(crate) fn read(ctx: &ReadCtx<'_>, command: &Command) -> Reply {
     }
 }
 
-/// Apply a log entry's body.
-pub(crate) fn apply(ctx: &mut WriteCtx<'_>, body: &Body) -> Reply {
+/// Apply a log entry's body. What it publishes goes to `outbox`, command by command: PUBLISH's
+/// messages, and with `events` on, the keyspace notifications of the keys each command
+/// changed (`notify.rs`, from the keyspace's journal).
+pub(crate) fn apply(
+    ctx: &mut WriteCtx<'_>,
+    body: &Body,
+    events: KeyspaceEvents,
+    outbox: &mut Vec<(Bytes, Bytes)>,
+) -> Reply {
     match body {
-        Body::One(command) => run(ctx, command),
+        Body::One(command) => run_and_publish(ctx, command, events, outbox),
         Body::Exec {
             watched,
             since,
@@ -163,9 +171,30 @@ pub(crate) fn apply(ctx: &mut WriteCtx<'_>, body: &Body) -> Reply {
             if watched.iter().any(|k| db.changed_since(k, *since, now)) {
                 return Reply::NullArray;
             }
-            Reply::Array(commands.iter().map(|c| run(ctx, c)).collect())
+            let replies = commands
+                .iter()
+                .map(|c| run_and_publish(ctx, c, events, outbox))
+                .collect();
+            Reply::Array(replies)
         }
     }
+}
+
+fn run_and_publish(
+    ctx: &mut WriteCtx<'_>,
+    command: &Command,
+    events: KeyspaceEvents,
+    outbox: &mut Vec<(Bytes, Bytes)>,
+) -> Reply {
+    let reply = run(ctx, command);
+    if let (pubsub::PUBLISH, [channel, message]) = (command.name(), command.args()) {
+        outbox.push((channel.clone(), message.clone()));
+    }
+    if events.is_on() {
+        let changes = ctx.db.take_journal();
+        notify::events(events, command, &reply, &changes, outbox);
+    }
+    reply
 }
 
 /// The string under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if it holds another type.

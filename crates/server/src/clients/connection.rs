@@ -118,6 +118,7 @@ impl Clients {
     ) -> Clients {
         let node = config.id.0;
         let id_prefix = ((node & 0xff) << 56) | ((nonce & 0xff_ffff) << 32);
+        let settings = Arc::new(Settings::new(config, Arc::clone(&hub)));
         Clients {
             events,
             limits: config.resp_limits(),
@@ -127,7 +128,7 @@ impl Clients {
             metrics,
             hub,
             registry: Arc::new(Registry::default()),
-            settings: Arc::new(Settings::new(config)),
+            settings,
             node,
         }
     }

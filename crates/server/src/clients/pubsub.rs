@@ -126,6 +126,9 @@ pub struct Change {
 pub struct Hub {
     /// The index, under one lock: each operation is short and touches no socket.
     state: Mutex<HubState>,
+    /// This node's `notify-keyspace-events` (kv `notify.rs`): CONFIG SET writes it, the node
+    /// task hands it to the replica before the next event it handles.
+    keyspace_events: Mutex<kv::KeyspaceEvents>,
 }
 
 #[derive(Debug, Default)]
@@ -162,6 +165,22 @@ impl HubState {
 impl Hub {
     fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
         self.state.lock().expect("no hub lock holder panics")
+    }
+
+    /// The keyspace notifications this node publishes.
+    pub fn keyspace_events(&self) -> kv::KeyspaceEvents {
+        *self
+            .keyspace_events
+            .lock()
+            .expect("no hub lock holder panics")
+    }
+
+    /// Publish these keyspace notifications from now on (CONFIG SET notify-keyspace-events).
+    pub fn set_keyspace_events(&self, events: kv::KeyspaceEvents) {
+        *self
+            .keyspace_events
+            .lock()
+            .expect("no hub lock holder panics") = events;
     }
 
     /// Apply a connection's (un)subscription; `mailbox` is where its messages go.

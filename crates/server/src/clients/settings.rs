@@ -21,9 +21,12 @@
 //! (`CONFIG SET save ""` is how Redis' tests and many deployments say "no RDB snapshots", which
 //! is already true here); any other value is refused with the reason.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::clients::glob::glob_match;
+use crate::clients::pubsub::Hub;
 use crate::clients::resp::Frame;
 use crate::config::NodeConfig;
 
@@ -50,11 +53,17 @@ const HINTS: &[(&str, &str)] = &[
 pub struct Settings {
     /// (name, value), in the order `CONFIG GET *` lists them.
     values: Vec<(&'static str, String)>,
+    /// The one setting this node changes at runtime: `notify-keyspace-events`, kept where the
+    /// node task reads it (the pub/sub hub; kv `notify.rs`).
+    hub: Arc<Hub>,
 }
+
+/// The runtime setting: which keyspace notifications this node publishes.
+const NOTIFY: &str = "notify-keyspace-events";
 
 impl Settings {
     /// The settings of the node `config` describes.
-    pub fn new(config: &NodeConfig) -> Settings {
+    pub fn new(config: &NodeConfig, hub: Arc<Hub>) -> Settings {
         let values = vec![
             // Every write is fdatasynced to a majority's WAL before its reply.
             ("appendonly", "yes".to_string()),
@@ -86,7 +95,7 @@ impl Settings {
                 config.wal_segment_bytes_max.to_string(),
             ),
         ];
-        Settings { values }
+        Settings { values, hub }
     }
 
     /// The reply to `CONFIG args…`.
@@ -128,10 +137,12 @@ impl Settings {
                 .iter()
                 .any(|p| glob_match(p, name.as_bytes(), true))
         };
+        let notify = self.hub.keyspace_events().to_string();
         let values = self.values.iter().map(|(n, v)| (*n, v.as_str()));
         let hints = HINTS.iter().copied();
         Frame::Map(
             values
+                .chain([(NOTIFY, notify.as_str())])
                 .chain(hints)
                 .filter(|(name, _)| matches(name))
                 .map(|(name, value)| (Frame::bulk(name), Frame::bulk(value.to_string())))
@@ -144,12 +155,23 @@ impl Settings {
     /// `CONFIG SET name value …`: all or nothing, as Redis: OK only if every name is a hint or
     /// a fixed setting given the value it has.
     fn set(&self, pairs: &[Bytes]) -> Frame {
+        let mut notify = None;
         for pair in pairs.chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+            if name == NOTIFY {
+                match kv::KeyspaceEvents::parse(&pair[1]) {
+                    Ok(events) => notify = Some(events),
+                    Err(_) => return invalid_event_class(),
+                }
+                continue;
+            }
             if HINTS.iter().any(|(hint, _)| *hint == name) || self.has_value(&name, &pair[1]) {
                 continue;
             }
             return refusal(&name);
+        }
+        if let Some(events) = notify {
+            self.hub.set_keyspace_events(events);
         }
         Frame::ok()
     }
@@ -160,6 +182,17 @@ impl Settings {
             .iter()
             .any(|(n, v)| *n == name && v.as_bytes() == value)
     }
+}
+
+/// Redis' answer to a letter `notify-keyspace-events` does not know.
+fn invalid_event_class() -> Frame {
+    Frame::error(
+        "ERR",
+        format!(
+            "CONFIG SET failed (possibly related to argument '{NOTIFY}') - Invalid event \
+             class character. Use 'Ag$lshzxeKEtmdn'."
+        ),
+    )
 }
 
 /// Why `CONFIG SET name …` is refused: the setting is fixed at start, or unknown.
@@ -223,12 +256,37 @@ mod tests {
             Default::default(),
             "d".into(),
         );
-        Settings::new(&config)
+        Settings::new(&config, Arc::new(Hub::default()))
     }
 
     fn run(words: &[&str]) -> Frame {
         let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
         settings().config(&args)
+    }
+
+    #[test]
+    fn notify_keyspace_events_is_set_at_runtime_and_read_back_as_redis_spells_it() {
+        let s = settings();
+        let set = |v: &str| {
+            s.config(&[
+                Bytes::from("SET"),
+                Bytes::from(NOTIFY),
+                Bytes::from(v.to_string()),
+            ])
+        };
+        assert_eq!(set("KA"), Frame::ok());
+        let got = s.config(&[Bytes::from("GET"), Bytes::from(NOTIFY)]);
+        assert_eq!(
+            got,
+            Frame::Map(vec![(Frame::bulk(NOTIFY), Frame::bulk("AK"))])
+        );
+        assert_eq!(s.hub.keyspace_events().to_string(), "AK");
+        assert!(set("Kq").is_error());
+        assert_eq!(
+            s.hub.keyspace_events().to_string(),
+            "AK",
+            "a refused SET changes nothing"
+        );
     }
 
     #[test]
@@ -273,6 +331,7 @@ mod tests {
             )
         );
         assert!(run(&["SET", "a"]).is_error());
+        assert!(run(&["SET", "notify-keyspace-events", "KQ"]).is_error());
         assert!(run(&["REWRITE"]).is_error());
     }
 }

@@ -237,6 +237,12 @@ impl Node {
     }
 
     fn handle(&mut self, event: Event) {
+        // CONFIG SET notify-keyspace-events answered OK before this event was sent, so the
+        // writes this event carries already publish by the new setting.
+        let events = self.hub.keyspace_events();
+        if events != self.replica.machine().keyspace_events() {
+            self.replica.set_keyspace_events(events);
+        }
         match event {
             Event::Peer { from, frame } => match frame {
                 PeerFrame::Raft(msg) => {
