@@ -7,6 +7,8 @@
 //!   CLIENT LIST ──► one line per entry:  id=7 addr=127.0.0.1:50100 laddr=127.0.0.1:6379
 //!                   name=app age=3 idle=0 flags=N db=0 sub=1 psub=0 ssub=0 multi=-1 … resp=2
 //!   close ──► Registry::leave(id)
+//!   CLIENT UNBLOCK id [TIMEOUT|ERROR] ──► parked.rs: wakes that client if a blocking command
+//!                   parked it (1) or not (0); CLIENT LIST flags `b` while it is blocked
 //! ```
 //!
 //! `id` is the connection's number on this node (what `CLIENT ID` and `HELLO` answer), stable

@@ -104,7 +104,7 @@ pub const CONNECTION: &[ConnSpec] = &[
     row("bzmpop", -5, BLOCK, "sorted-set", "7.0.0", Queue, "Pops the lowest or highest scored members from the first non-empty of several sorted sets; blocks until one is available."),
     row("bzpopmax", -3, BLOCK, "sorted-set", "5.0.0", Queue, "Pops the highest scored member from the first non-empty of several sorted sets; blocks until one is available."),
     row("bzpopmin", -3, BLOCK, "sorted-set", "5.0.0", Queue, "Pops the lowest scored member from the first non-empty of several sorted sets; blocks until one is available."),
-    row("client", -2, &["noscript", "loading", "stale"], "connection", "2.4.0", Queue, "A container for client connection commands (ID, INFO, LIST, SETNAME, GETNAME, SETINFO)."),
+    row("client", -2, &["noscript", "loading", "stale"], "connection", "2.4.0", Queue, "A container for client connection commands (ID, INFO, LIST, SETNAME, GETNAME, SETINFO, UNBLOCK, REPLY)."),
     row("command", -1, &["loading", "stale"], "server", "2.8.13", Queue, "Returns detailed information about all commands (COUNT, DOCS, INFO, LIST, GETKEYS)."),
     row("config", -2, ADMIN, "server", "2.0.0", Queue, "Reads this node's settings (GET); accepts Redis' memory-encoding hints as no-ops (SET)."),
     row("discard", 1, TX, "transactions", "2.0.0", Control, "Discards a transaction."),
