@@ -5,17 +5,18 @@
 //!
 //! ```text
 //!   connection: its try found every key empty ──► park(conn, keys, kind, age) ──► Receiver<Wake>
-//!   node task, after entries applied (or a park): wake(ready) ──► oldest first, for each
-//!        waiter: the first of its keys that is unclaimed and ready (holds a live container of
-//!        the waiter's kind) ──► claim it, Wake::Ready ──► the connection retries its pop
+//!   node task, after entries applied (or a park): wake(ready) ──► oldest first, each waiter
+//!        with a key that is ready (holds a live container of the waiter's kind) and no key
+//!        claimed or held by an older waiter ──► claim its keys, Wake::Ready ──► it retries
 //!   connection: the retry popped (or failed) ──► done(conn): claim released, not blocked
 //!               the retry found nothing (another node's client won) ──► park again, same age
 //!   CLIENT UNBLOCK id [TIMEOUT|ERROR] ──► Wake::Timeout / Wake::Error, waiter removed
 //! ```
 //!
-//! Why claims: a woken client's retry is a log round trip away. Until it comes back, the key
-//! is claimed, so the next waiter on it is woken only if something is left once the first has
-//! popped: clients are served oldest first (Redis serves the longest-waiting client first), and
+//! Why claims: a woken client's retry is a log round trip away, and pops from the first of its
+//! keys that holds something. Until it comes back, its keys are claimed, and a younger waiter
+//! sharing any key with it (or with an older waiter still in line) stays parked, so it is
+//! woken only for what is left once those before it have popped: clients are served oldest first (Redis serves the longest-waiting client first), and
 //! nobody is woken for an element a client before it will take. A claim left by a connection
 //! that vanished without saying so expires after [`CLAIM_MS_MAX`], so a key is never stuck.
 //!
@@ -211,40 +212,41 @@ impl Parked {
         }
     }
 
-    /// Wake, oldest first, each parked client one of whose keys is unclaimed and `ready` (holds
-    /// a live container of its kind), claiming that key for it. Returns how many were woken.
+    /// Wake, oldest first, each parked client one of whose keys is `ready` (holds a live
+    /// container of its kind) and none of whose keys is claimed or held by an older waiter
+    /// still in line; it claims all its keys, since its retry pops from the first of them
+    /// that holds something. Returns how many were woken.
     pub fn wake(&self, mut ready: impl FnMut(&Bytes, Kind) -> bool) -> usize {
         let mut s = self.lock();
         let now = Instant::now();
         let lapse = Duration::from_millis(CLAIM_MS_MAX);
         s.claims.retain(|_, c| now.duration_since(c.at) < lapse);
+        // Keys an older waiter is served from or waits its turn on: younger ones stay put.
+        let mut held: BTreeSet<Bytes> = s.claims.keys().cloned().collect();
         // One look per key and kind, however many clients wait on it.
         let mut seen: BTreeMap<(Bytes, Kind), bool> = BTreeMap::new();
-        let mut woken: Vec<(u64, Bytes)> = Vec::new();
+        let mut woken: Vec<u64> = Vec::new();
         for (&age, w) in &s.waiters {
-            let claimed =
-                |k: &Bytes| s.claims.contains_key(k) || woken.iter().any(|(_, taken)| taken == k);
-            let key = w.keys.iter().find(|k| {
-                !claimed(k)
-                    && *seen
-                        .entry(((*k).clone(), w.kind))
-                        .or_insert_with(|| ready(k, w.kind))
-            });
-            if let Some(key) = key {
-                woken.push((age, key.clone()));
+            let mut is_ready = |k: &Bytes| {
+                *seen
+                    .entry((k.clone(), w.kind))
+                    .or_insert_with(|| ready(k, w.kind))
+            };
+            if w.keys.iter().any(|k| held.contains(k)) {
+                held.extend(w.keys.iter().cloned());
+            } else if w.keys.iter().any(&mut is_ready) {
+                held.extend(w.keys.iter().cloned());
+                woken.push(age);
             }
         }
         let n = woken.len();
-        for (age, key) in woken {
+        for age in woken {
             let w = s.waiters.remove(&age).expect("a waiter just seen");
             s.ages.remove(&w.conn);
-            s.claims.insert(
-                key,
-                Claim {
-                    conn: w.conn,
-                    at: now,
-                },
-            );
+            for key in &w.keys {
+                let claim = Claim { conn: w.conn, at: now };
+                s.claims.insert(key.clone(), claim);
+            }
             if w.wake.send(Wake::Ready).is_err() {
                 // Its connection is gone and will call `done` as it closes.
                 s.release_claims(w.conn);
@@ -293,6 +295,24 @@ mod tests {
         assert_eq!(again, age);
         assert_eq!(parked.wake(|_, _| true), 1);
         assert_eq!(rx.try_recv(), Ok(Wake::Ready), "still the oldest");
+    }
+
+    #[test]
+    fn a_younger_client_sharing_any_key_with_an_older_one_waits_behind_it() {
+        // The first pops from whichever of a, b holds something: the second, on b alone, may
+        // not take b's element before the first has popped.
+        let parked = Parked::default();
+        let (_, mut first) = parked.park(1, &[b("a"), b("b")], Kind::List, None).unwrap();
+        let (_, mut second) = parked.park(2, &[b("b")], Kind::List, None).unwrap();
+        let (_, mut other) = parked.park(3, &[b("c")], Kind::List, None).unwrap();
+        assert_eq!(parked.wake(|_, _| true), 2);
+        assert_eq!(first.try_recv(), Ok(Wake::Ready));
+        assert!(second.try_recv().is_err());
+        assert_eq!(other.try_recv(), Ok(Wake::Ready), "c is nobody else's");
+        parked.done(1);
+        parked.done(3);
+        assert_eq!(parked.wake(|k, _| k == "b"), 1);
+        assert_eq!(second.try_recv(), Ok(Wake::Ready));
     }
 
     #[test]
