@@ -42,9 +42,11 @@ fn reply(conn: &mut Conn) -> Frame {
 /// Wait until node i's INFO says `blocked_clients:n`.
 fn blocked_clients(cluster: &mut Cluster, i: usize, n: usize) {
     let line = format!("blocked_clients:{n}\r\n");
-    cluster.eventually(i, &["INFO"], |f| {
-        matches!(f, Frame::Bulk(b) if String::from_utf8_lossy(b).contains(&line))
-    });
+    cluster.eventually(
+        i,
+        &["INFO"],
+        |f| matches!(f, Frame::Bulk(b) if String::from_utf8_lossy(b).contains(&line)),
+    );
 }
 
 fn popped(key: &str, element: &str) -> Frame {

@@ -198,11 +198,6 @@ impl Parked {
         self.dirty.swap(false, Ordering::AcqRel)
     }
 
-    /// True if nobody is parked.
-    pub fn is_empty(&self) -> bool {
-        self.lock().waiters.is_empty()
-    }
-
     /// `CLIENT UNBLOCK conn`: wake it with `how` if it is parked; false if it is not.
     pub fn unblock(&self, conn: u64, how: Wake) -> bool {
         let mut s = self.lock();
@@ -244,7 +239,10 @@ impl Parked {
             let w = s.waiters.remove(&age).expect("a waiter just seen");
             s.ages.remove(&w.conn);
             for key in &w.keys {
-                let claim = Claim { conn: w.conn, at: now };
+                let claim = Claim {
+                    conn: w.conn,
+                    at: now,
+                };
                 s.claims.insert(key.clone(), claim);
             }
             if w.wake.send(Wake::Ready).is_err() {

@@ -218,7 +218,9 @@ impl Registry {
     /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: 1 if that client was parked (it answers as if
     /// timed out, or `-UNBLOCKED`), 0 if not.
     fn unblock(&self, id: &Bytes, how: Option<&Bytes>) -> Frame {
-        let id = std::str::from_utf8(id).ok().and_then(|s| s.parse::<u64>().ok());
+        let id = std::str::from_utf8(id)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok());
         let Some(id) = id else {
             return Frame::error("ERR", "value is not an integer or out of range");
         };
