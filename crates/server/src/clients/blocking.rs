@@ -36,6 +36,15 @@
 //! a try that found nothing changed nothing. Parking is local to one node, outside the log:
 //! the replicated state machine and the checker's model are unaffected.
 //!
+//! What differs from Redis: Redis pops for a waiter inside the command that filled its key,
+//! before answering that command; here the push is answered when its entry applies and the
+//! waiter's retry is a later entry, so a client that reads right after its push may still see
+//! the element (the suite's "Circular BRPOPLPUSH" checks exactly that). Closing that gap means
+//! parking through the log (the state machine would pop for its waiters in the push's own
+//! entry), which puts every node's waiting clients into the replicated state; not done.
+//! Past [`crate::clients::parked::PARKED_MAX`] clients parked on one node, a blocking command
+//! that finds its keys empty answers an error at once instead of parking.
+//!
 //! Fairness and its limit: on one node, clients are woken oldest first and the next only once
 //! the previous has popped (or lost, or gone), so an element goes to the client that waited
 //! longest, as in Redis. Across nodes there is no order: two clients parked on different nodes
