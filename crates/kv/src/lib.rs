@@ -31,6 +31,7 @@
 //!   keys.rs keyscan.rs expire.rs               the keyspace: DEL TYPE RENAME COPY…, KEYS
 //!                   SCAN, EXPIRE… TTL… PERSIST DISTRIBUTED.EXPIRE, on every type
 //!   hashes.rs lists.rs sets.rs zsets.rs zrange.rs   the container families
+//!   mpop.rs         LMPOP ZMPOP, the pops the server's blocking commands try
 //!   float.rs        floats read as Redis reads them, printed as Redis 7.2 prints them
 //!   typed.rs        container access: WRONGTYPE before any write, emptied keys deleted
 //!   random.rs       SPOP/SRANDMEMBER/HRANDFIELD/RANDOMKEY picks seeded by the log index

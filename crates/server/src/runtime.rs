@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn, Instrument};
 
 use crate::clients::connection::Clients;
+use crate::clients::parked::Parked;
 use crate::clients::pubsub::Hub;
 use crate::config::NodeConfig;
 use crate::node::{Node, Storage};
@@ -77,7 +78,17 @@ pub async fn run_node(
     // This node's subscribers: the connections register in it, the node task publishes into
     // it what the log delivers (clients/pubsub.rs).
     let hub = Arc::new(Hub::default());
-    let clients = Clients::new(events_tx, &config, nonce, metrics.clone(), Arc::clone(&hub));
+    // Clients parked by blocking commands: the connections park in it, the node task wakes
+    // them as entries apply (clients/blocking.rs).
+    let parked = Arc::new(Parked::default());
+    let clients = Clients::new(
+        events_tx,
+        &config,
+        nonce,
+        metrics.clone(),
+        Arc::clone(&hub),
+        Arc::clone(&parked),
+    );
     let client_task = tokio::spawn(clients.serve(clients_listener));
     let (stop_tx, stop_rx) = oneshot::channel();
     tokio::spawn(async move {
@@ -92,6 +103,7 @@ pub async fn run_node(
         config, replica, storage, transport, durable_tx, metrics, nonce,
     );
     node.publish_to(hub);
+    node.wake_blocked_in(parked);
     // Spawned, not awaited in place: `run_node` is usually the `block_on` future, and a task
     // there lives on the main thread, so every client and peer event would wake it across
     // threads (a futex wake and a context switch per request). As a runtime task it is woken

@@ -39,6 +39,7 @@
 //! expire.rs         EXPIRE… TTL… PERSIST, and DISTRIBUTED.EXPIRE (the leader's active expiry)
 //! hashes.rs         HSET HGET HGETALL HDEL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN…
 //! lists.rs          LPUSH RPUSH LPOP RPOP LRANGE LSET LREM LTRIM LINSERT LPOS LMOVE…
+//! mpop.rs           LMPOP ZMPOP: pop from the first non-empty of several keys (BLPOP's try)
 //! sets.rs           SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
 //! zsets.rs          ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
 //! zrange.rs         ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
@@ -56,6 +57,7 @@ mod hashes;
 mod keys;
 mod keyscan;
 mod lists;
+mod mpop;
 pub(crate) mod noop;
 pub(crate) mod pubsub;
 mod random;
@@ -93,6 +95,7 @@ pub(crate) const FAMILIES: &[&[Spec]] = &[
     expire::SPECS,
     hashes::SPECS,
     lists::SPECS,
+    mpop::SPECS,
     sets::SPECS,
     zsets::SPECS,
     zrange::SPECS,

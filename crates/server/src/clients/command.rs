@@ -7,6 +7,7 @@
 //!     │ ECHO COMMAND SELECT (answers from the tables) ─────────► Action::Local(frame)
 //!     │ INFO, DISTRIBUTED.STATUS ──────────────────────────────► Action::Status (node state)
 //!     │ QUIT ──────────────────────────────────────────────────► Action::Quit
+//!     │ BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP ─► Action::Block
 //!     └ the rest of the connection table (table.rs) ───────────► Action::Conn(ConnOp): MULTI
 //!       EXEC DISCARD WATCH UNWATCH, (P)(UN)SUBSCRIBE PUBSUB, PING, HELLO CLIENT CONFIG
 //!       READONLY READWRITE RESET: they read or change this connection's state (connection.rs)
@@ -27,6 +28,7 @@
 use bytes::Bytes;
 use kv::{Command, Reply};
 
+use crate::clients::blocking::{self, Blocking};
 use crate::clients::command_info;
 use crate::clients::resp::{Frame, Proto};
 use crate::clients::table::{self, ConnSpec};
@@ -52,6 +54,9 @@ pub enum Action {
     Quit,
     /// A command on this connection's own state.
     Conn(ConnOp),
+    /// A blocking pop (BLPOP, BZPOPMIN, …): tried through the log, parked until a key fills
+    /// (`blocking.rs`); inside MULTI, its non-blocking form.
+    Block(Blocking),
 }
 
 /// The connection commands that read or change the connection's state, arguments checked.
@@ -256,6 +261,10 @@ fn connection_command(spec: &ConnSpec, args: Vec<Bytes>) -> Result<Action, Frame
         "hello" => hello(&args)?,
         "client" => ConnOp::Client(args),
         "config" => ConnOp::Config(args),
+        // A bad timeout is answered as the command's reply (inside MULTI, in EXEC's array).
+        name if blocking::NAMES.contains(&name) => {
+            return Ok(blocking::parse(name, &args).map_or_else(Action::Local, Action::Block))
+        }
         other => unreachable!("the connection table row '{other}' has no interpretation"),
     };
     Ok(Action::Conn(op))

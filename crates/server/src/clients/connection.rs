@@ -12,6 +12,7 @@
 //!
 //!   normal      kv commands ──► Event::Client (a read, or a write in the session) ──► Wait
 //!               INFO ──► Event::Status; connection commands ──► answered here
+//!               BLPOP… ──► blocking.rs: tries, parks, retries; nothing else read meanwhile
 //!               WATCH k… ──► DISTRIBUTED.INDEX through the read path ──► remembered
 //!   multi       kv commands and answerable connection commands ──► +QUEUED (transaction.rs)
 //!               refused ones (unknown, arity) ──► their error, and EXEC will abort
@@ -40,19 +41,21 @@ use std::time::Instant;
 use bytes::BytesMut;
 use kv::{Body, Command, Request};
 use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf as ReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, warn};
 
 use crate::clients::command::{interpret, needs_no_session, Action, ConnOp};
+use crate::clients::parked::Parked;
 use crate::clients::pubsub::{Change, Hub, Mailbox, Subscriptions};
 use crate::clients::registry::{self, hello_reply, Registry};
 use crate::clients::resp::{bulk_bytes_wanted, parse_frame, Frame, Limits, Proto};
 use crate::clients::session::{shutting_down, Order, Session};
 use crate::clients::settings::Settings;
-use crate::clients::table::{self, InMulti};
+use crate::clients::table::{self, allowed_when_subscribed, command_name, is_control, InMulti};
 use crate::clients::transaction::{Multi, Plan, Queued, Shape, Watch};
-use crate::clients::writer::{Slot, Writer};
+use crate::clients::writer::{client_reply, Slot, Writer};
 use crate::config::NodeConfig;
 use crate::event::Event;
 use crate::ops::metrics::Metrics;
@@ -77,6 +80,8 @@ pub struct Clients {
     pub(crate) metrics: Arc<Metrics>,
     /// This node's subscriptions; the node task publishes into it.
     pub(crate) hub: Arc<Hub>,
+    /// This node's clients parked by blocking commands; the node task wakes them.
+    pub(crate) parked: Arc<Parked>,
     /// Every open connection, for CLIENT LIST.
     registry: Arc<Registry>,
     /// What CONFIG GET answers.
@@ -86,25 +91,25 @@ pub struct Clients {
 }
 
 /// What one connection's reader remembers between commands.
-struct Conn {
+pub(crate) struct Conn {
     /// The connection's number on this node (CLIENT ID), its key in the hub and registry.
-    id: u64,
+    pub(crate) id: u64,
     /// Its CLIENT LIST entry.
-    entry: registry::Entry,
+    pub(crate) entry: registry::Entry,
     /// The connection's current session, shared with the writer (which may replace it).
-    session: Arc<Mutex<Session>>,
+    pub(crate) session: Arc<Mutex<Session>>,
     /// Read/write switch ordering.
-    order: Order,
+    pub(crate) order: Order,
     /// True after READONLY: reads are served locally, possibly stale.
-    readonly: bool,
+    pub(crate) readonly: bool,
     /// The RESP version of the commands read so far (the writer switches in reply order).
-    proto: Proto,
+    pub(crate) proto: Proto,
     /// The open transaction, between MULTI and EXEC/DISCARD.
-    multi: Option<Multi>,
+    pub(crate) multi: Option<Multi>,
     /// What WATCH remembers.
-    watch: Option<Watch>,
+    pub(crate) watch: Option<Watch>,
     /// Channels and patterns subscribed to.
-    subs: Subscriptions,
+    pub(crate) subs: Subscriptions,
 }
 
 impl Clients {
@@ -115,6 +120,7 @@ impl Clients {
         nonce: u64,
         metrics: Arc<Metrics>,
         hub: Arc<Hub>,
+        parked: Arc<Parked>,
     ) -> Clients {
         let node = config.id.0;
         let id_prefix = ((node & 0xff) << 56) | ((nonce & 0xff_ffff) << 32);
@@ -127,7 +133,8 @@ impl Clients {
             accepted: Arc::new(AtomicU64::new(0)),
             metrics,
             hub,
-            registry: Arc::new(Registry::default()),
+            registry: Arc::new(Registry::new(Arc::clone(&parked))),
+            parked,
             settings,
             node,
         }
@@ -183,6 +190,7 @@ impl Clients {
             pushes,
             proto: Proto::Resp2,
             out: BytesMut::with_capacity(16 << 10),
+            replies: Default::default(),
         };
         let writer = tokio::spawn(writer.run(slots_rx));
         let mut conn = Conn {
@@ -202,6 +210,7 @@ impl Clients {
         };
         let result = self.read_commands(&mut rd, &slots, &mut conn).await;
         self.registry.leave(id);
+        self.parked.done(id);
         drop(slots);
         let written = writer.await.unwrap_or(Ok(()));
         result.and(written)
@@ -210,7 +219,7 @@ impl Clients {
     /// Parse and dispatch until the client closes, a frame is not RESP, or a slot closes.
     async fn read_commands(
         &self,
-        rd: &mut tokio::net::tcp::OwnedReadHalf,
+        rd: &mut ReadHalf,
         slots: &mpsc::Sender<Slot>,
         conn: &mut Conn,
     ) -> std::io::Result<()> {
@@ -219,7 +228,7 @@ impl Clients {
             loop {
                 let slot = match parse_frame(&mut buf, &self.limits) {
                     Ok(None) => break,
-                    Ok(Some(frame)) => self.slot_for(frame, conn).await,
+                    Ok(Some(frame)) => self.slot_for(frame, conn, rd, &mut buf).await,
                     Err(e) => {
                         self.metrics.error("protocol");
                         Slot::Close(e.to_frame())
@@ -245,7 +254,13 @@ impl Clients {
     }
 
     /// The slot for one frame: the state machine of the module docs.
-    async fn slot_for(&self, frame: Frame, conn: &mut Conn) -> Slot {
+    async fn slot_for(
+        &self,
+        frame: Frame,
+        conn: &mut Conn,
+        rd: &mut ReadHalf,
+        buf: &mut BytesMut,
+    ) -> Slot {
         let started = Instant::now();
         let name = command_name(&frame);
         let action = interpret(frame);
@@ -271,7 +286,10 @@ impl Clients {
             self.note(conn, name);
             return slot;
         }
-        let slot = self.run(action, conn, name, started).await;
+        let slot = match action {
+            Action::Block(b) => self.block_slot(&b, conn, rd, buf).await,
+            action => self.run(action, conn, name, started).await,
+        };
         self.note(conn, name);
         slot
     }
@@ -280,6 +298,7 @@ impl Clients {
     fn queue(&self, action: Action, name: &'static str, conn: &mut Conn) -> Frame {
         let item = match action {
             Action::Kv(command) => Some(Queued::Kv(command)),
+            Action::Block(b) => Some(Queued::Blocking(b.command, b.reshape)),
             Action::Local(frame) => Some(Queued::Local(frame)),
             Action::Conn(op) if !op.changes_the_connection() => {
                 let refuse = table::lookup(name).is_some_and(|s| s.in_multi == InMulti::Refuse);
@@ -321,6 +340,7 @@ impl Clients {
                 .await
             }
             Action::Kv(command) => self.kv(command, conn, started).await,
+            Action::Block(_) => unreachable!("slot_for runs blocking commands"),
             Action::Conn(op) => self.conn_op(op, conn, name, started).await,
         }
     }
@@ -438,6 +458,7 @@ impl Clients {
                 conn.readonly = on;
                 Slot::Ready(Frame::ok())
             }
+            ConnOp::Client(args) if args[0].eq_ignore_ascii_case(b"reply") => client_reply(&args),
             other => {
                 let _ = (name, started);
                 Slot::Ready(self.answer_here(other, conn))
@@ -562,26 +583,4 @@ fn state_slot(changes: Vec<Change>, proto: Option<Proto>, frames: Vec<Frame>) ->
         proto,
         frames,
     }
-}
-
-/// The command's name as a table knows it (for errors, CLIENT LIST and the latency label: a
-/// bounded set), or `"unknown"`.
-fn command_name(frame: &Frame) -> &'static str {
-    let Frame::Array(items) = frame else {
-        return "unknown";
-    };
-    match items.first() {
-        Some(Frame::Bulk(name)) => table::row_of(name).map_or("unknown", |r| r.name),
-        _ => "unknown",
-    }
-}
-
-/// The commands a RESP2 connection may send in subscribed mode (Redis' rule).
-fn allowed_when_subscribed(name: &str) -> bool {
-    table::lookup(name).is_some_and(|s| s.in_subscribe)
-}
-
-/// The commands that run at once inside MULTI instead of being queued.
-fn is_control(name: &str) -> bool {
-    table::lookup(name).is_some_and(|s| s.in_multi == InMulti::Control)
 }

@@ -18,6 +18,9 @@
 //! session.rs       the kv session of a connection's writes, and read/write ordering
 //! writer.rs        the replies in order, pub/sub pushes between them, the RESP version
 //! transaction.rs   MULTI/EXEC/DISCARD/WATCH: the queue, the watch, EXEC's one log entry
+//! blocking.rs      BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP: try the pop
+//!                  through the log, park on this node until a key fills, retry
+//! parked.rs        the parked clients by key: oldest first, claims, CLIENT UNBLOCK, bounds
 //! pubsub.rs        the hub of subscriptions, per-connection subscriptions, bounded mailboxes
 //! glob.rs          Redis' glob patterns (PSUBSCRIBE, CONFIG GET, COMMAND LIST)
 //! registry.rs      the open connections (CLIENT LIST/INFO/ID/SETNAME), the HELLO reply
@@ -27,10 +30,12 @@
 //! Later front ends (Redis Cluster, etcd's v3 gRPC API) join as siblings of `resp/` over the
 //! same node task, so a write through one is read through another.
 
+pub mod blocking;
 pub mod command;
 pub mod command_info;
 pub(crate) mod connection;
 pub mod glob;
+pub mod parked;
 pub mod pubsub;
 pub mod registry;
 pub mod resp;

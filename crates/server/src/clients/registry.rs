@@ -7,6 +7,8 @@
 //!   CLIENT LIST ──► one line per entry:  id=7 addr=127.0.0.1:50100 laddr=127.0.0.1:6379
 //!                   name=app age=3 idle=0 flags=N db=0 sub=1 psub=0 ssub=0 multi=-1 … resp=2
 //!   close ──► Registry::leave(id)
+//!   CLIENT UNBLOCK id [TIMEOUT|ERROR] ──► parked.rs: wakes that client if a blocking command
+//!                   parked it (1) or not (0); CLIENT LIST flags `b` while it is blocked
 //! ```
 //!
 //! `id` is the connection's number on this node (what `CLIENT ID` and `HELLO` answer), stable
@@ -22,6 +24,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::clients::parked::{Parked, Wake};
 use crate::clients::resp::{Frame, Proto};
 
 /// What `CLIENT LIST` shows of one connection.
@@ -69,12 +72,15 @@ impl ClientInfo {
     /// The `CLIENT LIST` line, Redis 7's fields in Redis' order. Those this server does not
     /// measure are 0 (`argv-mem multi-mem rbs rbp obl omem tot-mem`: Redis' own buffer
     /// accounting) rather than left out, since clients parse them (redis-py's `client_list`).
-    pub fn line(&self, now: Instant) -> String {
+    pub fn line(&self, now: Instant, blocked: bool) -> String {
         let text = |b: &Option<Bytes>| {
             b.as_ref()
                 .map_or(String::new(), |b| String::from_utf8_lossy(b).into_owned())
         };
         let mut flags = String::new();
+        if blocked {
+            flags.push('b');
+        }
         if self.multi.is_some() {
             flags.push('x');
         }
@@ -118,12 +124,22 @@ impl ClientInfo {
 pub struct Registry {
     /// By connection id.
     conns: Mutex<BTreeMap<u64, Arc<Mutex<ClientInfo>>>>,
+    /// The clients parked by blocking commands: CLIENT UNBLOCK, and flag `b` in CLIENT LIST.
+    parked: Arc<Parked>,
 }
 
 /// One connection's entry, shared by its reader and the registry.
 pub type Entry = Arc<Mutex<ClientInfo>>;
 
 impl Registry {
+    /// No connections yet; `parked` is the node's blocked clients.
+    pub fn new(parked: Arc<Parked>) -> Registry {
+        Registry {
+            conns: Mutex::default(),
+            parked,
+        }
+    }
+
     /// A connection opened.
     pub fn join(&self, id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> Entry {
         let now = Instant::now();
@@ -166,12 +182,13 @@ impl Registry {
         let now = Instant::now();
         match (sub.as_slice(), &args[1..]) {
             (b"id", []) => Frame::Integer(lock(me).id as i64),
-            (b"info", []) => Frame::bulk(lock(me).line(now) + "\n"),
+            (b"info", []) => Frame::bulk(self.line(me, now) + "\n"),
             (b"list", []) => {
                 let all: Vec<Entry> = self.lock().values().cloned().collect();
-                let lines: String = all.iter().map(|e| lock(e).line(now) + "\n").collect();
+                let lines: String = all.iter().map(|e| self.line(e, now) + "\n").collect();
                 Frame::bulk(lines)
             }
+            (b"unblock", [id, how @ ..]) if how.len() <= 1 => self.unblock(id, how.first()),
             (b"getname", []) => lock(me).name.clone().map_or(Frame::Null, Frame::Bulk),
             (b"setname", [name]) => match valid_name(name) {
                 Ok(name) => {
@@ -189,6 +206,33 @@ impl Registry {
                 ),
             ),
         }
+    }
+}
+
+impl Registry {
+    fn line(&self, entry: &Entry, now: Instant) -> String {
+        let info = lock(entry);
+        info.line(now, self.parked.is_blocked(info.id))
+    }
+
+    /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: 1 if that client was parked (it answers as if
+    /// timed out, or `-UNBLOCKED`), 0 if not.
+    fn unblock(&self, id: &Bytes, how: Option<&Bytes>) -> Frame {
+        let id = std::str::from_utf8(id)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok());
+        let Some(id) = id else {
+            return Frame::error("ERR", "value is not an integer or out of range");
+        };
+        let how = match how.map(|h| h.to_ascii_lowercase()).as_deref() {
+            None | Some(b"timeout") => Wake::Timeout,
+            Some(b"error") => Wake::Error,
+            Some(_) => {
+                let why = "CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+                return Frame::error("ERR", why);
+            }
+        };
+        Frame::Integer(i64::from(self.parked.unblock(id, how)))
     }
 }
 

@@ -14,6 +14,9 @@
 //! Why a table of its own and not rows in kv's: kv's rows carry the function every replica runs
 //! on the keyspace; these change only one connection's state (its transaction, subscriptions,
 //! protocol version, name) and never reach the log. The fields a client sees are the same.
+//! The blocking pops (BLPOP, BZPOPMIN, …) are rows here too: what they send through the log is
+//! a kv command (LMPOP, ZMPOP, LMOVE), and the waiting is this front end's (`blocking.rs`).
+//! Their key positions are not listed (these rows have none): COMMAND GETKEYS answers none.
 //!
 //! Invariants (tested): names are unique across both tables and lower-case; every row's arity
 //! is non-zero; the README's "Supported commands" section is generated from `rows()`.
@@ -87,12 +90,21 @@ use InMulti::{Control, Queue, Refuse};
 const FAST: &[&str] = &["fast", "loading", "stale"];
 const TX: &[&str] = &["noscript", "loading", "stale", "fast", "allow_busy"];
 const PUBSUB: &[&str] = &["pubsub", "noscript", "loading", "stale"];
+const BLOCK: &[&str] = &["write", "blocking"];
 const ADMIN: &[&str] = &["admin", "noscript", "loading", "stale"];
 
 /// The connection commands, sorted by name.
 #[rustfmt::skip]
 pub const CONNECTION: &[ConnSpec] = &[
-    row("client", -2, &["noscript", "loading", "stale"], "connection", "2.4.0", Queue, "A container for client connection commands (ID, INFO, LIST, SETNAME, GETNAME, SETINFO)."),
+    row("blmove", 6, BLOCK, "list", "6.2.0", Queue, "Pops an element from one list and pushes it to another; blocks until one is available."),
+    row("blmpop", -5, BLOCK, "list", "7.0.0", Queue, "Pops elements from the first non-empty of several lists; blocks until one is available."),
+    row("blpop", -3, BLOCK, "list", "2.0.0", Queue, "Pops the first element of the first non-empty of several lists; blocks until one is available."),
+    row("brpop", -3, BLOCK, "list", "2.0.0", Queue, "Pops the last element of the first non-empty of several lists; blocks until one is available."),
+    row("brpoplpush", 4, BLOCK, "list", "2.2.0", Queue, "Pops the last element of a list and pushes it to the head of another; blocks until one is available."),
+    row("bzmpop", -5, BLOCK, "sorted-set", "7.0.0", Queue, "Pops the lowest or highest scored members from the first non-empty of several sorted sets; blocks until one is available."),
+    row("bzpopmax", -3, BLOCK, "sorted-set", "5.0.0", Queue, "Pops the highest scored member from the first non-empty of several sorted sets; blocks until one is available."),
+    row("bzpopmin", -3, BLOCK, "sorted-set", "5.0.0", Queue, "Pops the lowest scored member from the first non-empty of several sorted sets; blocks until one is available."),
+    row("client", -2, &["noscript", "loading", "stale"], "connection", "2.4.0", Queue, "A container for client connection commands (ID, INFO, LIST, SETNAME, GETNAME, SETINFO, UNBLOCK, REPLY)."),
     row("command", -1, &["loading", "stale"], "server", "2.8.13", Queue, "Returns detailed information about all commands (COUNT, DOCS, INFO, LIST, GETKEYS)."),
     row("config", -2, ADMIN, "server", "2.0.0", Queue, "Reads this node's settings (GET); accepts Redis' memory-encoding hints as no-ops (SET)."),
     row("discard", 1, TX, "transactions", "2.0.0", Control, "Discards a transaction."),
@@ -197,6 +209,28 @@ pub fn row_of(name: &[u8]) -> Option<Row> {
     }
     let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
     lookup(&lower).map(Row::from)
+}
+
+/// The command's name as a table knows it (for errors, CLIENT LIST and the latency label: a
+/// bounded set), or `"unknown"`.
+pub fn command_name(frame: &crate::clients::resp::Frame) -> &'static str {
+    let crate::clients::resp::Frame::Array(items) = frame else {
+        return "unknown";
+    };
+    match items.first() {
+        Some(crate::clients::resp::Frame::Bulk(name)) => row_of(name).map_or("unknown", |r| r.name),
+        _ => "unknown",
+    }
+}
+
+/// The commands a RESP2 connection may send in subscribed mode (Redis' rule).
+pub fn allowed_when_subscribed(name: &str) -> bool {
+    lookup(name).is_some_and(|s| s.in_subscribe)
+}
+
+/// The commands that run at once inside MULTI instead of being queued.
+pub fn is_control(name: &str) -> bool {
+    lookup(name).is_some_and(|s| s.in_multi == InMulti::Control)
 }
 
 /// The README's list of supported commands: one line per group (as `COMMAND DOCS` groups

@@ -34,6 +34,7 @@
 use bytes::Bytes;
 use kv::{Body, Command, Limits};
 
+use crate::clients::blocking::Reshape;
 use crate::clients::pubsub::Hub;
 use crate::clients::resp::Frame;
 
@@ -48,6 +49,9 @@ pub enum Queued {
     /// A connection command answered when it was queued (PING, ECHO, …): its answer takes its
     /// place in EXEC's array.
     Local(Frame),
+    /// A blocking pop's non-blocking form (BLPOP's LMPOP): it runs in EXEC's log entry, never
+    /// waits, and its reply takes the blocking command's shape (`blocking.rs`).
+    Blocking(Command, Reshape),
 }
 
 /// An open transaction: what MULTI started.
@@ -81,7 +85,7 @@ impl Multi {
     /// when the transaction would no longer fit one log entry.
     pub fn queue(&mut self, item: Queued, limits: &Limits) -> Frame {
         let bytes = match &item {
-            Queued::Kv(c) => {
+            Queued::Kv(c) | Queued::Blocking(c, _) => {
                 COMMAND_OVERHEAD_BYTES + c.args().iter().map(Bytes::len).sum::<usize>()
             }
             Queued::Local(_) => 0,
@@ -124,6 +128,10 @@ impl Multi {
                     commands.push(c);
                 }
                 Queued::Local(frame) => parts.push(Part::Local(frame)),
+                Queued::Blocking(c, reshape) => {
+                    parts.push(Part::Reshaped(reshape));
+                    commands.push(c);
+                }
             }
         }
         if commands.is_empty() && watch.is_none() {
@@ -209,13 +217,15 @@ pub enum Part {
     Kv(Option<Bytes>),
     /// Answered when queued.
     Local(Frame),
+    /// The next reply of the state machine's array, in a blocking command's shape.
+    Reshaped(Reshape),
 }
 
 impl Part {
     fn into_local(self) -> Option<Frame> {
         match self {
             Part::Local(frame) => Some(frame),
-            Part::Kv(_) => None,
+            Part::Kv(_) | Part::Reshaped(_) => None,
         }
     }
 }
@@ -244,7 +254,10 @@ impl Shape {
         match (self, frame) {
             (Shape::Publish(channel), Frame::Integer(_)) => receivers(&channel),
             (Shape::Exec(parts), Frame::Array(replies)) => {
-                let kv = parts.iter().filter(|p| matches!(p, Part::Kv(_))).count();
+                let kv = parts
+                    .iter()
+                    .filter(|p| matches!(p, Part::Kv(_) | Part::Reshaped(_)))
+                    .count();
                 if kv != replies.len() {
                     let why = format!(
                         "EXEC got {} replies for {kv} queued commands",
@@ -255,6 +268,7 @@ impl Shape {
                 let mut replies = replies.into_iter();
                 let merged = parts.into_iter().map(|part| match part {
                     Part::Local(frame) => frame,
+                    Part::Reshaped(reshape) => reshape.apply(replies.next().unwrap_or(Frame::Null)),
                     Part::Kv(channel) => match (replies.next(), channel) {
                         (Some(Frame::Integer(_)), Some(channel)) => receivers(&channel),
                         (reply, _) => reply.unwrap_or(Frame::Null),

@@ -13,6 +13,8 @@
 //!   Slot::State{…}          a change of connection state, in reply order: (un)subscribe in
 //!                           the hub, switch RESP version (HELLO, RESET), then its replies
 //!   Slot::Close(frame)      write it, close
+//!   Slot::Reply(mode)       CLIENT REPLY ON|OFF|SKIP: later replies written or not (pushes and
+//!                           (un)subscribe confirmations always are, as Redis 7's)
 //!   Push::Kicked            the mailbox overflowed (pubsub.rs): close, as Redis' output
 //!                           buffer limit does
 //! ```
@@ -72,6 +74,35 @@ pub enum Slot {
     },
     /// Write this, then close the connection.
     Close(Frame),
+    /// `CLIENT REPLY ON|OFF|SKIP`, from here on in reply order.
+    Reply(ReplyMode),
+}
+
+/// Which replies the client wants (`CLIENT REPLY`). Pub/sub messages and (un)subscribe
+/// confirmations are written whatever the mode, as Redis 7 pushes them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Every reply (and `CLIENT REPLY ON` answers `+OK`).
+    #[default]
+    On,
+    /// None, until `CLIENT REPLY ON`.
+    Off,
+    /// Not the next command's.
+    Skip,
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP`: the slot that switches the mode, or the syntax error.
+pub fn client_reply(args: &[bytes::Bytes]) -> Slot {
+    let mode = match args {
+        [_, mode] => mode.to_ascii_lowercase(),
+        _ => Vec::new(),
+    };
+    match mode.as_slice() {
+        b"on" => Slot::Reply(ReplyMode::On),
+        b"off" => Slot::Reply(ReplyMode::Off),
+        b"skip" => Slot::Reply(ReplyMode::Skip),
+        _ => Slot::Ready(Frame::error("ERR", "syntax error")),
+    }
 }
 
 /// What a writer owns.
@@ -96,6 +127,8 @@ pub struct Writer {
     pub proto: Proto,
     /// Encoded, not yet written.
     pub out: BytesMut,
+    /// `CLIENT REPLY`'s mode, and whether the slot being written is silenced by it.
+    pub replies: (ReplyMode, bool),
 }
 
 /// Whether the connection goes on after a step.
@@ -168,6 +201,20 @@ impl Writer {
     }
 
     async fn slot(&mut self, slot: Slot) -> Next {
+        self.replies.1 = match (&slot, self.replies.0) {
+            (Slot::Reply(_), _) | (_, ReplyMode::On) => false,
+            (Slot::State { .. }, mode) => {
+                if mode == ReplyMode::Skip {
+                    self.replies.0 = ReplyMode::On;
+                }
+                false
+            }
+            (_, ReplyMode::Off) => true,
+            (_, ReplyMode::Skip) => {
+                self.replies.0 = ReplyMode::On;
+                true
+            }
+        };
         let next = match slot {
             Slot::Ready(frame) => self.encode(&frame),
             Slot::Wait {
@@ -186,12 +233,22 @@ impl Writer {
                 self.encode(&frame);
                 Next::Close
             }
+            Slot::Reply(mode) => {
+                self.replies.0 = mode;
+                match mode {
+                    ReplyMode::On => self.encode(&Frame::ok()),
+                    _ => Next::Go,
+                }
+            }
         };
         self.answered.send_modify(|n| *n += 1);
         next
     }
 
     fn encode(&mut self, frame: &Frame) -> Next {
+        if self.replies.1 {
+            return Next::Go; // CLIENT REPLY OFF or SKIP
+        }
         encode_as(frame, self.proto, &mut self.out);
         Next::Go
     }

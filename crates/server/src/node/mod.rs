@@ -12,6 +12,8 @@
 //!   pipeline: [batch k (job)] [batch k+1 (no writes)] [batch k+2 (job)] … ◄──┘ cb: "k durable"
 //!        │ front batch durable ──► 2. send its messages  3. deliver its outputs (requests.rs;
 //!        │                         Published ──► the pub/sub hub's subscribers, clients/pubsub.rs)
+//!        │ after every turn: entries applied? ──► wake_blocked: parked BLPOP… clients whose
+//!        │                         keys now hold something retry (clients/blocking.rs)
 //!        └ then every following batch without writes, in order
 //!
 //!   writes hold a Write::Snapshot ──► persist.rs ──► disk/snapshots.rs: earlier records
@@ -68,6 +70,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::clients::command::reply_frame;
+use crate::clients::parked::Parked;
 use crate::clients::pubsub::Hub;
 use crate::config::NodeConfig;
 use crate::event::Event;
@@ -141,6 +144,11 @@ pub(crate) struct Node {
     /// The last log index at boot: messages of entries up to it are not delivered, since this
     /// node may have delivered them before it restarted (pub/sub is at most once, as Redis').
     published_after: u64,
+    /// This node's clients parked by blocking commands (clients/blocking.rs): woken here.
+    blocked: Arc<Parked>,
+    /// The applied index `wake_blocked` last looked at, so it looks again only after entries
+    /// applied (or a client parked).
+    blocked_seen: u64,
 }
 
 impl Node {
@@ -174,12 +182,19 @@ impl Node {
             metrics,
             watch: RaftWatch::default(),
             wal_syncs_seen: 0,
+            blocked: Arc::new(Parked::default()),
+            blocked_seen: 0,
         }
     }
 
     /// Deliver published messages to `hub`'s subscribers (the one the connections share).
     pub(crate) fn publish_to(&mut self, hub: Arc<Hub>) {
         self.hub = hub;
+    }
+
+    /// Wake `parked`'s clients as entries apply (the one the connections share).
+    pub(crate) fn wake_blocked_in(&mut self, parked: Arc<Parked>) {
+        self.blocked = parked;
     }
 
     /// The Ready loop, until `shutdown` fires or the WAL fails.
@@ -204,6 +219,7 @@ impl Node {
                 }
             }
             self.flush()?;
+            self.wake_blocked();
             self.watch.watch(&self.replica, &self.metrics);
         }
     }
@@ -350,6 +366,25 @@ impl Node {
                 _ => {}
             }
         }
+    }
+
+    /// After entries applied (any node's writes: every node applies every entry), or a client
+    /// parked: wake, oldest first, the parked clients one of whose keys now holds a container
+    /// of the kind they wait for, as `TYPE` on this state machine says (clients/blocking.rs).
+    /// The machine may be ahead of what this node has released, never of what is committed.
+    fn wake_blocked(&mut self) {
+        let applied = self.replica.machine().applied_index();
+        if !self.blocked.take_dirty() && applied == self.blocked_seen {
+            return;
+        }
+        self.blocked_seen = applied;
+        let machine = self.replica.machine();
+        self.blocked.wake(|key, kind| {
+            let Ok(type_of) = kv::Command::new(b"type", vec![key.clone()]) else {
+                return false;
+            };
+            matches!(machine.read(&type_of), kv::Reply::Status(t) if t == kind.type_name())
+        });
     }
 
     /// A peer frame that is not a Raft message went out, by kind.

@@ -72,6 +72,9 @@ pub(super) fn status(node: &Node) -> Frame {
         format!("peer_listen:{}", node.config.peer_listen),
         format!("metrics_listen:{}", node.config.metrics_listen),
         format!("peers:{}", peers.join(",")),
+        String::new(),
+        "# Clients".to_string(),
+        format!("blocked_clients:{}", node.blocked.blocked_len()),
     ];
     Frame::bulk(lines.join("\r\n") + "\r\n")
 }
