@@ -33,8 +33,11 @@
 //! strings.rs        GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX CAS
 //! counters.rs       INCR DECR INCRBY DECRBY INCRBYFLOAT
 //! string_ranges.rs  APPEND STRLEN GETRANGE SUBSTR SETRANGE
+//! bits.rs           SETBIT GETBIT BITCOUNT BITPOS BITOP (strings as arrays of bits)
+//! lcs.rs            LCS (longest common subsequence, its table bounded)
 //! keys.rs           DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY RANDOMKEY DBSIZE FLUSH*
 //! keyscan.rs        KEYS, SCAN (a cursor valid on every replica)
+//! introspect.rs     MEMORY USAGE (an estimate), OBJECT REFCOUNT
 //! glob.rs           Redis' glob patterns, matched without recursion
 //! expire.rs         EXPIRE… TTL… PERSIST, and DISTRIBUTED.EXPIRE (the leader's active expiry)
 //! hashes.rs         HSET HGET HGETALL HDEL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN…
@@ -47,13 +50,16 @@
 //! ```
 
 pub(crate) mod args;
+mod bits;
 mod counters;
 mod expire;
 mod float;
 mod glob;
 mod hashes;
+mod introspect;
 mod keys;
 mod keyscan;
+mod lcs;
 mod lists;
 pub(crate) mod pubsub;
 mod random;
@@ -85,8 +91,11 @@ pub(crate) const FAMILIES: &[&[Spec]] = &[
     strings::SPECS,
     counters::SPECS,
     string_ranges::SPECS,
+    bits::SPECS,
+    lcs::SPECS,
     keys::SPECS,
     keyscan::SPECS,
+    introspect::SPECS,
     expire::SPECS,
     hashes::SPECS,
     lists::SPECS,
