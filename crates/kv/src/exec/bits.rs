@@ -325,7 +325,7 @@ mod tests {
         assert_eq!(count_ones(&bytes, 3, 3), 1);
         assert_eq!(count_ones(&bytes, 1, 14), 14);
         assert_eq!(count_ones(&[0b1010_0101], 0, 7), 4);
-        assert_eq!(count_ones(&[0b1010_0101], 2, 5), 1);
+        assert_eq!(count_ones(&[0b1010_0101], 2, 5), 2);
     }
 
     #[test]
