@@ -462,8 +462,14 @@ mod tests {
         assert_eq!((db.len(), db.tombstones.len()), (0, 2));
         assert_indexes_in_step(&db);
         assert!(db.changed_since(b"b", 3, 0), "b was removed by the flush");
-        assert!(db.changed_since(b"a", 1, 0), "a's deletion is still remembered");
-        assert!(!db.changed_since(b"never", 3, 0), "an absent key was not touched");
+        assert!(
+            db.changed_since(b"a", 1, 0),
+            "a's deletion is still remembered"
+        );
+        assert!(
+            !db.changed_since(b"never", 3, 0),
+            "an absent key was not touched"
+        );
         assert!(!db.changed_since(b"b", 4, 0));
     }
 

@@ -78,8 +78,14 @@ fn bitcount_counts_in_byte_or_bit_ranges_counted_from_either_end() {
     assert_eq!(log.read(&["bitcount", "k"]), Reply::Int(26));
     assert_eq!(log.read(&["bitcount", "k", "0", "0"]), Reply::Int(4));
     assert_eq!(log.read(&["bitcount", "k", "1", "1"]), Reply::Int(6));
-    assert_eq!(log.read(&["bitcount", "k", "1", "1", "BYTE"]), Reply::Int(6));
-    assert_eq!(log.read(&["bitcount", "k", "5", "30", "BIT"]), Reply::Int(17));
+    assert_eq!(
+        log.read(&["bitcount", "k", "1", "1", "BYTE"]),
+        Reply::Int(6)
+    );
+    assert_eq!(
+        log.read(&["bitcount", "k", "5", "30", "BIT"]),
+        Reply::Int(17)
+    );
     assert_eq!(log.read(&["bitcount", "k", "-2", "-1"]), Reply::Int(7));
     assert_eq!(log.read(&["bitcount", "k", "-1", "-2"]), Reply::Int(0));
     assert_eq!(log.read(&["bitcount", "missing", "0", "x"]), Reply::Int(0));
@@ -90,7 +96,10 @@ fn bitcount_with_a_bad_range_or_unit_is_an_error() {
     let mut log = Log::new();
     log.cmd(&["set", "k", "foobar"]);
     assert_eq!(log.read(&["bitcount", "k", "0"]), err("syntax error"));
-    assert_eq!(log.read(&["bitcount", "k", "0", "1", "NIBBLE"]), err("syntax error"));
+    assert_eq!(
+        log.read(&["bitcount", "k", "0", "1", "NIBBLE"]),
+        err("syntax error")
+    );
     let not_int = err("value is not an integer or out of range");
     assert_eq!(log.read(&["bitcount", "k", "a", "1"]), not_int);
 }
@@ -104,7 +113,10 @@ fn bitpos_finds_the_first_set_or_clear_bit_in_a_range() {
     ));
     assert_eq!(log.read(&["bitpos", "k", "0"]), Reply::Int(12));
     assert_eq!(log.read(&["bitpos", "k", "1", "2"]), Reply::Int(-1));
-    assert_eq!(log.read(&["bitpos", "k", "1", "7", "15", "BIT"]), Reply::Int(7));
+    assert_eq!(
+        log.read(&["bitpos", "k", "1", "7", "15", "BIT"]),
+        Reply::Int(7)
+    );
     assert_eq!(log.read(&["bitpos", "k", "0", "1", "1"]), Reply::Int(12));
 }
 
@@ -134,7 +146,10 @@ fn bitop_combines_sources_padded_with_zeros_and_replaces_the_destination() {
     log.cmd(&["rpush", "dest", "x"]);
     assert_eq!(log.cmd(&["bitop", "and", "dest", "a", "b"]), Reply::Int(3));
     assert_eq!(log.cmd(&["get", "dest"]), raw(b"a\0\0"));
-    assert_eq!(log.cmd(&["bitop", "OR", "dest", "a", "missing"]), Reply::Int(3));
+    assert_eq!(
+        log.cmd(&["bitop", "OR", "dest", "a", "missing"]),
+        Reply::Int(3)
+    );
     assert_eq!(log.cmd(&["get", "dest"]), value("abc"));
     log.cmd(&["bitop", "xor", "dest", "a", "a"]);
     assert_eq!(log.cmd(&["get", "dest"]), raw(b"\0\0\0"));
@@ -153,7 +168,10 @@ fn bitop_of_only_missing_keys_deletes_the_destination() {
 #[test]
 fn bitop_refuses_a_bad_operation_a_multi_key_not_and_other_types() {
     let not = err("BITOP NOT must be called with a single source key.");
-    assert_eq!(reply_changing_nothing(&[], &["bitop", "not", "d", "a", "b"]), not);
+    assert_eq!(
+        reply_changing_nothing(&[], &["bitop", "not", "d", "a", "b"]),
+        not
+    );
     assert_eq!(
         reply_changing_nothing(&[], &["bitop", "nand", "d", "a"]),
         err("syntax error")
@@ -183,7 +201,10 @@ fn lcs_answers_the_subsequence_its_length_or_the_matching_ranges() {
     assert_eq!(log.read(&["lcs", "a", "b", "IDX", "WITHMATCHLEN"]), want);
     let long_only = log.read(&["lcs", "a", "b", "IDX", "MINMATCHLEN", "3"]);
     let only = Reply::Array(vec![Reply::Array(vec![range(4, 7), range(5, 8)])]);
-    let want = Reply::Map(vec![(value("matches"), only), (value("len"), Reply::Int(6))]);
+    let want = Reply::Map(vec![
+        (value("matches"), only),
+        (value("len"), Reply::Int(6)),
+    ]);
     assert_eq!(long_only, want);
 }
 

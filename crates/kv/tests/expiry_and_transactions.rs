@@ -195,7 +195,10 @@ fn a_flush_fails_the_watch_of_a_key_it_removed_but_not_of_one_absent_all_along()
     let since = log.sm.applied_index();
     log.run(cmd(&["flushall"]));
     let ping = || vec![cmd(&["distributed.noop"])];
-    assert_eq!(exec(&mut log, 0, &["present"], since, ping()), Reply::NullArray);
+    assert_eq!(
+        exec(&mut log, 0, &["present"], since, ping()),
+        Reply::NullArray
+    );
     let ran = exec(&mut log, 0, &["absent"], since, ping());
     assert!(matches!(ran, Reply::Array(_)), "{ran:?}");
 }

@@ -359,5 +359,8 @@ fn hmset_sets_fields_as_hset_does_but_answers_ok() {
     assert_eq!(log.cmd(&["hmset", "h", "a", "9"]), Reply::ok());
     assert_eq!(log.cmd(&["hget", "h", "a"]), value("9"));
     let odd = err("wrong number of arguments for 'hmset' command");
-    assert_eq!(reply_changing_nothing(&[], &["hmset", "h", "a", "1", "b"]), odd);
+    assert_eq!(
+        reply_changing_nothing(&[], &["hmset", "h", "a", "1", "b"]),
+        odd
+    );
 }

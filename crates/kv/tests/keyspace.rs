@@ -197,7 +197,10 @@ fn memory_and_object_refuse_unknown_subcommands_with_redis_texts() {
     assert_eq!(log.read(&["memory", "foo"]), memory);
     let arity = err("wrong number of arguments for 'memory|usage' command");
     assert_eq!(log.read(&["memory", "usage"]), arity);
-    assert_eq!(log.read(&["memory", "usage", "k", "SAMPLES"]), err("syntax error"));
+    assert_eq!(
+        log.read(&["memory", "usage", "k", "SAMPLES"]),
+        err("syntax error")
+    );
     let object = err("unknown subcommand 'foo'. Try OBJECT HELP.");
     assert_eq!(log.read(&["object", "foo", "k"]), object);
     let Reply::Error(e) = log.read(&["object", "encoding", "k"]) else {

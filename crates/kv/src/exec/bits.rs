@@ -210,7 +210,10 @@ fn bitpos_range(args: &[Bytes], len: usize) -> Result<(Option<(u64, u64)>, bool)
         Some(e) => Some(int(e)?),
         None => None,
     };
-    Ok((bit_range(start, end.unwrap_or(-1), len, in_bits), end.is_some()))
+    Ok((
+        bit_range(start, end.unwrap_or(-1), len, in_bits),
+        end.is_some(),
+    ))
 }
 
 fn bitpos(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {

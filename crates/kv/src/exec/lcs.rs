@@ -120,8 +120,14 @@ fn lcs(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
         return Reply::Bulk(Bytes::from(common));
     }
     Reply::Map(vec![
-        (Reply::Bulk(Bytes::from_static(b"matches")), Reply::Array(matches)),
-        (Reply::Bulk(Bytes::from_static(b"len")), Reply::Int(i64::from(total))),
+        (
+            Reply::Bulk(Bytes::from_static(b"matches")),
+            Reply::Array(matches),
+        ),
+        (
+            Reply::Bulk(Bytes::from_static(b"len")),
+            Reply::Int(i64::from(total)),
+        ),
     ])
 }
 
@@ -224,9 +230,8 @@ fn push_match(matches: &mut Vec<Reply>, r: &Run, o: &Options) {
     if !o.idx || len < o.min_match_len {
         return;
     }
-    let range = |(from, to): (usize, usize)| {
-        Reply::Array(vec![super::count(from), super::count(to)])
-    };
+    let range =
+        |(from, to): (usize, usize)| Reply::Array(vec![super::count(from), super::count(to)]);
     let mut entry = vec![range(r.a), range(r.b)];
     if o.with_match_len {
         entry.push(super::count(len as usize));
@@ -256,6 +261,9 @@ mod tests {
     fn a_table_over_the_bound_is_refused_before_it_is_allocated() {
         let long = vec![b'a'; 4096];
         let reply = Table::build(&long, &long).err().expect("refused");
-        assert!(format!("{reply:?}").contains("lcs_table_bytes_max"), "{reply:?}");
+        assert!(
+            format!("{reply:?}").contains("lcs_table_bytes_max"),
+            "{reply:?}"
+        );
     }
 }

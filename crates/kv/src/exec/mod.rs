@@ -42,6 +42,7 @@
 //! expire.rs         EXPIRE… TTL… PERSIST, and DISTRIBUTED.EXPIRE (the leader's active expiry)
 //! hashes.rs         HSET HGET HGETALL HDEL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN…
 //! lists.rs          LPUSH RPUSH LPOP RPOP LRANGE LSET LREM LTRIM LINSERT LPOS LMOVE…
+//! sort.rs           SORT SORT_RO (BY, LIMIT, GET, ASC|DESC, ALPHA, STORE)
 //! sets.rs           SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
 //! zsets.rs          ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
 //! zrange.rs         ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
@@ -66,6 +67,7 @@ mod random;
 mod scan;
 mod server;
 mod sets;
+mod sort;
 mod string_ranges;
 mod strings;
 mod typed;
@@ -100,6 +102,7 @@ pub(crate) const FAMILIES: &[&[Spec]] = &[
     hashes::SPECS,
     lists::SPECS,
     sets::SPECS,
+    sort::SPECS,
     zsets::SPECS,
     zrange::SPECS,
     server::SPECS,
