@@ -33,7 +33,8 @@
 //! oldest is forgotten and `tombstone_floor` remembers the newest index forgotten, so a watch
 //! older than that on an absent key fails conservatively (a failed EXEC is always safe: the
 //! client retries). The road not taken: keeping every tombstone, which grows without bound.
-//! `flush` forgets them all at once the same way: the floor becomes the flush's index.
+//! `flush` tombstones every key it removes, or past `TOMBSTONES_MAX` keys forgets them all at
+//! once the same way: the floor becomes the flush's index.
 //!
 //! Invariants: `tombstones` and `tombstone_order` hold the same (key, index) pairs; a key is
 //! never both live and tombstoned; no entry holds an empty container; `expiring` holds exactly
@@ -256,15 +257,24 @@ impl Db {
         }
     }
 
-    /// FLUSHDB at `index`: every key gone, and every watch from before `index` fails (the
-    /// tombstones are forgotten and the floor becomes `index`; see the module docs).
+    /// FLUSHDB at `index`: every key gone. Each removed key is tombstoned at `index`, so a
+    /// watch on a key that was absent all along survives the flush (Redis' rule: FLUSHALL
+    /// touches only the keys it deleted); more than `TOMBSTONES_MAX` keys would not all fit,
+    /// so a flush that large forgets every tombstone and the floor becomes `index`
+    /// (every older watch on an absent key fails, conservatively; see the module docs).
     pub(crate) fn flush(&mut self, index: u64) {
-        self.entries.clear();
+        let removed = std::mem::take(&mut self.entries);
         self.expiring.clear();
         self.scan_order.clear();
-        self.tombstones.clear();
-        self.tombstone_order.clear();
-        self.tombstone_floor = self.tombstone_floor.max(index);
+        if removed.len() > TOMBSTONES_MAX {
+            self.tombstones.clear();
+            self.tombstone_order.clear();
+            self.tombstone_floor = self.tombstone_floor.max(index);
+            return;
+        }
+        for key in removed.into_keys() {
+            self.add_tombstone(key, index);
+        }
     }
 
     /// WATCH: was `key` written, deleted or expired after `index`, as of `now_ms`? Answers
@@ -503,16 +513,35 @@ mod tests {
     }
 
     #[test]
-    fn a_flush_empties_everything_and_fails_every_older_watch() {
+    fn a_flush_empties_everything_and_fails_the_watches_of_the_keys_it_removed() {
         let mut db = Db::default();
         db.insert(k("a"), s("1"), Some(100), 1);
         db.remove(b"a", 2);
         db.insert(k("b"), s("1"), None, 3);
         db.flush(4);
-        assert_eq!((db.len(), db.tombstones.len()), (0, 0));
+        assert_eq!((db.len(), db.tombstones.len()), (0, 2));
         assert_indexes_in_step(&db);
-        assert!(db.changed_since(b"b", 3, 0) && db.changed_since(b"never", 3, 0));
-        assert!(!db.changed_since(b"never", 4, 0));
+        assert!(db.changed_since(b"b", 3, 0), "b was removed by the flush");
+        assert!(
+            db.changed_since(b"a", 1, 0),
+            "a's deletion is still remembered"
+        );
+        assert!(
+            !db.changed_since(b"never", 3, 0),
+            "an absent key was not touched"
+        );
+        assert!(!db.changed_since(b"b", 4, 0));
+    }
+
+    #[test]
+    fn a_flush_of_more_keys_than_tombstones_fails_every_older_watch() {
+        let mut db = Db::default();
+        for i in 0..=TOMBSTONES_MAX {
+            db.insert(Bytes::from(i.to_be_bytes().to_vec()), s("1"), None, 1);
+        }
+        db.flush(2);
+        assert_eq!((db.len(), db.tombstones.len()), (0, 0));
+        assert!(db.changed_since(b"never", 1, 0) && !db.changed_since(b"never", 2, 0));
     }
 
     #[test]

@@ -28,10 +28,13 @@
 //! exec/             what each command means, one file per family, and what they share:
 //!   args.rs         argument parsing with Redis' error texts
 //!   strings.rs counters.rs string_ranges.rs    the strings family (GET SET… INCR… APPEND…)
+//!   bits.rs lcs.rs  strings as bits (SETBIT… BITCOUNT BITPOS BITOP), LCS (a bounded table)
 //!   keys.rs keyscan.rs expire.rs               the keyspace: DEL TYPE RENAME COPY…, KEYS
 //!                   SCAN, EXPIRE… TTL… PERSIST DISTRIBUTED.EXPIRE, on every type
 //!   hashes.rs lists.rs sets.rs zsets.rs zrange.rs   the container families
 //!   mpop.rs         LMPOP ZMPOP, the pops the server's blocking commands try
+//!   sort.rs         SORT SORT_RO over lists, sets and sorted sets (BY, GET, LIMIT, STORE)
+//!   introspect.rs   MEMORY USAGE (an estimate from the value), OBJECT REFCOUNT
 //!   float.rs        floats read as Redis reads them, printed as Redis 7.2 prints them
 //!   typed.rs        container access: WRONGTYPE before any write, emptied keys deleted
 //!   random.rs       SPOP/SRANDMEMBER/HRANDFIELD/RANDOMKEY picks seeded by the log index

@@ -187,3 +187,18 @@ fn distributed_index_reads_the_applied_index_a_watch_starts_from() {
     let index = log.sm.read(&cmd(&["distributed.index"]));
     assert_eq!(index, Reply::Int(2));
 }
+
+#[test]
+fn a_flush_fails_the_watch_of_a_key_it_removed_but_not_of_one_absent_all_along() {
+    let mut log = Log::new();
+    log.run(put("present", "1"));
+    let since = log.sm.applied_index();
+    log.run(cmd(&["flushall"]));
+    let ping = || vec![cmd(&["distributed.noop"])];
+    assert_eq!(
+        exec(&mut log, 0, &["present"], since, ping()),
+        Reply::NullArray
+    );
+    let ran = exec(&mut log, 0, &["absent"], since, ping());
+    assert!(matches!(ran, Reply::Array(_)), "{ran:?}");
+}

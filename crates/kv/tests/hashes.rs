@@ -351,3 +351,16 @@ fn a_watched_hash_deleted_by_its_last_hdel_aborts_exec() {
     let reply = exec(&mut log, &["h"], since, vec![cmd(&["hlen", "h"])]);
     assert_eq!(reply, Reply::NullArray);
 }
+
+#[test]
+fn hmset_sets_fields_as_hset_does_but_answers_ok() {
+    let mut log = Log::new();
+    assert_eq!(log.cmd(&["hmset", "h", "a", "1", "b", "2"]), Reply::ok());
+    assert_eq!(log.cmd(&["hmset", "h", "a", "9"]), Reply::ok());
+    assert_eq!(log.cmd(&["hget", "h", "a"]), value("9"));
+    let odd = err("wrong number of arguments for 'hmset' command");
+    assert_eq!(
+        reply_changing_nothing(&[], &["hmset", "h", "a", "1", "b"]),
+        odd
+    );
+}

@@ -168,3 +168,53 @@ fn set_and_msetnx_replace_or_respect_a_container_as_redis_does() {
     assert_eq!(log.cmd(&["rename", "absent", "x"]), err("no such key"));
     assert_eq!(log.read(&["type", "l"]), status("list"));
 }
+
+#[test]
+fn memory_usage_estimates_from_the_value_and_grows_with_it() {
+    let mut log = Log::new();
+    for (_, create) in EVERY_TYPE {
+        log.cmd(&["del", "k"]);
+        log.cmd(create);
+        let Reply::Int(small) = log.read(&["memory", "usage", "k"]) else {
+            panic!("an integer for {create:?}");
+        };
+        assert!(small > 3, "key, value and overhead: {small} for {create:?}");
+    }
+    log.cmd(&["set", "s", "x"]);
+    let Reply::Int(short) = log.read(&["memory", "usage", "s"]) else {
+        panic!("an integer");
+    };
+    log.cmd(&["set", "s", &"x".repeat(1001)]);
+    let long = log.read(&["memory", "usage", "s", "SAMPLES", "5"]);
+    assert_eq!(long, Reply::Int(short + 1000), "exactly the extra bytes");
+    assert_eq!(log.read(&["memory", "usage", "missing"]), Reply::Null);
+}
+
+#[test]
+fn memory_and_object_refuse_unknown_subcommands_with_redis_texts() {
+    let log = Log::new();
+    let memory = err("unknown subcommand 'foo'. Try MEMORY HELP.");
+    assert_eq!(log.read(&["memory", "foo"]), memory);
+    let arity = err("wrong number of arguments for 'memory|usage' command");
+    assert_eq!(log.read(&["memory", "usage"]), arity);
+    assert_eq!(
+        log.read(&["memory", "usage", "k", "SAMPLES"]),
+        err("syntax error")
+    );
+    let object = err("unknown subcommand 'foo'. Try OBJECT HELP.");
+    assert_eq!(log.read(&["object", "foo", "k"]), object);
+    let Reply::Error(e) = log.read(&["object", "encoding", "k"]) else {
+        panic!("OBJECT ENCODING is refused");
+    };
+    assert!(e.to_string().contains("keeps no encodings"), "{e}");
+}
+
+#[test]
+fn object_refcount_is_one_for_every_key_and_nil_for_a_missing_one() {
+    let mut log = Log::new();
+    log.cmd(&["rpush", "l", "a"]);
+    log.cmd(&["copy", "l", "l2"]);
+    assert_eq!(log.read(&["object", "refcount", "l"]), Reply::Int(1));
+    assert_eq!(log.read(&["object", "refcount", "l2"]), Reply::Int(1));
+    assert_eq!(log.read(&["object", "refcount", "missing"]), Reply::Null);
+}

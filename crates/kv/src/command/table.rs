@@ -123,6 +123,8 @@ pub enum Group {
     PubSub,
     /// MULTI, EXEC, WATCH.
     Transactions,
+    /// Questions about the server's storage (MEMORY).
+    Server,
     /// This project's own commands.
     Distributed,
 }
@@ -139,6 +141,7 @@ impl Group {
             Group::SortedSet => "sorted-set",
             Group::PubSub => "pubsub",
             Group::Transactions => "transactions",
+            Group::Server => "server",
             Group::Distributed => "distributed",
         }
     }

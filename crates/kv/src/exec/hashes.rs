@@ -2,6 +2,7 @@
 //!
 //! ```text
 //!   HSET k f v [f v …]     fields added (an update counts 0)     HSETNX k f v   1 | 0
+//!   HMSET k f v [f v …]    OK (HSET's old form)
 //!   HGET k f               bulk | nil                            HMGET k f…     bulk|nil each
 //!   HGETALL k              map f → v (empty if absent)           HKEYS, HVALS, HLEN
 //!   HDEL k f…              fields removed; the last one deletes the key
@@ -36,6 +37,7 @@ const GROUP: Group = Group::Hash;
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
     Spec::new(GROUP, "hset", -4, WDF, KeySpec::FIRST, "2.0.0", "Sets the values of one or more fields in a hash; creates the hash if absent.", Exec::Write(hset)),
+    Spec::new(GROUP, "hmset", -4, WDF, KeySpec::FIRST, "2.0.0", "Sets the values of one or more fields in a hash (HSET's old form: answers OK).", Exec::Write(hmset)),
     Spec::new(GROUP, "hsetnx", 4, WDF, KeySpec::FIRST, "2.0.0", "Sets the value of a field in a hash only if the field does not exist.", Exec::Write(hsetnx)),
     Spec::new(GROUP, "hget", 3, RF, KeySpec::FIRST, "2.0.0", "Returns the value of a field in a hash.", Exec::Read(hget)),
     Spec::new(GROUP, "hmget", -3, RF, KeySpec::FIRST, "2.0.0", "Returns the values of the given fields in a hash.", Exec::Read(hmget)),
@@ -53,9 +55,21 @@ pub(crate) const SPECS: &[Spec] = &[
 ];
 
 fn hset(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
+    set_fields(ctx, args, "hset")
+}
+
+fn hmset(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
+    match set_fields(ctx, args, "hmset") {
+        Reply::Int(_) => Reply::ok(),
+        other => other,
+    }
+}
+
+/// HSET's work, for `command`'s error text: how many fields were new.
+fn set_fields(ctx: &mut WriteCtx<'_>, args: &[Bytes], command: &str) -> Reply {
     if args.len().is_multiple_of(2) {
         return Reply::Error(KvError::WrongArity {
-            command: "hset".into(),
+            command: command.into(),
         });
     }
     let added = write_at::<Hash, _>(ctx, &args[0], |h| {

@@ -33,13 +33,17 @@
 //! strings.rs        GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX CAS
 //! counters.rs       INCR DECR INCRBY DECRBY INCRBYFLOAT
 //! string_ranges.rs  APPEND STRLEN GETRANGE SUBSTR SETRANGE
+//! bits.rs           SETBIT GETBIT BITCOUNT BITPOS BITOP (strings as arrays of bits)
+//! lcs.rs            LCS (longest common subsequence, its table bounded)
 //! keys.rs           DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY RANDOMKEY DBSIZE FLUSH*
 //! keyscan.rs        KEYS, SCAN (a cursor valid on every replica)
+//! introspect.rs     MEMORY USAGE (an estimate), OBJECT REFCOUNT
 //! glob.rs           Redis' glob patterns, matched without recursion
 //! expire.rs         EXPIRE… TTL… PERSIST, and DISTRIBUTED.EXPIRE (the leader's active expiry)
 //! hashes.rs         HSET HGET HGETALL HDEL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN…
 //! lists.rs          LPUSH RPUSH LPOP RPOP LRANGE LSET LREM LTRIM LINSERT LPOS LMOVE…
 //! mpop.rs           LMPOP ZMPOP: pop from the first non-empty of several keys (BLPOP's try)
+//! sort.rs           SORT SORT_RO (BY, LIMIT, GET, ASC|DESC, ALPHA, STORE)
 //! sets.rs           SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
 //! zsets.rs          ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
 //! zrange.rs         ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
@@ -49,13 +53,16 @@
 //! ```
 
 pub(crate) mod args;
+mod bits;
 mod counters;
 mod expire;
 mod float;
 mod glob;
 mod hashes;
+mod introspect;
 mod keys;
 mod keyscan;
+mod lcs;
 mod lists;
 mod mpop;
 pub(crate) mod noop;
@@ -64,6 +71,7 @@ mod random;
 mod scan;
 mod server;
 mod sets;
+mod sort;
 mod string_ranges;
 mod strings;
 mod typed;
@@ -90,13 +98,17 @@ pub(crate) const FAMILIES: &[&[Spec]] = &[
     strings::SPECS,
     counters::SPECS,
     string_ranges::SPECS,
+    bits::SPECS,
+    lcs::SPECS,
     keys::SPECS,
     keyscan::SPECS,
+    introspect::SPECS,
     expire::SPECS,
     hashes::SPECS,
     lists::SPECS,
     mpop::SPECS,
     sets::SPECS,
+    sort::SPECS,
     zsets::SPECS,
     zrange::SPECS,
     server::SPECS,
