@@ -42,7 +42,7 @@ pub fn run(data: &[u8]) {
                     );
                 }
                 if let Some(command) = request.command().filter(|c| c.is_read_only()) {
-                    let _ = machine.read(command);
+                    let _ = machine.read(command, entry.len() as u64);
                 }
             }
             Err(e) => {

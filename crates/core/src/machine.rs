@@ -24,6 +24,10 @@
 //! The road not taken: putting the machine's command type in the trait. The consensus cores
 //! only ever move bytes, so the seam speaks bytes for entries and snapshots; only `read`, which
 //! never enters the log, takes the machine's own typed `Query`.
+//!
+//! A `Query` may carry what the host supplies besides the question: kv's (`kv::ReadQuery`)
+//! carries a random seed, since a read changes no state and so may pick "at random" per call
+//! (SRANDMEMBER), where `apply` must not: its randomness can only come from the entry.
 
 use std::fmt::Display;
 

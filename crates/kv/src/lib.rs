@@ -125,7 +125,7 @@ pub use command::{Body, Command, Request};
 /// Why bytes did not decode: the workspace's one decode error (`distributed_core::wire`),
 /// re-exported so `kv::DecodeError` stays this crate's public name for it.
 pub use distributed_core::wire::DecodeError;
-pub use machine::{Config, ConfigError, StateMachine};
+pub use machine::{Config, ConfigError, ReadQuery, StateMachine};
 pub use notify::KeyspaceEvents;
 pub use reply::{KvError, Reply};
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};

@@ -15,7 +15,8 @@
 //!                  ├─ Replay(reply) ────► reply           (a retry: not applied again)
 //!                  └─ Refuse(error) ────► Error(Stale | SessionUnknown)
 //!
-//!   read(command)  ── read-only commands only, at (applied_index, clock_ms), no log (§6.4)
+//!   read(command, random_seed) ── read-only commands only, at (applied_index, clock_ms), no
+//!                  log (§6.4); random picks (SRANDMEMBER…) start from the caller's seed
 //!
 //!   published()    ── the (channel, message) pairs of the PUBLISH commands the last applied
 //!                     entry ran (exec/pubsub.rs); the replica hands them to its host
@@ -278,11 +279,18 @@ impl StateMachine {
     /// responsible for the read being linearizable (ReadIndex or a lease, Raft §6.4): this only
     /// guarantees it reflects every entry up to `applied_index`, at that entry's log time. A
     /// writing command gets `Error(NotReadOnly)` and changes nothing.
-    pub fn read(&self, command: &Command) -> Reply {
+    ///
+    /// `random_seed` is where the random picks of SRANDMEMBER, HRANDFIELD, ZRANDMEMBER and
+    /// RANDOMKEY start: a read changes no state, so its reply may differ per call, and the
+    /// caller passes a fresh seed each time (a server from its RNG, a simulator from its
+    /// seeded one, so a replay answers alike). Every other command ignores it. The road not
+    /// taken: seeding from `applied_index`, which answered the same pick until the next write.
+    pub fn read(&self, command: &Command, random_seed: u64) -> Reply {
         let ctx = ReadCtx {
             db: &self.db,
             now_ms: self.clock_ms,
             applied_index: self.applied_index,
+            random_seed,
         };
         exec::read(&ctx, command)
     }
@@ -317,6 +325,8 @@ impl StateMachine {
             db: &self.db,
             now_ms: self.clock_ms,
             applied_index: self.applied_index,
+            // As the write would see it in the log; no allowlisted write picks at random.
+            random_seed: self.applied_index,
         };
         exec::noop::reply_if_noop(&ctx, &self.config.limits, command)
     }
@@ -390,6 +400,16 @@ impl StateMachine {
     }
 }
 
+/// A read as the `Machine` seam carries it: the command, and the seed its random picks start
+/// from (`StateMachine::read`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadQuery {
+    /// A read-only command.
+    pub command: Command,
+    /// Fresh per call, from the caller's RNG (see `StateMachine::read`).
+    pub random_seed: u64,
+}
+
 impl Default for StateMachine {
     fn default() -> Self {
         Self::new(Config::default()).expect("the default Config is valid")
@@ -399,7 +419,7 @@ impl Default for StateMachine {
 /// The seam a consensus core drives (`distributed_core::Machine`): the same methods as above,
 /// so Raft's replica today, and Multi-Paxos' and PBFT's next, apply one machine without a copy.
 impl distributed_core::Machine for StateMachine {
-    type Query = Command;
+    type Query = ReadQuery;
     type Reply = Reply;
     type RestoreError = crate::SnapshotError;
 
@@ -407,8 +427,8 @@ impl distributed_core::Machine for StateMachine {
         StateMachine::apply(self, index, entry)
     }
 
-    fn read(&self, query: &Command) -> Reply {
-        StateMachine::read(self, query)
+    fn read(&self, query: &ReadQuery) -> Reply {
+        StateMachine::read(self, &query.command, query.random_seed)
     }
 
     fn applied_index(&self) -> u64 {

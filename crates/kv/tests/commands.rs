@@ -237,10 +237,10 @@ fn a_noop_changes_nothing_but_the_applied_index() {
 fn read_serves_read_only_commands_without_advancing_the_index() {
     let mut log = Log::new();
     log.run(put("k", "v"));
-    assert_eq!(log.sm.read(&get("k")), value("v"));
-    assert_eq!(log.sm.read(&cmd(&["exists", "k"])), Reply::Int(1));
+    assert_eq!(log.sm.read(&get("k"), 0), value("v"));
+    assert_eq!(log.sm.read(&cmd(&["exists", "k"]), 0), Reply::Int(1));
     assert_eq!(
-        log.sm.read(&cmd(&["mget", "x"])),
+        log.sm.read(&cmd(&["mget", "x"]), 0),
         Reply::Array(vec![Reply::Null])
     );
     assert_eq!(log.sm.applied_index(), 1);
@@ -250,7 +250,7 @@ fn read_serves_read_only_commands_without_advancing_the_index() {
 fn read_refuses_a_write_command_and_changes_nothing() {
     let log = Log::new();
     let before = log.sm.digest();
-    let reply = log.sm.read(&incr("n", 1));
+    let reply = log.sm.read(&incr("n", 1), 0);
     assert_eq!(
         reply,
         Reply::Error(KvError::NotReadOnly {

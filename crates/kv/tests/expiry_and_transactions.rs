@@ -37,7 +37,7 @@ fn a_key_set_with_px_expires_at_the_first_entry_whose_log_time_reaches_it() {
         "expires at its time"
     );
     assert_eq!(
-        log.sm.read(&get("k")),
+        log.sm.read(&get("k"), 0),
         Reply::Null,
         "reads see the last entry's clock"
     );
@@ -184,7 +184,7 @@ fn distributed_index_reads_the_applied_index_a_watch_starts_from() {
     let mut log = Log::new();
     log.run(put("w", "1"));
     log.run(put("w", "2"));
-    let index = log.sm.read(&cmd(&["distributed.index"]));
+    let index = log.sm.read(&cmd(&["distributed.index"]), 0);
     assert_eq!(index, Reply::Int(2));
 }
 

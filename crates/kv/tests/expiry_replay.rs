@@ -47,7 +47,7 @@ fn reads(sm: &StateMachine) -> Vec<Reply> {
         .iter()
         .flat_map(|k| [cmd(&["pttl", k]), cmd(&["type", k])])
         .chain([cmd(&["dbsize"]), cmd(&["scan", "0", "COUNT", "100"])])
-        .map(|c| sm.read(&c))
+        .map(|c| sm.read(&c, 0))
         .collect()
 }
 

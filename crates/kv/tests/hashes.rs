@@ -210,7 +210,7 @@ fn hrandfield_counts_give_distinct_fields_up_to_the_size_or_repeats_when_negativ
         };
         assert_eq!(
             log.sm
-                .read(&cmd(&["hget", "h", &String::from_utf8_lossy(f)])),
+                .read(&cmd(&["hget", "h", &String::from_utf8_lossy(f)]), 0),
             Reply::Bulk(v.clone())
         );
     }
@@ -221,7 +221,7 @@ fn hrandfield_counts_give_distinct_fields_up_to_the_size_or_repeats_when_negativ
 }
 
 #[test]
-fn hrandfield_picks_the_same_fields_on_every_replica_reading_at_the_same_index() {
+fn hrandfield_picks_alike_from_one_seed_and_afresh_from_another() {
     let mut a = Log::new();
     let mut b = Log::new();
     for log in [&mut a, &mut b] {
@@ -234,7 +234,12 @@ fn hrandfield_picks_the_same_fields_on_every_replica_reading_at_the_same_index()
     }
     for count in ["5", "-5"] {
         let read = cmd(&["hrandfield", "h", count]);
-        assert_eq!(a.sm.read(&read), b.sm.read(&read));
+        assert_eq!(a.sm.read(&read, 7), b.sm.read(&read, 7));
+        assert_ne!(
+            a.sm.read(&read, 7),
+            a.sm.read(&read, 8),
+            "another seed, other picks"
+        );
     }
 }
 
@@ -278,7 +283,7 @@ fn an_hscan_cursor_is_valid_on_a_replica_restored_from_a_snapshot() {
     };
     let cursor = String::from_utf8(cursor.to_vec()).unwrap();
     let other = StateMachine::restore(Config::default(), &log.sm.snapshot()).unwrap();
-    let rest = other.read(&cmd(&["hscan", "h", &cursor, "COUNT", "10"]));
+    let rest = other.read(&cmd(&["hscan", "h", &cursor, "COUNT", "10"]), 0);
     let want = Reply::Array(vec![value("0"), array(&["c", "3", "d", "4"])]);
     assert_eq!(rest, want);
 }
@@ -305,7 +310,7 @@ fn a_hash_survives_a_snapshot_field_for_field() {
     log.cmd(&["hset", "h", "a", "1", "", "empty"]);
     let restored = StateMachine::restore(Config::default(), &log.sm.snapshot()).unwrap();
     assert_eq!(
-        restored.read(&cmd(&["hgetall", "h"])),
+        restored.read(&cmd(&["hgetall", "h"]), 0),
         log.read(&["hgetall", "h"])
     );
     assert_eq!(restored.digest(), log.sm.digest());

@@ -105,7 +105,7 @@ fn writes_outside_the_allowlist_always_go_through_the_log() {
 
 /// Everything a client can observe of the keyspace: each key's type, contents and TTL.
 fn observable(sm: &StateMachine) -> Vec<Reply> {
-    let Reply::Array(keys) = sm.read(&cmd(&["keys", "*"])) else {
+    let Reply::Array(keys) = sm.read(&cmd(&["keys", "*"]), 0) else {
         panic!("KEYS answers an array")
     };
     let mut seen = Vec::new();
@@ -117,7 +117,7 @@ fn observable(sm: &StateMachine) -> Vec<Reply> {
         let of = |name: &str, rest: &[&str]| {
             let mut args = vec![k.clone()];
             args.extend(rest.iter().map(|w| b(w)));
-            sm.read(&Command::new(name.as_bytes(), args).expect("valid"))
+            sm.read(&Command::new(name.as_bytes(), args).expect("valid"), 0)
         };
         seen.push(Reply::Bulk(key.clone()));
         seen.push(of("pttl", &[]));

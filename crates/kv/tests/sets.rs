@@ -1,6 +1,8 @@
 //! Sets, one rule per test, as seen through `apply` and `read` (Redis 7 semantics; texts
 //! checked against redis-server), and the determinism of SPOP and SRANDMEMBER.
 
+use std::collections::BTreeSet;
+
 mod common;
 
 use common::{array, err, ints, reply_changing_nothing, set_of, value, wrong_type, Log};
@@ -238,18 +240,45 @@ fn the_same_spop_at_another_log_index_picks_other_members() {
 }
 
 #[test]
-fn srandmember_answers_the_same_on_every_replica_at_one_applied_index_and_changes_nothing() {
+fn srandmember_picks_alike_from_one_seed_and_changes_nothing() {
     let (mut a, mut b) = (Log::new(), Log::new());
     big_set(&mut a);
     big_set(&mut b);
     for count in ["4", "-4", "500"] {
         let words = ["srandmember", "s", count];
-        assert_eq!(a.read(&words), b.read(&words), "{words:?}");
+        assert_eq!(
+            a.read_seeded(7, &words),
+            b.read_seeded(7, &words),
+            "{words:?}"
+        );
     }
-    assert_eq!(a.read(&["srandmember", "s"]), b.read(&["srandmember", "s"]));
+    let one = ["srandmember", "s"];
+    assert_eq!(a.read_seeded(7, &one), b.read_seeded(7, &one));
     let before = a.sm.digest();
-    a.read(&["srandmember", "s", "-3"]);
+    a.read_seeded(7, &["srandmember", "s", "-3"]);
     assert_eq!(a.sm.digest(), before);
+}
+
+#[test]
+fn srandmember_outside_the_log_picks_afresh_per_call_between_two_writes() {
+    // A read changes no state, so each call may pick anew: the caller's seed decides.
+    let mut log = Log::new();
+    big_set(&mut log);
+    let words = ["srandmember", "s", "5"];
+    let picks: BTreeSet<String> = (0..20)
+        .map(|seed| format!("{:?}", log.read_seeded(seed, &words)))
+        .collect();
+    assert!(picks.len() > 15, "20 seeds gave {} answers", picks.len());
+}
+
+#[test]
+fn srandmember_inside_the_log_picks_alike_on_every_replica() {
+    // In a log entry (as inside MULTI/EXEC) the pick is seeded by the entry's index.
+    let (mut a, mut b) = (Log::new(), Log::new());
+    big_set(&mut a);
+    big_set(&mut b);
+    let words = ["srandmember", "s", "-6"];
+    assert_eq!(a.cmd(&words), b.cmd(&words));
 }
 
 #[test]

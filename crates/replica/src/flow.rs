@@ -86,8 +86,14 @@ pub(super) fn answer(out: &mut Out, tag: u64, outcome: Outcome) {
 
 impl KvReplica {
     /// `Input::Request`: answer at once if the request cannot be proposed here, else propose it.
-    pub(super) fn handle_request(&mut self, tag: u64, request: Request, out: &mut Out) {
-        if self.hold_behind_probe(tag, &request, out) {
+    pub(super) fn handle_request(
+        &mut self,
+        tag: u64,
+        request: Request,
+        random_seed: u64,
+        out: &mut Out,
+    ) {
+        if self.hold_behind_probe(tag, &request, random_seed, out) {
             return; // noop.rs: an earlier write of this client is being probed
         }
         let variant = self.config.variant;
@@ -98,11 +104,11 @@ impl KvReplica {
             // Deliberately broken: whatever this node has applied may be behind the cluster
             // (a lagging follower, a deposed leader that does not know it yet).
             let command = request.command().expect("read_only means one command");
-            let reply = self.machine.read(command);
+            let reply = self.machine.read(command, random_seed);
             return answer(out, tag, Outcome::Done(reply));
         }
         if self.config.reads != ReadPath::Log && read_only {
-            return self.handle_read(tag, request, out); // any role: read.rs
+            return self.handle_read(tag, request, random_seed, out); // any role: read.rs
         }
         self.propose_request(tag, request, true, out);
     }
@@ -326,7 +332,11 @@ mod tests {
 
     fn request(tag: u64, command: Command) -> Input {
         let request = Request::in_session(1, tag, command);
-        Input::Request { tag, request }
+        Input::Request {
+            tag,
+            request,
+            random_seed: tag,
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! `Display`.
 //!
 //! ```text
-//!   Input::Request{tag, request} ──► KvReplica ──► Output::Reply{tag, outcome}   exactly once
+//!   Input::Request{tag, request, random_seed}
+//!                             ──► KvReplica ──► Output::Reply{tag, outcome}   exactly once
 //!                                        │          per request, unless the node crashes first
 //!                                        ├───────► Output::Applied{index, term}  once per
 //!                                        │         committed entry, in index order
@@ -45,6 +46,13 @@ pub enum Input {
         tag: u64,
         /// What the client asks, with the (client_id, seq) that makes retries safe.
         request: Request,
+        /// Where a read's random picks start (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER,
+        /// RANDOMKEY): fresh per request from the host's RNG, since a read changes no state and
+        /// may answer differently per call (`kv::StateMachine::read`). A host that replays
+        /// (the simulator) draws it from its seeded RNG. Writes ignore it: their picks come
+        /// from the log index, the same on every replica. Left out of `Display`: it is noise
+        /// in a trace, which the seed of the run already decides.
+        random_seed: u64,
     },
     /// An operator's membership change, handed to Raft as is (Raft §6). Refused with
     /// `Output::ChangeRejected`; complete when a plain config entry is applied.
@@ -138,7 +146,7 @@ impl Outcome {
 impl fmt::Display for Input {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Input::Request { tag, request } => write!(
+            Input::Request { tag, request, .. } => write!(
                 f,
                 "Request{{tag={tag} client={} seq={} cmd={}}}",
                 request.client_id, request.seq, request.body
@@ -200,6 +208,7 @@ mod tests {
                 9,
                 Command::set(Bytes::from_static(b"k1"), Bytes::from_static(b"abc")),
             ),
+            random_seed: 0,
         };
         assert_eq!(
             input.to_string(),

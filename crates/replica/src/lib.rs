@@ -13,7 +13,7 @@
 //! and committed entries back into client replies (Raft §8, "Client interaction"):
 //!
 //! ```text
-//!   Input::Request{tag, request}
+//!   Input::Request{tag, request, random_seed}
 //!     │ read-only and StaleFollowerReads ──► Reply Done(machine.read)   (broken on purpose)
 //!     │ read-only, reads = ReadIndex|Lease ─► read.rs (below), on any node
 //!     │ session has a write probe out ───► held behind it                     (noop.rs)
@@ -32,8 +32,8 @@
 //!   Input::Clock{now_ms} (the host, every tick) ─► leader, a key due? ─► Propose
 //!     DISTRIBUTED.EXPIRE k… stamped now_ms, one in flight at a time      (expiry.rs)
 //!
-//!   read path (thesis §6.4): reads[id] = (tag, command) ─► raft.input(Read{id})
-//!     ReadReady{id, index} ─► Reply Done(machine.read(command))   (applied_index ≥ index)
+//!   read path (thesis §6.4): reads[id] = (tag, command, random_seed) ─► raft.input(Read{id})
+//!     ReadReady{id, index} ─► Reply Done(machine.read(command, random_seed))  (applied ≥ index)
 //!     ReadFailed{id, NotLeader{hint} | Busy | TimedOut} ─► Reply NotLeader{hint} | Busy | Retry
 //! ```
 //!
@@ -283,7 +283,11 @@ impl Protocol for KvReplica {
         // Raft's notes (why it ignored something) reach the host only if it asked for them.
         self.scratch.notes.set_on(out.notes.is_on());
         match input {
-            Input::Request { tag, request } => self.handle_request(tag, request, out),
+            Input::Request {
+                tag,
+                request,
+                random_seed,
+            } => self.handle_request(tag, request, random_seed, out),
             Input::ChangeMembership(change) => {
                 let input = raft::Input::ChangeMembership(change);
                 self.raft.input(input, &mut self.scratch);

@@ -54,8 +54,9 @@ type Out = Effects<KvReplica>;
 /// The replica's no-op bookkeeping.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Probes {
-    /// Sessions with a probe out, and their requests that arrived since, in order.
-    held: BTreeMap<u64, VecDeque<(u64, Request)>>,
+    /// Sessions with a probe out, and their requests that arrived since, in order (with
+    /// each one's tag and read seed, as `handle_request` takes them).
+    held: BTreeMap<u64, VecDeque<(u64, Request, u64)>>,
     /// How many requests `held` holds in all (bounded by `pending_requests_max`).
     held_len: usize,
     /// Work queued inside `absorb`, run after it (see the module docs).
@@ -96,13 +97,26 @@ impl KvReplica {
         let id = self.next_read_id;
         self.next_read_id += 1;
         let of = ReadOf::Probe(request);
-        self.reads.insert(id, PendingRead { tag, of });
+        // A no-op check picks nothing at random (the allowlist has no random reads).
+        let random_seed = 0;
+        let read = PendingRead {
+            tag,
+            random_seed,
+            of,
+        };
+        self.reads.insert(id, read);
         self.raft.input(raft::Input::Read { id }, &mut self.scratch);
         self.absorb(None, out);
     }
 
     /// If `request`'s session has a probe out, queue it behind (or refuse it when full).
-    pub(super) fn hold_behind_probe(&mut self, tag: u64, request: &Request, out: &mut Out) -> bool {
+    pub(super) fn hold_behind_probe(
+        &mut self,
+        tag: u64,
+        request: &Request,
+        random_seed: u64,
+        out: &mut Out,
+    ) -> bool {
         let full = self.probes.held_len >= self.config.pending_requests_max;
         let Some(queue) = self.probes.held.get_mut(&request.client_id) else {
             return false;
@@ -110,7 +124,7 @@ impl KvReplica {
         if full {
             answer(out, tag, Outcome::Busy);
         } else {
-            queue.push_back((tag, request.clone()));
+            queue.push_back((tag, request.clone(), random_seed));
             self.probes.held_len += 1;
         }
         true
@@ -156,8 +170,8 @@ impl KvReplica {
                 Deferred::Release { client_id } => {
                     let held = self.probes.held.remove(&client_id).unwrap_or_default();
                     self.probes.held_len -= held.len();
-                    for (tag, request) in held {
-                        self.handle_request(tag, request, out);
+                    for (tag, request, random_seed) in held {
+                        self.handle_request(tag, request, random_seed, out);
                     }
                 }
             }

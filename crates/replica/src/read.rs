@@ -5,9 +5,11 @@
 //!     │ does not decode within limits ──► Reply Done(Error(Malformed))     (as for writes)
 //!     │ reads table full ───────────────► Reply Busy
 //!     ▼
-//!   reads[id] = PendingRead{tag, command} ──► raft.input(Read{id}) ──► absorb, in order:
+//!   reads[id] = PendingRead{tag, command, random_seed} ──► raft.input(Read{id})
+//!     ──► absorb, in order:
 //!     Committed(..= index)            applied first (flow.rs)
-//!     ReadReady{id, index}  ──► assert applied_index ≥ index ──► Reply Done(machine.read(cmd))
+//!     ReadReady{id, index}  ──► assert applied_index ≥ index
+//!                               ──► Reply Done(machine.read(cmd, random_seed))
 //!     ReadFailed{id, NotLeader{hint}} ──► Reply NotLeader{hint}   nothing was proposed
 //!     ReadFailed{id, Busy}            ──► Reply Busy              Raft's queue is full
 //!     ReadFailed{id, TimedOut}        ──► Reply Retry             a lost message or a partition
@@ -44,6 +46,8 @@ type Out = Effects<KvReplica>;
 pub(super) struct PendingRead {
     /// The host's correlation id, echoed in the one reply.
     pub(super) tag: u64,
+    /// The host's seed for the read's random picks (`Input::Request::random_seed`).
+    pub(super) random_seed: u64,
     /// What to do once Raft says the read may be served. Raft itself never sees it: it
     /// confirms "the state as of now", whatever is read from it.
     pub(super) of: ReadOf,
@@ -60,7 +64,13 @@ pub(super) enum ReadOf {
 
 impl KvReplica {
     /// A read-only request, on any node: hand Raft a read, remember what to answer with.
-    pub(super) fn handle_read(&mut self, tag: u64, request: Request, out: &mut Out) {
+    pub(super) fn handle_read(
+        &mut self,
+        tag: u64,
+        request: Request,
+        random_seed: u64,
+        out: &mut Out,
+    ) {
         if let Some(refused) = self.refusal_of(&request.encode()) {
             return answer(out, tag, refused);
         }
@@ -76,6 +86,7 @@ impl KvReplica {
         };
         let read = PendingRead {
             tag,
+            random_seed,
             of: ReadOf::Command(command),
         };
         self.reads.insert(id, read);
@@ -93,7 +104,7 @@ impl KvReplica {
         );
         match read.of {
             ReadOf::Command(command) => {
-                let reply = self.machine.read(&command);
+                let reply = self.machine.read(&command, read.random_seed);
                 answer(out, read.tag, Outcome::Done(reply));
             }
             ReadOf::Probe(request) => self.on_probe_ready(read.tag, request, out),
@@ -147,7 +158,11 @@ mod tests {
 
     fn request(tag: u64, command: Command) -> Input {
         let request = Request::in_session(1, tag, command);
-        Input::Request { tag, request }
+        Input::Request {
+            tag,
+            request,
+            random_seed: tag,
+        }
     }
 
     fn get(key: &'static str) -> Command {
@@ -174,6 +189,42 @@ mod tests {
         assert_eq!(node.raft().last_index(), last, "no log entry for a read");
         assert!(out.writes.is_empty(), "nothing to persist for a read");
         assert_eq!(node.pending_reads_len(), 0);
+    }
+
+    #[test]
+    fn a_read_s_random_picks_follow_the_seed_its_host_passed() {
+        // A read changes no state, so its picks may differ per call: the host decides.
+        let (mut node, mut out) = solo(ReadPath::ReadIndex);
+        let members = (0..50).map(|i| Bytes::from(format!("m{i}")));
+        let sadd = Command::from_words(
+            [Bytes::from_static(b"sadd"), Bytes::from_static(b"s")]
+                .into_iter()
+                .chain(members)
+                .collect(),
+        )
+        .expect("a valid SADD");
+        node.input(request(1, sadd), &mut out);
+        let words = ["srandmember", "s", "3"].map(|w| Bytes::from_static(w.as_bytes()));
+        let pick = Command::from_words(words.to_vec()).expect("a valid SRANDMEMBER");
+        let mut answer = |tag, random_seed| {
+            out.clear();
+            let request = Request::in_session(1, tag, pick.clone());
+            let input = Input::Request {
+                tag,
+                request,
+                random_seed,
+            };
+            node.input(input, &mut out);
+            out.outputs.pop()
+        };
+        let (a, b, c) = (answer(2, 7), answer(3, 7), answer(4, 8));
+        let outcome = |o: Option<Output>| match o {
+            Some(Output::Reply { outcome, .. }) => outcome,
+            other => panic!("{other:?}"),
+        };
+        let (a, b, c) = (outcome(a), outcome(b), outcome(c));
+        assert_eq!(a, b, "one seed, one pick");
+        assert_ne!(a, c, "another seed, another pick");
     }
 
     #[test]
@@ -231,6 +282,7 @@ mod tests {
                 id,
                 PendingRead {
                     tag: id + 10,
+                    random_seed: 0,
                     of: ReadOf::Command(get("k")),
                 },
             );

@@ -8,7 +8,7 @@
 //!   HDEL k f…              fields removed; the last one deletes the key
 //!   HEXISTS k f            1 | 0                                 HSTRLEN k f    length | 0
 //!   HINCRBY k f n          new integer                           HINCRBYFLOAT k f x  new text
-//!   HRANDFIELD k [n [WITHVALUES]]    deterministic picks (random.rs)
+//!   HRANDFIELD k [n [WITHVALUES]]    seeded picks (random.rs), fresh per call
 //!   HSCAN k cursor [MATCH p] [COUNT n]   cursor = the next field (scan.rs)
 //! ```
 //!
@@ -50,7 +50,7 @@ pub(crate) const SPECS: &[Spec] = &[
     Spec::new(GROUP, "hkeys", 2, R, KeySpec::FIRST, "2.0.0", "Returns every field in a hash.", Exec::Read(hkeys)),
     Spec::new(GROUP, "hvals", 2, R, KeySpec::FIRST, "2.0.0", "Returns every value in a hash.", Exec::Read(hvals)),
     Spec::new(GROUP, "hstrlen", 3, RF, KeySpec::FIRST, "3.2.0", "Returns the length of the value of a field in a hash.", Exec::Read(hstrlen)),
-    Spec::new(GROUP, "hrandfield", -2, R, KeySpec::FIRST, "6.2.0", "Returns one or more fields picked from a hash, the same on every replica at one log index.", Exec::Read(hrandfield)),
+    Spec::new(GROUP, "hrandfield", -2, R, KeySpec::FIRST, "6.2.0", "Returns one or more fields picked at random from a hash (per call; inside MULTI, per log index).", Exec::Read(hrandfield)),
     Spec::new(GROUP, "hscan", -3, R, KeySpec::FIRST, "2.8.0", "Iterates over the fields and values of a hash, a page at a time.", Exec::Read(hscan)),
 ];
 
@@ -244,7 +244,7 @@ fn random_fields(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
     let Some(h) = read_at::<Hash>(ctx, key)? else {
         return Ok(wanted.map_or(Reply::Null, |_| Reply::Array(Vec::new())));
     };
-    let mut picker = Picker::new(key, ctx.applied_index, h.len());
+    let mut picker = Picker::new(key, ctx.random_seed, h.len());
     let fields: Vec<(&Bytes, &Bytes)> = h.iter().collect();
     let Some(wanted) = wanted else {
         let (f, _) = fields[picker.below(fields.len())];

@@ -8,7 +8,7 @@
 //!   RENAME src dst      OK (dst replaced; src's TTL moves with it) | ERR no such key
 //!   RENAMENX src dst    1 | 0 if dst exists                       | ERR no such key
 //!   COPY src dst [DB 0] [REPLACE]   1 | 0 (no src, or dst exists without REPLACE)
-//!   RANDOMKEY           a live key | nil, picked from the log index (below)
+//!   RANDOMKEY           a live key | nil, picked from the read's seed (below)
 //!   DBSIZE              how many keys are live
 //!   FLUSHDB, FLUSHALL [ASYNC|SYNC]   OK: every key gone, through the log
 //! ```
@@ -23,13 +23,12 @@
 //! expired key is absent everywhere, DBSIZE included, and the count costs one step per
 //! expired-but-unreclaimed key, which the leader's active expiry keeps few.
 //!
-//! RANDOMKEY is a read, served without the log, and must not pick differently on two
-//! replicas that applied the same entries: it starts at a scan position drawn by SplitMix64
-//! from the applied index the read saw (the log index of its entry inside a MULTI/EXEC) and
-//! answers the first live key from there in scan order (`db.rs`), wrapping around. So it
-//! changes with every applied entry, and repeats between them; a picture of Redis' behaviour,
-//! not of its distribution (keys after a wide gap in scan positions come up more often).
-//! The generator is SPOP's (`exec/random.rs`).
+//! RANDOMKEY is a read: it starts at a scan position drawn by SplitMix64 from the read's
+//! `random_seed` (fresh per call outside the log; the log index of its entry inside a
+//! MULTI/EXEC, so every replica agrees there) and answers the first live key from there in
+//! scan order (`db.rs`), wrapping around: a picture of Redis' behaviour, not of its
+//! distribution (keys after a wide gap in scan positions come up more often). The generator
+//! is SPOP's (`exec/random.rs`).
 //!
 //! Invariant: an expired key counts as absent everywhere (`Db::lookup`); `DEL` of an expired
 //! key answers 0 but still removes its leftover entry.
@@ -57,7 +56,7 @@ pub(crate) const SPECS: &[Spec] = &[
     Spec::new(GROUP, "rename", 3, W, KeySpec::FIRST_TWO, "1.0.0", "Renames a key and overwrites the destination.", Exec::Write(rename)),
     Spec::new(GROUP, "renamenx", 3, WF, KeySpec::FIRST_TWO, "1.0.0", "Renames a key only when the target key name doesn't exist.", Exec::Write(renamenx)),
     Spec::new(GROUP, "copy", -3, WD, KeySpec::FIRST_TWO, "6.2.0", "Copies the value of a key to a new key.", Exec::Write(copy)),
-    Spec::new(GROUP, "randomkey", 1, R, KeySpec::NONE, "1.0.0", "Returns a random key name from the database, picked from the log index.", Exec::Read(randomkey)),
+    Spec::new(GROUP, "randomkey", 1, R, KeySpec::NONE, "1.0.0", "Returns a random key name from the database (per call; inside MULTI, per log index).", Exec::Read(randomkey)),
     Spec::new(GROUP, "dbsize", 1, RF, KeySpec::NONE, "1.0.0", "Returns the number of live keys in the database.", Exec::Read(dbsize)),
     Spec::new(GROUP, "flushdb", -1, W, KeySpec::NONE, "1.0.0", "Removes all keys from the current database.", Exec::Write(flush)),
     Spec::new(GROUP, "flushall", -1, W, KeySpec::NONE, "1.0.0", "Removes all keys from all databases.", Exec::Write(flush)),
@@ -165,7 +164,7 @@ fn copy(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
 }
 
 fn randomkey(ctx: &ReadCtx<'_>, _args: &[Bytes]) -> Reply {
-    let start = Picker::from_state(ctx.applied_index).next_u64();
+    let start = Picker::from_state(ctx.random_seed).next_u64();
     let live = |(_, key): &(u64, &Bytes)| ctx.db.lookup(key, ctx.now_ms).is_some();
     // At most one pass over the stored keys: from `start` to the end, then from the beginning.
     let wrapped = ctx.db.scan_from(0).take_while(|(p, _)| *p < start);

@@ -7,13 +7,16 @@
 //!   Body::Exec{watched, since, cmds}
 //!        a watched key changed after `since` ──► NullArray, nothing runs     (WATCH)
 //!        else ──► Array(every cmd's reply, in order, at this one index)      (MULTI/EXEC)
-//!   read(cmd) (no log: ReadIndex, lease) ──► Exec::Read only; a writer is refused
+//!   read(cmd, random_seed) (no log: ReadIndex, lease) ──► Exec::Read only; a writer refused
 //! ```
 //!
 //! Invariants:
 //! - Deterministic: the reply and the new keyspace depend only on the old keyspace, the
 //!   command, the index, the log time and the limits. No clock, no randomness source but the
-//!   index (`random.rs`), ordered maps only: every replica computes the same thing.
+//!   index (`random.rs`), ordered maps only: every replica computes the same thing. A read
+//!   outside the log also depends on the `random_seed` its caller hands in (`ReadCtx`): it
+//!   changes no state, so its random picks may differ per call, and are still a pure function
+//!   of what the caller passed.
 //! - All or nothing per command: a command that answers an error has changed nothing. Checks
 //!   happen before the first write.
 //! - Never panics on client data: a bad number, a wrong type or an overflow is an error reply.
@@ -28,7 +31,7 @@
 //! args.rs           argument parsing with Redis' error texts (integers, options, expiry, ranges)
 //! float.rs          floats as Redis reads them and as Redis 7.2 prints them (scores, *BYFLOAT)
 //! typed.rs          typed container access: WRONGTYPE first, empty containers deleted, TTL kept
-//! random.rs         deterministic picks (SPOP SRANDMEMBER HRANDFIELD): SplitMix64 per key, index
+//! random.rs         seeded picks (SPOP …RANDMEMBER HRANDFIELD): SplitMix64; log index or read seed
 //! scan.rs           HSCAN/SSCAN/ZSCAN cursors (the next member, valid on any replica)
 //! strings.rs        GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX CAS
 //! counters.rs       INCR DECR INCRBY DECRBY INCRBYFLOAT
@@ -46,7 +49,8 @@
 //! sort.rs           SORT SORT_RO (BY, LIMIT, GET, ASC|DESC, ALPHA, STORE)
 //! sets.rs           SADD SREM SMEMBERS SINTER SUNION SDIFF *STORE SINTERCARD SMOVE SPOP…
 //! zsets.rs          ZADD ZINCRBY ZREM ZSCORE ZRANK ZPOPMIN ZSCAN… (sorted sets, by member)
-//! zrange.rs         ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZCOUNT ZREMRANGEBY… (sorted sets, by range)
+//! zrange.rs         ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZRANGESTORE ZCOUNT ZREMRANGEBY… (by range)
+//! zsetops.rs        ZUNION ZINTER ZDIFF *STORE ZINTERCARD (sorted-set algebra, sets as score 1)
 //! noop.rs           writes that would change nothing, and their replies (answered off the log)
 //! pubsub.rs         PUBLISH: through the log, changes no key; the machine's outbox carries it
 //! server.rs         DISTRIBUTED.* commands of our own
@@ -76,6 +80,7 @@ mod string_ranges;
 mod strings;
 mod typed;
 mod zrange;
+mod zsetops;
 mod zsets;
 
 use bytes::Bytes;
@@ -111,6 +116,7 @@ pub(crate) const FAMILIES: &[&[Spec]] = &[
     sort::SPECS,
     zsets::SPECS,
     zrange::SPECS,
+    zsetops::SPECS,
     server::SPECS,
     pubsub::SPECS,
 ];
@@ -123,6 +129,11 @@ pub(crate) struct ReadCtx<'a> {
     pub(crate) now_ms: u64,
     /// The last applied index (what `DISTRIBUTED.INDEX` answers, for WATCH).
     pub(crate) applied_index: u64,
+    /// Where the random picks of SRANDMEMBER, HRANDFIELD, ZRANDMEMBER and RANDOMKEY start
+    /// (`random.rs`). A read outside the log gets its caller's seed, fresh per call: its reply
+    /// changes no state, so two replicas (or two calls) may answer differently. A read run
+    /// inside a log entry (MULTI/EXEC) gets the entry's index, so every replica agrees.
+    pub(crate) random_seed: u64,
 }
 
 /// What a write sees: the keyspace, and the index and log time of the entry being applied.
@@ -138,12 +149,14 @@ pub(crate) struct WriteCtx<'a> {
 }
 
 impl WriteCtx<'_> {
-    /// The same state, read-only, as a read inside this entry sees it.
+    /// The same state, read-only, as a read inside this entry sees it: its random picks are
+    /// seeded by the entry's index, the same on every replica.
     pub(crate) fn as_read(&self) -> ReadCtx<'_> {
         ReadCtx {
             db: self.db,
             now_ms: self.now_ms,
             applied_index: self.index,
+            random_seed: self.index,
         }
     }
 }

@@ -1,22 +1,36 @@
-//! "Random" picks that every replica makes alike: `SPOP`, `SRANDMEMBER`, `HRANDFIELD`, and
-//! `RANDOMKEY`'s starting position (`Picker::from_state(applied index)`, `keys.rs`).
+//! "Random" picks: `SPOP` (a write: every replica must pick alike), and the reads
+//! `SRANDMEMBER`, `HRANDFIELD`, `ZRANDMEMBER` and `RANDOMKEY`'s starting position
+//! (`Picker::from_state(seed)`, `keys.rs`).
 //!
 //! ```text
-//!   seed = FNV-1a-64(key ‖ index ‖ len)        index: the entry's log index (SPOP) or the
-//!                                              applied index a read saw (SRANDMEMBER)
+//!   seed = FNV-1a-64(key ‖ s ‖ len)    s: the entry's log index     (SPOP; any read inside
+//!                                          MULTI/EXEC, which runs in the log)
+//!                                      s: the caller's random_seed  (a read outside the log)
 //!   SplitMix64(seed) ──► positions in 0..len ──► the members at those positions, byte order
 //!     count >= 0: distinct positions (Floyd's algorithm), at most len of them
 //!     count <  0: |count| positions, repeats allowed, in draw order
+//!
+//!   server ──fresh u64 from its own RNG, per read──┐
+//!   simulator ──its seeded RNG's next u64──────────┴─► replica Input::Request{random_seed}
+//!      ──► StateMachine::read(command, random_seed) ──► ReadCtx{random_seed} ──► Picker
 //! ```
 //!
-//! Why: applying a log entry must be a pure function of the state and the entry (Raft §5.3),
-//! so a command that picks "at random" must pick the same members on every replica, or the
-//! replicas' sets fork after one `SPOP`. The picks are a function of the key, the log index and
-//! the container's size: deterministic per index, different from one index to the next, and
-//! different for two `SPOP`s of one key inside one MULTI/EXEC (the size changed in between).
-//! The road not taken: true randomness (`thread_rng`, or the leader drawing and logging its
-//! choice). The first forks replicas; the second would work for SPOP but needs the leader to
-//! see the state before proposing, which a log of commands does not have.
+//! Why writes draw from the log: applying a log entry must be a pure function of the state and
+//! the entry (Raft §5.3), so a command that picks "at random" must pick the same members on
+//! every replica, or the replicas' sets fork after one `SPOP`. The picks are a function of the
+//! key, the log index and the container's size: deterministic per index, different from one
+//! index to the next, and different for two `SPOP`s of one key inside one MULTI/EXEC (the size
+//! changed in between). The road not taken: true randomness (`thread_rng`, or the leader
+//! drawing and logging its choice). The first forks replicas; the second would work for SPOP
+//! but needs the leader to see the state before proposing, which a log of commands does not
+//! have.
+//!
+//! Why reads take a seed from their caller: a read outside the log changes no state, so two
+//! calls, or two replicas, may answer differently without forking anything, and Redis' clients
+//! (and its test suite's distribution checks) expect two SRANDMEMBERs between writes to pick
+//! afresh. Seeding reads from the applied index, as this file once did, answered the same
+//! thing until the next write. The seed still comes from outside (the crate has no entropy of
+//! its own: determinism), so a simulator that passes its seeded RNG's draws replays exactly.
 //!
 //! The generator is written here, not borrowed: its output is part of the replicated
 //! semantics (a replica built from another version replaying the same log must pick the same
@@ -39,24 +53,25 @@ use crate::reply::Reply;
 /// Most picks a negative count may ask for (see the module docs).
 pub(crate) const PICKS_WITH_REPEATS_MAX: u64 = 1 << 20;
 
-/// SplitMix64 (Steele, Lea, Flood 2014), seeded from the key, the index and the size.
+/// SplitMix64 (Steele, Lea, Flood 2014), seeded from the key, a seed and the size.
 pub(crate) struct Picker {
     /// The generator's state: advanced by a fixed odd constant per draw.
     state: u64,
 }
 
 impl Picker {
-    /// The picker for `len` elements under `key` at log index `index`.
-    pub(crate) fn new(key: &[u8], index: u64, len: usize) -> Picker {
+    /// The picker for `len` elements under `key` from `seed` (a log index, or a read's
+    /// `random_seed`: see the module docs).
+    pub(crate) fn new(key: &[u8], seed: u64, len: usize) -> Picker {
         let mut h = Fnv64::new();
         h.put_slice(key);
-        h.put_slice(&index.to_le_bytes());
+        h.put_slice(&seed.to_le_bytes());
         h.put_slice(&(len as u64).to_le_bytes());
         Picker { state: h.finish() }
     }
 
     /// The generator from a given state: `RANDOMKEY` starts its walk at the first output from
-    /// the applied index, so it picks alike on every replica that applied as much.
+    /// the read's seed.
     pub(crate) fn from_state(state: u64) -> Picker {
         Picker { state }
     }
@@ -148,13 +163,13 @@ mod tests {
     }
 
     #[test]
-    fn the_same_key_index_and_size_pick_the_same_positions() {
+    fn the_same_key_seed_and_size_pick_the_same_positions() {
         let a = Picker::new(b"s", 7, 100).distinct(100, 5);
         let b = Picker::new(b"s", 7, 100).distinct(100, 5);
         assert_eq!(a, b);
         assert_eq!(a.len(), 5);
         let later = Picker::new(b"s", 8, 100).distinct(100, 5);
-        assert_ne!(a, later, "another index picks otherwise");
+        assert_ne!(a, later, "another seed picks otherwise");
     }
 
     #[test]

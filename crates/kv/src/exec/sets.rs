@@ -8,8 +8,8 @@
 //!   SINTERSTORE/SUNIONSTORE/SDIFFSTORE dst k…    size stored (0: dst deleted)
 //!   SINTERCARD numkeys k… [LIMIT n]  size of the intersection, counted up to n
 //!   SMOVE src dst m                  1 | 0
-//!   SPOP k [n], SRANDMEMBER k [n]    deterministic picks (random.rs): SPOP by the entry's
-//!                                    index, SRANDMEMBER by the applied index the read saw
+//!   SPOP k [n], SRANDMEMBER k [n]    seeded picks (random.rs): SPOP by the entry's index,
+//!                                    SRANDMEMBER by the read's seed (fresh per call)
 //!   SSCAN k cursor [MATCH p] [COUNT n]   cursor = the next member (scan.rs)
 //! ```
 //!
@@ -56,7 +56,7 @@ pub(crate) const SPECS: &[Spec] = &[
     Spec::new(GROUP, "sintercard", -3, R, KeySpec::NONE, "7.0.0", "Returns the number of members in the intersection of sets, counted up to a limit.", Exec::Read(sintercard)),
     Spec::new(GROUP, "smove", 4, WF, KeySpec::FIRST_TWO, "1.0.0", "Moves a member from one set to another.", Exec::Write(smove)),
     Spec::new(GROUP, "spop", -2, WF, KeySpec::FIRST, "1.0.0", "Removes and returns members picked from a set, the same on every replica at one log index.", Exec::Write(spop)),
-    Spec::new(GROUP, "srandmember", -2, R, KeySpec::FIRST, "1.0.0", "Returns members picked from a set, the same on every replica at one log index.", Exec::Read(srandmember)),
+    Spec::new(GROUP, "srandmember", -2, R, KeySpec::FIRST, "1.0.0", "Returns members picked at random from a set (per call; inside MULTI, per log index).", Exec::Read(srandmember)),
     Spec::new(GROUP, "sscan", -3, R, KeySpec::FIRST, "2.8.0", "Iterates over the members of a set, a page at a time.", Exec::Read(sscan)),
 ];
 
@@ -299,7 +299,7 @@ fn random_members(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
     let Some(set) = read_at::<Set>(ctx, key)? else {
         return Ok(wanted.map_or(Reply::Null, |_| Reply::Array(Vec::new())));
     };
-    let mut picker = Picker::new(key, ctx.applied_index, set.len());
+    let mut picker = Picker::new(key, ctx.random_seed, set.len());
     let members: Vec<&Bytes> = set.iter().collect();
     let Some(wanted) = wanted else {
         return Ok(Reply::Bulk(members[picker.below(members.len())].clone()));

@@ -4,8 +4,11 @@
 //!   ZRANGE k start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
 //!   ZRANGEBYSCORE k min max [WITHSCORES] [LIMIT o c]     ZREVRANGE k start stop [WITHSCORES]
 //!   ZREVRANGEBYSCORE k max min [WITHSCORES] [LIMIT o c]  ZRANGEBYLEX k min max [LIMIT o c]
+//!   ZREVRANGEBYLEX k max min [LIMIT o c]
+//!   ZRANGESTORE dst k start stop [BYSCORE|BYLEX] [REV] [LIMIT o c]   size stored in dst
 //!   ZCOUNT k min max      ZLEXCOUNT k min max            how many in the range
-//!   ZREMRANGEBYRANK k start stop    ZREMRANGEBYSCORE k min max     how many removed
+//!   ZREMRANGEBYRANK k start stop    ZREMRANGEBYSCORE k min max    ZREMRANGEBYLEX k min max
+//!                                                        how many removed
 //!
 //!   rank   0 1 … -2 -1             (negative from the end; clamped as LRANGE)
 //!   score  1.5  (1.5  -inf  +inf   ("(": exclusive)
@@ -29,13 +32,13 @@ use bytes::Bytes;
 
 use super::args::{index_range, int, is, syntax};
 use super::float::parse_bound;
-use super::typed::{modify_at, read_at};
+use super::typed::{modify_at, read_at, store};
 use super::zsets::score_reply;
 use super::{answer, count, ReadCtx, WriteCtx};
-use crate::command::table::flags::{R, RF, W};
+use crate::command::table::flags::{R, RF, W, WD};
 use crate::command::table::{Exec, Group, KeySpec, Spec};
 use crate::reply::Reply;
-use crate::value::{Score, ScoreRange, ZSet};
+use crate::value::{Score, ScoreRange, Value, ZSet};
 
 /// Where these rows stand in `COMMAND DOCS` and the README.
 const GROUP: Group = Group::SortedSet;
@@ -48,10 +51,13 @@ pub(crate) const SPECS: &[Spec] = &[
     Spec::new(GROUP, "zrevrange", -4, R, KeySpec::FIRST, "1.2.0", "Returns members of a sorted set in a range of ranks, highest score first.", Exec::Read(zrevrange)),
     Spec::new(GROUP, "zrevrangebyscore", -4, R, KeySpec::FIRST, "2.2.0", "Returns members of a sorted set in a range of scores, highest first.", Exec::Read(zrevrangebyscore)),
     Spec::new(GROUP, "zrangebylex", -4, R, KeySpec::FIRST, "2.8.9", "Returns members of a sorted set in a range of member bytes.", Exec::Read(zrangebylex)),
+    Spec::new(GROUP, "zrevrangebylex", -4, R, KeySpec::FIRST, "2.8.9", "Returns members of a sorted set in a range of member bytes, last first.", Exec::Read(zrevrangebylex)),
+    Spec::new(GROUP, "zrangestore", -5, WD, KeySpec::FIRST_TWO, "6.2.0", "Stores a range of a sorted set (by rank, score or member bytes) in a key.", Exec::Write(zrangestore)),
     Spec::new(GROUP, "zcount", 4, RF, KeySpec::FIRST, "2.0.0", "Returns the number of members of a sorted set in a range of scores.", Exec::Read(zcount)),
     Spec::new(GROUP, "zlexcount", 4, RF, KeySpec::FIRST, "2.8.9", "Returns the number of members of a sorted set in a range of member bytes.", Exec::Read(zlexcount)),
     Spec::new(GROUP, "zremrangebyrank", 4, W, KeySpec::FIRST, "2.0.0", "Removes the members of a sorted set in a range of ranks.", Exec::Write(zremrangebyrank)),
     Spec::new(GROUP, "zremrangebyscore", 4, W, KeySpec::FIRST, "1.2.0", "Removes the members of a sorted set in a range of scores.", Exec::Write(zremrangebyscore)),
+    Spec::new(GROUP, "zremrangebylex", 4, W, KeySpec::FIRST, "2.8.9", "Removes the members of a sorted set in a range of member bytes.", Exec::Write(zremrangebylex)),
 ];
 
 /// What a range is over.
@@ -156,13 +162,19 @@ struct Query {
 }
 
 /// Redis' `zrangeGenericCommand` parser: `by` and `reverse` are fixed by the command's name
-/// (ZRANGEBYSCORE, ZREVRANGE…) or left to the options (`None`, ZRANGE).
-fn query(args: &[Bytes], by: Option<By>, reverse: Option<bool>) -> Result<Query, Reply> {
+/// (ZRANGEBYSCORE, ZREVRANGE…) or left to the options (`None`, ZRANGE and ZRANGESTORE);
+/// `args` starts at the source key. ZRANGESTORE (`store`) takes no WITHSCORES.
+fn query(
+    args: &[Bytes],
+    by: Option<By>,
+    reverse: Option<bool>,
+    store: bool,
+) -> Result<Query, Reply> {
     let (mut by_opt, mut rev_opt) = (by, reverse);
     let (mut limit, mut with_scores) = (None, false);
     let mut k = 3;
     while let Some(word) = args.get(k) {
-        if is(word, "WITHSCORES") {
+        if !store && is(word, "WITHSCORES") {
             with_scores = true;
         } else if is(word, "LIMIT") && k + 2 < args.len() {
             limit = Some((int(&args[k + 1])?, int(&args[k + 2])?));
@@ -239,14 +251,7 @@ fn run_query(ctx: &ReadCtx<'_>, args: &[Bytes], q: Query) -> Result<Reply, Reply
     let Some(z) = read_at::<ZSet>(ctx, &args[0])? else {
         return Ok(Reply::Array(Vec::new()));
     };
-    let (offset, limit) = match q.limit {
-        None => (0, usize::MAX),
-        Some((offset, _)) if offset < 0 => return Ok(Reply::Array(Vec::new())),
-        Some((offset, limit)) => (
-            usize::try_from(offset).unwrap_or(usize::MAX),
-            usize::try_from(limit).unwrap_or(usize::MAX),
-        ),
-    };
+    let (offset, limit) = limit_window(q.limit);
     let selected = select(z, &q.range, q.reverse).skip(offset).take(limit);
     if q.with_scores {
         let pairs = selected.map(|(m, s)| (Reply::Bulk(m.clone()), score_reply(s)));
@@ -258,7 +263,7 @@ fn run_query(ctx: &ReadCtx<'_>, args: &[Bytes], q: Query) -> Result<Reply, Reply
 }
 
 fn range_command(ctx: &ReadCtx<'_>, args: &[Bytes], by: Option<By>, rev: Option<bool>) -> Reply {
-    answer(query(args, by, rev).and_then(|q| run_query(ctx, args, q)))
+    answer(query(args, by, rev, false).and_then(|q| run_query(ctx, args, q)))
 }
 
 fn zrange(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
@@ -279,6 +284,43 @@ fn zrevrangebyscore(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
 
 fn zrangebylex(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
     range_command(ctx, args, Some(By::Lex), Some(false))
+}
+
+fn zrevrangebylex(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
+    range_command(ctx, args, Some(By::Lex), Some(true))
+}
+
+/// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]: the range replaces
+/// whatever `dst` held, or deletes it when empty (an absent source is an empty range).
+fn zrangestore(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
+    answer(store_range(ctx, args))
+}
+
+fn store_range(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
+    let (dst, src_args) = (&args[0], &args[1..]);
+    let q = query(src_args, None, None, true)?;
+    let mut range = ZSet::new();
+    if let Some(z) = read_at::<ZSet>(&ctx.as_read(), &src_args[0])? {
+        let (offset, limit) = limit_window(q.limit);
+        for (m, s) in select(z, &q.range, q.reverse).skip(offset).take(limit) {
+            range.insert(m.clone(), s);
+        }
+    }
+    let size = range.len();
+    Ok(store(ctx, dst, Value::ZSet(range), size))
+}
+
+/// LIMIT as (members skipped, members kept): a negative offset keeps none, a negative count
+/// keeps all the rest.
+fn limit_window(limit: Option<(i64, i64)>) -> (usize, usize) {
+    match limit {
+        None => (0, usize::MAX),
+        Some((offset, _)) if offset < 0 => (0, 0),
+        Some((offset, count)) => (
+            usize::try_from(offset).unwrap_or(usize::MAX),
+            usize::try_from(count).unwrap_or(usize::MAX),
+        ),
+    }
 }
 
 /// ZCOUNT / ZLEXCOUNT: the range is read before the key is looked up, as in Redis.
@@ -322,4 +364,8 @@ fn zremrangebyrank(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
 
 fn zremrangebyscore(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
     answer(remove_range(ctx, args, By::Score))
+}
+
+fn zremrangebylex(ctx: &mut WriteCtx<'_>, args: &[Bytes]) -> Reply {
+    answer(remove_range(ctx, args, By::Lex))
 }

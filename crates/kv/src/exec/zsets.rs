@@ -9,6 +9,8 @@
 //!   ZCARD k              size                    ZRANK/ZREVRANK k m    rank | nil
 //!   ZPOPMIN/ZPOPMAX k [n]   [m score …], lowest (highest) first
 //!   ZSCAN k cursor [MATCH p] [COUNT n]   [cursor, [m score …]], cursor = the next member
+//!   ZRANDMEMBER k [count [WITHSCORES]]   a member | nil; with a count [m …] or [m score …]:
+//!                        distinct (count >= 0) or |count| draws with repeats (random.rs)
 //! ```
 //!
 //! ZADD's options, Redis 7's rules: NX and XX exclude each other; GT, LT and NX exclude each
@@ -29,6 +31,7 @@ use bytes::Bytes;
 
 use super::args::{is, non_negative, syntax, MUST_BE_POSITIVE};
 use super::float::{float, reply_text};
+use super::random::{count_arg, Picker};
 use super::typed::{modify_at, read_at, write_at};
 use super::{answer, count, scan, ReadCtx, WriteCtx};
 use crate::command::table::flags::{R, RF, WDF, WF};
@@ -53,6 +56,7 @@ pub(crate) const SPECS: &[Spec] = &[
     Spec::new(GROUP, "zpopmin", -2, WF, KeySpec::FIRST, "5.0.0", "Removes and returns the members with the lowest scores in a sorted set.", Exec::Write(zpopmin)),
     Spec::new(GROUP, "zpopmax", -2, WF, KeySpec::FIRST, "5.0.0", "Removes and returns the members with the highest scores in a sorted set.", Exec::Write(zpopmax)),
     Spec::new(GROUP, "zscan", -3, R, KeySpec::FIRST, "2.8.0", "Iterates over the members and scores of a sorted set, a page at a time.", Exec::Read(zscan)),
+    Spec::new(GROUP, "zrandmember", -2, R, KeySpec::FIRST, "6.2.0", "Returns members picked at random from a sorted set, optionally with their scores.", Exec::Read(zrandmember)),
 ];
 
 /// A score as a reply.
@@ -318,4 +322,40 @@ fn scan_members(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
         .into_iter()
         .flat_map(|(m, s)| [Reply::Bulk(m.clone()), Reply::Bulk(reply_text(s.get()))]);
     Ok(scan::reply(cursor, pairs.collect()))
+}
+
+fn zrandmember(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Reply {
+    answer(random_members(ctx, args))
+}
+
+/// ZRANDMEMBER: one member (bulk or nil) without a count; else an array, or member/score
+/// `Reply::Pairs` with WITHSCORES (flat in RESP2, nested in RESP3), as HRANDFIELD.
+fn random_members(ctx: &ReadCtx<'_>, args: &[Bytes]) -> Result<Reply, Reply> {
+    let key = &args[0];
+    let wanted = args.get(1).map(|c| count_arg(c)).transpose()?;
+    let with_scores = match args.get(2) {
+        None => false,
+        Some(w) if is(w, "WITHSCORES") && args.len() == 3 => true,
+        Some(_) => return Err(syntax()),
+    };
+    let Some(z) = read_at::<ZSet>(ctx, key)? else {
+        return Ok(wanted.map_or(Reply::Null, |_| Reply::Array(Vec::new())));
+    };
+    let mut picker = Picker::new(key, ctx.random_seed, z.len());
+    let members: Vec<(&Bytes, Score)> = z.iter().collect();
+    let Some(wanted) = wanted else {
+        let (m, _) = members[picker.below(members.len())];
+        return Ok(Reply::Bulk(m.clone()));
+    };
+    let picked = wanted
+        .positions(&mut picker, members.len())
+        .into_iter()
+        .map(|i| members[i]);
+    if with_scores {
+        let pairs = picked.map(|(m, s)| (Reply::Bulk(m.clone()), score_reply(s)));
+        return Ok(Reply::Pairs(pairs.collect()));
+    }
+    Ok(Reply::Array(
+        picked.map(|(m, _)| Reply::Bulk(m.clone())).collect(),
+    ))
 }

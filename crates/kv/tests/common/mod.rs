@@ -140,9 +140,15 @@ impl Log {
         as_seen(self.run_at(time_ms, cmd(words)))
     }
 
-    /// Answer the command whose words are `words` on the read path, without the log.
+    /// Answer the command whose words are `words` on the read path, without the log, with
+    /// random seed 0 (a test's reads pick alike on every run).
     pub fn read(&self, words: &[&str]) -> Reply {
-        as_seen(self.sm.read(&cmd(words)))
+        self.read_seeded(0, words)
+    }
+
+    /// The same, with the random picks (SRANDMEMBER…) starting from `random_seed`.
+    pub fn read_seeded(&self, random_seed: u64, words: &[&str]) -> Reply {
+        as_seen(self.sm.read(&cmd(words), random_seed))
     }
 }
 

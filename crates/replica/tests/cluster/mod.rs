@@ -250,7 +250,12 @@ impl Cluster {
     pub fn submit(&mut self, id: NodeId, request: Request) -> u64 {
         let tag = self.next_tag;
         self.next_tag += 1;
-        let input = ReplicaInput::Request { tag, request };
+        // The tag as the read seed: a test run picks alike every time.
+        let input = ReplicaInput::Request {
+            tag,
+            request,
+            random_seed: tag,
+        };
         self.observer.trace.push(format!("{id} <- {input}"));
         self.observer.waiting.insert(tag, id);
         self.input(id, input);

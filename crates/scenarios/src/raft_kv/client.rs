@@ -196,11 +196,16 @@ pub(crate) struct KvClients {
     unexpected: Vec<String>,
     /// The hosts' wall clocks: a request carries the receiving node's (`wall_clock.rs`).
     wall_clocks: WallClocks,
+    /// Where each request's read seed comes from (`replica::Input::Request::random_seed`), as a
+    /// server draws one per read from its RNG. Its own stream, derived from the run's seed:
+    /// drawing from it shifts none of the simulator's draws, and a seed replays exactly.
+    read_seeds: SeededRng,
 }
 
 impl KvClients {
-    /// `opts.clients` clients with sessions `1..=clients`, all due at time 0.
-    pub(crate) fn new(opts: &RaftKvOptions, wall_clocks: WallClocks) -> Self {
+    /// `opts.clients` clients with sessions `1..=clients`, all due at time 0; the run's
+    /// `seed` decides the read seeds.
+    pub(crate) fn new(seed: u64, opts: &RaftKvOptions, wall_clocks: WallClocks) -> Self {
         let clients = (1..=opts.clients as u64)
             .map(|client_id| Client {
                 client_id,
@@ -237,6 +242,7 @@ impl KvClients {
             counts: OpCounts::default(),
             unexpected: Vec::new(),
             wall_clocks,
+            read_seeds: SeededRng::new(seed ^ 0x5245_4144_5345_4544), // "READSEED"
         }
     }
 
@@ -331,6 +337,7 @@ impl KvClients {
             Input::Request {
                 tag: tag.encode(),
                 request,
+                random_seed: self.read_seeds.next_u64(),
             },
         ))
     }

@@ -343,7 +343,12 @@ mod tests {
             Bytes::from_static(b"k"),
             Bytes::from_static(value.as_bytes()),
         ));
-        node.input(ReplicaInput::Request { tag: 1, request }, &mut out);
+        let input = ReplicaInput::Request {
+            tag: 1,
+            request,
+            random_seed: 0,
+        };
+        node.input(input, &mut out);
         assert_eq!(node.machine().applied_index(), 2, "no-op, then the put");
         Slot::detached(id, Some(node))
     }

@@ -104,7 +104,11 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
     };
     let n = opts.raft_options().slots();
     let wall_clocks = WallClocks::new(seed, opts);
-    let clients = Rc::new(RefCell::new(KvClients::new(opts, wall_clocks.clone())));
+    let clients = Rc::new(RefCell::new(KvClients::new(
+        seed,
+        opts,
+        wall_clocks.clone(),
+    )));
     let agreement = ReplicaAgreement::new(n, DIGEST_EVERY_ENTRIES);
     let digest_comparisons = agreement.comparisons();
     let coverage = Rc::new(Cell::new(Coverage::default()));

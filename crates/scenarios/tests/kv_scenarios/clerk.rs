@@ -252,7 +252,13 @@ impl Clerks {
         let command = op.command.clone();
         let request = Request::in_session(client_id, seq, command);
         self.last_sent = Some((i, op.attempt));
-        Some((target, ReplicaInput::Request { tag, request }))
+        // The tag as the read seed: the clerk's runs replay without an RNG draw.
+        let input = ReplicaInput::Request {
+            tag,
+            request,
+            random_seed: tag,
+        };
+        Some((target, input))
     }
 
     /// Start clerk `i`'s next op, if it may; false once it is done.

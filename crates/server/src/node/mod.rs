@@ -62,7 +62,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use distributed_core::{Effects, Envelope, Protocol};
+use distributed_core::{Effects, Envelope, Protocol, Rng, SeededRng};
 use raft::Message;
 use replica::{KvReplica, Output as ReplicaOutput};
 use storage::{Lsn, WalError};
@@ -149,6 +149,11 @@ pub(crate) struct Node {
     /// The applied index `wake_blocked` last looked at, so it looks again only after entries
     /// applied (or a client parked).
     blocked_seen: u64,
+    /// A fresh seed per request for a read's random picks (SRANDMEMBER, HRANDFIELD,
+    /// ZRANDMEMBER, RANDOMKEY: `kv::StateMachine::read`): a read changes no state, so each
+    /// call may pick anew, as in Redis. Seeded from the boot nonce, so it differs per boot;
+    /// writes never see it (their picks come from the log, the same on every replica).
+    read_seeds: SeededRng,
 }
 
 impl Node {
@@ -184,6 +189,9 @@ impl Node {
             wal_syncs_seen: 0,
             blocked: Arc::new(Parked::default()),
             blocked_seen: 0,
+            // Mixed so it is not the replica's own stream (`runtime.rs` seeds Raft's with the
+            // nonce itself).
+            read_seeds: SeededRng::new(boot_nonce ^ 0x5245_4144_5345_4544),
         }
     }
 
@@ -281,7 +289,8 @@ impl Node {
             Event::StaleRead { command, reply } => {
                 assert!(command.is_read_only(), "a stale read must not write");
                 self.metrics.reads.with_label_values(&["stale"]).inc();
-                let answer = self.replica.machine().read(&command);
+                let seed = self.read_seeds.next_u64();
+                let answer = self.replica.machine().read(&command, seed);
                 let _ = reply.send(reply_frame(&answer));
             }
             Event::Status { reply } => {
@@ -383,7 +392,7 @@ impl Node {
             let Ok(type_of) = kv::Command::new(b"type", vec![key.clone()]) else {
                 return false;
             };
-            matches!(machine.read(&type_of), kv::Reply::Status(t) if t == kind.type_name())
+            matches!(machine.read(&type_of, 0), kv::Reply::Status(t) if t == kind.type_name())
         });
     }
 

@@ -20,7 +20,7 @@
 //! `waiters` holds only requests the replica has not answered yet, or whose answer waits in
 //! the pipeline for its batch to be durable.
 
-use distributed_core::{NodeId, Protocol};
+use distributed_core::{NodeId, Protocol, Rng};
 use kv::Request;
 use replica::{Input as ReplicaInput, Outcome};
 use tokio::sync::oneshot;
@@ -65,6 +65,7 @@ impl Node {
         let input = ReplicaInput::Request {
             tag,
             request: request.clone(),
+            random_seed: self.read_seeds.next_u64(),
         };
         self.waiters.insert(tag, Waiter { reply_to, request });
         self.replica.input(input, &mut self.fx);
