@@ -194,7 +194,11 @@ trap cleanup EXIT
 # process group, so a timeout kills them all.
 run_unit() {  # PORT UNIT LOG
   local rc=0
+  # The suite's own test-server port: one per run (its default, 21079, is the same for every
+  # run, so two runs at once on one machine would collide).
+  local suite_port=$((30000 + RANDOM % 20000))
   (cd "$run" && TERM=dumb timeout -k 10 "$unit_timeout_s" ./runtest --host 127.0.0.1 --port "$1" \
+    --baseport "$suite_port" \
     --single "$2" --singledb --durable --ignore-encoding --tags "$TAGS" --timeout "$unit_timeout_s") >"$3" 2>&1 || rc=$?
   echo "$rc" >"$3.rc"
 }
