@@ -178,3 +178,34 @@ fn a_write_sent_while_no_leader_is_known_waits_for_the_election_instead_of_faili
     assert_eq!(write.join().expect("the client thread"), "+OK\r\n");
     assert_eq!(cluster.call_until_answered(1, &["GET", "k"]), bulk("v"));
 }
+
+#[test]
+fn a_write_that_changes_nothing_is_answered_by_the_leader_without_a_log_entry() {
+    // replica noop.rs: SADD of a member already there, on one connection (one session whose
+    // first write opened it), costs no log entry; INFO counts it.
+    let mut cluster = Cluster::start(3);
+    let leader = cluster.leader();
+    let mut conn = common::resp::Conn::connect(cluster.resp[leader]).expect("connect");
+    assert_eq!(conn.call(&["SADD", "s", "a"]), Ok(Frame::Integer(1)));
+    let last_index = |c: &mut Cluster| {
+        let Frame::Bulk(info) = c.call_until_answered(leader, &["INFO"]) else {
+            panic!("INFO is a bulk string")
+        };
+        let info = String::from_utf8_lossy(&info).to_string();
+        let field = |name: &str| -> u64 {
+            let line = info
+                .lines()
+                .find(|l| l.starts_with(name))
+                .expect("the field");
+            line[name.len()..].parse().expect("a number")
+        };
+        (field("last_index:"), field("noop_writes_answered:"))
+    };
+    let (before, noops_before) = last_index(&mut cluster);
+    assert_eq!(conn.call(&["SADD", "s", "a"]), Ok(Frame::Integer(0)));
+    assert_eq!(conn.call(&["SPOP", "nosuch"]), Ok(Frame::Null));
+    let (after, noops_after) = last_index(&mut cluster);
+    assert_eq!(noops_after, noops_before + 2, "both answered off the log");
+    assert_eq!(after, before, "no entry appended for them");
+    assert_eq!(conn.call(&["SADD", "s", "b"]), Ok(Frame::Integer(1)));
+}

@@ -202,3 +202,18 @@ fn a_flush_fails_the_watch_of_a_key_it_removed_but_not_of_one_absent_all_along()
     let ran = exec(&mut log, 0, &["absent"], since, ping());
     assert!(matches!(ran, Reply::Array(_)), "{ran:?}");
 }
+
+#[test]
+fn smove_into_a_set_that_already_has_the_member_leaves_a_watch_on_it_intact() {
+    // Redis' "SMOVE only notify dstset when the addition is successful": the destination is
+    // unchanged, so it is not written and a WATCH on it still holds.
+    let mut log = Log::new();
+    log.cmd(&["sadd", "src", "a", "b"]);
+    log.cmd(&["sadd", "dst", "a"]);
+    let since = log.next_index - 1;
+    assert_eq!(log.cmd(&["smove", "src", "dst", "a"]), Reply::Int(1));
+    let ran = exec(&mut log, 0, &["dst"], since, vec![cmd(&["sadd", "dst", "c"])]);
+    assert_eq!(ran, Reply::Array(vec![Reply::Int(1)]));
+    assert_eq!(log.cmd(&["scard", "dst"]), Reply::Int(2));
+    assert_eq!(log.cmd(&["sismember", "src", "a"]), Reply::Int(0));
+}

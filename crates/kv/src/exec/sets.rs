@@ -236,7 +236,14 @@ fn move_member(
         return Ok(Reply::Int(i64::from(has)));
     }
     modify_at(ctx, source, |s: &mut Set| s.remove(member))?;
-    write_at(ctx, destination, |s: &mut Set| s.insert(member.clone()))?;
+    // A destination that already has the member is not written at all, so a WATCH on it
+    // holds and no notification names it (Redis: "SMOVE only notify dstset when the
+    // addition is successful").
+    let read = ctx.as_read();
+    let already = read_at::<Set>(&read, destination)?.is_some_and(|s| s.contains(member));
+    if !already {
+        write_at(ctx, destination, |s: &mut Set| s.insert(member.clone()))?;
+    }
     Ok(Reply::Int(1))
 }
 

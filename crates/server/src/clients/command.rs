@@ -231,10 +231,23 @@ fn refused(name: &str) -> Option<Frame> {
     }
 }
 
+/// TIME: this node's wall clock as Redis answers it, `[seconds, microseconds]` (two bulks).
+/// Only the answer: expiry is judged by the log's clock, never by this one (kv `lib.rs`).
+fn time_now() -> Frame {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Frame::Array(vec![
+        Frame::bulk(since_epoch.as_secs().to_string()),
+        Frame::bulk(since_epoch.subsec_micros().to_string()),
+    ])
+}
+
 /// A connection command whose arity was checked.
 fn connection_command(spec: &ConnSpec, args: Vec<Bytes>) -> Result<Action, Frame> {
     let op = match spec.name {
         "echo" => return Ok(Action::Local(Frame::Bulk(args[0].clone()))),
+        "time" => return Ok(Action::Local(time_now())),
         "command" => return Ok(Action::Local(command_info::command(&args))),
         "select" => return select(&args[0]).map(Action::Local),
         "quit" => return Ok(Action::Quit),

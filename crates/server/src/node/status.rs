@@ -65,6 +65,11 @@ pub(super) fn status(node: &Node) -> Frame {
         format!("pending_requests:{}", node.replica.pending_len()),
         format!("forwarded_waiting:{}", node.forwarded.len()),
         format!("awaiting_leader:{}", node.awaiting_leader.len()),
+        // Writes this node answered off the log while leading (replica noop.rs), since start.
+        format!(
+            "noop_writes_answered:{}",
+            node.replica.noop_writes_answered()
+        ),
         format!("ticks:{}", node.ticks),
         format!("reads:{}", node.config.reads),
         format!("check_quorum:{}", node.config.check_quorum),
