@@ -212,7 +212,13 @@ fn smove_into_a_set_that_already_has_the_member_leaves_a_watch_on_it_intact() {
     log.cmd(&["sadd", "dst", "a"]);
     let since = log.next_index - 1;
     assert_eq!(log.cmd(&["smove", "src", "dst", "a"]), Reply::Int(1));
-    let ran = exec(&mut log, 0, &["dst"], since, vec![cmd(&["sadd", "dst", "c"])]);
+    let ran = exec(
+        &mut log,
+        0,
+        &["dst"],
+        since,
+        vec![cmd(&["sadd", "dst", "c"])],
+    );
     assert_eq!(ran, Reply::Array(vec![Reply::Int(1)]));
     assert_eq!(log.cmd(&["scard", "dst"]), Reply::Int(2));
     assert_eq!(log.cmd(&["sismember", "src", "a"]), Reply::Int(0));
