@@ -51,17 +51,7 @@ pub async fn run_node(
     let nonce = boot_nonce();
     let replica = KvReplica::new(config.replica_config(), &disk, SeededRng::new(nonce))
         .map_err(|e| e.to_string())?;
-    let bind = |addr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))
-    };
-    let clients_listener = bind(config.listen).await?;
-    let peers_listener = bind(config.peer_listen).await?;
-    info!(
-        "{} serving RESP on {}, peers on {}",
-        config.id, config.listen, config.peer_listen
-    );
+    let (clients_listener, peers_listener) = listen(&config).await?;
     let metrics = Arc::new(Metrics::new());
     let http_task = serve_metrics(&config, Arc::clone(&metrics)).await?;
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
@@ -117,6 +107,23 @@ pub async fn run_node(
     http_task.abort();
     drop(lock);
     result
+}
+
+/// The client and peer listeners, bound to the configured addresses (an address in use is
+/// an error naming it).
+async fn listen(config: &NodeConfig) -> Result<(TcpListener, TcpListener), String> {
+    let bind = |addr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))
+    };
+    let clients_listener = bind(config.listen).await?;
+    let peers_listener = bind(config.peer_listen).await?;
+    info!(
+        "{} serving RESP on {}, peers on {}",
+        config.id, config.listen, config.peer_listen
+    );
+    Ok((clients_listener, peers_listener))
 }
 
 /// What start-up found on disk: where the node will write, and the state it starts from.

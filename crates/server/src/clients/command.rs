@@ -30,6 +30,7 @@ use kv::{Command, Reply};
 
 use crate::clients::blocking::{self, Blocking};
 use crate::clients::command_info;
+use crate::clients::refusals::{no_functions, refused};
 use crate::clients::resp::{Frame, Proto};
 use crate::clients::table::{self, ConnSpec};
 
@@ -163,7 +164,7 @@ pub fn interpret(frame: Frame) -> Action {
 }
 
 /// Arguments after the command name; `None` is a null bulk.
-type Args<'a> = &'a [Option<Bytes>];
+pub(super) type Args<'a> = &'a [Option<Bytes>];
 
 fn interpret_named(name: &str, raw: &Bytes, args: Args<'_>) -> Result<Action, Frame> {
     if let Some(spec) = table::lookup(name) {
@@ -188,46 +189,6 @@ fn interpret_named(name: &str, raw: &Bytes, args: Args<'_>) -> Result<Action, Fr
             frame: Frame::error(e.code(), &e),
             unknown: kv::table::lookup(raw).is_none(),
         }),
-    }
-}
-
-/// `FUNCTION FLUSH [ASYNC|SYNC]` and `FUNCTION LIST`, answered truthfully for a server that can
-/// hold no functions: flushing none succeeds, the list is empty. Clients and Redis's own test
-/// suite send `FUNCTION FLUSH` when they reset a server; refusing it would make them fail on a
-/// reset they don't need. Every other `FUNCTION` subcommand (LOAD, …) is refused below.
-fn no_functions(args: Args<'_>) -> Option<Frame> {
-    let word = |i: usize| {
-        args.get(i)
-            .and_then(|a| a.as_ref())
-            .map(|a| a.to_ascii_lowercase())
-    };
-    match (word(0).as_deref(), args.len()) {
-        (Some(b"flush"), 1) => Some(Frame::ok()),
-        (Some(b"flush"), 2) if matches!(word(1).as_deref(), Some(b"async" | b"sync")) => {
-            Some(Frame::ok())
-        }
-        (Some(b"list"), 1) => Some(Frame::Array(Vec::new())),
-        _ => None,
-    }
-}
-
-/// The commands refused on purpose, with the reason.
-fn refused(name: &str) -> Option<Frame> {
-    match name {
-        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "script" | "function" | "fcall"
-        | "fcall_ro" => Some(Frame::error(
-            "ERR",
-            format!(
-                "'{name}' is not supported: Lua scripts and functions are out of scope for \
-                 this server (MULTI/EXEC gives atomic groups of commands)"
-            ),
-        )),
-        "auth" => Some(Frame::error(
-            "ERR",
-            "AUTH <password> called without any password configured for the default user. \
-             Are you sure your configuration is correct?",
-        )),
-        _ => None,
     }
 }
 

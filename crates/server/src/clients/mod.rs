@@ -14,6 +14,7 @@
 //! command.rs       a frame ──► Action (kv command, connection op, refusal); kv::Reply ──► frame
 //! table.rs         the connection commands' own table; both tables joined for COMMAND, README
 //! command_info.rs  COMMAND, COUNT, LIST, INFO, DOCS, GETKEYS from the tables
+//! refusals.rs      what is refused on purpose (Lua, AUTH) and FUNCTION FLUSH/LIST
 //! connection.rs    one connection: accept, read, the state machine, dispatch
 //! session.rs       the kv session of a connection's writes, and read/write ordering
 //! writer.rs        the replies in order, pub/sub pushes between them, the RESP version
@@ -37,6 +38,7 @@ pub(crate) mod connection;
 pub mod glob;
 pub mod parked;
 pub mod pubsub;
+mod refusals;
 pub mod registry;
 pub mod resp;
 pub(crate) mod session;
