@@ -2,7 +2,8 @@
 //! answers a read (kv `exec/noop.rs` says which writes, and why that is linearizable).
 //!
 //! ```text
-//!   leader, write w of session c, kv says "may be a no-op", no write of c in flight
+//!   leader, write w of session c, no write of c in flight, and w is a no-op on the leader's
+//!   own applied state (a hint, so that real writes never pay the read round)
 //!     reads[id] = Probe(w) ──► raft.input(Read{id})          later requests of c: held[c]
 //!     ReadReady{id}  ──► machine.noop_reply(w) ── Some(r) ──► Reply Done(r)   no log entry
 //!                                              └─ None ─────► propose w       (deferred)
@@ -83,11 +84,14 @@ impl KvReplica {
             && self.config.reads != ReadPath::Log
             && self.config.variant == ReplicaVariant::Correct
             && self.reads.len() < self.config.raft.pending_reads_max
-            && self.machine.may_be_noop(request)
             && !self
                 .pending
                 .values()
                 .any(|p| p.client_id == request.client_id)
+            // The leader's own applied state must already say "no-op": a real write (LPOP
+            // of a full list) is then proposed at once, instead of paying a read round first.
+            // Only a hint: the probe's confirmed read decides.
+            && self.machine.noop_reply(request).is_some()
     }
 
     /// Start a probe: a read whose answer decides between replying and proposing.
