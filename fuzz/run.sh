@@ -24,6 +24,9 @@ cd "$(dirname "$0")"
 malloc_limit_mb=64
 # Inputs up to this size: a node config is at most 64 KiB, WAL segments here a few KiB each.
 max_len=32768
+# One input running longer than this is a finding (a loop without a bound). Raise it with
+# FUZZ_TIMEOUT_S when the machine is shared: a starved process can take 10 s over a 2 ms input.
+timeout_s="${FUZZ_TIMEOUT_S:-10}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "installing cargo-fuzz ..." >&2
@@ -53,7 +56,7 @@ for t in $targets; do
     set +e
     "$bin_dir/$t" -artifact_prefix="artifacts/$t/" "corpus/$t" \
         -max_total_time="$seconds" -malloc_limit_mb="$malloc_limit_mb" \
-        -max_len="$max_len" -timeout=10 -dict=edges.dict -print_final_stats=1 \
+        -max_len="$max_len" -timeout="$timeout_s" -dict=edges.dict -print_final_stats=1 \
         >"logs/$t.log" 2>&1
     set -e
     # Scratch directories of a run that crashed before it could remove them.

@@ -10,7 +10,8 @@
 //!   consensus core ──committed (index, entry)──► apply ──► Reply   (each index once, in order)
 //!                  ──read index confirmed───────► read  ──► Reply   (no log entry: §6.4 reads)
 //!                  ──log too long──────────────► snapshot ──► bytes ──► the core compacts (§7)
-//!                  ──snapshot from a leader────► restore(bytes)      (or at start-up)
+//!                  ──snapshot from a leader────► check_snapshot(bytes), then restore(bytes)
+//!                                                     (at start-up: restore(bytes) from disk)
 //! ```
 //!
 //! Invariants every implementation keeps (a replica asserts the first two):
@@ -56,4 +57,9 @@ pub trait Machine {
 
     /// Replace the whole state with a `snapshot`'s; on error nothing changes.
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), Self::RestoreError>;
+
+    /// Would `restore(snapshot)` succeed? Changes nothing. A host asks before its log commits
+    /// to a snapshot from elsewhere (a leader's InstallSnapshot): after that point a snapshot
+    /// that does not restore leaves the node with neither its old log nor a new state.
+    fn check_snapshot(&self, snapshot: &[u8]) -> Result<(), Self::RestoreError>;
 }

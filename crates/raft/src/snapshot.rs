@@ -264,6 +264,21 @@ impl Raft {
         Ok(incoming.data.len() as u64)
     }
 
+    /// The snapshot this follower is assembling: the sending leader's term, its point, and the
+    /// bytes held so far (contiguous from offset 0). A host that can check its state machine's
+    /// bytes looks here before stepping the last chunk: Raft never looks inside `data`, and once
+    /// it installs a snapshot it has already cut its log.
+    pub fn snapshot_in_progress(&self) -> Option<(Term, &SnapshotMeta, &[u8])> {
+        (self.incoming.as_ref()).map(|a| (a.term, &a.meta, a.data.as_slice()))
+    }
+
+    /// The host refused the snapshot being assembled (its bytes do not restore): forget what
+    /// was received. The leader's next chunk then gets `received = 0` and it starts over from
+    /// offset 0, rather than this node keeping a prefix it already knows leads nowhere.
+    pub fn drop_snapshot_in_progress(&mut self) {
+        self.incoming = None;
+    }
+
     /// The assembled snapshot is complete: persist it, cut the log per §7, and hand the state
     /// to the host. Commit and applied indices jump forward to the snapshot's index.
     fn install_snapshot(&mut self, out: &mut Ready) {

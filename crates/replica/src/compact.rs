@@ -8,6 +8,9 @@
 //!       ──► raft.input(Snapshot{index = applied_index, data = machine.snapshot()})
 //!       ──► Raft: Write::Snapshot (persisted with this call's other writes), log forgets ..=index
 //!
+//!   step(InstallSnapshot, last chunk) ──► machine.check_snapshot(held ++ chunk)
+//!       refused ──► dropped with a note: Raft never installs it, keeps its log, and the
+//!                   leader resends on its next heartbeat (a stuck follower, not a dead one)
 //!   Raft Output::RestoreSnapshot(s) ──► machine = StateMachine::restore(s.data) ──► Restored
 //!   KvReplica::new(disk)            ──► machine = StateMachine::restore(disk.snapshot)
 //!                                       then Raft re-delivers the entries after it
@@ -24,7 +27,7 @@
 //! cost of a snapshot to the log it saves, and keeps runs deterministic without a clock.
 
 use distributed_core::{Machine, Protocol};
-use raft::{Index, Snapshot};
+use raft::{Index, InstallSnapshot, Snapshot};
 
 use crate::io::Output;
 use crate::KvReplica;
@@ -80,9 +83,37 @@ impl KvReplica {
         self.since_snapshot = SinceSnapshot::default();
     }
 
-    /// A leader's snapshot was installed by Raft: replace the machine with it. A snapshot that
-    /// does not restore came from a replica running other code or was corrupted past every
-    /// checksum; this replica cannot continue without its state, so it stops loudly.
+    /// The last chunk of a leader's snapshot is about to reach Raft, which would install it at
+    /// once and cut its log: why the bytes Raft would then hold do not restore, if they don't.
+    /// `None` too when Raft would not complete an assembly from this chunk (another snapshot,
+    /// a gap): it restarts or resumes then, and installs nothing.
+    ///
+    /// Such bytes came from a peer running other code, or were damaged past every checksum
+    /// on the way. Checking here turns "the follower panics in the middle of installing" into
+    /// "the follower refuses, keeps its log, and says why".
+    pub(super) fn refuses_snapshot(&self, chunk: &InstallSnapshot) -> Option<String> {
+        if !chunk.done {
+            return None;
+        }
+        let held: &[u8] = match self.raft.snapshot_in_progress() {
+            Some((term, meta, data)) if term == chunk.term && *meta == chunk.meta => data,
+            _ => &[],
+        };
+        if held.len() as u64 != chunk.offset {
+            return None;
+        }
+        let refused = if held.is_empty() {
+            self.machine.check_snapshot(&chunk.data)
+        } else {
+            self.machine
+                .check_snapshot(&[held, &chunk.data[..]].concat())
+        };
+        refused.err().map(|e| e.to_string())
+    }
+
+    /// A leader's snapshot was installed by Raft: replace the machine with it. The bytes passed
+    /// `refuses_snapshot` before Raft saw the last chunk, and restore is a pure function of
+    /// them, so a failure here is a bug in this replica, and it stops loudly.
     pub(super) fn on_restore_snapshot(&mut self, snapshot: Snapshot, out: &mut Vec<Output>) {
         let before = Machine::applied_index(&self.machine);
         restore(&mut self.machine, &snapshot).unwrap_or_else(|e| {

@@ -269,6 +269,14 @@ impl Protocol for KvReplica {
 
     fn step(&mut self, from: NodeId, msg: Message, out: &mut Effects<Self>) {
         self.scratch.notes.set_on(out.notes.is_on());
+        if let Message::InstallSnapshot(chunk) = &msg {
+            if let Some(why) = self.refuses_snapshot(chunk) {
+                self.raft.drop_snapshot_in_progress();
+                return out.note(format_args!(
+                    "refused {chunk} from {from}: its state machine bytes do not restore ({why}); the log is kept, the assembly dropped"
+                ));
+            }
+        }
         self.raft.step(from, msg, &mut self.scratch);
         self.absorb(None, out);
     }
