@@ -49,6 +49,10 @@ struct UpArgs {
     /// How reads are served: read-index, lease or log (see `distributed node --help`).
     #[arg(long, default_value = "read-index")]
     reads: String,
+    /// The leader fsyncs new entries while sending them to followers (thesis §10.2.1; see
+    /// `distributed node --help`): true or false.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    leader_writes_in_parallel: bool,
 }
 
 /// The exit code.
@@ -106,6 +110,8 @@ async fn up_and_wait(up: UpArgs) -> u8 {
             .args(["--metrics-listen", &metrics(i)])
             .args(["--tick-ms", &up.tick_ms.to_string()])
             .args(["--reads", &up.reads])
+            .arg("--leader-writes-in-parallel")
+            .arg(up.leader_writes_in_parallel.to_string())
             .args(["--worker-threads", &threads])
             .spawn();
         match child {

@@ -49,6 +49,10 @@ pub struct NodeArgs {
     /// Raft check-quorum, true (default) or false; lease reads need it.
     #[arg(long)]
     pub check_quorum: Option<bool>,
+    /// The leader fsyncs new entries while they are on their way to followers, and counts
+    /// itself toward a commit once its fsync is done (thesis §10.2.1): true (default) or false.
+    #[arg(long)]
+    pub leader_writes_in_parallel: Option<bool>,
     /// Ticks a follower waits for the leader's answer to a forwarded request [default: 500].
     #[arg(long)]
     pub forward_timeout_ticks: Option<u64>,
@@ -98,6 +102,7 @@ impl NodeArgs {
             tick_ms: self.tick_ms,
             reads: self.reads,
             check_quorum: self.check_quorum,
+            leader_writes_in_parallel: self.leader_writes_in_parallel,
             forward_timeout_ticks: self.forward_timeout_ticks,
             snapshot_log_entries_max: self.snapshot_log_entries_max,
             snapshot_log_bytes_max: self.snapshot_log_bytes_max,

@@ -131,6 +131,14 @@ pub struct Config {
     /// The largest snapshot this node accepts from a leader. Assembly holds the bytes in
     /// memory, so an unbounded one would let a faulty peer exhaust it.
     pub snapshot_bytes_max: usize,
+    /// Thesis §10.2.1: the leader writes new entries to its own disk *in parallel* with
+    /// sending them to followers, instead of first. The host may then send AppendEntries
+    /// and InstallSnapshot (only a leader sends them) before the writes of the same `Ready`
+    /// are durable, and must report each durable `Write::Append` with `Input::LogDurable`; the
+    /// leader counts itself toward a commit only through the last index so reported. Every
+    /// other message still waits for the writes. Off, the leader counts its whole log, which is
+    /// right only because the host persisted it before anything was sent.
+    pub leader_writes_in_parallel: bool,
 }
 
 impl Config {
@@ -153,6 +161,7 @@ impl Config {
             pending_reads_max: 1024,
             snapshot_chunk_bytes_max: 64 * 1024,
             snapshot_bytes_max: 1 << 30,
+            leader_writes_in_parallel: false,
         }
     }
 

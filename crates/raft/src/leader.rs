@@ -218,7 +218,11 @@ impl Raft {
         let Some(l) = self.role.leader() else {
             return;
         };
-        let (me, last) = (self.config.id, self.log.last_index());
+        let me = self.config.id;
+        let last = match self.config.leader_writes_in_parallel {
+            true => self.log.durable_index(), // §10.2.1: only what is on our disk counts
+            false => self.log.last_index(),
+        };
         let n = self
             .membership
             .quorum_value(|id| match l.progress.get(&id) {

@@ -107,6 +107,11 @@ pub(crate) struct Log {
     /// `entries[k]` holds index `snapshot_index + 1 + k`. The source of truth is the host's
     /// `Disk`; this copy is kept in step with every `Write::Append` / `Write::Snapshot` queued.
     entries: Vec<Entry>,
+    /// Through this index the log as held now is known to be on the host's disk: everything
+    /// read from disk at start, then what the host reports (`Input::LogDurable`). Only a leader
+    /// that writes in parallel with its followers (thesis §10.2.1) needs it: it may count
+    /// itself toward a commit only for entries at or below it. Lowered by every truncation.
+    durable_index: Index,
 }
 
 impl Log {
@@ -149,6 +154,7 @@ impl Log {
             snapshot_index,
             snapshot_term,
             entries: entries.to_vec(),
+            durable_index: snapshot_index + entries.len() as Index,
         })
     }
 
@@ -220,6 +226,24 @@ impl Log {
         );
         self.entries
             .truncate((index - self.snapshot_index - 1) as usize);
+        self.durable_index = self.durable_index.min(index - 1);
+    }
+
+    /// The last index known durable (see the field), never past the last entry.
+    pub(crate) fn durable_index(&self) -> Index {
+        self.durable_index.min(self.last_index())
+    }
+
+    /// The host's write of the entry `(index, term)` is durable, and with it every write
+    /// queued before it. True if that moved `durable_index`. A report about an entry the log
+    /// no longer holds (truncated and rewritten since) says nothing about the entry there now,
+    /// and is ignored: the same (index, term) is the same entry (Log Matching, §5.3).
+    pub(crate) fn mark_durable(&mut self, index: Index, term: Term) -> bool {
+        let moves = index > self.durable_index && self.term_at(index) == Some(term);
+        if moves {
+            self.durable_index = index;
+        }
+        moves
     }
 
     /// Make `(index, term)` the new snapshot point (§7). If the log holds that entry, the suffix
@@ -237,6 +261,8 @@ impl Log {
             self.entries.drain(..drop);
         } else {
             self.entries.clear();
+            // Only the old snapshot's point is known durable until the new one is reported.
+            self.durable_index = self.durable_index.min(self.snapshot_index);
         }
         self.snapshot_index = index;
         self.snapshot_term = term;
@@ -305,6 +331,28 @@ mod tests {
             log.append(entry(*t, k as Index + 1, 1));
         }
         log
+    }
+
+    #[test]
+    fn a_durability_report_about_an_overwritten_entry_moves_nothing() {
+        // Thesis §10.2.1 bookkeeping: (2, term 1) was written, then replaced by (2, term 2)
+        // before its fsync completed; the late report must not vouch for the new entry.
+        let mut log = log_of_terms(&[1, 1]);
+        log.durable_index = 1;
+        log.truncate_from(2);
+        log.append(entry(2, 2, 1));
+        assert!(!log.mark_durable(2, 1));
+        assert_eq!(log.durable_index(), 1);
+        assert!(log.mark_durable(2, 2));
+        assert_eq!(log.durable_index(), 2);
+    }
+
+    #[test]
+    fn a_truncation_lowers_what_is_known_durable() {
+        let mut log = log_of_terms(&[1, 1, 1]);
+        assert!(log.mark_durable(3, 1));
+        log.truncate_from(2);
+        assert_eq!(log.durable_index(), 1);
     }
 
     #[test]

@@ -416,6 +416,11 @@ impl Protocol for Raft {
             Input::ChangeMembership(change) => self.change_membership(change, out),
             Input::TransferLeadership { to } => self.transfer_leadership(to, out),
             Input::Snapshot { index, data } => self.take_snapshot(index, data, out),
+            Input::LogDurable { index, term } => {
+                if self.log.mark_durable(index, term) && self.config.leader_writes_in_parallel {
+                    self.maybe_commit(out); // a no-op unless leading
+                }
+            }
         }
     }
 

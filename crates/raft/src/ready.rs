@@ -52,7 +52,8 @@ pub struct Disk {
     pub snapshot: Option<Snapshot>,
 }
 
-/// One durable write. The host completes every write of a [`Ready`] before sending its messages.
+/// One durable write. The host completes every write of a [`Ready`] before sending its messages
+/// (but see `Config::leader_writes_in_parallel`).
 #[derive(Clone, Debug)]
 pub enum Write {
     /// Replace the stored term and vote.
@@ -96,6 +97,15 @@ pub enum Input {
         index: Index,
         /// The serialized state machine; opaque to Raft, sent as is to lagging followers.
         data: Bytes,
+    },
+    /// The host's writes through the entry `(index, term)` are durable: the last entry of a
+    /// `Write::Append` (or the point of a `Write::Snapshot`) whose writes just completed.
+    /// Needed only with `Config::leader_writes_in_parallel`; harmless otherwise.
+    LogDurable {
+        /// The entry's index.
+        index: Index,
+        /// Its term: a report about an entry since overwritten is ignored.
+        term: Term,
     },
 }
 
@@ -190,6 +200,14 @@ pub enum ReadFailure {
 ///
 /// A host may batch several calls before carrying out one `Ready`, as long as it keeps the
 /// order: all writes, then all messages, then all outputs.
+///
+/// With `Config::leader_writes_in_parallel` (thesis §10.2.1) steps 1 and 2 overlap for the
+/// messages only a leader sends: `AppendEntries` and `InstallSnapshot` may leave while the
+/// writes are still on their way to disk, and the host reports each completed `Write::Append`
+/// with `Input::LogDurable { index, term }` of its last entry. Every other message (votes,
+/// acknowledgements) still waits for the writes before it. Outputs may then be applied at once:
+/// with the option on, the node commits only what a quorum holds durably, counting itself
+/// only through what it was told is durable.
 ///
 /// # A complete driving loop
 ///
@@ -299,6 +317,9 @@ impl fmt::Display for Input {
             Input::TransferLeadership { to } => write!(f, "TransferLeadership{{to={to}}}"),
             Input::Snapshot { index, data } => {
                 write!(f, "Snapshot{{index={index} bytes={}}}", data.len())
+            }
+            Input::LogDurable { index, term } => {
+                write!(f, "LogDurable{{index={index} term={term}}}")
             }
         }
     }

@@ -69,6 +69,16 @@ pub enum Input {
         /// Milliseconds since the Unix epoch, the unit of `kv::Request::time_ms`.
         now_ms: u64,
     },
+    /// The host's writes through the log entry `(index, term)` are durable: handed to Raft
+    /// as `raft::Input::LogDurable`. A host that sends a leader's AppendEntries before its own
+    /// fsync (`raft::Config::leader_writes_in_parallel`, thesis §10.2.1) must report every
+    /// completed write batch so; the leader's commits, and the replies they carry, wait on it.
+    LogDurable {
+        /// The last entry's index.
+        index: Index,
+        /// Its term.
+        term: Term,
+    },
 }
 
 /// What a replica tells its host.
@@ -154,6 +164,9 @@ impl fmt::Display for Input {
             Input::ChangeMembership(change) => write!(f, "ChangeMembership{{{change}}}"),
             Input::TransferLeadership { to } => write!(f, "TransferLeadership{{to={to}}}"),
             Input::Clock { now_ms } => write!(f, "Clock{{now_ms={now_ms}}}"),
+            Input::LogDurable { index, term } => {
+                write!(f, "LogDurable{{index={index} term={term}}}")
+            }
         }
     }
 }

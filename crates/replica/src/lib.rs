@@ -307,6 +307,11 @@ impl Protocol for KvReplica {
                 self.absorb(None, out);
             }
             Input::Clock { now_ms } => self.on_clock(now_ms, out),
+            Input::LogDurable { index, term } => {
+                let input = raft::Input::LogDurable { index, term };
+                self.raft.input(input, &mut self.scratch);
+                self.absorb(None, out);
+            }
         }
     }
 

@@ -117,6 +117,11 @@ pub struct NodeConfig {
     /// Raft's check-quorum: a leader that has not heard from a majority for an election
     /// timeout steps down, and followers that hear a leader refuse votes. Lease reads need it.
     pub check_quorum: bool,
+    /// Thesis §10.2.1: the leader sends new entries to followers while its own fsync of them
+    /// runs, and counts itself toward a commit only once that fsync is done. A write then
+    /// waits for one fsync on the critical path instead of two in a row. Off: the leader
+    /// persists first, then sends (the plain host contract).
+    pub leader_writes_in_parallel: bool,
     /// Snapshot the state machine (Raft §7) once this many entries were applied since the last
     /// snapshot: bounds the log kept in memory and the WAL replayed at restart.
     pub snapshot_log_entries_max: u64,
@@ -149,6 +154,7 @@ impl NodeConfig {
             forward_timeout_ticks: 500,
             reads: ReadPath::default(),
             check_quorum: true,
+            leader_writes_in_parallel: true,
             snapshot_log_entries_max: 10_000,
             snapshot_log_bytes_max: 64 << 20,
             wal_segment_bytes_max: 64 << 20,
@@ -159,6 +165,7 @@ impl NodeConfig {
     pub fn replica_config(&self) -> ReplicaConfig {
         let mut raft = raft::Config::new(self.id, self.voters());
         raft.check_quorum = self.check_quorum;
+        raft.leader_writes_in_parallel = self.leader_writes_in_parallel;
         let mut replica = ReplicaConfig::new(raft);
         replica.kv.limits = self.kv_limits();
         replica.reads = self.reads;

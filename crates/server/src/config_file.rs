@@ -51,6 +51,8 @@ pub struct NodeFile {
     reads: Option<String>,
     /// Raft check-quorum (default true); lease reads need it.
     check_quorum: Option<bool>,
+    /// The leader's fsync in parallel with replication (thesis §10.2.1; default true).
+    leader_writes_in_parallel: Option<bool>,
     /// Ticks a follower waits on the leader's answer to a forwarded request.
     forward_timeout_ticks: Option<u64>,
     /// Applied entries between snapshots (Raft §7).
@@ -85,6 +87,8 @@ pub struct NodeFlags {
     pub reads: Option<String>,
     /// `--check-quorum`.
     pub check_quorum: Option<bool>,
+    /// `--leader-writes-in-parallel`.
+    pub leader_writes_in_parallel: Option<bool>,
     /// `--forward-timeout-ticks`.
     pub forward_timeout_ticks: Option<u64>,
     /// `--snapshot-log-entries-max`.
@@ -183,6 +187,10 @@ pub fn merge(flags: NodeFlags, file: NodeFile) -> Result<NodeConfig, String> {
     }
     if let Some(on) = flags.check_quorum.or(file.check_quorum) {
         config.check_quorum = on;
+    }
+    let parallel = flags.leader_writes_in_parallel;
+    if let Some(on) = parallel.or(file.leader_writes_in_parallel) {
+        config.leader_writes_in_parallel = on;
     }
     if let Some(n) = flags
         .snapshot_log_entries_max

@@ -320,12 +320,18 @@ impl Node {
             true => None,
             false => Some(self.submit_writes()?),
         };
-        let batch = Batch {
+        let mut batch = Batch {
             job,
             messages: std::mem::take(&mut self.fx.messages),
             outputs: std::mem::take(&mut self.fx.outputs),
         };
         self.fx.clear();
+        if self.parallel() {
+            self.release_early(&mut batch);
+            if batch.job.is_none() && batch.messages.is_empty() {
+                return Ok(()); // nothing left to wait for: not even a place in the queue
+            }
+        }
         if batch.job.is_none() && self.pipeline.is_empty() {
             self.release(batch);
         } else {
@@ -342,6 +348,12 @@ impl Node {
         let job = front.job;
         let job = job.expect("the oldest waiting batch must be the one that submitted");
         self.job_durable(job, last);
+        if let (true, Some((index, term))) = (self.parallel(), job.log_through) {
+            // §10.2.1: the leader may now count itself for these entries. The commits (and
+            // replies) this yields are flushed by the loop right after this call.
+            let durable = replica::Input::LogDurable { index, term };
+            self.replica.input(durable, &mut self.fx);
+        }
         self.release(front);
         while self.pipeline.front().is_some_and(|b| b.job.is_none()) {
             let next = self.pipeline.pop_front().expect("front exists");
@@ -350,30 +362,66 @@ impl Node {
         Ok(())
     }
 
+    /// Whether the leader fsyncs in parallel with replication (thesis §10.2.1).
+    fn parallel(&self) -> bool {
+        self.replica.raft().config().leader_writes_in_parallel
+    }
+
+    /// With §10.2.1 on, what need not wait for this batch's writes, or any earlier batch's,
+    /// leaves now. A leader's AppendEntries and InstallSnapshot: the leader counts its own copy
+    /// only once reported durable, so sending first promises nothing. Every output: Raft then
+    /// commits only what a quorum holds on disk, so a reply of a committed write or a read
+    /// stands whatever this node's disk holds. Votes and acknowledgements stay: they promise
+    /// what this node's disk must hold (§5.2, §5.3).
+    fn release_early(&mut self, batch: &mut Batch) {
+        let leaders = |env: &Envelope<Message>| {
+            matches!(
+                env.msg,
+                Message::AppendEntries(_) | Message::InstallSnapshot(_)
+            )
+        };
+        let (early, wait): (Vec<_>, Vec<_>) = batch.messages.drain(..).partition(leaders);
+        batch.messages = wait;
+        for env in early {
+            self.send(env);
+        }
+        for output in std::mem::take(&mut batch.outputs) {
+            self.deliver_output(output);
+        }
+    }
+
     /// Steps 2 and 3 of the contract: send, then deliver.
     fn release(&mut self, batch: Batch) {
         for env in batch.messages {
-            self.metrics.peer_message(&self.metrics.peer_sent, &env.msg);
-            if !self.transport.send(env.to, PeerFrame::Raft(env.msg)) {
-                self.metrics.error("peer_send_dropped");
-                debug!(
-                    "dropped a message to {}: queue full or unknown peer",
-                    env.to
-                );
-            }
+            self.send(env);
         }
         for output in batch.outputs {
-            match output {
-                ReplicaOutput::Reply { tag, outcome } => self.deliver(tag, outcome),
-                ReplicaOutput::Published {
-                    index,
-                    channel,
-                    message,
-                } if index > self.published_after => {
-                    self.hub.publish(&channel, &message);
-                }
-                _ => {}
+            self.deliver_output(output);
+        }
+    }
+
+    fn send(&mut self, env: Envelope<Message>) {
+        self.metrics.peer_message(&self.metrics.peer_sent, &env.msg);
+        if !self.transport.send(env.to, PeerFrame::Raft(env.msg)) {
+            self.metrics.error("peer_send_dropped");
+            debug!(
+                "dropped a message to {}: queue full or unknown peer",
+                env.to
+            );
+        }
+    }
+
+    fn deliver_output(&mut self, output: ReplicaOutput) {
+        match output {
+            ReplicaOutput::Reply { tag, outcome } => self.deliver(tag, outcome),
+            ReplicaOutput::Published {
+                index,
+                channel,
+                message,
+            } if index > self.published_after => {
+                self.hub.publish(&channel, &message);
             }
+            _ => {}
         }
     }
 

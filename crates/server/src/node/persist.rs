@@ -49,12 +49,16 @@ pub(super) struct Job {
     /// For a job that wrote a snapshot marker: how many of its records follow the marker, so
     /// its LSN is known once the job is durable and the segments before it can go.
     after_marker: Option<u64>,
+    /// The (index, term) of the last log entry (or snapshot point) the job writes: reported
+    /// to the replica once durable, when the leader writes in parallel (thesis §10.2.1).
+    pub(super) log_through: Option<(u64, u64)>,
 }
 
 impl Node {
     /// Encode and submit the writes gathered so far as one job; they are drained from `fx`.
     pub(super) fn submit_writes(&mut self) -> Result<Job, String> {
         let submitted = Instant::now();
+        let log_through = last_log_point(&self.fx.writes);
         let has_snapshot = self
             .fx
             .writes
@@ -75,6 +79,7 @@ impl Node {
         Ok(Job {
             submitted,
             after_marker,
+            log_through,
         })
     }
 
@@ -165,6 +170,15 @@ impl Node {
         error!(target: "wal", node = self.config.id.0, error = %why, "WAL failure");
         why
     }
+}
+
+/// The (index, term) of the last entry appended, or snapshot point written, by `writes`.
+fn last_log_point(writes: &[Write]) -> Option<(u64, u64)> {
+    writes.iter().rev().find_map(|w| match w {
+        Write::Append(entries) => entries.last().map(|e| (e.index, e.term)),
+        Write::Snapshot(s) => Some((s.meta.index, s.meta.term)),
+        Write::HardState(_) => None,
+    })
 }
 
 /// For each `Write::Snapshot` in `writes`, in order: "installed" if the batch's outputs restore
