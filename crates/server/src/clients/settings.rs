@@ -79,6 +79,10 @@ impl Settings {
             ("reads", config.reads.to_string()),
             ("check-quorum", yes_no(config.check_quorum)),
             (
+                "leader-writes-in-parallel",
+                yes_no(config.leader_writes_in_parallel),
+            ),
+            (
                 "forward-timeout-ticks",
                 config.forward_timeout_ticks.to_string(),
             ),
@@ -229,6 +233,7 @@ impl Settings {
             "tick-ms",
             "reads",
             "check-quorum",
+            "leader-writes-in-parallel",
             "forward-timeout-ticks",
             "snapshot-log-entries-max",
             "snapshot-log-bytes-max",

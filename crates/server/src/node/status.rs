@@ -73,6 +73,10 @@ pub(super) fn status(node: &Node) -> Frame {
         format!("ticks:{}", node.ticks),
         format!("reads:{}", node.config.reads),
         format!("check_quorum:{}", node.config.check_quorum),
+        format!(
+            "leader_writes_in_parallel:{}",
+            node.config.leader_writes_in_parallel
+        ),
         format!("listen:{}", node.config.listen),
         format!("peer_listen:{}", node.config.peer_listen),
         format!("metrics_listen:{}", node.config.metrics_listen),
