@@ -258,7 +258,10 @@ impl Raft {
         let until = match config.variant {
             // Broken on purpose: from the acks' arrival, the full timeout, no drift allowance.
             Variant::LeaseIgnoresDrift => Some(now + config.election_timeout_ticks_min),
-            Variant::Correct | Variant::CommitOldTerm | Variant::OneStepMembership => {
+            Variant::Correct
+            | Variant::CommitOldTerm
+            | Variant::OneStepMembership
+            | Variant::LeaderCountsUnsyncedWrites => {
                 sent.map(|t| t + config.lease_ticks())
             }
         };

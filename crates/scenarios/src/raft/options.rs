@@ -34,17 +34,30 @@ use sim::config::{
     TraceLevel,
 };
 
-/// Parse a Raft variant as the CLI spells it: `correct`, `commit-old-term` or
-/// `one-step-membership`.
+/// Parse a Raft variant as the CLI spells it: `correct`, `commit-old-term`,
+/// `one-step-membership` or `leader-counts-unsynced`.
 pub fn parse_variant(s: &str) -> Result<Variant, String> {
     match s {
         "correct" => Ok(Variant::Correct),
         "commit-old-term" => Ok(Variant::CommitOldTerm),
         "one-step-membership" => Ok(Variant::OneStepMembership),
+        "leader-counts-unsynced" => Ok(Variant::LeaderCountsUnsyncedWrites),
         _ => Err(format!(
-            "unknown variant `{s}`: expected correct|commit-old-term|one-step-membership"
+            "unknown variant `{s}`: expected \
+             correct|commit-old-term|one-step-membership|leader-counts-unsynced"
         )),
     }
+}
+
+/// Why a variant cannot run with `leader_writes_in_parallel` as given, in the CLI's words:
+/// `leader-counts-unsynced` breaks only a leader that writes in parallel (thesis §10.2.1).
+pub fn variant_needs(variant: Variant, leader_writes_in_parallel: bool) -> Result<(), String> {
+    if variant == Variant::LeaderCountsUnsyncedWrites && !leader_writes_in_parallel {
+        return Err("--variant leader-counts-unsynced breaks only a leader that writes in \
+             parallel with its followers: add --leader-writes-in-parallel"
+            .into());
+    }
+    Ok(())
 }
 
 /// Everything `run_seed` needs besides the seed.
@@ -82,6 +95,10 @@ pub struct RaftSimOptions {
     /// Small thresholds make compaction, InstallSnapshot and restarts from a snapshot common
     /// in every default run, not only in the snapshot scenarios.
     pub snapshot_log_entries_max: Option<u64>,
+    /// Raft's `leader_writes_in_parallel` (thesis §10.2.1): a leader's AppendEntries leave
+    /// before its own fsync, which the simulator then models (`sim`'s disk.rs: fsync delays,
+    /// writes lost in a crash). Off, every write is durable before anything is sent.
+    pub leader_writes_in_parallel: bool,
 }
 
 impl Default for RaftSimOptions {
@@ -98,6 +115,7 @@ impl Default for RaftSimOptions {
             entries_per_append_max: None,
             membership_changes: false,
             snapshot_log_entries_max: None,
+            leader_writes_in_parallel: false,
         }
     }
 }
@@ -155,6 +173,7 @@ impl RaftSimOptions {
             c.entries_per_append_max = batch;
         }
         c.snapshot_chunk_bytes_max = SNAPSHOT_CHUNK_BYTES;
+        c.leader_writes_in_parallel = self.leader_writes_in_parallel;
         c
     }
 
