@@ -65,6 +65,16 @@ impl Stats {
     }
 }
 
+impl Stats {
+    /// `fsyncs=N writes_lost=M`, for runs whose disk took time (nodes that overlap writes
+    /// with sends); `None` for every other run, whose summaries then read as they always did.
+    pub fn disk_line(&self) -> Option<String> {
+        (self.fsyncs > 0 || self.writes_lost > 0).then(|| {
+            format!("fsyncs={} writes_lost={}", self.fsyncs, self.writes_lost)
+        })
+    }
+}
+
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -84,10 +94,10 @@ impl fmt::Display for Stats {
             self.final_time
         )?;
         // Only runs with a disk that takes time have these; every other line stays as it was.
-        if self.fsyncs > 0 || self.writes_lost > 0 {
-            write!(f, " fsyncs={} writes_lost={}", self.fsyncs, self.writes_lost)?;
+        match self.disk_line() {
+            Some(disk) => write!(f, " {disk}"),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

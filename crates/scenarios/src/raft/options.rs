@@ -23,6 +23,12 @@
 //!
 //! When these defaults were tuned (2,000 seeds of `all`, 5 nodes): every seed commits client commands (about
 //! 350 each), and `CommitOldTerm` is caught on about 3% of seeds, the first at seed 15.
+//!
+//! `leader_writes_in_parallel` (thesis §10.2.1) is orthogonal to the profile: it turns on the
+//! simulator's disk that takes time (`sim`'s disk.rs; fsyncs of 10..200 units, `DiskTiming`'s
+//! default), so crashes lose writes a leader had already sent. With it, `all` on 1,500 seeds
+//! catches `LeaderCountsUnsyncedWrites` on 23 (1.5%), the first at seed 50; the KV store with
+//! membership changes on 29 of 600, the first at seed 22.
 
 use distributed_core::NodeId;
 use raft::{Config, Variant};
