@@ -336,6 +336,19 @@ mod tests {
     }
 
     #[test]
+    fn a_node_that_does_not_ask_to_overlap_gets_persist_then_send() {
+        // Step 5 is opt-in: the defaults hold every message until the writes are durable and
+        // have nothing to tell the node afterwards, which is steps 1–4 exactly.
+        let node = Pinger {
+            id: NodeId(1),
+            pings_seen: 0,
+        };
+        assert!(!node.overlaps_writes());
+        assert!(!node.sends_before_durable(&Msg::Pong));
+        assert!(node.durable_input(&[1, 2]).is_none());
+    }
+
+    #[test]
     fn notes_are_kept_only_when_the_host_asks_for_them() {
         let mut quiet: Effects<Pinger> = Effects::new();
         quiet.note(format_args!("ignored Pong{{}} from {}", NodeId(2)));

@@ -164,15 +164,14 @@ fn run_raft(args: SimArgs) -> u8 {
         return 2;
     }
     let parallel = args.leader_writes_in_parallel;
-    let variant = match parse_variant(&args.variant)
-        .and_then(|v| variant_needs(v, parallel).map(|()| v))
-    {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+    let variant =
+        match parse_variant(&args.variant).and_then(|v| variant_needs(v, parallel).map(|()| v)) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
     let mut opts = RaftSimOptions {
         nodes: args.nodes,
         faults: args.faults,

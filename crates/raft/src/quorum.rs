@@ -261,9 +261,7 @@ impl Raft {
             Variant::Correct
             | Variant::CommitOldTerm
             | Variant::OneStepMembership
-            | Variant::LeaderCountsUnsyncedWrites => {
-                sent.map(|t| t + config.lease_ticks())
-            }
+            | Variant::LeaderCountsUnsyncedWrites => sent.map(|t| t + config.lease_ticks()),
         };
         if let Some(until) = until {
             rounds.lease_until = rounds.lease_until.max(until);

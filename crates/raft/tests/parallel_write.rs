@@ -108,7 +108,10 @@ fn a_parallel_leader_tells_its_host_which_messages_may_leave_before_its_writes()
     assert!(!out.writes.is_empty() && !out.messages.is_empty());
     assert!(out.messages.iter().all(|m| n1.sends_before_durable(&m.msg)));
     let ack = ok(term, 2);
-    assert!(!n1.sends_before_durable(&ack), "an acknowledgement promises a disk");
+    assert!(
+        !n1.sends_before_durable(&ack),
+        "an acknowledgement promises a disk"
+    );
     let n2 = node_from(2, 3, &Disk::default(), |_| {});
     assert!(!n2.overlaps_writes(), "off by default: persist before send");
 }
@@ -120,9 +123,16 @@ fn the_host_reports_a_durable_batch_by_the_last_entry_it_wrote() {
     let mut writes = input(&mut n1, Input::Propose(Bytes::from_static(b"x"))).writes;
     writes.extend(input(&mut n1, Input::Propose(Bytes::from_static(b"y"))).writes);
     let durable = n1.durable_input(&writes).expect("entries were written");
-    assert_eq!(durable.to_string(), format!("LogDurable{{index=3 term={term}}}"));
+    assert_eq!(
+        durable.to_string(),
+        format!("LogDurable{{index=3 term={term}}}")
+    );
     let out = input(&mut n1, durable);
-    assert_eq!(n1.commit_index(), 0, "one durable copy of three is no quorum");
+    assert_eq!(
+        n1.commit_index(),
+        0,
+        "one durable copy of three is no quorum"
+    );
     assert!(out.outputs.is_empty());
 }
 
@@ -140,5 +150,9 @@ fn the_broken_variant_commits_on_one_follower_while_its_own_copy_is_in_flight() 
     step(&mut n1, 2, ok(term, 1));
     input(&mut n1, Input::Propose(Bytes::from_static(b"x")));
     let out = step(&mut n1, 2, ok(term, 2));
-    assert_eq!(committed(&out), vec![2], "committed with no durable copy of its own");
+    assert_eq!(
+        committed(&out),
+        vec![2],
+        "committed with no durable copy of its own"
+    );
 }

@@ -392,5 +392,9 @@ fn a_kv_leader_that_counts_its_unsynced_writes_is_caught() {
     assert_eq!(replay.violation(), found.violation());
     assert_eq!(replay.check, found.check, "the same seed, the same verdict");
     let correct = run_seed(found.seed(), &parallel(raft::Variant::Correct));
-    assert_eq!(correct.failure(), None, "the correct rule passes: {correct}");
+    assert_eq!(
+        correct.failure(),
+        None,
+        "the correct rule passes: {correct}"
+    );
 }

@@ -161,8 +161,14 @@ fn fault_profiles_and_variants_parse_as_the_cli_spells_them() {
     );
     assert!(parse_variant("wrong").is_err());
     let without = variant_needs(Variant::LeaderCountsUnsyncedWrites, false).unwrap_err();
-    assert!(without.contains("add --leader-writes-in-parallel"), "{without}");
-    assert_eq!(variant_needs(Variant::LeaderCountsUnsyncedWrites, true), Ok(()));
+    assert!(
+        without.contains("add --leader-writes-in-parallel"),
+        "{without}"
+    );
+    assert_eq!(
+        variant_needs(Variant::LeaderCountsUnsyncedWrites, true),
+        Ok(())
+    );
 }
 
 /// Leaders that write in parallel with their followers (thesis §10.2.1), on the simulator's
@@ -183,7 +189,10 @@ fn leaders_writing_in_parallel_stay_safe_and_live_under_all_faults() {
     assert!(summary.violations.is_empty(), "{summary}");
     assert_eq!(summary.seeds_with_progress, seeds, "{summary}");
     let stats = &summary.stats;
-    assert!(stats.fsyncs > 1_000 * seeds, "the disk took time: {summary}");
+    assert!(
+        stats.fsyncs > 1_000 * seeds,
+        "the disk took time: {summary}"
+    );
     assert!(
         stats.writes_lost > 0,
         "crashes caught writes before their fsync: {summary}"
@@ -212,11 +221,16 @@ fn a_leader_that_counts_its_unsynced_writes_is_caught_and_replayed() {
     let again = replay.violation().expect("tracing does not change the run");
     assert_eq!((again.time, &again.message), (found.time, &found.message));
     assert!(
-        replay.trace_lines().any(|l| l.contains("crash (lost unsynced writes=")),
+        replay
+            .trace_lines()
+            .any(|l| l.contains("crash (lost unsynced writes=")),
         "a crash lost writes that were not yet durable"
     );
     let correct = run_seed(first.seed(), &parallel(Variant::Correct));
-    assert!(correct.violation().is_none(), "the correct rule passes: {correct}");
+    assert!(
+        correct.violation().is_none(),
+        "the correct rule passes: {correct}"
+    );
 }
 
 #[test]

@@ -291,7 +291,11 @@ pub struct DiskTiming {
 
 impl DiskTiming {
     fn validate(&self) -> Result<(), ConfigError> {
-        range("disk.fsync_units", self.fsync_units_min, self.fsync_units_max)?;
+        range(
+            "disk.fsync_units",
+            self.fsync_units_min,
+            self.fsync_units_max,
+        )?;
         if self.fsync_units_min == 0 {
             return err("disk.fsync_units_min must be at least 1".into());
         }

@@ -169,7 +169,10 @@ mod tests {
         let (first, next) = q.complete().expect("an fsync under way");
         assert_eq!((held(&first), first.writes, next), (vec![1], vec![1], true));
         let (second, next) = q.complete().expect("the gathered batch");
-        assert_eq!((held(&second), second.writes, next), (vec![2], vec![2, 3], false));
+        assert_eq!(
+            (held(&second), second.writes, next),
+            (vec![2], vec![2, 3], false)
+        );
         assert!(q.is_empty() && q.complete().is_none());
     }
 

@@ -69,9 +69,8 @@ impl Stats {
     /// `fsyncs=N writes_lost=M`, for runs whose disk took time (nodes that overlap writes
     /// with sends); `None` for every other run, whose summaries then read as they always did.
     pub fn disk_line(&self) -> Option<String> {
-        (self.fsyncs > 0 || self.writes_lost > 0).then(|| {
-            format!("fsyncs={} writes_lost={}", self.fsyncs, self.writes_lost)
-        })
+        (self.fsyncs > 0 || self.writes_lost > 0)
+            .then(|| format!("fsyncs={} writes_lost={}", self.fsyncs, self.writes_lost))
     }
 }
 

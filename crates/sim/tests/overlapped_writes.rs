@@ -14,7 +14,9 @@
 use std::fmt;
 
 use distributed_core::{Effects, NodeId, Protocol, SeededRng};
-use sim::{ClusterView, DiskTiming, SimConfig, Simulation, Time, TraceLevel, Workload, WorkloadStep};
+use sim::{
+    ClusterView, DiskTiming, SimConfig, Simulation, Time, TraceLevel, Workload, WorkloadStep,
+};
 
 struct Writer {
     id: NodeId,
@@ -165,8 +167,15 @@ fn a_crash_before_the_fsync_loses_the_write_and_the_held_ack_but_not_the_copy() 
         "t=30 n1 crash (lost unsynced writes=1 held=1)",
         "t=40 n1 restart",
     ];
-    assert_eq!(lines, expected, "the fsync due at t=50 belonged to the old life");
-    assert_eq!(sim.view().disk(NodeId(1)), Some(&0), "the peer has v=1, n1's disk does not");
+    assert_eq!(
+        lines, expected,
+        "the fsync due at t=50 belonged to the old life"
+    );
+    assert_eq!(
+        sim.view().disk(NodeId(1)),
+        Some(&0),
+        "the peer has v=1, n1's disk does not"
+    );
     assert_eq!(sim.view().unsynced_writes(NodeId(1)), 0);
     let stats = sim.stats();
     assert_eq!((stats.fsyncs, stats.writes_lost), (0, 1));

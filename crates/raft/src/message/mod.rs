@@ -105,7 +105,10 @@ impl Message {
     /// when the leader writes in parallel (thesis §10.2.1). They promise nothing about the
     /// sender's disk; every other message (a vote, an acknowledgement) does.
     pub fn replicates(&self) -> bool {
-        matches!(self, Message::AppendEntries(_) | Message::InstallSnapshot(_))
+        matches!(
+            self,
+            Message::AppendEntries(_) | Message::InstallSnapshot(_)
+        )
     }
 }
 

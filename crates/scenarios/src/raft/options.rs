@@ -59,9 +59,11 @@ pub fn parse_variant(s: &str) -> Result<Variant, String> {
 /// `leader-counts-unsynced` breaks only a leader that writes in parallel (thesis §10.2.1).
 pub fn variant_needs(variant: Variant, leader_writes_in_parallel: bool) -> Result<(), String> {
     if variant == Variant::LeaderCountsUnsyncedWrites && !leader_writes_in_parallel {
-        return Err("--variant leader-counts-unsynced breaks only a leader that writes in \
+        return Err(
+            "--variant leader-counts-unsynced breaks only a leader that writes in \
              parallel with its followers: add --leader-writes-in-parallel"
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }

@@ -379,7 +379,11 @@ mod tests {
         opts.leader_writes_in_parallel = true;
         opts.set_variant("leader-counts-unsynced").unwrap();
         assert_eq!(opts.raft_variant, raft::Variant::LeaderCountsUnsyncedWrites);
-        assert!(opts.replica_config(NodeId(1)).raft.leader_writes_in_parallel);
+        assert!(
+            opts.replica_config(NodeId(1))
+                .raft
+                .leader_writes_in_parallel
+        );
         assert!(opts.set_variant("nonsense").is_err());
     }
 

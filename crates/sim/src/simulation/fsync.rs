@@ -55,10 +55,9 @@ impl<P: Protocol> Simulation<P> {
             self.send(env);
         }
         let writes: Vec<P::Write> = fx.writes.drain(..).collect();
-        if !writes.is_empty() || !held.is_empty() {
-            if self.slots[i].unsynced.push(writes, held) == Pushed::StartFsync {
-                self.schedule_fsync(id);
-            }
+        let waits = !writes.is_empty() || !held.is_empty();
+        if waits && self.slots[i].unsynced.push(writes, held) == Pushed::StartFsync {
+            self.schedule_fsync(id);
         }
         self.note_and_deliver(id, fx)
     }
