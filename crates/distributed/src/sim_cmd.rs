@@ -118,7 +118,7 @@ pub struct SimArgs {
     pub membership_changes: bool,
     /// Leaders write to their own disk in parallel with replication (thesis §10.2.1), as the
     /// server does: AppendEntries leave before the leader's fsync, the simulated disk takes
-    /// time (fsyncs of 20..120 units, one at a time per node), and a crash loses the writes
+    /// time (fsyncs of 10..200 units, one at a time per node), and a crash loses the writes
     /// not yet durable and the votes and acks held for them.
     #[arg(long)]
     pub leader_writes_in_parallel: bool,
@@ -164,14 +164,14 @@ fn run_raft(args: SimArgs) -> u8 {
         return 2;
     }
     let parallel = args.leader_writes_in_parallel;
-    let variant =
-        match parse_variant(&args.variant).and_then(|v| variant_needs(v, parallel).map(|()| v)) {
-            Ok(v) => v,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        };
+    let parsed = parse_variant(&args.variant).and_then(|v| variant_needs(v, parallel).map(|()| v));
+    let variant = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let mut opts = RaftSimOptions {
         nodes: args.nodes,
         faults: args.faults,
