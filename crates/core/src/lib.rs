@@ -12,8 +12,8 @@
 //! lib.rs        this map
 //! id.rs         NodeId and Tick: who and when, the two nouns every message carries
 //! rng.rs        Rng trait + SeededRng: the only source of randomness a protocol may use
-//! protocol.rs   the Protocol contract, Effects (persist → send → deliver, plus opt-in notes)
-//!               and Envelope
+//! protocol.rs   the Protocol contract, Effects (persist → send → deliver, plus opt-in notes;
+//!               writes overlapping sends when a node asks: step 5) and Envelope
 //! machine.rs    Machine: the seam between a consensus log and the state machine it drives
 //! wire.rs       Sink, Reader, DecodeError: the one little-endian binary vocabulary that kv,
 //!               storage and server write and read their formats in

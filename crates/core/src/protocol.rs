@@ -20,6 +20,19 @@
 //! 2. **Send** every message. Only now may peers learn what the node promised.
 //! 3. **Deliver** every output (apply committed commands, answer clients).
 //! 4. **Advance**: clear the effects and feed the next event.
+//! 5. **Overlap, only if the node asks** ([`Protocol::overlaps_writes`]): a node may let some
+//!    messages leave *before* its writes are durable ([`Protocol::sends_before_durable`]: a
+//!    Raft leader's AppendEntries, thesis §10.2.1), because it counts nothing of its own as
+//!    stored until told so. The host then sends those at once and delivers every output at
+//!    once, keeps each call's writes and remaining (held) messages in a FIFO per node, and once
+//!    a call's writes are durable (and every earlier call's), sends its held messages and
+//!    hands the node [`Protocol::durable_input`]. A crash loses the FIFO: writes never made
+//!    durable, held messages never sent. A node that does not ask gets steps 1–4, unchanged.
+//!
+//! ```text
+//!   overlapping host:  writes ──► FIFO ──fsync──► disk ─► send held ─► input(durable_input)
+//!                      sends_before_durable msgs ─► network now;   outputs ─► deliver now
+//! ```
 //!
 //! Beside the three duties, `Effects` carries **notes**: one line for each event the node
 //! chose to do nothing with (a stale answer, a message for another role), saying why. A host
@@ -63,6 +76,31 @@ pub trait Protocol {
     /// Handle one request from a client or the host.
     fn input(&mut self, input: Self::Input, out: &mut Effects<Self>);
 
+    /// Step 5 of the contract: does this node let some messages leave before its writes are
+    /// durable? If so, the host must keep each call's writes and held messages in a FIFO and
+    /// report completions with [`durable_input`](Protocol::durable_input). Asked on every
+    /// call, so a node may answer from its configuration. The default, `false`, is steps 1–4.
+    fn overlaps_writes(&self) -> bool {
+        false
+    }
+
+    /// With [`overlaps_writes`](Protocol::overlaps_writes): may `msg` leave before the writes
+    /// of the call that produced it (and of every earlier call) are durable? Only a message
+    /// that promises nothing about this node's disk may (a leader's AppendEntries: the leader
+    /// counts its own copy only once told it is durable). Every other message is held.
+    fn sends_before_durable(&self, msg: &Self::Message) -> bool {
+        let _ = msg;
+        false
+    }
+
+    /// With [`overlaps_writes`](Protocol::overlaps_writes): what to tell the node once the
+    /// `writes` of one call (one host batch) are durable, with every write before them; `None`
+    /// for nothing. The host feeds it through [`input`](Protocol::input).
+    fn durable_input(&self, writes: &[Self::Write]) -> Option<Self::Input> {
+        let _ = writes;
+        None
+    }
+
     /// Apply one write to a disk image. This is the meaning of "persist" that the simulator
     /// uses, and the reference the real storage layer must agree with: after a crash, a node
     /// is rebuilt from the `Disk` that these writes produced, and from nothing else.
@@ -90,7 +128,8 @@ impl<M: Display> Display for Envelope<M> {
 ///
 /// See the module docs for the numbered contract. The fields are in that order on purpose.
 pub struct Effects<P: Protocol + ?Sized> {
-    /// 1. Durable writes, in order. Must be on stable storage before any message is sent.
+    /// 1. Durable writes, in order. Must be on stable storage before any message is sent
+    ///    (except those a node that overlaps writes lets go early, contract step 5).
     pub writes: Vec<P::Write>,
     /// 2. Messages to send once the writes are durable. Delivery may fail or reorder; the
     ///    protocol copes with that, the host need not retry.
@@ -294,6 +333,19 @@ mod tests {
         assert_eq!(disk, 1);
         out.clear();
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_node_that_does_not_ask_to_overlap_gets_persist_then_send() {
+        // Step 5 is opt-in: the defaults hold every message until the writes are durable and
+        // have nothing to tell the node afterwards, which is steps 1–4 exactly.
+        let node = Pinger {
+            id: NodeId(1),
+            pings_seen: 0,
+        };
+        assert!(!node.overlaps_writes());
+        assert!(!node.sends_before_durable(&Msg::Pong));
+        assert!(node.durable_input(&[1, 2]).is_none());
     }
 
     #[test]

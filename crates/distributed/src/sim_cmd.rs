@@ -18,7 +18,9 @@ use std::ops::Range;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use scenarios::raft::{parse_variant, run_seed, run_seeds_with_progress, RaftSimOptions};
+use scenarios::raft::{
+    parse_variant, run_seed, run_seeds_with_progress, variant_needs, RaftSimOptions,
+};
 use scenarios::raft_kv::{parse_read_path, ReadPath};
 use scenarios::{parse_seeds, FaultProfile, SeedProgress};
 use sim::TraceLevel;
@@ -67,7 +69,9 @@ pub struct SimArgs {
     pub faults: FaultProfile,
     /// Protocol variant: `correct`, or a deliberately broken one: `commit-old-term` (commits
     /// entries of earlier terms by counting replicas, Raft §5.4.2), `one-step-membership`
-    /// (with --membership-changes: voter changes skip joint consensus, Raft §6); with raft-kv also
+    /// (with --membership-changes: voter changes skip joint consensus, Raft §6),
+    /// `leader-counts-unsynced` (with --leader-writes-in-parallel: the leader counts its own
+    /// copy toward a commit before its fsync, thesis §10.2.1); with raft-kv also
     /// `stale-follower-reads`, `ack-before-commit`, and `lease-ignores-drift` (with
     /// `--reads lease`: a lease that ignores clock drift, thesis §6.4.1).
     #[arg(long, default_value = "correct")]
@@ -112,6 +116,12 @@ pub struct SimArgs {
     /// removes (the leader too), replaces voters and transfers leadership.
     #[arg(long)]
     pub membership_changes: bool,
+    /// Leaders write to their own disk in parallel with replication (thesis §10.2.1), as the
+    /// server does: AppendEntries leave before the leader's fsync, the simulated disk takes
+    /// time (fsyncs of 10..200 units, one at a time per node), and a crash loses the writes
+    /// not yet durable and the votes and acks held for them.
+    #[arg(long)]
+    pub leader_writes_in_parallel: bool,
 }
 
 fn parse_faults(s: &str) -> Result<FaultProfile, String> {
@@ -153,7 +163,9 @@ fn run_raft(args: SimArgs) -> u8 {
         eprintln!("error: {flag} needs --protocol raft-kv");
         return 2;
     }
-    let variant = match parse_variant(&args.variant) {
+    let parallel = args.leader_writes_in_parallel;
+    let parsed = parse_variant(&args.variant).and_then(|v| variant_needs(v, parallel).map(|()| v));
+    let variant = match parsed {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: {e}");
@@ -165,6 +177,7 @@ fn run_raft(args: SimArgs) -> u8 {
         faults: args.faults,
         variant,
         membership_changes: args.membership_changes,
+        leader_writes_in_parallel: parallel,
         ..RaftSimOptions::default()
     };
     if let Some(t) = args.max_time {
@@ -191,6 +204,9 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
     );
     if args.membership_changes {
         cmd += " --membership-changes";
+    }
+    if args.leader_writes_in_parallel {
+        cmd += " --leader-writes-in-parallel";
     }
     if args.protocol == ProtocolName::RaftKv {
         cmd += &format!(" --clients {} --reads {}", args.clients, read_path(args));
@@ -237,8 +253,14 @@ pub(crate) fn header(args: &SimArgs) -> String {
         ProtocolName::RaftKv => format!(" clients={} reads={}", args.clients, read_path(args)),
         ProtocolName::Raft => String::new(),
     };
+    // Named only when on, so that every other header reads as it always did.
+    let writes = match args.leader_writes_in_parallel {
+        true => " leader_writes=parallel",
+        false => "",
+    };
     format!(
-        "simulating protocol={} nodes={}{clients} faults={} variant={} seeds={}..{} threads={}",
+        "simulating protocol={} nodes={}{clients} faults={} variant={}{writes} seeds={}..{} \
+         threads={}",
         args.protocol,
         args.nodes,
         args.faults,

@@ -1,7 +1,8 @@
 //! `distributed sim --protocol raft-kv`: the replicated KV store under simulated clients.
 //!
 //! ```text
-//!   --reads log|read-index|lease, --variant …, --tick-periods A..B, --client-timeout U
+//!   --reads log|read-index|lease, --variant …, --tick-periods A..B, --client-timeout U,
+//!   --leader-writes-in-parallel (thesis §10.2.1: the simulated disk takes time)
 //!                ──► RaftKvOptions (set_variant, validate; errors exit 2)
 //!   --seeds A..B ──► raft_kv::run_seeds ──► summary: invariant + linearizability verdicts
 //!                    (a progress line on a terminal, as for raft: sim_cmd::with_seed_progress)
@@ -29,6 +30,7 @@ fn options(args: &SimArgs) -> Result<RaftKvOptions, String> {
         faults: args.faults,
         read_path: read_path(args),
         membership_changes: args.membership_changes,
+        leader_writes_in_parallel: args.leader_writes_in_parallel,
         ..RaftKvOptions::default()
     };
     opts.set_variant(&args.variant)?;

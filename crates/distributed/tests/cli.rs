@@ -72,6 +72,20 @@ fn bad_arguments_get_a_clear_error_and_exit_code_2() {
             ],
             "gives a lease of 0 ticks",
         ),
+        (
+            &["sim", "--variant", "leader-counts-unsynced"],
+            "add --leader-writes-in-parallel",
+        ),
+        (
+            &[
+                "sim",
+                "--protocol",
+                "raft-kv",
+                "--variant",
+                "leader-counts-unsynced",
+            ],
+            "add --leader-writes-in-parallel",
+        ),
         (&["no-such-command"], "unrecognized subcommand"),
     ];
     for (args, needle) in cases {
@@ -331,6 +345,38 @@ fn the_one_step_membership_variant_is_caught_and_its_seed_replays_the_violation(
     assert!(replay.contains("--membership-changes"), "{replay}");
     let again = distributed(&replay.split_whitespace().collect::<Vec<_>>());
     assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+}
+
+/// Thesis §10.2.1: a KV leader that counts its own unsynced copy toward a commit is caught,
+/// and the replay command keeps `--leader-writes-in-parallel`, so it shows the same failure.
+#[test]
+fn the_leader_counts_unsynced_variant_is_caught_and_its_replay_keeps_the_parallel_writes() {
+    let out = distributed(&[
+        "sim",
+        "--protocol",
+        "raft-kv",
+        "--leader-writes-in-parallel",
+        "--membership-changes",
+        "--variant",
+        "leader-counts-unsynced",
+        "--seeds",
+        "0..150",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "a violation exits 1:\n{text}");
+    assert!(text.contains("leader_writes=parallel"), "{text}");
+    let replay = text
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: distributed "))
+        .expect("a replay command is printed");
+    assert!(replay.contains("--leader-writes-in-parallel"), "{replay}");
+    let again = distributed(&replay.split_whitespace().collect::<Vec<_>>());
+    let replayed = stdout(&again);
+    assert_eq!(again.status.code(), Some(1), "{replayed}");
+    assert!(
+        replayed.contains(" durable writes=") && replayed.contains("lost unsynced writes="),
+        "the trace shows fsyncs completing and a crash losing writes before theirs"
+    );
 }
 
 /// A stranger on an ephemeral port: reads the request, answers `reply`, then holds the

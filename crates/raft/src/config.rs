@@ -61,6 +61,14 @@ pub enum Variant {
     /// A majority of C_old and a majority of C_new can then be disjoint, and each can elect
     /// its own leader in the same term (Raft §6, Figure 10).
     OneStepMembership,
+    /// Deliberately unsafe (needs `leader_writes_in_parallel`): the leader counts its whole
+    /// log toward a commit, `last_index`, instead of only what its host reported durable. Its
+    /// AppendEntries left before its own fsync, so an entry one follower holds can commit, and
+    /// be acknowledged, while it is on one disk of three: the leader crashes before its fsync,
+    /// restarts without the entry, and with its vote a follower that never had it wins and
+    /// overwrites the only copy (thesis §10.2.1: "the leader ... counting itself only once
+    /// the entry is durable").
+    LeaderCountsUnsyncedWrites,
 }
 
 /// How the leader makes a read linearizable without appending it to the log (thesis §6.4).
@@ -184,6 +192,7 @@ impl Config {
         self.validate_voters()?;
         self.validate_timeouts()?;
         self.validate_bounds()?;
+        self.validate_variant()?;
         self.validate_reads()
     }
 
@@ -259,6 +268,16 @@ impl Config {
         if self.pending_reads_max == 0 {
             return Err(ConfigError::new(
                 "pending_reads_max is 0: must be at least 1 or every read fails as Busy",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_variant(&self) -> Result<(), ConfigError> {
+        if self.variant == Variant::LeaderCountsUnsyncedWrites && !self.leader_writes_in_parallel {
+            return Err(ConfigError::new(
+                "variant LeaderCountsUnsyncedWrites changes only a leader that writes in \
+                 parallel with its followers: it needs leader_writes_in_parallel",
             ));
         }
         Ok(())
@@ -453,6 +472,17 @@ mod tests {
         assert_eq!(c.validate(), Ok(()));
         c.pending_reads_max = 0;
         assert!(rejected_with(&c, "pending_reads_max is 0"));
+    }
+
+    #[test]
+    fn validate_rejects_the_unsynced_count_variant_without_parallel_writes() {
+        // Thesis §10.2.1: the broken rule only differs from the right one when the leader's
+        // AppendEntries may leave before its own fsync.
+        let mut c = three();
+        c.variant = Variant::LeaderCountsUnsyncedWrites;
+        assert!(rejected_with(&c, "it needs leader_writes_in_parallel"));
+        c.leader_writes_in_parallel = true;
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

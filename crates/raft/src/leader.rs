@@ -219,7 +219,8 @@ impl Raft {
             return;
         };
         let me = self.config.id;
-        let last = match self.config.leader_writes_in_parallel {
+        let unsynced_counts = self.config.variant == Variant::LeaderCountsUnsyncedWrites;
+        let last = match self.config.leader_writes_in_parallel && !unsynced_counts {
             true => self.log.durable_index(), // §10.2.1: only what is on our disk counts
             false => self.log.last_index(),
         };
@@ -235,9 +236,10 @@ impl Raft {
         }
         let may_commit = match self.config.variant {
             // §5.4.2: only an entry of the current term is committed by counting replicas.
-            Variant::Correct | Variant::LeaseIgnoresDrift | Variant::OneStepMembership => {
-                self.log.term_at(n) == Some(self.term)
-            }
+            Variant::Correct
+            | Variant::LeaseIgnoresDrift
+            | Variant::OneStepMembership
+            | Variant::LeaderCountsUnsyncedWrites => self.log.term_at(n) == Some(self.term),
             Variant::CommitOldTerm => true,
         };
         if may_commit {

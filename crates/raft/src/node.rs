@@ -427,6 +427,21 @@ impl Protocol for Raft {
     fn persist(disk: &mut Disk, write: &Write) {
         ready::persist(disk, write);
     }
+
+    /// Thesis §10.2.1: with `leader_writes_in_parallel`, a leader's AppendEntries and
+    /// InstallSnapshot leave before its own writes are durable (contract step 5).
+    fn overlaps_writes(&self) -> bool {
+        self.config.leader_writes_in_parallel
+    }
+
+    fn sends_before_durable(&self, msg: &Message) -> bool {
+        msg.replicates()
+    }
+
+    /// `LogDurable` of where the durable log now ends, if the writes touched the log.
+    fn durable_input(&self, writes: &[Write]) -> Option<Input> {
+        Write::last_log_point(writes).map(|(index, term)| Input::LogDurable { index, term })
+    }
 }
 
 #[cfg(test)]

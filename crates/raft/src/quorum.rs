@@ -258,9 +258,10 @@ impl Raft {
         let until = match config.variant {
             // Broken on purpose: from the acks' arrival, the full timeout, no drift allowance.
             Variant::LeaseIgnoresDrift => Some(now + config.election_timeout_ticks_min),
-            Variant::Correct | Variant::CommitOldTerm | Variant::OneStepMembership => {
-                sent.map(|t| t + config.lease_ticks())
-            }
+            Variant::Correct
+            | Variant::CommitOldTerm
+            | Variant::OneStepMembership
+            | Variant::LeaderCountsUnsyncedWrites => sent.map(|t| t + config.lease_ticks()),
         };
         if let Some(until) = until {
             rounds.lease_until = rounds.lease_until.max(until);

@@ -65,6 +65,34 @@ pub enum Write {
     Snapshot(Snapshot),
 }
 
+impl Write {
+    /// The `(index, term)` where the durable log ends once `writes` are on disk, as far as
+    /// they say: the last entry appended, or a snapshot's point past it. What a host reports
+    /// with `Input::LogDurable` once they are durable (thesis §10.2.1); `None` if they only
+    /// change the term or vote. A snapshot behind the last append keeps the entries after it
+    /// if the log holds its point; if it does not, the node dropped them from its own log too,
+    /// and `mark_durable` ignores a report of an entry the log no longer holds.
+    pub fn last_log_point(writes: &[Write]) -> Option<(Index, Term)> {
+        let mut point: Option<(Index, Term)> = None;
+        for w in writes {
+            match w {
+                Write::Append(entries) => {
+                    if let Some(e) = entries.last() {
+                        point = Some((e.index, e.term)); // an append truncates what follows
+                    }
+                }
+                Write::Snapshot(s) => {
+                    if point.is_none_or(|(index, _)| index <= s.meta.index) {
+                        point = Some((s.meta.index, s.meta.term));
+                    }
+                }
+                Write::HardState(_) => {}
+            }
+        }
+        point
+    }
+}
+
 /// A request from a client or the host.
 #[derive(Clone, Debug)]
 pub enum Input {

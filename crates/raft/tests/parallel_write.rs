@@ -95,3 +95,64 @@ fn two_followers_commit_without_the_leaders_disk() {
     let out = step(&mut n1, 3, ok(term, 2));
     assert_eq!(committed(&out), vec![1, 2]);
 }
+
+#[test]
+fn a_parallel_leader_tells_its_host_which_messages_may_leave_before_its_writes() {
+    // The host contract's step 5 (distributed_core::Protocol): the leader's replication may
+    // overtake its own fsync; its votes and acknowledgements may not (§5.2, §5.3).
+    let mut n1 = parallel_leader(3);
+    assert!(n1.overlaps_writes());
+    let term = n1.term();
+    step(&mut n1, 2, ok(term, 1)); // n2 has the no-op: its pipeline is open
+    let out = input(&mut n1, Input::Propose(Bytes::from_static(b"x")));
+    assert!(!out.writes.is_empty() && !out.messages.is_empty());
+    assert!(out.messages.iter().all(|m| n1.sends_before_durable(&m.msg)));
+    let ack = ok(term, 2);
+    assert!(
+        !n1.sends_before_durable(&ack),
+        "an acknowledgement promises a disk"
+    );
+    let n2 = node_from(2, 3, &Disk::default(), |_| {});
+    assert!(!n2.overlaps_writes(), "off by default: persist before send");
+}
+
+#[test]
+fn the_host_reports_a_durable_batch_by_the_last_entry_it_wrote() {
+    let mut n1 = parallel_leader(3);
+    let term = n1.term();
+    let mut writes = input(&mut n1, Input::Propose(Bytes::from_static(b"x"))).writes;
+    writes.extend(input(&mut n1, Input::Propose(Bytes::from_static(b"y"))).writes);
+    let durable = n1.durable_input(&writes).expect("entries were written");
+    assert_eq!(
+        durable.to_string(),
+        format!("LogDurable{{index=3 term={term}}}")
+    );
+    let out = input(&mut n1, durable);
+    assert_eq!(
+        n1.commit_index(),
+        0,
+        "one durable copy of three is no quorum"
+    );
+    assert!(out.outputs.is_empty());
+}
+
+#[test]
+fn the_broken_variant_commits_on_one_follower_while_its_own_copy_is_in_flight() {
+    // Variant::LeaderCountsUnsyncedWrites, the bug thesis §10.2.1 guards against: the same
+    // steps as `one_follower_is_not_a_quorum_…`, but the leader counts its whole log, so the
+    // entry "commits" on one disk of three (the simulator then loses it in a crash).
+    let mut n1 = node_from(1, 3, &Disk::default(), |c| {
+        c.leader_writes_in_parallel = true;
+        c.variant = raft::Variant::LeaderCountsUnsyncedWrites;
+    });
+    make_leader(&mut n1, &[2, 3]);
+    let term = n1.term();
+    step(&mut n1, 2, ok(term, 1));
+    input(&mut n1, Input::Propose(Bytes::from_static(b"x")));
+    let out = step(&mut n1, 2, ok(term, 2));
+    assert_eq!(
+        committed(&out),
+        vec![2],
+        "committed with no durable copy of its own"
+    );
+}

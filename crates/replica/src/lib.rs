@@ -318,4 +318,18 @@ impl Protocol for KvReplica {
     fn persist(disk: &mut Disk, write: &Write) {
         <Raft as Protocol>::persist(disk, write);
     }
+
+    /// Raft's answer: the writes and messages are Raft's (thesis §10.2.1).
+    fn overlaps_writes(&self) -> bool {
+        self.raft.overlaps_writes()
+    }
+
+    fn sends_before_durable(&self, msg: &Message) -> bool {
+        self.raft.sends_before_durable(msg)
+    }
+
+    /// Raft's `LogDurable`, passed on as the replica's own (`Input::LogDurable`).
+    fn durable_input(&self, writes: &[Write]) -> Option<Input> {
+        Write::last_log_point(writes).map(|(index, term)| Input::LogDurable { index, term })
+    }
 }

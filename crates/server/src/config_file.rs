@@ -138,30 +138,45 @@ fn required<T>(value: Option<(T, String)>, flag: &str, key: &str) -> Result<(T, 
     value.ok_or_else(|| format!("missing {flag}: give the flag or set `{key}` in --config"))
 }
 
-/// The node's settings: `file` (empty without --config) overridden by `flags`.
-pub fn merge(flags: NodeFlags, file: NodeFile) -> Result<NodeConfig, String> {
-    let (id, _) = required(pick(flags.id, file.id, "--id", "id"), "--id", "id")?;
+/// The node's listen addresses (clients, peers, metrics if set), taken out of `flags` and
+/// `file`, the flag winning.
+fn listen_addrs(
+    flags: &mut NodeFlags,
+    file: &mut NodeFile,
+) -> Result<(SocketAddr, SocketAddr, Option<SocketAddr>), String> {
     let addr = |flag: Option<String>, key: Option<String>, f: &str, k: &str| {
         pick(flag, key, f, k)
             .map(|(text, from)| parse_addr(text.trim(), &from))
             .transpose()
     };
-    let listen = addr(flags.listen, file.listen, "--listen", "listen")?;
+    let listen = addr(
+        flags.listen.take(),
+        file.listen.take(),
+        "--listen",
+        "listen",
+    )?;
     let listen = listen.ok_or("missing --listen: give the flag or set `listen` in --config")?;
     let peer_listen = addr(
-        flags.peer_listen,
-        file.peer_listen,
+        flags.peer_listen.take(),
+        file.peer_listen.take(),
         "--peer-listen",
         "peer_listen",
     )?;
     let peer_listen = peer_listen
         .ok_or("missing --peer-listen: give the flag or set `peer_listen` in --config")?;
     let metrics_listen = addr(
-        flags.metrics_listen,
-        file.metrics_listen,
+        flags.metrics_listen.take(),
+        file.metrics_listen.take(),
         "--metrics-listen",
         "metrics_listen",
     )?;
+    Ok((listen, peer_listen, metrics_listen))
+}
+
+/// The node's settings: `file` (empty without --config) overridden by `flags`.
+pub fn merge(mut flags: NodeFlags, mut file: NodeFile) -> Result<NodeConfig, String> {
+    let (id, _) = required(pick(flags.id, file.id, "--id", "id"), "--id", "id")?;
+    let (listen, peer_listen, metrics_listen) = listen_addrs(&mut flags, &mut file)?;
     let peers = match (flags.peers, file.peers) {
         (Some(text), _) => parse_peers(&text)?,
         (None, Some(table)) => peers_from_table(&table)?,

@@ -13,7 +13,10 @@
 //!
 //! Hooks see writes and outputs in the order the Effects contract fixes (persist, send,
 //! deliver), so an invariant can rely on "a write it saw is on disk" when it sees the output
-//! that depends on it. Any hook may report a violation; the first one stops the run.
+//! that depends on it. The exception is a node that overlaps writes with sends (contract step
+//! 5): its outputs come at once and `on_write` when the fsync completes, later; `on_write`
+//! still means "on disk", and [`ClusterView::unsynced_writes`] says how far memory runs ahead.
+//! Any hook may report a violation; the first one stops the run.
 //!
 //! Hooks must be deterministic too: no clocks, no thread RNG, no iteration over std `HashMap`
 //! where the order could reach a verdict or a message. The simulator gives the workload a
@@ -34,7 +37,8 @@ pub trait Invariant<P: Protocol> {
     /// A short name for reports, e.g. `election-safety`.
     fn name(&self) -> &str;
 
-    /// Node `node` persisted `write` (already applied to its disk).
+    /// Node `node` persisted `write` (already applied to its disk; for a node that overlaps
+    /// writes, when its fsync completed).
     fn on_write(&mut self, node: NodeId, write: &P::Write) -> Result<(), String> {
         let _ = (node, write);
         Ok(())

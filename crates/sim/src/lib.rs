@@ -2,17 +2,21 @@
 //!
 //! [`Simulation`] runs a cluster of [`distributed_core::Protocol`] nodes on one simulated clock.
 //! One `u64` seed decides every message delay, loss, duplication, partition, crash, restart,
-//! clock rate and client choice, so a seed that breaks an invariant is a complete bug report:
-//! replay it and the same events happen in the same order, down to a byte-identical trace.
+//! clock rate, fsync delay and client choice, so a seed that breaks an invariant is a complete
+//! bug report: replay it and the same events happen in the same order, down to a
+//! byte-identical trace.
 //!
 //! ```text
 //!   Workload ──input──►┌──────────────── Simulation<P> ────────────────┐
 //!                      │ event queue: min-heap by (time, seq)           │
 //!                      │   deliver │ tick │ crash │ restart │ partition │
+//!                      │   fsync (nodes that overlap writes only)       │
 //!                      │      │       │                                 │
 //!                      │      ▼       ▼                                 │
 //!                      │   node.step / node.tick / node.input           │
 //!                      │      └─► Effects: persist ─► send ─► outputs   │
+//!                      │   overlapping node: early sends, outputs now;  │
+//!                      │      writes + held sends wait for their fsync  │
 //!                      │ after every event: Invariant::check            │
 //!                      └──────────────┬─────────────────────────────────┘
 //!                                     ▼
@@ -23,17 +27,31 @@
 //!
 //! ```text
 //! lib.rs                  this map
-//! config.rs               SimConfig and the fault model: network, partitions, crashes, clock skew
+//! config.rs               SimConfig and the fault model: network, partitions, crashes, clock skew,
+//!                         fsync delays (DiskTiming)
 //! partition.rs            Partition: split, isolate, halves, bridge; who can reach whom
 //! queue.rs                the (time, seq) min-heap of events
 //! record.rs               Record (one traced event as a value), the ring of recent events
 //! view.rs                 ClusterView: the read-only picture hooks get; the per-node Slot
+//! disk.rs                 DiskQueue: writes on their way to disk and the messages held for them,
+//!                         one fsync at a time, group commit behind it (thesis §10.2.1)
 //! hooks.rs                Invariant, Workload, LeaderHook, Factory: the plug-in points
 //! report.rs               Report, Stop, Violation, Stats
 //! simulation.rs           Simulation: construction, scripted faults, the run loop, checks
 //! simulation/node_events.rs  deliveries, ticks, workload polls, Effects in order, sends
 //! simulation/faults.rs    crashes, restarts, partitions, heals, faults aimed at new leaders
+//! simulation/fsync.rs     Effects of a node that overlaps writes with sends; fsync completions
 //! ```
+//!
+//! ## Writes that take time
+//!
+//! A node whose `Protocol::overlaps_writes` is true (a Raft leader that writes in parallel
+//! with its followers, thesis §10.2.1) gets the host the real server is for it: messages it
+//! may send early leave at once, outputs are delivered at once, and its writes and its other
+//! messages wait in the slot's `DiskQueue` for an fsync that completes after a delay drawn
+//! from `SimConfig::disk`. Then the writes reach the disk, the held messages leave, and the
+//! node is told (`Protocol::durable_input`). A crash loses the queue. Every other node's
+//! writes are durable at once, as before: such runs draw no fsync delay and replay unchanged.
 //!
 //! ## What is not here
 //!
@@ -54,6 +72,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod disk;
 pub mod hooks;
 pub mod partition;
 mod queue;
@@ -63,8 +82,8 @@ mod simulation;
 pub mod view;
 
 pub use config::{
-    ClockSkew, ConfigError, CrashFaults, NetworkFaults, PartitionFaults, ShapeWeights, SimConfig,
-    Time, TraceLevel,
+    ClockSkew, ConfigError, CrashFaults, DiskTiming, NetworkFaults, PartitionFaults, ShapeWeights,
+    SimConfig, Time, TraceLevel,
 };
 pub use hooks::{Factory, Invariant, LeaderHook, TickInput, Workload, WorkloadStep};
 pub use partition::Partition;

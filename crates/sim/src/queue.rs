@@ -27,6 +27,10 @@ pub(crate) enum EventKind<P: Protocol> {
     /// Tick a node. `incarnation` ties the tick chain to one life of the node, so a tick
     /// scheduled before a crash does not fire into the restarted node as a second clock.
     Tick { node: NodeId, incarnation: u32 },
+    /// The fsync under way on a node that overlaps writes completes (disk.rs): persist its
+    /// batch, send what it held, tell the node. `incarnation` as for `Tick`: a crash lost the
+    /// batch, so an fsync of a past life completes nothing.
+    Fsync { node: NodeId, incarnation: u32 },
     /// The random crash timer: pick a victim, crash it, schedule its restart and the next timer.
     CrashTimer,
     /// A scripted crash of one node, with no automatic restart.

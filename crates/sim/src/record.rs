@@ -16,6 +16,8 @@
 //!   t=1230 n1→n2 drop RequestVote{..} (lost)          reason: lost | partition | down | overflow
 //!   t=1240 n1→n4 dup AppendEntries{..}
 //!   t=1300 n3 crash          t=1900 n3 restart        t=1310 n4 tick
+//!   t=1320 n1 durable writes=2 held=1 then LogDurable{index=7 term=3}   (overlapping nodes)
+//!   t=1330 n1 crash (lost unsynced writes=1 held=2)                     (overlapping nodes)
 //!   t=2000 partition {n1,n2} | {n3,n4,n5}             t=2600 heal
 //!   t=2100 n2 input Propose{bytes=8}                  t=2100 n2 output Accepted{..}
 //!   t=2150 n3 note: ignored AppendEntriesResponse{..} from n1: not leader   (tracing only)
@@ -82,8 +84,23 @@ pub enum Record<P: Protocol> {
     },
     /// A node's logical clock advanced by one tick.
     Tick { at: Time, node: NodeId },
-    /// A node crashed, losing everything but its disk.
-    Crash { at: Time, node: NodeId },
+    /// A node crashed, losing everything but its disk: with it, writes whose fsync had not
+    /// completed and the messages held for them (only for nodes that overlap writes).
+    Crash {
+        at: Time,
+        node: NodeId,
+        lost_writes: usize,
+        lost_held: usize,
+    },
+    /// A node's fsync completed (nodes that overlap writes only): `writes` reached its disk,
+    /// the `held` messages waiting for them were sent, and the node is told `input`, if any.
+    Durable {
+        at: Time,
+        node: NodeId,
+        writes: usize,
+        held: usize,
+        input: Option<P::Input>,
+    },
     /// A node was rebuilt from its disk.
     Restart { at: Time, node: NodeId },
     /// The network split.
@@ -127,7 +144,31 @@ impl<P: Protocol> fmt::Display for Record<P> {
             }
             Record::Duplicate { at, from, to, msg } => write!(f, "t={at} {from}→{to} dup {msg}"),
             Record::Tick { at, node } => write!(f, "t={at} {node} tick"),
-            Record::Crash { at, node } => write!(f, "t={at} {node} crash"),
+            Record::Crash {
+                at,
+                node,
+                lost_writes,
+                lost_held,
+            } => {
+                write!(f, "t={at} {node} crash")?;
+                if lost_writes + lost_held > 0 {
+                    write!(f, " (lost unsynced writes={lost_writes} held={lost_held})")?;
+                }
+                Ok(())
+            }
+            Record::Durable {
+                at,
+                node,
+                writes,
+                held,
+                input,
+            } => {
+                write!(f, "t={at} {node} durable writes={writes} held={held}")?;
+                match input {
+                    Some(input) => write!(f, " then {input}"),
+                    None => Ok(()),
+                }
+            }
             Record::Restart { at, node } => write!(f, "t={at} {node} restart"),
             Record::Partition { at, partition } => write!(f, "t={at} partition {partition}"),
             Record::Heal { at } => write!(f, "t={at} heal"),

@@ -36,6 +36,11 @@ pub struct Stats {
     pub inputs: u64,
     /// Outputs nodes produced.
     pub outputs: u64,
+    /// Fsyncs completed by nodes that overlap writes with sends (0 for every other node:
+    /// their writes are durable at once and counted nowhere).
+    pub fsyncs: u64,
+    /// Writes a crash caught before their fsync completed: never on disk.
+    pub writes_lost: u64,
     /// Simulated time when the run stopped.
     pub final_time: Time,
 }
@@ -54,7 +59,18 @@ impl Stats {
         self.partitions += other.partitions;
         self.inputs += other.inputs;
         self.outputs += other.outputs;
+        self.fsyncs += other.fsyncs;
+        self.writes_lost += other.writes_lost;
         self.final_time += other.final_time;
+    }
+}
+
+impl Stats {
+    /// `fsyncs=N writes_lost=M`, for runs whose disk took time (nodes that overlap writes
+    /// with sends); `None` for every other run, whose summaries then read as they always did.
+    pub fn disk_line(&self) -> Option<String> {
+        (self.fsyncs > 0 || self.writes_lost > 0)
+            .then(|| format!("fsyncs={} writes_lost={}", self.fsyncs, self.writes_lost))
     }
 }
 
@@ -75,7 +91,12 @@ impl fmt::Display for Stats {
             self.inputs,
             self.outputs,
             self.final_time
-        )
+        )?;
+        // Only runs with a disk that takes time have these; every other line stays as it was.
+        match self.disk_line() {
+            Some(disk) => write!(f, " {disk}"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -5,13 +5,16 @@
 //!                     ├fork─► faults (crash victims, partitions, downtimes)
 //!                     ├fork─► clock  (tick periods, drift)
 //!                     ├fork─► workload
-//!                     └fork─► n1, n2, … (each node's parent stream; each incarnation forks it)
+//!                     ├fork─► n1, n2, … (each node's parent stream; each incarnation forks it)
+//!                     └fork─► disk  (fsync delays; only nodes that overlap writes draw)
 //!
 //!   loop (bounded by max_events and max_time_units):
 //!     pop earliest (time, seq) ─► handle ─► node.step/tick/input ─► Effects
 //!                                             1. persist writes to the slot's disk (+ on_write)
 //!                                             2. send: loss? delay? duplicate? ─► queue
 //!                                             3. outputs ─► invariants, workload, trace
+//!                                           (overlapping node: 1. waits in the slot's DiskQueue
+//!                                            for an Fsync event; early sends and 3. go now)
 //!                               ─► every Invariant::check(view); first failure stops the run
 //! ```
 //!
@@ -25,9 +28,11 @@
 //!
 //! The `impl` is split by role: this file has construction, the run loop and the checks;
 //! `simulation/node_events.rs` delivers, ticks, polls the workload and carries out Effects;
-//! `simulation/faults.rs` crashes, restarts, partitions and heals.
+//! `simulation/faults.rs` crashes, restarts, partitions and heals; `simulation/fsync.rs`
+//! carries out the Effects of a node that overlaps writes with sends, and completes its fsyncs.
 
 mod faults;
+mod fsync;
 mod node_events;
 
 use std::panic::{self, AssertUnwindSafe};
@@ -35,6 +40,7 @@ use std::panic::{self, AssertUnwindSafe};
 use distributed_core::{Effects, NodeId, Protocol, Rng, SeededRng};
 
 use crate::config::{ConfigError, SimConfig, Time, TraceLevel};
+use crate::disk::DiskQueue;
 use crate::hooks::{Factory, Invariant, LeaderHook, TickInput, Workload};
 use crate::partition::Partition;
 use crate::queue::{EventKind, EventQueue};
@@ -75,6 +81,8 @@ pub struct Simulation<P: Protocol> {
     clock_rng: SeededRng,
     /// The workload's own stream, so client choices never shift fault choices.
     workload_rng: SeededRng,
+    /// Draws for fsync delays, of nodes that overlap writes with sends only (disk.rs).
+    disk_rng: SeededRng,
     /// The partition standing now, if any.
     partition: Option<Partition>,
     /// Counts partitions, so a timer's heal can tell whether its partition still stands.
@@ -138,9 +146,13 @@ impl<P: Protocol> Simulation<P> {
                     incarnation: 0,
                     tick_period,
                     rng,
+                    unsynced: DiskQueue::new(),
                 }
             })
             .collect();
+        // Forked last, so every stream above is what it was before the disk had one: a run
+        // whose nodes never overlap writes draws nothing from it and replays unchanged.
+        let disk_rng = master.fork();
         Ok(Simulation {
             seed,
             recorder: Recorder::new(config.recent_events, config.trace),
@@ -153,6 +165,7 @@ impl<P: Protocol> Simulation<P> {
             fault_rng,
             clock_rng,
             workload_rng,
+            disk_rng,
             partition: None,
             partition_epoch: 0,
             invariants: Vec::new(),
@@ -360,6 +373,7 @@ impl<P: Protocol> Simulation<P> {
         match kind {
             EventKind::Deliver(env) => self.deliver(env),
             EventKind::Tick { node, incarnation } => self.tick(node, incarnation),
+            EventKind::Fsync { node, incarnation } => self.fsync_done(node, incarnation),
             EventKind::Workload => self.poll_workload(),
             EventKind::CrashTimer => Ok(self.crash_timer()),
             EventKind::Crash(node) => Ok(self.crash(node)),

@@ -8,6 +8,7 @@
 //!   Slot n3:  node: Some(P) ──crash──► None ──restart(factory(n3, &disk, rng))──► Some(P')
 //!             disk: P::Disk   (only ever changed by P::persist, survives every crash)
 //!             incarnation: 0 ─────────────────────────────────────────────────► 1
+//!             unsynced: DiskQueue (writes on their way to disk; emptied by the crash)
 //! ```
 //!
 //! A [`ClusterView`] borrows the slots for the length of one hook call. It is the only way
@@ -16,6 +17,7 @@
 use distributed_core::{NodeId, Protocol, SeededRng};
 
 use crate::config::Time;
+use crate::disk::DiskQueue;
 use crate::partition::Partition;
 
 /// One node's place in the cluster: its live state (if up) and its durable state (always).
@@ -36,6 +38,9 @@ pub struct Slot<P: Protocol> {
     /// The parent of every RNG this node's incarnations get: one stream per node, so a draw
     /// by one node never shifts another node's draws.
     pub(crate) rng: SeededRng,
+    /// Writes not yet on disk and the messages waiting for them: only ever non-empty for a
+    /// node that overlaps writes with sends (`disk.rs`). A crash empties it.
+    pub(crate) unsynced: DiskQueue<P>,
 }
 
 /// A read-only picture of the whole cluster at one instant.
@@ -61,6 +66,7 @@ impl<P: Protocol> Slot<P> {
             incarnation: 0,
             tick_period: 1,
             rng: SeededRng::new(0),
+            unsynced: DiskQueue::new(),
         }
     }
 
@@ -135,6 +141,13 @@ impl<'a, P: Protocol> ClusterView<'a, P> {
     /// What node `id` has persisted so far (kept across crashes).
     pub fn disk(&self, id: NodeId) -> Option<&'a P::Disk> {
         self.slot(id).map(|s| &s.disk)
+    }
+
+    /// How many writes node `id` emitted that are not on its disk yet (always 0 unless the
+    /// node overlaps writes with sends, `Protocol::overlaps_writes`). While it is not 0, the
+    /// node's memory legitimately runs ahead of [`disk`](ClusterView::disk).
+    pub fn unsynced_writes(&self, id: NodeId) -> usize {
+        self.slot(id).map_or(0, |s| s.unsynced.writes())
     }
 
     /// How many times node `id` has been restarted.

@@ -99,6 +99,17 @@ impl Message {
             _ => true,
         }
     }
+
+    /// True for the messages only a leader sends to replicate (AppendEntries and
+    /// InstallSnapshot): the ones that may leave before the sender's own writes are durable
+    /// when the leader writes in parallel (thesis §10.2.1). They promise nothing about the
+    /// sender's disk; every other message (a vote, an acknowledgement) does.
+    pub fn replicates(&self) -> bool {
+        matches!(
+            self,
+            Message::AppendEntries(_) | Message::InstallSnapshot(_)
+        )
+    }
 }
 
 /// `From<X> for Message` for every message struct, so senders write `out.send(me, to, msg.into())`

@@ -44,7 +44,7 @@ pub use invariants::{
     CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
 };
 pub use options::{
-    parse_variant, RaftSimOptions, APPEND_BATCHES, MEMBERSHIP_CHANGE_INTERVAL_UNITS,
+    parse_variant, variant_needs, RaftSimOptions, APPEND_BATCHES, MEMBERSHIP_CHANGE_INTERVAL_UNITS,
     SNAPSHOT_CHUNK_BYTES, SNAPSHOT_THRESHOLDS,
 };
 pub use reconfig::{ConfigAgreement, MembershipDriver, Reconfigurable, SPARE_SLOTS};

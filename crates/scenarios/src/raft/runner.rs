@@ -285,6 +285,12 @@ impl fmt::Display for Summary {
             self.events_per_second(),
             self.elapsed
         )?;
+        if let Some(disk) = self.stats.disk_line() {
+            writeln!(
+                f,
+                "disk: {disk} (leaders wrote in parallel, thesis §10.2.1)"
+            )?;
+        }
         for r in self.violations.iter().take(LISTED_VIOLATIONS_MAX) {
             if let Some(v) = r.violation() {
                 writeln!(

@@ -188,7 +188,8 @@ impl<I: Invariant<Raft>> Invariant<KvReplica> for OnReplica<I> {
 
 /// Per touched node, within one incarnation: `commit_index` never falls; the machine never
 /// applies past the commit index, which never passes the log's end; and the in-memory log ends
-/// where the persisted log ends (what a restart would rebuild from).
+/// where the persisted log ends (what a restart would rebuild from), whenever no write of the
+/// node is still on its way to disk (a leader writing in parallel, thesis §10.2.1).
 pub struct ReplicaProgress {
     /// Per node, the commit index after its last event in this incarnation.
     commit: Vec<Index>,
@@ -234,6 +235,11 @@ impl Invariant<KvReplica> for ReplicaProgress {
                 r.last_index()
             ));
         }
+        self.commit[slot(id)] = commit;
+        if view.unsynced_writes(id) > 0 {
+            // Writes on their way to disk (thesis §10.2.1): compared once they land.
+            return Ok(());
+        }
         let point = disk
             .snapshot
             .as_ref()
@@ -245,7 +251,6 @@ impl Invariant<KvReplica> for ReplicaProgress {
                 (r.last_term(), r.last_index())
             ));
         }
-        self.commit[slot(id)] = commit;
         Ok(())
     }
 }

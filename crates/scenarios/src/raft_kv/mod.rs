@@ -26,7 +26,8 @@
 //!
 //! What the CLI does with it: `distributed sim --protocol raft-kv --clients 15 --nodes 7
 //! --seeds 0..500 --faults all [--reads log|read-index|lease] [--variant
-//! stale-follower-reads|ack-before-commit|lease-ignores-drift] [--tick-periods A..B]` calls
+//! stale-follower-reads|ack-before-commit|lease-ignores-drift|leader-counts-unsynced]
+//! [--tick-periods A..B] [--leader-writes-in-parallel]` calls
 //! [`run_seeds`] and prints the [`KvSummary`]; `--seed S [--trace] [--history OUT.jsonl]` calls
 //! [`run_seed`] and writes [`KvSeedReport::history_json_lines`] to the file, which
 //! `distributed check OUT.jsonl` re-checks on its own.
@@ -34,6 +35,12 @@
 //! The broken replica variants keep a perfect Raft log, so no invariant fires: only the
 //! checker can catch them, which is what these runs show. So does Raft's `LeaseIgnoresDrift`
 //! (with `read_path` Lease): its stale reads break no log invariant.
+//!
+//! With `leader_writes_in_parallel` (thesis §10.2.1, the server's default) the simulated disk
+//! takes time: leaders send before their fsync, replies go out at once, crashes lose unsynced
+//! writes. Raft's `LeaderCountsUnsyncedWrites` then acknowledges writes held by less than a
+//! majority's disks; a Raft invariant (leader completeness) usually sees the loss before the
+//! checker does.
 //!
 //! Reads: `read_path` picks the replicas' [`ReadPath`] (default ReadIndex). Unless reads go
 //! through the log, clients send each read to a random node with odds

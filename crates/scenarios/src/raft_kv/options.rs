@@ -114,6 +114,10 @@ pub struct RaftKvOptions {
     /// Reconfigure while the faults go on, as the Raft adapter does (`nodes` initial voters,
     /// spare slots ready to join).
     pub membership_changes: bool,
+    /// Raft's `leader_writes_in_parallel` (thesis §10.2.1), as the real server runs by
+    /// default: leaders send before their own fsync, the simulator's disk takes time, and a
+    /// crash loses what was not yet durable.
+    pub leader_writes_in_parallel: bool,
 }
 
 impl Default for RaftKvOptions {
@@ -142,6 +146,7 @@ impl Default for RaftKvOptions {
             snapshot_log_entries_max: None,
             check_steps_max: 5_000_000,
             membership_changes: false,
+            leader_writes_in_parallel: false,
         }
     }
 }
@@ -160,6 +165,7 @@ impl RaftKvOptions {
             entries_per_append_max: self.entries_per_append_max,
             membership_changes: self.membership_changes,
             snapshot_log_entries_max: self.snapshot_log_entries_max,
+            leader_writes_in_parallel: self.leader_writes_in_parallel,
             ..RaftSimOptions::default()
         }
     }
@@ -307,13 +313,20 @@ pub fn parse_replica_variant(s: &str) -> Result<ReplicaVariant, String> {
 }
 
 impl RaftKvOptions {
-    /// Apply a `--variant` as the CLI spells it. `commit-old-term`, `one-step-membership` and
-    /// `lease-ignores-drift` break the Raft inside (the last only matters to lease reads, so
-    /// it needs `read_path` Lease, set first); the others break the replica around it.
+    /// Apply a `--variant` as the CLI spells it. `commit-old-term`, `one-step-membership`,
+    /// `lease-ignores-drift` and `leader-counts-unsynced` break the Raft inside (the third
+    /// only matters to lease reads, so it needs `read_path` Lease, set first; the last only to
+    /// a leader writing in parallel, so it needs `leader_writes_in_parallel`, set first); the
+    /// others break the replica around it.
     pub fn set_variant(&mut self, name: &str) -> Result<(), String> {
         match name {
             "commit-old-term" => self.raft_variant = raft::Variant::CommitOldTerm,
             "one-step-membership" => self.raft_variant = raft::Variant::OneStepMembership,
+            "leader-counts-unsynced" => {
+                let variant = raft::Variant::LeaderCountsUnsyncedWrites;
+                crate::raft::variant_needs(variant, self.leader_writes_in_parallel)?;
+                self.raft_variant = variant;
+            }
             "lease-ignores-drift" => {
                 if self.read_path != ReadPath::Lease {
                     return Err(format!(
@@ -327,8 +340,8 @@ impl RaftKvOptions {
             other => {
                 self.variant = parse_replica_variant(other).map_err(|e| {
                     format!(
-                        "{e} (or commit-old-term, one-step-membership or lease-ignores-drift, \
-                         which break the Raft inside)"
+                        "{e} (or commit-old-term, one-step-membership, lease-ignores-drift or \
+                         leader-counts-unsynced, which break the Raft inside)"
                     )
                 })?
             }
@@ -361,6 +374,16 @@ mod tests {
         opts.read_path = ReadPath::Lease;
         opts.set_variant("lease-ignores-drift").unwrap();
         assert_eq!(opts.raft_variant, raft::Variant::LeaseIgnoresDrift);
+        let err = opts.set_variant("leader-counts-unsynced").unwrap_err();
+        assert!(err.contains("add --leader-writes-in-parallel"), "{err}");
+        opts.leader_writes_in_parallel = true;
+        opts.set_variant("leader-counts-unsynced").unwrap();
+        assert_eq!(opts.raft_variant, raft::Variant::LeaderCountsUnsyncedWrites);
+        assert!(
+            opts.replica_config(NodeId(1))
+                .raft
+                .leader_writes_in_parallel
+        );
         assert!(opts.set_variant("nonsense").is_err());
     }
 

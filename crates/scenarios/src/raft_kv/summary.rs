@@ -193,6 +193,12 @@ impl fmt::Display for KvSummary {
             self.events_per_second(),
             self.elapsed
         )?;
+        if let Some(disk) = self.stats.disk_line() {
+            writeln!(
+                f,
+                "disk: {disk} (leaders wrote in parallel, thesis §10.2.1)"
+            )?;
+        }
         for (_, _, line) in self.failures.iter().take(LISTED_SEEDS_MAX) {
             writeln!(f, "{line}")?;
         }

@@ -192,6 +192,7 @@ fn variant_name(v: raft::Variant) -> &'static str {
         raft::Variant::CommitOldTerm => "commit-old-term",
         raft::Variant::LeaseIgnoresDrift => "lease-ignores-drift",
         raft::Variant::OneStepMembership => "one-step-membership",
+        raft::Variant::LeaderCountsUnsyncedWrites => "leader-counts-unsynced",
     }
 }
 

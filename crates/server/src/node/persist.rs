@@ -58,7 +58,7 @@ impl Node {
     /// Encode and submit the writes gathered so far as one job; they are drained from `fx`.
     pub(super) fn submit_writes(&mut self) -> Result<Job, String> {
         let submitted = Instant::now();
-        let log_through = last_log_point(&self.fx.writes);
+        let log_through = Write::last_log_point(&self.fx.writes);
         let has_snapshot = self
             .fx
             .writes
@@ -170,15 +170,6 @@ impl Node {
         error!(target: "wal", node = self.config.id.0, error = %why, "WAL failure");
         why
     }
-}
-
-/// The (index, term) of the last entry appended, or snapshot point written, by `writes`.
-fn last_log_point(writes: &[Write]) -> Option<(u64, u64)> {
-    writes.iter().rev().find_map(|w| match w {
-        Write::Append(entries) => entries.last().map(|e| (e.index, e.term)),
-        Write::Snapshot(s) => Some((s.meta.index, s.meta.term)),
-        Write::HardState(_) => None,
-    })
 }
 
 /// For each `Write::Snapshot` in `writes`, in order: "installed" if the batch's outputs restore

@@ -19,7 +19,9 @@
 //!   minority unless the config asks for chaos). Scripted crashes obey the script, not the bound.
 //! - A restarted node is built from its slot's disk and nothing else: the disk only ever
 //!   changed through `P::persist` of the writes the node emitted.
-//! - A crash stops the node's tick chain (the next tick carries the old incarnation).
+//! - A crash stops the node's tick chain (the next tick carries the old incarnation), and
+//!   empties its DiskQueue: unsynced writes never reach the disk, held messages never leave.
+//!   Its pending Fsync event carries the old incarnation and completes nothing.
 
 use distributed_core::{NodeId, Protocol, Rng};
 
@@ -91,14 +93,20 @@ impl<P: Protocol> Simulation<P> {
     }
 
     /// Crash `id` now: its volatile state is gone, its disk stays. No-op if already down.
+    /// Writes still waiting for their fsync are gone too, and the messages held for them
+    /// never leave (thesis §10.2.1: what a leader sent before its own copy was durable).
     pub(super) fn crash(&mut self, id: NodeId) -> Option<NodeId> {
         let slot = &mut self.slots[index(id)];
         slot.node.take()?;
+        let (lost_writes, lost_held) = slot.unsynced.clear();
         self.stats.crashes += 1;
+        self.stats.writes_lost += lost_writes as u64;
         if self.recorder.active() {
             self.recorder.push(Record::Crash {
                 at: self.now,
                 node: id,
+                lost_writes,
+                lost_held,
             });
         }
         Some(id)

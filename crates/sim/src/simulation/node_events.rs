@@ -9,6 +9,7 @@
 //!                    └─► node.input(input) ────┘     2. send each message (below)
 //!                                                    3. each output ─► trace, Workload,
 //!                                                       Invariant::on_output
+//!                           node.overlaps_writes()? ─► fsync.rs instead (contract step 5)
 //!   send: unknown receiver or in_flight_max reached ─► drop(overflow)
 //!         loss odds ─► drop(lost)
 //!         duplicate odds ─► a copy with its own delay
@@ -165,7 +166,7 @@ impl<P: Protocol> Simulation<P> {
     }
 
     /// Carry out node `id`'s effects in contract order, then hand the buffer back for reuse.
-    fn apply(&mut self, id: NodeId, mut fx: Effects<P>) -> Result<(), Failure> {
+    pub(super) fn apply(&mut self, id: NodeId, mut fx: Effects<P>) -> Result<(), Failure> {
         let result = self.apply_in_order(id, &mut fx);
         fx.clear();
         self.effects = fx;
@@ -173,17 +174,38 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn apply_in_order(&mut self, id: NodeId, fx: &mut Effects<P>) -> Result<(), Failure> {
-        let i = index(id);
+        if self.slots[index(id)]
+            .node
+            .as_ref()
+            .is_some_and(P::overlaps_writes)
+        {
+            return self.apply_overlapped(id, fx); // contract step 5: fsync.rs
+        }
         for write in &fx.writes {
-            P::persist(&mut self.slots[i].disk, write);
-            for inv in &mut self.invariants {
-                inv.on_write(id, write)
-                    .map_err(|m| failure(inv.as_ref(), m))?;
-            }
+            self.persist_write(id, write)?;
         }
         for env in fx.messages.drain(..) {
             self.send(env);
         }
+        self.note_and_deliver(id, fx)
+    }
+
+    /// Put one write on node `id`'s disk, and show it to every invariant.
+    pub(super) fn persist_write(&mut self, id: NodeId, write: &P::Write) -> Result<(), Failure> {
+        P::persist(&mut self.slots[index(id)].disk, write);
+        for inv in &mut self.invariants {
+            inv.on_write(id, write)
+                .map_err(|m| failure(inv.as_ref(), m))?;
+        }
+        Ok(())
+    }
+
+    /// Trace the notes, then hand every output to the trace, the workload and the invariants.
+    pub(super) fn note_and_deliver(
+        &mut self,
+        id: NodeId,
+        fx: &mut Effects<P>,
+    ) -> Result<(), Failure> {
         for text in fx.notes.take() {
             let (at, node) = (self.now, id);
             self.recorder.push(Record::Note { at, node, text });
@@ -209,7 +231,7 @@ impl<P: Protocol> Simulation<P> {
     }
 
     /// Put a message on the wire: maybe lose it, maybe copy it, delay every copy.
-    fn send(&mut self, env: Envelope<P::Message>) {
+    pub(super) fn send(&mut self, env: Envelope<P::Message>) {
         self.stats.messages_sent += 1;
         let known = (1..=self.slots.len() as u64).contains(&env.to.0);
         if !known || self.queue.in_flight() >= self.config.network.in_flight_max {
