@@ -26,6 +26,7 @@
 
 use distributed_core::NodeId;
 
+use crate::config::Variant;
 use crate::log::{Entry, Index, Term, INDEX_MAX};
 use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, Round};
 use crate::node::Raft;
@@ -60,6 +61,12 @@ impl Raft {
             let point = (self.log.snapshot_term(), self.log.snapshot_index());
             return out.note(format_args!(
                 "ignored {msg} from {from}: malformed, its entries after our snapshot point {point:?} have a lower term"
+            ));
+        }
+        if let Some(index) = self.overwrites_committed(&msg) {
+            let commit = self.commit_index;
+            return out.note(format_args!(
+                "ignored {msg} from {from}: malformed, its entry at {index} differs from ours, which is committed (commit index {commit}); a leader holds every committed entry (§5.4.1)"
             ));
         }
         let round = msg.round;
@@ -117,6 +124,31 @@ impl Raft {
             && (msg.entries.iter())
                 .find(|e| e.index > point)
                 .is_some_and(|e| e.term < point_term)
+    }
+
+    /// The first of the message's entries that conflicts with one we hold at or below our
+    /// commit index. A legitimate leader holds every committed entry (Leader Completeness,
+    /// §5.4.1), so it never sends one; storing it would truncate committed entries and leave
+    /// `commit_index` past the log's end. Entries inside the snapshot are `contradicts_snapshot`'s.
+    ///
+    /// Not under the variants that break Leader Completeness on purpose: there a follower obeys
+    /// as Raft's rules say, so the simulator's invariants see the overwrite the variant causes
+    /// (Figure 8), instead of a follower quietly refusing it.
+    fn overwrites_committed(&self, msg: &AppendEntries) -> Option<Index> {
+        let guarded = match self.config.variant {
+            Variant::Correct | Variant::LeaseIgnoresDrift => true,
+            Variant::CommitOldTerm
+            | Variant::OneStepMembership
+            | Variant::LeaderCountsUnsyncedWrites => false,
+        };
+        if !guarded {
+            return None;
+        }
+        let (point, commit) = (self.log.snapshot_index(), self.commit_index);
+        (msg.entries.iter())
+            .filter(|e| e.index > point && e.index <= commit)
+            .find(|e| self.log.term_at(e.index).is_some_and(|t| t != e.term))
+            .map(|e| e.index)
     }
 
     /// §7: entries at or below our snapshot point are committed and inside the snapshot, so

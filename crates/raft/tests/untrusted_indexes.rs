@@ -130,3 +130,42 @@ fn append_entries_past_index_max_are_dropped() {
     );
     assert_eq!(follower.last_index(), INDEX_MAX);
 }
+
+#[test]
+fn an_append_that_would_overwrite_a_committed_entry_is_dropped_not_stored() {
+    // Fuzz finding (peer_frame): a forged AppendEntries of a higher term replaced entry 2,
+    // which this follower had already seen committed. Storing it truncated the log below
+    // commit_index, and the next snapshot at the applied index found no entry there. No
+    // legitimate leader lacks a committed entry (Leader Completeness, §5.4.1): drop it.
+    let mut follower = node_from(1, 3, &common::disk_with(1, &[1, 1, 1]), |_| {});
+    let learn_commit = Message::AppendEntries(AppendEntries {
+        term: 1,
+        prev_log_index: 3,
+        prev_log_term: 1,
+        entries: vec![],
+        leader_commit: 3,
+        round: 1,
+    });
+    step(&mut follower, 2, learn_commit);
+    assert_eq!(follower.commit_index(), 3);
+    let forged = Message::AppendEntries(AppendEntries {
+        term: 2,
+        prev_log_index: 1,
+        prev_log_term: 1,
+        entries: vec![Entry::normal(2, 2, Bytes::from_static(b"other"))],
+        leader_commit: 1,
+        round: 1,
+    });
+    let mut ready = Ready::with_notes();
+    follower.step(NodeId(3), forged, &mut ready);
+    assert!(
+        !ready
+            .writes
+            .iter()
+            .any(|w| matches!(w, raft::Write::Append(_))),
+        "no entry stored"
+    );
+    assert_eq!((follower.last_index(), follower.commit_index()), (3, 3));
+    let notes = ready.notes.lines().join("\n");
+    assert!(notes.contains("which is committed"), "{notes}");
+}
