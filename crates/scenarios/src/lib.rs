@@ -25,6 +25,7 @@
 //!
 //! ```text
 //! lib.rs      this map
+//! batch.rs    run_parallel: the worker pool every adapter's seed runners share (Tally)
 //! faults.rs   FaultProfile (--faults) and parse_seeds (--seeds): shared by every adapter
 //! progress.rs SeedProgress: seeds done and failing so far, read by a host while a batch runs
 //! raft/       Raft alone: Figure 3's safety properties, a proposing client, membership changes
@@ -40,6 +41,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod faults;
 pub mod progress;
 pub mod raft;

@@ -26,8 +26,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::ops::Range;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use distributed_core::NodeId;
 use raft::{Index, Output, Raft, Role};
@@ -39,6 +38,7 @@ use super::invariants::{
 use super::options::{RaftSimOptions, MEMBERSHIP_CHANGE_INTERVAL_UNITS};
 use super::reconfig::{ConfigAgreement, MembershipDriver};
 use super::snapshots::{Compacting, SnapshotSafety};
+use crate::batch::{self, Mode, Tally};
 use crate::progress::SeedProgress;
 use sim::config::{ConfigError, TraceLevel};
 use sim::hooks::Invariant;
@@ -48,9 +48,6 @@ use sim::Simulation;
 
 /// How long the client waits for its leader to report a commit before trying elsewhere.
 const CLIENT_STALL_UNITS: u64 = 3_000;
-
-/// Upper bound on worker threads, whatever the caller asks.
-const THREADS_MAX: usize = 256;
 
 /// The leader hook: the node that leads the highest term (a stale leader may still think it
 /// leads an older one).
@@ -328,42 +325,32 @@ pub fn run_seeds_with_progress(
     threads: usize,
     progress: &SeedProgress,
 ) -> Summary {
-    let started = Instant::now();
     let mut opts = opts.clone();
     opts.trace = TraceLevel::Off;
-    let len = seeds.end.saturating_sub(seeds.start);
-    let next = AtomicU64::new(0);
-    let workers = threads.clamp(1, THREADS_MAX);
-    let mut summary = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut part = Summary::default();
-                    loop {
-                        // An offset, not a seed: it cannot wrap around `u64::MAX` into seed 0.
-                        let offset = next.fetch_add(1, Ordering::Relaxed);
-                        if offset >= len {
-                            return part;
-                        }
-                        let r = run_seed(seeds.start + offset, &opts);
-                        progress.record(r.violation().is_some());
-                        part.absorb(r);
-                    }
-                })
-            })
-            .collect();
-        let mut total = Summary::default();
-        for h in handles {
-            total.merge(
-                h.join()
-                    .expect("a simulation worker panicked outside a run"),
-            );
-        }
-        total
-    });
-    summary.violations.sort_by_key(|r| r.seed());
-    summary.elapsed = started.elapsed();
-    summary
+    batch::run_parallel(seeds, threads, Mode::Every, progress, |seed| {
+        run_seed(seed, &opts)
+    })
+}
+
+impl Tally for Summary {
+    type Seed = SeedReport;
+
+    fn failed(seed: &SeedReport) -> bool {
+        seed.violation().is_some()
+    }
+
+    fn absorb(&mut self, seed: SeedReport) {
+        Summary::absorb(self, seed);
+    }
+
+    fn merge(&mut self, other: Summary) {
+        Summary::merge(self, other);
+    }
+
+    fn finish(&mut self, elapsed: Duration) {
+        self.violations.sort_by_key(|r| r.seed());
+        self.elapsed = elapsed;
+    }
 }
 
 /// The lowest seed of `seeds` whose run breaks an invariant, if any, using up to `threads`
@@ -376,33 +363,10 @@ pub fn first_violation(
 ) -> Option<SeedReport> {
     let mut opts = opts.clone();
     opts.trace = TraceLevel::Off;
-    let len = seeds.end.saturating_sub(seeds.start);
-    let next = AtomicU64::new(0);
-    let lowest_failing = AtomicU64::new(u64::MAX);
-    let found = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads.clamp(1, THREADS_MAX))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine: Option<SeedReport> = None;
-                    loop {
-                        let offset = next.fetch_add(1, Ordering::Relaxed);
-                        if offset >= len || offset >= lowest_failing.load(Ordering::Relaxed) {
-                            return mine;
-                        }
-                        let r = run_seed(seeds.start + offset, &opts);
-                        if r.violation().is_some() {
-                            lowest_failing.fetch_min(offset, Ordering::Relaxed);
-                            mine = mine.or(Some(r));
-                        }
-                    }
-                })
-            })
-            .collect();
-        let all: Vec<SeedReport> = handles
-            .into_iter()
-            .filter_map(|h| h.join().expect("worker panicked"))
-            .collect();
-        all
-    });
-    found.into_iter().min_by_key(|r| r.seed())
+    let progress = SeedProgress::default();
+    let summary: Summary =
+        batch::run_parallel(seeds, threads, Mode::FirstFailure, &progress, |seed| {
+            run_seed(seed, &opts)
+        });
+    summary.violations.into_iter().next()
 }

@@ -18,19 +18,16 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::coverage::Coverage;
 use super::ops::OpCounts;
 use super::options::RaftKvOptions;
 use super::runner::{run_seed, KvFailure, KvSeedReport};
+use crate::batch::{self, Mode, Tally};
 use crate::progress::SeedProgress;
 use sim::config::TraceLevel;
 use sim::report::Stats;
-
-/// Upper bound on worker threads, whatever the caller asks.
-const THREADS_MAX: usize = 256;
 
 /// How many failing or unknown seeds a summary lists before it abbreviates.
 const LISTED_SEEDS_MAX: usize = 20;
@@ -239,7 +236,7 @@ pub fn run_seeds_with_progress(
     threads: usize,
     progress: &SeedProgress,
 ) -> KvSummary {
-    run_parallel(seeds, opts, threads, false, progress)
+    run_parallel(seeds, opts, threads, Mode::Every, progress)
 }
 
 /// The lowest seed of `seeds` that fails (invariant, linearizability or unexpected reply), if
@@ -250,56 +247,47 @@ pub fn first_failure(
     opts: &RaftKvOptions,
     threads: usize,
 ) -> Option<KvSeedReport> {
-    run_parallel(seeds, opts, threads, true, &SeedProgress::default())
-        .lowest_failure
-        .map(|b| *b)
+    run_parallel(
+        seeds,
+        opts,
+        threads,
+        Mode::FirstFailure,
+        &SeedProgress::default(),
+    )
+    .lowest_failure
+    .map(|b| *b)
 }
 
 fn run_parallel(
     seeds: Range<u64>,
     opts: &RaftKvOptions,
     threads: usize,
-    stop_at_first: bool,
+    mode: Mode,
     progress: &SeedProgress,
 ) -> KvSummary {
-    let started = Instant::now();
     let mut opts = opts.clone();
     opts.trace = TraceLevel::Off;
-    let len = seeds.end.saturating_sub(seeds.start);
-    let next = AtomicU64::new(0);
-    let lowest_failing = AtomicU64::new(u64::MAX);
-    let worker = || {
-        let mut part = KvSummary::default();
-        loop {
-            // An offset, not a seed: it cannot wrap around `u64::MAX` into seed 0.
-            let offset = next.fetch_add(1, Ordering::Relaxed);
-            if offset >= len || (stop_at_first && offset >= lowest_failing.load(Ordering::Relaxed))
-            {
-                return part;
-            }
-            let r = run_seed(seeds.start + offset, &opts);
-            if r.failure().is_some() {
-                lowest_failing.fetch_min(offset, Ordering::Relaxed);
-            }
-            progress.record(r.failure().is_some());
-            part.absorb(r);
-        }
-    };
-    let mut summary = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads.clamp(1, THREADS_MAX))
-            .map(|_| scope.spawn(worker))
-            .collect();
-        let mut total = KvSummary::default();
-        for h in handles {
-            total.merge(
-                h.join()
-                    .expect("a simulation worker panicked outside a run"),
-            );
-        }
-        total
-    });
-    summary.failures.sort_by_key(|(seed, _, _)| *seed);
-    summary.unknown_seeds.sort_unstable();
-    summary.elapsed = started.elapsed();
-    summary
+    batch::run_parallel(seeds, threads, mode, progress, |seed| run_seed(seed, &opts))
+}
+
+impl Tally for KvSummary {
+    type Seed = KvSeedReport;
+
+    fn failed(seed: &KvSeedReport) -> bool {
+        seed.failure().is_some()
+    }
+
+    fn absorb(&mut self, seed: KvSeedReport) {
+        KvSummary::absorb(self, seed);
+    }
+
+    fn merge(&mut self, other: KvSummary) {
+        KvSummary::merge(self, other);
+    }
+
+    fn finish(&mut self, elapsed: Duration) {
+        self.failures.sort_by_key(|(seed, _, _)| *seed);
+        self.unknown_seeds.sort_unstable();
+        self.elapsed = elapsed;
+    }
 }
