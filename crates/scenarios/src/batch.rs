@@ -116,7 +116,7 @@ mod tests {
     impl Tally for Seen {
         type Seed = u64;
         fn failed(seed: &u64) -> bool {
-            seed % 7 == 0
+            seed.is_multiple_of(7)
         }
         fn absorb(&mut self, seed: u64) {
             self.0.push(seed);
