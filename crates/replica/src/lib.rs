@@ -3,11 +3,13 @@
 //! One replica of the replicated key-value store: a Raft node and a [`StateMachine`] behind one
 //! [`Protocol`], so the simulator and the server drive it exactly like a bare Raft node.
 //!
-//! The state machine is the `kv` crate's, and this crate is the only place where Raft and it
-//! meet: `kv` knows no consensus protocol. Applying, snapshotting and restoring go through the
-//! [`distributed_core::Machine`] seam, the one Multi-Paxos and PBFT replicas drive next; what
-//! is KV-specific here is the request path (which commands are read-only, how a request
-//! becomes an entry), which the replicas of the other cores share as they arrive.
+//! The state machine is the `kv` crate's, and this crate is the only place where a consensus
+//! core and it meet: `kv` knows no consensus protocol. Applying, snapshotting and restoring go
+//! through the [`distributed_core::Machine`] seam. Raft gets `KvReplica` (below), with the
+//! paths only Raft has (membership, leader write overlap, ReadIndex and leases, active
+//! expiry); every other core that orders entries (Multi-Paxos, PBFT) gets the one
+//! [`ordered::OrderedReplica`], through the small [`ordered::OrderingCore`] seam: one kv
+//! machine, three logs, no copy of the request path per protocol.
 //!
 //! Raft agrees on the order of opaque entries; this layer turns client requests into entries
 //! and committed entries back into client replies (Raft §8, "Client interaction"):
@@ -81,6 +83,8 @@
 //! noop.rs     writes that would change nothing, answered on the read path by the leader
 //! compact.rs  snapshots past a log threshold, restore on RestoreSnapshot and restart (§7)
 //! expiry.rs   active expiry: the leader's clock becomes DISTRIBUTED.EXPIRE entries
+//! ordered/    OrderedReplica<C>: the same kv machine on any core that orders entries
+//!             (Multi-Paxos, PBFT) through the OrderingCore seam
 //! ```
 
 #![forbid(unsafe_code)]
@@ -91,6 +95,7 @@ mod expiry;
 mod flow;
 mod io;
 mod noop;
+pub mod ordered;
 mod read;
 
 use std::collections::BTreeMap;
