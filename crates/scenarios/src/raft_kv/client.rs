@@ -45,9 +45,11 @@
 use std::collections::BTreeMap;
 
 use check::{History, HistoryBuilder, OpId};
+use distributed_core::Protocol;
 use distributed_core::{NodeId, Rng, SeededRng};
 use kv::Request;
-use replica::{Input, KvReplica, Outcome, Output};
+use replica::ordered::{OrderedReplica, OrderingCore};
+use replica::{KvReplica, Outcome, Output};
 
 use super::ops::{self, KeySpace, Memory, OpCounts};
 use super::options::RaftKvOptions;
@@ -76,6 +78,74 @@ const UNEXPECTED_KEPT_MAX: usize = 8;
 
 /// A time that never comes: a retired client's next action.
 const NEVER: Time = Time::MAX;
+
+/// A node the KV clients can talk to: any protocol that answers `replica::Output`s and takes
+/// a request as an input. Raft's `KvReplica` and every `OrderedReplica` (Multi-Paxos, PBFT)
+/// are one, so one client, one history and one checker serve all three logs.
+pub trait KvNode: Protocol<Output = Output> {
+    /// The input that hands `request` to a node, tagged `tag`.
+    fn request(tag: u64, request: Request, random_seed: u64) -> Self::Input;
+}
+
+impl KvNode for KvReplica {
+    fn request(tag: u64, request: Request, random_seed: u64) -> replica::Input {
+        replica::Input::Request {
+            tag,
+            request,
+            random_seed,
+        }
+    }
+}
+
+impl<C: OrderingCore> KvNode for OrderedReplica<C> {
+    fn request(tag: u64, request: Request, random_seed: u64) -> replica::ordered::Input {
+        OrderedReplica::<C>::request(tag, request, random_seed)
+    }
+}
+
+/// What the clients need to know about a run, whatever the protocol under them.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientSettings {
+    /// How many clients.
+    pub(crate) clients: usize,
+    /// Keys and op mix.
+    pub(crate) keys: KeySpace,
+    /// How long a send may go unanswered before the client resends elsewhere.
+    pub(crate) timeout_units: Time,
+    /// The longest think time between ops, and the base of backoffs.
+    pub(crate) think_units_max: Time,
+    /// Sends per op before the client gives up on it.
+    pub(crate) attempts_max: u32,
+    /// Ops per client over the run.
+    pub(crate) ops_per_client_max: u64,
+    /// Odds, per million, that a read goes to a random node instead of the guessed leader.
+    pub(crate) follower_reads_per_million: u32,
+    /// Reads go through the log, so only the leader answers them.
+    pub(crate) reads_via_log: bool,
+    /// No new op starts at or after this time.
+    pub(crate) issue_until: Time,
+}
+
+impl RaftKvOptions {
+    /// The clients' settings these options ask for.
+    pub(crate) fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            clients: self.clients,
+            keys: KeySpace {
+                string_keys: self.string_keys,
+                counter_keys: self.counter_keys,
+                volatile_reads: !self.faults.has(FaultProfile::Skew),
+            },
+            timeout_units: self.client_timeout_units,
+            think_units_max: self.think_units_max,
+            attempts_max: self.op_attempts_max,
+            ops_per_client_max: self.ops_per_client_max,
+            follower_reads_per_million: self.effective_follower_reads_per_million(),
+            reads_via_log: self.read_path == ReadPath::Log,
+            issue_until: self.issue_until_units(),
+        }
+    }
+}
 
 /// The send of an op that is waiting for an answer.
 #[derive(Clone, Copy, Debug)]
@@ -205,8 +275,9 @@ pub(crate) struct KvClients {
 impl KvClients {
     /// `opts.clients` clients with sessions `1..=clients`, all due at time 0; the run's
     /// `seed` decides the read seeds.
-    pub(crate) fn new(seed: u64, opts: &RaftKvOptions, wall_clocks: WallClocks) -> Self {
-        let clients = (1..=opts.clients as u64)
+    pub(crate) fn new(seed: u64, settings: ClientSettings, wall_clocks: WallClocks) -> Self {
+        let n = settings.clients as u64;
+        let clients = (1..=n)
             .map(|client_id| Client {
                 client_id,
                 seq: 0,
@@ -220,25 +291,19 @@ impl KvClients {
             .collect();
         KvClients {
             clients,
-            slot_of: (1..=opts.clients as u64)
-                .map(|c| (c, c as usize - 1))
-                .collect(),
-            keys: KeySpace {
-                string_keys: opts.string_keys,
-                counter_keys: opts.counter_keys,
-                volatile_reads: !opts.faults.has(FaultProfile::Skew),
-            },
+            slot_of: (1..=n).map(|c| (c, c as usize - 1)).collect(),
+            keys: settings.keys,
             history: HistoryBuilder::new(),
             abandoned: BTreeMap::new(),
-            next_client_id: opts.clients as u64 + 1,
+            next_client_id: n + 1,
             last_sent: None,
-            timeout_units: opts.client_timeout_units,
-            think_units_max: opts.think_units_max,
-            attempts_max: opts.op_attempts_max,
-            ops_per_client_max: opts.ops_per_client_max,
-            follower_reads_per_million: opts.effective_follower_reads_per_million(),
-            reads_via_log: opts.read_path == ReadPath::Log,
-            issue_until: opts.issue_until_units(),
+            timeout_units: settings.timeout_units,
+            think_units_max: settings.think_units_max,
+            attempts_max: settings.attempts_max,
+            ops_per_client_max: settings.ops_per_client_max,
+            follower_reads_per_million: settings.follower_reads_per_million,
+            reads_via_log: settings.reads_via_log,
+            issue_until: settings.issue_until,
             counts: OpCounts::default(),
             unexpected: Vec::new(),
             wall_clocks,
@@ -286,12 +351,12 @@ impl KvClients {
     }
 
     /// Client `i` acts: resend its op, give it up, start a new one, or retire.
-    fn act(
+    fn act<P: KvNode>(
         &mut self,
         i: usize,
-        view: &ClusterView<KvReplica>,
+        view: &ClusterView<P>,
         rng: &mut SeededRng,
-    ) -> Option<(NodeId, Input)> {
+    ) -> Option<(NodeId, P::Input)> {
         let now = view.now();
         let over_budget = self.clients[i]
             .op
@@ -332,14 +397,8 @@ impl KvClients {
             body,
         };
         self.last_sent = Some((i, op.attempt));
-        Some((
-            target,
-            Input::Request {
-                tag: tag.encode(),
-                request,
-                random_seed: self.read_seeds.next_u64(),
-            },
-        ))
+        let random_seed = self.read_seeds.next_u64();
+        Some((target, P::request(tag.encode(), request, random_seed)))
     }
 
     /// Start client `i`'s next op, if it may; false once it is done issuing.
@@ -523,8 +582,8 @@ impl KvClients {
     }
 }
 
-impl Workload<KvReplica> for KvClients {
-    fn poll(&mut self, view: &ClusterView<KvReplica>, rng: &mut SeededRng) -> WorkloadStep<Input> {
+impl<P: KvNode> Workload<P> for KvClients {
+    fn poll(&mut self, view: &ClusterView<P>, rng: &mut SeededRng) -> WorkloadStep<P::Input> {
         let now = view.now();
         self.last_sent = None;
         self.expire(now);

@@ -25,7 +25,7 @@ use check::{Budget, CheckResult, Checker, History};
 use distributed_core::{NodeId, SeededRng};
 use replica::{Input as ReplicaInput, KvReplica, Output as ReplicaOutput};
 
-use super::client::KvClients;
+use super::client::{KvClients, KvNode};
 use super::coverage::{Coverage, CoverageProbe};
 use super::invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
 use super::ops::OpCounts;
@@ -45,23 +45,19 @@ use sim::Simulation;
 pub const DIGEST_EVERY_ENTRIES: u64 = 16;
 
 /// The clients, shared: the simulation drives them, the runner reads their history after.
-struct SharedClients(Rc<RefCell<KvClients>>);
+pub(crate) struct SharedClients(pub(crate) Rc<RefCell<KvClients>>);
 
-impl Workload<KvReplica> for SharedClients {
-    fn poll(
-        &mut self,
-        view: &ClusterView<KvReplica>,
-        rng: &mut SeededRng,
-    ) -> WorkloadStep<ReplicaInput> {
+impl<P: KvNode> Workload<P> for SharedClients {
+    fn poll(&mut self, view: &ClusterView<P>, rng: &mut SeededRng) -> WorkloadStep<P::Input> {
         self.0.borrow_mut().poll(view, rng)
     }
 
     fn on_output(&mut self, node: NodeId, output: &ReplicaOutput, now: Time) {
-        self.0.borrow_mut().on_output(node, output, now);
+        <KvClients as Workload<P>>::on_output(&mut self.0.borrow_mut(), node, output, now);
     }
 
     fn on_input_dropped(&mut self, node: NodeId, now: Time) {
-        self.0.borrow_mut().on_input_dropped(node, now);
+        <KvClients as Workload<P>>::on_input_dropped(&mut self.0.borrow_mut(), node, now);
     }
 }
 
@@ -106,7 +102,7 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
     let wall_clocks = WallClocks::new(seed, opts);
     let clients = Rc::new(RefCell::new(KvClients::new(
         seed,
-        opts,
+        opts.client_settings(),
         wall_clocks.clone(),
     )));
     let agreement = ReplicaAgreement::new(n, DIGEST_EVERY_ENTRIES);
