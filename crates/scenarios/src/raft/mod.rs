@@ -43,6 +43,7 @@ pub use client::Client;
 pub use invariants::{
     CommitMonotonic, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
 };
+pub(crate) use options::apply_profile;
 pub use options::{
     parse_variant, variant_needs, RaftSimOptions, APPEND_BATCHES, MEMBERSHIP_CHANGE_INTERVAL_UNITS,
     SNAPSHOT_CHUNK_BYTES, SNAPSHOT_THRESHOLDS,

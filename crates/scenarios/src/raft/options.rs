@@ -194,25 +194,31 @@ impl RaftSimOptions {
         c.recent_events = self.recent_events;
         c.network.delay_units_min = 5;
         c.network.delay_units_max = 30;
-        let f = self.faults;
-        if f.has(FaultProfile::Network) {
-            c.network = network_faults();
-        }
-        if f.has(FaultProfile::Partitions) {
-            c.partitions = Some(partition_faults());
-        }
-        if f.has(FaultProfile::Crashes) {
-            let chaos = (f == FaultProfile::Chaos).then(|| self.slots().saturating_sub(1));
-            c.crashes = Some(crash_faults(chaos));
-        }
-        if f.has(FaultProfile::Skew) {
-            c.clock = ClockSkew {
-                tick_period_units_min: 80,
-                tick_period_units_max: 120,
-                drift_per_million: 20_000,
-            };
-        }
+        apply_profile(&mut c, self.faults, self.slots());
         c
+    }
+}
+
+/// Turn on `profile`'s faults in `c`, a cluster of `slots` nodes, as the table in the module
+/// docs says. Shared with the adapters on the same time scale (a tick of about 100 units):
+/// Multi-Paxos runs under exactly Raft's faults, so their figures compare.
+pub(crate) fn apply_profile(c: &mut SimConfig, profile: FaultProfile, slots: usize) {
+    if profile.has(FaultProfile::Network) {
+        c.network = network_faults();
+    }
+    if profile.has(FaultProfile::Partitions) {
+        c.partitions = Some(partition_faults());
+    }
+    if profile.has(FaultProfile::Crashes) {
+        let chaos = (profile == FaultProfile::Chaos).then(|| slots.saturating_sub(1));
+        c.crashes = Some(crash_faults(chaos));
+    }
+    if profile.has(FaultProfile::Skew) {
+        c.clock = ClockSkew {
+            tick_period_units_min: 80,
+            tick_period_units_max: 120,
+            drift_per_million: 20_000,
+        };
     }
 }
 
