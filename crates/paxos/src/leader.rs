@@ -117,8 +117,15 @@ impl Paxos {
             out.send(me, to, accept.into());
         }
         let leader = self.role.leader_mut().expect("only a leader proposes");
-        let acks = BTreeSet::from([me]);
-        let fresh = leader.proposals.insert(slot, Proposal { value, acks });
+        let (acks, sent_at) = (BTreeSet::from([me]), self.ticks);
+        let fresh = leader.proposals.insert(
+            slot,
+            Proposal {
+                value,
+                acks,
+                sent_at,
+            },
+        );
         assert!(
             fresh.is_none(),
             "one value per slot per ballot: slot {slot}"
@@ -184,7 +191,11 @@ impl Paxos {
         }
         leader.heartbeat_elapsed = 0;
         let (me, ballot, commit) = (self.config.id, leader.ballot, self.chosen_through);
-        for (&slot, p) in leader.proposals.iter().take(window) {
+        let now = self.ticks;
+        let stale = leader.proposals.iter_mut();
+        let stale = stale.filter(|(_, p)| now - p.sent_at >= heartbeat);
+        for (&slot, p) in stale.take(window) {
+            p.sent_at = now;
             for &to in self.config.nodes.iter().filter(|n| !p.acks.contains(n)) {
                 let value = p.value.clone();
                 let accept = Accept {

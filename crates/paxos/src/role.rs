@@ -60,6 +60,9 @@ pub(crate) struct Proposal {
     pub(crate) value: Value,
     /// Acceptors that accepted it (this node included once it wrote its own accept).
     pub(crate) acks: BTreeSet<NodeId>,
+    /// The leader's tick when the Accepts last went out: a heartbeat resends only older ones,
+    /// not those a proposal sent a moment ago.
+    pub(crate) sent_at: Tick,
 }
 
 /// A leader's phase 2 state.
