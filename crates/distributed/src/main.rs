@@ -40,6 +40,7 @@ mod node_cmd;
 mod progress;
 mod sim_cmd;
 mod sim_kv;
+mod sim_paxos;
 mod status_cmd;
 
 use std::process::ExitCode;

@@ -38,6 +38,11 @@ pub enum ProtocolName {
     /// The replicated key-value store (Raft + KV state machine) under simulated clients whose
     /// history is checked for linearizability.
     RaftKv,
+    /// Multi-Paxos alone: a stable leader, phase 1 once per leader, phase 2 per slot.
+    Paxos,
+    /// The replicated key-value store on Multi-Paxos: the same KV machine, clients and
+    /// linearizability checker as raft-kv.
+    PaxosKv,
 }
 
 impl fmt::Display for ProtocolName {
@@ -45,6 +50,8 @@ impl fmt::Display for ProtocolName {
         f.write_str(match self {
             ProtocolName::Raft => "raft",
             ProtocolName::RaftKv => "raft-kv",
+            ProtocolName::Paxos => "paxos",
+            ProtocolName::PaxosKv => "paxos-kv",
         })
     }
 }
@@ -73,9 +80,18 @@ pub struct SimArgs {
     /// `leader-counts-unsynced` (with --leader-writes-in-parallel: the leader counts its own
     /// copy toward a commit before its fsync, thesis §10.2.1); with raft-kv also
     /// `stale-follower-reads`, `ack-before-commit`, and `lease-ignores-drift` (with
-    /// `--reads lease`: a lease that ignores clock drift, thesis §6.4.1).
+    /// `--reads lease`: a lease that ignores clock drift, thesis §6.4.1). Paxos:
+    /// `accept-own-value` (a new leader ignores the values in its promises) and
+    /// `small-phase1-quorum` (phase 1 with a quorum that misses some phase-2 quorum).
     #[arg(long, default_value = "correct")]
     pub variant: String,
+    /// paxos: phase-1 quorum size (default a majority). Flexible Paxos (Howard et al. 2016):
+    /// any sizes with Q1 + Q2 > nodes are safe; others are refused.
+    #[arg(long, value_name = "Q1")]
+    pub phase1_quorum: Option<usize>,
+    /// paxos: phase-2 quorum size (default a majority): how many acceptors choose a value.
+    #[arg(long, value_name = "Q2")]
+    pub phase2_quorum: Option<usize>,
     /// raft-kv: how read-only commands are served: `log` (a log entry each), `read-index`
     /// (a heartbeat round per batch, followers too; the default) or `lease` (no round while
     /// the leader's lease holds).
@@ -145,13 +161,18 @@ pub(crate) fn parse_tick_periods(s: &str) -> Result<(u64, u64), String> {
 pub fn run(args: SimArgs) -> u8 {
     match args.protocol {
         ProtocolName::Raft => run_raft(args),
-        ProtocolName::RaftKv => crate::sim_kv::run(args),
+        ProtocolName::RaftKv | ProtocolName::PaxosKv => crate::sim_kv::run(args),
+        ProtocolName::Paxos => crate::sim_paxos::run(args),
     }
 }
 
 fn run_raft(args: SimArgs) -> u8 {
     if args.history.is_some() {
         eprintln!("error: --history needs --protocol raft-kv (plain raft has no client history)");
+        return 2;
+    }
+    if let Some(flag) = paxos_only_flag(&args) {
+        eprintln!("error: {flag} needs --protocol paxos");
         return 2;
     }
     let kv_only = [
@@ -196,6 +217,17 @@ fn run_raft(args: SimArgs) -> u8 {
     }
 }
 
+/// A Paxos flag given to another protocol, by name.
+pub(crate) fn paxos_only_flag(args: &SimArgs) -> Option<&'static str> {
+    [
+        ("--phase1-quorum", args.phase1_quorum.is_some()),
+        ("--phase2-quorum", args.phase2_quorum.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, given)| *given)
+    .map(|(flag, _)| flag)
+}
+
 /// The command that reproduces `seed` with the same options, printed after every violation.
 pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
     let mut cmd = format!(
@@ -208,7 +240,13 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
     if args.leader_writes_in_parallel {
         cmd += " --leader-writes-in-parallel";
     }
-    if args.protocol == ProtocolName::RaftKv {
+    if let Some(q) = args.phase1_quorum {
+        cmd += &format!(" --phase1-quorum {q}");
+    }
+    if let Some(q) = args.phase2_quorum {
+        cmd += &format!(" --phase2-quorum {q}");
+    }
+    if matches!(args.protocol, ProtocolName::RaftKv | ProtocolName::PaxosKv) {
         cmd += &format!(" --clients {} --reads {}", args.clients, read_path(args));
         if let Some((min, max)) = args.tick_periods {
             cmd += &format!(" --tick-periods {min}..{max}");
@@ -250,8 +288,10 @@ pub(crate) fn threads(args: &SimArgs) -> usize {
 /// The first line of a seed-range run, naming everything that decides the result.
 pub(crate) fn header(args: &SimArgs) -> String {
     let clients = match args.protocol {
-        ProtocolName::RaftKv => format!(" clients={} reads={}", args.clients, read_path(args)),
-        ProtocolName::Raft => String::new(),
+        ProtocolName::RaftKv | ProtocolName::PaxosKv => {
+            format!(" clients={} reads={}", args.clients, read_path(args))
+        }
+        ProtocolName::Raft | ProtocolName::Paxos => String::new(),
     };
     // Named only when on, so that every other header reads as it always did.
     let writes = match args.leader_writes_in_parallel {

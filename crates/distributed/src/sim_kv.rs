@@ -1,4 +1,5 @@
-//! `distributed sim --protocol raft-kv`: the replicated KV store under simulated clients.
+//! `distributed sim --protocol raft-kv | paxos-kv`: the replicated KV store under simulated
+//! clients, on Raft or on Multi-Paxos (the same kv machine, clients and checker).
 //!
 //! ```text
 //!   --reads log|read-index|lease, --variant …, --tick-periods A..B, --client-timeout U,
@@ -16,10 +17,17 @@
 use std::fs;
 use std::io::{self, Write};
 
-use scenarios::raft_kv::{run_seed, run_seeds_with_progress, RaftKvOptions};
+use scenarios::paxos_kv::OrderedReads;
+use scenarios::paxos_kv::{self, PaxosKvOptions};
+use scenarios::raft_kv::ReadPath;
+use scenarios::raft_kv::{
+    run_seed, run_seeds_with_progress, KvSeedReport, KvSummary, RaftKvOptions,
+};
+use scenarios::SeedProgress;
 
 use crate::sim_cmd::{
-    header, read_path, replay_command, threads, trace_level, with_seed_progress, SimArgs,
+    header, read_path, replay_command, threads, trace_level, with_seed_progress, ProtocolName,
+    SimArgs,
 };
 
 /// Build the options from the flags, or say which flag is wrong.
@@ -57,23 +65,108 @@ fn options(args: &SimArgs) -> Result<RaftKvOptions, String> {
     Ok(opts)
 }
 
+/// Build the paxos-kv options: the KV run's knobs from the same flags as raft-kv, Paxos's
+/// variant and quorums, and reads through a read round (`--reads log`: a slot each).
+fn paxos_options(args: &SimArgs) -> Result<PaxosKvOptions, String> {
+    let raft_only = [
+        ("--membership-changes", args.membership_changes),
+        (
+            "--leader-writes-in-parallel",
+            args.leader_writes_in_parallel,
+        ),
+        ("--tick-periods", args.tick_periods.is_some()),
+    ];
+    if let Some((flag, _)) = raft_only.iter().find(|(_, given)| *given) {
+        return Err(format!(
+            "{flag} is a Raft flag: not for --protocol paxos-kv"
+        ));
+    }
+    let reads = match args.reads {
+        None | Some(ReadPath::ReadIndex) => OrderedReads::Core,
+        Some(ReadPath::Log) => OrderedReads::Log,
+        Some(ReadPath::Lease) => {
+            return Err(
+                "--reads lease: paxos-kv serves reads by a read round (read-index) \
+                        or through the log"
+                    .into(),
+            )
+        }
+    };
+    let mut run = RaftKvOptions {
+        nodes: args.nodes,
+        clients: args.clients,
+        faults: args.faults,
+        ..RaftKvOptions::default()
+    };
+    if let Some(t) = args.client_timeout {
+        run.client_timeout_units = t;
+    }
+    if let Some(t) = args.max_time {
+        run.max_time_units = t;
+        run.quiesce_units = t / 10;
+    }
+    if let Some(e) = args.max_events {
+        run.max_events = e;
+    }
+    run.trace = trace_level(args);
+    let opts = PaxosKvOptions {
+        run,
+        variant: scenarios::paxos::parse_variant(&args.variant)?,
+        phase1_quorum: args.phase1_quorum,
+        phase2_quorum: args.phase2_quorum,
+        reads,
+    };
+    opts.validate().map_err(|e| e.to_string())?;
+    Ok(opts)
+}
+
+/// One KV protocol's runners, so both share the printing and the exit codes.
+struct Runner {
+    one: Box<dyn Fn(u64) -> KvSeedReport>,
+    range: Box<dyn Fn(&SimArgs, &SeedProgress) -> KvSummary>,
+}
+
+fn runner(args: &SimArgs) -> Result<Runner, String> {
+    if args.protocol == ProtocolName::PaxosKv {
+        let opts = paxos_options(args)?;
+        let o2 = opts.clone();
+        return Ok(Runner {
+            one: Box::new(move |seed| paxos_kv::run_seed(seed, &opts)),
+            range: Box::new(move |args, progress| {
+                paxos_kv::run_seeds_with_progress(args.seeds.clone(), &o2, threads(args), progress)
+            }),
+        });
+    }
+    if let Some(flag) = crate::sim_cmd::paxos_only_flag(args) {
+        return Err(format!("{flag} needs --protocol paxos or paxos-kv"));
+    }
+    let opts = options(args)?;
+    let o2 = opts.clone();
+    Ok(Runner {
+        one: Box::new(move |seed| run_seed(seed, &opts)),
+        range: Box::new(move |args, progress| {
+            run_seeds_with_progress(args.seeds.clone(), &o2, threads(args), progress)
+        }),
+    })
+}
+
 /// Run the command; returns the process exit code.
 pub fn run(args: SimArgs) -> u8 {
-    let opts = match options(&args) {
-        Ok(o) => o,
+    let runner = match runner(&args) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
     match args.seed {
-        Some(seed) => replay_one(seed, &args, &opts),
-        None => run_range(&args, &opts),
+        Some(seed) => replay_one(seed, &args, &runner),
+        None => run_range(&args, &runner),
     }
 }
 
-fn replay_one(seed: u64, args: &SimArgs, opts: &RaftKvOptions) -> u8 {
-    let report = run_seed(seed, opts);
+fn replay_one(seed: u64, args: &SimArgs, runner: &Runner) -> u8 {
+    let report = (runner.one)(seed);
     let mut out = io::stdout().lock();
     for line in report.trace_lines() {
         if writeln!(out, "{line}").is_err() {
@@ -95,13 +188,11 @@ fn replay_one(seed: u64, args: &SimArgs, opts: &RaftKvOptions) -> u8 {
     0
 }
 
-fn run_range(args: &SimArgs, opts: &RaftKvOptions) -> u8 {
+fn run_range(args: &SimArgs, runner: &Runner) -> u8 {
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{}", header(args));
     let _ = out.flush();
-    let summary = with_seed_progress(args, |progress| {
-        run_seeds_with_progress(args.seeds.clone(), opts, threads(args), progress)
-    });
+    let summary = with_seed_progress(args, |progress| (runner.range)(args, progress));
     let _ = write!(out, "{summary}");
     match &summary.lowest_failure {
         Some(first) => {

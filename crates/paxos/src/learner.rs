@@ -84,6 +84,12 @@ impl Paxos {
         while let Some(pv) = self.chosen.get(&(self.chosen_through + 1)) {
             assert_eq!(pv.slot, self.chosen_through + 1, "Committed in slot order");
             self.chosen_through = pv.slot;
+            // A leader may hold a slot open that it learned chosen some other way (a commit
+            // notice, a catch-up, or a slot it re-proposed on taking office though it knew
+            // the value): delivered means closed, or a snapshot would cover an open slot.
+            if let Some(leader) = self.role.leader_mut() {
+                leader.proposals.remove(&pv.slot);
+            }
             out.outputs.push(Output::Committed {
                 slot: pv.slot,
                 ballot: pv.ballot,

@@ -28,6 +28,10 @@
 //! batch.rs    run_parallel: the worker pool every adapter's seed runners share (Tally)
 //! faults.rs   FaultProfile (--faults) and parse_seeds (--seeds): shared by every adapter
 //! progress.rs SeedProgress: seeds done and failing so far, read by a host while a batch runs
+//! paxos/      Multi-Paxos alone: chosen-once on the acceptors' votes, learners agree,
+//!             promises only grow, validity; a proposing client; seed runners
+//! paxos_kv/   the KV store on Multi-Paxos (replica::OrderedReplica): raft-kv's clients and
+//!             checker, Paxos's invariants on the writes, replica agreement
 //! raft/       Raft alone: Figure 3's safety properties, a proposing client, membership changes
 //!             and the host's compaction on top, seed runners
 //! raft_kv/    the replicated KV store (replica::KvReplica): retrying exactly-once clients,
@@ -43,6 +47,8 @@
 
 pub mod batch;
 pub mod faults;
+pub mod paxos;
+pub mod paxos_kv;
 pub mod progress;
 pub mod raft;
 pub mod raft_kv;

@@ -37,11 +37,13 @@
 //! mod.rs    this map, OrderedConfig, Input, OrderedReplica, the Protocol entry points
 //! core.rs   OrderingCore and CoreEvent: what a core must say
 //! flow.rs   the request path: admit, propose, apply, answer, read, snapshot, step down
+//! paxos.rs  Multi-Paxos as an OrderingCore: slots are indexes, ballot rounds epochs
 //! tests.rs  a one-node sequencer core, and the replica's rules on it
 //! ```
 
 mod core;
 mod flow;
+mod paxos;
 #[cfg(test)]
 mod tests;
 

@@ -47,7 +47,11 @@ pub struct Client {
 
 impl Client {
     /// A client proposing every `interval_units` on average, recording into `proposed`.
-    pub fn new(interval_units: Time, stall_units: Time, proposed: Rc<RefCell<BTreeSet<Bytes>>>) -> Self {
+    pub fn new(
+        interval_units: Time,
+        stall_units: Time,
+        proposed: Rc<RefCell<BTreeSet<Bytes>>>,
+    ) -> Self {
         Client {
             interval_units: interval_units.max(2),
             stall_units,
@@ -112,7 +116,9 @@ impl Workload<Paxos> for Client {
                 }
             }
             // This client never reads, and snapshots are the host's business.
-            Output::ReadReady { .. } | Output::ReadFailed { .. } | Output::RestoreSnapshot { .. } => {}
+            Output::ReadReady { .. }
+            | Output::ReadFailed { .. }
+            | Output::RestoreSnapshot { .. } => {}
         }
     }
 

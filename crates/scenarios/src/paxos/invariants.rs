@@ -58,7 +58,13 @@ impl Agreement {
         }
     }
 
-    fn on_vote(&mut self, node: NodeId, slot: Slot, ballot: Ballot, value: &Value) -> Result<(), String> {
+    fn on_vote(
+        &mut self,
+        node: NodeId,
+        slot: Slot,
+        ballot: Ballot,
+        value: &Value,
+    ) -> Result<(), String> {
         let entry = self
             .votes
             .entry((slot, ballot))
@@ -74,10 +80,13 @@ impl Agreement {
             return Ok(());
         }
         match self.chosen.get(&slot) {
-            Some((v, at)) if v != value => Err(format!(
-                "slot {slot}: {v} was chosen at {at}, then {value} at {ballot} by {:?}",
-                entry.1
-            )),
+            Some((v, at)) if v != value => {
+                let by: Vec<String> = entry.1.iter().map(NodeId::to_string).collect();
+                Err(format!(
+                    "slot {slot}: {v} was chosen at {at}, then {value} at {ballot} by {}",
+                    by.join(",")
+                ))
+            }
             Some(_) => Ok(()),
             None => {
                 self.chosen.insert(slot, (value.clone(), ballot));

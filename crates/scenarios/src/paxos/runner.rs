@@ -69,7 +69,11 @@ fn build(
         .with_invariant(NodeRules::new(proposed.clone()))
         .with_invariant(ProgressProbe(progress.clone()))
         .with_leader_hook(paxos_leader)
-        .with_workload(Client::new(opts.propose_interval_units, CLIENT_STALL_UNITS, proposed));
+        .with_workload(Client::new(
+            opts.propose_interval_units,
+            CLIENT_STALL_UNITS,
+            proposed,
+        ));
     Ok((sim, progress))
 }
 
@@ -141,7 +145,11 @@ impl fmt::Display for SeedReport {
             Some(v) => write!(f, "{v}")?,
             None => writeln!(f, "seed={} ok", self.seed())?,
         }
-        write!(f, "slots={} commands={} {}", self.slot_max, self.commands, self.report.stats)
+        write!(
+            f,
+            "slots={} commands={} {}",
+            self.slot_max, self.commands, self.report.stats
+        )
     }
 }
 
@@ -230,11 +238,19 @@ impl fmt::Display for Summary {
         )?;
         for r in self.violations.iter().take(LISTED_VIOLATIONS_MAX) {
             if let Some(v) = r.violation() {
-                writeln!(f, "seed={} {} at t={}: {}", v.seed, v.invariant, v.time, v.message)?;
+                writeln!(
+                    f,
+                    "seed={} {} at t={}: {}",
+                    v.seed, v.invariant, v.time, v.message
+                )?;
             }
         }
         if self.violations.len() > LISTED_VIOLATIONS_MAX {
-            writeln!(f, "... and {} more", self.violations.len() - LISTED_VIOLATIONS_MAX)?;
+            writeln!(
+                f,
+                "... and {} more",
+                self.violations.len() - LISTED_VIOLATIONS_MAX
+            )?;
         }
         if let Some(first) = self.violations.first() {
             writeln!(f, "{first}")?;
@@ -252,7 +268,9 @@ pub fn run_seeds_with_progress(
 ) -> Summary {
     let mut opts = opts.clone();
     opts.trace = TraceLevel::Off;
-    batch::run_parallel(seeds, threads, Mode::Every, progress, |seed| run_seed(seed, &opts))
+    batch::run_parallel(seeds, threads, Mode::Every, progress, |seed| {
+        run_seed(seed, &opts)
+    })
 }
 
 /// Run every seed of `seeds` on up to `threads` threads.
@@ -261,11 +279,17 @@ pub fn run_seeds(seeds: Range<u64>, opts: &PaxosSimOptions, threads: usize) -> S
 }
 
 /// The lowest seed of `seeds` whose run breaks an invariant, if any.
-pub fn first_violation(seeds: Range<u64>, opts: &PaxosSimOptions, threads: usize) -> Option<SeedReport> {
+pub fn first_violation(
+    seeds: Range<u64>,
+    opts: &PaxosSimOptions,
+    threads: usize,
+) -> Option<SeedReport> {
     let mut opts = opts.clone();
     opts.trace = TraceLevel::Off;
     let progress = SeedProgress::default();
     let summary: Summary =
-        batch::run_parallel(seeds, threads, Mode::FirstFailure, &progress, |seed| run_seed(seed, &opts));
+        batch::run_parallel(seeds, threads, Mode::FirstFailure, &progress, |seed| {
+            run_seed(seed, &opts)
+        });
     summary.violations.into_iter().next()
 }

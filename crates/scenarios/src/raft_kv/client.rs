@@ -85,6 +85,9 @@ const NEVER: Time = Time::MAX;
 pub trait KvNode: Protocol<Output = Output> {
     /// The input that hands `request` to a node, tagged `tag`.
     fn request(tag: u64, request: Request, random_seed: u64) -> Self::Input;
+
+    /// The replica's state machine, for the invariants that compare replicas' states.
+    fn machine(&self) -> &kv::StateMachine;
 }
 
 impl KvNode for KvReplica {
@@ -95,11 +98,19 @@ impl KvNode for KvReplica {
             random_seed,
         }
     }
+
+    fn machine(&self) -> &kv::StateMachine {
+        KvReplica::machine(self)
+    }
 }
 
 impl<C: OrderingCore> KvNode for OrderedReplica<C> {
     fn request(tag: u64, request: Request, random_seed: u64) -> replica::ordered::Input {
         OrderedReplica::<C>::request(tag, request, random_seed)
+    }
+
+    fn machine(&self) -> &kv::StateMachine {
+        OrderedReplica::machine(self)
     }
 }
 

@@ -48,6 +48,8 @@ use distributed_core::NodeId;
 use raft::{Entry, EntryKind, Index, Raft, Role, Term, Write};
 use replica::{KvReplica, Output as ReplicaOutput};
 
+use super::client::KvNode;
+
 use sim::hooks::Invariant;
 use sim::view::{ClusterView, Slot};
 
@@ -284,7 +286,7 @@ impl ReplicaAgreement {
     }
 }
 
-impl Invariant<KvReplica> for ReplicaAgreement {
+impl<P: KvNode> Invariant<P> for ReplicaAgreement {
     fn name(&self) -> &str {
         "replica-agreement"
     }
@@ -293,7 +295,7 @@ impl Invariant<KvReplica> for ReplicaAgreement {
         self.considered[slot(node)] = 0;
     }
 
-    fn check(&mut self, view: &ClusterView<KvReplica>) -> Result<(), String> {
+    fn check(&mut self, view: &ClusterView<P>) -> Result<(), String> {
         let Some(id) = view.touched() else {
             return Ok(());
         };

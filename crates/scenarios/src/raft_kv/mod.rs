@@ -77,6 +77,8 @@ mod summary;
 mod tag;
 mod wall_clock;
 
+pub use client::KvNode;
+pub(crate) use client::{ClientSettings, KvClients};
 pub use coverage::Coverage;
 pub use invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
 pub use ops::OpCounts;
@@ -85,6 +87,7 @@ pub use options::{
     OPS_PER_CLIENT_LIMIT, OP_ATTEMPTS_LIMIT,
 };
 pub use replica::ReadPath;
+pub(crate) use runner::SharedClients;
 pub use runner::{
     run_seed, simulation, KvFailure, KvSeedReport, KvSimulation, DIGEST_EVERY_ENTRIES,
 };
