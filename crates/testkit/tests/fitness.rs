@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 const CRATES: &[(&str, Layer)] = &[
     ("distributed-core", Layer::Protocol),
     ("raft", Layer::Protocol),
+    ("pbft", Layer::Protocol),
     ("kv", Layer::Protocol),
     ("replica", Layer::Protocol),
     ("sim", Layer::Engine),
