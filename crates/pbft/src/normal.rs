@@ -26,12 +26,14 @@
 //! (view_change.rs). Invariants (asserted): never prepared for two digests at one (view, seq);
 //! execution in seq order, exactly once.
 
+use std::collections::BTreeMap;
+
 use distributed_core::NodeId;
 
 use crate::auth::DigestBuilder;
 use crate::config::Variant;
 use crate::host::{Output, Ready, Write};
-use crate::message::{Commit, PrePrepare, Prepare, PreparedCert, Request, Seq};
+use crate::message::{Commit, PrePrepare, Prepare, PreparedCert, Request, Seq, View};
 use crate::node::{Pbft, Waiting};
 
 impl Pbft {
@@ -190,7 +192,7 @@ impl Pbft {
             "outside the watermarks"
         } else {
             let seq = p.seq;
-            self.log.slot(seq).prepares.insert(from, p);
+            keep_first(&mut self.log.slot(seq).prepares, from, p.view, p);
             return self.try_prepared(seq, out);
         };
         out.note(format_args!("ignored {p} from {from}: {why}"));
@@ -207,7 +209,7 @@ impl Pbft {
             "outside the watermarks"
         } else {
             let seq = c.seq;
-            self.log.slot(seq).commits.insert(from, c);
+            keep_first(&mut self.log.slot(seq).commits, from, c.view, c);
             return self.try_committed(seq, out);
         };
         out.note(format_args!("ignored {c} from {from}: {why}"));
@@ -311,5 +313,34 @@ impl Pbft {
         self.doublings = 0;
         let watch = !self.waiting.is_empty() && !self.is_primary() && !self.changing;
         self.request_timer = watch.then_some(0);
+    }
+}
+
+/// Keep `msg` from `from` unless it already sent one in `view` or later: its first word in a
+/// view stands, so a faulty replica that sends a second, different one cannot take back the
+/// first (nor add a second vote). A later view's message replaces an older view's.
+fn keep_first<M: HasView>(held: &mut BTreeMap<NodeId, M>, from: NodeId, view: View, msg: M) {
+    match held.get(&from) {
+        Some(old) if old.view() >= view => {}
+        _ => {
+            held.insert(from, msg);
+        }
+    }
+}
+
+/// A phase message's view, for `keep_first`.
+trait HasView {
+    fn view(&self) -> View;
+}
+
+impl HasView for Prepare {
+    fn view(&self) -> View {
+        self.view
+    }
+}
+
+impl HasView for Commit {
+    fn view(&self) -> View {
+        self.view
     }
 }
