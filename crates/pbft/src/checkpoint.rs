@@ -2,12 +2,12 @@
 //!
 //! ```text
 //!   execute seq (a multiple of K) ──► Output::CheckpointDue{seq}
-//!   host ──► Input::Checkpoint{seq state} ──► multicast Checkpoint{seq D(state ‖ history)}
+//!   host ──► Input::Checkpoint{seq state} ──► multicast Checkpoint{seq D(state ‖ progress)}
 //!   2f+1 matching Checkpoint{seq d} (own included) ══► stable checkpoint, proof = those 2f+1
 //!        ├─ own snapshot matches: persist Stable{cert state}; h := seq; drop log ≤ seq
 //!        └─ this replica is behind (last_executed < seq):
 //!              FetchState{seq} ──► a signer of the proof (the next one on each timeout)
-//!              ◄── StateTransfer{seq state history proof}: check D(state ‖ history) against
+//!              ◄── StateTransfer{seq state progress proof}: check D(state ‖ progress) against
 //!                  the proof, persist Stable, Output::RestoreState{seq state}, h := seq
 //! ```
 //!
@@ -39,17 +39,17 @@ impl Pbft {
 
     /// The host answered `CheckpointDue{seq}` with its snapshot (§4.3).
     pub(crate) fn on_host_checkpoint(&mut self, seq: Seq, state: Bytes, out: &mut Ready) {
-        let Some(history) = self.due.remove(&seq) else {
+        let Some(progress) = self.due.remove(&seq) else {
             out.note(format_args!(
                 "ignored Checkpoint{{seq={seq}}} from the host: no checkpoint due at {seq}"
             ));
             return;
         };
-        let digest = Checkpoint::digest_of(&state, &history);
+        let digest = Checkpoint::digest_of(&state, &progress);
         let own = OwnCheckpoint {
             digest,
             state,
-            history,
+            progress,
         };
         self.own_checkpoints.insert(seq, own);
         let msg = Checkpoint::new(seq, digest, &self.signer);
@@ -105,7 +105,7 @@ impl Pbft {
                 let stable = StableCheckpoint {
                     cert,
                     state: own.state.clone(),
-                    history: own.history,
+                    progress: own.progress.clone(),
                 };
                 self.make_stable(stable, out);
             }
@@ -195,7 +195,7 @@ impl Pbft {
         let msg = StateTransfer::new(
             stable.cert.seq,
             stable.state.clone(),
-            stable.history,
+            stable.progress.clone(),
             stable.cert.proof.clone(),
             &self.signer,
         );
@@ -211,7 +211,7 @@ impl Pbft {
         } else {
             let cert = CheckpointCert {
                 seq: m.seq,
-                digest: Checkpoint::digest_of(&m.state, &m.history),
+                digest: Checkpoint::digest_of(&m.state, &m.progress),
                 proof: m.proof.clone(),
             };
             match check_checkpoint_cert(&self.config, &self.verifier, &cert) {
@@ -226,11 +226,11 @@ impl Pbft {
     fn install_state(&mut self, cert: CheckpointCert, m: StateTransfer, out: &mut Ready) {
         let seq = cert.seq;
         self.last_executed = seq;
-        self.history = m.history;
+        self.progress = m.progress.clone();
         let stable = StableCheckpoint {
             cert,
             state: m.state.clone(),
-            history: m.history,
+            progress: m.progress,
         };
         self.make_stable(stable, out);
         self.counters.state_transfers += 1;

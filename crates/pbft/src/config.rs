@@ -69,6 +69,9 @@ pub struct Config {
     pub requests_pending_max: usize,
     /// At most this many pre-prepares a primary sends in one call: the batch bound.
     pub pre_prepares_per_call_max: usize,
+    /// At most this many clients in the client table (last executed timestamp per client, for
+    /// exactly-once). Beyond it the client whose last request is oldest is forgotten.
+    pub clients_max: usize,
     /// The largest request op accepted, in bytes.
     pub request_bytes_max: usize,
     /// The largest checkpoint state accepted in a StateTransfer, in bytes.
@@ -94,6 +97,7 @@ impl Config {
             timeout_doublings_max: 6,
             requests_pending_max: 1024,
             pre_prepares_per_call_max: 64,
+            clients_max: 1 << 16,
             request_bytes_max: 1 << 20,
             state_bytes_max: 1 << 30,
             views_ahead_max: 16,
@@ -170,6 +174,7 @@ impl Config {
             ("request_timeout_ticks", self.request_timeout_ticks as usize),
             ("requests_pending_max", self.requests_pending_max),
             ("pre_prepares_per_call_max", self.pre_prepares_per_call_max),
+            ("clients_max", self.clients_max),
             ("request_bytes_max", self.request_bytes_max),
             ("state_bytes_max", self.state_bytes_max),
             ("views_ahead_max", self.views_ahead_max as usize),

@@ -18,6 +18,10 @@
 //! stable checkpoint with its state. Writes precede sends: a restarted replica never sends a
 //! message that contradicts one it sent before the crash.
 //!
+//! Exactly-once: the replica keeps each client's last executed timestamp (the client table,
+//! certified with every checkpoint), refuses older requests and skips a duplicate at
+//! execution; the host still answers a retransmitted request from its own reply cache.
+//!
 //! Restart: the host rebuilds its state machine from `Disk::stable.state`, then builds the
 //! replica with `Pbft::new(config, &disk, rng)`; the replica re-delivers `Execute` from the
 //! stable checkpoint on, for every seq its disk holds as committed, at its first event.
@@ -28,19 +32,19 @@ use std::fmt;
 use bytes::Bytes;
 
 use crate::auth::Digest;
-use crate::message::{CheckpointCert, PrePrepare, PreparedCert, Request, Seq, View};
+use crate::message::{CheckpointCert, PrePrepare, PreparedCert, Progress, Request, Seq, View};
 use crate::node::Pbft;
 
-/// A stable checkpoint as a replica keeps it: the certificate, the state, and the digest of
-/// the executed history up to it.
+/// A stable checkpoint as a replica keeps it: the certificate, the state, and the progress
+/// (history digest, client table) up to it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StableCheckpoint {
     /// The certificate: seq, digest, 2f+1 signed checkpoints (empty at seq 0).
     pub cert: CheckpointCert,
     /// The state machine's snapshot at `cert.seq`, in the host's format.
     pub state: Bytes,
-    /// The running digest of the executed history through `cert.seq` (`Pbft::history`).
-    pub history: Digest,
+    /// The history digest and client table at `cert.seq`.
+    pub progress: Progress,
 }
 
 /// What a replica keeps durably about one sequence number.
@@ -116,8 +120,9 @@ pub enum Output {
         /// The request.
         request: Request,
     },
-    /// A null request a new primary filled a gap with (§4.4): nothing to apply, but the seq
-    /// counts (a checkpoint may fall on it).
+    /// Nothing to apply at this seq: a null request a new primary filled a gap with (§4.4), or
+    /// a duplicate of a request its client's timestamp shows executed already (§4.1: a faulty
+    /// primary may order one request twice). The seq counts (a checkpoint may fall on it).
     Skipped {
         /// Its sequence number.
         seq: Seq,

@@ -107,6 +107,6 @@ pub use config::{Config, ConfigError, Variant};
 pub use host::{Disk, DurableSlot, Input, Output, Ready, StableCheckpoint, Write};
 pub use message::{
     Checkpoint, CheckpointCert, Commit, FetchState, Message, NewView, PrePrepare, Prepare,
-    PreparedCert, Request, Seq, StateTransfer, View, ViewChange, KINDS,
+    PreparedCert, Progress, Request, Seq, StateTransfer, View, ViewChange, KINDS,
 };
 pub use node::{Counters, Pbft};

@@ -28,7 +28,9 @@ use crate::auth::{Digest, Keyring, Signer, Verifier};
 use crate::config::{Config, ConfigError};
 use crate::host::{self, Disk, Input, Output, Ready, StableCheckpoint, Write};
 use crate::log::Log;
-use crate::message::{Checkpoint, CheckpointCert, Message, PrePrepare, Request, Seq, View};
+use crate::message::{
+    Checkpoint, CheckpointCert, Message, PrePrepare, Progress, Request, Seq, View,
+};
 use crate::message::{ViewChange, KINDS};
 
 /// A client request this replica knows of and has not executed.
@@ -45,12 +47,12 @@ pub(crate) struct Waiting {
 /// This replica's own snapshot at a checkpoint, until it is stable or collected.
 #[derive(Clone, Debug)]
 pub(crate) struct OwnCheckpoint {
-    /// The digest it signed: D(state digest ‖ history), see checkpoint.rs.
+    /// The digest it signed: `Checkpoint::digest_of(state, progress)`.
     pub digest: Digest,
     /// The host's snapshot.
     pub state: bytes::Bytes,
-    /// The executed history's digest at that seq.
-    pub history: Digest,
+    /// The history digest and client table at that seq.
+    pub progress: Progress,
 }
 
 /// A state transfer under way: the certificate whose state is fetched, and whom we asked.
@@ -115,10 +117,11 @@ pub struct Pbft {
     pub(crate) stable: StableCheckpoint,
     /// The last seq executed (or restored). Volatile: restarts at the stable checkpoint.
     pub(crate) last_executed: Seq,
-    /// The running digest of the executed history: H(prev ‖ seq ‖ digest) per seq.
-    pub(crate) history: Digest,
-    /// History digests at checkpoints executed and not yet answered by the host.
-    pub(crate) due: BTreeMap<Seq, Digest>,
+    /// The running digest of the executed history (H(prev ‖ seq ‖ digest) per seq) and the
+    /// client table (last timestamp executed per client: exactly-once, §4.1).
+    pub(crate) progress: Progress,
+    /// The progress at checkpoints executed and not yet answered by the host.
+    pub(crate) due: BTreeMap<Seq, Progress>,
     /// This replica's snapshots at checkpoints above the stable one.
     pub(crate) own_checkpoints: BTreeMap<Seq, OwnCheckpoint>,
     /// Checkpoint messages received (and its own) above the stable checkpoint, by seq.
@@ -170,7 +173,7 @@ impl Pbft {
             log: Log::from_disk(&disk.log),
             stable: disk.stable.clone(),
             last_executed: h,
-            history: disk.stable.history,
+            progress: disk.stable.progress.clone(),
             due: BTreeMap::new(),
             own_checkpoints: BTreeMap::new(),
             checkpoints: BTreeMap::new(),
@@ -234,7 +237,11 @@ impl Pbft {
     /// H(H(…) ‖ seq ‖ digest) per seq, a null request's digest being `Digest::NULL`. Two
     /// honest replicas at the same `last_executed` have the same history digest.
     pub fn history(&self) -> Digest {
-        self.history
+        self.progress.history
+    }
+    /// The timestamp of `client`'s last executed request, if the client table holds it.
+    pub fn last_timestamp(&self, client: u64) -> Option<u64> {
+        self.progress.clients.get(&client).copied()
     }
     /// How many slots the log holds (for checking garbage collection).
     pub fn log_len(&self) -> usize {

@@ -85,12 +85,8 @@ impl Pbft {
             "op over request_bytes_max"
         } else if self.waiting.iter().any(|w| w.digest == digest) {
             "already waiting"
-        } else if self
-            .log
-            .iter()
-            .any(|(_, s)| s.committed.as_ref().is_some_and(|pp| pp.digest == digest))
-        {
-            "already committed"
+        } else if self.last_timestamp(request.client) >= Some(request.timestamp) {
+            "already executed (client table)"
         } else if self.waiting.len() >= self.config.requests_pending_max {
             "requests_pending_max requests already wait"
         } else {
@@ -287,15 +283,30 @@ impl Pbft {
         }
     }
 
+    /// Execute one committed pre-prepare: a request not executed before (by its client's
+    /// timestamp, §4.1) is handed to the host; a null request or a duplicate is skipped.
     fn execute(&mut self, pp: PrePrepare, out: &mut Ready) {
-        assert_eq!(pp.seq, self.last_executed + 1, "execution in seq order");
+        assert_eq!(
+            pp.seq,
+            self.last_executed + 1,
+            "execution in seq order, once"
+        );
         self.last_executed = pp.seq;
         let mut b = DigestBuilder::new("history");
-        b.digest(&self.history).u64(pp.seq).digest(&pp.digest);
-        self.history = b.finish();
-        match pp.request {
+        b.digest(&self.progress.history)
+            .u64(pp.seq)
+            .digest(&pp.digest);
+        self.progress.history = b.finish();
+        let clients = &self.progress.clients;
+        let fresh = pp
+            .request
+            .filter(|r| clients.get(&r.client).is_none_or(|&t| r.timestamp > t));
+        match fresh {
             Some(request) => {
-                self.waiting.retain(|w| w.digest != pp.digest);
+                let (client, ts) = (request.client, request.timestamp);
+                self.record_client(client, ts);
+                self.waiting
+                    .retain(|w| w.request.client != client || w.request.timestamp > ts);
                 self.counters.executed += 1;
                 out.outputs.push(Output::Execute {
                     seq: pp.seq,
@@ -306,13 +317,30 @@ impl Pbft {
             None => out.outputs.push(Output::Skipped { seq: pp.seq }),
         }
         if pp.seq.is_multiple_of(self.config.checkpoint_interval) {
-            self.due.insert(pp.seq, self.history);
+            self.due.insert(pp.seq, self.progress.clone());
             out.outputs.push(Output::CheckpointDue { seq: pp.seq });
         }
         // Progress: the primary is doing its job, so the timer restarts for what still waits.
         self.doublings = 0;
         let watch = !self.waiting.is_empty() && !self.is_primary() && !self.changing;
         self.request_timer = watch.then_some(0);
+    }
+
+    /// Record `client`'s last executed timestamp. Over `clients_max` clients, forget the one
+    /// whose last request is oldest (ties: lowest id): deterministic, so every honest replica
+    /// forgets the same one, and the table stays part of what checkpoints certify.
+    fn record_client(&mut self, client: u64, timestamp: u64) {
+        let clients = &mut self.progress.clients;
+        clients.insert(client, timestamp);
+        if clients.len() > self.config.clients_max {
+            let oldest = clients
+                .iter()
+                .min_by_key(|(&c, &t)| (t, c))
+                .map(|(&c, _)| c);
+            if let Some(c) = oldest {
+                clients.remove(&c);
+            }
+        }
     }
 }
 

@@ -37,8 +37,13 @@ impl Pbft {
     }
 
     /// The request timer (a backup in a view) and the view-change timer (while changing).
+    /// A replica fetching a stable checkpoint's state holds its request timer: it cannot
+    /// execute because it is behind, which is no sign of a faulty primary.
     pub(crate) fn tick_timers(&mut self, out: &mut Ready) {
         let timeout = self.timeout_ticks();
+        if self.fetch.is_some() && !self.changing {
+            return;
+        }
         if self.changing {
             self.view_change_timer += 1;
             if self.view_change_timer >= timeout {

@@ -84,11 +84,11 @@ fn a_state_whose_digest_does_not_match_the_proof_is_refused() {
     requests(&mut c, 1, 1..=2);
     settle(&mut c);
     let stable = c.nodes[0].stable_checkpoint().clone();
-    let history = c.disks[0].stable.history;
+    let progress = c.disks[0].stable.progress.clone();
     let forged = pbft::StateTransfer::new(
         2,
         pbft::Bytes::from_static(b"not the state"),
-        history,
+        progress,
         stable.proof,
         &faulty_signer(1),
     );

@@ -5,10 +5,11 @@
 //!   replica ── Checkpoint{seq digest} ──► all       after executing seq, a multiple of K
 //!   2f+1 matching ══► stable checkpoint: proof = those 2f+1 signed Checkpoints
 //!   lagging ── FetchState{seq} ──► a signer of the proof
-//!   signer ─── StateTransfer{seq state history proof} ──► lagging   checks D(state ‖ history)
+//!   signer ─── StateTransfer{seq state progress proof} ──► lagging  checks D(state ‖ progress)
 //!                                                         against the proof's digest
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use bytes::Bytes;
@@ -16,12 +17,32 @@ use bytes::Bytes;
 use crate::auth::{Digest, DigestBuilder, Signature, Signer, Verifier};
 use crate::message::normal::Seq;
 
+/// What execution produced beside the host's state, certified with it at each checkpoint: the
+/// executed history's digest and the client table (the last timestamp executed per client,
+/// the paper's record behind exactly-once semantics, §4.1).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// The running digest of the executed history (`Pbft::history`).
+    pub history: Digest,
+    /// client → the timestamp of its last executed request; bounded by `Config::clients_max`.
+    pub clients: BTreeMap<u64, u64>,
+}
+
+impl Progress {
+    fn feed(&self, b: &mut DigestBuilder) {
+        b.digest(&self.history).u64(self.clients.len() as u64);
+        for (&client, &ts) in &self.clients {
+            b.u64(client).u64(ts);
+        }
+    }
+}
+
 /// The sender's state after executing `seq` has digest `digest` (§4.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
     /// The sequence number of the last request the state reflects.
     pub seq: Seq,
-    /// `Checkpoint::digest_of(state, history)`: the state's digest and the executed history's.
+    /// `Checkpoint::digest_of(state, progress)`: the state's digest and the progress's.
     pub digest: Digest,
     /// The sender's signature over (seq, digest).
     pub sig: Signature,
@@ -37,12 +58,14 @@ impl Checkpoint {
     pub fn verify(&self, v: &Verifier) -> bool {
         v.verify(&self.sig, &checkpoint_digest(self.seq, &self.digest))
     }
-    /// The digest a checkpoint certifies: D(D(state) ‖ history). The paper digests the state
-    /// alone; adding the history digest (`Pbft::history`) costs nothing and lets a replica that
-    /// restores a state by transfer also restore the history digest, checked by the proof.
-    pub fn digest_of(state: &[u8], history: &Digest) -> Digest {
+    /// The digest a checkpoint certifies: D(D(state) ‖ progress). The paper's state includes
+    /// the client table; here it is the replica's, so it is digested beside the host's state,
+    /// with the history digest, and a replica that restores a state by transfer restores both,
+    /// checked by the proof.
+    pub fn digest_of(state: &[u8], progress: &Progress) -> Digest {
         let mut b = DigestBuilder::new("CheckpointState");
-        b.digest(&Digest::of_bytes(state)).digest(history);
+        b.digest(&Digest::of_bytes(state));
+        progress.feed(&mut b);
         b.finish()
     }
 }
@@ -83,16 +106,16 @@ fn fetch_digest(seq: Seq) -> Digest {
 }
 
 /// The state at a stable checkpoint, with its proof. The receiver trusts the proof, not the
-/// sender: `Checkpoint::digest_of(state, history)` must equal the digest 2f+1 replicas signed.
+/// sender: `Checkpoint::digest_of(state, progress)` must equal the digest 2f+1 replicas signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateTransfer {
     /// The checkpoint's sequence number.
     pub seq: Seq,
     /// The state machine's snapshot at `seq`, in the host's format.
     pub state: Bytes,
-    /// The executed history's digest at `seq`.
-    pub history: Digest,
-    /// 2f+1 signed `Checkpoint{seq, digest_of(state, history)}` from distinct replicas.
+    /// The history digest and client table at `seq`.
+    pub progress: Progress,
+    /// 2f+1 signed `Checkpoint{seq, digest_of(state, progress)}` from distinct replicas.
     pub proof: Vec<Checkpoint>,
     /// The sender's signature (the proof is what is trusted; this names the sender).
     pub sig: Signature,
@@ -103,14 +126,14 @@ impl StateTransfer {
     pub fn new(
         seq: Seq,
         state: Bytes,
-        history: Digest,
+        progress: Progress,
         proof: Vec<Checkpoint>,
         signer: &Signer,
     ) -> StateTransfer {
         let mut t = StateTransfer {
             seq,
             state,
-            history,
+            progress,
             proof,
             sig: signer.sign(&Digest::NULL),
         };
@@ -119,7 +142,8 @@ impl StateTransfer {
     }
     fn body_digest(&self) -> Digest {
         let mut b = DigestBuilder::new("StateTransfer");
-        b.u64(self.seq).bytes(&self.state).digest(&self.history);
+        b.u64(self.seq).bytes(&self.state);
+        self.progress.feed(&mut b);
         for c in &self.proof {
             b.u64(c.sig.signer.0).digest(&c.sig.tag);
         }

@@ -23,7 +23,7 @@ pub(crate) mod checkpoint;
 pub(crate) mod normal;
 pub(crate) mod view_change;
 
-pub use checkpoint::{Checkpoint, FetchState, StateTransfer};
+pub use checkpoint::{Checkpoint, FetchState, Progress, StateTransfer};
 pub use normal::{Commit, PrePrepare, Prepare, Request, Seq, View};
 pub use view_change::{CheckpointCert, NewView, PreparedCert, ViewChange};
 
