@@ -178,3 +178,110 @@ pub(crate) fn plan(view_changes: &[ViewChange]) -> Plan {
         .collect();
     Plan { stable, entries }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Keyring;
+    use crate::message::{Checkpoint, PrePrepare, Prepare};
+
+    fn setup() -> (Config, Keyring) {
+        let config = Config::new(NodeId(1), (1..=4).map(NodeId).collect(), 5);
+        (config, Keyring::new(5))
+    }
+
+    fn cert_by(keys: &Keyring, signers: &[u64]) -> CheckpointCert {
+        let digest = Digest([9; 32]);
+        let proof = signers
+            .iter()
+            .map(|&s| Checkpoint::new(16, digest, &keys.signer(NodeId(s))))
+            .collect();
+        CheckpointCert {
+            seq: 16,
+            digest,
+            proof,
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_proof_counts_distinct_signers_only() {
+        // §4.3: 2f+1 distinct replicas; one replica twice is still one.
+        let (config, keys) = setup();
+        let v = keys.verifier();
+        assert!(check_checkpoint_cert(&config, &v, &cert_by(&keys, &[1, 2, 3])).is_ok());
+        let twice = check_checkpoint_cert(&config, &v, &cert_by(&keys, &[1, 2, 2]));
+        assert_eq!(twice.unwrap_err(), "n2 signs twice");
+        let short = check_checkpoint_cert(&config, &v, &cert_by(&keys, &[1, 2]));
+        assert!(short.unwrap_err().contains("below 2f+1"));
+    }
+
+    fn prepared(keys: &Keyring, view: u64, seq: u64, op: &str, by: &[u64]) -> PreparedCert {
+        let primary = keys.signer(NodeId(1 + view % 4));
+        let pp = PrePrepare::new(
+            view,
+            seq,
+            Some(Request::new(1, seq, op.as_bytes().to_vec())),
+            &primary,
+        );
+        let prepares = by
+            .iter()
+            .map(|&s| Prepare::new(view, seq, pp.digest, &keys.signer(NodeId(s))))
+            .collect();
+        PreparedCert {
+            pre_prepare: pp,
+            prepares,
+        }
+    }
+
+    #[test]
+    fn a_prepared_certificate_needs_2f_prepares_from_backups() {
+        // §4.2: the primary's pre-prepare stands for its prepare; its Prepare does not count.
+        let (config, keys) = setup();
+        let v = keys.verifier();
+        assert!(check_prepared_cert(&config, &v, &prepared(&keys, 0, 1, "a", &[2, 3])).is_ok());
+        let with_primary = check_prepared_cert(&config, &v, &prepared(&keys, 0, 1, "a", &[1, 2]));
+        assert!(with_primary
+            .unwrap_err()
+            .contains("the primary does not prepare"));
+        let one = check_prepared_cert(&config, &v, &prepared(&keys, 0, 1, "a", &[2]));
+        assert!(one.unwrap_err().contains("below 2f"));
+    }
+
+    #[test]
+    fn the_plan_takes_the_highest_view_certificate_and_fills_gaps_with_null_requests() {
+        // §4.4: for each seq in (min-s, max-s], the request prepared in the highest view.
+        let keys = Keyring::new(5);
+        let vc = |id: u64, certs: Vec<PreparedCert>| {
+            ViewChange::new(
+                2,
+                CheckpointCert::default(),
+                certs,
+                &keys.signer(NodeId(id)),
+            )
+        };
+        let old = prepared(&keys, 0, 1, "old", &[2, 3]);
+        let new = prepared(&keys, 1, 1, "new", &[1, 3]);
+        let third = prepared(&keys, 0, 3, "third", &[2, 3]);
+        let p = plan(&[vc(1, vec![old]), vc(2, vec![new, third]), vc(3, vec![])]);
+        let ops: Vec<(Seq, Option<String>)> = p
+            .entries
+            .iter()
+            .map(|(s, r)| {
+                (
+                    *s,
+                    r.as_ref()
+                        .map(|r| String::from_utf8_lossy(&r.op).into_owned()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                (1, Some("new".into())),
+                (2, None),
+                (3, Some("third".into()))
+            ]
+        );
+        assert_eq!(p.stable.seq, 0);
+    }
+}

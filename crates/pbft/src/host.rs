@@ -143,13 +143,73 @@ pub enum Output {
     },
 }
 
-/// The effects of one call into a replica. The host carries them out in order:
-/// 1. persist every write (`<Pbft as Protocol>::persist`), 2. send every message,
-/// 3. deliver every output (answering `CheckpointDue` at once), 4. clear.
+/// The effects of one call into a replica, and the host's contract for carrying them out.
+///
+/// After each `step`, `tick` or `input`, the host must, **in this order**:
+///
+/// 1. **Persist** every write, in order, durably (`<Pbft as Protocol>::persist` on the
+///    replica's [`Disk`], or the equivalent on real storage). An accepted pre-prepare, a
+///    prepared certificate, a new view are promises the messages below announce.
+/// 2. **Send** every message. Loss, delay, duplication and reordering are PBFT's to handle.
+/// 3. **Deliver** every output in order: apply `Execute`, skip `Skipped`, replace the state
+///    on `RestoreState`, and answer `CheckpointDue{seq}` with `Input::Checkpoint{seq, state}`
+///    (the state as it stands at that point of the output sequence).
+/// 4. **Advance**: `clear()` and feed the next event.
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use distributed_core::{Envelope, NodeId, Protocol, SeededRng};
+/// use pbft::{Config, Disk, Input, Message, Output, Pbft, Ready, Request};
+///
+/// let ids: Vec<NodeId> = (1..=4).map(NodeId).collect();
+/// let mut disks = vec![Disk::default(); 4];
+/// let mut nodes: Vec<Pbft> = ids
+///     .iter()
+///     .map(|&id| Pbft::new(Config::new(id, ids.clone(), 7), &Disk::default(), SeededRng::new(id.0)))
+///     .collect::<Result<_, _>>()
+///     .expect("valid config");
+/// let mut network: VecDeque<Envelope<Message>> = VecDeque::new();
+/// let mut applied: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 4];
+/// let mut ready = Ready::new();
+///
+/// let mut carry_out = |i: usize, ready: &mut Ready, network: &mut VecDeque<_>| {
+///     for write in &ready.writes {
+///         <Pbft as Protocol>::persist(&mut disks[i], write); // 1. persist
+///     }
+///     network.extend(ready.messages.drain(..)); //              2. send
+///     for output in ready.outputs.drain(..) {
+///         if let Output::Execute { request, .. } = output {
+///             applied[i].push(request.op.to_vec()); //          3. deliver
+///         } // (a real host also answers CheckpointDue with Input::Checkpoint)
+///     }
+///     ready.clear(); //                                         4. advance
+/// };
+///
+/// // A client sends to the primary of view 0, n1.
+/// nodes[0].input(Input::Request(Request::new(1, 1, b"x=1".to_vec())), &mut ready);
+/// carry_out(0, &mut ready, &mut network);
+/// while let Some(env) = network.pop_front() {
+///     let i = (env.to.0 - 1) as usize;
+///     nodes[i].step(env.from, env.msg, &mut ready);
+///     carry_out(i, &mut ready, &mut network);
+/// }
+/// for i in 0..4 {
+///     assert_eq!(applied[i], vec![b"x=1".to_vec()], "replica {} executed it", i + 1);
+/// }
+/// ```
 pub type Ready = distributed_core::Effects<Pbft>;
 
-/// Apply one write to a disk image: the meaning of "persist".
+/// Apply one write to a disk image: the meaning of "persist". A slot write at or below the
+/// stable checkpoint is dropped: that seq is collected (the replica never asks for one).
 pub(crate) fn persist(disk: &mut Disk, write: &Write) {
+    let seq = match write {
+        Write::Accept(pp) | Write::Committed(pp) => pp.seq,
+        Write::Prepared(cert) => cert.seq(),
+        Write::View { .. } | Write::Stable(_) => u64::MAX,
+    };
+    if seq <= disk.stable.cert.seq {
+        return;
+    }
     match write {
         Write::View { view, changing } => {
             assert!(*view >= disk.view, "the durable view never goes back");

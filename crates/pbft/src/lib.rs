@@ -82,10 +82,14 @@
 //! ## Not modelled, or simplified
 //!
 //! - Client signatures: a request is trusted as given (a faulty primary could invent one).
-//!   Exactly-once per (client, timestamp) is the host state machine's (the paper's reply cache).
+//!   Exactly-once per client timestamp is kept by the replica's client table (§4.1),
+//!   certified with every checkpoint; replies, and the reply cache, are the host's.
 //! - No batching: one request per seq; `pre_prepares_per_call_max` bounds a primary's burst.
-//! - State transfer fetches a whole stable checkpoint, not the log after it nor only the
-//!   differing pages; a replica restored at s waits for s+1… or the next checkpoint.
+//! - No retransmission (the implementation's status messages): a replica that missed a
+//!   pre-prepare or commits catches up only at the next stable checkpoint, by a state
+//!   transfer of the whole state (not the log after it, nor only the pages that differ).
+//!   A replica whose timer fires alone (it lagged, the others did not) stays in its view
+//!   change until the others change views: for liveness it counts among the f.
 //! - No MAC authenticators, no proactive recovery, no read-only or tentative execution.
 
 #![forbid(unsafe_code)]

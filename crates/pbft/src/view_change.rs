@@ -246,7 +246,9 @@ impl Pbft {
             w.assigned = pre_prepares.iter().any(|pp| pp.digest == w.digest);
         }
         let primary = self.config.primary(v) == self.config.id;
-        for pp in pre_prepares {
+        let h = self.stable.cert.seq;
+        for pp in pre_prepares.into_iter().filter(|pp| pp.seq > h) {
+            // (A seq at or below this replica's own stable checkpoint is settled already.)
             let (seq, digest) = (pp.seq, pp.digest);
             self.accept(pp, out);
             if !primary {
