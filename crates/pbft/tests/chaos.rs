@@ -20,7 +20,7 @@ fn misbehave(rng: &mut SeededRng, signer: &Signer, env: &mut Envelope<Message>) 
     let evil = req(666, rng.range(1, 4), "evil");
     match (&env.msg, rng.range(0, 6)) {
         (_, 0) => return false,
-        (Message::PrePrepare(pp), 1 | 2) if env.to.0 % 2 == 0 => {
+        (Message::PrePrepare(pp), 1 | 2) if env.to.0.is_multiple_of(2) => {
             env.msg = PrePrepare::new(pp.view, pp.seq, Some(evil), signer).into();
         }
         (Message::Prepare(p), 1 | 2) => {
