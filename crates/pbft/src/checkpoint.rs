@@ -124,6 +124,10 @@ impl Pbft {
             seq > self.stable.cert.seq && seq <= self.last_executed,
             "the low watermark moves only forward, to a checkpoint this replica has reached"
         );
+        assert!(
+            stable.cert.proof.len() >= self.config.quorum(),
+            "the low watermark moves only to a checkpoint with a 2f+1 proof"
+        );
         out.writes.push(Write::Stable(stable.clone()));
         self.stable = stable;
         self.log.collect_through(seq);

@@ -58,6 +58,27 @@
 //! public-key signature. Code holding one replica's [`Signer`] signs as that replica only;
 //! the [`Verifier`] never reveals a secret. See auth.rs.
 //!
+//! ## For hosts, simulators and adversaries
+//!
+//! ```text
+//!   build      Pbft::new(Config::new(id, replicas, key_seed), &disk, rng)   empty disk: new
+//!   drive      Protocol::{step, tick, input, persist}; Input::{Request, Checkpoint}
+//!   outputs    Execute{seq view request} · Skipped{seq} · CheckpointDue{seq} ·
+//!              RestoreState{seq state}
+//!   checkers   id · view · primary · is_primary · is_view_changing · f · last_executed ·
+//!              low_watermark · stable_checkpoint · committed(seq) · history ·
+//!              last_timestamp(client) · pending_requests · log_len · counters
+//!   adversary  Keyring::new(seed).signer(id) gives one replica's key; every message has
+//!              `X::new(.., &Signer)`; certificates have public fields; an honest node's own
+//!              key is `Pbft::signer()`. Nothing else signs, so a strategy can equivocate,
+//!              replay, stay silent or lie about its own certificates, never forge another's.
+//!   variants   Config::variant: Correct · CommitQuorum2f · ViewChangeDropsPrepared
+//! ```
+//!
+//! Agreement, as a checker reads it: for every two honest replicas and every seq both still
+//! hold, `committed(seq)` has one digest; and two honest replicas with the same
+//! `last_executed()` have the same `history()`.
+//!
 //! ## Layout
 //!
 //! ```text

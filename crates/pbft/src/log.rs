@@ -59,6 +59,15 @@ impl Slot {
             .collect()
     }
 
+    /// How many prepares match (view, digest), from replicas other than the view's primary:
+    /// counted without building the certificate, which is built once, when it is complete.
+    pub fn count_prepares(&self, view: View, digest: &Digest, primary: NodeId) -> usize {
+        self.prepares
+            .values()
+            .filter(|p| p.view == view && p.digest == *digest && p.sig.signer != primary)
+            .count()
+    }
+
     /// How many commits match (view, digest).
     pub fn matching_commits(&self, view: View, digest: &Digest) -> usize {
         self.commits

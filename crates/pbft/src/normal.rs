@@ -222,13 +222,18 @@ impl Pbft {
         let Some(pp) = slot.pre_prepare.clone().filter(|pp| pp.view == view) else {
             return;
         };
-        if slot.prepared_in(view) {
+        if let Some(held) = slot.prepared.as_ref().filter(|c| c.view() == view) {
+            assert_eq!(
+                held.digest(),
+                pp.digest,
+                "prepared two digests at (view {view}, seq {seq})"
+            );
+            return;
+        }
+        if slot.count_prepares(view, &pp.digest, primary) < need {
             return;
         }
         let prepares = slot.matching_prepares(view, &pp.digest, primary);
-        if prepares.len() < need {
-            return;
-        }
         let digest = pp.digest;
         let cert = PreparedCert {
             pre_prepare: pp,

@@ -151,3 +151,72 @@ impl fmt::Display for Message {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Digest, Keyring};
+    use bytes::Bytes;
+
+    #[test]
+    fn every_message_prints_as_one_compact_line() {
+        let keys = Keyring::new(1);
+        let s = |id| keys.signer(NodeId(id));
+        let d = Digest([0xab; 32]);
+        let cp = Checkpoint::new(16, d, &s(2));
+        assert_eq!(cp.to_string(), "Checkpoint{seq=16 digest=ababab}");
+        assert_eq!(FetchState::new(16, &s(4)).to_string(), "FetchState{seq=16}");
+        let st = StateTransfer::new(
+            16,
+            Bytes::from_static(b"xyz"),
+            Progress::default(),
+            vec![cp.clone()],
+            &s(2),
+        );
+        assert!(
+            st.to_string()
+                .starts_with("StateTransfer{seq=16 bytes=3 digest="),
+            "{st}"
+        );
+        let pp = PrePrepare::new(0, 3, Some(Request::new(1, 1, b"a".to_vec())), &s(1));
+        let cert = PreparedCert {
+            pre_prepare: pp.clone(),
+            prepares: Vec::new(),
+        };
+        let vc = ViewChange::new(1, CheckpointCert::default(), vec![cert], &s(3));
+        let line = format!(
+            "ViewChange{{new_view=1 stable=(0,000000) prepared=[3:{}@v0]}}",
+            pp.digest
+        );
+        assert_eq!(vc.to_string(), line);
+        let null = PrePrepare::new(1, 4, None, &s(2));
+        let nv = NewView::new(1, vec![vc], vec![null], &s(2));
+        assert_eq!(nv.to_string(), "NewView{view=1 from=[n3] o=[4:null]}");
+        let m: Message = nv.clone().into();
+        assert_eq!(
+            m.to_string(),
+            nv.to_string(),
+            "the enum prints as what it holds"
+        );
+        assert_eq!(KINDS[m.kind()], "NewView");
+        assert_eq!(m.signer(), Some(NodeId(2)));
+    }
+
+    #[test]
+    fn a_signed_message_verifies_only_unchanged() {
+        let keys = Keyring::new(1);
+        let mut vc = ViewChange::new(
+            1,
+            CheckpointCert::default(),
+            Vec::new(),
+            &keys.signer(NodeId(3)),
+        );
+        let v = keys.verifier();
+        assert!(Message::from(vc.clone()).verify(&v));
+        vc.new_view = 2;
+        assert!(
+            !Message::from(vc).verify(&v),
+            "the signature covers the view"
+        );
+    }
+}
