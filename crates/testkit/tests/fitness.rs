@@ -29,6 +29,7 @@ const CRATES: &[(&str, Layer)] = &[
     ("distributed-core", Layer::Protocol),
     ("raft", Layer::Protocol),
     ("paxos", Layer::Protocol),
+    ("pbft", Layer::Protocol),
     ("kv", Layer::Protocol),
     ("replica", Layer::Protocol),
     ("sim", Layer::Engine),
