@@ -38,12 +38,14 @@
 //! core.rs   OrderingCore and CoreEvent: what a core must say
 //! flow.rs   the request path: admit, propose, apply, answer, read, snapshot, step down
 //! paxos.rs  Multi-Paxos as an OrderingCore: slots are indexes, ballot rounds epochs
+//! pbft.rs   PBFT as an OrderingCore: seqs are indexes, views epochs; every replica answers
 //! tests.rs  a one-node sequencer core, and the replica's rules on it
 //! ```
 
 mod core;
 mod flow;
 mod paxos;
+mod pbft;
 #[cfg(test)]
 mod tests;
 

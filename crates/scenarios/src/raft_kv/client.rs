@@ -45,25 +45,20 @@
 use std::collections::BTreeMap;
 
 use check::{History, HistoryBuilder, OpId};
-use distributed_core::Protocol;
 use distributed_core::{NodeId, Rng, SeededRng};
 use kv::Request;
-use replica::ordered::{OrderedReplica, OrderingCore};
-use replica::{KvReplica, Outcome, Output};
+use replica::Outcome;
 
+use super::kv_node::{ClientSettings, KvNode, Votes};
 use super::ops::{self, KeySpace, Memory, OpCounts};
-use super::options::RaftKvOptions;
 use super::tag::{Tag, CLIENT_IDS_END};
 use super::wall_clock::WallClocks;
-use super::ReadPath;
-use crate::faults::FaultProfile;
 use sim::config::Time;
-use sim::hooks::{Workload, WorkloadStep};
 use sim::view::ClusterView;
 
 /// The longest the workload sleeps between polls. Replies arrive between polls and cannot
 /// schedule one, so this bounds how long a client that was answered waits to act.
-const POLL_UNITS_MAX: Time = 10;
+pub(super) const POLL_UNITS_MAX: Time = 10;
 
 /// A hinted redirect waits this long: short, but not zero, so two nodes pointing at each other
 /// during an election cannot spin the client through its attempts in a few units.
@@ -77,90 +72,11 @@ const BACKOFF_UNITS_MIN: Time = 40;
 const UNEXPECTED_KEPT_MAX: usize = 8;
 
 /// A time that never comes: a retired client's next action.
-const NEVER: Time = Time::MAX;
-
-/// A node the KV clients can talk to: any protocol that answers `replica::Output`s and takes
-/// a request as an input. Raft's `KvReplica` and every `OrderedReplica` (Multi-Paxos, PBFT)
-/// are one, so one client, one history and one checker serve all three logs.
-pub trait KvNode: Protocol<Output = Output> {
-    /// The input that hands `request` to a node, tagged `tag`.
-    fn request(tag: u64, request: Request, random_seed: u64) -> Self::Input;
-
-    /// The replica's state machine, for the invariants that compare replicas' states.
-    fn machine(&self) -> &kv::StateMachine;
-}
-
-impl KvNode for KvReplica {
-    fn request(tag: u64, request: Request, random_seed: u64) -> replica::Input {
-        replica::Input::Request {
-            tag,
-            request,
-            random_seed,
-        }
-    }
-
-    fn machine(&self) -> &kv::StateMachine {
-        KvReplica::machine(self)
-    }
-}
-
-impl<C: OrderingCore> KvNode for OrderedReplica<C> {
-    fn request(tag: u64, request: Request, random_seed: u64) -> replica::ordered::Input {
-        OrderedReplica::<C>::request(tag, request, random_seed)
-    }
-
-    fn machine(&self) -> &kv::StateMachine {
-        OrderedReplica::machine(self)
-    }
-}
-
-/// What the clients need to know about a run, whatever the protocol under them.
-#[derive(Clone, Debug)]
-pub(crate) struct ClientSettings {
-    /// How many clients.
-    pub(crate) clients: usize,
-    /// Keys and op mix.
-    pub(crate) keys: KeySpace,
-    /// How long a send may go unanswered before the client resends elsewhere.
-    pub(crate) timeout_units: Time,
-    /// The longest think time between ops, and the base of backoffs.
-    pub(crate) think_units_max: Time,
-    /// Sends per op before the client gives up on it.
-    pub(crate) attempts_max: u32,
-    /// Ops per client over the run.
-    pub(crate) ops_per_client_max: u64,
-    /// Odds, per million, that a read goes to a random node instead of the guessed leader.
-    pub(crate) follower_reads_per_million: u32,
-    /// Reads go through the log, so only the leader answers them.
-    pub(crate) reads_via_log: bool,
-    /// No new op starts at or after this time.
-    pub(crate) issue_until: Time,
-}
-
-impl RaftKvOptions {
-    /// The clients' settings these options ask for.
-    pub(crate) fn client_settings(&self) -> ClientSettings {
-        ClientSettings {
-            clients: self.clients,
-            keys: KeySpace {
-                string_keys: self.string_keys,
-                counter_keys: self.counter_keys,
-                volatile_reads: !self.faults.has(FaultProfile::Skew),
-            },
-            timeout_units: self.client_timeout_units,
-            think_units_max: self.think_units_max,
-            attempts_max: self.op_attempts_max,
-            ops_per_client_max: self.ops_per_client_max,
-            follower_reads_per_million: self.effective_follower_reads_per_million(),
-            reads_via_log: self.read_path == ReadPath::Log,
-            issue_until: self.issue_until_units(),
-        }
-    }
-}
+pub(super) const NEVER: Time = Time::MAX;
 
 /// The send of an op that is waiting for an answer.
 #[derive(Clone, Copy, Debug)]
-struct Waiting {
+pub(super) struct Waiting {
     /// Where it went: the node to avoid if it times out.
     node: NodeId,
     /// When it went: the timeout runs from here.
@@ -169,7 +85,7 @@ struct Waiting {
 
 /// The op a client has in flight.
 #[derive(Clone, Debug)]
-struct Op {
+pub(super) struct Op {
     /// Its request number in the client's session.
     seq: u64,
     /// The body sent and recorded, and its kind.
@@ -180,11 +96,13 @@ struct Op {
     /// Its place in the history, completed by the first `Done`.
     id: OpId,
     /// Sends so far; the current send's number.
-    attempt: u32,
+    pub(super) attempt: u32,
     /// The current send, while it waits for an answer.
-    waiting: Option<Waiting>,
+    pub(super) waiting: Option<Waiting>,
     /// Drawn at invoke: the think time after the op and the base of its backoffs.
     pause: Time,
+    /// `Done` replies so far, one per node, while fewer than `replies_needed` match.
+    votes: Votes,
 }
 
 impl Op {
@@ -192,14 +110,14 @@ impl Op {
     /// plus the op's own pause, doubled every 8 sends up to 8 times. With the default 100
     /// attempts that outlasts the 10,000-unit outages the `all` fault profile can cause, yet
     /// a client never sleeps more than ~1,100 units once the cluster is back.
-    fn backoff(&self) -> Time {
+    pub(super) fn backoff(&self) -> Time {
         (BACKOFF_UNITS_MIN + self.pause) << (self.attempt / 8).min(3)
     }
 }
 
 /// One simulated client.
 #[derive(Clone, Debug)]
-struct Client {
+pub(super) struct Client {
     /// Its current session, and its lane in the history.
     client_id: u64,
     /// The last request number used in the session.
@@ -207,13 +125,13 @@ struct Client {
     /// Ops started over all sessions: bounded by `ops_per_client_max`.
     issued: u64,
     /// Who the client believes leads, from the last answer it got.
-    leader: Option<NodeId>,
+    pub(super) leader: Option<NodeId>,
     /// A node that just failed this client: the next random pick avoids it.
-    avoid: Option<NodeId>,
+    pub(super) avoid: Option<NodeId>,
     /// When to act next if no send is waiting (a new op or a resend); `NEVER` once retired.
-    due: Time,
+    pub(super) due: Time,
     /// The op in flight, if any.
-    op: Option<Op>,
+    pub(super) op: Option<Op>,
     /// The last value seen per key, for plausible `cas` expectations.
     memory: Memory,
 }
@@ -236,13 +154,15 @@ struct Abandoned {
     id: OpId,
     /// Its op, for the counters.
     spec: ops::OpSpec,
+    /// Its replies so far, when an answer takes several.
+    votes: Votes,
 }
 
 /// N sequential clients behind one simulator workload (see the module docs). Built by
 /// `runner::simulation`, which reads the history back through `finish` after the run.
 pub(crate) struct KvClients {
     /// The clients, in a fixed order: ties go to the lower index, so runs replay.
-    clients: Vec<Client>,
+    pub(super) clients: Vec<Client>,
     /// Current session → client index.
     slot_of: BTreeMap<u64, usize>,
     /// Keys and op mix.
@@ -255,7 +175,7 @@ pub(crate) struct KvClients {
     /// The next unused `client_id`, for sessions started after a give-up.
     next_client_id: u64,
     /// The client and attempt of the input just handed out, for `on_input_dropped`.
-    last_sent: Option<(usize, u32)>,
+    pub(super) last_sent: Option<(usize, u32)>,
     /// How long a send may go unanswered before the client resends elsewhere.
     timeout_units: Time,
     /// The longest think time between ops, and the base of backoffs.
@@ -275,6 +195,12 @@ pub(crate) struct KvClients {
     counts: OpCounts,
     /// The first unexpected replies, verbatim.
     unexpected: Vec<String>,
+    /// Matching `Done` replies from distinct nodes that make an answer (`ClientSettings`).
+    replies_needed: usize,
+    /// A resend goes to every node (`ClientSettings`).
+    resend_to_all: bool,
+    /// The rest of a resend to every node: (node, tag, request, read seed), one per poll.
+    pub(super) fanout: Vec<(NodeId, u64, Request, u64)>,
     /// The hosts' wall clocks: a request carries the receiving node's (`wall_clock.rs`).
     wall_clocks: WallClocks,
     /// Where each request's read seed comes from (`replica::Input::Request::random_seed`), as a
@@ -315,6 +241,9 @@ impl KvClients {
             follower_reads_per_million: settings.follower_reads_per_million,
             reads_via_log: settings.reads_via_log,
             issue_until: settings.issue_until,
+            replies_needed: settings.replies_needed.max(1),
+            resend_to_all: settings.resend_to_all,
+            fanout: Vec::new(),
             counts: OpCounts::default(),
             unexpected: Vec::new(),
             wall_clocks,
@@ -337,7 +266,7 @@ impl KvClients {
     }
 
     /// When client `c` next needs the workload: its timeout if a send waits, else `due`.
-    fn wake(&self, c: &Client) -> Time {
+    pub(super) fn wake(&self, c: &Client) -> Time {
         match c.op.as_ref().and_then(|op| op.waiting) {
             Some(w) => w.since.saturating_add(self.timeout_units),
             None => c.due,
@@ -345,7 +274,7 @@ impl KvClients {
     }
 
     /// Sends that waited too long count as failed: resend elsewhere, now.
-    fn expire(&mut self, now: Time) {
+    pub(super) fn expire(&mut self, now: Time) {
         let timeout = self.timeout_units;
         for c in &mut self.clients {
             let Some(op) = c.op.as_mut() else { continue };
@@ -362,7 +291,7 @@ impl KvClients {
     }
 
     /// Client `i` acts: resend its op, give it up, start a new one, or retire.
-    fn act<P: KvNode>(
+    pub(super) fn act<P: KvNode>(
         &mut self,
         i: usize,
         view: &ClusterView<P>,
@@ -409,6 +338,14 @@ impl KvClients {
         };
         self.last_sent = Some((i, op.attempt));
         let random_seed = self.read_seeds.next_u64();
+        if self.resend_to_all && op.attempt > 1 {
+            // PBFT §4.1: the resend goes to every replica; the others follow one per poll.
+            let others = (1..=view.len() as u64).map(NodeId).filter(|&n| n != target);
+            for node in others {
+                let copy = (node, tag.encode(), request.clone(), random_seed);
+                self.fanout.push(copy);
+            }
+        }
         Some((target, P::request(tag.encode(), request, random_seed)))
     }
 
@@ -439,6 +376,7 @@ impl KvClients {
             attempt: 0,
             waiting: None,
             pause,
+            votes: Votes::default(),
         });
         self.counts.invoked += 1;
         true
@@ -453,8 +391,12 @@ impl KvClients {
             // An EXEC still reading its index was never sent: it can never take effect, and
             // a late reply to its index read is no reply to it.
             let spec = op.spec;
-            self.abandoned
-                .insert((c.client_id, op.seq), Abandoned { id: op.id, spec });
+            let a = Abandoned {
+                id: op.id,
+                spec,
+                votes: op.votes,
+            };
+            self.abandoned.insert((c.client_id, op.seq), a);
         }
         if self.next_client_id >= CLIENT_IDS_END {
             c.due = NEVER; // no session id left to give: this client retires
@@ -490,7 +432,7 @@ impl KvClients {
     }
 
     /// A reply arrived for `tag` from `node`.
-    fn on_reply(&mut self, node: NodeId, tag: Tag, outcome: &Outcome, now: Time) {
+    pub(super) fn on_reply(&mut self, node: NodeId, tag: Tag, outcome: &Outcome, now: Time) {
         let current = self.slot_of.get(&tag.client_id).copied().filter(|&i| {
             self.clients[i]
                 .op
@@ -499,12 +441,20 @@ impl KvClients {
         });
         let Some(i) = current else {
             if let Outcome::Done(reply) = outcome {
-                self.late_done(tag, reply, now);
+                self.late_done(node, tag, reply, now);
             }
             return;
         };
         if let Outcome::Done(reply) = outcome {
-            return self.complete(i, node, reply, now);
+            let needed = self.replies_needed;
+            let op = self.clients[i]
+                .op
+                .as_mut()
+                .expect("current op checked above");
+            if op.votes.add(node, reply, needed) {
+                self.complete(i, node, reply, now);
+            }
+            return;
         }
         let c = &mut self.clients[i];
         let op = c.op.as_mut().expect("current op checked above");
@@ -568,8 +518,14 @@ impl KvClients {
     }
 
     /// A `Done` for an op whose client moved on: complete it if it was abandoned.
-    fn late_done(&mut self, tag: Tag, reply: &kv::Reply, now: Time) {
-        if let Some(a) = self.abandoned.remove(&(tag.client_id, tag.seq)) {
+    fn late_done(&mut self, node: NodeId, tag: Tag, reply: &kv::Reply, now: Time) {
+        let key = (tag.client_id, tag.seq);
+        let needed = self.replies_needed;
+        let Some(a) = self.abandoned.get_mut(&key) else {
+            return;
+        };
+        if a.votes.add(node, reply, needed) {
+            let a = self.abandoned.remove(&key).expect("found above");
             self.record(a.id, &a.spec, reply, now);
         }
     }
@@ -590,56 +546,6 @@ impl KvClients {
         if self.unexpected.len() < UNEXPECTED_KEPT_MAX {
             self.unexpected.push(message);
         }
-    }
-}
-
-impl<P: KvNode> Workload<P> for KvClients {
-    fn poll(&mut self, view: &ClusterView<P>, rng: &mut SeededRng) -> WorkloadStep<P::Input> {
-        let now = view.now();
-        self.last_sent = None;
-        self.expire(now);
-        let due = (0..self.clients.len())
-            .filter(|&i| {
-                self.clients[i]
-                    .op
-                    .as_ref()
-                    .and_then(|op| op.waiting)
-                    .is_none()
-            })
-            .filter(|&i| self.clients[i].due <= now)
-            .min_by_key(|&i| (self.clients[i].due, i));
-        let input = due.and_then(|i| self.act(i, view, rng));
-        let next = self
-            .clients
-            .iter()
-            .map(|c| self.wake(c))
-            .min()
-            .unwrap_or(NEVER);
-        WorkloadStep {
-            input,
-            next_poll_units: (next != NEVER)
-                .then(|| next.saturating_sub(now).clamp(1, POLL_UNITS_MAX)),
-        }
-    }
-
-    fn on_output(&mut self, node: NodeId, output: &Output, now: Time) {
-        if let Output::Reply { tag, outcome } = output {
-            self.on_reply(node, Tag::decode(*tag), outcome, now);
-        }
-    }
-
-    fn on_input_dropped(&mut self, node: NodeId, now: Time) {
-        let Some((i, attempt)) = self.last_sent.take() else {
-            return;
-        };
-        let c = &mut self.clients[i];
-        let Some(op) = c.op.as_mut().filter(|op| op.attempt == attempt) else {
-            return;
-        };
-        op.waiting = None;
-        c.leader = None;
-        c.avoid = Some(node);
-        c.due = now + op.backoff();
     }
 }
 

@@ -48,7 +48,7 @@ use distributed_core::NodeId;
 use raft::{Entry, EntryKind, Index, Raft, Role, Term, Write};
 use replica::{KvReplica, Output as ReplicaOutput};
 
-use super::client::KvNode;
+use super::kv_node::KvNode;
 
 use sim::hooks::Invariant;
 use sim::view::{ClusterView, Slot};

@@ -57,6 +57,9 @@
 //!                 OpCounts. ops_mix.rs: the commands per key kind
 //! client.rs       KvClients: the sequential, retrying, exactly-once clients; the history
 //! tag.rs          Tag: (client_id, seq, attempt) packed into the u64 a reply echoes
+//! client_workload.rs  KvClients as a sim Workload: poll, replies, lost inputs
+//! kv_node.rs      KvNode (what a client talks to: KvReplica, OrderedReplica<Paxos|Pbft>),
+//!                 ClientSettings (who answers reads, replies needed, resends to all)
 //! invariants.rs   OnReplica (Raft's invariants on replicas), replica-progress,
 //!                 replica-agreement (state digests), the leader hook
 //! coverage.rs     Coverage: snapshots taken and installed, expiry entries proposed, so
@@ -68,8 +71,10 @@
 //! ```
 
 mod client;
+mod client_workload;
 mod coverage;
 mod invariants;
+mod kv_node;
 mod ops;
 mod options;
 mod runner;
@@ -77,10 +82,11 @@ mod summary;
 mod tag;
 mod wall_clock;
 
-pub use client::KvNode;
-pub(crate) use client::{ClientSettings, KvClients};
+pub(crate) use client::KvClients;
 pub use coverage::Coverage;
 pub use invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
+pub(crate) use kv_node::ClientSettings;
+pub use kv_node::KvNode;
 pub use ops::OpCounts;
 pub use options::{
     parse_read_path, parse_replica_variant, RaftKvOptions, CLIENTS_MAX, KEYS_MAX,

@@ -25,9 +25,10 @@ use check::{Budget, CheckResult, Checker, History};
 use distributed_core::{NodeId, SeededRng};
 use replica::{Input as ReplicaInput, KvReplica, Output as ReplicaOutput};
 
-use super::client::{KvClients, KvNode};
+use super::client::KvClients;
 use super::coverage::{Coverage, CoverageProbe};
 use super::invariants::{kv_leader, OnReplica, ReplicaAgreement, ReplicaProgress};
+use super::kv_node::KvNode;
 use super::ops::OpCounts;
 use super::options::RaftKvOptions;
 use super::wall_clock::WallClocks;
