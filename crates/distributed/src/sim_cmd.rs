@@ -43,6 +43,9 @@ pub enum ProtocolName {
     /// The replicated key-value store on Multi-Paxos: the same KV machine, clients and
     /// linearizability checker as raft-kv.
     PaxosKv,
+    /// The replicated key-value store on PBFT (n = 3f+1), with Byzantine replicas
+    /// (`--byzantine`, `--faults byzantine`); clients take f+1 matching replies.
+    PbftKv,
 }
 
 impl fmt::Display for ProtocolName {
@@ -52,6 +55,7 @@ impl fmt::Display for ProtocolName {
             ProtocolName::RaftKv => "raft-kv",
             ProtocolName::Paxos => "paxos",
             ProtocolName::PaxosKv => "paxos-kv",
+            ProtocolName::PbftKv => "pbft-kv",
         })
     }
 }
@@ -71,7 +75,7 @@ pub struct SimArgs {
     /// Run (replay) exactly one seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Faults to inject: none | network | partitions | crashes | skew | all | chaos.
+    /// Faults to inject: none | network | partitions | crashes | skew | byzantine | all | chaos.
     #[arg(long, value_parser = parse_faults, default_value = "all")]
     pub faults: FaultProfile,
     /// Protocol variant: `correct`, or a deliberately broken one: `commit-old-term` (commits
@@ -85,6 +89,14 @@ pub struct SimArgs {
     /// `small-phase1-quorum` (phase 1 with a quorum that misses some phase-2 quorum).
     #[arg(long, default_value = "correct")]
     pub variant: String,
+    /// pbft-kv: how many replicas are Byzantine (default: f with `--faults byzantine`, `all`
+    /// or `chaos`, else 0). More than f is allowed, to watch the checks fail.
+    #[arg(long, value_name = "B")]
+    pub byzantine: Option<usize>,
+    /// pbft-kv: the Byzantine replicas' strategy: silent | equivocate | twins | replay | flood
+    /// | lie-vc (default: each seed picks one).
+    #[arg(long, value_name = "NAME")]
+    pub strategy: Option<String>,
     /// paxos: phase-1 quorum size (default a majority). Flexible Paxos (Howard et al. 2016):
     /// any sizes with Q1 + Q2 > nodes are safe; others are refused.
     #[arg(long, value_name = "Q1")]
@@ -161,7 +173,9 @@ pub(crate) fn parse_tick_periods(s: &str) -> Result<(u64, u64), String> {
 pub fn run(args: SimArgs) -> u8 {
     match args.protocol {
         ProtocolName::Raft => run_raft(args),
-        ProtocolName::RaftKv | ProtocolName::PaxosKv => crate::sim_kv::run(args),
+        ProtocolName::RaftKv | ProtocolName::PaxosKv | ProtocolName::PbftKv => {
+            crate::sim_kv::run(args)
+        }
         ProtocolName::Paxos => crate::sim_paxos::run(args),
     }
 }
@@ -173,6 +187,10 @@ fn run_raft(args: SimArgs) -> u8 {
     }
     if let Some(flag) = paxos_only_flag(&args) {
         eprintln!("error: {flag} needs --protocol paxos");
+        return 2;
+    }
+    if let Some(e) = byzantine_flag_error(&args) {
+        eprintln!("error: {e}");
         return 2;
     }
     let kv_only = [
@@ -228,6 +246,19 @@ pub(crate) fn paxos_only_flag(args: &SimArgs) -> Option<&'static str> {
     .map(|(flag, _)| flag)
 }
 
+/// A Byzantine flag given to a protocol that tolerates only crashes, as an error line.
+pub(crate) fn byzantine_flag_error(args: &SimArgs) -> Option<String> {
+    let given = [
+        ("--byzantine", args.byzantine.is_some()),
+        ("--strategy", args.strategy.is_some()),
+    ];
+    let (flag, _) = given.into_iter().find(|(_, g)| *g)?;
+    Some(format!(
+        "{flag} needs --protocol pbft-kv: {} tolerates crashed nodes, not lying ones",
+        args.protocol
+    ))
+}
+
 /// The command that reproduces `seed` with the same options, printed after every violation.
 pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
     let mut cmd = format!(
@@ -246,7 +277,16 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
     if let Some(q) = args.phase2_quorum {
         cmd += &format!(" --phase2-quorum {q}");
     }
-    if matches!(args.protocol, ProtocolName::RaftKv | ProtocolName::PaxosKv) {
+    if let Some(b) = args.byzantine {
+        cmd += &format!(" --byzantine {b}");
+    }
+    if let Some(s) = &args.strategy {
+        cmd += &format!(" --strategy {s}");
+    }
+    if matches!(
+        args.protocol,
+        ProtocolName::RaftKv | ProtocolName::PaxosKv | ProtocolName::PbftKv
+    ) {
         cmd += &format!(" --clients {} --reads {}", args.clients, read_path(args));
         if let Some((min, max)) = args.tick_periods {
             cmd += &format!(" --tick-periods {min}..{max}");
@@ -288,7 +328,7 @@ pub(crate) fn threads(args: &SimArgs) -> usize {
 /// The first line of a seed-range run, naming everything that decides the result.
 pub(crate) fn header(args: &SimArgs) -> String {
     let clients = match args.protocol {
-        ProtocolName::RaftKv | ProtocolName::PaxosKv => {
+        ProtocolName::RaftKv | ProtocolName::PaxosKv | ProtocolName::PbftKv => {
             format!(" clients={} reads={}", args.clients, read_path(args))
         }
         ProtocolName::Raft | ProtocolName::Paxos => String::new(),

@@ -19,6 +19,7 @@ use std::io::{self, Write};
 
 use scenarios::paxos_kv::OrderedReads;
 use scenarios::paxos_kv::{self, PaxosKvOptions};
+use scenarios::pbft_kv::{self, PbftKvOptions, Strategy};
 use scenarios::raft_kv::ReadPath;
 use scenarios::raft_kv::{
     run_seed, run_seeds_with_progress, KvSeedReport, KvSummary, RaftKvOptions,
@@ -120,6 +121,56 @@ fn paxos_options(args: &SimArgs) -> Result<PaxosKvOptions, String> {
     Ok(opts)
 }
 
+/// Build the pbft-kv options: the KV run's knobs, PBFT's variant, the Byzantine nodes.
+fn pbft_options(args: &SimArgs) -> Result<PbftKvOptions, String> {
+    let not_here = [
+        ("--membership-changes", args.membership_changes),
+        (
+            "--leader-writes-in-parallel",
+            args.leader_writes_in_parallel,
+        ),
+        ("--tick-periods", args.tick_periods.is_some()),
+        ("--phase1-quorum", args.phase1_quorum.is_some()),
+        ("--phase2-quorum", args.phase2_quorum.is_some()),
+        ("--reads", args.reads.is_some()),
+    ];
+    if let Some((flag, _)) = not_here.iter().find(|(_, given)| *given) {
+        return Err(format!(
+            "{flag} is not a --protocol pbft-kv flag (PBFT reads go through the log)"
+        ));
+    }
+    let mut run = RaftKvOptions {
+        nodes: args.nodes,
+        clients: args.clients,
+        faults: args.faults,
+        ..RaftKvOptions::default()
+    };
+    if let Some(t) = args.client_timeout {
+        run.client_timeout_units = t;
+    }
+    if let Some(t) = args.max_time {
+        run.max_time_units = t;
+        run.quiesce_units = t / 10;
+    }
+    if let Some(e) = args.max_events {
+        run.max_events = e;
+    }
+    run.trace = trace_level(args);
+    let strategy = args
+        .strategy
+        .as_deref()
+        .map(str::parse::<Strategy>)
+        .transpose()?;
+    let opts = PbftKvOptions {
+        run,
+        variant: pbft_kv::parse_variant(&args.variant)?,
+        byzantine: args.byzantine,
+        strategy,
+    };
+    opts.validate().map_err(|e| e.to_string())?;
+    Ok(opts)
+}
+
 /// One KV protocol's runners, so both share the printing and the exit codes.
 struct Runner {
     one: Box<dyn Fn(u64) -> KvSeedReport>,
@@ -127,6 +178,19 @@ struct Runner {
 }
 
 fn runner(args: &SimArgs) -> Result<Runner, String> {
+    if args.protocol == ProtocolName::PbftKv {
+        let opts = pbft_options(args)?;
+        let o2 = opts.clone();
+        return Ok(Runner {
+            one: Box::new(move |seed| pbft_kv::run_seed(seed, &opts)),
+            range: Box::new(move |args, progress| {
+                pbft_kv::run_seeds_with_progress(args.seeds.clone(), &o2, threads(args), progress)
+            }),
+        });
+    }
+    if let Some(e) = crate::sim_cmd::byzantine_flag_error(args) {
+        return Err(e);
+    }
     if args.protocol == ProtocolName::PaxosKv {
         let opts = paxos_options(args)?;
         let o2 = opts.clone();

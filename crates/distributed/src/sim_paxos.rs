@@ -40,6 +40,9 @@ fn options(args: &SimArgs) -> Result<PaxosSimOptions, String> {
     if let Some(flag) = raft_only_flag(args) {
         return Err(format!("{flag} is not a --protocol paxos flag"));
     }
+    if let Some(e) = crate::sim_cmd::byzantine_flag_error(args) {
+        return Err(e);
+    }
     let mut opts = PaxosSimOptions {
         nodes: args.nodes,
         faults: args.faults,

@@ -226,7 +226,20 @@ impl Pbft {
         self.view_change_timer = 0;
         self.counters.new_views += 1;
         self.view_changes = self.view_changes.split_off(&(v + 1));
+        for (_, slot) in self.log.iter_mut() {
+            if slot.pre_prepare.as_ref().is_some_and(|pp| pp.view < v) {
+                slot.pre_prepare = None; // an old view's assignment: O replaces what matters
+            }
+        }
+        // Before the stable checkpoint is adopted: adopting it moves the watermarks, and a
+        // primary then assigns what waits at `next_seq`, which must already lie past O
+        // (else it would assign a seq O assigns too, with another digest).
         let stable = plan.stable;
+        let max_s = pre_prepares.last().map_or(stable.seq, |pp| pp.seq);
+        self.next_seq = max_s.max(stable.seq).max(self.stable.cert.seq) + 1;
+        for w in self.waiting.iter_mut() {
+            w.assigned = pre_prepares.iter().any(|pp| pp.digest == w.digest);
+        }
         if stable.seq > self.stable.cert.seq {
             let seq = stable.seq;
             let held = self.checkpoints.entry(seq).or_default();
@@ -234,16 +247,6 @@ impl Pbft {
                 held.insert(c.sig.signer, c);
             }
             self.try_stable(seq, out);
-        }
-        for (_, slot) in self.log.iter_mut() {
-            if slot.pre_prepare.as_ref().is_some_and(|pp| pp.view < v) {
-                slot.pre_prepare = None; // an old view's assignment: O replaces what matters
-            }
-        }
-        let max_s = pre_prepares.last().map_or(stable.seq, |pp| pp.seq);
-        self.next_seq = max_s.max(self.stable.cert.seq) + 1;
-        for w in self.waiting.iter_mut() {
-            w.assigned = pre_prepares.iter().any(|pp| pp.digest == w.digest);
         }
         let primary = self.config.primary(v) == self.config.id;
         let h = self.stable.cert.seq;

@@ -2,7 +2,7 @@
 //! furniture a new protocol's folder reuses instead of copying.
 //!
 //! ```text
-//!   --faults none|network|partitions|crashes|skew|all|chaos ──► FaultProfile
+//!   --faults none|network|partitions|crashes|skew|byzantine|all|chaos ──► FaultProfile
 //!        └─► <protocol>/options.rs: sim_config() turns it into sim::SimConfig's fault model
 //!   --seeds 0..1000 | 42 ──► parse_seeds ──► Range<u64>
 //! ```
@@ -27,6 +27,9 @@ pub enum FaultProfile {
     Crashes,
     /// Clock skew: tick rates differ by up to ±20% and drift.
     Skew,
+    /// Byzantine nodes only (`--byzantine N`, protocols that claim to survive them: PBFT),
+    /// on a perfect network. `all` and `chaos` include them too, where a protocol has them.
+    Byzantine,
     /// Everything above at once.
     #[default]
     All,
@@ -36,12 +39,13 @@ pub enum FaultProfile {
 
 impl FaultProfile {
     /// Every profile, in the order the CLI lists them.
-    pub const ALL: [FaultProfile; 7] = [
+    pub const ALL: [FaultProfile; 8] = [
         FaultProfile::None,
         FaultProfile::Network,
         FaultProfile::Partitions,
         FaultProfile::Crashes,
         FaultProfile::Skew,
+        FaultProfile::Byzantine,
         FaultProfile::All,
         FaultProfile::Chaos,
     ];
@@ -60,6 +64,7 @@ impl fmt::Display for FaultProfile {
             FaultProfile::Partitions => "partitions",
             FaultProfile::Crashes => "crashes",
             FaultProfile::Skew => "skew",
+            FaultProfile::Byzantine => "byzantine",
             FaultProfile::All => "all",
             FaultProfile::Chaos => "chaos",
         })
@@ -73,7 +78,7 @@ impl FromStr for FaultProfile {
         FaultProfile::ALL
             .into_iter()
             .find(|p| p.to_string() == s)
-            .ok_or_else(|| format!("unknown fault profile `{s}`: expected none|network|partitions|crashes|skew|all|chaos"))
+            .ok_or_else(|| format!("unknown fault profile `{s}`: expected none|network|partitions|crashes|skew|byzantine|all|chaos"))
     }
 }
 

@@ -32,6 +32,8 @@
 //!             promises only grow, validity; a proposing client; seed runners
 //! paxos_kv/   the KV store on Multi-Paxos (replica::OrderedReplica): raft-kv's clients and
 //!             checker, Paxos's invariants on the writes, replica agreement
+//! pbft_kv/    the KV store on PBFT with up to B Byzantine replicas (named strategies: silent,
+//!             equivocate, twins, replay, flood, lie-vc), f+1-reply clients, honest agreement
 //! raft/       Raft alone: Figure 3's safety properties, a proposing client, membership changes
 //!             and the host's compaction on top, seed runners
 //! raft_kv/    the replicated KV store (replica::KvReplica): retrying exactly-once clients,
@@ -49,6 +51,7 @@ pub mod batch;
 pub mod faults;
 pub mod paxos;
 pub mod paxos_kv;
+pub mod pbft_kv;
 pub mod progress;
 pub mod raft;
 pub mod raft_kv;

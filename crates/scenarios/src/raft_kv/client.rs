@@ -512,6 +512,7 @@ impl KvClients {
         c.seq += 1;
         op.seq = c.seq;
         op.watching = false;
+        op.votes = Votes::default(); // the index read's replies are no votes for the EXEC
         op.waiting = None;
         c.due = now;
         c.op = Some(op);

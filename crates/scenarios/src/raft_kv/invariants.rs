@@ -299,7 +299,7 @@ impl<P: KvNode> Invariant<P> for ReplicaAgreement {
         let Some(id) = view.touched() else {
             return Ok(());
         };
-        let Some(replica) = view.node(id) else {
+        let Some(replica) = view.node(id).filter(|r| r.is_honest()) else {
             return Ok(());
         };
         let applied = replica.machine().applied_index();

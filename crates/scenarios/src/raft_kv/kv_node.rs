@@ -29,6 +29,12 @@ pub trait KvNode: Protocol<Output = Output> {
 
     /// The replica's state machine, for the invariants that compare replicas' states.
     fn machine(&self) -> &kv::StateMachine;
+
+    /// False for a node handed to a Byzantine adversary: its state proves nothing, and the
+    /// invariants compare honest replicas only.
+    fn is_honest(&self) -> bool {
+        true
+    }
 }
 
 impl KvNode for KvReplica {

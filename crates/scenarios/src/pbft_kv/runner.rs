@@ -1,0 +1,163 @@
+//! Running one pbft-kv seed, or many: pick the Byzantine nodes, build, run, check.
+//!
+//! ```text
+//!   build(seed) ──► factory: id ∈ adversaries(seed) ? Byzantine(Adversary) : Honest(replica)
+//!              ──► HonestAgreement, ReplicaAgreement (honest digests), KvClients (f+1 replies,
+//!                  resends to all) ──► Simulation<PbftNode>
+//!   run_seed ──► run ──► history ──► Checker ──► KvSeedReport
+//!   run_seeds ──► batch::run_parallel ──► KvSummary
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::rc::Rc;
+
+use check::{Budget, Checker};
+use distributed_core::{NodeId, Rng, SeededRng};
+use pbft::Pbft;
+use replica::ordered::{OrderedConfig, OrderedReplica};
+
+use super::adversary::{Adversary, Strategy};
+use super::invariants::HonestAgreement;
+use super::node::PbftNode;
+use super::PbftKvOptions;
+use crate::batch::{self, Mode};
+use crate::progress::SeedProgress;
+use crate::raft_kv::{
+    ClientSettings, Coverage, KvClients, KvNode, KvSeedReport, KvSummary, ReplicaAgreement,
+    SharedClients, WallClocks, DIGEST_EVERY_ENTRIES,
+};
+use sim::config::{ConfigError, TraceLevel};
+use sim::view::ClusterView;
+use sim::Simulation;
+
+/// The leader hook: the primary of the highest view an honest live replica is in.
+pub fn pbft_primary(view: &ClusterView<PbftNode>) -> Option<NodeId> {
+    view.live()
+        .filter(|(_, n)| n.is_honest())
+        .max_by_key(|(_, n)| n.replica().core().view())
+        .map(|(_, n)| n.replica().core().primary())
+}
+
+fn client_settings(opts: &PbftKvOptions) -> ClientSettings {
+    ClientSettings {
+        follower_reads_per_million: 0,
+        reads_via_log: true,
+        replies_needed: opts.f() + 1,
+        resend_to_all: true,
+        ..opts.run.client_settings()
+    }
+}
+
+/// Build node `id` of `seed`'s run from its disk.
+fn node(
+    opts: &PbftKvOptions,
+    seed: u64,
+    id: NodeId,
+    disk: &pbft::Disk,
+    rng: SeededRng,
+) -> PbftNode {
+    let (byzantine, strategy) = opts.adversaries(seed);
+    let replica = |rng| {
+        let core = Pbft::new(opts.pbft_config(id, seed), disk, rng)
+            .unwrap_or_else(|e| panic!("{id} cannot start from its disk: {e}"));
+        OrderedReplica::new(OrderedConfig::default(), core, disk)
+            .unwrap_or_else(|e| panic!("{id} cannot start from its disk: {e}"))
+    };
+    if !byzantine.contains(&id) {
+        return PbftNode::Honest(replica(rng));
+    }
+    let mut rng = rng;
+    let own = SeededRng::new(rng.next_u64());
+    let honest: Vec<NodeId> = (1..=opts.run.nodes as u64)
+        .map(NodeId)
+        .filter(|n| !byzantine.contains(n))
+        .collect();
+    let side_a: BTreeSet<NodeId> = honest[..honest.len() / 2].iter().copied().collect();
+    let twin = (strategy == Strategy::Twins).then(|| replica(SeededRng::new(rng.next_u64())));
+    let adversary = Adversary::new(strategy, replica(rng), twin, side_a, byzantine, own);
+    PbftNode::Byzantine(Box::new(adversary))
+}
+
+/// Run one seed and check its history. Panics if `opts` are invalid: validate them first.
+pub fn run_seed(seed: u64, opts: &PbftKvOptions) -> KvSeedReport {
+    opts.validate().unwrap_or_else(|e| panic!("run_seed: {e}"));
+    let (mut sim, clients, comparisons) =
+        build(seed, opts).unwrap_or_else(|e| panic!("run_seed: {e}"));
+    let report = sim.run();
+    let result = clients.borrow_mut().finish();
+    let checker = Checker::default()
+        .with_budget(Budget::steps(opts.run.check_steps_max))
+        .with_threads(1);
+    let (check, check_stats) = checker.check_history_with_stats(&result.history);
+    KvSeedReport {
+        report,
+        check,
+        check_stats,
+        ops: result.counts,
+        unexpected: result.unexpected,
+        digest_comparisons: comparisons.get(),
+        coverage: Coverage::default(),
+        history: result.history,
+    }
+}
+
+type Built = (Simulation<PbftNode>, Rc<RefCell<KvClients>>, Rc<Cell<u64>>);
+
+fn build(seed: u64, opts: &PbftKvOptions) -> Result<Built, ConfigError> {
+    let factory_opts = opts.clone();
+    let factory =
+        move |id: NodeId, disk: &pbft::Disk, rng| node(&factory_opts, seed, id, disk, rng);
+    let wall_clocks = WallClocks::new(seed, &opts.run);
+    let clients = Rc::new(RefCell::new(KvClients::new(
+        seed,
+        client_settings(opts),
+        wall_clocks,
+    )));
+    let agreement = ReplicaAgreement::new(opts.run.nodes, DIGEST_EVERY_ENTRIES);
+    let comparisons = agreement.comparisons();
+    let sim = Simulation::new(seed, opts.run.sim_config(), factory)?
+        .with_invariant(HonestAgreement::default())
+        .with_invariant(agreement)
+        .with_leader_hook(pbft_primary)
+        .with_workload(SharedClients(clients.clone()));
+    Ok((sim, clients, comparisons))
+}
+
+/// Run every seed of `seeds` on up to `threads` threads, counting each into `progress`.
+pub fn run_seeds_with_progress(
+    seeds: Range<u64>,
+    opts: &PbftKvOptions,
+    threads: usize,
+    progress: &SeedProgress,
+) -> KvSummary {
+    let mut opts = opts.clone();
+    opts.run.trace = TraceLevel::Off;
+    batch::run_parallel(seeds, threads, Mode::Every, progress, |seed| {
+        run_seed(seed, &opts)
+    })
+}
+
+/// Run every seed of `seeds` on up to `threads` threads.
+pub fn run_seeds(seeds: Range<u64>, opts: &PbftKvOptions, threads: usize) -> KvSummary {
+    run_seeds_with_progress(seeds, opts, threads, &SeedProgress::default())
+}
+
+/// The lowest failing seed of `seeds`.
+pub fn first_failure(
+    seeds: Range<u64>,
+    opts: &PbftKvOptions,
+    threads: usize,
+) -> Option<KvSeedReport> {
+    let mut opts = opts.clone();
+    opts.run.trace = TraceLevel::Off;
+    let summary: KvSummary = batch::run_parallel(
+        seeds,
+        threads,
+        Mode::FirstFailure,
+        &SeedProgress::default(),
+        |seed| run_seed(seed, &opts),
+    );
+    summary.lowest_failure.map(|b| *b)
+}
