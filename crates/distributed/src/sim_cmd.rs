@@ -283,10 +283,10 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
     if let Some(s) = &args.strategy {
         cmd += &format!(" --strategy {s}");
     }
-    if matches!(
-        args.protocol,
-        ProtocolName::RaftKv | ProtocolName::PaxosKv | ProtocolName::PbftKv
-    ) {
+    if args.protocol == ProtocolName::PbftKv {
+        cmd += &format!(" --clients {}", args.clients); // PBFT reads go through the log
+    }
+    if matches!(args.protocol, ProtocolName::RaftKv | ProtocolName::PaxosKv) {
         cmd += &format!(" --clients {} --reads {}", args.clients, read_path(args));
         if let Some((min, max)) = args.tick_periods {
             cmd += &format!(" --tick-periods {min}..{max}");
@@ -328,8 +328,16 @@ pub(crate) fn threads(args: &SimArgs) -> usize {
 /// The first line of a seed-range run, naming everything that decides the result.
 pub(crate) fn header(args: &SimArgs) -> String {
     let clients = match args.protocol {
-        ProtocolName::RaftKv | ProtocolName::PaxosKv | ProtocolName::PbftKv => {
+        ProtocolName::RaftKv | ProtocolName::PaxosKv => {
             format!(" clients={} reads={}", args.clients, read_path(args))
+        }
+        ProtocolName::PbftKv => {
+            let b = args.byzantine.map_or("f".to_string(), |b| b.to_string());
+            let s = args.strategy.as_deref().unwrap_or("per-seed");
+            format!(
+                " clients={} reads=log byzantine={b} strategy={s}",
+                args.clients
+            )
         }
         ProtocolName::Raft | ProtocolName::Paxos => String::new(),
     };
