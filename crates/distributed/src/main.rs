@@ -39,6 +39,7 @@ mod kv_cmd;
 mod node_cmd;
 mod progress;
 mod sim_cmd;
+mod sim_compare;
 mod sim_kv;
 mod sim_paxos;
 mod status_cmd;

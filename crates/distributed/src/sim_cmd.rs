@@ -89,6 +89,11 @@ pub struct SimArgs {
     /// `small-phase1-quorum` (phase 1 with a quorum that misses some phase-2 quorum).
     #[arg(long, default_value = "correct")]
     pub variant: String,
+    /// Run several KV stores over the same seeds and faults and print one table:
+    /// `raft-kv,paxos-kv,pbft-kv`. Each is sized to tolerate f = (nodes-1)/2 faults of its
+    /// kind (2f+1 replicas for Raft and Paxos, 3f+1 for PBFT).
+    #[arg(long, value_name = "P,P,...", conflicts_with = "seed")]
+    pub compare: Option<String>,
     /// pbft-kv: how many replicas are Byzantine (default: f with `--faults byzantine`, `all`
     /// or `chaos`, else 0). More than f is allowed, to watch the checks fail.
     #[arg(long, value_name = "B")]
@@ -171,6 +176,9 @@ pub(crate) fn parse_tick_periods(s: &str) -> Result<(u64, u64), String> {
 
 /// Run the command; returns the process exit code.
 pub fn run(args: SimArgs) -> u8 {
+    if args.compare.is_some() {
+        return crate::sim_compare::run(args);
+    }
     match args.protocol {
         ProtocolName::Raft => run_raft(args),
         ProtocolName::RaftKv | ProtocolName::PaxosKv | ProtocolName::PbftKv => {

@@ -25,6 +25,7 @@
 //!
 //! ```text
 //! lib.rs      this map
+//! compare.rs  raft-kv, paxos-kv and pbft-kv side by side: one table (`sim --compare`)
 //! batch.rs    run_parallel: the worker pool every adapter's seed runners share (Tally)
 //! faults.rs   FaultProfile (--faults) and parse_seeds (--seeds): shared by every adapter
 //! progress.rs SeedProgress: seeds done and failing so far, read by a host while a batch runs
@@ -48,6 +49,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+pub mod compare;
 pub mod faults;
 pub mod paxos;
 pub mod paxos_kv;

@@ -78,11 +78,13 @@ impl Invariant<Node> for CoverageProbe {
     }
 
     fn on_output(&mut self, _node: NodeId, output: &ReplicaOutput) -> Result<(), String> {
-        if let ReplicaOutput::Restored { .. } = output {
-            let mut c = self.0.get();
-            c.installs += 1;
-            self.0.set(c);
+        let mut c = self.0.get();
+        match output {
+            ReplicaOutput::Restored { .. } => c.installs += 1,
+            ReplicaOutput::Applied { term, .. } => c.epochs = c.epochs.max(*term),
+            _ => {}
         }
+        self.0.set(c);
         Ok(())
     }
 

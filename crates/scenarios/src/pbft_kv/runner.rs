@@ -17,6 +17,7 @@ use check::{Budget, Checker};
 use distributed_core::{NodeId, Rng, SeededRng};
 use pbft::Pbft;
 use replica::ordered::{OrderedConfig, OrderedReplica};
+use replica::Output as ReplicaOutput;
 
 use super::adversary::{Adversary, Strategy};
 use super::invariants::HonestAgreement;
@@ -29,8 +30,40 @@ use crate::raft_kv::{
     SharedClients, WallClocks, DIGEST_EVERY_ENTRIES,
 };
 use sim::config::{ConfigError, TraceLevel};
+use sim::hooks::Invariant;
 use sim::view::ClusterView;
 use sim::Simulation;
+
+/// Not a safety property: the highest view an honest replica applied an entry in, and the
+/// state transfers it installed, for the report.
+struct CoverageProbe {
+    counts: Rc<Cell<Coverage>>,
+    byzantine: BTreeSet<NodeId>,
+}
+
+impl Invariant<PbftNode> for CoverageProbe {
+    fn name(&self) -> &str {
+        "coverage"
+    }
+
+    fn on_output(&mut self, node: NodeId, output: &ReplicaOutput) -> Result<(), String> {
+        if self.byzantine.contains(&node) {
+            return Ok(());
+        }
+        let mut c = self.counts.get();
+        match output {
+            ReplicaOutput::Restored { .. } => c.installs += 1,
+            ReplicaOutput::Applied { term, .. } => c.epochs = c.epochs.max(*term),
+            _ => {}
+        }
+        self.counts.set(c);
+        Ok(())
+    }
+
+    fn check(&mut self, _view: &ClusterView<PbftNode>) -> Result<(), String> {
+        Ok(())
+    }
+}
 
 /// The leader hook: the primary of the highest view an honest live replica is in.
 pub fn pbft_primary(view: &ClusterView<PbftNode>) -> Option<NodeId> {
@@ -83,7 +116,7 @@ fn node(
 /// Run one seed and check its history. Panics if `opts` are invalid: validate them first.
 pub fn run_seed(seed: u64, opts: &PbftKvOptions) -> KvSeedReport {
     opts.validate().unwrap_or_else(|e| panic!("run_seed: {e}"));
-    let (mut sim, clients, comparisons) =
+    let (mut sim, clients, comparisons, coverage) =
         build(seed, opts).unwrap_or_else(|e| panic!("run_seed: {e}"));
     let report = sim.run();
     let result = clients.borrow_mut().finish();
@@ -98,12 +131,18 @@ pub fn run_seed(seed: u64, opts: &PbftKvOptions) -> KvSeedReport {
         ops: result.counts,
         unexpected: result.unexpected,
         digest_comparisons: comparisons.get(),
-        coverage: Coverage::default(),
+        coverage: coverage.get(),
         history: result.history,
     }
 }
 
-type Built = (Simulation<PbftNode>, Rc<RefCell<KvClients>>, Rc<Cell<u64>>);
+/// A built simulation and what the runner reads after it: clients, comparisons, coverage.
+type Built = (
+    Simulation<PbftNode>,
+    Rc<RefCell<KvClients>>,
+    Rc<Cell<u64>>,
+    Rc<Cell<Coverage>>,
+);
 
 fn build(seed: u64, opts: &PbftKvOptions) -> Result<Built, ConfigError> {
     let factory_opts = opts.clone();
@@ -117,12 +156,18 @@ fn build(seed: u64, opts: &PbftKvOptions) -> Result<Built, ConfigError> {
     )));
     let agreement = ReplicaAgreement::new(opts.run.nodes, DIGEST_EVERY_ENTRIES);
     let comparisons = agreement.comparisons();
+    let coverage = Rc::new(Cell::new(Coverage::default()));
+    let probe = CoverageProbe {
+        counts: coverage.clone(),
+        byzantine: opts.adversaries(seed).0,
+    };
     let sim = Simulation::new(seed, opts.run.sim_config(), factory)?
         .with_invariant(HonestAgreement::default())
         .with_invariant(agreement)
+        .with_invariant(probe)
         .with_leader_hook(pbft_primary)
         .with_workload(SharedClients(clients.clone()));
-    Ok((sim, clients, comparisons))
+    Ok((sim, clients, comparisons, coverage))
 }
 
 /// Run every seed of `seeds` on up to `threads` threads, counting each into `progress`.

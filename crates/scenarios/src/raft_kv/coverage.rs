@@ -41,6 +41,10 @@ pub struct Coverage {
     /// Writes a leader answered off the log because they would change nothing (replica
     /// `noop.rs`): the checker judges those replies like any other.
     pub noop_writes: u64,
+    /// The highest epoch an applied entry carried (Raft's term, a Paxos ballot round, a PBFT
+    /// view): how many leader (or primary) changes the run went through, about. Summed over
+    /// seeds in a batch, like the other counts.
+    pub epochs: u64,
 }
 
 impl Coverage {
@@ -50,6 +54,7 @@ impl Coverage {
         self.installs += other.installs;
         self.expiries += other.expiries;
         self.noop_writes += other.noop_writes;
+        self.epochs += other.epochs;
     }
 }
 
@@ -123,8 +128,10 @@ impl Invariant<KvReplica> for CoverageProbe {
     }
 
     fn on_output(&mut self, _node: NodeId, output: &ReplicaOutput) -> Result<(), String> {
-        if matches!(output, ReplicaOutput::Restored { .. }) {
-            self.bump(|c| c.installs += 1);
+        match output {
+            ReplicaOutput::Restored { .. } => self.bump(|c| c.installs += 1),
+            ReplicaOutput::Applied { term, .. } => self.bump(|c| c.epochs = c.epochs.max(*term)),
+            _ => {}
         }
         Ok(())
     }
