@@ -173,9 +173,14 @@ fn pbft_options(args: &SimArgs) -> Result<PbftKvOptions, String> {
 
 /// One KV protocol's runners, so both share the printing and the exit codes.
 struct Runner {
+    /// Run (replay) one seed.
     one: Box<dyn Fn(u64) -> KvSeedReport>,
-    range: Box<dyn Fn(&SimArgs, &SeedProgress) -> KvSummary>,
+    /// Run the flags' seed range, counting into the progress line.
+    range: Box<RangeRunner>,
 }
+
+/// What runs a seed range for one KV protocol.
+type RangeRunner = dyn Fn(&SimArgs, &SeedProgress) -> KvSummary;
 
 fn runner(args: &SimArgs) -> Result<Runner, String> {
     if args.protocol == ProtocolName::PbftKv {

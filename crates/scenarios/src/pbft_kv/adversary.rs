@@ -216,7 +216,7 @@ impl Adversary {
             twin.tick(&mut self.scratch);
             self.emit(true, out);
         }
-        if self.ticks % ACT_EVERY_TICKS == 0 {
+        if self.ticks.is_multiple_of(ACT_EVERY_TICKS) {
             match self.strategy {
                 Strategy::Replay => self.replay(out),
                 Strategy::Flood => self.flood(out),
