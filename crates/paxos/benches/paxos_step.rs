@@ -153,7 +153,7 @@ fn step_throughput(c: &mut Criterion) {
                 let mut timed = Duration::ZERO;
                 for _ in 0..iters {
                     iteration += 1;
-                    if iteration % HEARTBEAT_EVERY == 0 {
+                    if iteration.is_multiple_of(HEARTBEAT_EVERY) {
                         // Untimed upkeep: heartbeats let followers deliver, snapshots bound memory.
                         for _ in 0..cluster.nodes[leader].config().heartbeat_ticks {
                             cluster.tick_all(leader);

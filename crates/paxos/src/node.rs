@@ -257,6 +257,11 @@ impl Protocol for Paxos {
                 "ignored {msg} from {from}: not a node of this cluster"
             ));
         }
+        if msg.proposer_ballot().is_some_and(|b| b.node != from) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: the ballot belongs to another node"
+            ));
+        }
         match msg {
             Message::Prepare(m) => self.on_prepare(from, m, out),
             Message::Promise(m) => self.on_promise(from, m, out),
@@ -321,6 +326,20 @@ mod tests {
             out.notes.lines(),
             ["ignored Commit{ballot=b1.n9 through=0} from n9: not a node of this cluster"]
         );
+    }
+
+    #[test]
+    fn a_leader_message_whose_ballot_the_sender_does_not_own_is_ignored() {
+        let mut n = node(1);
+        let mut out = Ready::with_notes();
+        let commit = Message::from(Commit {
+            ballot: Ballot::new(5, NodeId(3)),
+            through_slot: 0,
+        });
+        n.step(NodeId(2), commit, &mut out);
+        assert!(out.is_empty(), "no promise of b5.n3 on n2's word");
+        assert_eq!(n.promised(), Ballot::ZERO);
+        assert!(out.notes.lines()[0].ends_with("the ballot belongs to another node"));
     }
 
     #[test]

@@ -52,6 +52,21 @@ pub enum Message {
     Confirmed(Confirmed),
 }
 
+impl Message {
+    /// The ballot of a message only its ballot's owner sends (Prepare, Accept, Commit,
+    /// Confirm): a receiver checks that the sender owns it, since the ballot's node is what
+    /// it will call the leader.
+    pub fn proposer_ballot(&self) -> Option<crate::ballot::Ballot> {
+        match self {
+            Message::Prepare(m) => Some(m.ballot),
+            Message::Accept(m) => Some(m.ballot),
+            Message::Commit(m) => Some(m.ballot),
+            Message::Confirm(m) => Some(m.ballot),
+            _ => None,
+        }
+    }
+}
+
 /// `From<X> for Message` for every message struct.
 macro_rules! message_from {
     ($($name:ident),* $(,)?) => {
