@@ -115,3 +115,27 @@ fn a_new_leader_learns_slots_its_promisers_truncated_instead_of_filling_them() {
         "slot 6, after the snapshot"
     );
 }
+
+#[test]
+fn a_new_leader_asks_again_when_its_catch_up_is_lost() {
+    // The leader learns slots a promiser snapshotted; a lost request is retried each
+    // heartbeat (the holder first, then each node in turn), or it would never deliver again.
+    let mut c = Cluster::new(3, 6);
+    five_commands_while_n3_is_cut_off(&mut c);
+    c.settle(2);
+    c.snapshot(1);
+    c.snapshot(2);
+    c.crash(NodeId(1));
+    c.heal();
+    let mut lost = false;
+    c.intercept = Some(Box::new(move |e| {
+        let first = matches!(e.msg, Message::CatchUp(_)) && !lost;
+        lost |= first;
+        !first
+    }));
+    c.elect(3);
+    assert_eq!(c.paxos(3).chosen_through(), 0, "the first CatchUp was lost");
+    c.settle(4);
+    assert_eq!(c.paxos(3).chosen_through(), 5);
+    assert!(c.paxos(3).counters().catch_ups_sent >= 2);
+}
