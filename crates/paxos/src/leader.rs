@@ -38,7 +38,13 @@ impl Paxos {
     pub(crate) fn become_leader(&mut self, p: Phase1, out: &mut Ready) {
         let me = self.config.id;
         let (snapshot_max, holder) = p.snapshot_max;
-        let start = p.from_slot.max(snapshot_max + 1);
+        // Propose only above what is known chosen: the promisers' snapshots, and this node's
+        // own chosen_through, which a snapshot installed during phase 1 may have moved past
+        // `from_slot`.
+        let start = p
+            .from_slot
+            .max(snapshot_max + 1)
+            .max(self.chosen_through + 1);
         let reported = p.adopted.keys().next_back().copied().unwrap_or(0);
         let known = self.chosen.keys().next_back().copied().unwrap_or(0);
         let top = reported.max(known).max(start - 1);
@@ -229,6 +235,9 @@ impl Paxos {
         if through >= slot {
             leader.catch_up = None;
             return;
+        }
+        if others.is_empty() {
+            return; // a single node has nobody to learn from (and never needs to)
         }
         let attempt = leader.catch_up_attempts;
         leader.catch_up_attempts += 1;

@@ -124,7 +124,7 @@ mod read;
 mod ready;
 mod role;
 
-pub use ballot::{Ballot, PValue, Slot, Value};
+pub use ballot::{Ballot, PValue, Slot, Value, SLOT_MAX};
 pub use bytes::Bytes;
 pub use config::{Config, ConfigError, Variant};
 pub use message::{
