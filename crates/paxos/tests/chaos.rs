@@ -50,7 +50,7 @@ fn inject_faults(c: &mut Cluster, rng: &mut SeededRng) {
     if rng.chance(40_000) {
         c.heal();
     }
-    if rng.chance(10_000) {
+    if rng.chance(40_000) {
         let id = pick(rng);
         if c.is_up(id) && c.node(id).chosen_through() > c.node(id).snapshot_slot() {
             c.snapshot(id.0);

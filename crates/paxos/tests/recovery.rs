@@ -54,9 +54,10 @@ fn a_leader_that_proposes_its_own_value_breaks_agreement() {
     x_chosen_by_n1_and_n2_then_n1_crashes(&mut c);
     c.elect(3);
     assert_eq!(c.applied(3), [Value::Noop]);
+    // Caught twice: by the delivery, and by the accessors right after the event.
     assert_eq!(
         c.observer.violations.len(),
-        1,
+        2,
         "{:?}",
         c.observer.violations
     );
@@ -76,9 +77,11 @@ fn a_phase_1_quorum_that_misses_the_phase_2_quorum_breaks_agreement() {
     c.propose(3, "y"); // slot 1 again: n2 accepts at the higher ballot, "y" is chosen
     c.deliver_all();
     assert_eq!(c.applied(3), [cmd("y")]);
+    assert!(c.observer.violations[0].contains("delivered \"y\" in slot 1 where \"x\""));
+    // Caught twice: by the delivery, and by the accessors right after the event.
     assert_eq!(
         c.observer.violations.len(),
-        1,
+        2,
         "{:?}",
         c.observer.violations
     );
