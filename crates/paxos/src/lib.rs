@@ -106,9 +106,12 @@
 //!
 //! ## Not here
 //!
-//! Reconfiguration (the node set is fixed); leader leases; chunked snapshots (a snapshot
-//! travels in one message); stickiness (a node that times out may preempt a healthy leader it
-//! cannot hear, as in plain Paxos; randomized timeouts keep duels short).
+//! Reconfiguration (the node set is fixed); leader leases; several slots per Accept; chunked
+//! snapshots (a snapshot travels in one message); stickiness (a node that times out may
+//! preempt a healthy leader it cannot hear, as in plain Paxos; randomized timeouts keep duels
+//! short); a partitioned leader does not step down on its own (its proposals and reads time
+//! out until a Nack reaches it). Peers are trusted to be crash-faulty, not Byzantine: a
+//! message is checked only for a ballot its sender owns and slots below `SLOT_MAX`.
 
 #![forbid(unsafe_code)]
 
