@@ -28,6 +28,11 @@ use distributed_core::NodeId;
 /// A position in the replicated log: one instance of single-decree Paxos. Slot 0 is "none".
 pub type Slot = u64;
 
+/// The highest slot a message may name. Far above any real log, and far enough below
+/// `u64::MAX` that `slot + 1` and the like never overflow: a message naming more is refused
+/// (node.rs) rather than trusted.
+pub const SLOT_MAX: Slot = 1 << 62;
+
 /// A proposal number: `(round, node)`, compared round first (the derive orders by field order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Ballot {

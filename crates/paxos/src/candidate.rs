@@ -105,7 +105,12 @@ impl Paxos {
     pub(crate) fn on_promise(&mut self, from: NodeId, msg: Promise, out: &mut Ready) {
         let me = self.config.id;
         let RoleState::Candidate(p) = &mut self.role else {
-            return out.note(format_args!("ignored {msg} from {from}: not a candidate"));
+            return match self.role.ballot() {
+                Some(b) if b == msg.ballot => out.note(format_args!(
+                    "ignored {msg} from {from}: phase 1 at {b} is complete (a late promise)"
+                )),
+                _ => out.note(format_args!("ignored {msg} from {from}: not a candidate")),
+            };
         };
         if p.ballot != msg.ballot {
             let mine = p.ballot;
@@ -157,10 +162,12 @@ impl Paxos {
     pub(crate) fn on_nack(&mut self, from: NodeId, msg: Nack, out: &mut Ready) {
         self.highest_round = self.highest_round.max(msg.promised.round);
         if self.role.ballot() != Some(msg.ballot) || msg.promised <= msg.ballot {
-            let now = self.role.ballot();
-            return out.note(format_args!(
-                "ignored {msg} from {from}: this node does not run that ballot (now {now:?})"
-            ));
+            return match self.role.ballot() {
+                Some(now) => out.note(format_args!("ignored {msg} from {from}: running {now}")),
+                None => out.note(format_args!(
+                    "ignored {msg} from {from}: neither candidate nor leader (preempted already)"
+                )),
+            };
         }
         self.step_down(Some(msg.promised.node), out);
     }

@@ -38,13 +38,13 @@ impl Paxos {
     pub(crate) fn become_leader(&mut self, p: Phase1, out: &mut Ready) {
         let me = self.config.id;
         let (snapshot_max, holder) = p.snapshot_max;
-        // Slots in a promiser's snapshot are chosen: learn them, never propose in them.
-        if snapshot_max > self.chosen_through && holder != me {
-            let from_slot = self.chosen_through + 1;
-            self.counters.catch_ups_sent += 1;
-            out.send(me, holder, CatchUp { from_slot }.into());
-        }
-        let start = p.from_slot.max(snapshot_max + 1);
+        // Propose only above what is known chosen: the promisers' snapshots, and this node's
+        // own chosen_through, which a snapshot installed during phase 1 may have moved past
+        // `from_slot`.
+        let start = p
+            .from_slot
+            .max(snapshot_max + 1)
+            .max(self.chosen_through + 1);
         let reported = p.adopted.keys().next_back().copied().unwrap_or(0);
         let known = self.chosen.keys().next_back().copied().unwrap_or(0);
         let top = reported.max(known).max(start - 1);
@@ -61,8 +61,12 @@ impl Paxos {
             proposals: Default::default(),
             next_slot: top + 1,
             heartbeat_elapsed: 0,
+            // Slots in a promiser's snapshot are chosen: learn them, never propose in them.
+            catch_up: (snapshot_max > self.chosen_through).then_some((snapshot_max, holder)),
+            catch_up_attempts: 0,
             reads: LeaderReads::default(),
         });
+        self.leader_catch_up(out);
         for slot in start..=top {
             let value = match self.chosen.get(&slot) {
                 Some(pv) => pv.value.clone(),
@@ -208,6 +212,48 @@ impl Paxos {
             }
         }
         self.broadcast_commit(out);
+        self.leader_catch_up(out);
+    }
+
+    /// While slots the leader must learn (`Leader::catch_up`) are missing, ask for them: the
+    /// holder first, then every other node in turn, one request per heartbeat.
+    fn leader_catch_up(&mut self, out: &mut Ready) {
+        let (me, through) = (self.config.id, self.chosen_through);
+        let others: Vec<NodeId> = self
+            .config
+            .nodes
+            .iter()
+            .copied()
+            .filter(|&n| n != me)
+            .collect();
+        let Some(leader) = self.role.leader_mut() else {
+            return;
+        };
+        let Some((slot, holder)) = leader.catch_up else {
+            return;
+        };
+        if through >= slot {
+            leader.catch_up = None;
+            return;
+        }
+        if others.is_empty() {
+            return; // a single node has nobody to learn from (and never needs to)
+        }
+        let attempt = leader.catch_up_attempts;
+        leader.catch_up_attempts += 1;
+        let to = match attempt {
+            0 => holder,
+            k => others[(k as usize) % others.len()],
+        };
+        self.counters.catch_ups_sent += 1;
+        out.send(
+            me,
+            to,
+            CatchUp {
+                from_slot: through + 1,
+            }
+            .into(),
+        );
     }
 
     /// `Commit{ballot through=chosen_through}` to every other node.

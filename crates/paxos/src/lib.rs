@@ -19,18 +19,31 @@
 //! highest ballot any acceptor of its phase-1 quorum reports.
 //!
 //! ```text
-//!   phase 1 (once per leader, for every slot from s on)       phase 2 (per slot)
+//!   phase 1: once per leader, for every slot from s on         (PMS §2.2 1a/1b, §3; PMMC scout)
 //!
-//!   L        A1       A2       A3                               L        A1       A2
-//!   │─Prepare{b3.n1 from=s}─►│        │                         │─Accept{b3.n1 slot=7 "x"}─►│
-//!   │◄─Promise{b3.n1 [7:b2.n2:"y"]}───│  promised := b3.n1       │◄─Accepted{b3.n1 slot=7}───│
-//!   │◄─Promise{b3.n1 []}──────┤        │  (persisted first)       │  phase-2 quorum: "x" chosen
-//!   │ phase-1 quorum: adopt "y" in 7, no-op in holes, then phase 2 │─Commit{b3.n1 through=7}─►
+//!     candidate n1                 acceptor n2                  acceptor n3
+//!       │ promise b3.n1 (persist)    │                            │
+//!       ├── Prepare{b3.n1 from=s} ──►│ promised := b3.n1 (persist)│
+//!       ├── Prepare{b3.n1 from=s} ───┼───────────────────────────►│ (persist)
+//!       │◄── Promise{b3.n1 [7:b2.n2:"y"]} ──┤                      │
+//!       │◄── Promise{b3.n1 []} ─────────────┼──────────────────────┤
+//!       │ phase-1 quorum: per slot, the highest-ballot value; holes get a no-op
 //!
-//!   leader change
-//!   n1 leads at b1.n1 ──✕ crash        n2 times out (random T), runs phase 1 at b2.n2:
-//!     n1: Accept{b1.n1 slot=1 "x"}       promises report 1:b1.n1:"x" from whoever accepted it
-//!     n3 accepted it; n1 saw quorum      n2 re-proposes "x" in slot 1 at b2.n2: still "x"
+//!   phase 2: per slot                                           (PMS §2.2 2a/2b; PMMC commander)
+//!
+//!     leader n1                    acceptor n2                  acceptor n3
+//!       │ accept 7:b3.n1:"y" (persist)│                           │
+//!       ├── Accept{b3.n1 slot=7 "y"} ►│ accept (persist)          │
+//!       │◄── Accepted{b3.n1 slot=7} ──┤                           │
+//!       │ phase-2 quorum: "y" chosen in 7, delivered in slot order │
+//!       ├── Commit{b3.n1 through=7} ─►│ its pvalue is b3.n1's: chosen, delivered
+//!
+//!   leader change                                               (PMS §3; PMMC "preempted")
+//!
+//!     n1 leads at b1.n1; "x" accepted by n1, n2 in slot 1 (chosen); n1 crashes
+//!     n3 hears no leader for T ticks ──► Prepare{b2.n3} ──► n2 promises, reports 1:b1.n1:"x"
+//!     n3 must re-propose "x" in slot 1 at b2.n3 (the quorums meet in n2): "x" stays chosen
+//!     n1 restarts, still thinking in b1.n1 ──► its messages are answered Nack{promised=b2.n3}
 //! ```
 //!
 //! ## Invariants
@@ -61,6 +74,14 @@
 //! them at the new ballot, which is why a learner here trusts only pvalues of the commit
 //! notice's ballot.
 //!
+//! ## Broken on purpose
+//!
+//! [`Variant::AcceptOwnValue`] (a new leader ignores the values its promises report) and
+//! [`Variant::SmallPhase1Quorum`] (phase 1 with `n − q2` promises, too few to meet every
+//! phase-2 quorum) each break agreement; `tests/chaos.rs` shows that the agreement check
+//! catches them under seeded faults (the first in every seed tried, the second in about half),
+//! and `testdata/accept_own_value_breaks_agreement.txt` shows the first step by step.
+//!
 //! ## Layout
 //!
 //! ```text
@@ -85,9 +106,12 @@
 //!
 //! ## Not here
 //!
-//! Reconfiguration (the node set is fixed); leader leases; chunked snapshots (a snapshot
-//! travels in one message); stickiness (a node that times out may preempt a healthy leader it
-//! cannot hear, as in plain Paxos; randomized timeouts keep duels short).
+//! Reconfiguration (the node set is fixed); leader leases; several slots per Accept; chunked
+//! snapshots (a snapshot travels in one message); stickiness (a node that times out may
+//! preempt a healthy leader it cannot hear, as in plain Paxos; randomized timeouts keep duels
+//! short); a partitioned leader does not step down on its own (its proposals and reads time
+//! out until a Nack reaches it). Peers are trusted to be crash-faulty, not Byzantine: a
+//! message is checked only for a ballot its sender owns and slots below `SLOT_MAX`.
 
 #![forbid(unsafe_code)]
 
@@ -103,7 +127,7 @@ mod read;
 mod ready;
 mod role;
 
-pub use ballot::{Ballot, PValue, Slot, Value};
+pub use ballot::{Ballot, PValue, Slot, Value, SLOT_MAX};
 pub use bytes::Bytes;
 pub use config::{Config, ConfigError, Variant};
 pub use message::{

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use distributed_core::{NodeId, Protocol, Rng, SeededRng, Tick};
 
-use crate::ballot::{Ballot, PValue, Slot, Value};
+use crate::ballot::{Ballot, PValue, Slot, Value, SLOT_MAX};
 use crate::config::{Config, ConfigError};
 use crate::message::Message;
 use crate::ready::{self, Disk, Input, Ready, Snapshot, Write};
@@ -257,6 +257,16 @@ impl Protocol for Paxos {
                 "ignored {msg} from {from}: not a node of this cluster"
             ));
         }
+        if msg.highest_slot() > SLOT_MAX {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: names a slot above SLOT_MAX={SLOT_MAX}"
+            ));
+        }
+        if msg.proposer_ballot().is_some_and(|b| b.node != from) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: the ballot belongs to another node"
+            ));
+        }
         match msg {
             Message::Prepare(m) => self.on_prepare(from, m, out),
             Message::Promise(m) => self.on_promise(from, m, out),
@@ -321,6 +331,35 @@ mod tests {
             out.notes.lines(),
             ["ignored Commit{ballot=b1.n9 through=0} from n9: not a node of this cluster"]
         );
+    }
+
+    #[test]
+    fn a_leader_message_whose_ballot_the_sender_does_not_own_is_ignored() {
+        let mut n = node(1);
+        let mut out = Ready::with_notes();
+        let commit = Message::from(Commit {
+            ballot: Ballot::new(5, NodeId(3)),
+            through_slot: 0,
+        });
+        n.step(NodeId(2), commit, &mut out);
+        assert!(out.is_empty(), "no promise of b5.n3 on n2's word");
+        assert_eq!(n.promised(), Ballot::ZERO);
+        assert!(out.notes.lines()[0].ends_with("the ballot belongs to another node"));
+    }
+
+    #[test]
+    fn a_message_naming_an_absurd_slot_is_refused_before_any_arithmetic() {
+        let mut n = node(1);
+        let mut out = Ready::with_notes();
+        let snapshot = crate::InstallSnapshot {
+            ballot: Ballot::new(1, NodeId(2)),
+            slot: u64::MAX,
+            data: bytes::Bytes::new(),
+        };
+        n.step(NodeId(2), snapshot.into(), &mut out);
+        assert!(out.is_empty());
+        assert_eq!(n.snapshot_slot(), 0);
+        assert!(out.notes.lines()[0].contains("above SLOT_MAX"));
     }
 
     #[test]

@@ -77,6 +77,12 @@ pub(crate) struct Leader {
     pub(crate) next_slot: Slot,
     /// Ticks since the last heartbeat.
     pub(crate) heartbeat_elapsed: Tick,
+    /// Slots through here are chosen (a promiser had snapshotted them) and must be learned,
+    /// not proposed: `(slot, node that holds them)`; retried each heartbeat until learned.
+    pub(crate) catch_up: Option<(Slot, NodeId)>,
+    /// CatchUp requests sent for `catch_up`: the first goes to the holder, later ones to the
+    /// other nodes in turn, in case the holder crashed or the answer was lost.
+    pub(crate) catch_up_attempts: u64,
     /// Reads waiting for their read round and their slot.
     pub(crate) reads: LeaderReads,
 }

@@ -115,3 +115,71 @@ fn a_new_leader_learns_slots_its_promisers_truncated_instead_of_filling_them() {
         "slot 6, after the snapshot"
     );
 }
+
+#[test]
+fn a_new_leader_asks_again_when_its_catch_up_is_lost() {
+    // The leader learns slots a promiser snapshotted; a lost request is retried each
+    // heartbeat (the holder first, then each node in turn), or it would never deliver again.
+    let mut c = Cluster::new(3, 6);
+    five_commands_while_n3_is_cut_off(&mut c);
+    c.settle(2);
+    c.snapshot(1);
+    c.snapshot(2);
+    c.crash(NodeId(1));
+    c.heal();
+    let mut lost = false;
+    c.intercept = Some(Box::new(move |e| {
+        let first = matches!(e.msg, Message::CatchUp(_)) && !lost;
+        lost |= first;
+        !first
+    }));
+    c.elect(3);
+    assert_eq!(c.paxos(3).chosen_through(), 0, "the first CatchUp was lost");
+    c.settle(4);
+    assert_eq!(c.paxos(3).chosen_through(), 5);
+    assert!(c.paxos(3).counters().catch_ups_sent >= 2);
+}
+
+/// Deliver the first queued message that `pred` matches, with what it causes.
+fn deliver_first(c: &mut Cluster, pred: impl Fn(&distributed_core::Envelope<Message>) -> bool) {
+    let k = c
+        .network
+        .iter()
+        .position(pred)
+        .expect("a queued message matches");
+    let env = c.network.remove(k).expect("in range");
+    c.deliver(env);
+}
+
+#[test]
+fn a_candidate_that_installs_a_snapshot_during_phase_1_proposes_only_after_it() {
+    // n3 installs n1's snapshot (slots 1..5) while it runs phase 1 with n2, which still holds
+    // pvalues for 1..5 and no snapshot: n3 must not propose in slots it now knows are chosen.
+    let mut c = Cluster::new(3, 7);
+    five_commands_while_n3_is_cut_off(&mut c);
+    c.snapshot(1);
+    c.heal();
+    for _ in 0..c.paxos(1).config().heartbeat_ticks {
+        c.tick(NodeId(1));
+    }
+    deliver_first(&mut c, |e| {
+        e.to == NodeId(3) && matches!(e.msg, Message::Commit(_))
+    });
+    deliver_first(&mut c, |e| matches!(e.msg, Message::CatchUp(_)));
+    let max = c.paxos(3).config().leader_timeout_ticks_max;
+    for _ in 0..=max {
+        c.tick(NodeId(3));
+        if c.paxos(3).role() != paxos::Role::Follower {
+            break;
+        }
+    }
+    c.crash(NodeId(1)); // its snapshot is on the wire to n3; n2 alone will promise
+    deliver_first(&mut c, |e| matches!(e.msg, Message::InstallSnapshot(_)));
+    assert_eq!(c.paxos(3).role(), paxos::Role::Candidate);
+    c.deliver_all();
+    assert!(c.paxos(3).is_leader());
+    assert_eq!(c.paxos(3).chosen_through(), 5);
+    c.propose(3, "f");
+    c.deliver_all();
+    assert_eq!(c.applied(3), [cmd("f")], "slot 6, right after the snapshot");
+}

@@ -54,9 +54,10 @@ fn a_leader_that_proposes_its_own_value_breaks_agreement() {
     x_chosen_by_n1_and_n2_then_n1_crashes(&mut c);
     c.elect(3);
     assert_eq!(c.applied(3), [Value::Noop]);
+    // Caught twice: by the delivery, and by the accessors right after the event.
     assert_eq!(
         c.observer.violations.len(),
-        1,
+        2,
         "{:?}",
         c.observer.violations
     );
@@ -76,9 +77,11 @@ fn a_phase_1_quorum_that_misses_the_phase_2_quorum_breaks_agreement() {
     c.propose(3, "y"); // slot 1 again: n2 accepts at the higher ballot, "y" is chosen
     c.deliver_all();
     assert_eq!(c.applied(3), [cmd("y")]);
+    assert!(c.observer.violations[0].contains("delivered \"y\" in slot 1 where \"x\""));
+    // Caught twice: by the delivery, and by the accessors right after the event.
     assert_eq!(
         c.observer.violations.len(),
-        1,
+        2,
         "{:?}",
         c.observer.violations
     );
@@ -190,4 +193,28 @@ fn a_new_leader_reports_where_a_lost_proposal_went() {
         [cmd("a"), cmd("c")],
         "slot 2 delivers \"c\", not \"b\""
     );
+}
+
+#[test]
+fn a_new_leader_collects_a_long_promise_page_by_page() {
+    // Promises are bounded (promise_entries_max): an acceptor with more says `more=`, and the
+    // candidate asks again from there before it counts the promise as complete.
+    let mut c = Cluster::with(3, 6, |cfg| cfg.promise_entries_max = 2);
+    c.elect(1);
+    c.drop_when(|e| {
+        matches!(&e.msg, Message::Accept(_) if e.to == NodeId(3))
+            || matches!(e.msg, Message::Commit(_))
+    });
+    let texts = ["a", "b", "c", "d", "e"];
+    for text in texts {
+        c.propose(1, text);
+    }
+    c.deliver_all();
+    c.intercept = None;
+    c.crash(NodeId(1));
+    c.elect(3);
+    let all: Vec<Value> = texts.iter().map(|t| cmd(t)).collect();
+    assert_eq!(c.applied(3), all);
+    let pages = c.count_sent(NodeId(2), NodeId(3), |m| matches!(m, Message::Promise(_)));
+    assert_eq!(pages, 3, "2 + 2 + 1 pvalues");
 }

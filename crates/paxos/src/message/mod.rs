@@ -52,6 +52,43 @@ pub enum Message {
     Confirmed(Confirmed),
 }
 
+impl Message {
+    /// The ballot of a message only its ballot's owner sends (Prepare, Accept, Commit,
+    /// Confirm): a receiver checks that the sender owns it, since the ballot's node is what
+    /// it will call the leader.
+    pub fn proposer_ballot(&self) -> Option<crate::ballot::Ballot> {
+        match self {
+            Message::Prepare(m) => Some(m.ballot),
+            Message::Accept(m) => Some(m.ballot),
+            Message::Commit(m) => Some(m.ballot),
+            Message::Confirm(m) => Some(m.ballot),
+            _ => None,
+        }
+    }
+}
+
+impl Message {
+    /// The highest slot the message names (0 if none): a receiver refuses a message above
+    /// `SLOT_MAX` instead of computing with it.
+    pub fn highest_slot(&self) -> crate::ballot::Slot {
+        let pvalues = |pvs: &[crate::ballot::PValue]| pvs.iter().map(|pv| pv.slot).max();
+        match self {
+            Message::Prepare(m) => m.from_slot,
+            Message::Promise(m) => {
+                let top = m.from_slot.max(m.snapshot_slot).max(m.more.unwrap_or(0));
+                top.max(pvalues(&m.accepted).unwrap_or(0))
+            }
+            Message::Accept(m) => m.slot.max(m.commit),
+            Message::Accepted(m) => m.slot,
+            Message::Commit(m) => m.through_slot,
+            Message::CatchUp(m) => m.from_slot,
+            Message::Chosen(m) => pvalues(&m.values).unwrap_or(0),
+            Message::InstallSnapshot(m) => m.slot,
+            Message::Nack(_) | Message::Confirm(_) | Message::Confirmed(_) => 0,
+        }
+    }
+}
+
 /// `From<X> for Message` for every message struct.
 macro_rules! message_from {
     ($($name:ident),* $(,)?) => {

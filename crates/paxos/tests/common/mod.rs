@@ -7,6 +7,7 @@
 //!     on_send    persist before send: a Promise's ballot and an Accepted's pvalue are on disk
 //!     on_output  agreement (no two nodes deliver different values in one slot), in-order
 //!                delivery per incarnation, a restored snapshot is the delivered state
+//!     after_event agreement again, through the accessors (`chosen`, `chosen_through`)
 //! ```
 //!
 //! One seed decides every node's RNG, so each test replays exactly.
@@ -101,6 +102,20 @@ impl Observer<Paxos> for PaxosChecks {
                 self.outputs[i].push(Output::RestoreSnapshot { slot, data });
             }
             other => self.outputs[i].push(other),
+        }
+    }
+
+    /// Agreement through the accessors, as a simulator adapter checks it after every event:
+    /// the value a node knows chosen at its `chosen_through` is the one delivered there.
+    fn after_event(&mut self, node: NodeId, state: &Paxos) {
+        let slot = state.chosen_through();
+        let (Some(known), Some(first)) = (state.chosen(slot), self.delivered.get(&slot)) else {
+            return;
+        };
+        if known != first {
+            let what = format!("agreement broken: {node} holds {known} chosen in slot {slot}, {first} was delivered");
+            assert!(!self.strict, "{what}");
+            self.violations.push(what);
         }
     }
 
