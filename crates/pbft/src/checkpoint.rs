@@ -22,6 +22,8 @@
 //! the next stable checkpoint, by another transfer. The paper's partition-tree state transfer
 //! (TOCS §6.2) fetches only the pages that differ; this sends the whole state.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use distributed_core::NodeId;
 
@@ -208,10 +210,11 @@ impl Pbft {
 
     /// The state of a stable checkpoint: check it against its proof and install it.
     pub(crate) fn on_state_transfer(&mut self, from: NodeId, m: StateTransfer, out: &mut Ready) {
-        let why = if m.seq <= self.last_executed || m.seq <= self.stable.cert.seq {
-            "this replica is not behind it".to_string()
+        let why: Cow<'static, str> = if m.seq <= self.last_executed || m.seq <= self.stable.cert.seq
+        {
+            "this replica is not behind it".into()
         } else if m.state.len() > self.config.state_bytes_max {
-            "state over state_bytes_max".to_string()
+            "state over state_bytes_max".into()
         } else {
             let cert = CheckpointCert {
                 seq: m.seq,
@@ -220,7 +223,7 @@ impl Pbft {
             };
             match check_checkpoint_cert(&self.config, &self.verifier, &cert) {
                 Ok(()) => return self.install_state(cert, m, out),
-                Err(e) => format!("the proof does not certify the state: {e}"),
+                Err(e) => format!("the proof does not certify the state: {e}").into(),
             }
         };
         out.note(format_args!("ignored {m} from {from}: {why}"));

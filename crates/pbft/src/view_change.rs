@@ -22,6 +22,8 @@
 //! Null requests in O are executed as `Output::Skipped{seq}`: they advance the seq and may
 //! carry a checkpoint, but there is nothing to apply.
 
+use std::borrow::Cow;
+
 use distributed_core::NodeId;
 
 use crate::certs::{check_view_change, plan, Plan};
@@ -91,12 +93,13 @@ impl Pbft {
     /// A replica moves to `vc.new_view`: check it, keep it, maybe join, maybe start the view.
     pub(crate) fn on_view_change(&mut self, from: NodeId, vc: ViewChange, out: &mut Ready) {
         let v = vc.new_view;
-        let why = if v < self.view || (v == self.view && !self.changing) {
-            "for a view this replica is past".to_string()
+        // Borrowed text for the common refusals: nothing is allocated unless a certificate is bad.
+        let why: Cow<'static, str> = if v < self.view || (v == self.view && !self.changing) {
+            "for a view this replica is past".into()
         } else if v > self.view + self.config.views_ahead_max {
-            "more than views_ahead_max views ahead".to_string()
+            "more than views_ahead_max views ahead".into()
         } else if let Err(e) = check_view_change(&self.config, &self.verifier, &vc) {
-            format!("bad certificate: {e}")
+            format!("bad certificate: {e}").into()
         } else {
             self.view_changes.entry(v).or_default().insert(from, vc);
             self.join_if_f_plus_1_ahead(out);
@@ -188,9 +191,10 @@ impl Pbft {
         let mut signers = std::collections::BTreeSet::new();
         for vc in &nv.view_changes {
             let signer = vc.sig.signer;
-            if vc.new_view != v || !vc.verify(&self.verifier) || !signers.insert(signer) {
+            let known = self.config.replicas.contains(&signer);
+            if !known || vc.new_view != v || !vc.verify(&self.verifier) || !signers.insert(signer) {
                 return Err(format!(
-                    "the view change of {signer} is not a distinct, signed one for {v}"
+                    "the view change of {signer} is not a distinct, signed one by a replica for {v}"
                 ));
             }
             check_view_change(&self.config, &self.verifier, vc)

@@ -38,8 +38,20 @@ fn misbehave(rng: &mut SeededRng, signer: &Signer, env: &mut Envelope<Message>) 
     true
 }
 
-/// One seeded run; returns (violations, requests executed by honest replicas).
-fn run_seed(seed: u64, variant: Variant, byzantine: Option<u64>) -> (Vec<String>, usize) {
+/// What one seeded run did, as far as the assertions read it.
+struct Outcome {
+    /// Agreement violations among the honest replicas.
+    violations: Vec<String>,
+    /// Requests executed, summed over the honest replicas.
+    executed: usize,
+    /// New views installed, summed over the replicas.
+    new_views: u64,
+    /// State transfers installed, summed over the replicas.
+    state_transfers: u64,
+}
+
+/// One seeded run.
+fn run_seed(seed: u64, variant: Variant, byzantine: Option<u64>) -> Outcome {
     let mut c = cluster(variant, 4);
     c.keep_notes(false);
     let mut rng = SeededRng::new(seed);
@@ -107,7 +119,12 @@ fn run_seed(seed: u64, variant: Variant, byzantine: Option<u64>) -> (Vec<String>
         .filter(|&id| Some(id) != byzantine)
         .map(|id| c.observer.count(NodeId(id)))
         .sum();
-    (c.observer.violations.clone(), executed)
+    Outcome {
+        violations: c.observer.violations.clone(),
+        executed,
+        new_views: c.nodes.iter().map(|n| n.counters().new_views).sum(),
+        state_transfers: c.nodes.iter().map(|n| n.counters().state_transfers).sum(),
+    }
 }
 
 /// One random event.
@@ -170,13 +187,24 @@ fn honest_replicas_agree_under_chaos_with_one_byzantine_replica() {
     let seeds = std::env::var("PBFT_CHAOS_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok());
-    let mut executed = 0;
+    let (mut executed, mut new_views, mut transfers) = (0, 0, 0);
     for seed in 0..seeds.unwrap_or(200u64) {
         let byzantine = [None, Some(1), Some(2), Some(4)][(seed % 4) as usize];
-        let (violations, n) = run_seed(seed, Variant::Correct, byzantine);
-        assert!(violations.is_empty(), "seed {seed}: {violations:?}");
-        executed += n;
+        let run = run_seed(seed, Variant::Correct, byzantine);
+        assert!(
+            run.violations.is_empty(),
+            "seed {seed}: {:?}",
+            run.violations
+        );
+        (executed, new_views) = (executed + run.executed, new_views + run.new_views);
+        transfers += run.state_transfers;
     }
+    // Not vacuous: the runs went through view changes and state transfers, not only the
+    // normal case.
+    assert!(
+        new_views > 100 && transfers > 10,
+        "{new_views} new views, {transfers} transfers"
+    );
     assert!(
         executed > 1000,
         "the runs made progress: {executed} executions"
@@ -187,7 +215,7 @@ fn honest_replicas_agree_under_chaos_with_one_byzantine_replica() {
 fn chaos_catches_a_view_change_that_drops_prepared_certificates() {
     let caught = (0..60).any(|seed| {
         !run_seed(seed, Variant::ViewChangeDropsPrepared, None)
-            .0
+            .violations
             .is_empty()
     });
     assert!(
@@ -201,7 +229,7 @@ fn chaos_catches_commits_from_2f_replicas_with_a_byzantine_replica() {
     let caught = (0..400u64).find(|&seed| {
         let byzantine = Some(1 + seed % 4);
         !run_seed(seed, Variant::CommitQuorum2f, byzantine)
-            .0
+            .violations
             .is_empty()
     });
     assert!(

@@ -139,3 +139,41 @@ fn f_plus_1_view_changes_pull_a_replica_into_the_new_view() {
         "n2 joined, had 2f+1, and started view 1"
     );
 }
+
+#[test]
+fn a_view_change_with_a_forged_prepared_certificate_is_refused() {
+    // §4.4 with signatures: a certificate is checked by whoever receives it. Byzantine n4
+    // claims `evil` prepared at seq 1 in view 0, backed by its own prepare twice.
+    let mut c = cluster(Variant::Correct, 16);
+    let s4 = faulty_signer(4);
+    // It cannot get n1's signature on a pre-prepare for `evil`; it signs one itself.
+    let pp = pbft::PrePrepare::new(0, 1, Some(req(9, 9, "evil")), &s4);
+    let prepare = pbft::Prepare::new(0, 1, pp.digest, &s4);
+    let cert = pbft::PreparedCert {
+        pre_prepare: pp.clone(),
+        prepares: vec![prepare.clone(), prepare.clone()],
+    };
+    inject(
+        &mut c,
+        4,
+        2,
+        ViewChange::new(1, Default::default(), vec![cert], &s4),
+    );
+    assert!(noted(&c, 2, "bad certificate"), "{:?}", c.observer.notes);
+    assert!(noted(&c, 2, "not validly signed by the primary n1"));
+    // With a pre-prepare n1 really signed (say n4 received it), n4's prepare twice is still
+    // one signer, not the 2f distinct ones a certificate needs.
+    let real = pbft::PrePrepare::new(0, 1, Some(req(9, 9, "evil")), &faulty_signer(1));
+    let twice = pbft::PreparedCert {
+        pre_prepare: real,
+        prepares: vec![prepare.clone(), prepare],
+    };
+    inject(
+        &mut c,
+        4,
+        2,
+        ViewChange::new(1, Default::default(), vec![twice], &s4),
+    );
+    assert!(noted(&c, 2, "n4 signs twice"));
+    assert_eq!(c.node(NodeId(2)).view(), 0, "n2 did not move");
+}
