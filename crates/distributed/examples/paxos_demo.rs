@@ -91,6 +91,7 @@ impl<'a> Demo<'a> {
         Paxos::new(config, &self.disks[i], rng).expect("valid config and disk")
     }
 
+    /// One line of the story, stamped with the round.
     fn say(&mut self, line: &str) -> Result<(), String> {
         writeln!(self.out, "[round {:>3}] {line}", self.round).map_err(|e| e.to_string())
     }
@@ -128,6 +129,7 @@ impl<'a> Demo<'a> {
         self.carry_out(i, fx)
     }
 
+    /// Node `i` started phase 1: its Prepare, and what its own acceptor already holds.
     fn announce_phase1(&mut self, i: usize, fx: &Ready) -> Result<(), String> {
         let Some(prepare) = fx.messages.first().map(|e| e.msg.to_string()) else {
             return Ok(());
@@ -138,13 +140,19 @@ impl<'a> Demo<'a> {
             .map_while(|s| node.accepted(s))
             .map(|pv| pv.to_string())
             .collect();
-        let own = match own.is_empty() {
-            true => String::new(),
-            false => format!("; its own log holds {}", own.join(" ")),
+        let own = if own.is_empty() {
+            String::new()
+        } else {
+            format!("; its own log holds {}", own.join(" "))
         };
-        self.say(&format!("{} times out: {prepare} to all{own}", name(i)))
+        self.say(&format!(
+            "{} times out: {prepare} to the others{own}",
+            name(i)
+        ))
     }
 
+    /// Node `i` completed phase 1: its ballot, and the slots it proposes again at once (the
+    /// values its phase-1 quorum reported; a hole would show as `noop`).
     fn announce_leader(&mut self, i: usize, fx: &Ready) -> Result<(), String> {
         let node = self.nodes[i].as_ref().ok_or("a crashed node leads")?;
         let quorum = node.config().phase1_quorum;
