@@ -4,11 +4,17 @@
 //! ```text
 //!   raft_demo        seeds 0..20: an election, 3 commits, a crash, a new election, 1 commit,
 //!                    both survivors applied the same 4 commands
+//!   paxos_demo       seeds 0..20: phase 1, 3 slots chosen, the leader crashes with a value
+//!                    a quorum accepted, the next leader adopts it, 2 more slots, the crashed
+//!                    node restarts from its disk and catches up: all 5 deliver the same 6
 //!   e2e_replication  3 server nodes on loopback: write once, read from every node - SUCCESS
 //! ```
 
 #[path = "../examples/raft_demo.rs"]
 mod raft_demo;
+
+#[path = "../examples/paxos_demo.rs"]
+mod paxos_demo;
 
 #[path = "../examples/e2e_replication.rs"]
 mod e2e_replication;
@@ -28,6 +34,33 @@ fn raft_demo_elects_commits_survives_its_leader_crashing_and_commits_again() {
         assert_eq!(out.matches("wins the election").count(), 2, "{out}");
         assert!(out.contains("crashes"), "{out}");
     }
+}
+
+#[test]
+fn paxos_demo_adopts_the_value_its_crashed_leader_never_announced_and_catches_up() {
+    // Paxos Made Simple §2.2 (P2c: phase 2 proposes the highest-ballot value the promises
+    // report, so a value chosen without anyone knowing stays chosen), §3 (one instance per
+    // slot, a restarted node re-learns what was chosen).
+    for seed in 0..20 {
+        let mut out = Vec::new();
+        let slots = paxos_demo::run(seed, &mut out);
+        let out = text(out);
+        assert_eq!(slots, Ok(6), "seed {seed}:\n{out}");
+        assert_eq!(out.matches(" leads at ").count(), 2, "{out}");
+        assert!(out.contains("crashes before any Accepted returns"), "{out}");
+        assert!(out.contains("slot 4 is chosen"), "{out}");
+        assert!(out.contains("adopts 4:\"w=4\""), "{out}");
+        assert!(out.contains("restarts from its disk"), "{out}");
+        assert!(out.lines().count() <= 60, "one screen:\n{out}");
+    }
+}
+
+#[test]
+fn paxos_demo_prints_the_same_story_for_the_same_seed() {
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    assert_eq!(paxos_demo::run(0, &mut first), Ok(6));
+    assert_eq!(paxos_demo::run(0, &mut second), Ok(6));
+    assert_eq!(text(first), text(second));
 }
 
 #[test]
