@@ -16,7 +16,10 @@
 //!
 //! ```text
 //! main.rs        argument parsing (clap) and dispatch; exit codes
-//! sim_cmd.rs     `distributed sim`: seed ranges, replay, traces, summaries
+//! sim_cmd.rs     `distributed sim`: seed ranges, replay, traces, summaries (raft)
+//! sim_kv.rs      `sim --protocol raft-kv | paxos-kv | pbft-kv`: the KV stores, checked
+//! sim_paxos.rs   `sim --protocol paxos`: Multi-Paxos alone
+//! sim_compare.rs `sim --compare raft-kv,paxos-kv,pbft-kv`: one table
 //! check_cmd.rs   `distributed check`: a thin wrapper over the `check` crate's CLI entry point
 //! node_cmd.rs    `distributed node`: flags over --config (server::config_file) → NodeConfig,
 //!                tokio runtime, signals
@@ -25,7 +28,8 @@
 //! kv_cmd.rs      `distributed kv`: a tiny blocking RESP client
 //! status_cmd.rs  `distributed status`: INFO from each node, one line each
 //! progress.rs    a progress line on stderr for long runs, only when stderr is a terminal
-//! ../examples/   raft_demo (sans-IO Raft in one process), e2e_replication (3 server nodes)
+//! ../examples/   raft_demo, paxos_demo, pbft_demo (each core in one process, one screen),
+//!                e2e_replication (3 server nodes)
 //! bench/         `distributed bench`: closed-loop load generator, RESP and etcd backends
 //! ```
 //!

@@ -109,9 +109,9 @@ pub struct SimArgs {
     /// paxos: phase-2 quorum size (default a majority): how many acceptors choose a value.
     #[arg(long, value_name = "Q2")]
     pub phase2_quorum: Option<usize>,
-    /// raft-kv: how read-only commands are served: `log` (a log entry each), `read-index`
-    /// (a heartbeat round per batch, followers too; the default) or `lease` (no round while
-    /// the leader's lease holds).
+    /// raft-kv, paxos-kv: how read-only commands are served: `log` (a log entry each),
+    /// `read-index` (raft: a heartbeat round per batch, followers too; paxos: a read round at
+    /// the leader; the default) or `lease` (raft: no round while the leader's lease holds).
     #[arg(long, value_parser = parse_read_path)]
     pub reads: Option<ReadPath>,
     /// raft-kv: every node's tick period is drawn from MIN..MAX time units (both included),
@@ -119,14 +119,14 @@ pub struct SimArgs {
     /// follows, so the correct lease shortens as the spread widens.
     #[arg(long, value_name = "MIN..MAX", value_parser = parse_tick_periods)]
     pub tick_periods: Option<(u64, u64)>,
-    /// raft-kv: how long a client waits for an answer before it resends elsewhere, in time
+    /// KV stores: how long a client waits for an answer before it resends elsewhere, in time
     /// units (default 1500).
     #[arg(long, value_name = "UNITS")]
     pub client_timeout: Option<u64>,
-    /// raft-kv: number of simulated clients.
+    /// KV stores (raft-kv, paxos-kv, pbft-kv, --compare): number of simulated clients.
     #[arg(long, default_value_t = 5)]
     pub clients: usize,
-    /// raft-kv with --seed: write the seed's client history as JSON lines (for `distributed check`).
+    /// A KV store with --seed: write the seed's client history as JSON lines (for `distributed check`).
     #[arg(long, value_name = "OUT.jsonl", requires = "seed")]
     pub history: Option<std::path::PathBuf>,
     /// With --seed: print the trace, one line per event.
@@ -350,10 +350,16 @@ pub(crate) fn header(args: &SimArgs) -> String {
         ProtocolName::Raft | ProtocolName::Paxos => String::new(),
     };
     // Named only when on, so that every other header reads as it always did.
-    let writes = match args.leader_writes_in_parallel {
-        true => " leader_writes=parallel",
-        false => "",
+    let mut writes = match args.leader_writes_in_parallel {
+        true => " leader_writes=parallel".to_string(),
+        false => String::new(),
     };
+    if let Some(q) = args.phase1_quorum {
+        writes += &format!(" phase1_quorum={q}");
+    }
+    if let Some(q) = args.phase2_quorum {
+        writes += &format!(" phase2_quorum={q}");
+    }
     format!(
         "simulating protocol={} nodes={}{clients} faults={} variant={}{writes} seeds={}..{} \
          threads={}",

@@ -75,6 +75,8 @@ pub enum Value {
 
 /// Commands up to this many printable bytes are shown as text in traces; longer ones by size.
 const SHOWN_BYTES_MAX: usize = 16;
+/// Bytes of a value that does not print shown in hex, in front.
+const VALUE_PREFIX_BYTES: usize = 4;
 
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -85,7 +87,17 @@ impl fmt::Display for Value {
                 if printable && b.len() <= SHOWN_BYTES_MAX {
                     write!(f, "\"{}\"", String::from_utf8_lossy(b))
                 } else {
-                    write!(f, "<{} bytes>", b.len())
+                    // The first bytes tell two values of one size apart in a trace (the
+                    // simulator's commands start with their number).
+                    write!(f, "<{} bytes ", b.len())?;
+                    for byte in b.iter().take(VALUE_PREFIX_BYTES) {
+                        write!(f, "{byte:02x}")?;
+                    }
+                    f.write_str(if b.len() > VALUE_PREFIX_BYTES {
+                        "…>"
+                    } else {
+                        ">"
+                    })
                 }
             }
         }
@@ -125,7 +137,7 @@ mod tests {
     }
 
     #[test]
-    fn values_print_short_text_and_size_otherwise() {
+    fn values_print_short_text_and_size_and_first_bytes_otherwise() {
         assert_eq!(Value::Noop.to_string(), "noop");
         assert_eq!(
             Value::Command(Bytes::from_static(b"x")).to_string(),
@@ -133,7 +145,11 @@ mod tests {
         );
         assert_eq!(
             Value::Command(Bytes::from(vec![0u8; 300])).to_string(),
-            "<300 bytes>"
+            "<300 bytes 00000000…>"
+        );
+        assert_eq!(
+            Value::Command(Bytes::from_static(&[7, 1])).to_string(),
+            "<2 bytes 0701>"
         );
         let pv = PValue {
             slot: 4,

@@ -151,7 +151,7 @@ fn paxos_kv_catches_a_leader_that_proposes_its_own_value() {
 }
 
 #[test]
-#[ignore = "soak: 20,000 seeds of bare Paxos, about a minute on 2 cores"]
+#[ignore = "soak: 20,000 seeds of bare Paxos, about 5 minutes on 2 idle cores"]
 fn soak_paxos_20000_seeds_with_all_faults() {
     let summary = run_seeds(
         0..20_000,
@@ -163,7 +163,7 @@ fn soak_paxos_20000_seeds_with_all_faults() {
 }
 
 #[test]
-#[ignore = "soak: 20,000 seeds of paxos-kv, 10 clients, about 20 minutes on 2 cores"]
+#[ignore = "soak: 20,000 seeds of paxos-kv, 10 clients, about 40 minutes on 2 cores"]
 fn soak_paxos_kv_20000_seeds_with_all_faults() {
     let mut opts = PaxosKvOptions::default();
     opts.run.clients = 10;
