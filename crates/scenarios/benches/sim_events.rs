@@ -10,6 +10,8 @@
 //!                   5 clients, all faults), 8 seeds each. A KV seed's time includes the
 //!                   linearizability check of its history, as `distributed sim` runs it;
 //!                   the events are the simulator's only, so the check lowers events/s.
+//!                   And the KV store on PBFT: `PbftKvOptions::default()` (4 nodes, one
+//!                   Byzantine with the seed's strategy, 5 clients, all faults).
 //! ```
 //!
 //! One iteration runs 8 seeds: 0.2 to 0.3 s for bare Paxos and 0.3 to 0.45 s for the KV
@@ -26,7 +28,8 @@ use scenarios::paxos::PaxosSimOptions;
 use scenarios::paxos_kv::PaxosKvOptions;
 use scenarios::raft::RaftSimOptions;
 use scenarios::raft_kv::RaftKvOptions;
-use scenarios::{paxos, paxos_kv, raft, raft_kv, FaultProfile};
+use scenarios::pbft_kv::PbftKvOptions;
+use scenarios::{paxos, paxos_kv, pbft_kv, raft, raft_kv, FaultProfile};
 
 fn raft_events_per_second(c: &mut Criterion) {
     let mut group = c.benchmark_group("raft_5_nodes");
@@ -114,6 +117,20 @@ fn kv_events_per_second(c: &mut Criterion) {
         b.iter(|| {
             for s in KV_SEEDS {
                 black_box(paxos_kv::run_seed(s, &paxos_opts));
+            }
+        })
+    });
+    // PBFT needs 3f+1: 4 nodes, one of them Byzantine (a strategy per seed), all faults.
+    let pbft_opts = PbftKvOptions::default();
+    assert_eq!((pbft_opts.run.nodes, pbft_opts.byzantine_nodes()), (4, 1), "the defaults");
+    let events: u64 = KV_SEEDS
+        .map(|s| pbft_kv::run_seed(s, &pbft_opts).report.stats.events)
+        .sum();
+    group.throughput(Throughput::Elements(events));
+    group.bench_function("pbft_kv_4_nodes_1_byzantine_all_faults", |b| {
+        b.iter(|| {
+            for s in KV_SEEDS {
+                black_box(pbft_kv::run_seed(s, &pbft_opts));
             }
         })
     });
