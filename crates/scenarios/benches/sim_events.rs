@@ -26,9 +26,9 @@ use std::ops::Range;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use scenarios::paxos::PaxosSimOptions;
 use scenarios::paxos_kv::PaxosKvOptions;
+use scenarios::pbft_kv::PbftKvOptions;
 use scenarios::raft::RaftSimOptions;
 use scenarios::raft_kv::RaftKvOptions;
-use scenarios::pbft_kv::PbftKvOptions;
 use scenarios::{paxos, paxos_kv, pbft_kv, raft, raft_kv, FaultProfile};
 
 fn raft_events_per_second(c: &mut Criterion) {
@@ -122,7 +122,11 @@ fn kv_events_per_second(c: &mut Criterion) {
     });
     // PBFT needs 3f+1: 4 nodes, one of them Byzantine (a strategy per seed), all faults.
     let pbft_opts = PbftKvOptions::default();
-    assert_eq!((pbft_opts.run.nodes, pbft_opts.byzantine_nodes()), (4, 1), "the defaults");
+    assert_eq!(
+        (pbft_opts.run.nodes, pbft_opts.byzantine_nodes()),
+        (4, 1),
+        "the defaults"
+    );
     let events: u64 = KV_SEEDS
         .map(|s| pbft_kv::run_seed(s, &pbft_opts).report.stats.events)
         .sum();
