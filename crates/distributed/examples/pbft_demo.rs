@@ -161,6 +161,7 @@ impl<'a> Demo<'a> {
         })
     }
 
+    /// Print one line of the story, stamped with the round.
     fn say(&mut self, line: &str) -> Result<(), String> {
         writeln!(self.out, "[round {:>3}] {line}", self.round).map_err(|e| e.to_string())
     }
@@ -189,15 +190,18 @@ impl<'a> Demo<'a> {
                 self.say(&format!("{from} → {} {text}", to.join(" ")))?;
             }
             if let Message::NewView(nv) = &messages[k - 1].msg {
-                if nv.pre_prepares.is_empty() {
-                    continue;
+                // O: each seq a ViewChange proves prepared keeps its request in the new view.
+                let kept: Vec<String> = (nv.pre_prepares.iter())
+                    .filter(|p| p.request.is_some())
+                    .map(|p| p.seq.to_string())
+                    .collect();
+                if !kept.is_empty() {
+                    self.say(&format!(
+                        "   O re-proposes seq {} in view {}: it may have committed somewhere (§4.4)",
+                        kept.join(" "),
+                        nv.view
+                    ))?;
                 }
-                let seqs: Vec<String> = nv.pre_prepares.iter().map(|p| p.seq.to_string()).collect();
-                self.say(&format!(
-                    "   O: seq {} prepared (a ViewChange proves it), so view {} re-proposes it (§4.4)",
-                    seqs.join(" "),
-                    nv.view
-                ))?;
             }
         }
         self.network.extend(messages);
@@ -218,7 +222,7 @@ impl<'a> Demo<'a> {
             self.stable_seen[i] = h;
             let cert = self.nodes[i].stable_checkpoint();
             let line = format!(
-                "{} checkpoint {h} is stable: {} Checkpoint{{seq={h} digest={}}} alike (2f+1), log trimmed to {} slots",
+                "{}: checkpoint {h} stable, {} signed Checkpoint{{seq={h} digest={}}} (2f+1); log: {} slots",
                 self.nodes[i].id(),
                 cert.proof.len(),
                 cert.digest,
