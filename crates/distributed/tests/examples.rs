@@ -7,6 +7,8 @@
 //!   paxos_demo       seeds 0..20: phase 1, 3 slots chosen, the leader crashes with a value
 //!                    a quorum accepted, the next leader adopts it, 2 more slots, the crashed
 //!                    node restarts from its disk and catches up: all 5 deliver the same 6
+//!   pbft_demo        seeds 0..20: the three phases, a view change after the primary crashes,
+//!                    a stable checkpoint, a liar outvoted; the honest three agree on 3 requests
 //!   e2e_replication  3 server nodes on loopback: write once, read from every node - SUCCESS
 //! ```
 
@@ -15,6 +17,9 @@ mod raft_demo;
 
 #[path = "../examples/paxos_demo.rs"]
 mod paxos_demo;
+
+#[path = "../examples/pbft_demo.rs"]
+mod pbft_demo;
 
 #[path = "../examples/e2e_replication.rs"]
 mod e2e_replication;
@@ -61,6 +66,43 @@ fn paxos_demo_prints_the_same_story_for_the_same_seed() {
     assert_eq!(paxos_demo::run(0, &mut first), Ok(6));
     assert_eq!(paxos_demo::run(0, &mut second), Ok(6));
     assert_eq!(text(first), text(second));
+}
+
+#[test]
+fn pbft_demo_commits_changes_view_and_outvotes_a_liar() {
+    for seed in 0..20 {
+        let mut out = Vec::new();
+        let executed = pbft_demo::run(seed, &mut out);
+        let out = text(out);
+        assert_eq!(executed, Ok(3), "seed {seed}:\n{out}");
+        // PBFT §4.2: the normal case shows all three phases, and each request is accepted
+        // on f+1 matching replies.
+        for phase in [
+            "PrePrepare{view=0 seq=1",
+            "Prepare{view=0 seq=1",
+            "Commit{view=0 seq=1",
+        ] {
+            assert!(out.contains(phase), "seed {seed}: no {phase}:\n{out}");
+        }
+        assert_eq!(out.matches("client accepts").count(), 3, "{out}");
+        // §4.4: the three live backups suspect n1; n2 starts view 1, where seq 2 executes.
+        assert_eq!(out.matches("ViewChange{new_view=1").count(), 3, "{out}");
+        assert!(out.contains("n2 → n1 n3 n4 NewView{view=1"), "{out}");
+        assert!(out.contains("Execute{seq=2 view=1"), "{out}");
+        // §4.3: checkpoint 2 becomes stable at the three live replicas.
+        assert_eq!(out.matches("checkpoint 2 stable").count(), 3, "{out}");
+        // The liar's reply is ignored, and the honest three end with one history.
+        assert!(out.contains("(a lie)"), "{out}");
+        assert!(out.contains("client ignores n1's"), "{out}");
+        let honest = out.lines().filter(|l| l.ends_with("(honest)"));
+        assert!(honest.clone().all(|l| !l.contains("poison")), "{out}");
+        assert_eq!(honest.count(), 3, "{out}");
+        assert!(
+            out.contains("the 3 honest replicas executed the same 3 requests"),
+            "{out}"
+        );
+        assert!(out.lines().count() <= 60, "one screen:\n{out}");
+    }
 }
 
 #[test]
