@@ -124,6 +124,7 @@ mod log;
 mod message;
 mod node;
 mod normal;
+mod retransmit;
 mod view_change;
 
 pub use auth::{Digest, DigestBuilder, Keyring, Signature, Signer, Verifier};
