@@ -18,8 +18,8 @@
 //! valid 2f+1 certificate whose state this replica holds.
 //!
 //! Not here: fetching the log *after* the checkpoint. A replica restored at seq s executes
-//! s+1… once they commit with its help; requests committed while it was away are recovered at
-//! the next stable checkpoint, by another transfer. The paper's partition-tree state transfer
+//! s+1… as the others resend their pre-prepares and commits for them (retransmit.rs); what
+//! they collected meanwhile comes with the next stable checkpoint, by another transfer. The paper's partition-tree state transfer
 //! (TOCS §6.2) fetches only the pages that differ; this sends the whole state.
 
 use std::borrow::Cow;
