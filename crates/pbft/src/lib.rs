@@ -116,7 +116,7 @@
 //!   after it, nor only the pages that differ).
 //! - A replica whose timer fires alone (it lagged, the others did not) stays in its view
 //!   change until the others change views: it refuses the lower view's messages, and for
-//!   liveness it counts among the f. (The implementation lets it return; here views only grow.)
+//!   liveness it counts among the f.
 //! - No MAC authenticators, no proactive recovery, no read-only or tentative execution.
 
 #![forbid(unsafe_code)]
