@@ -154,6 +154,10 @@ pub struct Pbft {
     /// The highest view each peer's pre-prepares, prepares and commits carried: f+1 of them
     /// above ours say the others run a view this replica missed (retransmit.rs).
     pub(crate) views_seen: BTreeMap<NodeId, View>,
+    /// Peers known to hold the stable checkpoint: its proof's signers, and those whose
+    /// matching Checkpoint came after it was stable. Volatile; the stable Checkpoint is
+    /// resent to the others only (retransmit.rs).
+    pub(crate) stable_holders: BTreeSet<NodeId>,
     /// Counts for a summary.
     pub(crate) counters: Counters,
 }
@@ -203,6 +207,7 @@ impl Pbft {
             answered: BTreeSet::new(),
             new_view: None,
             views_seen: BTreeMap::new(),
+            stable_holders: disk.stable.cert.proof.iter().map(|c| c.sig.signer).collect(),
             counters: Counters::default(),
         })
     }

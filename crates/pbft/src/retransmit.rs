@@ -5,7 +5,7 @@
 //! resend and a Byzantine replay of it are all the same message.
 //!
 //! ```text
-//!   every retransmit_ticks (a round), a replica
+//!   every retransmit_ticks (a round), a replica (a slot's messages from its second round)
 //!     changing views ──► its ViewChange for `view` ──► every peer
 //!     in a view      ──► for each slot of this view in the log, in seq order, to each peer
 //!                        that has not answered it:
@@ -13,7 +13,7 @@
 //!                          Prepare    (backup)   unless the peer's Prepare or Commit is here
 //!                          Commit     (prepared) unless the peer's Commit is here
 //!                    ──► its latest checkpoint not yet stable, to peers whose Checkpoint for
-//!                        it is not here; its stable one, to peers outside the proof
+//!                        it is not here; its stable one, to peers not known to hold it
 //!                    ──► (backup) each waiting request not yet pre-prepared ──► the primary
 //!
 //!   a copy of a PrePrepare, Prepare or Commit already held here ─► the sender resent it: it
@@ -32,6 +32,8 @@
 //! has, and peers send what it lacks) would save the resends to peers that already have a
 //! message but never answered; here a peer's own message is the only receipt there is, so
 //! no new message type is needed and the adversary's model is unchanged.
+
+use std::collections::BTreeSet;
 
 use distributed_core::NodeId;
 
@@ -133,12 +135,15 @@ impl Pbft {
     /// answered them.
     fn resend_slots(&mut self, out: &mut Ready) {
         let view = self.view;
-        let seqs: Vec<Seq> = self
-            .log
-            .iter()
-            .filter(|(_, slot)| slot.pre_prepare.as_ref().is_some_and(|pp| pp.view == view))
-            .map(|(&seq, _)| seq)
-            .collect();
+        let mut seqs: Vec<Seq> = Vec::new();
+        for (&seq, slot) in self.log.iter_mut() {
+            if slot.pre_prepare.as_ref().is_some_and(|pp| pp.view == view) {
+                slot.rounds = slot.rounds.saturating_add(1);
+                if slot.rounds > 1 {
+                    seqs.push(seq); // in the log for a whole round: not merely in flight
+                }
+            }
+        }
         for seq in seqs {
             for peer in self.peers() {
                 for (msg, answered) in self.own_messages(seq, peer) {
@@ -165,8 +170,8 @@ impl Pbft {
     }
 
     /// The latest own checkpoint not yet stable, to the peers whose Checkpoint for it is not
-    /// here; and this replica's message in the stable checkpoint's proof, to the peers outside
-    /// it (one of them may be behind, and needs 2f+1 of them to fetch the state).
+    /// here; and this replica's message in the stable checkpoint's proof, to the peers not
+    /// known to hold it (one may be behind, and needs 2f+1 of them to fetch the state).
     fn resend_checkpoints(&mut self, out: &mut Ready) {
         let me = self.config.id;
         let pending = self.checkpoints.iter().rev().find_map(|(_, by)| {
@@ -174,12 +179,10 @@ impl Pbft {
             Some((own, by.keys().copied().collect::<Vec<NodeId>>()))
         });
         let stable = self.stable.cert.proof.iter().find(|c| c.sig.signer == me);
-        let stable = stable.map(|own| {
-            let signers = self.stable.cert.proof.iter().map(|c| c.sig.signer);
-            (own.clone(), signers.collect())
-        });
+        let stable = stable.map(|own| (own.clone(), self.stable_holders.clone()));
+        let pending = pending.map(|(own, by)| (own, by.into_iter().collect()));
         for (own, holders) in [pending, stable].into_iter().flatten() {
-            let own: Checkpoint = own;
+            let (own, holders): (Checkpoint, BTreeSet<NodeId>) = (own, holders);
             for peer in self.peers() {
                 if !holders.contains(&peer) && !self.resend(peer, own.clone().into(), out) {
                     return;

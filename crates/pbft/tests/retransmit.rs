@@ -22,7 +22,7 @@ fn a_replica_that_lost_the_pre_prepare_gets_it_again_and_executes_without_a_stat
     c.intercept = None;
     assert_eq!(c.observer.seq_of(NodeId(1), a.digest()), Some(1));
     assert_eq!(c.observer.seq_of(NodeId(4), a.digest()), None, "n4 lacks it");
-    run(&mut c, 5);
+    run(&mut c, 10); // a slot's messages are resent from its second round, at tick 8
     assert_eq!(c.observer.seq_of(NodeId(4), a.digest()), Some(1));
     assert_eq!(c.node(NodeId(4)).counters().state_transfers, 0);
     assert_eq!(c.node(NodeId(4)).counters().view_changes, 0);
@@ -42,7 +42,7 @@ fn a_replica_that_lost_every_commit_resends_its_own_and_the_answers_let_it_execu
     settle(&mut c);
     c.intercept = None;
     assert_eq!(c.observer.seq_of(NodeId(4), a.digest()), None, "n4 lacks commits");
-    run(&mut c, 5);
+    run(&mut c, 10); // a slot's messages are resent from its second round, at tick 8
     assert_eq!(c.observer.seq_of(NodeId(4), a.digest()), Some(1));
     assert_eq!(c.node(NodeId(4)).counters().state_transfers, 0);
     assert!(c.observer.violations.is_empty());
