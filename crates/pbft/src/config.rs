@@ -93,7 +93,7 @@ pub struct Config {
 
 impl Config {
     /// A configuration with the defaults: K = 16, L = 2K (the paper's suggestion), 20-tick
-    /// request timeout, a retransmission round every 4 ticks.
+    /// request timeout, a retransmission round every 2 ticks.
     pub fn new(id: NodeId, replicas: Vec<NodeId>, key_seed: u64) -> Config {
         Config {
             id,
@@ -109,7 +109,7 @@ impl Config {
             request_bytes_max: 1 << 20,
             state_bytes_max: 1 << 30,
             views_ahead_max: 16,
-            retransmit_ticks: 4,
+            retransmit_ticks: 2,
             retransmits_per_round_max: 64,
             variant: Variant::Correct,
         }

@@ -207,7 +207,13 @@ impl Pbft {
             answered: BTreeSet::new(),
             new_view: None,
             views_seen: BTreeMap::new(),
-            stable_holders: disk.stable.cert.proof.iter().map(|c| c.sig.signer).collect(),
+            stable_holders: disk
+                .stable
+                .cert
+                .proof
+                .iter()
+                .map(|c| c.sig.signer)
+                .collect(),
             counters: Counters::default(),
         })
     }

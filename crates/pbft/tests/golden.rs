@@ -179,7 +179,8 @@ fn id_list(text: &str) -> Result<Vec<NodeId>, String> {
 fn build(d: &Directive) -> Result<Golden, String> {
     let k = d.get_u64("k", 16)?;
     let window = d.get_u64("window", 2 * k)?;
-    let retransmit = d.get_u64("retransmit", 4)?;
+    let default = Config::new(NodeId(1), Vec::new(), KEY_SEED).retransmit_ticks;
+    let retransmit = d.get_u64("retransmit", default)?;
     let variant = match d.get("variant").unwrap_or("correct") {
         "correct" => Variant::Correct,
         "commit-quorum-2f" => Variant::CommitQuorum2f,

@@ -21,8 +21,12 @@ fn a_replica_that_lost_the_pre_prepare_gets_it_again_and_executes_without_a_stat
     settle(&mut c);
     c.intercept = None;
     assert_eq!(c.observer.seq_of(NodeId(1), a.digest()), Some(1));
-    assert_eq!(c.observer.seq_of(NodeId(4), a.digest()), None, "n4 lacks it");
-    run(&mut c, 10); // a slot's messages are resent from its second round, at tick 8
+    assert_eq!(
+        c.observer.seq_of(NodeId(4), a.digest()),
+        None,
+        "n4 lacks it"
+    );
+    run(&mut c, 10); // a slot's messages are resent from its second round
     assert_eq!(c.observer.seq_of(NodeId(4), a.digest()), Some(1));
     assert_eq!(c.node(NodeId(4)).counters().state_transfers, 0);
     assert_eq!(c.node(NodeId(4)).counters().view_changes, 0);
@@ -41,8 +45,12 @@ fn a_replica_that_lost_every_commit_resends_its_own_and_the_answers_let_it_execu
     send_request(&mut c, 1, &a);
     settle(&mut c);
     c.intercept = None;
-    assert_eq!(c.observer.seq_of(NodeId(4), a.digest()), None, "n4 lacks commits");
-    run(&mut c, 10); // a slot's messages are resent from its second round, at tick 8
+    assert_eq!(
+        c.observer.seq_of(NodeId(4), a.digest()),
+        None,
+        "n4 lacks commits"
+    );
+    run(&mut c, 10); // a slot's messages are resent from its second round
     assert_eq!(c.observer.seq_of(NodeId(4), a.digest()), Some(1));
     assert_eq!(c.node(NodeId(4)).counters().state_transfers, 0);
     assert!(c.observer.violations.is_empty());
@@ -73,8 +81,16 @@ fn a_lost_new_view_is_resent_and_the_backups_install_it() {
     run(&mut c, 10); // a round for the ViewChange, one for the pre-prepare of `a` in view 1
     for id in 3..=4 {
         let n = c.node(NodeId(id));
-        assert_eq!((n.view(), n.is_view_changing()), (1, false), "n{id} installed view 1");
-        assert_eq!(n.counters().view_changes, 1, "n{id} never moved on to view 2");
+        assert_eq!(
+            (n.view(), n.is_view_changing()),
+            (1, false),
+            "n{id} installed view 1"
+        );
+        assert_eq!(
+            n.counters().view_changes,
+            1,
+            "n{id} never moved on to view 2"
+        );
         assert_eq!(c.observer.seq_of(NodeId(id), a.digest()), Some(1));
     }
     assert!(c.observer.violations.is_empty());
