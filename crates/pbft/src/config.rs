@@ -259,6 +259,14 @@ mod tests {
     }
 
     #[test]
+    fn a_retransmission_round_of_zero_ticks_is_refused() {
+        let mut c = config(4);
+        c.retransmit_ticks = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("retransmit_ticks"), "{err}");
+    }
+
+    #[test]
     fn the_primary_rotates_with_the_view() {
         let c = config(4);
         assert_eq!(c.primary(0), NodeId(1));

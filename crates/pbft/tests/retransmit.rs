@@ -120,3 +120,23 @@ fn a_restarted_replica_that_missed_a_view_change_joins_the_view_its_peers_are_in
     assert!(noted(&c, 1, "joining"), "n1 joined by the f+1 rule");
     assert!(c.observer.violations.is_empty());
 }
+
+#[test]
+fn a_replayed_commit_is_answered_once_a_round_and_changes_nothing() {
+    // A copy is answered (its sender may lack ours), but once per (peer, seq) a round: a
+    // Byzantine replica replaying its own commit cannot make a replica flood, and the
+    // commit, already held, counts once.
+    let mut c = cluster(Variant::Correct, 16);
+    let a = req(1, 1, "x=1");
+    send_request(&mut c, 1, &a);
+    settle(&mut c);
+    let sent_before = c.node(NodeId(1)).counters().sent_of("Commit");
+    let replay = pbft::Commit::new(0, 1, a.digest(), &faulty_signer(4));
+    for _ in 0..10 {
+        inject(&mut c, 4, 1, replay.clone());
+    }
+    let sent = c.node(NodeId(1)).counters().sent_of("Commit") - sent_before;
+    assert_eq!(sent, 1, "one answer to ten copies");
+    assert_eq!(c.node(NodeId(1)).last_executed(), 1);
+    assert!(c.observer.violations.is_empty());
+}
