@@ -1,4 +1,4 @@
-//! Retransmission (TOCS 2002 §5.2; Castro's thesis, whose implementation retransmits): what
+//! Retransmission (TOCS 2002 §5.2; Castro's thesis): what keeps PBFT live when the
 //! network loses, duplicates and reorders messages. Every message here is one this replica
 //! signed before (or, re-signed, the very same bytes: signatures are deterministic), so a
 //! resend can never contradict anything; handlers are idempotent, so a copy, an honest
