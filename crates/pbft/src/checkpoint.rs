@@ -18,8 +18,8 @@
 //! valid 2f+1 certificate whose state this replica holds.
 //!
 //! Not here: fetching the log *after* the checkpoint. A replica restored at seq s executes
-//! s+1… once they commit with its help; requests committed while it was away are recovered at
-//! the next stable checkpoint, by another transfer. The paper's partition-tree state transfer
+//! s+1… as the others resend their pre-prepares and commits for them (retransmit.rs); what
+//! they collected meanwhile comes with the next stable checkpoint, by another transfer. The paper's partition-tree state transfer
 //! (TOCS §6.2) fetches only the pages that differ; this sends the whole state.
 
 use std::borrow::Cow;
@@ -65,7 +65,11 @@ impl Pbft {
 
     /// A replica's checkpoint: count it toward a stable checkpoint (§4.3).
     pub(crate) fn on_checkpoint(&mut self, from: NodeId, c: Checkpoint, out: &mut Ready) {
-        let why = if c.seq <= self.stable.cert.seq {
+        let stable = &self.stable.cert;
+        let why = if c.seq == stable.seq && c.digest == stable.digest {
+            self.stable_holders.insert(from); // it needs no resend of ours
+            "at the stable checkpoint (noted: the sender holds it)"
+        } else if c.seq <= self.stable.cert.seq {
             "at or below the stable checkpoint"
         } else if !c.seq.is_multiple_of(self.config.checkpoint_interval) {
             "not a multiple of checkpoint_interval"
@@ -131,6 +135,7 @@ impl Pbft {
             "the low watermark moves only to a checkpoint with a 2f+1 proof"
         );
         out.writes.push(Write::Stable(stable.clone()));
+        self.stable_holders = stable.cert.proof.iter().map(|c| c.sig.signer).collect();
         self.stable = stable;
         self.log.collect_through(seq);
         self.checkpoints = self.checkpoints.split_off(&(seq + 1));

@@ -79,13 +79,21 @@ pub struct Config {
     /// How many views ahead of its own a replica keeps view-change messages for: bounds the
     /// memory a faulty replica can fill with view changes for far-future views.
     pub views_ahead_max: View,
+    /// Every this many ticks a replica resends what its peers may have lost: its own
+    /// pre-prepares, prepares and commits in the window, its latest checkpoint, its view
+    /// change (retransmit.rs; TOCS §5.2). Shorter than `request_timeout_ticks`, or a lost
+    /// message costs a view change before it is resent.
+    pub retransmit_ticks: Tick,
+    /// At most this many messages resent in one round (and as answers to duplicates between
+    /// rounds): the bound on what retransmission adds to the traffic.
+    pub retransmits_per_round_max: usize,
     /// Correct, or one deliberately broken variant.
     pub variant: Variant,
 }
 
 impl Config {
     /// A configuration with the defaults: K = 16, L = 2K (the paper's suggestion), 20-tick
-    /// request timeout.
+    /// request timeout, a retransmission round every 2 ticks.
     pub fn new(id: NodeId, replicas: Vec<NodeId>, key_seed: u64) -> Config {
         Config {
             id,
@@ -101,6 +109,8 @@ impl Config {
             request_bytes_max: 1 << 20,
             state_bytes_max: 1 << 30,
             views_ahead_max: 16,
+            retransmit_ticks: 2,
+            retransmits_per_round_max: 64,
             variant: Variant::Correct,
         }
     }
@@ -178,6 +188,8 @@ impl Config {
             ("request_bytes_max", self.request_bytes_max),
             ("state_bytes_max", self.state_bytes_max),
             ("views_ahead_max", self.views_ahead_max as usize),
+            ("retransmit_ticks", self.retransmit_ticks as usize),
+            ("retransmits_per_round_max", self.retransmits_per_round_max),
         ];
         for (name, value) in ones {
             if value == 0 {
@@ -244,6 +256,14 @@ mod tests {
         c.log_window = c.checkpoint_interval - 1;
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("log_window"), "{err}");
+    }
+
+    #[test]
+    fn a_retransmission_round_of_zero_ticks_is_refused() {
+        let mut c = config(4);
+        c.retransmit_ticks = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("retransmit_ticks"), "{err}");
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! An implementation of Castro & Liskov, "Practical Byzantine Fault Tolerance" (OSDI '99),
 //! with details from "Practical Byzantine Fault Tolerance and Proactive Recovery" (TOCS 2002):
 //! the normal case (§4.2), checkpoints and garbage collection (§4.3), view changes (§4.4),
-//! and state transfer (TOCS §5.3, simplified). It never touches a socket, a clock or a file:
-//! drive it through [`distributed_core::Protocol`] and carry out each [`Ready`] in order
-//! (persist → send → deliver → clear).
+//! state transfer (TOCS §5.3, simplified) and retransmission (TOCS §5.2, simplified). It
+//! never touches a socket, a clock or a file: drive it through [`distributed_core::Protocol`]
+//! and carry out each [`Ready`] in order (persist → send → deliver → clear).
 //!
 //! ## Why 3f+1, 2f+1 and f+1
 //!
@@ -98,6 +98,8 @@
 //! checkpoint.rs     checkpoints, stability, garbage collection, state transfer        (§4.3)
 //! certs.rs          certificate checks, and the new view's plan O                     (§4.4)
 //! view_change.rs    timers, ViewChange, the f+1 join rule, NewView, installing a view (§4.4)
+//! retransmit.rs     resending one's own messages, answering copies, resending the NewView,
+//!                   joining the view f+1 peers are in                          (TOCS §5.2)
 //! ```
 //!
 //! ## Not modelled, or simplified
@@ -106,11 +108,15 @@
 //!   Exactly-once per client timestamp is kept by the replica's client table (§4.1),
 //!   certified with every checkpoint; replies, and the reply cache, are the host's.
 //! - No batching: one request per seq; `pre_prepares_per_call_max` bounds a primary's burst.
-//! - No retransmission (the implementation's status messages): a replica that missed a
-//!   pre-prepare or commits catches up only at the next stable checkpoint, by a state
-//!   transfer of the whole state (not the log after it, nor only the pages that differ).
-//!   A replica whose timer fires alone (it lagged, the others did not) stays in its view
-//!   change until the others change views: for liveness it counts among the f.
+//! - Retransmission without the implementation's STATUS messages (retransmit.rs): each
+//!   replica periodically resends its own signed messages to the peers that have not
+//!   answered them, answers a copy of a message it holds with its own, and the new primary
+//!   answers a late ViewChange with its NewView. A replica that fell behind the others'
+//!   stable checkpoint still catches up by a state transfer of the whole state (not the log
+//!   after it, nor only the pages that differ).
+//! - A replica whose timer fires alone (it lagged, the others did not) stays in its view
+//!   change until the others change views: it refuses the lower view's messages, and for
+//!   liveness it counts among the f.
 //! - No MAC authenticators, no proactive recovery, no read-only or tentative execution.
 
 #![forbid(unsafe_code)]
@@ -124,6 +130,7 @@ mod log;
 mod message;
 mod node;
 mod normal;
+mod retransmit;
 mod view_change;
 
 pub use auth::{Digest, DigestBuilder, Keyring, Signature, Signer, Verifier};

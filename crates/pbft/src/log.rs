@@ -37,6 +37,9 @@ pub(crate) struct Slot {
     pub commit_sent: Option<View>,
     /// The pre-prepare that committed here: the request to execute (persisted).
     pub committed: Option<PrePrepare>,
+    /// Retransmission rounds this slot has seen (retransmit.rs): its messages are resent
+    /// from the second on, so a round does not resend what is merely still in flight.
+    pub rounds: u32,
 }
 
 impl Slot {

@@ -20,7 +20,7 @@
 //! (`last_executed` grows by one per Execute or Skipped); the low watermark moves only to a
 //! stable checkpoint; the view never decreases.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use distributed_core::{Effects, NodeId, Protocol, SeededRng, Tick};
 
@@ -29,7 +29,7 @@ use crate::config::{Config, ConfigError};
 use crate::host::{self, Disk, Input, Output, Ready, StableCheckpoint, Write};
 use crate::log::Log;
 use crate::message::{
-    Checkpoint, CheckpointCert, Message, PrePrepare, Progress, Request, Seq, View,
+    Checkpoint, CheckpointCert, Message, NewView, PrePrepare, Progress, Request, Seq, View,
 };
 use crate::message::{ViewChange, KINDS};
 
@@ -140,6 +140,24 @@ pub struct Pbft {
     pub(crate) doublings: u32,
     /// ViewChange messages received (and its own) for views ≥ `view`, by view and sender.
     pub(crate) view_changes: BTreeMap<View, BTreeMap<NodeId, ViewChange>>,
+    /// Ticks since the last retransmission round (retransmit.rs).
+    pub(crate) retransmit_timer: Tick,
+    /// Messages resent this round, rounds' resends and answers to duplicates together:
+    /// bounded by `retransmits_per_round_max`.
+    pub(crate) retransmitted: usize,
+    /// (peer, seq) pairs whose duplicate this replica answered this round: one answer per
+    /// pair per round, so two replicas answering each other's duplicates cannot ping-pong.
+    pub(crate) answered: BTreeSet<(NodeId, Seq)>,
+    /// The NewView this replica sent as primary of `view`, to resend to a backup whose
+    /// ViewChange for `view` shows that it has not installed it. Volatile.
+    pub(crate) new_view: Option<NewView>,
+    /// The highest view each peer's pre-prepares, prepares and commits carried: f+1 of them
+    /// above ours say the others run a view this replica missed (retransmit.rs).
+    pub(crate) views_seen: BTreeMap<NodeId, View>,
+    /// Peers known to hold the stable checkpoint: its proof's signers, and those whose
+    /// matching Checkpoint came after it was stable. Volatile; the stable Checkpoint is
+    /// resent to the others only (retransmit.rs).
+    pub(crate) stable_holders: BTreeSet<NodeId>,
     /// Counts for a summary.
     pub(crate) counters: Counters,
 }
@@ -184,6 +202,18 @@ impl Pbft {
             view_change_timer: 0,
             doublings: 0,
             view_changes: BTreeMap::new(),
+            retransmit_timer: 0,
+            retransmitted: 0,
+            answered: BTreeSet::new(),
+            new_view: None,
+            views_seen: BTreeMap::new(),
+            stable_holders: disk
+                .stable
+                .cert
+                .proof
+                .iter()
+                .map(|c| c.sig.signer)
+                .collect(),
             counters: Counters::default(),
         })
     }
@@ -356,6 +386,7 @@ impl Protocol for Pbft {
         self.execute_committed(out); // after a restart: re-deliver what the disk holds
         self.tick_timers(out);
         self.tick_fetch(out);
+        self.tick_retransmit(out);
     }
 
     fn input(&mut self, input: Input, out: &mut Effects<Self>) {

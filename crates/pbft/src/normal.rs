@@ -142,6 +142,7 @@ impl Pbft {
 
     /// A backup accepts a pre-prepare, multicasts its Prepare (§4.2).
     pub(crate) fn on_pre_prepare(&mut self, from: NodeId, pp: PrePrepare, out: &mut Ready) {
+        self.see_view(from, pp.view, out);
         let held = self.log.get(pp.seq).and_then(|s| s.pre_prepare.as_ref());
         let why = if self.changing {
             "a view change is under way"
@@ -160,6 +161,7 @@ impl Pbft {
         } else if held.is_some_and(|h| h.view == pp.view && h.digest != pp.digest) {
             "another digest is accepted at this view and seq"
         } else if held.is_some_and(|h| h.view == pp.view) {
+            self.answer_copy(from, pp.seq, out); // the primary resent it: it lacks our Prepare
             "already accepted"
         } else {
             let (view, seq, digest) = (pp.view, pp.seq, pp.digest);
@@ -178,6 +180,7 @@ impl Pbft {
 
     /// A replica accepted a pre-prepare: count its Prepare (§4.2).
     pub(crate) fn on_prepare(&mut self, from: NodeId, p: Prepare, out: &mut Ready) {
+        self.see_view(from, p.view, out);
         let why = if self.changing {
             "a view change is under way"
         } else if p.view != self.view {
@@ -188,7 +191,11 @@ impl Pbft {
             "outside the watermarks"
         } else {
             let seq = p.seq;
-            keep_first(&mut self.log.slot(seq).prepares, from, p.view, p);
+            let prepares = &mut self.log.slot(seq).prepares;
+            if prepares.get(&from) == Some(&p) {
+                return self.answer_copy(from, seq, out); // resent: it lacks ours
+            }
+            keep_first(prepares, from, p.view, p);
             return self.try_prepared(seq, out);
         };
         out.note(format_args!("ignored {p} from {from}: {why}"));
@@ -197,6 +204,7 @@ impl Pbft {
 
     /// A replica is prepared: count its Commit (§4.2).
     pub(crate) fn on_commit(&mut self, from: NodeId, c: Commit, out: &mut Ready) {
+        self.see_view(from, c.view, out);
         let why = if self.changing {
             "a view change is under way"
         } else if c.view != self.view {
@@ -205,7 +213,11 @@ impl Pbft {
             "outside the watermarks"
         } else {
             let seq = c.seq;
-            keep_first(&mut self.log.slot(seq).commits, from, c.view, c);
+            let commits = &mut self.log.slot(seq).commits;
+            if commits.get(&from) == Some(&c) {
+                return self.answer_copy(from, seq, out); // resent: it lacks ours
+            }
+            keep_first(commits, from, c.view, c);
             return self.try_committed(seq, out);
         };
         out.note(format_args!("ignored {c} from {from}: {why}"));

@@ -68,6 +68,7 @@ impl Pbft {
         self.save_view(out);
         self.request_timer = None;
         self.view_change_timer = 0;
+        self.new_view = None;
         self.counters.view_changes += 1;
         let h = self.stable.cert.seq;
         let prepared: Vec<PreparedCert> = match self.config.variant {
@@ -94,6 +95,9 @@ impl Pbft {
     pub(crate) fn on_view_change(&mut self, from: NodeId, vc: ViewChange, out: &mut Ready) {
         let v = vc.new_view;
         // Borrowed text for the common refusals: nothing is allocated unless a certificate is bad.
+        if v == self.view && !self.changing && self.config.primary(v) == self.config.id {
+            return self.answer_view_change(from, &vc, out);
+        }
         let why: Cow<'static, str> = if v < self.view || (v == self.view && !self.changing) {
             "for a view this replica is past".into()
         } else if v > self.view + self.config.views_ahead_max {
@@ -151,6 +155,7 @@ impl Pbft {
             .map(|(seq, request)| PrePrepare::new(v, *seq, request.clone(), &self.signer))
             .collect();
         let nv = NewView::new(v, chosen, pre_prepares.clone(), &self.signer);
+        self.new_view = Some(nv.clone());
         self.multicast(nv.into(), out);
         self.install_new_view(plan, pre_prepares, out);
     }

@@ -4,7 +4,8 @@
 //! golden` rewrites the expected blocks for review in `git diff`.
 //!
 //! ```text
-//!   cluster [k=K] [window=L] [variant=correct|commit-quorum-2f|view-change-drops-prepared]
+//!   cluster [k=K] [window=L] [retransmit=TICKS]
+//!           [variant=correct|commit-quorum-2f|view-change-drops-prepared]
 //!   request N client=C ts=T op=TEXT     a client's request arrives at replica N
 //!   stabilize             deliver until the network is quiet
 //!   checkpoints           the hosts answer every CheckpointDue they owe
@@ -178,6 +179,8 @@ fn id_list(text: &str) -> Result<Vec<NodeId>, String> {
 fn build(d: &Directive) -> Result<Golden, String> {
     let k = d.get_u64("k", 16)?;
     let window = d.get_u64("window", 2 * k)?;
+    let default = Config::new(NodeId(1), Vec::new(), KEY_SEED).retransmit_ticks;
+    let retransmit = d.get_u64("retransmit", default)?;
     let variant = match d.get("variant").unwrap_or("correct") {
         "correct" => Variant::Correct,
         "commit-quorum-2f" => Variant::CommitQuorum2f,
@@ -189,6 +192,7 @@ fn build(d: &Directive) -> Result<Golden, String> {
         config.checkpoint_interval = k;
         config.log_window = window;
         config.request_timeout_ticks = 5;
+        config.retransmit_ticks = retransmit;
         config.variant = variant;
         Pbft::new(config, disk, rng).expect("a valid config and disk")
     };

@@ -31,8 +31,10 @@ fn a_request_survives_a_primary_crash_through_a_view_change() {
 
 /// n1 orders `a` at seq 1; every replica prepares it, but only n2 receives the commits and
 /// executes it. n1 crashes; a client's `b` reaches the others and their timers fire.
+/// Retransmission is slowed: resent, the lost commits would reach n3 and n4 before the view
+/// change, and `a` would be executed everywhere before anything could go wrong.
 fn prepared_then_primary_crash(variant: Variant) -> Pbfts {
-    let mut c = cluster(variant, 16);
+    let mut c = cluster_without_retransmission(variant, 16);
     let (a, b) = (req(1, 1, "a"), req(2, 1, "b"));
     c.intercept = Some(Box::new(|e: &mut Envelope<Message>| {
         !matches!(e.msg, Message::Commit(_)) || e.to == NodeId(2)

@@ -98,14 +98,31 @@ pub fn cluster(variant: Variant, k: u64) -> Pbfts {
     cluster_in_order(variant, k, &[1, 2, 3, 4])
 }
 
+/// As `cluster`, with retransmission slowed to once in 1000 ticks: for a story that needs a
+/// lost message to stay lost.
+pub fn cluster_without_retransmission(variant: Variant, k: u64) -> Pbfts {
+    cluster_with(variant, k, &[1, 2, 3, 4], 1000)
+}
+
 /// As `cluster`, with the replicas listed in `order` (view v's primary is `order[v mod 4]`).
 pub fn cluster_in_order(variant: Variant, k: u64, order: &[u64]) -> Pbfts {
+    cluster_with(
+        variant,
+        k,
+        order,
+        Config::new(NodeId(1), Vec::new(), 0).retransmit_ticks,
+    )
+}
+
+/// The cluster builder: replicas in `order`, a retransmission round every `retransmit_ticks`.
+pub fn cluster_with(variant: Variant, k: u64, order: &[u64], retransmit_ticks: u64) -> Pbfts {
     let replicas: Vec<NodeId> = order.iter().copied().map(NodeId).collect();
     let factory = move |id: NodeId, disk: &Disk, rng: SeededRng| {
         let mut config = Config::new(id, replicas.clone(), KEY_SEED);
         config.checkpoint_interval = k;
         config.log_window = 2 * k;
         config.request_timeout_ticks = 10;
+        config.retransmit_ticks = retransmit_ticks;
         config.variant = variant;
         Pbft::new(config, disk, rng).expect("a valid config and disk")
     };
