@@ -93,23 +93,7 @@ fn paxos_options(args: &SimArgs) -> Result<PaxosKvOptions, String> {
             )
         }
     };
-    let mut run = RaftKvOptions {
-        nodes: args.nodes,
-        clients: args.clients,
-        faults: args.faults,
-        ..RaftKvOptions::default()
-    };
-    if let Some(t) = args.client_timeout {
-        run.client_timeout_units = t;
-    }
-    if let Some(t) = args.max_time {
-        run.max_time_units = t;
-        run.quiesce_units = t / 10;
-    }
-    if let Some(e) = args.max_events {
-        run.max_events = e;
-    }
-    run.trace = trace_level(args);
+    let run = kv_run(args);
     let opts = PaxosKvOptions {
         run,
         variant: scenarios::paxos::parse_variant(&args.variant)?,
@@ -139,6 +123,24 @@ fn pbft_options(args: &SimArgs) -> Result<PbftKvOptions, String> {
             "{flag} is not a --protocol pbft-kv flag (PBFT reads go through the log)"
         ));
     }
+    let run = kv_run(args);
+    let strategy = args
+        .strategy
+        .as_deref()
+        .map(str::parse::<Strategy>)
+        .transpose()?;
+    let opts = PbftKvOptions {
+        run,
+        variant: pbft_kv::parse_variant(&args.variant)?,
+        byzantine: args.byzantine,
+        strategy,
+    };
+    opts.validate().map_err(|e| e.to_string())?;
+    Ok(opts)
+}
+
+/// The KV run's knobs that paxos-kv and pbft-kv take from the same flags as raft-kv.
+fn kv_run(args: &SimArgs) -> RaftKvOptions {
     let mut run = RaftKvOptions {
         nodes: args.nodes,
         clients: args.clients,
@@ -156,19 +158,7 @@ fn pbft_options(args: &SimArgs) -> Result<PbftKvOptions, String> {
         run.max_events = e;
     }
     run.trace = trace_level(args);
-    let strategy = args
-        .strategy
-        .as_deref()
-        .map(str::parse::<Strategy>)
-        .transpose()?;
-    let opts = PbftKvOptions {
-        run,
-        variant: pbft_kv::parse_variant(&args.variant)?,
-        byzantine: args.byzantine,
-        strategy,
-    };
-    opts.validate().map_err(|e| e.to_string())?;
-    Ok(opts)
+    run
 }
 
 /// One KV protocol's runners, so both share the printing and the exit codes.

@@ -13,7 +13,6 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::rc::Rc;
 
-use check::{Budget, Checker};
 use distributed_core::{NodeId, Rng, SeededRng};
 use pbft::Pbft;
 use replica::ordered::{OrderedConfig, OrderedReplica};
@@ -26,8 +25,8 @@ use super::PbftKvOptions;
 use crate::batch::{self, Mode};
 use crate::progress::SeedProgress;
 use crate::raft_kv::{
-    ClientSettings, Coverage, KvClients, KvNode, KvSeedReport, KvSummary, ReplicaAgreement,
-    SharedClients, WallClocks, DIGEST_EVERY_ENTRIES,
+    close_and_check, ClientSettings, Coverage, KvClients, KvNode, KvSeedReport, KvSummary,
+    ReplicaAgreement, SharedClients, WallClocks, DIGEST_EVERY_ENTRIES,
 };
 use sim::config::{ConfigError, TraceLevel};
 use sim::hooks::Invariant;
@@ -119,21 +118,8 @@ pub fn run_seed(seed: u64, opts: &PbftKvOptions) -> KvSeedReport {
     let (mut sim, clients, comparisons, coverage) =
         build(seed, opts).unwrap_or_else(|e| panic!("run_seed: {e}"));
     let report = sim.run();
-    let result = clients.borrow_mut().finish();
-    let checker = Checker::default()
-        .with_budget(Budget::steps(opts.run.check_steps_max))
-        .with_threads(1);
-    let (check, check_stats) = checker.check_history_with_stats(&result.history);
-    KvSeedReport {
-        report,
-        check,
-        check_stats,
-        ops: result.counts,
-        unexpected: result.unexpected,
-        digest_comparisons: comparisons.get(),
-        coverage: coverage.get(),
-        history: result.history,
-    }
+    let steps = opts.run.check_steps_max;
+    close_and_check(report, &clients, steps, comparisons.get(), coverage.get())
 }
 
 /// A built simulation and what the runner reads after it: clients, comparisons, coverage.

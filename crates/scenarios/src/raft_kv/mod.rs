@@ -93,7 +93,7 @@ pub use options::{
     OPS_PER_CLIENT_LIMIT, OP_ATTEMPTS_LIMIT,
 };
 pub use replica::ReadPath;
-pub(crate) use runner::SharedClients;
+pub(crate) use runner::{close_and_check, SharedClients};
 pub use runner::{
     run_seed, simulation, KvFailure, KvSeedReport, KvSimulation, DIGEST_EVERY_ENTRIES,
 };

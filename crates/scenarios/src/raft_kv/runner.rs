@@ -147,21 +147,40 @@ impl KvSimulation {
     /// Run to the end, close the history and check it.
     pub fn run(mut self) -> KvSeedReport {
         let report = self.sim.run();
-        let result = self.clients.borrow_mut().finish();
-        let checker = Checker::default()
-            .with_budget(Budget::steps(self.check_steps_max))
-            .with_threads(1);
-        let (check, check_stats) = checker.check_history_with_stats(&result.history);
-        KvSeedReport {
+        let (comparisons, coverage) = (self.digest_comparisons.get(), self.coverage.get());
+        close_and_check(
             report,
-            check,
-            check_stats,
-            ops: result.counts,
-            unexpected: result.unexpected,
-            digest_comparisons: self.digest_comparisons.get(),
-            coverage: self.coverage.get(),
-            history: result.history,
-        }
+            &self.clients,
+            self.check_steps_max,
+            comparisons,
+            coverage,
+        )
+    }
+}
+
+/// After a KV run of any protocol: close the clients' history, check it (a step budget, one
+/// thread, so the verdict replays), and make the seed's report.
+pub(crate) fn close_and_check(
+    report: Report,
+    clients: &RefCell<KvClients>,
+    check_steps_max: u64,
+    digest_comparisons: u64,
+    coverage: Coverage,
+) -> KvSeedReport {
+    let result = clients.borrow_mut().finish();
+    let checker = Checker::default()
+        .with_budget(Budget::steps(check_steps_max))
+        .with_threads(1);
+    let (check, check_stats) = checker.check_history_with_stats(&result.history);
+    KvSeedReport {
+        report,
+        check,
+        check_stats,
+        ops: result.counts,
+        unexpected: result.unexpected,
+        digest_comparisons,
+        coverage,
+        history: result.history,
     }
 }
 
