@@ -9,15 +9,17 @@
 //!
 //! The invariants are the bare Paxos ones, fed the writes through [`OnCoreWrites`]: a replica
 //! writes exactly its core's writes, so chosen-once and promise-monotonic need nothing else.
-//! What learners deliver is checked on the state itself (replica agreement: digests at one
+//! Validity (every accepted command is one a client sent) is `raft_kv`'s `ClientValidity` on
+//! the same writes. What learners deliver is checked on the state itself (replica agreement: digests at one
 //! applied index agree) and by the clients' history.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::ops::Range;
 use std::rc::Rc;
 
 use distributed_core::NodeId;
-use paxos::{Paxos, Write};
+use paxos::{PValue, Paxos, Value, Write};
 use replica::ordered::OrderedReplica;
 use replica::Output as ReplicaOutput;
 
@@ -26,7 +28,7 @@ use crate::batch::{self, Mode};
 use crate::paxos::{Agreement, NodeRules};
 use crate::progress::SeedProgress;
 use crate::raft_kv::{
-    close_and_check, ClientSettings, Coverage, KvClients, KvSeedReport, KvSummary,
+    close_and_check, ClientSettings, ClientValidity, Coverage, KvClients, KvSeedReport, KvSummary,
     ReplicaAgreement, SharedClients, WallClocks, DIGEST_EVERY_ENTRIES,
 };
 use sim::config::{ConfigError, TraceLevel};
@@ -92,6 +94,18 @@ impl Invariant<Node> for CoverageProbe {
     }
 }
 
+/// Where a paxos write carries a client entry (validity): an accepted command. An OrderedReplica
+/// on Paxos proposes the encoded request as is; a no-op is a leader's, not a client's.
+fn accepted_command(write: &Write) -> Option<paxos::Bytes> {
+    match write {
+        Write::Accept(PValue {
+            value: Value::Command(c),
+            ..
+        }) => Some(c.clone()),
+        _ => None,
+    }
+}
+
 /// The leader hook: the live leader with the highest ballot.
 pub fn paxos_kv_leader(view: &ClusterView<Node>) -> Option<NodeId> {
     view.live()
@@ -140,10 +154,12 @@ fn build(seed: u64, opts: &PaxosKvOptions) -> Result<Built, ConfigError> {
     let agreement = ReplicaAgreement::new(n, DIGEST_EVERY_ENTRIES);
     let comparisons = agreement.comparisons();
     let phase2_quorum = opts.paxos_config(NodeId(1)).phase2_quorum;
+    let validity = ClientValidity::new(clients.borrow().sent(), BTreeSet::new(), accepted_command);
     let coverage = Rc::new(Cell::new(Coverage::default()));
     let sim = Simulation::new(seed, opts.paxos_options().sim_config(), factory)?
         .with_invariant(OnCoreWrites(Agreement::new(phase2_quorum)))
         .with_invariant(OnCoreWrites(NodeRules::new(Rc::default())))
+        .with_invariant(validity)
         .with_invariant(agreement)
         .with_invariant(CoverageProbe(coverage.clone()))
         .with_leader_hook(paxos_kv_leader)

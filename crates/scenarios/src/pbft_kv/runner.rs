@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!   build(seed) ──► factory: id ∈ adversaries(seed) ? Byzantine(Adversary) : Honest(replica)
-//!              ──► HonestAgreement, ReplicaAgreement (honest digests), KvClients (f+1 replies,
+//!              ──► HonestAgreement, ClientValidity (committed requests were sent), ReplicaAgreement (honest digests), KvClients (f+1 replies,
 //!                  resends to all) ──► Simulation<PbftNode>
 //!   run_seed ──► run ──► history ──► Checker ──► KvSeedReport
 //!   run_seeds ──► batch::run_parallel ──► KvSummary
@@ -25,13 +25,16 @@ use super::PbftKvOptions;
 use crate::batch::{self, Mode};
 use crate::progress::SeedProgress;
 use crate::raft_kv::{
-    close_and_check, ClientSettings, Coverage, KvClients, KvNode, KvSeedReport, KvSummary,
-    ReplicaAgreement, SharedClients, WallClocks, DIGEST_EVERY_ENTRIES,
+    close_and_check, ClientSettings, ClientValidity, Coverage, KvClients, KvNode, KvSeedReport,
+    KvSummary, ReplicaAgreement, SharedClients, WallClocks, DIGEST_EVERY_ENTRIES,
 };
 use sim::config::{ConfigError, TraceLevel};
 use sim::hooks::Invariant;
 use sim::view::ClusterView;
 use sim::Simulation;
+
+/// Bytes of the client's tag in front of each entry (`replica` ordered/flow.rs).
+const TAG_BYTES: usize = 8;
 
 /// Not a safety property: the highest view an honest replica applied an entry in, and the
 /// state transfers it installed, for the report.
@@ -70,6 +73,18 @@ pub fn pbft_primary(view: &ClusterView<PbftNode>) -> Option<NodeId> {
         .filter(|(_, n)| n.is_honest())
         .max_by_key(|(_, n)| n.replica().core().view())
         .map(|(_, n)| n.replica().core().primary())
+}
+
+/// Where a pbft write carries a client entry (validity): a committed request's op, after the
+/// client's tag the replica put in front (`replica` ordered/flow.rs). A null request is none.
+fn committed_request(write: &pbft::Write) -> Option<pbft::Bytes> {
+    match write {
+        pbft::Write::Committed(pp) => pp.request.as_ref().map(|r| {
+            let tag_bytes = r.op.len().min(TAG_BYTES);
+            r.op.slice(tag_bytes..)
+        }),
+        _ => None,
+    }
 }
 
 fn client_settings(opts: &PbftKvOptions) -> ClientSettings {
@@ -140,15 +155,22 @@ fn build(seed: u64, opts: &PbftKvOptions) -> Result<Built, ConfigError> {
         client_settings(opts),
         wall_clocks,
     )));
+    let byzantine = opts.adversaries(seed).0;
+    let validity = ClientValidity::new(
+        clients.borrow().sent(),
+        byzantine.clone(),
+        committed_request,
+    );
     let agreement = ReplicaAgreement::new(opts.run.nodes, DIGEST_EVERY_ENTRIES);
     let comparisons = agreement.comparisons();
     let coverage = Rc::new(Cell::new(Coverage::default()));
     let probe = CoverageProbe {
         counts: coverage.clone(),
-        byzantine: opts.adversaries(seed).0,
+        byzantine,
     };
     let sim = Simulation::new(seed, opts.run.sim_config(), factory)?
         .with_invariant(HonestAgreement::default())
+        .with_invariant(validity)
         .with_invariant(agreement)
         .with_invariant(probe)
         .with_leader_hook(pbft_primary)

@@ -52,6 +52,7 @@ use replica::Outcome;
 use super::kv_node::{ClientSettings, KvNode, Votes};
 use super::ops::{self, KeySpace, Memory, OpCounts};
 use super::tag::{Tag, CLIENT_IDS_END};
+use super::validity::SentRequests;
 use super::wall_clock::WallClocks;
 use sim::config::Time;
 use sim::view::ClusterView;
@@ -207,6 +208,8 @@ pub(crate) struct KvClients {
     /// server draws one per read from its RNG. Its own stream, derived from the run's seed:
     /// drawing from it shifts none of the simulator's draws, and a seed replays exactly.
     read_seeds: SeededRng,
+    /// Every request sent, for the validity check (`validity.rs`); shared with it.
+    sent: SentRequests,
 }
 
 impl KvClients {
@@ -248,7 +251,13 @@ impl KvClients {
             unexpected: Vec::new(),
             wall_clocks,
             read_seeds: SeededRng::new(seed ^ 0x5245_4144_5345_4544), // "READSEED"
+            sent: SentRequests::default(),
         }
+    }
+
+    /// The record of every request sent, for the validity check to share.
+    pub(crate) fn sent(&self) -> SentRequests {
+        self.sent.clone()
     }
 
     /// Close the history: every op without a `Done` is "no return".
@@ -337,6 +346,7 @@ impl KvClients {
             body,
         };
         self.last_sent = Some((i, op.attempt));
+        self.sent.record(&request);
         let random_seed = self.read_seeds.next_u64();
         if self.resend_to_all && op.attempt > 1 {
             // PBFT §4.1: the resend goes to every replica; the others follow one per poll.

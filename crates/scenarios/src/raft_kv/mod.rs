@@ -66,6 +66,8 @@
 //!                 tests can assert a mixed run really mixed them in
 //! wall_clock.rs   WallClocks: each host's wall clock (request stamps, active expiry), offset
 //!                 per node under the skew profiles
+//! validity.rs     ClientValidity: an honest node persists only entries a client sent
+//!                 (paxos-kv, pbft-kv); SentRequests, the clients' record of what they sent
 //! runner.rs       simulation, KvSimulation, run_seed, KvSeedReport, KvFailure
 //! summary.rs      run_seeds, first_failure, KvSummary
 //! ```
@@ -80,6 +82,7 @@ mod options;
 mod runner;
 mod summary;
 mod tag;
+mod validity;
 mod wall_clock;
 
 pub(crate) use client::KvClients;
@@ -98,4 +101,5 @@ pub use runner::{
     run_seed, simulation, KvFailure, KvSeedReport, KvSimulation, DIGEST_EVERY_ENTRIES,
 };
 pub use summary::{first_failure, run_seeds, run_seeds_with_progress, KvSummary};
+pub(crate) use validity::ClientValidity;
 pub use wall_clock::{WallClocks, WALL_CLOCK_OFFSET_MS_MAX};
