@@ -78,8 +78,12 @@ fn f_plus_1_twins_split_the_honest_replicas_and_a_check_sees_it() {
 fn a_commit_quorum_of_2f_is_caught_and_replays_from_its_seed() {
     // §4.2: committed-local needs 2f+1 matching commits; with 2f, a view change can miss every
     // honest replica that prepared a committed request.
+    // Runs of 60,000 units (`--max-time 60000`), not 100,000: the failure found does not
+    // need more, and CI has 2 cores.
     let opts = PbftSimOptions {
         variant: pbft::Variant::CommitQuorum2f,
+        max_time_units: 60_000,
+        quiesce_units: 6_000,
         ..options(4, FaultProfile::All, Some(1))
     };
     let found = first_failure(0..2_000, &opts, threads()).expect("caught within 2,000 seeds");

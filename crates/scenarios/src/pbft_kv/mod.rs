@@ -5,11 +5,11 @@
 //!   PbftKvOptions { run: RaftKvOptions (n = 3f+1 nodes, clients, faults, bounds),
 //!                   variant, byzantine: B nodes, strategy (or one per seed) }
 //!        │
-//!   simulation(seed) = Simulation<PbftNode>
-//!        B nodes (chosen by the seed) ──► Byzantine(Adversary{strategy})   adversary.rs
+//!   simulation(seed) = Simulation<PbftNode>      (= pbft::PbftNode<OrderedReplica<Pbft>>)
+//!        B nodes (chosen by the seed) ──► Byzantine(Adversary{strategy})   pbft/adversary.rs
 //!        the rest ──────────────────────► Honest(OrderedReplica<Pbft>)
-//!        invariants: honest agreement + checkpoint safety (invariants.rs), replica agreement
-//!                    on honest state digests
+//!        invariants: honest agreement + checkpoint safety (pbft/invariants.rs), replica
+//!                    agreement on honest state digests
 //!        workload:   KvClients, f+1 matching replies, resends to every replica
 //!        │ run
 //!        ▼
