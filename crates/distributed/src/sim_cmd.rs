@@ -356,7 +356,10 @@ pub(crate) fn header(args: &SimArgs) -> String {
                 ProtocolName::PbftKv => " reads=log",
                 _ => "",
             };
-            format!(" clients={}{reads} byzantine={b} strategy={s}", args.clients)
+            format!(
+                " clients={}{reads} byzantine={b} strategy={s}",
+                args.clients
+            )
         }
         ProtocolName::Raft | ProtocolName::Paxos => String::new(),
     };

@@ -97,15 +97,39 @@ fn bad_arguments_get_a_clear_error_and_exit_code_2() {
         ),
         (&["sim", "--protocol", "pbft"], "n = 5 is not 3f+1"),
         (
-            &["sim", "--protocol", "pbft", "--nodes", "4", "--byzantine", "4"],
+            &[
+                "sim",
+                "--protocol",
+                "pbft",
+                "--nodes",
+                "4",
+                "--byzantine",
+                "4",
+            ],
             "at least one must be honest",
         ),
         (
-            &["sim", "--protocol", "pbft", "--nodes", "4", "--strategy", "sly"],
+            &[
+                "sim",
+                "--protocol",
+                "pbft",
+                "--nodes",
+                "4",
+                "--strategy",
+                "sly",
+            ],
             "unknown strategy `sly`",
         ),
         (
-            &["sim", "--protocol", "pbft", "--nodes", "4", "--reads", "log"],
+            &[
+                "sim",
+                "--protocol",
+                "pbft",
+                "--nodes",
+                "4",
+                "--reads",
+                "log",
+            ],
             "--reads is not a --protocol pbft flag",
         ),
         (
@@ -123,7 +147,15 @@ fn bad_arguments_get_a_clear_error_and_exit_code_2() {
             "bare pbft has no client history",
         ),
         (
-            &["sim", "--protocol", "pbft", "--nodes", "4", "--variant", "paxos"],
+            &[
+                "sim",
+                "--protocol",
+                "pbft",
+                "--nodes",
+                "4",
+                "--variant",
+                "paxos",
+            ],
             "unknown pbft variant",
         ),
     ];
@@ -192,7 +224,15 @@ fn the_commit_old_term_variant_is_caught_and_its_seed_replays_the_violation() {
 
 #[test]
 fn bare_pbft_with_a_byzantine_replica_passes_a_seed_range_and_exits_0() {
-    let args = ["sim", "--protocol", "pbft", "--nodes", "4", "--seeds", "0..6"];
+    let args = [
+        "sim",
+        "--protocol",
+        "pbft",
+        "--nodes",
+        "4",
+        "--seeds",
+        "0..6",
+    ];
     let out = distributed(&args);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -232,7 +272,12 @@ fn bare_pbft_catches_a_view_change_that_drops_prepared_certificates_and_replays_
     assert!(
         replayed.contains(" PrePrepare{") && replayed.contains("violation of "),
         "the replay prints the trace and the violation; it ends:\n{}",
-        replayed.lines().rev().take(30).collect::<Vec<_>>().join("\n")
+        replayed
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 

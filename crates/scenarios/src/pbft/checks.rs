@@ -63,8 +63,7 @@ impl Invariant<Node> for Validity {
         let Output::Core(pbft::Output::Execute { seq, request, .. }) = output else {
             return Ok(());
         };
-        if self.byzantine.contains(&node) || self.ledger.borrow().sent.contains(&request.digest())
-        {
+        if self.byzantine.contains(&node) || self.ledger.borrow().sent.contains(&request.digest()) {
             return Ok(());
         }
         Err(format!(

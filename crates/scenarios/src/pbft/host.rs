@@ -154,7 +154,11 @@ impl BareReplica {
             pbft::Output::Execute { seq, request, .. } => self.tally.execute(*seq, request),
             pbft::Output::Skipped { seq } => self.tally.skip(*seq),
             pbft::Output::CheckpointDue { seq } => {
-                assert_eq!(*seq, self.tally.seq(), "{id}: a checkpoint of the applied state");
+                assert_eq!(
+                    *seq,
+                    self.tally.seq(),
+                    "{id}: a checkpoint of the applied state"
+                );
                 let state = self.tally.snapshot();
                 let input = pbft::Input::Checkpoint { seq: *seq, state };
                 self.core.input(input, &mut self.scratch);
@@ -231,7 +235,10 @@ impl PbftHost for BareReplica {
                     request,
                 })
             }
-            Output::Cached(r) => Output::Cached(Reply { seq: r.seq + 1, ..r }),
+            Output::Cached(r) => Output::Cached(Reply {
+                seq: r.seq + 1,
+                ..r
+            }),
             o => o,
         }
     }

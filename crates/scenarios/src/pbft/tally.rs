@@ -183,7 +183,11 @@ mod tests {
     use super::*;
 
     fn request(client: u64, timestamp: u64) -> Request {
-        Request::new(client, timestamp, format!("op {client}/{timestamp}").into_bytes())
+        Request::new(
+            client,
+            timestamp,
+            format!("op {client}/{timestamp}").into_bytes(),
+        )
     }
 
     #[test]
