@@ -19,6 +19,7 @@
 //! sim_cmd.rs     `distributed sim`: seed ranges, replay, traces, summaries (raft)
 //! sim_kv.rs      `sim --protocol raft-kv | paxos-kv | pbft-kv`: the KV stores, checked
 //! sim_paxos.rs   `sim --protocol paxos`: Multi-Paxos alone
+//! sim_pbft.rs    `sim --protocol pbft`: the PBFT core alone, with Byzantine replicas
 //! sim_compare.rs `sim --compare raft-kv,paxos-kv,pbft-kv`: one table
 //! check_cmd.rs   `distributed check`: a thin wrapper over the `check` crate's CLI entry point
 //! node_cmd.rs    `distributed node`: flags over --config (server::config_file) → NodeConfig,
@@ -46,6 +47,7 @@ mod sim_cmd;
 mod sim_compare;
 mod sim_kv;
 mod sim_paxos;
+mod sim_pbft;
 mod status_cmd;
 
 use std::process::ExitCode;

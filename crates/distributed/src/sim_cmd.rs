@@ -43,6 +43,9 @@ pub enum ProtocolName {
     /// The replicated key-value store on Multi-Paxos: the same KV machine, clients and
     /// linearizability checker as raft-kv.
     PaxosKv,
+    /// PBFT alone (n = 3f+1), with Byzantine replicas (`--byzantine`, `--faults byzantine`);
+    /// clients take f+1 matching replies.
+    Pbft,
     /// The replicated key-value store on PBFT (n = 3f+1), with Byzantine replicas
     /// (`--byzantine`, `--faults byzantine`); clients take f+1 matching replies.
     PbftKv,
@@ -55,6 +58,7 @@ impl fmt::Display for ProtocolName {
             ProtocolName::RaftKv => "raft-kv",
             ProtocolName::Paxos => "paxos",
             ProtocolName::PaxosKv => "paxos-kv",
+            ProtocolName::Pbft => "pbft",
             ProtocolName::PbftKv => "pbft-kv",
         })
     }
@@ -86,7 +90,9 @@ pub struct SimArgs {
     /// `stale-follower-reads`, `ack-before-commit`, and `lease-ignores-drift` (with
     /// `--reads lease`: a lease that ignores clock drift, thesis §6.4.1). Paxos:
     /// `accept-own-value` (a new leader ignores the values in its promises) and
-    /// `small-phase1-quorum` (phase 1 with a quorum that misses some phase-2 quorum).
+    /// `small-phase1-quorum` (phase 1 with a quorum that misses some phase-2 quorum). PBFT
+    /// (pbft, pbft-kv): `commit-quorum-2f` (committed-local with 2f commits, not 2f+1) and
+    /// `view-change-drops-prepared` (ViewChanges leave out their prepared certificates).
     #[arg(long, default_value = "correct")]
     pub variant: String,
     /// Run several KV stores over the same seeds and faults and print one table:
@@ -94,12 +100,12 @@ pub struct SimArgs {
     /// kind (2f+1 replicas for Raft and Paxos, 3f+1 for PBFT).
     #[arg(long, value_name = "P,P,...", conflicts_with = "seed")]
     pub compare: Option<String>,
-    /// pbft-kv: how many replicas are Byzantine (default: f with `--faults byzantine`, `all`
-    /// or `chaos`, else 0). More than f is allowed, to watch the checks fail.
+    /// pbft, pbft-kv: how many replicas are Byzantine (default: f with `--faults byzantine`,
+    /// `all` or `chaos`, else 0). More than f is allowed, to watch the checks fail.
     #[arg(long, value_name = "B")]
     pub byzantine: Option<usize>,
-    /// pbft-kv: the Byzantine replicas' strategy: silent | equivocate | twins | replay | flood
-    /// | lie-vc (default: each seed picks one).
+    /// pbft, pbft-kv: the Byzantine replicas' strategy: silent | equivocate | twins | replay
+    /// | flood | lie-vc (default: each seed picks one).
     #[arg(long, value_name = "NAME")]
     pub strategy: Option<String>,
     /// paxos: phase-1 quorum size (default a majority). Flexible Paxos (Howard et al. 2016):
@@ -119,11 +125,11 @@ pub struct SimArgs {
     /// follows, so the correct lease shortens as the spread widens.
     #[arg(long, value_name = "MIN..MAX", value_parser = parse_tick_periods)]
     pub tick_periods: Option<(u64, u64)>,
-    /// KV stores: how long a client waits for an answer before it resends elsewhere, in time
-    /// units (default 1500).
+    /// KV stores and pbft: how long a client waits for an answer before it resends elsewhere
+    /// (pbft, pbft-kv: to every replica), in time units (default 1500).
     #[arg(long, value_name = "UNITS")]
     pub client_timeout: Option<u64>,
-    /// KV stores (raft-kv, paxos-kv, pbft-kv, --compare): number of simulated clients.
+    /// KV stores (raft-kv, paxos-kv, pbft-kv, --compare) and pbft: number of simulated clients.
     #[arg(long, default_value_t = 5)]
     pub clients: usize,
     /// A KV store with --seed: write the seed's client history as JSON lines (for `distributed check`).
@@ -185,6 +191,7 @@ pub fn run(args: SimArgs) -> u8 {
             crate::sim_kv::run(args)
         }
         ProtocolName::Paxos => crate::sim_paxos::run(args),
+        ProtocolName::Pbft => crate::sim_pbft::run(args),
     }
 }
 
@@ -262,7 +269,7 @@ pub(crate) fn byzantine_flag_error(args: &SimArgs) -> Option<String> {
     ];
     let (flag, _) = given.into_iter().find(|(_, g)| *g)?;
     Some(format!(
-        "{flag} needs --protocol pbft-kv: {} tolerates crashed nodes, not lying ones",
+        "{flag} needs --protocol pbft or pbft-kv: {} tolerates crashed nodes, not lying ones",
         args.protocol
     ))
 }
@@ -291,8 +298,11 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
     if let Some(s) = &args.strategy {
         cmd += &format!(" --strategy {s}");
     }
-    if args.protocol == ProtocolName::PbftKv {
+    if matches!(args.protocol, ProtocolName::Pbft | ProtocolName::PbftKv) {
         cmd += &format!(" --clients {}", args.clients); // PBFT reads go through the log
+        if let Some(t) = args.client_timeout {
+            cmd += &format!(" --client-timeout {t}");
+        }
     }
     if matches!(args.protocol, ProtocolName::RaftKv | ProtocolName::PaxosKv) {
         cmd += &format!(" --clients {} --reads {}", args.clients, read_path(args));
@@ -339,11 +349,15 @@ pub(crate) fn header(args: &SimArgs) -> String {
         ProtocolName::RaftKv | ProtocolName::PaxosKv => {
             format!(" clients={} reads={}", args.clients, read_path(args))
         }
-        ProtocolName::PbftKv => {
+        ProtocolName::Pbft | ProtocolName::PbftKv => {
             let b = args.byzantine.map_or("f".to_string(), |b| b.to_string());
             let s = args.strategy.as_deref().unwrap_or("per-seed");
+            let reads = match args.protocol {
+                ProtocolName::PbftKv => " reads=log",
+                _ => "",
+            };
             format!(
-                " clients={} reads=log byzantine={b} strategy={s}",
+                " clients={}{reads} byzantine={b} strategy={s}",
                 args.clients
             )
         }

@@ -87,6 +87,77 @@ fn bad_arguments_get_a_clear_error_and_exit_code_2() {
             "add --leader-writes-in-parallel",
         ),
         (&["no-such-command"], "unrecognized subcommand"),
+        (
+            &["sim", "--protocol", "raft", "--byzantine", "1"],
+            "--byzantine needs --protocol pbft or pbft-kv",
+        ),
+        (
+            &["sim", "--protocol", "paxos", "--strategy", "twins"],
+            "--strategy needs --protocol pbft or pbft-kv",
+        ),
+        (&["sim", "--protocol", "pbft"], "n = 5 is not 3f+1"),
+        (
+            &[
+                "sim",
+                "--protocol",
+                "pbft",
+                "--nodes",
+                "4",
+                "--byzantine",
+                "4",
+            ],
+            "at least one must be honest",
+        ),
+        (
+            &[
+                "sim",
+                "--protocol",
+                "pbft",
+                "--nodes",
+                "4",
+                "--strategy",
+                "sly",
+            ],
+            "unknown strategy `sly`",
+        ),
+        (
+            &[
+                "sim",
+                "--protocol",
+                "pbft",
+                "--nodes",
+                "4",
+                "--reads",
+                "log",
+            ],
+            "--reads is not a --protocol pbft flag",
+        ),
+        (
+            &[
+                "sim",
+                "--protocol",
+                "pbft",
+                "--nodes",
+                "4",
+                "--seed",
+                "1",
+                "--history",
+                "h.jsonl",
+            ],
+            "bare pbft has no client history",
+        ),
+        (
+            &[
+                "sim",
+                "--protocol",
+                "pbft",
+                "--nodes",
+                "4",
+                "--variant",
+                "paxos",
+            ],
+            "unknown pbft variant",
+        ),
     ];
     for (args, needle) in cases {
         let out = distributed(args);
@@ -148,6 +219,65 @@ fn the_commit_old_term_variant_is_caught_and_its_seed_replays_the_violation() {
     assert!(
         replayed.contains(&format!("violation of {invariant}")) && replayed.contains(seed),
         "replay of {seed_part} should show {invariant}:\n{replayed}"
+    );
+}
+
+#[test]
+fn bare_pbft_with_a_byzantine_replica_passes_a_seed_range_and_exits_0() {
+    let args = [
+        "sim",
+        "--protocol",
+        "pbft",
+        "--nodes",
+        "4",
+        "--seeds",
+        "0..6",
+    ];
+    let out = distributed(&args);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("byzantine=f strategy=per-seed"), "{text}");
+    assert!(
+        text.contains("seeds=6 invariant_violations=0 requests="),
+        "{text}"
+    );
+}
+
+/// PBFT §4.4: ViewChanges without their prepared certificates let a new primary reassign a
+/// committed seq. Caught, exit 1, and the printed replay shows the trace and the violation.
+#[test]
+fn bare_pbft_catches_a_view_change_that_drops_prepared_certificates_and_replays_it() {
+    let out = distributed(&[
+        "sim",
+        "--protocol",
+        "pbft",
+        "--nodes",
+        "4",
+        "--variant",
+        "view-change-drops-prepared",
+        "--seeds",
+        "0..20",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "a violation exits 1:\n{text}");
+    let replay = text
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: distributed "))
+        .expect("a replay command is printed");
+    assert!(replay.contains("--protocol pbft --nodes 4"), "{replay}");
+    let args: Vec<&str> = replay.split_whitespace().collect();
+    let again = distributed(&args);
+    let replayed = stdout(&again);
+    assert_eq!(again.status.code(), Some(1), "the replay fails too");
+    assert!(
+        replayed.contains(" PrePrepare{") && replayed.contains("violation of "),
+        "the replay prints the trace and the violation; it ends:\n{}",
+        replayed
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 

@@ -33,8 +33,11 @@
 //!             promises only grow, validity; a proposing client; seed runners
 //! paxos_kv/   the KV store on Multi-Paxos (replica::OrderedReplica): raft-kv's clients and
 //!             checker, Paxos's invariants on the writes, replica agreement
-//! pbft_kv/    the KV store on PBFT with up to B Byzantine replicas (named strategies: silent,
-//!             equivocate, twins, replay, flood, lie-vc), f+1-reply clients, honest agreement
+//! pbft/       PBFT alone with up to B Byzantine replicas (named strategies: silent,
+//!             equivocate, twins, replay, flood, lie-vc, one adversary for every host), honest
+//!             agreement, validity, f+1-reply clients and what they accepted; seed runners
+//! pbft_kv/    the KV store on PBFT (replica::OrderedReplica) with pbft/'s adversaries and
+//!             honest agreement, raft-kv's clients (f+1 matching replies) and checker
 //! raft/       Raft alone: Figure 3's safety properties, a proposing client, membership changes
 //!             and the host's compaction on top, seed runners
 //! raft_kv/    the replicated KV store (replica::KvReplica): retrying exactly-once clients,
@@ -53,6 +56,7 @@ pub mod compare;
 pub mod faults;
 pub mod paxos;
 pub mod paxos_kv;
+pub mod pbft;
 pub mod pbft_kv;
 pub mod progress;
 pub mod raft;

@@ -5,11 +5,11 @@
 //!   PbftKvOptions { run: RaftKvOptions (n = 3f+1 nodes, clients, faults, bounds),
 //!                   variant, byzantine: B nodes, strategy (or one per seed) }
 //!        │
-//!   simulation(seed) = Simulation<PbftNode>
-//!        B nodes (chosen by the seed) ──► Byzantine(Adversary{strategy})   adversary.rs
+//!   simulation(seed) = Simulation<PbftNode>      (= pbft::PbftNode<OrderedReplica<Pbft>>)
+//!        B nodes (chosen by the seed) ──► Byzantine(Adversary{strategy})   pbft/adversary.rs
 //!        the rest ──────────────────────► Honest(OrderedReplica<Pbft>)
-//!        invariants: honest agreement + checkpoint safety (invariants.rs), replica agreement
-//!                    on honest state digests
+//!        invariants: honest agreement + checkpoint safety (pbft/invariants.rs), replica
+//!                    agreement on honest state digests
 //!        workload:   KvClients, f+1 matching replies, resends to every replica
 //!        │ run
 //!        ▼
@@ -20,18 +20,19 @@
 //! partitions, crashes and skew. B defaults to f when the faults include Byzantine nodes.
 //! With B = f + 1 the checks must fail, and do (Twins split the honest replicas in two).
 //!
+//! What is about PBFT rather than the store lives in `pbft/`, the core's own folder, as
+//! `paxos_kv/` takes its invariants from `paxos/`: the adversary and its strategies, the node
+//! that is honest or Byzantine, the honest-agreement check, the choice of Byzantine nodes per
+//! seed, `parse_variant`. They are re-exported here under their old names.
+//!
 //! ## Layout
 //!
 //! ```text
 //! mod.rs          this map, PbftKvOptions
-//! adversary.rs    Strategy and Adversary: silent, equivocate, twins, replay, flood, lie-vc
-//! node.rs         PbftNode: Honest or Byzantine, one Protocol for the simulator
-//! invariants.rs   HonestAgreement: executed histories and stable checkpoints agree
+//! node.rs         OrderedReplica<Pbft> as a PbftHost (its lie to a client), PbftNode as a KvNode
 //! runner.rs       simulation, run_seed, run_seeds, first_failure
 //! ```
 
-mod adversary;
-mod invariants;
 mod node;
 mod runner;
 
@@ -43,22 +44,9 @@ use crate::faults::FaultProfile;
 use crate::raft_kv::RaftKvOptions;
 use sim::config::ConfigError;
 
-pub use adversary::{Adversary, Replica, Strategy};
-pub use invariants::HonestAgreement;
-pub use node::PbftNode;
+pub use crate::pbft::{parse_variant, Adversary, HonestAgreement, Strategy};
+pub use node::{PbftNode, Replica};
 pub use runner::{first_failure, pbft_primary, run_seed, run_seeds, run_seeds_with_progress};
-
-/// Parse a PBFT variant as the CLI spells it.
-pub fn parse_variant(s: &str) -> Result<pbft::Variant, String> {
-    match s {
-        "correct" => Ok(pbft::Variant::Correct),
-        "commit-quorum-2f" => Ok(pbft::Variant::CommitQuorum2f),
-        "view-change-drops-prepared" => Ok(pbft::Variant::ViewChangeDropsPrepared),
-        _ => Err(format!(
-            "unknown pbft variant `{s}`: expected correct|commit-quorum-2f|view-change-drops-prepared"
-        )),
-    }
-}
 
 /// Everything a pbft-kv seed run needs besides the seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,26 +91,14 @@ impl PbftKvOptions {
         self.byzantine.unwrap_or(default)
     }
 
-    /// Which nodes are Byzantine in `seed`'s run, and what they play. A hash of the seed, not
-    /// the simulation's RNG, so the choice shifts none of the run's other draws; the primary
-    /// of view 0 is among them in about B/n of the seeds.
+    /// Which nodes are Byzantine in `seed`'s run, and what they play (`pbft::adversaries`).
     pub fn adversaries(&self, seed: u64) -> (BTreeSet<NodeId>, Strategy) {
-        let n = self.run.nodes as u64;
-        let h = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let first = (h >> 32) % n;
-        let ids = (0..self.byzantine_nodes() as u64)
-            .map(|k| NodeId((first + k) % n + 1))
-            .collect();
-        let pick = (h >> 8) as usize % Strategy::ALL.len();
-        (ids, self.strategy.unwrap_or(Strategy::ALL[pick]))
+        crate::pbft::adversaries(seed, self.run.nodes, self.byzantine_nodes(), self.strategy)
     }
 
-    /// Node `id`'s PBFT configuration; every node derives keys from the seed's key seed.
+    /// Node `id`'s PBFT configuration (`pbft::pbft_config`: keys dealt from the seed).
     pub fn pbft_config(&self, id: NodeId, seed: u64) -> pbft::Config {
-        let replicas = (1..=self.run.nodes as u64).map(NodeId).collect();
-        let mut c = pbft::Config::new(id, replicas, seed ^ 0x4b45_5953); // "KEYS"
-        c.variant = self.variant;
-        c
+        crate::pbft::pbft_config(id, self.run.nodes, seed, self.variant)
     }
 
     /// Refuse options that cannot be simulated, saying why.

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //!   build(seed) ──► factory: id ∈ adversaries(seed) ? Byzantine(Adversary) : Honest(replica)
-//!              ──► HonestAgreement, ClientValidity (committed requests were sent), ReplicaAgreement (honest digests), KvClients (f+1 replies,
-//!                  resends to all) ──► Simulation<PbftNode>
+//!              ──► HonestAgreement, ClientValidity (committed requests were sent),
+//!                  ReplicaAgreement (honest digests), KvClients (f+1 replies, resends to all)
+//!              ──► Simulation<PbftNode>
 //!   run_seed ──► run ──► history ──► Checker ──► KvSeedReport
 //!   run_seeds ──► batch::run_parallel ──► KvSummary
 //! ```
@@ -13,20 +14,19 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::rc::Rc;
 
-use distributed_core::{NodeId, Rng, SeededRng};
+use distributed_core::{NodeId, SeededRng};
 use pbft::Pbft;
 use replica::ordered::{OrderedConfig, OrderedReplica};
 use replica::Output as ReplicaOutput;
 
-use super::adversary::{Adversary, Strategy};
-use super::invariants::HonestAgreement;
 use super::node::PbftNode;
 use super::PbftKvOptions;
 use crate::batch::{self, Mode};
+use crate::pbft::HonestAgreement;
 use crate::progress::SeedProgress;
 use crate::raft_kv::{
-    close_and_check, ClientSettings, ClientValidity, Coverage, KvClients, KvNode, KvSeedReport,
-    KvSummary, ReplicaAgreement, SharedClients, WallClocks, DIGEST_EVERY_ENTRIES,
+    close_and_check, ClientSettings, ClientValidity, Coverage, KvClients, KvSeedReport, KvSummary,
+    ReplicaAgreement, SharedClients, WallClocks, DIGEST_EVERY_ENTRIES,
 };
 use sim::config::{ConfigError, TraceLevel};
 use sim::hooks::Invariant;
@@ -71,8 +71,8 @@ impl Invariant<PbftNode> for CoverageProbe {
 pub fn pbft_primary(view: &ClusterView<PbftNode>) -> Option<NodeId> {
     view.live()
         .filter(|(_, n)| n.is_honest())
-        .max_by_key(|(_, n)| n.replica().core().view())
-        .map(|(_, n)| n.replica().core().primary())
+        .max_by_key(|(_, n)| n.core().view())
+        .map(|(_, n)| n.core().primary())
 }
 
 /// Where a pbft write carries a client entry (validity): a committed request's op, after the
@@ -97,7 +97,7 @@ fn client_settings(opts: &PbftKvOptions) -> ClientSettings {
     }
 }
 
-/// Build node `id` of `seed`'s run from its disk.
+/// Build node `id` of `seed`'s run from its disk: honest, or Byzantine (`pbft::build`).
 fn node(
     opts: &PbftKvOptions,
     seed: u64,
@@ -105,26 +105,13 @@ fn node(
     disk: &pbft::Disk,
     rng: SeededRng,
 ) -> PbftNode {
-    let (byzantine, strategy) = opts.adversaries(seed);
     let replica = |rng| {
         let core = Pbft::new(opts.pbft_config(id, seed), disk, rng)
             .unwrap_or_else(|e| panic!("{id} cannot start from its disk: {e}"));
         OrderedReplica::new(OrderedConfig::default(), core, disk)
             .unwrap_or_else(|e| panic!("{id} cannot start from its disk: {e}"))
     };
-    if !byzantine.contains(&id) {
-        return PbftNode::Honest(replica(rng));
-    }
-    let mut rng = rng;
-    let own = SeededRng::new(rng.next_u64());
-    let honest: Vec<NodeId> = (1..=opts.run.nodes as u64)
-        .map(NodeId)
-        .filter(|n| !byzantine.contains(n))
-        .collect();
-    let side_a: BTreeSet<NodeId> = honest[..honest.len() / 2].iter().copied().collect();
-    let twin = (strategy == Strategy::Twins).then(|| replica(SeededRng::new(rng.next_u64())));
-    let adversary = Adversary::new(strategy, replica(rng), twin, side_a, byzantine, own);
-    PbftNode::Byzantine(Box::new(adversary))
+    crate::pbft::build(id, opts.run.nodes, opts.adversaries(seed), rng, replica)
 }
 
 /// Run one seed and check its history. Panics if `opts` are invalid: validate them first.

@@ -14,6 +14,10 @@
 //! committed seq (what `view-change-drops-prepared` lets happen) shows as two histories at
 //! that seq. Byzantine nodes are never looked at: what they hold proves nothing.
 //!
+//! It reads only the core (`PbftHost::core`), so one check serves every host: the bare
+//! replica here and the KV store's replica in `pbft_kv/`. The bare run adds the checks that
+//! need its clients (checks.rs: validity, and what a client accepted).
+//!
 //! State is history, bounded by the seqs of one run.
 
 use std::collections::btree_map::{BTreeMap, Entry};
@@ -21,8 +25,7 @@ use std::collections::btree_map::{BTreeMap, Entry};
 use distributed_core::NodeId;
 use pbft::Digest;
 
-use super::node::PbftNode;
-use crate::raft_kv::KvNode;
+use super::node::{PbftHost, PbftNode};
 use sim::hooks::Invariant;
 use sim::view::ClusterView;
 
@@ -57,19 +60,19 @@ fn agree(
     }
 }
 
-impl Invariant<PbftNode> for HonestAgreement {
+impl<R: PbftHost> Invariant<PbftNode<R>> for HonestAgreement {
     fn name(&self) -> &str {
         "honest-agreement"
     }
 
-    fn check(&mut self, view: &ClusterView<PbftNode>) -> Result<(), String> {
+    fn check(&mut self, view: &ClusterView<PbftNode<R>>) -> Result<(), String> {
         let Some(id) = view.touched() else {
             return Ok(());
         };
         let Some(node) = view.node(id).filter(|n| n.is_honest()) else {
             return Ok(());
         };
-        let core = node.replica().core();
+        let core = node.core();
         let executed = core.last_executed();
         if executed > 0 {
             agree(

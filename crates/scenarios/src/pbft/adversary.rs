@@ -1,22 +1,26 @@
 //! Byzantine replicas: up to f nodes handed to an adversary with a named, seeded strategy.
 //!
 //! ```text
-//!   PbftNode::Honest(replica)      the correct code, untouched
-//!   PbftNode::Byzantine(adversary) an honest replica inside (it knows the protocol), whose
-//!                                  messages and replies the strategy rewrites on the way out:
+//!   PbftNode::Honest(host)          the correct code, untouched
+//!   PbftNode::Byzantine(adversary)  an honest host inside (it knows the protocol), whose
+//!                                   messages and answers the strategy rewrites on the way out:
 //!
 //!   silent      sends nothing, answers nothing, writes nothing (a crash that never ends)
 //!   equivocate  to the peers of one half, another request's PrePrepare for the same seq and
-//!               another digest in its Prepares and Commits; lies in every reply to a client
+//!               another digest in its Prepares and Commits; lies in every answer to a client
 //!   twins       two honest copies of one identity (DiemBFT's Twins): each talks to one half
 //!               of the honest replicas, both to the other Byzantine nodes; writes nothing
 //!   replay      honest, and every few ticks resends an old message (another node's, still
-//!               validly signed) to a random peer; lies in replies
+//!               validly signed) to a random peer; lies in answers
 //!   flood       honest, and every few ticks sends PrePrepares and Prepares far outside the
-//!               watermarks and views far ahead, signed by itself; lies in replies
+//!               watermarks and views far ahead, signed by itself; lies in answers
 //!   lie-vc      honest, but its ViewChanges claim the initial checkpoint and no prepared
-//!               certificates (stale, not forged: it cannot sign as anyone else); lies in replies
+//!               certificates (stale, not forged: it cannot sign as anyone else); lies in answers
 //! ```
+//!
+//! One adversary for every host ([`PbftHost`], node.rs): the bare core's (`pbft/host.rs`) and
+//! the KV store's (`OrderedReplica<Pbft>`). What it does to the protocol does not depend on
+//! the host; how it lies to a client is the host's [`PbftHost::lie`].
 //!
 //! What an adversary can and cannot do is the authentication model's (`pbft` auth.rs): it
 //! holds only its own `Signer`, so it can say anything as itself and replay what others said,
@@ -24,24 +28,18 @@
 //! (PBFT's clients sign theirs, OSDI §4.1), so a strategy only reuses requests it has seen:
 //! inventing an op would be forging a client.
 //!
-//! With at most f Byzantine nodes the honest replicas agree and the history is linearizable;
-//! with f+1 twins they do not (`invariants.rs` says where), which shows the checks can fail.
+//! With at most f Byzantine nodes the honest replicas agree (and the KV history is
+//! linearizable); with f+1 twins they do not (`invariants.rs` says where), which shows the
+//! checks can fail.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::str::FromStr;
 
-use distributed_core::{Effects, Envelope, NodeId, Protocol, Rng, SeededRng};
-use pbft::{
-    CheckpointCert, Commit, Message, Pbft, PrePrepare, Prepare, Request, Signer, ViewChange,
-};
-use replica::ordered::{Input, OrderedReplica};
-use replica::{Outcome, Output};
+use distributed_core::{Effects, Envelope, NodeId, Rng, SeededRng};
+use pbft::{CheckpointCert, Commit, Message, PrePrepare, Prepare, Request, Signer, ViewChange};
 
-use super::node::PbftNode;
-
-/// A replica on PBFT.
-pub type Replica = OrderedReplica<Pbft>;
+use super::node::{PbftHost, PbftNode};
 
 /// Old messages kept for replay, and client requests kept for equivocation.
 const REMEMBERED_MAX: usize = 64;
@@ -107,8 +105,8 @@ impl FromStr for Strategy {
     }
 }
 
-/// One Byzantine replica (see the module docs).
-pub struct Adversary {
+/// One Byzantine replica around an honest host `R` (see the module docs).
+pub struct Adversary<R: PbftHost> {
     /// What it does.
     strategy: Strategy,
     /// Its identity (both twins share it).
@@ -118,9 +116,9 @@ pub struct Adversary {
     /// Every Byzantine node (twins talk to them from both copies).
     byzantine: BTreeSet<NodeId>,
     /// The honest replica inside: it knows the protocol, the strategy edits what it says.
-    inner: Replica,
+    inner: R,
     /// The second copy, for Twins.
-    twin: Option<Replica>,
+    twin: Option<R>,
     /// Its own key: the only one it has.
     signer: Signer,
     /// Its choices (replay targets, which old message).
@@ -131,19 +129,19 @@ pub struct Adversary {
     /// Ticks so far, for acting every few.
     ticks: u64,
     /// The inner replicas' effects before the strategy edits them.
-    scratch: Effects<Replica>,
+    scratch: Effects<R>,
 }
 
-impl Adversary {
+impl<R: PbftHost> Adversary<R> {
     /// An adversary playing `strategy` as `inner`'s identity; `twin` is a second copy (Twins).
     pub fn new(
         strategy: Strategy,
-        inner: Replica,
-        twin: Option<Replica>,
+        inner: R,
+        twin: Option<R>,
         side_a: BTreeSet<NodeId>,
         byzantine: BTreeSet<NodeId>,
         rng: SeededRng,
-    ) -> Adversary {
+    ) -> Adversary<R> {
         let signer = inner.core().signer().clone();
         Adversary {
             strategy,
@@ -166,8 +164,8 @@ impl Adversary {
         self.strategy
     }
 
-    /// The honest replica inside (its state is not trusted by any check).
-    pub fn inner(&self) -> &Replica {
+    /// The honest host inside (its state is not trusted by any check).
+    pub fn inner(&self) -> &R {
         &self.inner
     }
 
@@ -183,7 +181,7 @@ impl Adversary {
     }
 
     /// A message from a peer.
-    pub fn step(&mut self, from: NodeId, msg: Message, out: &mut Effects<PbftNode>) {
+    pub fn step(&mut self, from: NodeId, msg: Message, out: &mut Effects<PbftNode<R>>) {
         if self.strategy == Strategy::Silent {
             return;
         }
@@ -205,7 +203,7 @@ impl Adversary {
     }
 
     /// A tick: both copies tick; replay and flood act every few ticks.
-    pub fn tick(&mut self, out: &mut Effects<PbftNode>) {
+    pub fn tick(&mut self, out: &mut Effects<PbftNode<R>>) {
         if self.strategy == Strategy::Silent {
             return;
         }
@@ -226,7 +224,7 @@ impl Adversary {
     }
 
     /// A client's request: both copies see it.
-    pub fn input(&mut self, input: Input, out: &mut Effects<PbftNode>) {
+    pub fn input(&mut self, input: R::Input, out: &mut Effects<PbftNode<R>>) {
         if self.strategy == Strategy::Silent {
             return;
         }
@@ -239,7 +237,7 @@ impl Adversary {
     }
 
     /// Move the inner effects out, edited by the strategy. `from_twin`: the second copy's.
-    fn emit(&mut self, from_twin: bool, out: &mut Effects<PbftNode>) {
+    fn emit(&mut self, from_twin: bool, out: &mut Effects<PbftNode<R>>) {
         let twins = self.twin.is_some();
         // Twins are volatile (two copies cannot share one disk); the others keep the inner
         // replica's promises on disk, so a restart does not make them honest by accident.
@@ -262,7 +260,12 @@ impl Adversary {
             if from_twin {
                 continue; // one copy answers clients, as one identity would
             }
-            out.outputs.push(lie(self.strategy, output));
+            // Twins are two honest copies: only their split is the attack.
+            let told = match self.strategy {
+                Strategy::Twins => output,
+                _ => R::lie(output),
+            };
+            out.outputs.push(told);
         }
         out.notes.append(&mut self.scratch.notes);
     }
@@ -316,7 +319,7 @@ impl Adversary {
     }
 
     /// Resend an old message (its signature is still valid) to a random peer.
-    fn replay(&mut self, out: &mut Effects<PbftNode>) {
+    fn replay(&mut self, out: &mut Effects<PbftNode<R>>) {
         if self.seen.is_empty() {
             return;
         }
@@ -334,7 +337,7 @@ impl Adversary {
     }
 
     /// PrePrepares and Prepares far beyond the window, and a view far ahead, to every peer.
-    fn flood(&mut self, out: &mut Effects<PbftNode>) {
+    fn flood(&mut self, out: &mut Effects<PbftNode<R>>) {
         let core = self.inner.core();
         let (view, seq) = (core.view(), core.low_watermark() + FLOOD_DISTANCE);
         let far = PrePrepare::new(
@@ -361,32 +364,6 @@ impl Adversary {
                 msg: Message::Prepare(vote.clone()),
             });
         }
-    }
-}
-
-/// A Byzantine replica's answer to a client: a wrong one, except for Twins (each copy is
-/// honest) and silence. The client's f+1 matching replies are what makes this harmless.
-fn lie(strategy: Strategy, output: Output) -> Output {
-    match (strategy, output) {
-        (Strategy::Twins, o) => o,
-        (
-            _,
-            Output::Reply {
-                tag,
-                outcome: Outcome::Done(reply),
-            },
-        ) => {
-            let wrong = if reply == kv::Reply::Null {
-                kv::Reply::Int(-1)
-            } else {
-                kv::Reply::Null
-            };
-            Output::Reply {
-                tag,
-                outcome: Outcome::Done(wrong),
-            }
-        }
-        (_, o) => o,
     }
 }
 
