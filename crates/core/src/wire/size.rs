@@ -146,7 +146,11 @@ mod tests {
         assert_eq!(set.wire_bytes(), ids.wire_bytes());
         let map: BTreeMap<u64, u64> = [(1, 10), (2, 20)].into();
         assert_eq!(map.wire_bytes(), 4 + 2 * 16);
-        assert_eq!(Vec::<u64>::new().wire_bytes(), 4, "an empty list is its count");
+        assert_eq!(
+            Vec::<u64>::new().wire_bytes(),
+            4,
+            "an empty list is its count"
+        );
     }
 
     #[test]
