@@ -17,6 +17,8 @@
 //! machine.rs    Machine: the seam between a consensus log and the state machine it drives
 //! wire.rs       Sink, Reader, DecodeError: the one little-endian binary vocabulary that kv,
 //!               storage and server write and read their formats in
+//! wire/size.rs  WireSize: the bytes a value takes in that vocabulary, without writing it
+//!               (what the simulator counts to compare protocols by bytes on the wire)
 //! ```
 //!
 //! ## The one-line `Display` convention
@@ -45,4 +47,4 @@ pub use id::{NodeId, Tick};
 pub use machine::Machine;
 pub use protocol::{Effects, Envelope, Notes, Protocol};
 pub use rng::{Rng, SeededRng};
-pub use wire::{DecodeError, Reader, Sink};
+pub use wire::{DecodeError, Reader, Sink, WireSize};

@@ -25,6 +25,9 @@
 //! - [`Reader::finish`] refuses trailing bytes: a writer and reader that disagree on a format
 //!   are found, not papered over.
 //!
+//! How many bytes a value takes, without writing it, is [`WireSize`] (`wire/size.rs`): what the
+//! simulator counts when it compares protocols by bytes on the wire.
+//!
 //! The road not taken: `bytes::Buf`/`BufMut`. Their `get_*` panic on short input and their
 //! `put_u32` is big-endian, the opposite of this format; a trait of our own also lets the kv
 //! digest hash exactly the bytes a snapshot would hold without building them.
@@ -32,6 +35,10 @@
 use std::fmt;
 
 use bytes::{Bytes, BytesMut};
+
+pub mod size;
+
+pub use size::{WireSize, KIND_BYTES, U32_BYTES, U64_BYTES, U8_BYTES};
 
 /// Why some bytes did not decode, and where. Always a value, never a panic.
 #[derive(Clone, Debug, PartialEq, Eq)]

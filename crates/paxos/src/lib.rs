@@ -94,6 +94,7 @@
 //!   phase2.rs   Accept, Accepted, Commit                       (PMS §2.2, §2.3; commander)
 //!   learn.rs    CatchUp, Chosen, InstallSnapshot                               (PMS §3)
 //!   read.rs     Confirm, Confirmed                                          (read round)
+//!   wire_size.rs WireSize for every message: its bytes, field by field (no server runs it yet)
 //! ready.rs      Disk, Write, Snapshot, Input, Output, ReadFailure, Ready: the host contract
 //! role.rs       Role; Phase1 (candidate), Leader, Proposal: what each role remembers
 //! node.rs       the Paxos struct, new (from disk), accessors, Counters, the ballot rule, step

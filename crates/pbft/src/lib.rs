@@ -90,6 +90,7 @@
 //!   normal.rs       Request, PrePrepare, Prepare, Commit; View, Seq              (§4.2)
 //!   checkpoint.rs   Checkpoint, FetchState, StateTransfer                 (§4.3, TOCS §5.3)
 //!   view_change.rs  CheckpointCert, PreparedCert, ViewChange, NewView             (§4.4)
+//!   wire_size.rs    WireSize for every message: its bytes, signatures and certificates in full
 //! host.rs           Disk, DurableSlot, StableCheckpoint, Write, Input, Output, Ready, persist
 //! log.rs            Slot and Log: per-seq pre-prepare, prepares, commits, certificates
 //! node.rs           the Pbft struct, start/restart, accessors, Counters, `step` (authenticate,

@@ -25,6 +25,7 @@
 //!   snapshot.rs InstallSnapshot, InstallSnapshotResponse                            (§7)
 //!   read.rs     ReadIndexRequest, ReadIndexResponse                         (thesis §6.4)
 //!   transfer.rs TimeoutNow                                                 (thesis §3.10)
+//!   wire_size.rs WireSize for every message: the bytes the server's peer frames write
 //! ready.rs      HardState, Disk, Write, Input, Output, ReadFailure, Ready: the host contract
 //! node.rs       the Raft struct, start/restart, accessors, the §5.1 term rule, and `step`:
 //!               drops (with a note) what no role handles, then one `on_x` per message

@@ -6,8 +6,9 @@
 //!        raft-kv, paxos-kv: 2f+1 nodes, f crashes tolerated
 //!        pbft-kv:           3f+1 nodes, f Byzantine tolerated (f of them Byzantine when the
 //!                           faults include Byzantine nodes: `byzantine`, `all`, `chaos`)
-//!   ──► Row per protocol: messages per completed op, op latency p50/p99 in ticks, completed
-//!       ops per simulated second, epochs (terms, ballot rounds, views) per seed, verdicts
+//!   ──► Row per protocol: messages and message bytes per completed op, op latency p50/p99
+//!       in ticks, completed ops per simulated second, epochs (terms, ballot rounds, views)
+//!       per seed, verdicts
 //! ```
 //!
 //! Sizing by f, not by n, is the comparison the papers make: to survive f faults a crash-
@@ -17,6 +18,13 @@
 //! as n. Raft and Multi-Paxos run the same rounds in the normal case (one broadcast, a
 //! majority of answers, a commit notice on the next message), so their rows differ only by
 //! how leaders change.
+//!
+//! Bytes per op (each message's `WireSize`, summed by the simulator, over completed ops)
+//! weighs the messages: Raft carries each command once per follower inside an AppendEntries
+//! and acknowledges it in 26 bytes, while every PBFT phase message carries a 32-byte digest
+//! and a 40-byte signature, and a view change carries its certificates in full (2f+1 signed
+//! checkpoints, 2f signed prepares per prepared request, and 2f+1 of those in a NewView), so
+//! PBFT's bytes grow faster than its messages when views change.
 //!
 //! Latency is an op's completed interval as its client saw it (invoke to answer), in ticks of
 //! 100 time units; throughput is completed ops per 1,000 units, the units a client's clock
@@ -158,8 +166,14 @@ pub struct Row {
 }
 
 impl Row {
-    fn messages_per_op(&self) -> f64 {
+    /// Messages sent per completed op.
+    pub fn messages_per_op(&self) -> f64 {
         self.summary.stats.messages_sent as f64 / self.summary.ops.ok.max(1) as f64
+    }
+
+    /// Message bytes sent per completed op (the runners size every message: `WireSize`).
+    pub fn bytes_per_op(&self) -> f64 {
+        self.summary.stats.message_bytes_sent as f64 / self.summary.ops.ok.max(1) as f64
     }
 
     fn ops_per_simulated_second(&self) -> f64 {
@@ -255,13 +269,14 @@ impl fmt::Display for Table<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<9} {:>5} {:<18} {:>6} {:>9} {:>8} {:>9} {:>9} {:>10} {:>11}  linearizable",
+            "{:<9} {:>5} {:<18} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9} {:>10} {:>11}  linearizable",
             "protocol",
             "nodes",
             "tolerates",
             "seeds",
             "ops_ok",
             "msgs/op",
+            "bytes/op",
             "p50_ticks",
             "p99_ticks",
             "ops/sim_s",
@@ -278,13 +293,14 @@ impl fmt::Display for Table<'_> {
             };
             writeln!(
                 f,
-                "{:<9} {:>5} {:<18} {:>6} {:>9} {:>8.1} {:>9.1} {:>9.1} {:>10.1} {:>11.1}  {verdict}",
+                "{:<9} {:>5} {:<18} {:>6} {:>9} {:>8.1} {:>9.0} {:>9.1} {:>9.1} {:>10.1} {:>11.1}  {verdict}",
                 r.protocol.to_string(),
                 r.nodes,
                 r.tolerates,
                 s.seeds_run,
                 s.ops.ok,
                 r.messages_per_op(),
+                r.bytes_per_op(),
                 r.latency_p50_units as f64 / UNITS_PER_TICK as f64,
                 r.latency_p99_units as f64 / UNITS_PER_TICK as f64,
                 r.ops_per_simulated_second(),

@@ -36,7 +36,8 @@
 //! disk.rs                 DiskQueue: writes on their way to disk and the messages held for them,
 //!                         one fsync at a time, group commit behind it (thesis §10.2.1)
 //! hooks.rs                Invariant, Workload, LeaderHook, Factory: the plug-in points
-//! report.rs               Report, Stop, Violation, Stats
+//! report.rs               Report, Stop, Violation, Stats (messages sent, and their bytes when
+//!                         the run sizes them: Simulation::with_message_size)
 //! simulation.rs           Simulation: construction, scripted faults, the run loop, checks
 //! simulation/node_events.rs  deliveries, ticks, workload polls, Effects in order, sends
 //! simulation/faults.rs    crashes, restarts, partitions, heals, faults aimed at new leaders

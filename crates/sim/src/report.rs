@@ -1,6 +1,8 @@
 //! What a run hands back: why it stopped, what it counted, and, on a violation, enough to replay.
 //!
 //! ```text
+//!   Stats line: events=… sent=N [sent_bytes=B] delivered=… … time=T [fsyncs=… writes_lost=…]
+//!               (the bracketed parts only for runs that sized messages, or waited on disks)
 //!   Report { seed, stop: MaxTime | MaxEvents | Idle | Violation(Violation), stats, trace }
 //!                                                      └─ seed, invariant, message, time,
 //!                                                         event number, recent event lines
@@ -20,6 +22,11 @@ pub struct Stats {
     pub events: u64,
     /// Messages nodes asked to send.
     pub messages_sent: u64,
+    /// The wire size of those messages, summed: counted where `messages_sent` is counted and
+    /// by the same rule (each send once; the network's duplicates are `messages_duplicated`,
+    /// not more bytes sent). Only a run given a sizer (`Simulation::with_message_size`)
+    /// counts it; any other run leaves it 0, and the `Display` line then omits it.
+    pub message_bytes_sent: u64,
     /// Messages that reached a running node on a connected side.
     pub messages_delivered: u64,
     /// Messages lost for any reason (loss, partition, receiver down, overflow).
@@ -51,6 +58,7 @@ impl Stats {
     pub fn add(&mut self, other: &Stats) {
         self.events += other.events;
         self.messages_sent += other.messages_sent;
+        self.message_bytes_sent += other.message_bytes_sent;
         self.messages_delivered += other.messages_delivered;
         self.messages_dropped += other.messages_dropped;
         self.messages_duplicated += other.messages_duplicated;
@@ -66,6 +74,13 @@ impl Stats {
 }
 
 impl Stats {
+    /// `sent_bytes=N`, for runs that sized their messages; `None` for every other run. Every
+    /// sized message is at least its kind byte, so a sized run that sent anything counts
+    /// more than 0, and 0 means "not sized" (or nothing sent, with nothing to add).
+    pub fn bytes_line(&self) -> Option<String> {
+        (self.message_bytes_sent > 0).then(|| format!("sent_bytes={}", self.message_bytes_sent))
+    }
+
     /// `fsyncs=N writes_lost=M`, for runs whose disk took time (nodes that overlap writes
     /// with sends); `None` for every other run, whose summaries then read as they always did.
     pub fn disk_line(&self) -> Option<String> {
@@ -76,12 +91,15 @@ impl Stats {
 
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "events={} sent={}", self.events, self.messages_sent)?;
+        // Only sized runs have this; every other line stays as it was.
+        if let Some(bytes) = self.bytes_line() {
+            write!(f, " {bytes}")?;
+        }
         write!(
             f,
-            "events={} sent={} delivered={} dropped={} duplicated={} crashes={} restarts={} \
-             partitions={} inputs={} outputs={} time={}",
-            self.events,
-            self.messages_sent,
+            " delivered={} dropped={} duplicated={} crashes={} restarts={} partitions={} \
+             inputs={} outputs={} time={}",
             self.messages_delivered,
             self.messages_dropped,
             self.messages_duplicated,
@@ -170,5 +188,31 @@ impl Report {
     /// True if no invariant failed.
     pub fn is_ok(&self) -> bool {
         self.violation().is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adding_runs_sums_their_bytes_and_the_line_shows_them_only_when_sized() {
+        let sized = Stats {
+            messages_sent: 3,
+            message_bytes_sent: 120,
+            ..Stats::default()
+        };
+        let mut total = Stats::default();
+        total.add(&sized);
+        total.add(&sized);
+        assert_eq!((total.messages_sent, total.message_bytes_sent), (6, 240));
+        assert!(total
+            .to_string()
+            .starts_with("events=0 sent=6 sent_bytes=240 delivered=0"));
+        let plain = Stats {
+            messages_sent: 3,
+            ..Stats::default()
+        };
+        assert!(plain.to_string().starts_with("events=0 sent=3 delivered=0"));
     }
 }

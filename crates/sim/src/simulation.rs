@@ -95,6 +95,10 @@ pub struct Simulation<P: Protocol> {
     leader_hook: Option<LeaderHook<P>>,
     /// What a host hands its node with each tick (its clock), if the protocol wants it.
     tick_input: Option<TickInput<P>>,
+    /// A message's size on the wire, if the runner gave one: summed into
+    /// `Stats::message_bytes_sent` at every send. A plain `fn`, not a boxed closure: a size
+    /// depends on the message alone, and the call on the hot path stays one indirect call.
+    message_size: Option<fn(&P::Message) -> usize>,
     /// The one `Effects` buffer every node call writes into; kept to reuse its capacity.
     effects: Effects<P>,
     /// Ring of recent records, and the trace if asked for.
@@ -172,6 +176,7 @@ impl<P: Protocol> Simulation<P> {
             workload: None,
             leader_hook: None,
             tick_input: None,
+            message_size: None,
             effects,
             stats: Stats::default(),
             started: false,
@@ -208,6 +213,16 @@ impl<P: Protocol> Simulation<P> {
         hook: impl Fn(NodeId, Time) -> Option<P::Input> + 'static,
     ) -> Self {
         self.tick_input = Some(Box::new(hook));
+        self
+    }
+
+    /// Count the bytes of every message sent, as `size` says (`WireSize::wire_bytes` from
+    /// `distributed_core::wire`, for a protocol that has one), into
+    /// `Stats::message_bytes_sent`. The engine stays blind to the protocol: without a sizer
+    /// it counts messages only, and the figure reads 0. Sizing draws nothing from any RNG, so
+    /// a sized run replays exactly as an unsized one.
+    pub fn with_message_size(mut self, size: fn(&P::Message) -> usize) -> Self {
+        self.message_size = Some(size);
         self
     }
 

@@ -20,7 +20,7 @@ use std::rc::Rc;
 use distributed_core::{Effects, NodeId, Protocol, Rng, SeededRng};
 use sim::{
     ClockSkew, ClusterView, CrashFaults, Invariant, NetworkFaults, Partition, PartitionFaults,
-    ShapeWeights, SimConfig, Simulation, Stop, TraceLevel, Workload, WorkloadStep,
+    ShapeWeights, SimConfig, Simulation, Stats, Stop, TraceLevel, Workload, WorkloadStep,
 };
 
 struct Counter {
@@ -432,4 +432,36 @@ fn the_network_loses_and_duplicates_messages_at_the_configured_odds() {
     let s = sim.run().stats;
     assert!(s.messages_dropped > 0 && s.messages_duplicated > 0, "{s}");
     assert!(s.messages_duplicated * 10 < s.messages_sent, "{s}");
+}
+
+/// A gossip as it would be written: a kind byte and its u64 count.
+fn gossip_bytes(_: &Gossip) -> usize {
+    1 + 8
+}
+
+#[test]
+fn bytes_sent_count_each_send_once_as_messages_sent_do_duplicates_included() {
+    // Every message is duplicated: the network's copies are `messages_duplicated`, not more
+    // sends, for the message count and the byte count alike.
+    let mut config = SimConfig::quiet(3);
+    config.max_time_units = 5_000;
+    config.network.duplicate_per_million = 1_000_000;
+    let sized = Simulation::new(5, config.clone(), factory(3))
+        .unwrap()
+        .with_message_size(gossip_bytes)
+        .run()
+        .stats;
+    assert!(sized.messages_sent > 10, "{sized}");
+    assert_eq!(sized.messages_duplicated, sized.messages_sent, "{sized}");
+    assert_eq!(sized.message_bytes_sent, 9 * sized.messages_sent, "{sized}");
+    let shown = format!(" sent_bytes={} ", sized.message_bytes_sent);
+    assert!(sized.to_string().contains(&shown), "{sized}");
+    // The same seed without a sizer: the same run, counted alike, its bytes unknown and unshown.
+    let plain = Simulation::new(5, config, factory(3)).unwrap().run().stats;
+    let expected = Stats {
+        message_bytes_sent: 0,
+        ..sized
+    };
+    assert_eq!(plain, expected);
+    assert!(!plain.to_string().contains("sent_bytes"), "{plain}");
 }

@@ -7,6 +7,7 @@
 //!   leader ───── Commit ───► everyone  (heartbeat, commit notice)  phase2.rs
 //!   learner ──── CatchUp ──► anyone ──── Chosen | InstallSnapshot  learn.rs
 //!   leader ───── Confirm ──► everyone ── Confirmed | Nack ──►      read.rs    (read round)
+//!   each message's size on the wire, field by field in core's vocabulary:  wire_size.rs
 //! ```
 //!
 //! The sender's id is not a field: it travels in the `Envelope` and reaches `step` as `from`.
@@ -19,6 +20,7 @@ mod learn;
 mod phase1;
 mod phase2;
 mod read;
+mod wire_size;
 
 pub use learn::{CatchUp, Chosen, InstallSnapshot};
 pub use phase1::{Nack, Prepare, Promise};

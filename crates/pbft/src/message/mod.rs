@@ -7,6 +7,7 @@
 //!                   Commit                                                     (§4.2)
 //!   checkpoint.rs   Checkpoint, FetchState, StateTransfer                (§4.3, TOCS §5.3)
 //!   view_change.rs  CheckpointCert, PreparedCert, ViewChange, NewView            (§4.4)
+//!   wire_size.rs    each message's size on the wire, certificates in full
 //! ```
 //!
 //! Every message but a forwarded `Request` is signed, and its signer must be the envelope's
@@ -22,6 +23,7 @@ use crate::auth::Verifier;
 pub(crate) mod checkpoint;
 pub(crate) mod normal;
 pub(crate) mod view_change;
+mod wire_size;
 
 pub use checkpoint::{Checkpoint, FetchState, Progress, StateTransfer};
 pub use normal::{Commit, PrePrepare, Prepare, Request, Seq, View};

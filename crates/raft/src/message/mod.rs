@@ -9,6 +9,7 @@
 //!   follower ─────── ReadIndexRequest ────► leader     read.rs      (thesis §6.4)
 //!   leader ───────── TimeoutNow ──────────► target     transfer.rs  (thesis §3.10)
 //!   each request but TimeoutNow is answered by its `…Response`, in the same file
+//!   wire_size.rs: each message's size on the wire, exactly what the server's peer frames write
 //! ```
 //!
 //! Every message carries the sender's `term` (§5.1: terms act as a logical clock), except that
@@ -34,6 +35,7 @@ mod read;
 mod snapshot;
 mod transfer;
 mod vote;
+mod wire_size;
 
 pub use append::{AppendEntries, AppendEntriesResponse, AppendResult};
 pub use read::{ReadIndexRequest, ReadIndexResponse};

@@ -157,6 +157,7 @@ fn build(seed: u64, opts: &PaxosKvOptions) -> Result<Built, ConfigError> {
     let validity = ClientValidity::new(clients.borrow().sent(), BTreeSet::new(), accepted_command);
     let coverage = Rc::new(Cell::new(Coverage::default()));
     let sim = Simulation::new(seed, opts.paxos_options().sim_config(), factory)?
+        .with_message_size(distributed_core::WireSize::wire_bytes)
         .with_invariant(OnCoreWrites(Agreement::new(phase2_quorum)))
         .with_invariant(OnCoreWrites(NodeRules::new(Rc::default())))
         .with_invariant(validity)

@@ -156,6 +156,7 @@ fn build(seed: u64, opts: &PbftKvOptions) -> Result<Built, ConfigError> {
         byzantine,
     };
     let sim = Simulation::new(seed, opts.run.sim_config(), factory)?
+        .with_message_size(distributed_core::WireSize::wire_bytes)
         .with_invariant(HonestAgreement::default())
         .with_invariant(validity)
         .with_invariant(agreement)

@@ -110,6 +110,7 @@ pub fn simulation(seed: u64, opts: &RaftKvOptions) -> Result<KvSimulation, Confi
     let digest_comparisons = agreement.comparisons();
     let coverage = Rc::new(Cell::new(Coverage::default()));
     let sim = Simulation::new(seed, opts.sim_config(), factory)?
+        .with_message_size(distributed_core::WireSize::wire_bytes)
         .with_invariant(OnReplica::leaders(ElectionSafety::new(n), n))
         .with_invariant(OnReplica::hooks(LogMatching::new(n)))
         .with_invariant(OnReplica::leaders(LeaderCompleteness::new(n), n))

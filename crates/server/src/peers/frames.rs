@@ -20,6 +20,10 @@
 //! the RESP frame is the one form every reply already has; a second reply codec would be a
 //! second thing to keep in step with `kv::Reply`.
 //!
+//! A Raft message's bytes from its sub-kind on are `raft::Message::wire_bytes` (raft's
+//! `message/wire_size.rs`), which the simulator counts; a test below holds the two equal for
+//! every message kind, and the frame adds 10 bytes (length, CRC, version, frame kind).
+//!
 //! The CRC catches corruption TCP's 16-bit checksum lets through; a bad CRC, length or payload
 //! closes the connection (the dialer reconnects), never the node.
 //!
@@ -184,6 +188,9 @@ mod tests {
         ReadIndexResponse, RequestVote, RequestVoteResponse, TimeoutNow,
     };
     use raft::{Entry, EntryKind, Membership};
+    use std::collections::BTreeSet;
+
+    use distributed_core::WireSize;
 
     fn every_kind() -> Vec<PeerFrame> {
         let joint = Membership {
@@ -336,6 +343,93 @@ mod tests {
         let mut buf = BytesMut::from(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0][..]);
         let err = decode_frame(&mut buf, 1 << 20).unwrap_err();
         assert!(err.message.contains("exceeds frame_bytes_max"), "{err}");
+    }
+
+    /// Which Raft message kind `m` is. Exhaustive on purpose: a new kind does not compile
+    /// here until it is named, and then the size test below fails until `every_kind` and
+    /// `more_raft_messages` hold one of it.
+    fn raft_kind(m: &Message) -> &'static str {
+        match m {
+            Message::PreVote(_) => "PreVote",
+            Message::PreVoteResponse(_) => "PreVoteResponse",
+            Message::RequestVote(_) => "RequestVote",
+            Message::RequestVoteResponse(_) => "RequestVoteResponse",
+            Message::AppendEntries(_) => "AppendEntries",
+            Message::AppendEntriesResponse(_) => "AppendEntriesResponse",
+            Message::InstallSnapshot(_) => "InstallSnapshot",
+            Message::InstallSnapshotResponse(_) => "InstallSnapshotResponse",
+            Message::ReadIndexRequest(_) => "ReadIndexRequest",
+            Message::ReadIndexResponse(_) => "ReadIndexResponse",
+            Message::TimeoutNow(_) => "TimeoutNow",
+        }
+    }
+
+    /// Beyond `every_kind`: a batch of many entries with a config among them, a snapshot
+    /// chunk of a joint configuration with learners, a read answered "no leader known".
+    fn more_raft_messages() -> Vec<Message> {
+        let joint = Membership {
+            voters: [1, 2, 4, 6, 7].map(NodeId).into(),
+            outgoing: Some([1, 2, 3].map(NodeId).into()),
+            learners: [5, 8].map(NodeId).into(),
+        };
+        let mut entries: Vec<Entry> = (10..40)
+            .map(|i| Entry::normal(7, i, Bytes::from(vec![b'x'; i as usize])))
+            .collect();
+        entries.push(Entry {
+            term: 7,
+            index: 40,
+            data: Bytes::new(),
+            kind: EntryKind::Config(joint.clone()),
+        });
+        let append = AppendEntries {
+            term: 7,
+            prev_log_index: 9,
+            prev_log_term: 6,
+            entries,
+            leader_commit: 9,
+            round: 1 << 40,
+        };
+        let chunk = InstallSnapshot {
+            term: 7,
+            meta: raft::SnapshotMeta {
+                index: 500,
+                term: 6,
+                membership: joint,
+            },
+            offset: 0,
+            data: Bytes::from(vec![0xee; 1000]),
+            done: false,
+            round: 3,
+        };
+        let no_leader = ReadIndexResponse {
+            term: 7,
+            id: 1,
+            outcome: Err(ReadFailure::NotLeader { leader: None }),
+        };
+        vec![append.into(), chunk.into(), no_leader.into()]
+    }
+
+    #[test]
+    fn every_raft_message_takes_exactly_its_wire_bytes_in_a_real_frame() {
+        // raft's message/wire_size.rs promises the size of what this encoder writes; the
+        // simulator counts that size. The frame adds its header, the version and the frame
+        // kind around it.
+        let framing = FRAME_HEADER_BYTES + 2;
+        let every = every_kind().into_iter().filter_map(|f| match f {
+            PeerFrame::Raft(m) => Some(m),
+            _ => None,
+        });
+        let mut kinds = BTreeSet::new();
+        for msg in every.chain(more_raft_messages()) {
+            kinds.insert(raft_kind(&msg));
+            let mut buf = BytesMut::new();
+            encode_frame(&PeerFrame::Raft(msg.clone()), &mut buf);
+            assert_eq!(buf.len(), framing + msg.wire_bytes(), "{msg}");
+            let mut payload = Vec::new();
+            encode_message(&msg, &mut payload);
+            assert_eq!(payload.len(), msg.wire_bytes(), "{msg}");
+        }
+        assert_eq!(kinds.len(), 11, "one of every Raft message kind: {kinds:?}");
     }
 
     proptest::proptest! {

@@ -10,7 +10,8 @@
 //!                                                    3. each output ─► trace, Workload,
 //!                                                       Invariant::on_output
 //!                           node.overlaps_writes()? ─► fsync.rs instead (contract step 5)
-//!   send: unknown receiver or in_flight_max reached ─► drop(overflow)
+//!   send: count it (sent, and its size if the run has a sizer: with_message_size)
+//!         unknown receiver or in_flight_max reached ─► drop(overflow)
 //!         loss odds ─► drop(lost)
 //!         duplicate odds ─► a copy with its own delay
 //!         delay = uniform(delay range) + sometimes a long extra ─► Deliver at now + delay
@@ -233,6 +234,9 @@ impl<P: Protocol> Simulation<P> {
     /// Put a message on the wire: maybe lose it, maybe copy it, delay every copy.
     pub(super) fn send(&mut self, env: Envelope<P::Message>) {
         self.stats.messages_sent += 1;
+        if let Some(size) = self.message_size {
+            self.stats.message_bytes_sent += size(&env.msg) as u64;
+        }
         let known = (1..=self.slots.len() as u64).contains(&env.to.0);
         if !known || self.queue.in_flight() >= self.config.network.in_flight_max {
             return self.drop_message(env.from, env.to, env.msg, DropReason::Overflow);
