@@ -181,6 +181,7 @@ mod tests {
         c.update(ts(10, 2), 10).unwrap();
         assert_eq!(c.last(), ts(10, 3));
         assert_eq!(c.update(ts(10, 1), 10).unwrap(), ts(10, 4));
+        assert_eq!(c.update(ts(10, 7), 10).unwrap(), ts(10, 8));
     }
 
     #[test]
