@@ -72,13 +72,21 @@
 //!
 //! ## Example
 //!
+//! Two replicas of a shopping list: one removes "milk" while the other adds it again. The
+//! remove takes away only the add it had seen, so the concurrent add wins, and after one
+//! merge each way both replicas hold the same set. (The README's "Clocks and CRDTs" shows
+//! this same example; `tests/readme.rs` fails if the two drift apart.)
+//!
 //! ```
 //! use clocks::{Crdt, OrSet};
 //! use distributed_core::NodeId;
-//! let (mut a, mut b) = (OrSet::new(), OrSet::new());
-//! a.add("milk", NodeId(1))?; b.add("eggs", NodeId(2))?; b.remove(&"eggs")?;
-//! a.merge(&b)?; b.merge(&a)?;
-//! assert_eq!(a.value(), b.value());
+//!
+//! let mut phone = OrSet::new();
+//! phone.add("milk", NodeId(1))?;
+//! let mut laptop = phone.clone();
+//! laptop.remove(&"milk")?; phone.add("milk", NodeId(1))?; // concurrently
+//! phone.merge(&laptop)?; laptop.merge(&phone)?;
+//! assert!(laptop.contains(&"milk") && phone == laptop); // add wins; replicas agree
 //! # Ok::<(), clocks::ClockError>(())
 //! ```
 
