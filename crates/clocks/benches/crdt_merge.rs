@@ -28,7 +28,11 @@ const ORSET_WRITERS: u64 = 4;
 fn g_counters(nodes: u64) -> (GCounter, GCounter) {
     let (mut a, mut b) = (GCounter::new(), GCounter::new());
     for k in 0..nodes {
-        let (ahead, behind) = if k % 2 == 0 { (&mut a, &mut b) } else { (&mut b, &mut a) };
+        let (ahead, behind) = if k % 2 == 0 {
+            (&mut a, &mut b)
+        } else {
+            (&mut b, &mut a)
+        };
         ahead.increment(NodeId(k), 10).expect("within bounds");
         behind.increment(NodeId(k), 3).expect("within bounds");
     }
@@ -75,16 +79,20 @@ fn bench_or_set(c: &mut Criterion) {
     for &elements in ORSET_ELEMENTS {
         let (a, b) = or_sets(elements);
         group.throughput(Throughput::Elements(elements));
-        group.bench_with_input(BenchmarkId::from_parameter(elements), &elements, |bench, _| {
-            bench.iter_batched(
-                || a.clone(),
-                |mut x| {
-                    x.merge(&b).expect("within bounds");
-                    x
-                },
-                BatchSize::LargeInput,
-            );
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(elements),
+            &elements,
+            |bench, _| {
+                bench.iter_batched(
+                    || a.clone(),
+                    |mut x| {
+                        x.merge(&b).expect("within bounds");
+                        x
+                    },
+                    BatchSize::LargeInput,
+                );
+            },
+        );
     }
     group.finish();
 }

@@ -152,7 +152,8 @@ mod tests {
 
     #[test]
     fn a_dot_above_a_gap_waits_in_the_cloud_until_the_gap_fills() {
-        let mut cc = CausalContext::from_dots([dot(1, 1), dot(1, 2), dot(1, 3), dot(1, 5)]).unwrap();
+        let mut cc =
+            CausalContext::from_dots([dot(1, 1), dot(1, 2), dot(1, 3), dot(1, 5)]).unwrap();
         assert_eq!(cc.to_string(), "{n1:3}+[n1:5]");
         assert!(!cc.contains(dot(1, 4)));
         cc.insert(dot(1, 4)).unwrap();

@@ -52,7 +52,12 @@ impl Counters {
 
     /// Adds `by` to `node`'s counter and returns the new value; refuses overflow and a
     /// node beyond the bound. `by = 0` changes nothing.
-    pub(crate) fn add(&mut self, what: &'static str, node: NodeId, by: u64) -> Result<u64, ClockError> {
+    pub(crate) fn add(
+        &mut self,
+        what: &'static str,
+        node: NodeId,
+        by: u64,
+    ) -> Result<u64, ClockError> {
         let now = self.get(node);
         let next = now
             .checked_add(by)
@@ -62,7 +67,12 @@ impl Counters {
     }
 
     /// Raises `node`'s counter to at least `to`.
-    pub(crate) fn raise(&mut self, what: &'static str, node: NodeId, to: u64) -> Result<(), ClockError> {
+    pub(crate) fn raise(
+        &mut self,
+        what: &'static str,
+        node: NodeId,
+        to: u64,
+    ) -> Result<(), ClockError> {
         if to <= self.get(node) {
             return Ok(());
         }
@@ -208,7 +218,10 @@ mod tests {
         b.raise("test", NodeId(NODES_MAX as u64), 5).unwrap();
         b.raise("test", NodeId(0), 7).unwrap();
         let before = a.clone();
-        assert!(matches!(a.merge("test", &b), Err(ClockError::TooManyNodes { .. })));
+        assert!(matches!(
+            a.merge("test", &b),
+            Err(ClockError::TooManyNodes { .. })
+        ));
         assert_eq!(a, before, "a refused merge changes nothing, not even n0");
     }
 }

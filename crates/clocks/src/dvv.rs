@@ -85,7 +85,12 @@ impl<V: Clone + PartialEq> DvvSet<V> {
     /// A write of `value`, coordinated by server `node`, by a client that had read `context`
     /// (empty for a blind write). Discards the siblings the client saw, keeps the others, and
     /// returns the new write's dot.
-    pub fn put(&mut self, context: &VersionVector, value: V, node: NodeId) -> Result<Dot, ClockError> {
+    pub fn put(
+        &mut self,
+        context: &VersionVector,
+        value: V,
+        node: NodeId,
+    ) -> Result<Dot, ClockError> {
         let issued = self.context.get(node);
         let claimed = context.get(node);
         if claimed > issued {
@@ -307,6 +312,9 @@ mod tests {
         a.put(&VersionVector::new(), "x", n(1)).unwrap();
         b.put(&VersionVector::new(), "y", n(1)).unwrap();
         let err = a.merge(&b).unwrap_err();
-        assert!(matches!(err, ClockError::ConflictingContent { .. }), "{err}");
+        assert!(
+            matches!(err, ClockError::ConflictingContent { .. }),
+            "{err}"
+        );
     }
 }

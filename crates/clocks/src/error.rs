@@ -129,7 +129,10 @@ impl fmt::Display for ClockError {
                 write!(f, "HLC logical counter at wall time {wall} is at u32::MAX")
             }
             ClockError::TooManyNodes { what, nodes } => {
-                write!(f, "{what} would name {nodes} nodes, more than NODES_MAX={NODES_MAX}")
+                write!(
+                    f,
+                    "{what} would name {nodes} nodes, more than NODES_MAX={NODES_MAX}"
+                )
             }
             ClockError::TooManyElements { what, count, max } => {
                 write!(f, "{what} would hold {count}, more than the bound of {max}")
@@ -166,7 +169,11 @@ impl fmt::Display for ClockError {
 impl std::error::Error for ClockError {}
 
 /// `Ok` if a collection of `count` stays within `max`, else the error naming `what`.
-pub(crate) fn check_elements(what: &'static str, count: usize, max: usize) -> Result<(), ClockError> {
+pub(crate) fn check_elements(
+    what: &'static str,
+    count: usize,
+    max: usize,
+) -> Result<(), ClockError> {
     if count > max {
         return Err(ClockError::TooManyElements { what, count, max });
     }

@@ -105,7 +105,11 @@ impl Hlc {
 
     /// A receive of `received` at physical time `physical` (Figure 5, right). Refused, with
     /// nothing changed, if `received.wall` is more than `max_offset` ahead of `physical`.
-    pub fn update(&mut self, received: HlcTimestamp, physical: u64) -> Result<HlcTimestamp, ClockError> {
+    pub fn update(
+        &mut self,
+        received: HlcTimestamp,
+        physical: u64,
+    ) -> Result<HlcTimestamp, ClockError> {
         let ahead_by = received.wall.saturating_sub(physical);
         if ahead_by > self.max_offset {
             return Err(ClockError::ClockDriftExceeded {
@@ -129,7 +133,11 @@ impl Hlc {
     }
 
     fn issue(&mut self, ts: HlcTimestamp) -> HlcTimestamp {
-        assert!(ts > self.last, "HLC went backwards: {} then {ts}", self.last);
+        assert!(
+            ts > self.last,
+            "HLC went backwards: {} then {ts}",
+            self.last
+        );
         self.last = ts;
         ts
     }
@@ -162,7 +170,11 @@ mod tests {
         let mut c = Hlc::new(100);
         c.now(10).unwrap();
         assert_eq!(c.now(10).unwrap(), ts(10, 1));
-        assert_eq!(c.now(9).unwrap(), ts(10, 2), "physical time going back moves nothing");
+        assert_eq!(
+            c.now(9).unwrap(),
+            ts(10, 2),
+            "physical time going back moves nothing"
+        );
     }
 
     #[test]
@@ -171,7 +183,11 @@ mod tests {
         let mut c = Hlc::new(100);
         c.now(7).unwrap();
         assert_eq!(c.update(ts(10, 4), 8).unwrap(), ts(10, 5));
-        assert_eq!(c.now(11).unwrap(), ts(11, 0), "and lets go once pt passes it");
+        assert_eq!(
+            c.now(11).unwrap(),
+            ts(11, 0),
+            "and lets go once pt passes it"
+        );
     }
 
     #[test]
@@ -207,7 +223,11 @@ mod tests {
             }
         );
         assert_eq!(c.last(), ts(1000, 0), "a refused update changes nothing");
-        assert_eq!(c.update(ts(1250, 0), 1000).unwrap(), ts(1250, 1), "the bound itself is fine");
+        assert_eq!(
+            c.update(ts(1250, 0), 1000).unwrap(),
+            ts(1250, 1),
+            "the bound itself is fine"
+        );
     }
 
     #[test]

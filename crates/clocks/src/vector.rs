@@ -203,7 +203,10 @@ mod tests {
         }
         let mut slow = VectorClock::new();
         slow.increment(n(2)).unwrap();
-        assert!(!slow.happened_before(&fast), "1 < 5 as counters, yet concurrent");
+        assert!(
+            !slow.happened_before(&fast),
+            "1 < 5 as counters, yet concurrent"
+        );
     }
 
     #[test]

@@ -38,5 +38,8 @@ fn the_readme_example_is_the_lib_doctest() {
         .filter(|l| !l.starts_with("# "))
         .collect();
     assert!(doc_block.len() >= 5, "found the doctest: {doc_block:?}");
-    assert_eq!(readme_block, doc_block, "README.md and src/lib.rs drifted apart");
+    assert_eq!(
+        readme_block, doc_block,
+        "README.md and src/lib.rs drifted apart"
+    );
 }

@@ -91,7 +91,11 @@ impl<C: Crdt> DeltaBuffer<C> {
 
     /// Drops every delta numbered `acked_by_all` or below: every peer has them.
     pub fn trim(&mut self, acked_by_all: u64) {
-        while self.deltas.front().is_some_and(|&(seq, _)| seq <= acked_by_all) {
+        while self
+            .deltas
+            .front()
+            .is_some_and(|&(seq, _)| seq <= acked_by_all)
+        {
             self.deltas.pop_front();
         }
     }

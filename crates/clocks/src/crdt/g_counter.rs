@@ -157,6 +157,9 @@ mod tests {
         a.increment(n(1), u64::MAX).unwrap();
         a.increment(n(2), u64::MAX).unwrap();
         assert_eq!(a.value(), 2 * u128::from(u64::MAX));
-        assert!(a.increment(n(1), 1).is_err(), "one entry past u64::MAX is refused");
+        assert!(
+            a.increment(n(1), 1).is_err(),
+            "one entry past u64::MAX is refused"
+        );
     }
 }

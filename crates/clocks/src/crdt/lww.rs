@@ -66,7 +66,12 @@ impl<V: Clone + PartialEq> LwwRegister<V> {
 
     /// Writes `value` stamped `time` by `node`. Returns whether it won: `false` means a write
     /// with a larger stamp was already here and this one is dropped (the lost update).
-    pub fn write(&mut self, value: V, time: HlcTimestamp, node: NodeId) -> Result<bool, ClockError> {
+    pub fn write(
+        &mut self,
+        value: V,
+        time: HlcTimestamp,
+        node: NodeId,
+    ) -> Result<bool, ClockError> {
         self.offer(LwwStamp { time, node }, value)
     }
 
@@ -162,7 +167,13 @@ mod tests {
         let mut r = LwwRegister::new();
         r.write("x", at(5, 0), NodeId(1)).unwrap();
         let err = r.write("y", at(5, 0), NodeId(1)).unwrap_err();
-        assert_eq!(err.to_string(), "LWW write (5,0)@n1 arrived with two different contents");
-        assert!(!r.write("x", at(5, 0), NodeId(1)).unwrap(), "the same write again is a no-op");
+        assert_eq!(
+            err.to_string(),
+            "LWW write (5,0)@n1 arrived with two different contents"
+        );
+        assert!(
+            !r.write("x", at(5, 0), NodeId(1)).unwrap(),
+            "the same write again is a no-op"
+        );
     }
 }

@@ -89,7 +89,11 @@ mod tests {
         a.write("ab", NodeId(1)).unwrap();
         assert_eq!(a.value(), ["ab"]);
         b.merge(&a).unwrap();
-        assert_eq!(b.value(), ["ab"], "the resolution reaches the other replica");
+        assert_eq!(
+            b.value(),
+            ["ab"],
+            "the resolution reaches the other replica"
+        );
     }
 
     #[test]

@@ -128,7 +128,12 @@ impl<E: Ord + Clone> OrSet<E> {
     }
 
     /// The dots of `element` that survive a join: per the module header's rule.
-    fn surviving(mine: &BTreeSet<Dot>, theirs: &BTreeSet<Dot>, my_cc: &CausalContext, their_cc: &CausalContext) -> BTreeSet<Dot> {
+    fn surviving(
+        mine: &BTreeSet<Dot>,
+        theirs: &BTreeSet<Dot>,
+        my_cc: &CausalContext,
+        their_cc: &CausalContext,
+    ) -> BTreeSet<Dot> {
         let kept_mine = mine
             .iter()
             .filter(|d| theirs.contains(d) || !their_cc.contains(**d));
@@ -165,7 +170,10 @@ impl<E: Ord + Clone> Crdt for OrSet<E> {
         }
         check_elements("OR-Set elements", entries.len(), ELEMENTS_MAX)?;
         for dot in entries.values().flatten() {
-            assert!(context.contains(*dot), "OR-Set dot {dot} outside its context");
+            assert!(
+                context.contains(*dot),
+                "OR-Set dot {dot} outside its context"
+            );
         }
         self.entries = entries;
         self.context = context;

@@ -127,15 +127,23 @@ impl<V: Clone + PartialEq> Rga<V> {
 
     /// Inserts `value` at `node` right after `anchor` (`None`: at the head). The anchor may be
     /// a tombstone. Returns the new element's id.
-    pub fn insert_after(&mut self, anchor: Option<RgaId>, value: V, node: NodeId) -> Result<RgaId, ClockError> {
+    pub fn insert_after(
+        &mut self,
+        anchor: Option<RgaId>,
+        value: V,
+        node: NodeId,
+    ) -> Result<RgaId, ClockError> {
         if let Some(a) = anchor.filter(|a| !self.elements.contains_key(a)) {
             return Err(unknown("RGA anchor", a));
         }
         check_elements("RGA elements", self.elements.len() + 1, ELEMENTS_MAX)?;
-        let time = self.max_time.checked_add(1).ok_or(ClockError::CounterOverflow {
-            what: "RGA Lamport time",
-            node,
-        })?;
+        let time = self
+            .max_time
+            .checked_add(1)
+            .ok_or(ClockError::CounterOverflow {
+                what: "RGA Lamport time",
+                node,
+            })?;
         let id = RgaId { time, node };
         self.integrate(id, anchor, value);
         Ok(id)
@@ -193,7 +201,10 @@ impl<V: Clone + PartialEq> Rga<V> {
 
     /// Places a new element: after its anchor, past every larger id there (the RGA rule).
     fn integrate(&mut self, id: RgaId, anchor: Option<RgaId>, value: V) {
-        assert!(!self.elements.contains_key(&id), "RGA id {id} integrated twice");
+        assert!(
+            !self.elements.contains_key(&id),
+            "RGA id {id} integrated twice"
+        );
         let mut at = match anchor {
             None => 0,
             Some(a) => {
@@ -219,7 +230,10 @@ impl<V: Clone + PartialEq> Rga<V> {
 
     /// The other side's elements this side lacks, in ascending id order, after checking that
     /// shared ids agree and every new element's anchor is known and older.
-    fn new_elements<'a>(&self, other: &'a Rga<V>) -> Result<Vec<(RgaId, &'a Element<V>)>, ClockError> {
+    fn new_elements<'a>(
+        &self,
+        other: &'a Rga<V>,
+    ) -> Result<Vec<(RgaId, &'a Element<V>)>, ClockError> {
         let mut fresh = Vec::new();
         for (&id, theirs) in &other.elements {
             if let Some(mine) = self.elements.get(&id) {
@@ -239,7 +253,11 @@ impl<V: Clone + PartialEq> Rga<V> {
             }
             fresh.push((id, theirs));
         }
-        check_elements("RGA elements", self.elements.len() + fresh.len(), ELEMENTS_MAX)?;
+        check_elements(
+            "RGA elements",
+            self.elements.len() + fresh.len(),
+            ELEMENTS_MAX,
+        )?;
         Ok(fresh)
     }
 }
@@ -260,9 +278,14 @@ impl<V: Clone + PartialEq> Crdt for Rga<V> {
             self.integrate(id, theirs.anchor, theirs.value.clone());
         }
         for (&id, _) in other.elements.iter().filter(|(_, e)| e.deleted) {
-            self.delete(id).expect("every id of the other side was integrated");
+            self.delete(id)
+                .expect("every id of the other side was integrated");
         }
-        assert_eq!(self.order.len(), self.elements.len(), "RGA order lost an id");
+        assert_eq!(
+            self.order.len(),
+            self.elements.len(),
+            "RGA order lost an id"
+        );
         Ok(())
     }
 

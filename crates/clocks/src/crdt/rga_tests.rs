@@ -68,7 +68,11 @@ fn an_insert_anchored_at_a_concurrently_deleted_element_still_finds_its_place() 
     r2.insert_after(Some(b), 'X', n(2)).unwrap();
     r1.merge(&r2).unwrap();
     assert_eq!(text(&r1), "aXc");
-    assert_eq!(r1.tombstones(), 1, "b stays as a tombstone: the anchor of X");
+    assert_eq!(
+        r1.tombstones(),
+        1,
+        "b stays as a tombstone: the anchor of X"
+    );
 }
 
 #[test]
@@ -85,7 +89,10 @@ fn a_delete_merged_twice_or_from_both_sides_is_counted_once() {
 #[test]
 fn an_unknown_anchor_or_index_is_an_error_that_changes_nothing() {
     let mut r = typed("a", 1);
-    let ghost = RgaId { time: 99, node: n(7) };
+    let ghost = RgaId {
+        time: 99,
+        node: n(7),
+    };
     let err = r.insert_after(Some(ghost), 'x', n(1)).unwrap_err();
     assert_eq!(err.to_string(), "RGA anchor 99@n7 is not known here");
     assert_eq!(
@@ -101,6 +108,9 @@ fn two_replicas_that_reused_an_id_for_different_content_cannot_merge() {
     let mut r1 = typed("a", 1);
     let r2 = typed("b", 1);
     let before = r1.clone();
-    assert!(matches!(r1.merge(&r2), Err(ClockError::ConflictingContent { .. })));
+    assert!(matches!(
+        r1.merge(&r2),
+        Err(ClockError::ConflictingContent { .. })
+    ));
     assert_eq!(r1, before);
 }

@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clocks::{
-    Causality, ClockError, DvvSet, Hlc, HlcTimestamp, LamportClock, LamportTimestamp,
-    VectorClock, VersionVector,
+    Causality, ClockError, DvvSet, Hlc, HlcTimestamp, LamportClock, LamportTimestamp, VectorClock,
+    VersionVector,
 };
 use distributed_core::NodeId;
 use proptest::prelude::*;
@@ -50,14 +50,15 @@ fn advance() -> impl Strategy<Value = u8> {
 
 /// Executions of up to `len_max` events, with each node's clock skew.
 pub fn executions(len_max: usize) -> impl Strategy<Value = (Vec<Event>, [u64; PROCESSES])> {
-    let event = (0..PROCESSES, 0..3u8, any::<u8>(), advance()).prop_map(|(node, kind, pick, advance)| {
-        Event {
-            node,
-            kind,
-            pick,
-            advance,
-        }
-    });
+    let event =
+        (0..PROCESSES, 0..3u8, any::<u8>(), advance()).prop_map(|(node, kind, pick, advance)| {
+            Event {
+                node,
+                kind,
+                pick,
+                advance,
+            }
+        });
     (
         prop::collection::vec(event, 0..len_max),
         [skew(), skew(), skew()],
@@ -83,7 +84,9 @@ struct Message {
 /// Runs the execution with every clock and checks each against happened-before.
 pub fn check_clocks(events: &[Event], skew: [u64; PROCESSES]) -> Result<(), TestCaseError> {
     let node_id = |i: usize| NodeId(i as u64 + 1);
-    let mut lamport: Vec<LamportClock> = (0..PROCESSES).map(|i| LamportClock::new(node_id(i))).collect();
+    let mut lamport: Vec<LamportClock> = (0..PROCESSES)
+        .map(|i| LamportClock::new(node_id(i)))
+        .collect();
     let mut vector = vec![VectorClock::new(); PROCESSES];
     let mut hlc = vec![Hlc::new(MAX_OFFSET); PROCESSES];
     let mut last: Vec<Option<usize>> = vec![None; PROCESSES];
@@ -92,7 +95,9 @@ pub fn check_clocks(events: &[Event], skew: [u64; PROCESSES]) -> Result<(), Test
     for (id, e) in events.iter().enumerate() {
         now += u64::from(e.advance);
         let (i, physical) = (e.node, now + skew[e.node]);
-        let mut history: BTreeSet<usize> = last[i].map(|p| stamped[p].history.clone()).unwrap_or_default();
+        let mut history: BTreeSet<usize> = last[i]
+            .map(|p| stamped[p].history.clone())
+            .unwrap_or_default();
         history.insert(id);
         let received = (e.kind == 2 && !in_flight.is_empty())
             .then(|| in_flight.remove(usize::from(e.pick) % in_flight.len()));
@@ -144,7 +149,11 @@ pub fn check_clocks(events: &[Event], skew: [u64; PROCESSES]) -> Result<(), Test
     check_pairs(&stamped)
 }
 
-fn check_refusal(err: &ClockError, received: HlcTimestamp, physical: u64) -> Result<(), TestCaseError> {
+fn check_refusal(
+    err: &ClockError,
+    received: HlcTimestamp,
+    physical: u64,
+) -> Result<(), TestCaseError> {
     match err {
         ClockError::ClockDriftExceeded {
             ahead_by,
@@ -171,7 +180,13 @@ fn check_pairs(stamped: &[Stamped]) -> Result<(), TestCaseError> {
                 (_, true) => Causality::After,
                 _ => Causality::Concurrent,
             };
-            prop_assert_eq!(ea.vector.compare(&eb.vector), expected, "events {} and {}", a, b);
+            prop_assert_eq!(
+                ea.vector.compare(&eb.vector),
+                expected,
+                "events {} and {}",
+                a,
+                b
+            );
             prop_assert_ne!(ea.lamport, eb.lamport, "Lamport's total order has no ties");
             if a_before_b {
                 prop_assert!(ea.lamport < eb.lamport, "Clock Condition");
@@ -193,7 +208,11 @@ pub struct StoreOp {
 
 /// Scripts of up to `len_max` store operations over three replicas.
 pub fn store_ops(len_max: usize) -> impl Strategy<Value = Vec<StoreOp>> {
-    let op = (0..3usize, prop::option::of(0..3usize), prop::bool::weighted(0.3))
+    let op = (
+        0..3usize,
+        prop::option::of(0..3usize),
+        prop::bool::weighted(0.3),
+    )
         .prop_map(|(replica, read_from, sync)| StoreOp {
             replica,
             read_from,
@@ -204,7 +223,9 @@ pub fn store_ops(len_max: usize) -> impl Strategy<Value = Vec<StoreOp>> {
 
 /// Every dot a version vector stands for.
 fn dots_of(vv: &VersionVector) -> BTreeSet<(NodeId, u64)> {
-    vv.iter().flat_map(|(n, c)| (1..=c).map(move |k| (n, k))).collect()
+    vv.iter()
+        .flat_map(|(n, c)| (1..=c).map(move |k| (n, k)))
+        .collect()
 }
 
 /// The DVV store keeps exactly the writes it has heard of that no other write it has heard
@@ -226,7 +247,9 @@ pub fn check_dvv(ops: &[StoreOp]) -> Result<(), TestCaseError> {
             }
             (_, read_from) => {
                 let context = read_from.map(|f| stores[f].get().1).unwrap_or_default();
-                let dot = stores[r].put(&context, k, NodeId(r as u64 + 1)).expect("small");
+                let dot = stores[r]
+                    .put(&context, k, NodeId(r as u64 + 1))
+                    .expect("small");
                 let dot = (dot.node, dot.counter);
                 supersedes.insert(dot, dots_of(&context));
                 value_of.insert(dot, k);

@@ -75,13 +75,25 @@ pub trait Subject: Crdt<Value: PartialEq + Debug> + PartialEq + Debug {
 }
 
 impl Subject for GCounter {
-    fn apply(&mut self, node: NodeId, s: &Step, _: &mut Hlc, _: u64) -> Result<Option<Self>, ClockError> {
+    fn apply(
+        &mut self,
+        node: NodeId,
+        s: &Step,
+        _: &mut Hlc,
+        _: u64,
+    ) -> Result<Option<Self>, ClockError> {
         self.increment(node, u64::from(s.element) + 1).map(Some)
     }
 }
 
 impl Subject for PnCounter {
-    fn apply(&mut self, node: NodeId, s: &Step, _: &mut Hlc, _: u64) -> Result<Option<Self>, ClockError> {
+    fn apply(
+        &mut self,
+        node: NodeId,
+        s: &Step,
+        _: &mut Hlc,
+        _: u64,
+    ) -> Result<Option<Self>, ClockError> {
         let by = u64::from(s.element) + 1;
         match s.kind % 2 {
             0 => self.increment(node, by).map(Some),
@@ -91,7 +103,13 @@ impl Subject for PnCounter {
 }
 
 impl Subject for OrSet<u8> {
-    fn apply(&mut self, node: NodeId, s: &Step, _: &mut Hlc, _: u64) -> Result<Option<Self>, ClockError> {
+    fn apply(
+        &mut self,
+        node: NodeId,
+        s: &Step,
+        _: &mut Hlc,
+        _: u64,
+    ) -> Result<Option<Self>, ClockError> {
         match s.kind % 3 {
             0 => self.remove(&s.element).map(Some),
             _ => self.add(s.element, node).map(Some),
@@ -100,7 +118,13 @@ impl Subject for OrSet<u8> {
 }
 
 impl Subject for LwwRegister<u8> {
-    fn apply(&mut self, node: NodeId, s: &Step, hlc: &mut Hlc, physical: u64) -> Result<Option<Self>, ClockError> {
+    fn apply(
+        &mut self,
+        node: NodeId,
+        s: &Step,
+        hlc: &mut Hlc,
+        physical: u64,
+    ) -> Result<Option<Self>, ClockError> {
         let time = hlc.now(physical)?;
         self.write(s.element, time, node)?;
         Ok(None)
@@ -108,7 +132,13 @@ impl Subject for LwwRegister<u8> {
 }
 
 impl Subject for MvRegister<u8> {
-    fn apply(&mut self, node: NodeId, s: &Step, _: &mut Hlc, _: u64) -> Result<Option<Self>, ClockError> {
+    fn apply(
+        &mut self,
+        node: NodeId,
+        s: &Step,
+        _: &mut Hlc,
+        _: u64,
+    ) -> Result<Option<Self>, ClockError> {
         self.write(s.element, node)?;
         Ok(None)
     }
@@ -116,7 +146,13 @@ impl Subject for MvRegister<u8> {
 
 impl Subject for DvvSet<u8> {
     /// Half the writes are blind (empty context), so siblings pile up and get resolved.
-    fn apply(&mut self, node: NodeId, s: &Step, _: &mut Hlc, _: u64) -> Result<Option<Self>, ClockError> {
+    fn apply(
+        &mut self,
+        node: NodeId,
+        s: &Step,
+        _: &mut Hlc,
+        _: u64,
+    ) -> Result<Option<Self>, ClockError> {
         let context = match s.kind % 2 {
             0 => VersionVector::new(),
             _ => self.context().clone(),
@@ -127,9 +163,15 @@ impl Subject for DvvSet<u8> {
 }
 
 impl Subject for Rga<u8> {
-    fn apply(&mut self, node: NodeId, s: &Step, _: &mut Hlc, _: u64) -> Result<Option<Self>, ClockError> {
+    fn apply(
+        &mut self,
+        node: NodeId,
+        s: &Step,
+        _: &mut Hlc,
+        _: u64,
+    ) -> Result<Option<Self>, ClockError> {
         let index = usize::from(s.index);
-        if s.kind % 3 == 0 && !self.is_empty() {
+        if s.kind.is_multiple_of(3) && !self.is_empty() {
             self.delete_at(index % self.len())?;
         } else {
             self.insert_at(index % (self.len() + 1), s.element, node)?;
@@ -158,7 +200,9 @@ pub fn run<C: Subject>(steps: &[Step]) -> Run<C> {
         let r = s.replica;
         if let Some(from) = s.sync_from.filter(|&f| f != r) {
             let other = replicas[from].clone();
-            replicas[r].merge(&other).expect("small scripts stay within bounds");
+            replicas[r]
+                .merge(&other)
+                .expect("small scripts stay within bounds");
         }
         physical[r] += u64::from(s.elapsed);
         let node = NodeId(r as u64 + 1);
@@ -195,7 +239,8 @@ pub fn deliver<C: Crdt>(updates: &[C], seed: u64) -> C {
     }
     let mut out = C::default();
     for k in order {
-        out.merge(&updates[k]).expect("small scripts stay within bounds");
+        out.merge(&updates[k])
+            .expect("small scripts stay within bounds");
     }
     out
 }
