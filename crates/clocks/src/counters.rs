@@ -12,6 +12,8 @@
 //!   merge(a, b) = {n1:3 n2:4 n3:1}   (pointwise max: the least upper bound)
 //! ```
 //!
+//! Both walk the two key lists side by side once (`sorted.rs`).
+//!
 //! Invariants: no entry is stored as 0 (so equal vectors are equal maps, and `==` is
 //! structural); merge never lowers an entry (asserted); at most [`NODES_MAX`] entries.
 //!
@@ -19,11 +21,11 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::iter::Peekable;
 
 use distributed_core::NodeId;
 
 use crate::error::{check_nodes, ClockError};
+use crate::sorted::{merge_join, Side};
 use crate::vector::Causality;
 
 /// A bounded map from node to counter, zero entries left out.
@@ -86,18 +88,16 @@ impl Counters {
     /// Pointwise maximum with `other` (the least upper bound). Refused, with nothing changed,
     /// if the union would name more than `NODES_MAX` nodes.
     pub(crate) fn merge(&mut self, what: &'static str, other: &Counters) -> Result<(), ClockError> {
-        let new_nodes = other
-            .entries
-            .keys()
-            .filter(|n| !self.entries.contains_key(n))
-            .count();
-        check_nodes(what, self.entries.len() + new_nodes)?;
-        for (&node, &theirs) in &other.entries {
-            let mine = self.entries.entry(node).or_insert(0);
-            let merged = (*mine).max(theirs);
-            assert!(merged >= *mine, "{what}: merge lowered {node}'s entry");
-            *mine = merged;
-        }
+        let merged: Vec<(NodeId, u64)> = merge_join(&self.entries, &other.entries)
+            .map(|(&node, side)| {
+                let (mine, theirs) = counts(side);
+                let max = mine.max(theirs);
+                assert!(max >= mine, "{what}: merge lowered {node}'s entry");
+                (node, max)
+            })
+            .collect();
+        check_nodes(what, merged.len())?;
+        self.entries = merged.into_iter().collect();
         Ok(())
     }
 
@@ -121,9 +121,8 @@ impl Counters {
     /// most `b`'s; `a < b` iff `a ≤ b` and `a ≠ b`; concurrent iff neither).
     pub(crate) fn compare(&self, other: &Counters) -> Causality {
         let (mut a_ahead, mut b_ahead) = (false, false);
-        let mut a = self.entries.iter().peekable();
-        let mut b = other.entries.iter().peekable();
-        while let Some((mine, theirs)) = next_pair(&mut a, &mut b) {
+        for (_, side) in merge_join(&self.entries, &other.entries) {
+            let (mine, theirs) = counts(side);
             match mine.cmp(&theirs) {
                 Ordering::Greater => a_ahead = true,
                 Ordering::Less => b_ahead = true,
@@ -142,24 +141,12 @@ impl Counters {
     }
 }
 
-type Entries<'a> = Peekable<std::collections::btree_map::Iter<'a, NodeId, u64>>;
-
-/// The next node present in either sorted entry list, as (a's counter, b's counter), missing
-/// counters as 0: one step of a merge-join, so `compare` is linear in the two lengths.
-fn next_pair(a: &mut Entries<'_>, b: &mut Entries<'_>) -> Option<(u64, u64)> {
-    match (a.peek(), b.peek()) {
-        (None, None) => None,
-        (Some(_), None) => a.next().map(|(_, &x)| (x, 0)),
-        (None, Some(_)) => b.next().map(|(_, &y)| (0, y)),
-        (Some((na, _)), Some((nb, _))) => match na.cmp(nb) {
-            Ordering::Less => a.next().map(|(_, &x)| (x, 0)),
-            Ordering::Greater => b.next().map(|(_, &y)| (0, y)),
-            Ordering::Equal => {
-                let x = a.next().map_or(0, |(_, &x)| x);
-                let y = b.next().map_or(0, |(_, &y)| y);
-                Some((x, y))
-            }
-        },
+/// Both sides' counters for one node, a missing one as 0.
+fn counts(side: Side<'_, u64>) -> (u64, u64) {
+    match side {
+        Side::Left(&a) => (a, 0),
+        Side::Right(&b) => (0, b),
+        Side::Both(&a, &b) => (a, b),
     }
 }
 

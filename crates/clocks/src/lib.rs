@@ -13,6 +13,7 @@
 //! error.rs              ClockError and the bounds: NODES_MAX, ELEMENTS_MAX, SIBLINGS_MAX
 //! counters.rs           one counter per node: the shape vector clocks, version vectors and
 //!                       G-Counters share (merge, compare), crate-private
+//! sorted.rs             merge-join of two sorted maps: the loop under compare and merge
 //! lamport.rs            Lamport clocks (1978, IR1/IR2) and the total order (time, node)
 //! vector.rs             vector clocks (Fidge 1988, Mattern 1989) and Causality
 //! version_vector.rs     version vectors and dots: what a replica has seen, one update's name
@@ -99,6 +100,7 @@ mod dvv;
 mod error;
 mod hlc;
 mod lamport;
+mod sorted;
 mod vector;
 mod version_vector;
 

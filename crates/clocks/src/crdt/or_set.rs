@@ -40,6 +40,7 @@ use distributed_core::NodeId;
 use crate::causal_context::CausalContext;
 use crate::crdt::{Crdt, DeltaCrdt};
 use crate::error::{check_elements, ClockError, ELEMENTS_MAX};
+use crate::sorted::{merge_join, Side};
 use crate::version_vector::Dot;
 
 /// An add-wins observed-remove set.
@@ -151,31 +152,31 @@ impl<E: Ord + Clone> Crdt for OrSet<E> {
         let mut context = self.context.clone();
         context.merge(&other.context)?;
         let empty = BTreeSet::new();
-        let mut entries = BTreeMap::new();
-        for (element, mine) in &self.entries {
-            let theirs = other.entries.get(element).unwrap_or(&empty);
-            let dots = Self::surviving(mine, theirs, &self.context, &other.context);
+        let mut entries = Vec::new();
+        for (element, side) in merge_join(&self.entries, &other.entries) {
+            let dots = match side {
+                // The common case between replicas in sync: both sides agree, nothing to decide.
+                Side::Both(mine, theirs) if mine == theirs => mine.clone(),
+                Side::Both(mine, theirs) => {
+                    Self::surviving(mine, theirs, &self.context, &other.context)
+                }
+                Side::Left(mine) => Self::surviving(mine, &empty, &self.context, &other.context),
+                Side::Right(theirs) => {
+                    Self::surviving(&empty, theirs, &self.context, &other.context)
+                }
+            };
             if !dots.is_empty() {
-                entries.insert(element.clone(), dots);
-            }
-        }
-        for (element, theirs) in &other.entries {
-            if self.entries.contains_key(element) {
-                continue;
-            }
-            let dots = Self::surviving(&empty, theirs, &self.context, &other.context);
-            if !dots.is_empty() {
-                entries.insert(element.clone(), dots);
+                entries.push((element.clone(), dots));
             }
         }
         check_elements("OR-Set elements", entries.len(), ELEMENTS_MAX)?;
-        for dot in entries.values().flatten() {
+        for dot in entries.iter().flat_map(|(_, dots)| dots) {
             assert!(
                 context.contains(*dot),
                 "OR-Set dot {dot} outside its context"
             );
         }
-        self.entries = entries;
+        self.entries = entries.into_iter().collect();
         self.context = context;
         Ok(())
     }
