@@ -88,16 +88,16 @@ impl Counters {
     /// Pointwise maximum with `other` (the least upper bound). Refused, with nothing changed,
     /// if the union would name more than `NODES_MAX` nodes.
     pub(crate) fn merge(&mut self, what: &'static str, other: &Counters) -> Result<(), ClockError> {
-        let merged: Vec<(NodeId, u64)> = merge_join(&self.entries, &other.entries)
-            .map(|(&node, side)| {
-                let (mine, theirs) = counts(side);
-                let max = mine.max(theirs);
-                assert!(max >= mine, "{what}: merge lowered {node}'s entry");
-                (node, max)
-            })
-            .collect();
-        check_nodes(what, merged.len())?;
-        self.entries = merged.into_iter().collect();
+        let union = merge_join(&self.entries, &other.entries).count();
+        check_nodes(what, union)?;
+        // In place: between replicas that mostly agree, few entries change, and rebuilding
+        // the map would allocate every node of it again.
+        for (&node, &theirs) in &other.entries {
+            let mine = self.entries.entry(node).or_insert(0);
+            let max = (*mine).max(theirs);
+            assert!(max >= *mine, "{what}: merge lowered {node}'s entry");
+            *mine = max;
+        }
         Ok(())
     }
 

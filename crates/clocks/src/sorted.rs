@@ -9,8 +9,9 @@
 //! ```
 //!
 //! The road not taken: for each key of one side, look it up in the other (`O(n log m)`, and a
-//! cache miss per lookup); the merged map is then also built from sorted input in one pass
-//! (`collect` into a `BTreeMap` bulk-loads sorted pairs) instead of key by key.
+//! cache miss per lookup). The OR-Set also builds its merged map from the join's sorted output
+//! in one pass (`collect` into a `BTreeMap` bulk-loads sorted pairs); counters count the union
+//! with it, then merge in place, since between replicas that mostly agree few entries change.
 //! Invariant: keys come out strictly ascending, each once.
 
 use std::cmp::Ordering;
