@@ -31,9 +31,12 @@
 //! crdt/rga_tests.rs     its unit tests
 //! ```
 //!
-//! Property tests (`tests/clock_properties.rs`, `tests/crdt_properties.rs`) run in the default
-//! `cargo test`; a long soak of the same properties runs with
-//! `cargo test -p clocks -- --ignored` (`tests/soak.rs`, 20,000 cases).
+//! Tests beside the sources: `tests/common/` (scripts of updates at three replicas, and
+//! executions with a known happened-before), `tests/crdt_properties.rs` and
+//! `tests/clock_properties.rs` (proptest, 128–256 cases each, in the default `cargo test`),
+//! `tests/soak.rs` (the heaviest of them on 20,000 cases, about 15 s:
+//! `cargo test -p clocks -- --ignored`), `tests/readme.rs` (the README example is the one
+//! below). `benches/crdt_merge.rs`: OR-Set and G-Counter merge throughput.
 //!
 //! ## Why logical time
 //!
