@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn two_blind_writes_through_one_server_are_both_kept() {
         // The false-conflict case plain server-side version vectors get wrong (Preguiça et al.
-        // 2010 §2): neither client saw the other's write.
+        // 2010): neither client saw the other's write.
         let mut key = DvvSet::new();
         let empty = VersionVector::new();
         key.put(&empty, "milk", n(1)).unwrap();

@@ -73,7 +73,7 @@ pub enum ClockError {
         max: usize,
     },
     /// A received hybrid-logical timestamp is further ahead of local physical time than the
-    /// drift bound allows (Kulkarni et al. 2014 §3 assume clocks within ε; CockroachDB refuses
+    /// drift bound allows (Kulkarni et al. 2014 assume clocks within ε; CockroachDB refuses
     /// such a message rather than let one fast clock drag every node's time forward).
     ClockDriftExceeded {
         /// The received wall-clock component.

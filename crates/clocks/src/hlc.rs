@@ -20,12 +20,12 @@
 //! ```
 //!
 //! What it tells you: `e → f` implies `hlc(e) < hlc(f)` (as Lamport clocks), and `l` is within
-//! the clock-synchronisation error ε of physical time (§3, Theorem 2: `l − pt ≤ ε`), so an HLC
+//! the clock-synchronisation error ε of physical time (§3 proves `l ≥ pt` and `l − pt ≤ ε`), so an HLC
 //! timestamp is also a usable wall-clock time: CockroachDB and YugabyteDB version their MVCC
 //! data with it. What it cannot tell you: concurrency (two unrelated events are ordered
 //! anyway), and real-time order between events closer than ε on different nodes.
 //!
-//! **The drift bound.** Theorem 2 assumes clocks within ε. A peer whose clock runs an hour fast
+//! **The drift bound.** That proof assumes clocks within ε. A peer whose clock runs an hour fast
 //! would, through `l := max(l', l_m, pt)`, drag every node's `l` an hour ahead, and nothing
 //! would pull it back. So [`Hlc::update`] refuses a timestamp whose `l_m` is more than
 //! `max_offset` ahead of local `pt`, with an error saying by how much (CockroachDB does the
@@ -35,7 +35,7 @@
 //!
 //! Invariants: every issued timestamp is strictly greater than the previous one (asserted) and
 //! than the received one it answers (asserted); a refused update changes nothing. `c` is 32
-//! bits (the paper's §4 uses 16, CockroachDB 32): with the drift bound it stays small, and a
+//! bits (the paper packs it into 16, CockroachDB uses 32): with the drift bound it stays small, and a
 //! hostile `c_m = u32::MAX` is an error, not a wrap.
 
 use std::fmt;

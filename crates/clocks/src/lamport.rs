@@ -1,7 +1,7 @@
 //! Lamport clocks: one counter per process that respects "happened before", and a total order.
 //!
 //! Lamport, "Time, Clocks, and the Ordering of Events in a Distributed System" (CACM 1978),
-//! §2 "Logical Clocks": a clock `C` satisfies the Clock Condition (if `a → b` then
+//! "Logical Clocks": a clock `C` satisfies the Clock Condition (if `a → b` then
 //! `C(a) < C(b)`) when every process follows
 //!
 //! - **IR1**: increment `C` between any two successive events (here: before each event),
@@ -18,8 +18,8 @@
 //!
 //! What it cannot tell you: the converse. `C(a) < C(b)` does **not** mean `a → b`; two
 //! concurrent events get ordered anyway, by whichever counter ran faster. Use vector clocks
-//! (`vector.rs`) when you must detect concurrency. What the total order buys you (§3 "Ordering
-//! the Events Totally"): every process agrees on one order of all events without talking,
+//! (`vector.rs`) when you must detect concurrency. What the total order buys you ("Ordering the
+//! Events Totally"): every process agrees on one order of all events without talking,
 //! which is enough for Lamport's mutual-exclusion algorithm and for last-writer-wins.
 //!
 //! Invariants: the clock never goes backwards (asserted); each event's timestamp is strictly
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn every_event_gets_a_larger_time_than_the_one_before() {
-        // Lamport 1978 §2, IR1.
+        // Lamport 1978, "Logical Clocks", IR1.
         let mut c = LamportClock::new(NodeId(1));
         assert_eq!(c.tick().unwrap(), ts(1, 1));
         assert_eq!(c.tick().unwrap(), ts(2, 1));
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn a_receive_moves_the_clock_past_the_message_time() {
-        // Lamport 1978 §2, IR2: the receive is later than the send.
+        // Lamport 1978, "Logical Clocks", IR2: the receive is later than the send.
         let mut sender = LamportClock::new(NodeId(1));
         for _ in 0..5 {
             sender.tick().unwrap();
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn equal_times_are_ordered_by_node_id() {
-        // Lamport 1978 §3: the total order ⇒ breaks ties by a fixed process order.
+        // Lamport 1978, "Ordering the Events Totally": the total order ⇒ breaks ties by a fixed process order.
         assert!(ts(2, 1) < ts(2, 2));
         assert!(ts(2, 9) < ts(3, 1));
     }

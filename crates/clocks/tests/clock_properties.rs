@@ -103,8 +103,8 @@ proptest! {
     fn every_clock_agrees_with_happened_before_and_the_hlc_stays_within_its_drift_bound(
         (events, skew) in executions(40)
     ) {
-        // Lamport 1978 §2 (Clock Condition); Fidge 1988 / Mattern 1989 (V(a) < V(b) ⇔ a → b);
-        // Kulkarni et al. 2014 Fig. 5 and Theorem 2 (l − pt ≤ ε, here enforced by refusal).
+        // Lamport 1978 (the Clock Condition); Fidge 1988 / Mattern 1989 (V(a) < V(b) ⇔ a → b);
+        // Kulkarni et al. 2014 Fig. 5 and §3 (pt ≤ l ≤ pt + ε, the upper bound enforced by refusal).
         check_clocks(&events, skew)?;
     }
 

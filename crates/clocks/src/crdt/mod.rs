@@ -1,7 +1,7 @@
 //! CRDTs: replicated types whose replicas converge by merging, with no coordination.
 //!
 //! Shapiro, Preguiça, Baquero & Zawirski, "A comprehensive study of Convergent and Commutative
-//! Replicated Data Types" (INRIA RR-7506, 2011), §2.2: a **state-based** CRDT's states form a
+//! Replicated Data Types" (INRIA RR-7506, 2011), §2: a **state-based** CRDT's states form a
 //! join-semilattice, every update moves a state up, and `merge` is the least upper bound (so it
 //! is commutative, associative and idempotent). Then replicas that have received the same
 //! updates, in any order, any number of times, hold the same state: *strong eventual

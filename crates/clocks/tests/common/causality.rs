@@ -4,7 +4,7 @@
 //! ```text
 //!   events: n0 local │ n1 send m0 │ n2 receive m0 │ …      (messages delivered in any order)
 //!   history(e) = {e} ∪ history(previous event on e's node) ∪ history(send of a received m)
-//!   e → f  ⇔  e ∈ history(f), e ≠ f                          (Lamport 1978 §2)
+//!   e → f  ⇔  e ∈ history(f), e ≠ f                          (Lamport 1978)
 //! ```
 //!
 //! And for dotted version vectors: a model in which every write knows the dots it supersedes,

@@ -1,5 +1,5 @@
 //! Shared by the property tests and the soak: scripts of updates at three replicas, and the
-//! CRDT laws checked on what they produce (Shapiro et al. 2011 §2.2: a join is commutative,
+//! CRDT laws checked on what they produce (Shapiro et al. 2011 §2: a join is commutative,
 //! associative and idempotent, and replicas that received the same updates converge).
 //!
 //! ```text
