@@ -30,6 +30,7 @@ const CRATES: &[(&str, Layer)] = &[
     ("raft", Layer::Protocol),
     ("paxos", Layer::Protocol),
     ("pbft", Layer::Protocol),
+    ("clocks", Layer::Protocol),
     ("kv", Layer::Protocol),
     ("replica", Layer::Protocol),
     ("sim", Layer::Engine),
