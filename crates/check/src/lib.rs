@@ -115,16 +115,19 @@ mod model;
 mod report;
 mod search;
 pub mod synthetic;
+mod weak;
 
 pub use checker::{
     check_operations, partition_name, Budget, CheckResult, Checker, Stats, PARTITION_NAME_KEYS_MAX,
     PARTITION_OPS_MAX_DEFAULT,
 };
 pub use cli::{
-    run_cli, run_cli_with_budget, EXIT_ERROR, EXIT_LINEARIZABLE, EXIT_UNKNOWN, EXIT_VIOLATION,
-    HISTORY_FILE_BYTES_MAX,
+    run_cli, run_cli_model, run_cli_with_budget, ConsistencyModel, EXIT_ERROR, EXIT_LINEARIZABLE,
+    EXIT_UNKNOWN, EXIT_VIOLATION, HISTORY_FILE_BYTES_MAX,
 };
-pub use history::{History, HistoryBuilder, HistoryError, KvOperation, OpId};
+pub use history::{
+    FinalValue, History, HistoryBuilder, HistoryError, KvOperation, OpId, SIBLINGS_MAX,
+};
 pub use html::render_html;
 pub use json::{FORMAT_VERSION, HISTORY_OPS_MAX};
 pub use kv::{
@@ -133,3 +136,7 @@ pub use kv::{
 };
 pub use model::{ClientId, Completion, Interval, Model, Operation, Time};
 pub use report::{Report, ReportOp, StuckOp};
+pub use weak::{
+    check_all_weak, check_session, check_weak, check_weak_with, render_weak_html, Edge, Step,
+    Verdict, WeakBudget, WeakModel, WeakReport, CAUSAL_OPS_MAX, SEQUENTIAL_STEPS_MAX_DEFAULT,
+};

@@ -39,7 +39,7 @@ mod types;
 pub use command::{Command, MULTI_OPS_MAX};
 pub use expiry::WORLDS_MAX;
 pub use model::KvModel;
-pub(crate) use outcome::Answer;
+pub(crate) use outcome::{describe, Answer};
 pub use outcome::Outcome;
 pub use request::{command_from_kv, outcome_from_kv};
 pub use simple::{CounterModel, RegisterModel};
