@@ -125,7 +125,11 @@ fn report(
         );
         let mut r = WeakReport::new(WeakModel::Eventual, "divergence", headline);
         r.instances = issues.divergent.len();
-        r.steps = writers(view, key, &table[key.as_str()]);
+        let (steps, ops) = writers(view, key, &table[key.as_str()]);
+        r.steps = steps;
+        if let Some(k) = view.key_id(key) {
+            r.context = context(view, k, &ops);
+        }
         (r, key.clone())
     } else if let Some((key, value)) = issues.thin_air.first() {
         let headline = format!(
@@ -133,6 +137,9 @@ fn report(
         );
         let mut r = WeakReport::new(WeakModel::Eventual, "thin-air final value", headline);
         r.instances = issues.thin_air.len();
+        if let Some(k) = view.key_id(key) {
+            r.context = context(view, k, &[]);
+        }
         (r, key.clone())
     } else {
         let &(k, kept, lost) = issues.lost.first()?;
@@ -148,19 +155,18 @@ fn report(
     if table[key.as_str()].len() > REPLICAS_SHOWN_MAX {
         report.lines.push(format!("  (and {} more replicas)", table[key.as_str()].len() - REPLICAS_SHOWN_MAX));
     }
-    if report.context.is_empty() {
-        if let Some(k) = view.key_id(&key) {
-            let shown: Vec<usize> = Vec::new();
-            report.context = context(view, k, &shown);
-        }
-    }
     Some(report)
 }
 
-/// The puts that wrote the values the replicas ended with, each marked with its replicas.
-fn writers(view: &Registers<'_>, key: &str, row: &BTreeMap<u64, &[String]>) -> Vec<Step> {
+/// The puts that wrote the values the replicas ended with, each marked with its replicas,
+/// and their op indices.
+fn writers(
+    view: &Registers<'_>,
+    key: &str,
+    row: &BTreeMap<u64, &[String]>,
+) -> (Vec<Step>, Vec<usize>) {
     let Some(k) = view.key_id(key) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let mut holders: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for (&replica, values) in row {
@@ -168,7 +174,8 @@ fn writers(view: &Registers<'_>, key: &str, row: &BTreeMap<u64, &[String]>) -> V
             holders.entry(w).or_default().push(replica);
         }
     }
-    holders
+    let ops: Vec<usize> = holders.keys().copied().collect();
+    let steps = holders
         .into_iter()
         .map(|(w, replicas)| {
             let names: Vec<String> = replicas.iter().map(|r| r.to_string()).collect();
@@ -178,7 +185,8 @@ fn writers(view: &Registers<'_>, key: &str, row: &BTreeMap<u64, &[String]>) -> V
                 then: None,
             }
         })
-        .collect()
+        .collect();
+    (steps, ops)
 }
 
 /// A put that surely took effect, lost: causally after the kept value's put, or any put at
