@@ -12,8 +12,10 @@
 //!   each final value ──────────► some put to that key wrote it                 else thin air
 //!                                (nil: no put to the key surely took effect)
 //!   no write lost ─────────────► no put that surely took effect (acknowledged, or read by
-//!                                someone) is causally after a final value's put, or, for a
-//!                                final nil, exists at all                      else write lost
+//!                                someone) is missing while causally after a final value's
+//!                                put (for a final nil: missing at all), unless a kept value
+//!                                is causally after it                          else write lost
+//!   no stale sibling ──────────► no kept value is causally before another kept value
 //! ```
 //!
 //! Why "causally after": a put that follows the final value's put in `co` was issued by a
@@ -22,11 +24,12 @@
 //! anything being wrong. Last-writer-wins under clock skew loses exactly the causally later
 //! write when its timestamp is smaller, and this check names it: "acknowledged write lost".
 //! With siblings, a final set may keep several concurrent values, and the same rule applies to
-//! each of them.
+//! each of them; a sibling causally before another sibling should have been merged away.
 //!
 //! A replica's keys that its final lines do not name are absent (the lines are a dump of its
 //! store). Invariants: a violation names a key and its replicas' values; the priority of the
-//! reported kind is divergence, then thin air, then a lost write; all are counted.
+//! reported kind is divergence, then thin air, then a lost write, then a stale sibling; the
+//! report counts the instances of its kind.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,6 +51,8 @@ struct Issues {
     thin_air: Vec<(String, String)>,
     /// (key, kept put or `None` for a final nil, the lost put).
     lost: Vec<(usize, Option<usize>, usize)>,
+    /// (key, a kept sibling, a kept sibling causally after it).
+    stale_siblings: Vec<(usize, usize, usize)>,
 }
 
 /// The eventual-convergence verdict of a history with final values (the caller refuses one
@@ -77,6 +82,8 @@ pub(crate) fn check(history: &History, view: &Registers<'_>, co: &CausalOrder) -
     }
     issues.lost.sort_unstable();
     issues.lost.dedup();
+    issues.stale_siblings.sort_unstable();
+    issues.stale_siblings.dedup();
     report(view, co, &table, &issues).map_or(Verdict::Holds, |r| Verdict::Violation(Box::new(r)))
 }
 
@@ -88,26 +95,36 @@ fn judge(view: &Registers<'_>, co: &CausalOrder, key: &str, values: &[String], i
         }
         return;
     };
-    let effective = || view.puts_by_key[k].iter().copied().filter(|&w| view.took_effect(w));
-    if values.is_empty() {
-        if let Some(lost) = effective().min_by_key(|&w| (!view.ops[w].returned, w)) {
-            issues.lost.push((k, None, lost));
-        }
-        return;
-    }
+    let mut kept = Vec::with_capacity(values.len());
     for v in values {
-        let Some(kept) = view.put_of(k, v) else {
-            issues.thin_air.push((key.to_string(), v.clone()));
-            continue;
-        };
-        // Strictly after: on a cycle of co (CyclicCO, reported by the causal check) a put is
-        // "after" itself and its cycle mates, which says nothing about what a merge should keep.
-        let newer = effective()
-            .filter(|&w| co.before(kept, w) && !co.before(w, kept))
-            .min_by_key(|&w| (!view.ops[w].returned, w));
-        if let Some(lost) = newer {
-            issues.lost.push((k, Some(kept), lost));
+        match view.put_of(k, v) {
+            Some(w) => kept.push(w),
+            None => issues.thin_air.push((key.to_string(), v.clone())),
         }
+    }
+    // Strictly after: on a cycle of co (CyclicCO, reported by the causal check) a put is
+    // "after" itself and its cycle mates, which says nothing about what a merge should keep.
+    let after = |a: usize, b: usize| co.before(a, b) && !co.before(b, a);
+    for &older in &kept {
+        if let Some(&newer) = kept.iter().find(|&&newer| after(older, newer)) {
+            issues.stale_siblings.push((k, older, newer));
+        }
+    }
+    // Gone: took effect, not kept, causally after a kept value (after nothing, for a final
+    // nil), and not causally before a kept value (then a newer write rightly replaced it).
+    let lost = view.puts_by_key[k]
+        .iter()
+        .copied()
+        .filter(|&w| view.took_effect(w) && !kept.contains(&w))
+        .filter(|&w| !kept.iter().any(|&s| after(w, s)))
+        .filter_map(|w| match kept.iter().find(|&&s| after(s, w)) {
+            Some(&s) => Some((Some(s), w)),
+            None if values.is_empty() => Some((None, w)),
+            None => None,
+        })
+        .min_by_key(|&(_, w)| (!view.ops[w].returned, w));
+    if let Some((older, w)) = lost {
+        issues.lost.push((k, older, w));
     }
 }
 
@@ -141,10 +158,23 @@ fn report(
             r.context = context(view, k, &[]);
         }
         (r, key.clone())
-    } else {
-        let &(k, kept, lost) = issues.lost.first()?;
+    } else if let Some(&(k, kept, lost)) = issues.lost.first() {
         let mut r = lost_write(view, co, k, kept, lost);
         r.instances = issues.lost.len();
+        (r, view.keys[k].clone())
+    } else {
+        let &(k, older, newer) = issues.stale_siblings.first()?;
+        let headline = format!(
+            "the replicas keep {} as a sibling of {}, which is causally after it: a merge \
+             should have dropped the older value",
+            view.name(older),
+            view.name(newer)
+        );
+        let links = co.path(older, newer).expect("older <co newer");
+        let roles = [(older, "stale"), (newer, "newer")];
+        let pattern = "causally overwritten sibling kept";
+        let mut r = finish(view, WeakModel::Eventual, pattern, headline, &links, &roles, 1);
+        r.instances = issues.stale_siblings.len();
         (r, view.keys[k].clone())
     };
     for (replica, values) in table[key.as_str()].iter().take(REPLICAS_SHOWN_MAX) {
