@@ -133,8 +133,11 @@ fn the_store_buffer_shape_is_causal_but_has_no_sequential_order() {
     let (code, out) = run("causal_not_sequential.jsonl", ConsistencyModel::Sequential);
     assert_eq!(code, V, "{out}");
     assert!(out.contains("no sequential order"), "{out}");
+    // The cycle: put(x) ─so─ get(y)->nil ─before─ put(y) ─so─ get(x)->nil ─before─ put(x).
+    assert_eq!(out.matches("│ so").count(), 2, "{out}");
+    assert_eq!(out.matches("│ before").count(), 2, "{out}");
     assert!(
-        out.contains("c1 put(x, \"1\"): cannot come next: it would overwrite nil, which c2 get(x) -> nil has yet to read"),
+        out.contains("c2 get(x) -> nil before c1 put(x, \"1\"): c2 get(x) -> nil read nil, so it precedes every put to its key"),
         "{out}"
     );
 }

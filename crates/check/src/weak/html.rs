@@ -200,6 +200,7 @@ fn steps_table(report: &WeakReport) -> String {
         let then = match step.then {
             Some(Edge::So) => "so: same client, later",
             Some(Edge::Wr) => "wr: the next op read this put's value",
+            Some(Edge::Before) => "before: in any sequential order (see below why)",
             None => "",
         };
         let class = if step.role.is_empty() { "path" } else { "evidence" };
@@ -218,6 +219,7 @@ fn steps_table(report: &WeakReport) -> String {
 /// Arrow heads for the two edge kinds.
 const ARROW_HEADS: &str = "<defs>\
 <marker id=\"head-so\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#1565c0\"/></marker>\
+<marker id=\"head-before\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#2e7d32\"/></marker>\
 <marker id=\"head-wr\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#6a1b9a\"/></marker>\
 </defs>\n";
 
@@ -228,6 +230,7 @@ const LEGEND: &str = "<div class=\"legend\">\
 <span><svg width=\"28\" height=\"14\"><rect width=\"28\" height=\"14\" rx=\"3\" class=\"sw open\"/></svg> no return (may or may not have happened)</span>\
 <span><svg width=\"28\" height=\"14\"><line x1=\"0\" y1=\"7\" x2=\"28\" y2=\"7\" class=\"edge so\"/></svg> so: same client, later</span>\
 <span><svg width=\"28\" height=\"14\"><line x1=\"0\" y1=\"7\" x2=\"28\" y2=\"7\" class=\"edge wr\"/></svg> wr: read the value this put wrote</span>\
+<span><svg width=\"28\" height=\"14\"><line x1=\"0\" y1=\"7\" x2=\"28\" y2=\"7\" class=\"edge before\"/></svg> before: forced by what a read saw (sequential only)</span>\
 </div>\n";
 
 /// What the weaker models' page adds to the linearizability page's style.
@@ -237,7 +240,9 @@ const WEAK_CSS: &str = "
 .op.context{color:#e4e4e4} .op.context rect{stroke:#9a9a9a}
 .sw.evidence{fill:#ffcdd2;stroke:#c62828;stroke-width:2} .sw.path{fill:#ffe0b2;stroke:#ef6c00}
 .edge{fill:none;stroke-width:2} .edge.so{stroke:#1565c0} .edge.wr{stroke:#6a1b9a;stroke-dasharray:5 3}
+.edge.before{stroke:#2e7d32;stroke-dasharray:2 3}
 .edge-label{font-size:11px;font-weight:700} .edge-label.so{fill:#1565c0} .edge-label.wr{fill:#6a1b9a}
+.edge-label.before{fill:#2e7d32}
 .source{font-weight:400;color:#666;font-size:13px} section{margin-bottom:28px}
 tr.evidence{background:#fff0f0} tr.path{background:#fff8ee} ul.lines{font-size:13px}
 ";

@@ -22,7 +22,8 @@
 //!     │
 //!     ├─► causal.rs       the four bad patterns of CC (Bouajjani et al. 2017)
 //!     ├─► session.rs      four session guarantees (Terry et al. 1994), each a narrowed pattern
-//!     ├─► sequential.rs   not CC ⇒ not SC; linearizable ⇒ SC; else sc_search.rs (budget)
+//!     ├─► sequential.rs   not CC ⇒ not SC; linearizable ⇒ SC; else saturate
+//!     │                   (sc_saturate.rs: a cycle ⇒ not SC) and search (sc_search.rs)
 //!     └─► convergence.rs  final states: agree, explained, no acknowledged write lost
 //!            │
 //!            ▼
@@ -38,7 +39,8 @@
 //!                 shortest so/wr paths for evidence
 //! causal.rs       CC: CyclicCO, WriteCOInitRead, ThinAirRead, WriteCORead
 //! session.rs      read-your-writes, monotonic reads, writes-follow-reads, monotonic writes
-//! sequential.rs   SC: shortcuts, the stuck report
+//! sequential.rs   SC: shortcuts, the reports (a cycle of inferred order, or stuck)
+//! sc_saturate.rs  SC: must-come-before edges inferred from reads, to a fixpoint
 //! sc_search.rs    SC: DFS over session positions with a (positions, writers) cache
 //! convergence.rs  eventual convergence of the replicas' final values
 //! verdict.rs      Verdict, WeakModel, WeakReport, Step, Edge
@@ -54,6 +56,7 @@ mod convergence;
 mod html;
 mod order;
 mod registers;
+mod sc_saturate;
 mod sc_search;
 mod sequential;
 mod session;

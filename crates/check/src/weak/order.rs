@@ -46,7 +46,7 @@ pub(crate) struct Bits {
 }
 
 impl Bits {
-    fn new(n: usize) -> Self {
+    pub fn new(n: usize) -> Self {
         Bits {
             words: vec![0; n.div_ceil(64)],
         }
@@ -56,11 +56,11 @@ impl Bits {
         self.words[i / 64] & (1 << (i % 64)) != 0
     }
 
-    fn insert(&mut self, i: usize) {
+    pub fn insert(&mut self, i: usize) {
         self.words[i / 64] |= 1 << (i % 64);
     }
 
-    fn union_with(&mut self, other: &Bits) {
+    pub fn union_with(&mut self, other: &Bits) {
         for (w, o) in self.words.iter_mut().zip(&other.words) {
             *w |= o;
         }

@@ -26,7 +26,12 @@
 //!   linearizable, with each client's session
 //!   order counted as real time ───────────────► holds (a linearization is a sequential order)
 //!     │
-//!   DFS over session positions (sc_search.rs) ─► holds · violation (where it got stuck)
+//!   a quick DFS over session positions ───────► holds (sc_search.rs; tries the earliest
+//!     │                                          sent put first)
+//!   saturation: must-come-before edges
+//!   inferred from reads (sc_saturate.rs) ─────► violation (a cycle: each op must precede
+//!     │                                          the next, with the read that forces it)
+//!   the DFS again, within those edges ────────► holds · violation (where it got stuck)
 //!                                                · unknown (out of its step budget)
 //! ```
 //!
@@ -41,8 +46,9 @@
 use super::causal::{self, Patterns};
 use super::order::CausalOrder;
 use super::registers::{ReadsFrom, Registers};
+use super::sc_saturate::{saturate, Cycle};
 use super::sc_search::{Found, Problem, Search};
-use super::verdict::{Step, Verdict, WeakModel, WeakReport};
+use super::verdict::{chain, context, Edge, Step, Verdict, WeakModel, WeakReport};
 use crate::checker::{Budget, CheckResult, Checker};
 use crate::history::KvOperation;
 use crate::kv::RegisterModel;
@@ -50,6 +56,9 @@ use crate::model::{Completion, Operation};
 
 /// Search steps (ops placed) the sequential search may take before answering unknown.
 pub const SEQUENTIAL_STEPS_MAX_DEFAULT: u64 = 2_000_000;
+
+/// Steps of the first search, before saturation: enough for most histories that have an order.
+const QUICK_SEARCH_STEPS: u64 = 100_000;
 
 /// Steps per partition for the linearizability shortcut; past it, the search decides.
 const LINEARIZABLE_SHORTCUT_STEPS: u64 = 200_000;
@@ -71,15 +80,21 @@ pub(crate) fn check(view: &Registers<'_>, co: &CausalOrder, steps_max: u64) -> V
     if linearizable_in_session_order(view) {
         return Verdict::Holds;
     }
-    let problem = Problem::new(view);
-    match problem.search(steps_max) {
-        Found::Order(order) => {
-            assert!(
-                explains(&problem, &order),
-                "the sequential search returned an order that does not explain the history"
-            );
-            Verdict::Holds
-        }
+    // A quick search first: with the real-time trying order it finds most orders at once.
+    let mut problem = Problem::new(view);
+    let quick = match problem.search(QUICK_SEARCH_STEPS.min(steps_max)) {
+        Found::Order(order) => return holds(&problem, &order),
+        other => other,
+    };
+    if let Err(cycle) = saturate(&mut problem) {
+        return Verdict::Violation(Box::new(cycle_report(&problem, &cycle)));
+    }
+    let found = match quick {
+        Found::Stuck(prefix) => Found::Stuck(prefix), // already exhaustive: no order
+        _ => problem.search(steps_max),
+    };
+    match found {
+        Found::Order(order) => holds(&problem, &order),
         Found::Stuck(prefix) => Verdict::Violation(Box::new(stuck_report(&problem, &prefix))),
         Found::OutOfBudget(steps) => Verdict::Unknown(format!(
             "no sequential order found within the budget of {steps} search steps \
@@ -90,27 +105,44 @@ pub(crate) fn check(view: &Registers<'_>, co: &CausalOrder, steps_max: u64) -> V
     }
 }
 
-/// Whether `order` is a sequential order: every session's returned ops in session order,
-/// optional puts after their session's earlier ops, and every read sees the latest put to its
-/// key (or nil before any). Replays it from scratch.
+/// `Holds`, after replaying the order the search found.
+fn holds(problem: &Problem<'_, '_>, order: &[usize]) -> Verdict {
+    assert!(
+        explains(problem, order),
+        "the sequential search returned an order that does not explain the history"
+    );
+    Verdict::Holds
+}
+
+/// Whether `order` is a sequential order, checked from the definition alone: every op that
+/// returned (and every put with no return that someone read) exactly once, each session's ops
+/// after the ones that returned before them, and every read seeing the latest put to its key
+/// (or nil before any).
 fn explains(problem: &Problem<'_, '_>, order: &[usize]) -> bool {
     let view = problem.view;
-    let mut pos = vec![0; problem.chains.len()];
+    let mut placed = vec![false; view.ops.len()];
+    // Per session, how many of its returned ops are placed.
+    let mut done = vec![0; view.sessions.len()];
     let mut writer: Vec<Option<usize>> = vec![None; view.keys.len()];
     for &op in order {
-        let (s, key) = (view.ops[op].session, view.ops[op].key);
-        if view.ops[op].returned {
-            if problem.chains[s].get(pos[s]) != Some(&op) {
-                return false;
-            }
-            pos[s] += 1;
+        let (s, key, at) = (view.ops[op].session, view.ops[op].key, view.ops[op].position);
+        let earlier_returned = view.sessions[s].ops[..at]
+            .iter()
+            .filter(|&&o| view.ops[o].returned)
+            .count();
+        // A returned op comes right after its session's earlier returned ops; one with no
+        // return (someone read it) any time after them: it orders none of its session.
+        let in_order = if view.ops[op].returned {
+            done[s] == earlier_returned
         } else {
-            let Some(&(_, _, release)) = problem.loose.iter().find(|l| l.0 == op) else {
-                return false;
-            };
-            if pos[s] < release as usize {
-                return false;
-            }
+            done[s] >= earlier_returned
+        };
+        if placed[op] || !problem.required[op] || !in_order {
+            return false;
+        }
+        placed[op] = true;
+        if view.ops[op].returned {
+            done[s] += 1;
         }
         match view.reads_from(op) {
             None => writer[key] = Some(op),
@@ -119,7 +151,38 @@ fn explains(problem: &Problem<'_, '_>, order: &[usize]) -> bool {
             Some(_) => return false,
         }
     }
-    (0..pos.len()).all(|s| pos[s] == problem.chains[s].len())
+    (0..placed.len()).all(|i| placed[i] == problem.required[i])
+}
+
+/// No sequential order: the must-come-before edges close a cycle. Each inferred edge is
+/// explained by the read that forces it.
+fn cycle_report(problem: &Problem<'_, '_>, cycle: &Cycle) -> WeakReport {
+    let view = problem.view;
+    let headline = format!(
+        "no order of the {} operations keeps every client's order and gives every read its \
+         value: each op below must come before the next, and the last before the first",
+        problem.required_count()
+    );
+    let mut report = WeakReport::new(WeakModel::Sequential, "no sequential order", headline);
+    report.steps = chain(view, &cycle.links, &[]);
+    report.closes_cycle = true;
+    let n = cycle.links.len();
+    for (k, &(a, edge)) in cycle.links.iter().enumerate() {
+        if edge != Some(Edge::Before) {
+            continue;
+        }
+        let b = cycle.links[(k + 1) % n].0;
+        let r = problem.why[&(a, b)];
+        let why = match (view.reads_from(r), r == a) {
+            (Some(ReadsFrom::Init), _) => format!("{} read nil, so it precedes every put to its key", view.name(r)),
+            (Some(ReadsFrom::Put(w)), true) => format!("{} read {}, which must come before {}", view.name(r), view.name(w), view.name(b)),
+            _ => format!("{} read {}, and {} must come before that read", view.name(r), view.name(b), view.name(a)),
+        };
+        report.lines.push(format!("{} before {}: {why}", view.name(a), view.name(b)));
+    }
+    let ops: Vec<usize> = cycle.links.iter().map(|l| l.0).collect();
+    report.context = context(view, view.ops[ops[0]].key, &ops);
+    report
 }
 
 /// Whether the linearizability checker finds a linearization of the view's ops re-timed so
@@ -177,13 +240,13 @@ fn stuck_report(problem: &Problem<'_, '_>, prefix: &[usize]) -> WeakReport {
         replay.place(op);
     }
     let heads: Vec<usize> = (0..problem.chains.len())
-        .filter_map(|s| problem.chains[s].get(replay.state.pos[s] as usize).copied())
+        .filter_map(|s| replay.head(s))
         .collect();
-    let placed: usize = replay.state.pos.iter().map(|&p| p as usize).sum();
     let headline = format!(
         "no order of the {} operations keeps every client's order and gives every read its \
-         value: every way the search tried got stuck, at best after {placed} of them",
-        problem.required()
+         value: every way the search tried got stuck, at best after {} of them",
+        problem.required_count(),
+        prefix.len()
     );
     let mut report = WeakReport::new(WeakModel::Sequential, "no sequential order", headline);
     let shown = prefix.len().saturating_sub(PREFIX_SHOWN_MAX);
@@ -199,7 +262,7 @@ fn stuck_report(problem: &Problem<'_, '_>, prefix: &[usize]) -> WeakReport {
     prefix.iter().for_each(|&op| placed_ops[op] = true);
     for &op in &heads {
         report.steps.push(step(view, op, "!!".to_string()));
-        let why = why_not(view, &replay, &placed_ops, op);
+        let why = why_not(problem, &replay, &placed_ops, op);
         report.lines.push(format!("{}: {why}", view.name(op)));
     }
     report.lines.push(
@@ -220,7 +283,13 @@ fn step(view: &Registers<'_>, op: usize, role: String) -> Step {
 }
 
 /// Why session head `op` cannot come next in the state `replay` reached.
-fn why_not(view: &Registers<'_>, replay: &Search<'_, '_, '_>, placed: &[bool], op: usize) -> String {
+fn why_not(problem: &Problem<'_, '_>, replay: &Search<'_, '_, '_>, placed: &[bool], op: usize) -> String {
+    let view = problem.view;
+    if replay.waiting[op] > 0 {
+        let first = problem.preds[op].iter().find(|&&p| !placed[p]);
+        let first = first.map_or("another op".to_string(), |&p| view.name(p));
+        return format!("cannot come next: it must come after {first}, not yet placed");
+    }
     let key = view.ops[op].key;
     let current = match replay.state.value[key] {
         0 => "nil".to_string(),

@@ -140,6 +140,9 @@ pub enum Edge {
     So,
     /// Reads from: the second op read the value the first one wrote.
     Wr,
+    /// Must come before, in any sequential order: inferred from what a read saw (the report's
+    /// lines say which read; `weak/sc_saturate.rs`).
+    Before,
 }
 
 impl fmt::Display for Edge {
@@ -147,6 +150,7 @@ impl fmt::Display for Edge {
         f.write_str(match self {
             Edge::So => "so",
             Edge::Wr => "wr",
+            Edge::Before => "before",
         })
     }
 }
