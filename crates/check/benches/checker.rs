@@ -9,10 +9,11 @@
 //! causal consistency (the closure of so ∪ wr and the four bad patterns) and the four session
 //! guarantees (one closure, four passes). `cargo bench -p check -- weak` runs only these.
 
-use check::synthetic::{linearizable_history, linearizable_history_with, register_history, Mix, Spec};
+use check::synthetic::{
+    linearizable_history, linearizable_history_with, register_history, Mix, Spec,
+};
 use check::{
-    check_session, check_weak, Budget, CheckResult, Checker, History, Stats, WeakBudget,
-    WeakModel,
+    check_session, check_weak, Budget, CheckResult, Checker, History, Stats, WeakBudget, WeakModel,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -108,7 +109,10 @@ fn ten_thousand_register_ops_causal_and_session(c: &mut Criterion) {
     let causal = check_weak(&history, WeakModel::Causal).expect("a register history");
     assert!(causal.holds(), "the benchmark history is causal: {causal}");
     let session = check_session(&history, WeakBudget::default()).expect("a register history");
-    assert!(session.iter().all(|(_, v)| v.holds()), "and keeps every session guarantee");
+    assert!(
+        session.iter().all(|(_, v)| v.holds()),
+        "and keeps every session guarantee"
+    );
     let mut group = c.benchmark_group("weak/10k_register_ops_50_clients_100_keys");
     group.sample_size(10);
     group.bench_function("causal", |b| {

@@ -27,7 +27,9 @@ fn main() {
             (extra, _) => usage(&format!("one history file only, not also {extra}")),
         }
     }
-    let Some(path) = path else { usage("no history file") };
+    let Some(path) = path else {
+        usage("no history file")
+    };
     let mut out = std::io::stdout();
     let code = check::run_cli_model(&path, model, html.as_deref(), Budget::default(), &mut out);
     std::process::exit(code);

@@ -120,7 +120,13 @@ impl FinalValue {
 impl fmt::Display for FinalValue {
     /// `replica 2: k = "x"`, `replica 2: k = nil`, `replica 2: k = {"x", "y"}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "replica {}: {} = {}", self.replica, self.key, show_values(&self.values))
+        write!(
+            f,
+            "replica {}: {} = {}",
+            self.replica,
+            self.key,
+            show_values(&self.values)
+        )
     }
 }
 

@@ -78,11 +78,7 @@ impl Layout {
         for client in clients {
             // Greedy interval packing: first row whose last bar ended before this one starts.
             let mut row_ends: Vec<Option<Time>> = Vec::new();
-            for (i, op) in ops
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| o.client == client)
-            {
+            for (i, op) in ops.iter().enumerate().filter(|(_, o)| o.client == client) {
                 let free = row_ends
                     .iter()
                     .position(|end| matches!(end, Some(e) if *e < op.invoke));

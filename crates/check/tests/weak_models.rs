@@ -15,7 +15,9 @@ impl H {
     }
     fn put(mut self, client: u64, key: &str, value: &str, t: (u64, u64)) -> Self {
         let put = Command::put(key, value);
-        self.0.returned(client, put, t.0, t.1, Outcome::Done).unwrap();
+        self.0
+            .returned(client, put, t.0, t.1, Outcome::Done)
+            .unwrap();
         self
     }
     fn put_lost(mut self, client: u64, key: &str, value: &str, invoke: u64) -> Self {
@@ -24,7 +26,9 @@ impl H {
     }
     fn get(mut self, client: u64, key: &str, seen: Option<&str>, t: (u64, u64)) -> Self {
         let out = seen.map_or(Outcome::nil(), Outcome::value);
-        self.0.returned(client, Command::get(key), t.0, t.1, out).unwrap();
+        self.0
+            .returned(client, Command::get(key), t.0, t.1, out)
+            .unwrap();
         self
     }
     fn fin(mut self, replica: u64, key: &str, values: &[&str]) -> Self {
@@ -55,13 +59,21 @@ fn a_value_put_twice_to_one_key_is_refused_naming_both_operations() {
         .put(2, "x", "1", (2, 3))
         .build();
     let err = check_weak(&h, WeakModel::Causal).unwrap_err().to_string();
-    assert!(err.contains("operations #0 and #2 both put \"1\" to key x"), "{err}");
+    assert!(
+        err.contains("operations #0 and #2 both put \"1\" to key x"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_client_with_overlapping_operations_is_refused_as_not_sequential() {
-    let h = H::new().put(1, "x", "1", (0, 10)).get(1, "x", None, (5, 12)).build();
-    let err = check_weak(&h, WeakModel::ReadYourWrites).unwrap_err().to_string();
+    let h = H::new()
+        .put(1, "x", "1", (0, 10))
+        .get(1, "x", None, (5, 12))
+        .build();
+    let err = check_weak(&h, WeakModel::ReadYourWrites)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("client 1 is not sequential"), "{err}");
     assert!(err.contains("#0") && err.contains("#1"), "{err}");
 }
@@ -69,7 +81,8 @@ fn a_client_with_overlapping_operations_is_refused_as_not_sequential() {
 #[test]
 fn an_operation_other_than_get_and_put_is_refused() {
     let mut b = HistoryBuilder::new();
-    b.returned(1, Command::incr("n", 1), 0, 1, Outcome::Counter(1)).unwrap();
+    b.returned(1, Command::incr("n", 1), 0, 1, Outcome::Counter(1))
+        .unwrap();
     let err = check_weak(&b.build().unwrap(), WeakModel::Causal).unwrap_err();
     assert!(err.to_string().contains("get and put only"), "{err}");
 }
@@ -78,9 +91,15 @@ fn an_operation_other_than_get_and_put_is_refused() {
 fn eventual_convergence_without_final_values_is_bad_input() {
     let h = H::new().put(1, "x", "1", (0, 1)).build();
     let err = check_weak(&h, WeakModel::Eventual).unwrap_err().to_string();
-    assert!(err.contains("final state") && err.contains("version 3"), "{err}");
+    assert!(
+        err.contains("final state") && err.contains("version 3"),
+        "{err}"
+    );
     let all = check_all_weak(&h, WeakBudget::default()).unwrap();
-    assert!(all.iter().all(|(m, _)| *m != WeakModel::Eventual), "skipped without finals");
+    assert!(
+        all.iter().all(|(m, _)| *m != WeakModel::Eventual),
+        "skipped without finals"
+    );
 }
 
 #[test]
@@ -155,9 +174,11 @@ fn a_put_with_no_return_may_take_effect_after_its_clients_next_put() {
 #[test]
 fn a_get_with_no_return_constrains_nothing() {
     let mut b = HistoryBuilder::with_model(ModelKind::Register);
-    b.returned(1, Command::put("x", "1"), 0, 5, Outcome::Done).unwrap();
+    b.returned(1, Command::put("x", "1"), 0, 5, Outcome::Done)
+        .unwrap();
     b.no_return(1, Command::get("x"), 6);
-    b.returned(1, Command::get("x"), 8, 9, Outcome::value("1")).unwrap();
+    b.returned(1, Command::get("x"), 8, 9, Outcome::value("1"))
+        .unwrap();
     let h = b.build().unwrap();
     for (model, v) in check_all_weak(&h, WeakBudget::default()).unwrap() {
         assert!(v.holds(), "{model}: {v}");
@@ -176,7 +197,10 @@ fn reading_nil_after_a_causally_earlier_put_is_write_co_init_read() {
     assert_eq!(pattern(&h, WeakModel::Causal), "WriteCOInitRead");
     let report = verdict(&h, WeakModel::Causal);
     let text = report.to_string();
-    assert!(text.contains("[w] c1 put(x, \"1\")") && text.contains("[r] c2 get(x) -> nil"), "{text}");
+    assert!(
+        text.contains("[w] c1 put(x, \"1\")") && text.contains("[r] c2 get(x) -> nil"),
+        "{text}"
+    );
     // Read-your-writes and monotonic reads see nothing of it: the put was another client's,
     // and c2 read x only once.
     assert!(verdict(&h, WeakModel::ReadYourWrites).holds());
@@ -195,7 +219,10 @@ fn concurrent_puts_read_in_different_orders_by_two_clients_are_causal_but_not_se
         .get(4, "x", Some("a"), (8, 9))
         .build();
     assert!(verdict(&h, WeakModel::Causal).holds());
-    assert!(verdict(&h, WeakModel::MonotonicReads).holds(), "a and b are concurrent");
+    assert!(
+        verdict(&h, WeakModel::MonotonicReads).holds(),
+        "a and b are concurrent"
+    );
     assert_eq!(pattern(&h, WeakModel::Sequential), "no sequential order");
 }
 
@@ -218,7 +245,10 @@ fn a_sibling_causally_overwritten_by_another_kept_sibling_is_stale_not_lost() {
         .put(2, "x", "b", (8, 9))
         .fin(1, "x", &["a", "b"])
         .build();
-    assert_eq!(pattern(&h, WeakModel::Eventual), "causally overwritten sibling kept");
+    assert_eq!(
+        pattern(&h, WeakModel::Eventual),
+        "causally overwritten sibling kept"
+    );
 }
 
 #[test]
@@ -274,7 +304,10 @@ fn a_replica_that_does_not_report_a_key_holds_it_absent() {
     match verdict(&h, WeakModel::Eventual) {
         Verdict::Violation(r) => {
             assert_eq!(r.pattern, "divergence");
-            assert!(r.lines.iter().any(|l| l.contains("replica 2: x = nil")), "{r}");
+            assert!(
+                r.lines.iter().any(|l| l.contains("replica 2: x = nil")),
+                "{r}"
+            );
         }
         other => panic!("expected divergence, got {other}"),
     }

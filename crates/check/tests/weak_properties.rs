@@ -37,7 +37,14 @@ const SPACING_TICKS: u64 = 100;
 type Spec = (u8, bool, u8, u64, u64, u8);
 
 fn spec() -> impl Strategy<Value = Spec> {
-    (0u8..4, any::<bool>(), 0u8..3, 0u64..350, 0u64..350, 0u8..100)
+    (
+        0u8..4,
+        any::<bool>(),
+        0u8..3,
+        0u64..350,
+        0u64..350,
+        0u8..100,
+    )
 }
 
 /// Read redirections: (which read, which value of its key).
@@ -63,7 +70,14 @@ fn sequential_run(specs: &[Spec]) -> History {
             (Command::get(&key), Outcome::Value(store.get(&key).cloned()))
         };
         let output = (fate < 90).then_some(output);
-        drafts.push((u64::from(client), command, point - before, point + after, output, point));
+        drafts.push((
+            u64::from(client),
+            command,
+            point - before,
+            point + after,
+            output,
+            point,
+        ));
     }
     // Keep each client sequential, with a tick of think time: a returned op ends before its
     // successor's point, and the successor starts after it ends. (At the same tick, the
@@ -136,13 +150,17 @@ fn verdicts(history: &History) -> BTreeMap<WeakModel, Verdict> {
 }
 
 fn linearizable(history: &History) -> bool {
-    let checker = Checker::default().with_threads(1).with_budget(Budget::steps(2_000_000));
+    let checker = Checker::default()
+        .with_threads(1)
+        .with_budget(Budget::steps(2_000_000));
     checker.check_history(history) == CheckResult::Linearizable
 }
 
 fn holds(v: &Verdict) -> Result<bool, TestCaseError> {
     match v {
-        Verdict::Unknown(why) => Err(TestCaseError::fail(format!("unknown on a small history: {why}"))),
+        Verdict::Unknown(why) => Err(TestCaseError::fail(format!(
+            "unknown on a small history: {why}"
+        ))),
         v => Ok(v.holds()),
     }
 }
@@ -156,14 +174,35 @@ fn every_model_holds_on_a_sequential_run(specs: Vec<Spec>) -> Result<(), TestCas
     Ok(())
 }
 
-fn a_causally_overwritten_read_breaks_causal(specs: Vec<Spec>, pick: usize) -> Result<(), TestCaseError> {
+fn a_causally_overwritten_read_breaks_causal(
+    specs: Vec<Spec>,
+    pick: usize,
+) -> Result<(), TestCaseError> {
     // A suffix makes sure a candidate exists: c7 puts s1, puts s2, reads s2.
     let mut h = sequential_run(&specs);
     let t = BASE_TICKS + SPACING_TICKS * specs.len() as u64 + 1_000;
     let mut ops = h.ops().to_vec();
-    ops.push(Operation::returned(7, Command::put("k0", "s1"), t, t + 1, Outcome::Done));
-    ops.push(Operation::returned(7, Command::put("k0", "s2"), t + 2, t + 3, Outcome::Done));
-    ops.push(Operation::returned(7, Command::get("k0"), t + 4, t + 5, Outcome::value("s2")));
+    ops.push(Operation::returned(
+        7,
+        Command::put("k0", "s1"),
+        t,
+        t + 1,
+        Outcome::Done,
+    ));
+    ops.push(Operation::returned(
+        7,
+        Command::put("k0", "s2"),
+        t + 2,
+        t + 3,
+        Outcome::Done,
+    ));
+    ops.push(Operation::returned(
+        7,
+        Command::get("k0"),
+        t + 4,
+        t + 5,
+        Outcome::value("s2"),
+    ));
     h = History::new(ModelKind::Register, ops).unwrap();
     // (read, its own earlier put w2, a put w1 causally before w2), all on one key.
     let naive = oracle::Naive::new(&h);
@@ -189,7 +228,10 @@ fn a_causally_overwritten_read_breaks_causal(specs: Vec<Spec>, pick: usize) -> R
     Ok(())
 }
 
-fn the_models_are_ordered(specs: Vec<Spec>, picks: Vec<(usize, usize)>) -> Result<(), TestCaseError> {
+fn the_models_are_ordered(
+    specs: Vec<Spec>,
+    picks: Vec<(usize, usize)>,
+) -> Result<(), TestCaseError> {
     let h = redirect(&sequential_run(&specs), &picks);
     let v = verdicts(&h);
     let sc = holds(&v[&WeakModel::Sequential])?;
@@ -202,24 +244,62 @@ fn the_models_are_ordered(specs: Vec<Spec>, picks: Vec<(usize, usize)>) -> Resul
     }
     if cc {
         for model in WeakModel::SESSION {
-            prop_assert!(holds(&v[&model])?, "CC but not {}:\n{}", model, h.to_json_lines());
+            prop_assert!(
+                holds(&v[&model])?,
+                "CC but not {}:\n{}",
+                model,
+                h.to_json_lines()
+            );
         }
     }
     Ok(())
 }
 
-fn the_library_agrees_with_the_naive_oracle(specs: Vec<Spec>, picks: Vec<(usize, usize)>) -> Result<(), TestCaseError> {
+fn the_library_agrees_with_the_naive_oracle(
+    specs: Vec<Spec>,
+    picks: Vec<(usize, usize)>,
+) -> Result<(), TestCaseError> {
     let h = redirect(&sequential_run(&specs), &picks);
     let naive = oracle::Naive::new(&h);
     let v = verdicts(&h);
     let text = h.to_json_lines();
-    prop_assert_eq!(holds(&v[&WeakModel::Causal])?, naive.causal(), "causal\n{}", text);
-    prop_assert_eq!(holds(&v[&WeakModel::ReadYourWrites])?, naive.read_your_writes(), "ryw\n{}", text);
-    prop_assert_eq!(holds(&v[&WeakModel::MonotonicReads])?, naive.monotonic_reads(), "mr\n{}", text);
-    prop_assert_eq!(holds(&v[&WeakModel::MonotonicWrites])?, naive.monotonic_writes(), "mw\n{}", text);
-    prop_assert_eq!(holds(&v[&WeakModel::WritesFollowReads])?, naive.writes_follow_reads(), "wfr\n{}", text);
+    prop_assert_eq!(
+        holds(&v[&WeakModel::Causal])?,
+        naive.causal(),
+        "causal\n{}",
+        text
+    );
+    prop_assert_eq!(
+        holds(&v[&WeakModel::ReadYourWrites])?,
+        naive.read_your_writes(),
+        "ryw\n{}",
+        text
+    );
+    prop_assert_eq!(
+        holds(&v[&WeakModel::MonotonicReads])?,
+        naive.monotonic_reads(),
+        "mr\n{}",
+        text
+    );
+    prop_assert_eq!(
+        holds(&v[&WeakModel::MonotonicWrites])?,
+        naive.monotonic_writes(),
+        "mw\n{}",
+        text
+    );
+    prop_assert_eq!(
+        holds(&v[&WeakModel::WritesFollowReads])?,
+        naive.writes_follow_reads(),
+        "wfr\n{}",
+        text
+    );
     if naive.len() <= oracle::BRUTE_FORCE_OPS_MAX {
-        prop_assert_eq!(holds(&v[&WeakModel::Sequential])?, naive.sequential(), "sc\n{}", text);
+        prop_assert_eq!(
+            holds(&v[&WeakModel::Sequential])?,
+            naive.sequential(),
+            "sc\n{}",
+            text
+        );
     }
     Ok(())
 }
@@ -274,12 +354,18 @@ fn soak_every_property_with_many_cases() {
         .run(&specs(60), every_model_holds_on_a_sequential_run)
         .unwrap();
     runner
-        .run(&(specs(40), any::<usize>()), |(s, p)| a_causally_overwritten_read_breaks_causal(s, p))
+        .run(&(specs(40), any::<usize>()), |(s, p)| {
+            a_causally_overwritten_read_breaks_causal(s, p)
+        })
         .unwrap();
     runner
-        .run(&(specs(40), redirects()), |(s, p)| the_models_are_ordered(s, p))
+        .run(&(specs(40), redirects()), |(s, p)| {
+            the_models_are_ordered(s, p)
+        })
         .unwrap();
     runner
-        .run(&(specs(16), redirects()), |(s, p)| the_library_agrees_with_the_naive_oracle(s, p))
+        .run(&(specs(16), redirects()), |(s, p)| {
+            the_library_agrees_with_the_naive_oracle(s, p)
+        })
         .unwrap();
 }

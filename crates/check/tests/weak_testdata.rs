@@ -33,7 +33,9 @@ const TABLE: &[(&str, [i32; 5], [i32; 4])] = &[
 ];
 
 fn run(file: &str, model: ConsistencyModel) -> (i32, String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(file);
     let mut out = Vec::new();
     let code = run_cli_model(&path, model, None, Budget::default(), &mut out);
     (code, String::from_utf8(out).unwrap())
@@ -54,7 +56,9 @@ fn every_sample_gets_its_expected_verdict_under_every_model() {
         for (model, &want) in ConsistencyModel::ALL.iter().zip(codes) {
             let (code, out) = run(file, *model);
             if code != want {
-                wrong.push(format!("{file} --model {model}: exit {code}, want {want}\n{out}"));
+                wrong.push(format!(
+                    "{file} --model {model}: exit {code}, want {want}\n{out}"
+                ));
                 continue;
             }
             let first = out.lines().next().unwrap_or("");
@@ -83,21 +87,31 @@ fn the_session_model_prints_each_guarantee_with_its_own_verdict() {
         let (_, out) = run(file, ConsistencyModel::Session);
         for (name, &want) in names.iter().zip(guarantees) {
             let line = format!("{name}: {}", word(want));
-            assert!(out.lines().any(|l| l == line), "{file}: no line {line:?} in\n{out}");
+            assert!(
+                out.lines().any(|l| l == line),
+                "{file}: no line {line:?} in\n{out}"
+            );
         }
     }
 }
 
 #[test]
 fn every_sample_file_is_described_in_the_readme() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/README.md"))
+            .unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name.ends_with(".jsonl") {
-            assert!(readme.contains(&format!("`{name}`")), "README.md says nothing of {name}");
-            assert!(TABLE.iter().any(|(f, _, _)| *f == name), "{name} is not in the table");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "README.md says nothing of {name}"
+            );
+            assert!(
+                TABLE.iter().any(|(f, _, _)| *f == name),
+                "{name} is not in the table"
+            );
         }
     }
 }
@@ -106,7 +120,10 @@ fn every_sample_file_is_described_in_the_readme() {
 fn a_causal_violation_names_the_pattern_and_shows_its_chain() {
     let (code, out) = run("causal_reversal.jsonl", ConsistencyModel::Causal);
     assert_eq!(code, V, "{out}");
-    assert!(out.contains("causal consistency violated: WriteCORead"), "{out}");
+    assert!(
+        out.contains("causal consistency violated: WriteCORead"),
+        "{out}"
+    );
     // The chain: w1 ─so─ put(y) ─wr─ get(y) ─so─ w2 ─so─ put(z) ─wr─ get(z) ─so─ r.
     for line in [
         "[w1] c1 put(x, \"1\") [t=0..t=5]",
@@ -123,7 +140,10 @@ fn a_causal_violation_names_the_pattern_and_shows_its_chain() {
 fn a_lost_acknowledged_write_is_named_as_such() {
     let (code, out) = run("lost_write.jsonl", ConsistencyModel::Eventual);
     assert_eq!(code, V, "{out}");
-    assert!(out.contains("acknowledged write lost: c2 put(x, \"2\") returned ok"), "{out}");
+    assert!(
+        out.contains("acknowledged write lost: c2 put(x, \"2\") returned ok"),
+        "{out}"
+    );
     assert!(out.contains("[lost] c2 put(x, \"2\")"), "{out}");
     assert!(out.contains("replica 3: x = \"1\""), "{out}");
 }
@@ -167,6 +187,8 @@ fn html_is_written_for_a_weak_violation_and_not_for_a_verdict_that_holds() {
         &mut out,
     );
     assert_eq!(code, H);
-    assert!(String::from_utf8(out).unwrap().contains("not written (no violation to show)"));
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .contains("not written (no violation to show)"));
     assert!(!page.exists());
 }

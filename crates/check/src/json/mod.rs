@@ -88,7 +88,9 @@ impl History {
             }
             if map.contains_key("final") {
                 if let Some(v) = version.filter(|&v| v < 3) {
-                    let m = format!("a final-state line needs format version 3; the header says version {v}");
+                    let m = format!(
+                        "a final-state line needs format version 3; the header says version {v}"
+                    );
                     return Err(HistoryError::at_line(n, m));
                 }
                 let f = parse_final(&map).map_err(|m| HistoryError::at_line(n, m))?;

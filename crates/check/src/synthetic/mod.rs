@@ -380,7 +380,10 @@ mod tests {
             ..Spec::default()
         };
         let h = register_history(&spec);
-        assert!(h.ops().iter().all(|o| matches!(o.input.name(), "get" | "put")));
+        assert!(h
+            .ops()
+            .iter()
+            .all(|o| matches!(o.input.name(), "get" | "put")));
         assert_eq!(h.check(), crate::CheckResult::Linearizable);
         let all = crate::check_all_weak(&h, crate::WeakBudget::default()).unwrap();
         assert_eq!(all.len(), 7, "eventual too: the history has final values");

@@ -64,12 +64,10 @@ impl Patterns {
                         found.init_reads.push(r);
                     }
                 }
-                Some(ReadsFrom::Put(w1)) => {
-                    if overwriter(view, co, w1, r).is_some() {
-                        found.overwritten.push(r);
-                    }
+                Some(ReadsFrom::Put(w1)) if overwriter(view, co, w1, r).is_some() => {
+                    found.overwritten.push(r);
                 }
-                None => {}
+                Some(ReadsFrom::Put(_)) | None => {}
             }
         }
         found
@@ -99,9 +97,8 @@ fn overwriter(view: &Registers<'_>, co: &CausalOrder, w1: usize, r: usize) -> Op
 /// The causal-consistency verdict of a register view.
 pub(crate) fn check(view: &Registers<'_>, co: &CausalOrder) -> Verdict {
     let found = Patterns::find(view, co);
-    report(view, co, &found, WeakModel::Causal).map_or(Verdict::Holds, |r| {
-        Verdict::Violation(Box::new(r))
-    })
+    report(view, co, &found, WeakModel::Causal)
+        .map_or(Verdict::Holds, |r| Verdict::Violation(Box::new(r)))
 }
 
 /// The report of the first pattern found, in the paper's order, filed under `model` (SC
@@ -148,7 +145,12 @@ fn cyclic(view: &Registers<'_>, co: &CausalOrder, cycles: usize, model: WeakMode
 }
 
 /// WriteCOInitRead: a read of nil with a put to its key in its causal past.
-fn init_read(view: &Registers<'_>, co: &CausalOrder, reads: &[usize], model: WeakModel) -> WeakReport {
+fn init_read(
+    view: &Registers<'_>,
+    co: &CausalOrder,
+    reads: &[usize],
+    model: WeakModel,
+) -> WeakReport {
     let best = reads
         .iter()
         .take(EVIDENCE_CANDIDATES_MAX)
@@ -171,7 +173,15 @@ fn init_read(view: &Registers<'_>, co: &CausalOrder, reads: &[usize], model: Wea
         view.name(w),
         view.keys[view.ops[r].key]
     );
-    finish(view, model, "WriteCOInitRead", headline, &links, &[(w, "w"), (r, "r")], reads.len())
+    finish(
+        view,
+        model,
+        "WriteCOInitRead",
+        headline,
+        &links,
+        &[(w, "w"), (r, "r")],
+        reads.len(),
+    )
 }
 
 /// ThinAirRead: a read of a value no put wrote to its key.
@@ -182,11 +192,24 @@ fn thin_air(view: &Registers<'_>, reads: &[usize], model: WeakModel) -> WeakRepo
         view.name(r),
         view.keys[view.ops[r].key]
     );
-    finish(view, model, "ThinAirRead", headline, &[(r, None)], &[(r, "r")], reads.len())
+    finish(
+        view,
+        model,
+        "ThinAirRead",
+        headline,
+        &[(r, None)],
+        &[(r, "r")],
+        reads.len(),
+    )
 }
 
 /// WriteCORead: `w1 <co w2 <co r`, both puts to `r`'s key, and `r` read `w1`'s value.
-fn overwritten(view: &Registers<'_>, co: &CausalOrder, reads: &[usize], model: WeakModel) -> WeakReport {
+fn overwritten(
+    view: &Registers<'_>,
+    co: &CausalOrder,
+    reads: &[usize],
+    model: WeakModel,
+) -> WeakReport {
     let (links, w1, w2, r) = reads
         .iter()
         .take(EVIDENCE_CANDIDATES_MAX)
@@ -216,7 +239,15 @@ fn overwritten(view: &Registers<'_>, co: &CausalOrder, reads: &[usize], model: W
         view.name(w2)
     );
     let roles = [(w1, "w1"), (w2, "w2"), (r, "r")];
-    finish(view, model, "WriteCORead", headline, &links, &roles, reads.len())
+    finish(
+        view,
+        model,
+        "WriteCORead",
+        headline,
+        &links,
+        &roles,
+        reads.len(),
+    )
 }
 
 /// A chain report with its context (other ops on the last op's key).

@@ -40,7 +40,10 @@ pub(crate) fn run(
     let io = |e: std::io::Error| format!("writing the verdict: {e}");
     let (word, code) = if verdicts.iter().any(|(_, v)| v.report().is_some()) {
         ("violation", EXIT_VIOLATION)
-    } else if verdicts.iter().any(|(_, v)| matches!(v, Verdict::Unknown(_))) {
+    } else if verdicts
+        .iter()
+        .any(|(_, v)| matches!(v, Verdict::Unknown(_)))
+    {
         ("unknown", EXIT_UNKNOWN)
     } else {
         ("holds", EXIT_LINEARIZABLE)
@@ -64,8 +67,12 @@ pub(crate) fn run(
                 .map_err(|e| format!("{}: cannot write the HTML page: {e}", page.display()))?;
             writeln!(out, "html: wrote {}", page.display()).map_err(io)?;
         }
-        Some(page) => writeln!(out, "html: {} not written (no violation to show)", page.display())
-            .map_err(io)?,
+        Some(page) => writeln!(
+            out,
+            "html: {} not written (no violation to show)",
+            page.display()
+        )
+        .map_err(io)?,
         None => {}
     }
     Ok(code)
@@ -86,7 +93,10 @@ fn summary(history: &History, models: &[WeakModel]) -> String {
         count(keys.len(), "key")
     );
     if !history.finals().is_empty() {
-        line.push_str(&format!("; {}", count(history.finals().len(), "final value")));
+        line.push_str(&format!(
+            "; {}",
+            count(history.finals().len(), "final value")
+        ));
     }
     line
 }

@@ -88,7 +88,13 @@ pub(crate) fn check(history: &History, view: &Registers<'_>, co: &CausalOrder) -
 }
 
 /// Whether one final value set of `key` is explained and keeps every write that took effect.
-fn judge(view: &Registers<'_>, co: &CausalOrder, key: &str, values: &[String], issues: &mut Issues) {
+fn judge(
+    view: &Registers<'_>,
+    co: &CausalOrder,
+    key: &str,
+    values: &[String],
+    issues: &mut Issues,
+) {
     let Some(k) = view.key_id(key) else {
         for v in values {
             issues.thin_air.push((key.to_string(), v.clone()));
@@ -149,9 +155,8 @@ fn report(
         }
         (r, key.clone())
     } else if let Some((key, value)) = issues.thin_air.first() {
-        let headline = format!(
-            "the replicas end with {key} = {value:?}, a value no put wrote to {key}:"
-        );
+        let headline =
+            format!("the replicas end with {key} = {value:?}, a value no put wrote to {key}:");
         let mut r = WeakReport::new(WeakModel::Eventual, "thin-air final value", headline);
         r.instances = issues.thin_air.len();
         if let Some(k) = view.key_id(key) {
@@ -173,17 +178,29 @@ fn report(
         let links = co.path(older, newer).expect("older <co newer");
         let roles = [(older, "stale"), (newer, "newer")];
         let pattern = "causally overwritten sibling kept";
-        let mut r = finish(view, WeakModel::Eventual, pattern, headline, &links, &roles, 1);
+        let mut r = finish(
+            view,
+            WeakModel::Eventual,
+            pattern,
+            headline,
+            &links,
+            &roles,
+            1,
+        );
         r.instances = issues.stale_siblings.len();
         (r, view.keys[k].clone())
     };
     for (replica, values) in table[key.as_str()].iter().take(REPLICAS_SHOWN_MAX) {
-        report
-            .lines
-            .push(format!("  replica {replica}: {key} = {}", show_values(values)));
+        report.lines.push(format!(
+            "  replica {replica}: {key} = {}",
+            show_values(values)
+        ));
     }
     if table[key.as_str()].len() > REPLICAS_SHOWN_MAX {
-        report.lines.push(format!("  (and {} more replicas)", table[key.as_str()].len() - REPLICAS_SHOWN_MAX));
+        report.lines.push(format!(
+            "  (and {} more replicas)",
+            table[key.as_str()].len() - REPLICAS_SHOWN_MAX
+        ));
     }
     Some(report)
 }
@@ -237,7 +254,10 @@ fn lost_write(
     let seen = if view.ops[lost].returned {
         "returned ok".to_string()
     } else {
-        format!("never returned, but {} read its value", view.name(view.readers[lost][0]))
+        format!(
+            "never returned, but {} read its value",
+            view.name(view.readers[lost][0])
+        )
     };
     match kept {
         None => {
@@ -246,7 +266,15 @@ fn lost_write(
                 view.name(lost),
                 view.keys[k]
             );
-            finish(view, WeakModel::Eventual, &pattern, headline, &[(lost, None)], &[(lost, "lost")], 1)
+            finish(
+                view,
+                WeakModel::Eventual,
+                &pattern,
+                headline,
+                &[(lost, None)],
+                &[(lost, "lost")],
+                1,
+            )
         }
         Some(kept) => {
             let headline = format!(
@@ -257,7 +285,15 @@ fn lost_write(
             );
             let links = co.path(kept, lost).expect("kept <co lost");
             let roles = [(kept, "kept"), (lost, "lost")];
-            finish(view, WeakModel::Eventual, &pattern, headline, &links, &roles, 1)
+            finish(
+                view,
+                WeakModel::Eventual,
+                &pattern,
+                headline,
+                &links,
+                &roles,
+                1,
+            )
         }
     }
 }

@@ -20,9 +20,7 @@
 use std::fmt::Write as _;
 
 use super::verdict::{Edge, WeakReport};
-use crate::html::{
-    axis, clip, esc, lanes, Layout, BAR_HEIGHT_PX, CSS, ROW_HEIGHT_PX,
-};
+use crate::html::{axis, clip, esc, lanes, Layout, BAR_HEIGHT_PX, CSS, ROW_HEIGHT_PX};
 use crate::report::ReportOp;
 
 /// How each op is drawn.
@@ -86,7 +84,13 @@ fn section(page: &mut String, report: &WeakReport) {
     let mut kinds: Vec<Kind> = report
         .steps
         .iter()
-        .map(|s| if s.role.is_empty() { Kind::Path } else { Kind::Evidence })
+        .map(|s| {
+            if s.role.is_empty() {
+                Kind::Path
+            } else {
+                Kind::Evidence
+            }
+        })
         .collect();
     ops.extend(report.context.iter().cloned());
     kinds.extend(report.context.iter().map(|_| Kind::Context));
@@ -127,7 +131,13 @@ fn timeline(report: &WeakReport, ops: &[ReportOp], kinds: &[Kind], layout: &Layo
     let n = report.steps.len();
     for (k, step) in report.steps.iter().enumerate() {
         let Some(edge) = step.then else { continue };
-        let to = if k + 1 < n { k + 1 } else if report.closes_cycle { 0 } else { continue };
+        let to = if k + 1 < n {
+            k + 1
+        } else if report.closes_cycle {
+            0
+        } else {
+            continue;
+        };
         arrow(&mut svg, layout, ops, k, to, edge);
     }
     svg.push_str("</svg>\n");
@@ -137,7 +147,10 @@ fn timeline(report: &WeakReport, ops: &[ReportOp], kinds: &[Kind], layout: &Layo
 /// Where op `i`'s bar starts and ends, and its top.
 fn bar_box(layout: &Layout, i: usize, op: &ReportOp) -> (f64, f64, f64) {
     let x1 = layout.x(op.invoke);
-    let x2 = op.ret.map_or(layout.x_open_end(), |t| layout.x(t)).max(x1 + 4.0);
+    let x2 = op
+        .ret
+        .map_or(layout.x_open_end(), |t| layout.x(t))
+        .max(x1 + 4.0);
     let y = layout.row_y(layout.row_of[i]) + (ROW_HEIGHT_PX - BAR_HEIGHT_PX) / 2.0;
     (x1, x2, y)
 }
@@ -156,7 +169,11 @@ fn bar(svg: &mut String, layout: &Layout, i: usize, op: &ReportOp, kind: Kind, r
         "<rect x=\"{x1:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{BAR_HEIGHT_PX}\" rx=\"4\" fill=\"currentColor\"/>",
         x2 - x1
     );
-    let mark = if role.is_empty() { String::new() } else { format!("{role}: ") };
+    let mark = if role.is_empty() {
+        String::new()
+    } else {
+        format!("{role}: ")
+    };
     let chars_max = (((x2 - x1) - 8.0) / 7.0).max(0.0) as usize;
     let label = clip(&format!("{mark}{}", op.text), chars_max);
     if !label.is_empty() {
@@ -177,9 +194,17 @@ fn arrow(svg: &mut String, layout: &Layout, ops: &[ReportOp], from: usize, to: u
     let (sx, sy) = (ax2.min(layout.x_open_end()) - 2.0, ay + BAR_HEIGHT_PX / 2.0);
     let (ex, ey) = (bx1 + 2.0, by + BAR_HEIGHT_PX / 2.0);
     // Bend away from the bars: further when the arrow runs backwards in time (a cycle).
-    let bend = if ex > sx { 30.0 } else { 60.0 + (sx - ex) / 4.0 };
+    let bend = if ex > sx {
+        30.0
+    } else {
+        60.0 + (sx - ex) / 4.0
+    };
     let (c1x, c2x) = (sx + bend, ex - bend);
-    let lift = if (ey - sy).abs() < 1.0 { -BAR_HEIGHT_PX } else { 0.0 };
+    let lift = if (ey - sy).abs() < 1.0 {
+        -BAR_HEIGHT_PX
+    } else {
+        0.0
+    };
     let (c1y, c2y) = (sy + lift, ey + lift);
     let (mx, my) = ((sx + ex) / 2.0, (sy + ey) / 2.0 + lift * 0.75 - 3.0);
     let _ = writeln!(
@@ -193,9 +218,8 @@ fn steps_table(report: &WeakReport) -> String {
     if report.steps.is_empty() {
         return String::new();
     }
-    let mut t = String::from(
-        "<table>\n<tr><th>#</th><th>role</th><th>operation</th><th>then</th></tr>\n",
-    );
+    let mut t =
+        String::from("<table>\n<tr><th>#</th><th>role</th><th>operation</th><th>then</th></tr>\n");
     for (k, step) in report.steps.iter().enumerate() {
         let then = match step.then {
             Some(Edge::So) => "so: same client, later",
@@ -203,7 +227,11 @@ fn steps_table(report: &WeakReport) -> String {
             Some(Edge::Before) => "before: in any sequential order (see below why)",
             None => "",
         };
-        let class = if step.role.is_empty() { "path" } else { "evidence" };
+        let class = if step.role.is_empty() {
+            "path"
+        } else {
+            "evidence"
+        };
         let _ = writeln!(
             t,
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td><code>{}</code></td><td>{then}</td></tr>",

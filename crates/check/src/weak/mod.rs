@@ -102,7 +102,11 @@ pub fn check_weak_with(
     budget: WeakBudget,
 ) -> Result<Verdict, HistoryError> {
     let verdicts = run(history, &[model], budget)?;
-    Ok(verdicts.into_iter().next().map(|(_, v)| v).expect("one model asked"))
+    Ok(verdicts
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+        .expect("one model asked"))
 }
 
 /// The four session guarantees, in [`WeakModel::SESSION`] order, from one causal order.

@@ -194,7 +194,10 @@ fn unwind(parent: &[Option<(usize, Edge)>], from: usize, to: usize) -> Vec<Link>
         if at == from {
             break;
         }
-        assert!(links.len() <= parent.len() + 1, "a BFS path visits each op once");
+        assert!(
+            links.len() <= parent.len() + 1,
+            "a BFS path visits each op once"
+        );
     }
     links.reverse();
     links

@@ -117,7 +117,10 @@ fn closure(p: &Problem<'_, '_>) -> Vec<Bits> {
             }
         }
     }
-    assert_eq!(seen, n, "session order and reads-from are acyclic in a causal history");
+    assert_eq!(
+        seen, n,
+        "session order and reads-from are acyclic in a causal history"
+    );
     anc
 }
 
@@ -126,9 +129,9 @@ fn closure(p: &Problem<'_, '_>) -> Vec<Bits> {
 fn close(anc: &mut [Bits], a: usize, b: usize) {
     let mut add = anc[a].clone();
     add.insert(a);
-    for y in 0..anc.len() {
-        if (y == b || anc[y].contains(b)) && !anc[y].contains(a) {
-            anc[y].union_with(&add);
+    for (y, set) in anc.iter_mut().enumerate() {
+        if (y == b || set.contains(b)) && !set.contains(a) {
+            set.union_with(&add);
         }
     }
 }

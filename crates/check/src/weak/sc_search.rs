@@ -93,7 +93,12 @@ impl<'v, 'h> Problem<'v, 'h> {
             why: HashMap::new(),
         };
         for (s, session) in view.sessions.iter().enumerate() {
-            let ops: Vec<usize> = session.ops.iter().copied().filter(|&i| p.required[i]).collect();
+            let ops: Vec<usize> = session
+                .ops
+                .iter()
+                .copied()
+                .filter(|&i| p.required[i])
+                .collect();
             for (k, &a) in ops.iter().enumerate() {
                 if view.ops[a].returned {
                     p.chains[s].push(a);
@@ -372,7 +377,8 @@ impl<'p, 'v, 'h> Search<'p, 'v, 'h> {
     fn note_depth(&mut self) {
         if self.log.len() > self.best.len() {
             self.best.truncate(self.agree);
-            self.best.extend(self.log[self.agree..].iter().map(|&(op, _)| op));
+            self.best
+                .extend(self.log[self.agree..].iter().map(|&(op, _)| op));
             self.agree = self.log.len();
         }
     }

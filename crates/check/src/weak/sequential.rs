@@ -125,7 +125,11 @@ fn explains(problem: &Problem<'_, '_>, order: &[usize]) -> bool {
     let mut done = vec![0; view.sessions.len()];
     let mut writer: Vec<Option<usize>> = vec![None; view.keys.len()];
     for &op in order {
-        let (s, key, at) = (view.ops[op].session, view.ops[op].key, view.ops[op].position);
+        let (s, key, at) = (
+            view.ops[op].session,
+            view.ops[op].key,
+            view.ops[op].position,
+        );
         let earlier_returned = view.sessions[s].ops[..at]
             .iter()
             .filter(|&&o| view.ops[o].returned)
@@ -174,11 +178,26 @@ fn cycle_report(problem: &Problem<'_, '_>, cycle: &Cycle) -> WeakReport {
         let b = cycle.links[(k + 1) % n].0;
         let r = problem.why[&(a, b)];
         let why = match (view.reads_from(r), r == a) {
-            (Some(ReadsFrom::Init), _) => format!("{} read nil, so it precedes every put to its key", view.name(r)),
-            (Some(ReadsFrom::Put(w)), true) => format!("{} read {}, which must come before {}", view.name(r), view.name(w), view.name(b)),
-            _ => format!("{} read {}, and {} must come before that read", view.name(r), view.name(b), view.name(a)),
+            (Some(ReadsFrom::Init), _) => format!(
+                "{} read nil, so it precedes every put to its key",
+                view.name(r)
+            ),
+            (Some(ReadsFrom::Put(w)), true) => format!(
+                "{} read {}, which must come before {}",
+                view.name(r),
+                view.name(w),
+                view.name(b)
+            ),
+            _ => format!(
+                "{} read {}, and {} must come before that read",
+                view.name(r),
+                view.name(b),
+                view.name(a)
+            ),
         };
-        report.lines.push(format!("{} before {}: {why}", view.name(a), view.name(b)));
+        report
+            .lines
+            .push(format!("{} before {}: {why}", view.name(a), view.name(b)));
     }
     let ops: Vec<usize> = cycle.links.iter().map(|l| l.0).collect();
     report.context = context(view, view.ops[ops[0]].key, &ops);
@@ -251,9 +270,9 @@ fn stuck_report(problem: &Problem<'_, '_>, prefix: &[usize]) -> WeakReport {
     let mut report = WeakReport::new(WeakModel::Sequential, "no sequential order", headline);
     let shown = prefix.len().saturating_sub(PREFIX_SHOWN_MAX);
     if shown > 0 {
-        report
-            .lines
-            .push(format!("(the first {shown} ops of the longest prefix are not shown)"));
+        report.lines.push(format!(
+            "(the first {shown} ops of the longest prefix are not shown)"
+        ));
     }
     for (k, &op) in prefix.iter().enumerate().skip(shown) {
         report.steps.push(step(view, op, (k + 1).to_string()));
@@ -283,7 +302,12 @@ fn step(view: &Registers<'_>, op: usize, role: String) -> Step {
 }
 
 /// Why session head `op` cannot come next in the state `replay` reached.
-fn why_not(problem: &Problem<'_, '_>, replay: &Search<'_, '_, '_>, placed: &[bool], op: usize) -> String {
+fn why_not(
+    problem: &Problem<'_, '_>,
+    replay: &Search<'_, '_, '_>,
+    placed: &[bool],
+    op: usize,
+) -> String {
     let view = problem.view;
     if replay.waiting[op] > 0 {
         let first = problem.preds[op].iter().find(|&&p| !placed[p]);
@@ -293,7 +317,11 @@ fn why_not(problem: &Problem<'_, '_>, replay: &Search<'_, '_, '_>, placed: &[boo
     let key = view.ops[op].key;
     let current = match replay.state.value[key] {
         0 => "nil".to_string(),
-        w => format!("{:?} (from {})", view.put_value(w as usize - 1), view.name(w as usize - 1)),
+        w => format!(
+            "{:?} (from {})",
+            view.put_value(w as usize - 1),
+            view.name(w as usize - 1)
+        ),
     };
     let name = &view.keys[key];
     if view.reads_from(op).is_some() {
@@ -307,7 +335,9 @@ fn why_not(problem: &Problem<'_, '_>, replay: &Search<'_, '_, '_>, placed: &[boo
         let reader = (0..view.ops.len())
             .find(|&r| view.ops[r].key == key && view.reads_from(r) == Some(writer) && !placed[r])
             .map_or("a read".to_string(), |r| view.name(r));
-        return format!("cannot come next: it would overwrite {current}, which {reader} has yet to read");
+        return format!(
+            "cannot come next: it would overwrite {current}, which {reader} has yet to read"
+        );
     }
     "could come next, but every order from there gets stuck".to_string()
 }

@@ -95,7 +95,9 @@ fn pattern_of(model: WeakModel) -> &'static str {
     match model {
         WeakModel::ReadYourWrites => "own write not visible (WriteCORead/WriteCOInitRead via so)",
         WeakModel::MonotonicReads => "read went back (WriteCORead/WriteCOInitRead via wr;so)",
-        WeakModel::WritesFollowReads => "write ordered before what it followed (WriteCORead via wr;so)",
+        WeakModel::WritesFollowReads => {
+            "write ordered before what it followed (WriteCORead via wr;so)"
+        }
         _ => "session writes reordered (WriteCORead via so)",
     }
 }
@@ -116,19 +118,22 @@ fn read_your_writes(view: &Registers<'_>, co: &CausalOrder) -> Vec<Evidence> {
                 Some(from) => {
                     let Some(&w2) = own.get(&key) else { continue };
                     let tail = vec![(w2, Some(Edge::So)), (i, None)];
-                    let what = format!(
-                        "{} missed its own earlier {}",
-                        view.name(i),
-                        view.name(w2)
-                    );
+                    let what = format!("{} missed its own earlier {}", view.name(i), view.name(w2));
                     match from {
                         ReadsFrom::Init => {
-                            broken.push((tail, vec![(w2, "own write"), (i, "r")], format!("{what}: it read nil")));
+                            broken.push((
+                                tail,
+                                vec![(w2, "own write"), (i, "r")],
+                                format!("{what}: it read nil"),
+                            ));
                         }
                         ReadsFrom::Put(w) if w != w2 && co.before(w, w2) => {
                             let links = join(co.path(w, w2).expect("w <co w2"), tail);
                             let roles = vec![(w, "w"), (w2, "own write"), (i, "r")];
-                            let why = format!("{what}: it read {}, which that put causally replaced", view.name(w));
+                            let why = format!(
+                                "{what}: it read {}, which that put causally replaced",
+                                view.name(w)
+                            );
                             broken.push((links, roles, why));
                         }
                         _ => {}
@@ -150,7 +155,9 @@ fn monotonic_reads(view: &Registers<'_>, co: &CausalOrder) -> Vec<Evidence> {
         // key → [(put seen, the earlier read that saw it)], co-maximal puts only.
         let mut seen: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
         for &r in &session.ops {
-            let Some(from) = view.reads_from(r) else { continue };
+            let Some(from) = view.reads_from(r) else {
+                continue;
+            };
             let frontier = seen.entry(view.ops[r].key).or_default();
             let behind = frontier.iter().copied().find(|&(w1, _)| match from {
                 ReadsFrom::Init => true,
@@ -191,13 +198,21 @@ fn monotonic_reads(view: &Registers<'_>, co: &CausalOrder) -> Vec<Evidence> {
 fn monotonic_writes(view: &Registers<'_>, co: &CausalOrder, puts: &SessionPuts) -> Vec<Evidence> {
     let mut broken = Vec::new();
     for r in 0..view.ops.len() {
-        let Some(ReadsFrom::Put(w1)) = view.reads_from(r) else { continue };
+        let Some(ReadsFrom::Put(w1)) = view.reads_from(r) else {
+            continue;
+        };
         if !view.ops[w1].returned {
             continue; // no so edge leaves a put with no return
         }
         let (s, pos) = (view.ops[w1].session, view.ops[w1].position);
-        if let Some(w2) = puts.later(view, s, view.ops[r].key, pos).find(|&w2| co.before(w2, r)) {
-            let links = join(vec![(w1, Some(Edge::So)), (w2, None)], co.path(w2, r).expect("w2 <co r"));
+        if let Some(w2) = puts
+            .later(view, s, view.ops[r].key, pos)
+            .find(|&w2| co.before(w2, r))
+        {
+            let links = join(
+                vec![(w1, Some(Edge::So)), (w2, None)],
+                co.path(w2, r).expect("w2 <co r"),
+            );
             let headline = format!(
                 "{} read {}, although the same client's later {} was causally before the read",
                 view.name(r),
@@ -212,10 +227,16 @@ fn monotonic_writes(view: &Registers<'_>, co: &CausalOrder, puts: &SessionPuts) 
 
 /// Writes-follow-reads: a read of `w1` must not have in its causal past a put to the same key
 /// that some client issued after reading `w1`.
-fn writes_follow_reads(view: &Registers<'_>, co: &CausalOrder, puts: &SessionPuts) -> Vec<Evidence> {
+fn writes_follow_reads(
+    view: &Registers<'_>,
+    co: &CausalOrder,
+    puts: &SessionPuts,
+) -> Vec<Evidence> {
     let mut broken = Vec::new();
     for r in 0..view.ops.len() {
-        let Some(ReadsFrom::Put(w1)) = view.reads_from(r) else { continue };
+        let Some(ReadsFrom::Put(w1)) = view.reads_from(r) else {
+            continue;
+        };
         let key = view.ops[r].key;
         let found = view.readers[w1].iter().find_map(|&r1| {
             let (s, pos) = (view.ops[r1].session, view.ops[r1].position);
@@ -233,7 +254,11 @@ fn writes_follow_reads(view: &Registers<'_>, co: &CausalOrder, puts: &SessionPut
                 view.name(w2),
                 view.name(r1)
             );
-            broken.push((links, vec![(w1, "w1"), (r1, "r1"), (w2, "w2"), (r, "r")], headline));
+            broken.push((
+                links,
+                vec![(w1, "w1"), (r1, "r1"), (w2, "w2"), (r, "r")],
+                headline,
+            ));
         }
     }
     broken

@@ -38,7 +38,9 @@ impl Naive {
         let n = index.len();
         let op = |i: usize| &all[index[i]];
         let key: Vec<String> = (0..n).map(|i| op(i).input.key().to_string()).collect();
-        let put: Vec<bool> = (0..n).map(|i| matches!(op(i).input, Command::Put { .. })).collect();
+        let put: Vec<bool> = (0..n)
+            .map(|i| matches!(op(i).input, Command::Put { .. }))
+            .collect();
         let returned: Vec<bool> = (0..n).map(|i| op(i).ret().is_some()).collect();
         let value = |i: usize| match &op(i).input {
             Command::Put { value, .. } => Some(value.clone()),
@@ -78,7 +80,15 @@ impl Naive {
                 }
             }
         }
-        Naive { key, put, returned, from, so, co, index }
+        Naive {
+            key,
+            put,
+            returned,
+            from,
+            so,
+            co,
+            index,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -141,7 +151,8 @@ impl Naive {
     pub fn monotonic_writes(&self) -> bool {
         !self.gets().any(|(r, f)| {
             let From::Put(w1) = f else { return false };
-            self.puts_to(&self.key[r]).any(|w2| self.so[w1][w2] && self.co[w2][r])
+            self.puts_to(&self.key[r])
+                .any(|w2| self.so[w1][w2] && self.co[w2][r])
         })
     }
 
@@ -164,7 +175,10 @@ impl Naive {
         let mut out = Vec::new();
         for (r, _) in self.gets() {
             for w2 in self.puts_to(&self.key[r]).filter(|&w2| self.so[w2][r]) {
-                for w1 in self.puts_to(&self.key[r]).filter(|&w1| w1 != w2 && self.co[w1][w2]) {
+                for w1 in self
+                    .puts_to(&self.key[r])
+                    .filter(|&w1| w1 != w2 && self.co[w1][w2])
+                {
                     out.push((self.index[r], self.index[w1]));
                 }
             }
@@ -190,7 +204,11 @@ impl Naive {
             if !ready {
                 continue;
             }
-            let current = writer.iter().rev().find(|(k, _)| *k == self.key[o]).map(|w| w.1);
+            let current = writer
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == self.key[o])
+                .map(|w| w.1);
             let fits = match self.from[o] {
                 None => true,
                 Some(From::Init) => current.is_none(),
