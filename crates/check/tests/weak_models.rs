@@ -155,6 +155,18 @@ fn a_reply_and_the_next_request_at_the_same_tick_are_in_session_order() {
 }
 
 #[test]
+fn a_read_of_the_clients_own_next_write_at_the_same_tick_is_a_causal_cycle() {
+    // The linearizability checker counts the touching intervals as concurrent and places the
+    // put first; the client sent the put after its read returned, so the read saw its future.
+    let h = H::new()
+        .get(1, "x", Some("1"), (0, 5))
+        .put(1, "x", "1", (5, 9))
+        .build();
+    assert_eq!(h.check(), CheckResult::Linearizable);
+    assert_eq!(pattern(&h, WeakModel::Causal), "CyclicCO");
+}
+
+#[test]
 fn a_put_with_no_return_may_take_effect_after_its_clients_next_put() {
     // c1's first put timed out and arrived late, after its second: c2 sees 2 then 1. Not a
     // causal violation (no session edge leaves an op with no return), and linearizable.

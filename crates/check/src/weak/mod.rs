@@ -30,6 +30,14 @@
 //!   verdict.rs: Verdict, WeakReport (Display) ──► html.rs: render_weak_html
 //! ```
 //!
+//! One convention differs from the linearizability checker's, on purpose. That checker counts
+//! intervals that touch (a return and an invoke at the same tick) as concurrent, the safe
+//! reading when clocks are coarse. Within one client there is nothing to blur: it sent its next
+//! request after it heard back, so the weaker models order a same-tick reply and next request
+//! (`registers.rs`). A read of the client's own *next* write is then caught here (CyclicCO)
+//! though the linearizability checker lets it pass; that is the one place where "linearizable
+//! implies sequential" leans on the convention (`tests/weak_models.rs` shows it).
+//!
 //! ## Layout
 //!
 //! ```text

@@ -123,17 +123,19 @@ fn explains(problem: &Problem<'_, '_>, order: &[usize]) -> bool {
     let mut placed = vec![false; view.ops.len()];
     // Per session, how many of its returned ops are placed.
     let mut done = vec![0; view.sessions.len()];
+    // Per op, how many of its session's returned ops come before it.
+    let mut returned_before = vec![0; view.ops.len()];
+    for session in &view.sessions {
+        let mut count = 0;
+        for &op in &session.ops {
+            returned_before[op] = count;
+            count += usize::from(view.ops[op].returned);
+        }
+    }
     let mut writer: Vec<Option<usize>> = vec![None; view.keys.len()];
     for &op in order {
-        let (s, key, at) = (
-            view.ops[op].session,
-            view.ops[op].key,
-            view.ops[op].position,
-        );
-        let earlier_returned = view.sessions[s].ops[..at]
-            .iter()
-            .filter(|&&o| view.ops[o].returned)
-            .count();
+        let (s, key) = (view.ops[op].session, view.ops[op].key);
+        let earlier_returned = returned_before[op];
         // A returned op comes right after its session's earlier returned ops; one with no
         // return (someone read it) any time after them: it orders none of its session.
         let in_order = if view.ops[op].returned {

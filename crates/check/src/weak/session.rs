@@ -166,19 +166,27 @@ fn monotonic_reads(view: &Registers<'_>, co: &CausalOrder) -> Vec<Evidence> {
             });
             if let Some((w1, r1)) = behind {
                 let tail = vec![(w1, Some(Edge::Wr)), (r1, Some(Edge::So)), (r, None)];
-                let headline = format!(
-                    "{} went back in time: the earlier {} had seen {}",
-                    view.name(r),
+                let earlier = format!(
+                    "the same client's earlier {} had seen {}",
                     view.name(r1),
                     view.name(w1)
                 );
                 match from {
                     ReadsFrom::Put(w) => {
+                        let headline = format!(
+                            "{} went back in time: it read {}, which is causally before what \
+                             {earlier}",
+                            view.name(r),
+                            view.name(w)
+                        );
                         let links = join(co.path(w, w1).expect("w <co w1"), tail);
                         let roles = vec![(w, "w"), (w1, "w1"), (r1, "r1"), (r, "r")];
                         broken.push((links, roles, headline));
                     }
-                    _ => broken.push((tail, vec![(w1, "w1"), (r1, "r1"), (r, "r")], headline)),
+                    _ => {
+                        let headline = format!("{} read nil, though {earlier}", view.name(r));
+                        broken.push((tail, vec![(w1, "w1"), (r1, "r1"), (r, "r")], headline));
+                    }
                 }
                 continue;
             }
