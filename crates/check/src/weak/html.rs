@@ -84,8 +84,9 @@ fn section(page: &mut String, report: &WeakReport) {
     let mut kinds: Vec<Kind> = report
         .steps
         .iter()
+        // On a cycle every op is part of the pattern; on a chain, the ops with a role are.
         .map(|s| {
-            if s.role.is_empty() {
+            if s.role.is_empty() && !report.closes_cycle {
                 Kind::Path
             } else {
                 Kind::Evidence
@@ -187,29 +188,39 @@ fn bar(svg: &mut String, layout: &Layout, i: usize, op: &ReportOp, kind: Kind, r
     svg.push_str("</g>\n");
 }
 
-/// A curved arrow from the end of bar `from` to the start of bar `to`, labelled so or wr.
+/// A curved arrow from the end of bar `from` to the start of bar `to`, labelled with its
+/// edge; one that runs backwards in time (closing a cycle) loops below the bars instead.
 fn arrow(svg: &mut String, layout: &Layout, ops: &[ReportOp], from: usize, to: usize, edge: Edge) {
-    let (_, ax2, ay) = bar_box(layout, from, &ops[from]);
-    let (bx1, _, by) = bar_box(layout, to, &ops[to]);
-    let (sx, sy) = (ax2.min(layout.x_open_end()) - 2.0, ay + BAR_HEIGHT_PX / 2.0);
-    let (ex, ey) = (bx1 + 2.0, by + BAR_HEIGHT_PX / 2.0);
-    // Bend away from the bars: further when the arrow runs backwards in time (a cycle).
-    let bend = if ex > sx {
-        30.0
+    let (ax1, ax2, ay) = bar_box(layout, from, &ops[from]);
+    let (bx1, bx2, by) = bar_box(layout, to, &ops[to]);
+    let ax2 = ax2.min(layout.x_open_end());
+    let (path, (mx, my)) = if bx1 >= ax2 - 2.0 {
+        let (sx, sy) = (ax2 - 2.0, ay + BAR_HEIGHT_PX / 2.0);
+        let (ex, ey) = (bx1 + 2.0, by + BAR_HEIGHT_PX / 2.0);
+        let lift = if (ey - sy).abs() < 1.0 {
+            -BAR_HEIGHT_PX
+        } else {
+            0.0
+        };
+        let path = format!(
+            "M{sx:.1},{sy:.1} C{:.1},{:.1} {:.1},{:.1} {ex:.1},{ey:.1}",
+            sx + 30.0,
+            sy + lift,
+            ex - 30.0,
+            ey + lift
+        );
+        (path, ((sx + ex) / 2.0, (sy + ey) / 2.0 + lift * 0.75 - 3.0))
     } else {
-        60.0 + (sx - ex) / 4.0
+        // From under the source bar's middle to under the target's, through a loop below.
+        let (sx, sy) = ((ax1 + ax2) / 2.0, ay + BAR_HEIGHT_PX);
+        let (ex, ey) = ((bx1 + bx2) / 2.0, by + BAR_HEIGHT_PX);
+        let low = sy.max(ey) + ROW_HEIGHT_PX * 0.9;
+        let path = format!("M{sx:.1},{sy:.1} C{sx:.1},{low:.1} {ex:.1},{low:.1} {ex:.1},{ey:.1}");
+        (path, ((sx + ex) / 2.0, low - 4.0))
     };
-    let (c1x, c2x) = (sx + bend, ex - bend);
-    let lift = if (ey - sy).abs() < 1.0 {
-        -BAR_HEIGHT_PX
-    } else {
-        0.0
-    };
-    let (c1y, c2y) = (sy + lift, ey + lift);
-    let (mx, my) = ((sx + ex) / 2.0, (sy + ey) / 2.0 + lift * 0.75 - 3.0);
     let _ = writeln!(
         svg,
-        "<path class=\"edge {edge}\" d=\"M{sx:.1},{sy:.1} C{c1x:.1},{c1y:.1} {c2x:.1},{c2y:.1} {ex:.1},{ey:.1}\" marker-end=\"url(#head-{edge})\"/>\
+        "<path class=\"edge {edge}\" d=\"{path}\" marker-end=\"url(#head-{edge})\"/>\
          <text class=\"edge-label {edge}\" x=\"{mx:.1}\" y=\"{my:.1}\" text-anchor=\"middle\">{edge}</text>"
     );
 }
