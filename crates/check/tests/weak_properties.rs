@@ -348,7 +348,14 @@ fn soak_cases() -> u32 {
 #[test]
 #[ignore = "soak: many cases; run with --ignored"]
 fn soak_every_property_with_many_cases() {
-    let mut runner = TestRunner::new(Config::with_cases(soak_cases()));
+    // No failure file: a soak failure prints its minimal case; the quick tests above keep
+    // the regressions file.
+    let config = Config {
+        cases: soak_cases(),
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
     let specs = |n| prop::collection::vec(spec(), 0..n);
     runner
         .run(&specs(60), every_model_holds_on_a_sequential_run)
