@@ -4,9 +4,17 @@
 //! one second on one core. Run with `cargo bench -p check`; the `1_thread` figure is the one to
 //! compare with that target (and with Porcupine's published figures on Jepsen etcd histories).
 //! A second figure uses every core, to show what P-compositionality's parallelism buys.
+//!
+//! The weaker models (`weak/`) on a 10,000-op register history from the same load shape:
+//! causal consistency (the closure of so ∪ wr and the four bad patterns) and the four session
+//! guarantees (one closure, four passes). `cargo bench -p check -- weak` runs only these.
 
-use check::synthetic::{linearizable_history, linearizable_history_with, Mix, Spec};
-use check::{Budget, CheckResult, Checker, History, Stats};
+use check::synthetic::{
+    linearizable_history, linearizable_history_with, register_history, Mix, Spec,
+};
+use check::{
+    check_session, check_weak, Budget, CheckResult, Checker, History, Stats, WeakBudget, WeakModel,
+};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// A one-thread checker with a steps-only budget (a wall-clock budget would make the benchmark
@@ -85,9 +93,41 @@ fn ten_thousand_ops_with_transactions(c: &mut Criterion) {
     group.finish();
 }
 
+/// Causal consistency and the session guarantees on 10,000 register ops (50 clients, 100
+/// keys; get and put, unique values). Both are polynomial: the causal order's closure is one
+/// 10,000-bit set per op, then one pass over the reads per pattern or guarantee.
+fn ten_thousand_register_ops_causal_and_session(c: &mut Criterion) {
+    let spec = Spec {
+        seed: 42,
+        clients: 50,
+        keys: 100,
+        ops: 10_000,
+        op_ticks_max: 20,
+        no_return_permille: 10,
+    };
+    let history = register_history(&spec);
+    let causal = check_weak(&history, WeakModel::Causal).expect("a register history");
+    assert!(causal.holds(), "the benchmark history is causal: {causal}");
+    let session = check_session(&history, WeakBudget::default()).expect("a register history");
+    assert!(
+        session.iter().all(|(_, v)| v.holds()),
+        "and keeps every session guarantee"
+    );
+    let mut group = c.benchmark_group("weak/10k_register_ops_50_clients_100_keys");
+    group.sample_size(10);
+    group.bench_function("causal", |b| {
+        b.iter(|| check_weak(&history, WeakModel::Causal))
+    });
+    group.bench_function("session", |b| {
+        b.iter(|| check_session(&history, WeakBudget::default()))
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     ten_thousand_ops_fifty_clients_hundred_keys,
-    ten_thousand_ops_with_transactions
+    ten_thousand_ops_with_transactions,
+    ten_thousand_register_ops_causal_and_session
 );
 criterion_main!(benches);

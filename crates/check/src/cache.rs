@@ -48,6 +48,11 @@ impl Bitset {
         self.hash ^= zobrist(i);
     }
 
+    /// Whether `i` is in the set.
+    pub fn contains(&self, i: usize) -> bool {
+        self.words[i / 64] & (1u64 << (i % 64)) != 0
+    }
+
     /// Remove `i` (which must be present).
     pub fn clear(&mut self, i: usize) {
         let (w, b) = (i / 64, 1u64 << (i % 64));

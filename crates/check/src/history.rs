@@ -18,6 +18,12 @@
 //! answer per sub-command or aborted; see `kv/outcome.rs`), a transaction holds 1 to
 //! `MULTI_OPS_MAX` sub-commands and no transaction, a time to live is at least 1, and no
 //! operation returns before it was invoked.
+//!
+//! A history may also carry each replica's **final state**, read after a quiet period (no client
+//! writing, replication finished): one [`FinalValue`] per (replica, key). Only eventual
+//! convergence (`weak/convergence.rs`) reads it; the other checkers ignore it. Invariants: at
+//! most one final value per (replica, key), and a final value's values are sorted, distinct and
+//! at most [`SIBLINGS_MAX`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -74,6 +80,66 @@ pub struct History {
     model: ModelKind,
     /// The operations, in the order they were recorded (the checker does not need any order).
     ops: Vec<KvOperation>,
+    /// Each replica's final value of each key it reported, sorted by (replica, key): what
+    /// eventual convergence compares. Empty when the recorder read no final state.
+    finals: Vec<FinalValue>,
+}
+
+/// The most values one final value may hold (siblings of one key on one replica): bounds
+/// memory for untrusted input.
+pub const SIBLINGS_MAX: usize = 64;
+
+/// One replica's final value of one key, read after a quiet period: what eventual convergence
+/// compares across replicas. A key a replica did not report reads as absent.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FinalValue {
+    /// The replica that reported it (any number the recorder uses for its nodes).
+    pub replica: u64,
+    /// The key.
+    pub key: String,
+    /// Its values, sorted and distinct: none = the key is absent, one = a register's value,
+    /// several = siblings (a store that keeps concurrent writes side by side, Dynamo-style, or
+    /// a multi-value register). Sorted, so equal states compare equal.
+    pub values: Vec<String>,
+}
+
+impl FinalValue {
+    /// Replica `replica` ends with `values` at `key` (sorted here; duplicates are refused by
+    /// [`History::with_finals`]).
+    pub fn new(replica: u64, key: &str, values: &[&str]) -> Self {
+        let mut values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        values.sort();
+        FinalValue {
+            replica,
+            key: key.to_string(),
+            values,
+        }
+    }
+}
+
+impl fmt::Display for FinalValue {
+    /// `replica 2: k = "x"`, `replica 2: k = nil`, `replica 2: k = {"x", "y"}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "replica {}: {} = {}",
+            self.replica,
+            self.key,
+            show_values(&self.values)
+        )
+    }
+}
+
+/// A final value's values as one word: `nil`, `"x"`, or `{"x", "y"}` (siblings).
+pub(crate) fn show_values(values: &[String]) -> String {
+    match values {
+        [] => "nil".to_string(),
+        [one] => format!("{one:?}"),
+        many => {
+            let shown: Vec<String> = many.iter().map(|v| format!("{v:?}")).collect();
+            format!("{{{}}}", shown.join(", "))
+        }
+    }
 }
 
 impl History {
@@ -83,7 +149,50 @@ impl History {
         for (i, op) in ops.iter().enumerate() {
             validate(model, op).map_err(|m| HistoryError::new(format!("operation #{i}: {m}")))?;
         }
-        Ok(History { model, ops })
+        Ok(History {
+            model,
+            ops,
+            finals: Vec::new(),
+        })
+    }
+
+    /// This history with the replicas' final state; rejects two final values for one
+    /// (replica, key), a value listed twice, or more than [`SIBLINGS_MAX`] values.
+    pub fn with_finals(mut self, mut finals: Vec<FinalValue>) -> Result<Self, HistoryError> {
+        for f in &mut finals {
+            f.values.sort();
+            if f.values.len() > SIBLINGS_MAX {
+                return Err(HistoryError::new(format!(
+                    "final value of {} on replica {}: {} values, at most {SIBLINGS_MAX}",
+                    f.key,
+                    f.replica,
+                    f.values.len()
+                )));
+            }
+            if let Some(dup) = f.values.windows(2).find(|w| w[0] == w[1]) {
+                return Err(HistoryError::new(format!(
+                    "final value of {} on replica {} lists {:?} twice",
+                    f.key, f.replica, dup[0]
+                )));
+            }
+        }
+        finals.sort();
+        if let Some(w) = finals
+            .windows(2)
+            .find(|w| (w[0].replica, &w[0].key) == (w[1].replica, &w[1].key))
+        {
+            return Err(HistoryError::new(format!(
+                "replica {} reports two final values for key {}",
+                w[0].replica, w[0].key
+            )));
+        }
+        self.finals = finals;
+        Ok(self)
+    }
+
+    /// The replicas' final values, sorted by (replica, key); empty if none were recorded.
+    pub fn finals(&self) -> &[FinalValue] {
+        &self.finals
     }
 
     /// The model this history is checked against.
@@ -168,6 +277,8 @@ pub struct HistoryBuilder {
     /// yet completed: its reply is read against the body (`DEL a b`'s one count stands for
     /// two deletes), which the model's command alone no longer shows.
     pending_kv: BTreeMap<usize, kv::Body>,
+    /// Final values recorded with [`HistoryBuilder::final_value`], validated by `build`.
+    finals: Vec<FinalValue>,
 }
 
 impl HistoryBuilder {
@@ -283,10 +394,16 @@ impl HistoryBuilder {
         self.ops.is_empty()
     }
 
+    /// Record that replica `replica` ended with `values` at `key` after the quiet period (none:
+    /// absent; several: siblings).
+    pub fn final_value(&mut self, replica: u64, key: &str, values: &[&str]) {
+        self.finals.push(FinalValue::new(replica, key, values));
+    }
+
     /// The finished history; operations never completed are "no return". Errors if a command
-    /// is one the model does not understand.
+    /// is one the model does not understand, or the final values break their invariants.
     pub fn build(self) -> Result<History, HistoryError> {
-        History::new(self.model, self.ops)
+        History::new(self.model, self.ops)?.with_finals(self.finals)
     }
 }
 

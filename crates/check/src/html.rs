@@ -23,16 +23,16 @@
 use std::fmt::Write as _;
 
 use crate::model::Time;
-use crate::report::Report;
+use crate::report::{Report, ReportOp};
 
 /// Left margin for lane labels.
-const LEFT_PX: f64 = 70.0;
+pub(crate) const LEFT_PX: f64 = 70.0;
 /// Space above the first lane.
-const TOP_PX: f64 = 24.0;
+pub(crate) const TOP_PX: f64 = 24.0;
 /// Height of one row of a lane.
-const ROW_HEIGHT_PX: f64 = 34.0;
+pub(crate) const ROW_HEIGHT_PX: f64 = 34.0;
 /// Height of a bar inside its row.
-const BAR_HEIGHT_PX: f64 = 22.0;
+pub(crate) const BAR_HEIGHT_PX: f64 = 22.0;
 /// Space under the lanes for the axis labels.
 const AXIS_HEIGHT_PX: f64 = 40.0;
 /// How far past the last time an open-ended (no return) bar runs.
@@ -45,24 +45,23 @@ const SLOT_PX_MAX: f64 = 90.0;
 /// Most time labels drawn on the axis; beyond it, every k-th is labelled.
 const AXIS_LABELS_MAX: usize = 40;
 
-/// Where everything goes on the timeline.
-struct Layout {
+/// Where everything goes on the timeline (shared with the weaker models' page).
+pub(crate) struct Layout {
     /// Distinct finite times, sorted: a time's index is its slot.
-    times: Vec<Time>,
+    pub times: Vec<Time>,
     /// Width of one slot.
     slot_px: f64,
-    /// Row of each operation (index into report.ops).
-    row_of: Vec<usize>,
+    /// Row of each operation (index into the ops laid out).
+    pub row_of: Vec<usize>,
     /// (client, first row, row count) per lane, in client order.
-    lanes: Vec<(u64, usize, usize)>,
+    pub lanes: Vec<(u64, usize, usize)>,
     /// Total rows over all lanes.
-    rows: usize,
+    pub rows: usize,
 }
 
 impl Layout {
-    fn new(report: &Report) -> Layout {
-        let mut times: Vec<Time> = report
-            .ops
+    pub fn new(ops: &[ReportOp]) -> Layout {
+        let mut times: Vec<Time> = ops
             .iter()
             .flat_map(|o| [Some(o.invoke), o.ret])
             .flatten()
@@ -71,20 +70,15 @@ impl Layout {
         times.dedup();
         let slot_px = (PLOT_WIDTH_PX / times.len().max(1) as f64).clamp(SLOT_PX_MIN, SLOT_PX_MAX);
 
-        let mut clients: Vec<u64> = report.ops.iter().map(|o| o.client).collect();
+        let mut clients: Vec<u64> = ops.iter().map(|o| o.client).collect();
         clients.sort_unstable();
         clients.dedup();
-        let mut row_of = vec![0; report.ops.len()];
+        let mut row_of = vec![0; ops.len()];
         let (mut lanes, mut rows) = (Vec::new(), 0);
         for client in clients {
             // Greedy interval packing: first row whose last bar ended before this one starts.
             let mut row_ends: Vec<Option<Time>> = Vec::new();
-            for (i, op) in report
-                .ops
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| o.client == client)
-            {
+            for (i, op) in ops.iter().enumerate().filter(|(_, o)| o.client == client) {
                 let free = row_ends
                     .iter()
                     .position(|end| matches!(end, Some(e) if *e < op.invoke));
@@ -107,34 +101,34 @@ impl Layout {
         }
     }
 
-    fn slot(&self, t: Time) -> usize {
+    pub fn slot(&self, t: Time) -> usize {
         self.times.partition_point(|&x| x < t)
     }
 
-    fn x(&self, t: Time) -> f64 {
+    pub fn x(&self, t: Time) -> f64 {
         LEFT_PX + self.slot_px * (self.slot(t) as f64 + 0.5)
     }
 
-    fn x_open_end(&self) -> f64 {
+    pub fn x_open_end(&self) -> f64 {
         LEFT_PX + self.slot_px * self.times.len() as f64 + OPEN_TAIL_PX
     }
 
-    fn width(&self) -> f64 {
+    pub fn width(&self) -> f64 {
         self.x_open_end() + 30.0
     }
 
-    fn height(&self) -> f64 {
+    pub fn height(&self) -> f64 {
         TOP_PX + ROW_HEIGHT_PX * self.rows as f64 + AXIS_HEIGHT_PX
     }
 
-    fn row_y(&self, row: usize) -> f64 {
+    pub fn row_y(&self, row: usize) -> f64 {
         TOP_PX + ROW_HEIGHT_PX * row as f64
     }
 }
 
 /// Render `report` as a complete HTML document (open it in any browser; it fetches nothing).
 pub fn render_html(report: &Report) -> String {
-    let layout = Layout::new(report);
+    let layout = Layout::new(&report.ops);
     let mut page = String::with_capacity(16 * 1024);
     let title = format!("Linearizability violation: partition {}", report.partition);
     let _ = write!(
@@ -178,16 +172,7 @@ fn timeline_svg(report: &Report, layout: &Layout) -> String {
          viewBox=\"0 0 {w:.0} {h:.0}\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n"
     );
     svg.push_str(FADES);
-    for (k, &(client, first, count)) in layout.lanes.iter().enumerate() {
-        let (y, lane_h) = (layout.row_y(first), ROW_HEIGHT_PX * count as f64);
-        let class = if k % 2 == 0 { "lane even" } else { "lane odd" };
-        let _ = writeln!(svg, "<rect class=\"{class}\" x=\"0\" y=\"{y:.1}\" width=\"{w:.0}\" height=\"{lane_h:.1}\"/>");
-        let label_y = y + ROW_HEIGHT_PX / 2.0 + 4.0;
-        let _ = writeln!(
-            svg,
-            "<text class=\"lane-label\" x=\"10\" y=\"{label_y:.1}\">c{client}</text>"
-        );
-    }
+    lanes(&mut svg, layout);
     axis(&mut svg, layout);
     stuck_line(&mut svg, report, layout);
     for i in 0..report.ops.len() {
@@ -198,7 +183,22 @@ fn timeline_svg(report: &Report, layout: &Layout) -> String {
     svg
 }
 
-fn axis(svg: &mut String, layout: &Layout) {
+/// One shaded band per client, labelled `c3`.
+pub(crate) fn lanes(svg: &mut String, layout: &Layout) {
+    let w = layout.width();
+    for (k, &(client, first, count)) in layout.lanes.iter().enumerate() {
+        let (y, lane_h) = (layout.row_y(first), ROW_HEIGHT_PX * count as f64);
+        let class = if k % 2 == 0 { "lane even" } else { "lane odd" };
+        let _ = writeln!(svg, "<rect class=\"{class}\" x=\"0\" y=\"{y:.1}\" width=\"{w:.0}\" height=\"{lane_h:.1}\"/>");
+        let label_y = y + ROW_HEIGHT_PX / 2.0 + 4.0;
+        let _ = writeln!(
+            svg,
+            "<text class=\"lane-label\" x=\"10\" y=\"{label_y:.1}\">c{client}</text>"
+        );
+    }
+}
+
+pub(crate) fn axis(svg: &mut String, layout: &Layout) {
     let y = layout.row_y(layout.rows) + 4.0;
     let every = layout.times.len().div_ceil(AXIS_LABELS_MAX).max(1);
     for (k, &t) in layout.times.iter().enumerate() {
@@ -381,7 +381,7 @@ fn prefix_table(report: &Report) -> String {
 }
 
 /// At most `chars_max` characters, with an ellipsis if cut.
-fn clip(s: &str, chars_max: usize) -> String {
+pub(crate) fn clip(s: &str, chars_max: usize) -> String {
     if s.chars().count() <= chars_max {
         return s.to_string();
     }
@@ -394,7 +394,7 @@ fn clip(s: &str, chars_max: usize) -> String {
 }
 
 /// Escape text for HTML element content and double- or single-quoted attributes.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -425,7 +425,7 @@ const LEGEND: &str = "<div class=\"legend\">\
 <span><svg width=\"14\" height=\"14\"><line x1=\"7\" y1=\"0\" x2=\"7\" y2=\"14\" class=\"sw line\"/></svg> stuck: an op returning here had to be placed by now</span>\
 </div>\n";
 
-const CSS: &str = "
+pub(crate) const CSS: &str = "
 body{font-family:system-ui,sans-serif;margin:20px;color:#222;background:#fff}
 h1{font-size:20px;margin:0 0 6px} h2{font-size:16px;margin:22px 0 6px}
 .summary{margin:0 0 10px;color:#444} code,pre{font-family:ui-monospace,monospace}

@@ -20,6 +20,12 @@
 //!                       └─► render_html: one self-contained page with a timeline
 //! ```
 //!
+//! The weaker models (`weak/`) judge the same kind of file, restricted to a register workload
+//! (get and put, unique values per key, sequential clients), each with the same verdict,
+//! report and page: sequential consistency, causal consistency, the four session guarantees
+//! and eventual convergence of the replicas' final values. One workload, every model, one
+//! table of which store keeps which (`check_all_weak`; `distributed check --model ...`).
+//!
 //! ## Layout
 //!
 //! ```text
@@ -35,14 +41,20 @@
 //! checker.rs    Checker and Budget: partition, search in parallel, combine; CheckResult, Stats
 //! report.rs     Report: the minimal failing partition and where the search got stuck
 //! html.rs       render_html: the report as one self-contained HTML page
-//! cli.rs        run_cli: read a file, print the verdict, exit code 0/1/2/3
+//! cli.rs        run_cli_model: read a file, judge it against --model, print the verdict,
+//!               exit code 0/1/2/3
+//! weak/         the weaker models: sequential, causal, session guarantees, eventual
+//!               convergence, over the causal order so ∪ wr (weak/mod.rs maps it)
 //! synthetic/    generate linearizable-by-construction histories (tests, benchmarks, demos),
-//!               with a reference store of its own for the newer kinds
+//!               with a reference store of its own for the newer kinds; register histories
+//!               with final states for the weaker models
 //!
 //! tests/        models, search classics, JSON format, CLI, HTML, proptest properties;
-//!               screenshot.sh renders the sample violation page with headless Chromium
-//! benches/      checker.rs: 10,000 ops, 50 clients, 100 keys, plain and with transactions
-//!               (`cargo bench -p check`)
+//!               weak_*.rs: the weaker models (testdata table, corners, properties against
+//!               naive oracles in weak_oracle/, HTML); screenshot.sh renders the sample
+//!               violation page with headless Chromium
+//! benches/      checker.rs: 10,000 ops, 50 clients, 100 keys, plain and with transactions;
+//!               causal and session on 10,000 register ops (`cargo bench -p check`)
 //! examples/     check_history.rs: the CLI as a standalone program
 //! testdata/     hand-written sample histories (README.md says what each shows)
 //! ```
@@ -50,7 +62,9 @@
 //! ## The history file
 //!
 //! JSON lines, one operation per line; an optional first line names the model (`kv` when
-//! absent: every command; `register`: get/put; `counter`: get/incr). `return: null` means the
+//! absent: every command; `register`: get/put; `counter`: get/incr). Format version 3 adds
+//! each replica's final values, `{"final":{"replica":1,"key":"k1","value":"x"}}`, read after a
+//! quiet period, for eventual convergence (`json/finals.rs`). `return: null` means the
 //! client never heard back: the operation may or may not have taken effect. Field by field
 //! rules are in `json.rs`. Example (a stale read: c2 reads "x" after c3's put of "y" returned):
 //!
@@ -115,16 +129,19 @@ mod model;
 mod report;
 mod search;
 pub mod synthetic;
+mod weak;
 
 pub use checker::{
     check_operations, partition_name, Budget, CheckResult, Checker, Stats, PARTITION_NAME_KEYS_MAX,
     PARTITION_OPS_MAX_DEFAULT,
 };
 pub use cli::{
-    run_cli, run_cli_with_budget, EXIT_ERROR, EXIT_LINEARIZABLE, EXIT_UNKNOWN, EXIT_VIOLATION,
-    HISTORY_FILE_BYTES_MAX,
+    run_cli, run_cli_model, run_cli_with_budget, ConsistencyModel, EXIT_ERROR, EXIT_LINEARIZABLE,
+    EXIT_UNKNOWN, EXIT_VIOLATION, HISTORY_FILE_BYTES_MAX,
 };
-pub use history::{History, HistoryBuilder, HistoryError, KvOperation, OpId};
+pub use history::{
+    FinalValue, History, HistoryBuilder, HistoryError, KvOperation, OpId, SIBLINGS_MAX,
+};
 pub use html::render_html;
 pub use json::{FORMAT_VERSION, HISTORY_OPS_MAX};
 pub use kv::{
@@ -133,3 +150,7 @@ pub use kv::{
 };
 pub use model::{ClientId, Completion, Interval, Model, Operation, Time};
 pub use report::{Report, ReportOp, StuckOp};
+pub use weak::{
+    check_all_weak, check_session, check_weak, check_weak_with, render_weak_html, Edge, Step,
+    Verdict, WeakBudget, WeakModel, WeakReport, CAUSAL_OPS_MAX, SEQUENTIAL_STEPS_MAX_DEFAULT,
+};

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! distributed sim          simulate a protocol over a seed range, or replay one seed with its trace
-//! distributed check        check a recorded client history for linearizability
+//! distributed check        check a recorded client history: linearizable (default), sequential,
+//!                          causal, session guarantees or eventual convergence (--model)
 //! distributed node         run one replica of the replicated KV store (RESP + Raft + WAL)
 //! distributed cluster up   start a local cluster of node processes (the quick start)
 //! distributed kv           send one command to a node (get, set, del, cas, info)
@@ -66,7 +67,8 @@ struct Cli {
 enum Command {
     /// Simulate a protocol under faults with its invariants checked after every event.
     Sim(sim_cmd::SimArgs),
-    /// Check a JSON-lines client history for linearizability (exit 0 ok, 1 violation, 3 unknown).
+    /// Check a JSON-lines client history against a consistency model (--model; linearizable by
+    /// default): exit 0 holds, 1 violation, 3 unknown.
     Check(check_cmd::CheckArgs),
     /// Run one replica of the replicated KV store (RESP clients, Raft peers, WAL).
     Node(node_cmd::NodeArgs),

@@ -30,8 +30,15 @@
 //! op; a later version is refused as written by a newer checker. The writer names version 2
 //! only when some op needs it, so a plain history is written exactly as it always was.
 //!
+//! Version 3 adds final-state lines, `{"final":{"replica":1,"key":"k","value":"x"}}`: each
+//! replica's value of a key after a quiet period, for eventual convergence (`json/finals.rs`).
+//! A header naming version 1 or 2 refuses them; the writer names version 3 only when a history
+//! has final values.
+//!
 //! Invariant: parsing never panics. Every rejection is a [`HistoryError`] naming the line and
 //! the field, because these files come from other tools and from people.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
@@ -40,9 +47,11 @@ use crate::kv::{Command, ModelKind};
 use crate::model::{Completion, Operation};
 
 mod command;
+mod finals;
 mod write;
 
 use command::{allowed_fields, parse_command, parse_output};
+use finals::{final_line, parse_final};
 use write::Line;
 
 /// The most operations one history file may hold: bounds memory for untrusted input.
@@ -54,14 +63,17 @@ impl History {
         let mut model: Option<ModelKind> = None;
         let mut version: Option<u64> = None;
         let mut ops: Vec<KvOperation> = Vec::new();
+        let mut finals = Vec::new();
+        // (replica, key) → the line that reported it: a second report is an error naming both.
+        let mut final_lines: BTreeMap<(u64, String), usize> = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
-            if ops.len() >= HISTORY_OPS_MAX {
-                let m = format!("more than {HISTORY_OPS_MAX} operations");
+            if ops.len() + finals.len() >= HISTORY_OPS_MAX {
+                let m = format!("more than {HISTORY_OPS_MAX} operations and final values");
                 return Err(HistoryError::at_line(n, m));
             }
             let map = parse_object(line).map_err(|m| HistoryError::at_line(n, m))?;
@@ -72,6 +84,24 @@ impl History {
                 }
                 let (kind, v) = parse_header(&map).map_err(|m| HistoryError::at_line(n, m))?;
                 (model, version) = (Some(kind), v);
+                continue;
+            }
+            if map.contains_key("final") {
+                if let Some(v) = version.filter(|&v| v < 3) {
+                    let m = format!(
+                        "a final-state line needs format version 3; the header says version {v}"
+                    );
+                    return Err(HistoryError::at_line(n, m));
+                }
+                let f = parse_final(&map).map_err(|m| HistoryError::at_line(n, m))?;
+                if let Some(first) = final_lines.insert((f.replica, f.key.clone()), n) {
+                    let m = format!(
+                        "replica {} reports key {:?} again (first on line {first})",
+                        f.replica, f.key
+                    );
+                    return Err(HistoryError::at_line(n, m));
+                }
+                finals.push(f);
                 continue;
             }
             let op = parse_op(&map).map_err(|m| HistoryError::at_line(n, m))?;
@@ -85,15 +115,17 @@ impl History {
             validate(model.unwrap_or_default(), &op).map_err(|m| HistoryError::at_line(n, m))?;
             ops.push(op);
         }
-        History::new(model.unwrap_or_default(), ops)
+        History::new(model.unwrap_or_default(), ops)?.with_finals(finals)
     }
 
     /// Write the history in the file format: a header line, then one line per operation.
     /// `History::parse_json_lines` reads it back to an equal history.
     pub fn to_json_lines(&self) -> String {
         let name = self.model().name();
-        let mut out = if self.ops().iter().any(|op| needs_version_2(&op.input)) {
+        let mut out = if !self.finals().is_empty() {
             format!("{{\"model\":\"{name}\",\"version\":{FORMAT_VERSION}}}\n")
+        } else if self.ops().iter().any(|op| needs_version_2(&op.input)) {
+            format!("{{\"model\":\"{name}\",\"version\":2}}\n")
         } else {
             format!("{{\"model\":\"{name}\"}}\n")
         };
@@ -101,6 +133,10 @@ impl History {
             let line =
                 serde_json::to_string(&Line::from(op)).expect("plain data always serialises");
             out.push_str(&line);
+            out.push('\n');
+        }
+        for f in self.finals() {
+            out.push_str(&final_line(f));
             out.push('\n');
         }
         out
@@ -126,7 +162,7 @@ fn parse_object(line: &str) -> Result<Map<String, Value>, String> {
 }
 
 /// The newest format version this checker reads and writes.
-pub const FORMAT_VERSION: u64 = 2;
+pub const FORMAT_VERSION: u64 = 3;
 
 /// The header's model and, if it names one, its format version.
 fn parse_header(map: &Map<String, Value>) -> Result<(ModelKind, Option<u64>), String> {

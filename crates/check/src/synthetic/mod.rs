@@ -21,10 +21,12 @@
 //! `pttl`, `ttl`), stamped as
 //! `kv/expiry.rs` assumes. `Mix::default()` adds nothing, and then the history is exactly
 //! what it was before `Mix` existed (the benchmark's figures stay comparable).
+//! [`register_history`] draws get and put only, with each replica's final state: the workload
+//! of the weaker models (`weak/`).
 //!
 //! The random source is SplitMix64 seeded from [`Spec::seed`]: same spec, same history.
 
-use crate::history::{History, KvOperation};
+use crate::history::{FinalValue, History, KvOperation};
 use crate::kv::{Command, ModelKind, Outcome};
 use crate::model::{ClientId, Operation, Time};
 
@@ -131,20 +133,61 @@ pub fn linearizable_history(spec: &Spec) -> History {
 /// Generate a linearizable `kv` history with `mix`'s operations too (see the module docs).
 pub fn linearizable_history_with(spec: &Spec, mix: &Mix) -> History {
     let mut rng = SplitMix(spec.seed);
-    let drafts = draft_operations(spec, mix, &mut rng);
-    let outputs = replay(&drafts);
-    let ops: Vec<KvOperation> = drafts
-        .into_iter()
-        .zip(outputs)
-        .map(|(d, out)| match (d.no_return, out) {
-            (false, Some(out)) => Operation::returned(d.client, d.command, d.invoke, d.ret, out),
-            _ => Operation::no_return(d.client, d.command, d.invoke),
-        })
-        .collect();
-    History::new(ModelKind::Kv, ops).expect("generated operations are well formed")
+    let drafts = draft_operations(spec, &mut rng, |rng, j| random_command(spec, mix, rng, j));
+    History::new(ModelKind::Kv, finish(&drafts)).expect("generated operations are well formed")
 }
 
-fn draft_operations(spec: &Spec, mix: &Mix, rng: &mut SplitMix) -> Vec<Draft> {
+/// Generate a `register` history: get and put only, a unique value per put (`v17`), and
+/// closed-loop clients: the workload of the weaker models (`weak/`). Linearizable by
+/// construction, so every weaker model holds too. It carries each of three replicas' final
+/// state: the last put, in linearization order, that took effect on each key.
+pub fn register_history(spec: &Spec) -> History {
+    let mut rng = SplitMix(spec.seed);
+    let keys = spec.keys.max(1);
+    let drafts = draft_operations(spec, &mut rng, |rng, j| {
+        let key = format!("k{}", rng.below(keys));
+        match rng.below(100) {
+            0..=49 => Command::Get { key },
+            _ => Command::put(&key, &format!("v{j}")),
+        }
+    });
+    let mut order: Vec<usize> = (0..drafts.len()).collect();
+    order.sort_by_key(|&i| (drafts[i].point, i));
+    let mut last: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for d in order.iter().map(|&i| &drafts[i]).filter(|d| d.applied) {
+        if let Command::Put { key, value } = &d.command {
+            last.insert(key, value);
+        }
+    }
+    let finals = (1..=3)
+        .flat_map(|r| last.iter().map(move |(k, v)| FinalValue::new(r, k, &[*v])))
+        .collect();
+    History::new(ModelKind::Register, finish(&drafts))
+        .and_then(|h| h.with_finals(finals))
+        .expect("generated operations are well formed")
+}
+
+/// The drafts as operations, with the outputs a replay in point order gives them.
+fn finish(drafts: &[Draft]) -> Vec<KvOperation> {
+    let outputs = replay(drafts);
+    drafts
+        .iter()
+        .zip(outputs)
+        .map(|(d, out)| match (d.no_return, out) {
+            (false, Some(out)) => {
+                Operation::returned(d.client, d.command.clone(), d.invoke, d.ret, out)
+            }
+            _ => Operation::no_return(d.client, d.command.clone(), d.invoke),
+        })
+        .collect()
+}
+
+/// Closed-loop clients drawing commands with `draw(rng, op index)`.
+fn draft_operations(
+    spec: &Spec,
+    rng: &mut SplitMix,
+    mut draw: impl FnMut(&mut SplitMix, usize) -> Command,
+) -> Vec<Draft> {
     let clients = spec.clients.max(1);
     let mut free_at: Vec<Time> = (0..clients).map(|_| rng.below(3)).collect();
     let mut drafts = Vec::with_capacity(spec.ops);
@@ -160,7 +203,7 @@ fn draft_operations(spec: &Spec, mix: &Mix, rng: &mut SplitMix) -> Vec<Draft> {
         let point = invoke + rng.below(length + 1);
         let no_return = rng.below(1000) < spec.no_return_permille;
         let applied = !no_return || rng.below(2) == 0;
-        let command = random_command(spec, mix, rng, j);
+        let command = draw(rng, j);
         let aborted = matches!(command, Command::Multi(_)) && !no_return && rng.below(8) == 0;
         free_at[c] = ret + 1 + rng.below(3);
         drafts.push(Draft {
@@ -327,6 +370,27 @@ fn replay(drafts: &[Draft]) -> Vec<Option<Outcome>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_register_history_holds_under_every_model() {
+        let spec = Spec {
+            ops: 2_000,
+            clients: 10,
+            keys: 10,
+            ..Spec::default()
+        };
+        let h = register_history(&spec);
+        assert!(h
+            .ops()
+            .iter()
+            .all(|o| matches!(o.input.name(), "get" | "put")));
+        assert_eq!(h.check(), crate::CheckResult::Linearizable);
+        let all = crate::check_all_weak(&h, crate::WeakBudget::default()).unwrap();
+        assert_eq!(all.len(), 7, "eventual too: the history has final values");
+        for (model, v) in all {
+            assert!(v.holds(), "{model}: {v}");
+        }
+    }
 
     #[test]
     fn the_same_spec_gives_the_same_history() {
