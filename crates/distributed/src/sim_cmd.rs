@@ -439,3 +439,50 @@ fn run_range(args: &SimArgs, opts: &RaftSimOptions) -> u8 {
         None => 0,
     }
 }
+
+/// Print one replayed seed: its trace, its report, and on a violation the replay command.
+/// Returns the exit code (1 on a violation). Write errors (a closed pipe: `| head`) end the
+/// output early but not the exit code. Shared by the protocols whose seeds report this way.
+pub(crate) fn print_seed<'a>(
+    args: &SimArgs,
+    seed: u64,
+    trace: impl Iterator<Item = &'a str>,
+    report: &dyn std::fmt::Display,
+    failed: bool,
+) -> u8 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in trace {
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    let _ = writeln!(out, "{report}");
+    if failed {
+        let _ = writeln!(out, "replay: {}", replay_command(args, seed));
+        return 1;
+    }
+    0
+}
+
+/// Print a seed range's header, run it (`run` gets the progress counter), print its summary
+/// and, if a seed failed, the lowest one's replay command. Returns the exit code.
+pub(crate) fn print_range<S: std::fmt::Display>(
+    args: &SimArgs,
+    run: impl FnOnce(&SeedProgress) -> S,
+    lowest_failure: impl FnOnce(&S) -> Option<u64>,
+) -> u8 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", header(args));
+    let _ = out.flush();
+    let summary = with_seed_progress(args, run);
+    let _ = write!(out, "{summary}");
+    match lowest_failure(&summary) {
+        Some(seed) => {
+            let _ = writeln!(out, "replay: {}", replay_command(args, seed));
+            1
+        }
+        None => 0,
+    }
+}

@@ -11,11 +11,9 @@
 //! Exit codes as for Raft: 0 clean, 1 a violation (expected for a broken variant), 2 bad
 //! arguments.
 
-use std::io::{self, Write};
-
 use scenarios::paxos::{parse_variant, run_seed, run_seeds_with_progress, PaxosSimOptions};
 
-use crate::sim_cmd::{header, replay_command, threads, trace_level, with_seed_progress, SimArgs};
+use crate::sim_cmd::{print_range, print_seed, threads, trace_level, SimArgs};
 
 /// The flags that mean something only to Raft or to the KV store, refused here by name.
 fn raft_only_flag(args: &SimArgs) -> Option<&'static str> {
@@ -79,33 +77,12 @@ pub fn run(args: SimArgs) -> u8 {
 
 fn replay_one(seed: u64, args: &SimArgs, opts: &PaxosSimOptions) -> u8 {
     let report = run_seed(seed, opts);
-    let mut out = io::stdout().lock();
-    for line in report.trace_lines() {
-        if writeln!(out, "{line}").is_err() {
-            break;
-        }
-    }
-    let _ = writeln!(out, "{report}");
-    if report.violation().is_some() {
-        let _ = writeln!(out, "replay: {}", replay_command(args, seed));
-        return 1;
-    }
-    0
+    let failed = report.violation().is_some();
+    print_seed(args, seed, report.trace_lines(), &report, failed)
 }
 
 fn run_range(args: &SimArgs, opts: &PaxosSimOptions) -> u8 {
-    let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{}", header(args));
-    let _ = out.flush();
-    let summary = with_seed_progress(args, |progress| {
-        run_seeds_with_progress(args.seeds.clone(), opts, threads(args), progress)
-    });
-    let _ = write!(out, "{summary}");
-    match summary.violations.first() {
-        Some(first) => {
-            let _ = writeln!(out, "replay: {}", replay_command(args, first.seed()));
-            1
-        }
-        None => 0,
-    }
+    let run =
+        |progress: &_| run_seeds_with_progress(args.seeds.clone(), opts, threads(args), progress);
+    print_range(args, run, |s| s.violations.first().map(|r| r.seed()))
 }
