@@ -31,6 +31,7 @@ const CRATES: &[(&str, Layer)] = &[
     ("paxos", Layer::Protocol),
     ("pbft", Layer::Protocol),
     ("clocks", Layer::Protocol),
+    ("replication", Layer::Protocol),
     ("kv", Layer::Protocol),
     ("replica", Layer::Protocol),
     ("sim", Layer::Engine),

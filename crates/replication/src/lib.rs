@@ -1,0 +1,30 @@
+//! # replication: keeping copies without a consensus log
+//!
+//! Raft, Paxos and PBFT agree on one order of every command, at the price of a quorum round
+//! per command and a leader election when the leader goes. The schemes in this crate replicate
+//! a key-value register store more cheaply, and each pays for it in a different coin: a
+//! configuration authority that must itself be right (primary-backup), a fixed order of
+//! replicas that must be repaired (chain, CRAQ), or weaker answers (Dynamo-style quorums).
+//! Issue 16's consistency map runs one workload against all of them and says which
+//! consistency models each one keeps.
+//!
+//! ## Layout
+//!
+//! ```text
+//! lib.rs        this map
+//! client.rs     the one client vocabulary every scheme speaks: ClientRequest (get, put) in,
+//!               ClientReply (value, siblings, ok, redirect, unavailable) out
+//! ```
+//!
+//! Every scheme is a [`distributed_core::Protocol`] whose `Input` is [`ClientRequest`] and
+//! whose `Output` is [`ClientReply`], so the simulator's register workload (in
+//! `crates/scenarios`) drives them all through one door and checks every history against
+//! every consistency model of `crates/check`.
+
+#![forbid(unsafe_code)]
+
+mod client;
+
+pub use client::{
+    ClientReply, ClientRequest, Key, OpId, Request, Response, Value, VALUE_BYTES_MAX,
+};
