@@ -181,7 +181,7 @@ impl Pbft {
             .max()
             .unwrap_or(h)
             + 1;
-        Ok(Pbft {
+        let mut node = Pbft {
             signer: keys.signer(config.id),
             verifier: keys.verifier(),
             config,
@@ -215,7 +215,9 @@ impl Pbft {
                 .map(|c| c.sig.signer)
                 .collect(),
             counters: Counters::default(),
-        })
+        };
+        node.restore_view_change();
+        Ok(node)
     }
 
     /// This replica's id.

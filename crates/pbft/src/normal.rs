@@ -136,8 +136,33 @@ impl Pbft {
                 pp.seq
             );
         }
+        let watch = pp.view == self.view && !self.changing;
         slot.pre_prepare = Some(pp.clone());
         out.writes.push(Write::Accept(pp));
+        if watch {
+            self.request_timer.get_or_insert(0); // a seq of this view now waits to execute
+        }
+    }
+
+    /// Does this replica wait on the current view for something? A backup waits for the
+    /// requests it forwarded (§4.4); any replica, the primary included, waits for each seq
+    /// pre-prepared in this view above what it executed. The second is not in the paper: it
+    /// lets a primary that cannot get its own pre-prepares committed give up its view, where
+    /// the paper's backups may all have executed those seqs already and suspect nothing
+    /// (view_change.rs, "A primary that suspects itself").
+    pub(crate) fn awaits_progress(&self) -> bool {
+        if self.changing {
+            return false;
+        }
+        let backup_waits = !self.waiting.is_empty() && !self.is_primary();
+        backup_waits
+            || self.log.iter().any(|(&seq, slot)| {
+                seq > self.last_executed
+                    && slot
+                        .pre_prepare
+                        .as_ref()
+                        .is_some_and(|pp| pp.view == self.view)
+            })
     }
 
     /// A backup accepts a pre-prepare, multicasts its Prepare (§4.2).
@@ -339,8 +364,7 @@ impl Pbft {
         }
         // Progress: the primary is doing its job, so the timer restarts for what still waits.
         self.doublings = 0;
-        let watch = !self.waiting.is_empty() && !self.is_primary() && !self.changing;
-        self.request_timer = watch.then_some(0);
+        self.request_timer = self.awaits_progress().then_some(0);
     }
 
     /// Record `client`'s last executed timestamp. Over `clients_max` clients, forget the one

@@ -3,15 +3,39 @@
 //!
 //! ```text
 //!   backup: request timer fires (a known request not executed in T·2^k ticks)
+//!   any replica: a seq pre-prepared in v not executed in T·2^k ticks (see below)
 //!     └─► view := v+1, changing; persist; multicast ViewChange{v+1 C P} (C: stable checkpoint
 //!         with proof; P: a prepared certificate for each seq above it)
+//!   changing, fewer than 2f+1 ViewChanges for v+1 ──► no timer; resend own ViewChange
 //!   any replica: f+1 ViewChange for views > its own ──► joins the smallest (liveness)
 //!   primary(v+1), with 2f+1 valid ViewChange for v+1 (its own included):
 //!     └─► O = plan(V) (certs.rs); multicast NewView{v+1 V O}; install
 //!   backup: NewView from primary(v+1) ──► check every ViewChange in V and its certificates,
 //!     count 2f+1 distinct, recompute O and compare ──► install: persist, Prepare each of O
-//!   no NewView within the timeout ──► ViewChange for v+2, timeout doubled (bounded)
+//!   2f+1 ViewChanges for v+1 and no NewView within the timeout ──► ViewChange for v+2,
+//!     timeout doubled (bounded)
 //! ```
+//!
+//! ## The view-change timer waits for 2f+1 (§4.5.2)
+//!
+//! The timer that moves a changing replica on to v+2 starts only once 2f+1 replicas (itself
+//! included) ask for v+1. Started at its own ViewChange instead, a replica whose request timer
+//! fired alone climbs views by itself, and nobody follows: the others join a view only when
+//! f+1 ask for it. A replica that restarts mid-change rebuilds its own ViewChange from disk
+//! (`restore_view_change`), or it would wait for a quorum it no longer counts itself in.
+//!
+//! ## A primary that suspects itself (not in the paper)
+//!
+//! The paper's request timer runs at backups, for requests they have not executed. The
+//! simulator found a view that can never finish: a backup executed seqs s..t in view v-1
+//! (a commit certificate with the faulty replica's vote), the other two honest replicas did
+//! not; view v re-proposes s..t, but one of those two has moved on to v+1 alone (its request
+//! timer fired while it was cut off) and the faulty replica withholds its votes. The primary
+//! of v cannot commit, the backup that executed suspects nothing, and f+1 never ask for v+1.
+//! So every replica, the primary included, also watches each seq pre-prepared in its view
+//! that it has not executed: a primary whose own pre-prepares do not commit in time gives up
+//! the view like any backup would (Raft's leader stepping down without a quorum is the same
+//! idea). Safety never depends on who starts a view change, only on what a new view proves.
 //!
 //! Why it is safe: a request committed at seq s in view v has prepared certificates at f+1
 //! honest replicas; any 2f+1 view changes include one of them (2f+1 + f+1 > 3f+1), so O
@@ -38,7 +62,8 @@ impl Pbft {
         self.config.request_timeout_ticks << self.doublings
     }
 
-    /// The request timer (a backup in a view) and the view-change timer (while changing).
+    /// The request timer (in a view: `awaits_progress`) and the view-change timer (while
+    /// changing, once 2f+1 ask for the view).
     /// A replica fetching a stable checkpoint's state holds its request timer: it cannot
     /// execute because it is behind, which is no sign of a faulty primary.
     pub(crate) fn tick_timers(&mut self, out: &mut Ready) {
@@ -47,6 +72,14 @@ impl Pbft {
             return;
         }
         if self.changing {
+            // §4.5.2: the view-change timer runs only once 2f+1 replicas (this one included)
+            // ask for this view. Started at its own ViewChange, a replica whose request timer
+            // fired alone would climb views by itself, and the others could not follow (they
+            // join only views f+1 replicas ask for); waiting, it keeps resending its ViewChange
+            // (retransmit.rs) until 2f+1 ask, or f+1 pull it up.
+            if !self.view_change_quorum() {
+                return;
+            }
             self.view_change_timer += 1;
             if self.view_change_timer >= timeout {
                 self.doublings = (self.doublings + 1).min(self.config.timeout_doublings_max);
@@ -60,6 +93,13 @@ impl Pbft {
         }
     }
 
+    /// Do 2f+1 replicas, this one among them, ask for the view this replica changes to?
+    fn view_change_quorum(&self) -> bool {
+        self.view_changes
+            .get(&self.view)
+            .is_some_and(|by| by.contains_key(&self.config.id) && by.len() >= self.config.quorum())
+    }
+
     /// Move to `new_view` and multicast a ViewChange for it (§4.4).
     pub(crate) fn start_view_change(&mut self, new_view: View, out: &mut Ready) {
         assert!(new_view > self.view, "views only grow");
@@ -70,6 +110,23 @@ impl Pbft {
         self.view_change_timer = 0;
         self.new_view = None;
         self.counters.view_changes += 1;
+        let vc = self.own_view_change();
+        self.view_changes = self.view_changes.split_off(&new_view);
+        let me = self.config.id;
+        self.view_changes
+            .entry(new_view)
+            .or_default()
+            .insert(me, vc.clone());
+        self.multicast(vc.into(), out);
+        self.try_new_view(out);
+    }
+
+    /// This replica's ViewChange for the view it changes to: its stable checkpoint and the
+    /// prepared certificate of every seq above it. Both are durable, and a replica changing
+    /// views accepts no new certificates, so after a restart this rebuilds (re-signs) the
+    /// very message it sent before the crash (`restore_view_change`).
+    pub(crate) fn own_view_change(&self) -> ViewChange {
+        assert!(self.changing, "a ViewChange only while changing views");
         let h = self.stable.cert.seq;
         let prepared: Vec<PreparedCert> = match self.config.variant {
             Variant::ViewChangeDropsPrepared => Vec::new(),
@@ -80,15 +137,22 @@ impl Pbft {
                 .filter_map(|(_, slot)| slot.prepared.clone())
                 .collect(),
         };
-        let vc = ViewChange::new(new_view, self.stable.cert.clone(), prepared, &self.signer);
-        self.view_changes = self.view_changes.split_off(&new_view);
+        ViewChange::new(self.view, self.stable.cert.clone(), prepared, &self.signer)
+    }
+
+    /// After a restart in the middle of a view change: hold our own ViewChange again, so the
+    /// retransmission rounds resend it and the §4.5.2 timer can count it among the 2f+1.
+    /// (The others' ViewChanges were volatile; their own resends bring them back.)
+    pub(crate) fn restore_view_change(&mut self) {
+        if !self.changing {
+            return;
+        }
+        let vc = self.own_view_change();
         let me = self.config.id;
         self.view_changes
-            .entry(new_view)
+            .entry(self.view)
             .or_default()
-            .insert(me, vc.clone());
-        self.multicast(vc.into(), out);
-        self.try_new_view(out);
+            .insert(me, vc);
     }
 
     /// A replica moves to `vc.new_view`: check it, keep it, maybe join, maybe start the view.
@@ -278,8 +342,8 @@ impl Pbft {
     /// After a new view: the primary orders what waits; a backup forwards it to the new
     /// primary and restarts its timer.
     fn resume_requests(&mut self, out: &mut Ready) {
+        self.request_timer = self.awaits_progress().then_some(0);
         if self.is_primary() {
-            self.request_timer = None;
             return self.assign_pending(out);
         }
         let primary = self.primary();
@@ -287,6 +351,5 @@ impl Pbft {
             let request = self.waiting[k].request.clone();
             self.send(primary, request.into(), out);
         }
-        self.request_timer = (!self.waiting.is_empty()).then_some(0);
     }
 }
