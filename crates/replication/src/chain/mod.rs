@@ -49,7 +49,8 @@
 //!   of its predecessor's, and the same seq means the same write everywhere
 //!   ([`check_update_propagation`], asserted by the replicas as they go).
 //! - A stored version is persisted before the update, ack or chunk that mentions it is sent.
-//! - An acknowledged put is stored by every member of the chain that acked it.
+//! - A put is answered `Ok` only once the tail stored it (and so, storing before forwarding,
+//!   every replica between head and tail); a put refused `Unavailable` was never stored.
 //! - Per key, only the oldest version is clean; clean means `seq ≤ acked_seq` (store.rs).
 //! - Every queue is bounded: Sent list `sent_max`, keys `keys_max`, waiting reads
 //!   `pending_reads_max`, chunk `chunk_keys_max`, versions per key `sent_max + 1`.
