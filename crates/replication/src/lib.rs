@@ -14,6 +14,8 @@
 //! lib.rs        this map
 //! client.rs     the one client vocabulary every scheme speaks: ClientRequest (get, put) in,
 //!               ClientReply (value, siblings, ok, redirect, unavailable) out
+//! chain/        chain replication (OSDI '04) and CRAQ (ATC '09): head, tail, Sent list,
+//!               clean/dirty versions, version queries, a master with epochs and leases
 //! ```
 //!
 //! Every scheme is a [`distributed_core::Protocol`] whose `Input` is [`ClientRequest`] and
@@ -23,6 +25,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod chain;
 mod client;
 
 pub use client::{
