@@ -14,6 +14,9 @@
 //! lib.rs        this map
 //! client.rs     the one client vocabulary every scheme speaks: ClientRequest (get, put) in,
 //!               ClientReply (value, siblings, ok, redirect, unavailable) out
+//! quorum/       Dynamo-style quorums (DeCandia et al. 2007): N/R/W per request, consistent
+//!               hashing, sloppy quorum with hinted handoff, read repair, Merkle anti-entropy,
+//!               siblings by dotted version vectors or LWW by HLC; three broken variants
 //! ```
 //!
 //! Every scheme is a [`distributed_core::Protocol`] whose `Input` is [`ClientRequest`] and
@@ -24,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod quorum;
 
 pub use client::{
     ClientReply, ClientRequest, Key, OpId, Request, Response, Value, VALUE_BYTES_MAX,
