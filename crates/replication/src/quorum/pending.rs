@@ -82,14 +82,14 @@ impl Targets {
     }
 
     /// Silent targets whose time is up: each is marked replaced and paired with the next
-    /// fallback not yet asked, as `(stand-in, owner)`, and the stand-in is added as a target.
-    /// A silent target with no fallback left is marked replaced and yields nothing.
+    /// fallback not yet asked, as `(owner, Some(stand-in))`, and the stand-in is added as a
+    /// target; a silent target with no fallback left yields `(owner, None)`.
     pub fn stand_ins(
         &mut self,
         now: Tick,
         timeout: Tick,
         fallbacks: &[NodeId],
-    ) -> Vec<(NodeId, NodeId)> {
+    ) -> Vec<(NodeId, Option<NodeId>)> {
         let mut asked = Vec::new();
         for k in 0..self.list.len() {
             let t = &self.list[k];
@@ -100,8 +100,9 @@ impl Targets {
             self.list[k].replaced = true;
             let unused = fallbacks
                 .iter()
-                .find(|f| self.list.iter().all(|t| t.node != **f));
-            if let Some(&node) = unused {
+                .copied()
+                .find(|&f| self.list.iter().all(|t| t.node != f));
+            if let Some(node) = unused {
                 self.list.push(Target {
                     node,
                     owner: Some(owner),
@@ -109,8 +110,8 @@ impl Targets {
                     answered: false,
                     replaced: false,
                 });
-                asked.push((node, owner));
             }
+            asked.push((owner, unused));
         }
         asked
     }
@@ -206,17 +207,22 @@ mod tests {
         let mut t = Targets::new(&[n(1), n(2), n(3)], 0, Some(n(1)));
         assert!(t.answer(n(2)).is_some());
         assert!(t.stand_ins(3, 4, &[n(4), n(5)]).is_empty(), "not yet");
-        assert_eq!(t.stand_ins(4, 4, &[n(4), n(5)]), vec![(n(4), n(3))]);
+        assert_eq!(t.stand_ins(4, 4, &[n(4), n(5)]), vec![(n(3), Some(n(4)))]);
         assert!(
             t.stand_ins(5, 4, &[n(4), n(5)]).is_empty(),
             "n3 is replaced already"
         );
         assert_eq!(
             t.stand_ins(8, 4, &[n(4), n(5)]),
-            vec![(n(5), n(3))],
+            vec![(n(3), Some(n(5)))],
             "a silent stand-in is replaced too, for the same owner"
         );
-        assert!(t.stand_ins(12, 4, &[n(4), n(5)]).is_empty(), "none left");
+        assert_eq!(
+            t.stand_ins(12, 4, &[n(4), n(5)]),
+            vec![(n(3), None)],
+            "none left"
+        );
+        assert!(t.stand_ins(16, 4, &[n(4), n(5)]).is_empty(), "said once");
         assert_eq!(t.answered(), 2);
     }
 

@@ -159,7 +159,9 @@ impl Quorum {
         }
         let Some(merged) = p.merged else { return };
         for (node, held) in &p.home_replies {
-            if held.as_ref() == Some(&merged) {
+            // The coordinator's own copy may have moved on since it replied to itself.
+            let mine = (*node == self.config.id).then(|| self.version(&p.key));
+            if mine.unwrap_or(held.as_ref()) == Some(&merged) {
                 continue;
             }
             self.counters.read_repairs += 1;
@@ -212,19 +214,22 @@ impl Quorum {
         if !self.config.sloppy_quorum {
             return;
         }
-        let (me, mut stand_ins) = (self.config.id, Vec::new());
+        let (me, timeout) = (self.config.id, self.config.replica_timeout_ticks);
+        let mut stand_ins = Vec::new();
         for (&op, p) in self.reads.iter_mut() {
             // A coordinator outside the home list may be a fallback itself: it asks others.
-            let fallbacks: Vec<NodeId> =
-                (self.ring.fallbacks(self.ring.place(&p.key).range).iter())
-                    .copied()
-                    .filter(|&n| n != me)
-                    .collect();
-            for (node, _owner) in
-                p.targets
-                    .stand_ins(now, self.config.replica_timeout_ticks, &fallbacks)
-            {
+            let range = self.ring.place(&p.key).range;
+            let fallbacks: Vec<NodeId> = self
+                .ring
+                .fallbacks(range)
+                .iter()
+                .copied()
+                .filter(|&n| n != me)
+                .collect();
+            for (owner, node) in p.targets.stand_ins(now, timeout, &fallbacks) {
                 stand_ins.push((
+                    op,
+                    owner,
                     node,
                     Fetch {
                         op,
@@ -233,9 +238,16 @@ impl Quorum {
                 ));
             }
         }
-        for (node, msg) in stand_ins {
-            self.counters.stand_ins_asked += 1;
-            self.send(out, node, msg);
+        for (op, owner, node, msg) in stand_ins {
+            match node {
+                Some(node) => {
+                    self.counters.stand_ins_asked += 1;
+                    self.send(out, node, msg);
+                }
+                None => out.note(format_args!(
+                    "get {op}: {owner} is silent and no node is left on the ring to stand in"
+                )),
+            }
         }
     }
 }

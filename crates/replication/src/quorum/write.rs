@@ -200,25 +200,35 @@ impl Quorum {
         if !self.config.sloppy_quorum {
             return;
         }
-        let mut stand_ins = Vec::new();
+        let (timeout, mut stand_ins) = (self.config.replica_timeout_ticks, Vec::new());
         for (&op, p) in self.writes.iter_mut() {
             let fallbacks = self.ring.fallbacks(self.ring.place(&p.key).range);
-            for (node, owner) in
-                p.targets
-                    .stand_ins(now, self.config.replica_timeout_ticks, fallbacks)
-            {
-                let msg = Replicate {
+            for (owner, node) in p.targets.stand_ins(now, timeout, fallbacks) {
+                let hint = Some(owner);
+                let (key, version) = (p.key.clone(), p.version.clone());
+                stand_ins.push((
                     op,
-                    key: p.key.clone(),
-                    version: p.version.clone(),
-                    hint: Some(owner),
-                };
-                stand_ins.push((node, msg));
+                    owner,
+                    node,
+                    Replicate {
+                        op,
+                        key,
+                        version,
+                        hint,
+                    },
+                ));
             }
         }
-        for (node, msg) in stand_ins {
-            self.counters.stand_ins_asked += 1;
-            self.send(out, node, msg);
+        for (op, owner, node, msg) in stand_ins {
+            match node {
+                Some(node) => {
+                    self.counters.stand_ins_asked += 1;
+                    self.send(out, node, msg);
+                }
+                None => out.note(format_args!(
+                    "put {op}: {owner} is silent and no node is left on the ring to stand in"
+                )),
+            }
         }
     }
 }
