@@ -72,7 +72,8 @@ pub enum Variant {
     /// With [`Resolution::Dvv`]: the merge of two versions asks "does the held version
     /// dominate the incoming one?" and, when it does not, takes the incoming one whole, so
     /// *concurrent* is treated as *ordered* and the held siblings are dropped. Replicas that
-    /// saw concurrent writes in different orders keep different ones.
+    /// saw concurrent writes in different orders keep different ones, anti-entropy copying
+    /// whichever arrives last may never make them agree, and an acknowledged write is gone.
     VcConcurrentAsOrdered,
 }
 
