@@ -16,6 +16,9 @@
 //!               ClientReply (value, siblings, ok, redirect, unavailable) out
 //! chain/        chain replication (OSDI '04) and CRAQ (ATC '09): head, tail, Sent list,
 //!               clean/dirty versions, version queries, a master with epochs and leases
+//! quorum/       Dynamo-style quorums (DeCandia et al. 2007): N/R/W per request, consistent
+//!               hashing, sloppy quorum with hinted handoff, read repair, Merkle anti-entropy,
+//!               siblings by dotted version vectors or LWW by HLC; three broken variants
 //! ```
 //!
 //! Every scheme is a [`distributed_core::Protocol`] whose `Input` is [`ClientRequest`] and
@@ -27,6 +30,7 @@
 
 pub mod chain;
 mod client;
+pub mod quorum;
 
 pub use client::{
     ClientReply, ClientRequest, Key, OpId, Request, Response, Value, VALUE_BYTES_MAX,
