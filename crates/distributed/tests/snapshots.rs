@@ -131,22 +131,27 @@ fn snapshot_files(dir: &Path) -> usize {
     })
 }
 
-/// Poll until node i's WAL lost its first segment and holds at most 3, with 1–2 snapshots.
+/// Poll until node i's WAL lost its first segment and holds at most 3, with 1–2 snapshots
+/// (the server keeps the newest 2).
 fn eventually_compacted(cluster: &Cluster, i: usize) {
     let dir = cluster.data_dir(i);
     let mut last = (Vec::new(), 0);
     for _ in 0..ATTEMPTS_MAX {
         let (segs, snaps) = (segments(&dir), snapshot_files(&dir));
-        if segs.first().is_some_and(|&first| first > 1) && segs.len() <= 3 && snaps >= 1 {
-            assert!(snaps <= 2, "n{}: {snaps} snapshot files, 2 are kept", i + 1);
+        // A third file exists for a moment between writing a new snapshot and pruning the
+        // oldest, so "at most 2 kept" is polled like the rest, not asserted at first sight.
+        if segs.first().is_some_and(|&first| first > 1)
+            && segs.len() <= 3
+            && (1..=2).contains(&snaps)
+        {
             return;
         }
         last = (segs, snaps);
         sleep(Duration::from_millis(100));
     }
     panic!(
-        "n{}: ~{} segments' worth written, but the WAL never shrank: segments (first LSNs) {:?}, \
-         {} snapshot files",
+        "n{}: ~{} segments' worth written, but the WAL never shrank to <= 3 segments with 1-2 \
+         snapshot files (2 are kept): segments (first LSNs) {:?}, {} snapshot files",
         i + 1,
         (FIRST_WRITES * VALUE_BYTES) as u64 / SEGMENT_BYTES,
         last.0,
