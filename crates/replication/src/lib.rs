@@ -16,6 +16,9 @@
 //!               ClientReply (value, siblings, ok, redirect, unavailable) out
 //! chain/        chain replication (OSDI '04) and CRAQ (ATC '09): head, tail, Sent list,
 //!               clean/dirty versions, version queries, a master with epochs and leases
+//! crdt_store/   a highly available CRDT register store: every node answers alone, at once;
+//!               MV-registers (siblings, session contexts) or LWW by HLC; gossip anti-entropy
+//!               with digests and put deltas; three broken variants
 //! quorum/       Dynamo-style quorums (DeCandia et al. 2007): N/R/W per request, consistent
 //!               hashing, sloppy quorum with hinted handoff, read repair, Merkle anti-entropy,
 //!               siblings by dotted version vectors or LWW by HLC; three broken variants
@@ -30,6 +33,7 @@
 
 pub mod chain;
 mod client;
+pub mod crdt_store;
 pub mod quorum;
 
 pub use client::{

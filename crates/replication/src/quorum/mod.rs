@@ -109,7 +109,7 @@
 //! road not taken: every version is persisted before it is acknowledged); Byzantine peers.
 
 mod anti_entropy;
-mod clock;
+pub(crate) mod clock;
 mod config;
 mod disk;
 mod forward;
