@@ -14,6 +14,11 @@
 //! lib.rs        this map
 //! client.rs     the one client vocabulary every scheme speaks: ClientRequest (get, put) in,
 //!               ClientReply (value, siblings, ok, redirect, unavailable) out
+//! primary_backup/
+//!               primary-backup with a view service (6.824-style): views with tenures,
+//!               the primary's lease, forwards acked by every backup, state transfer in chunks
+//!               to a backup outside the primary's lineage, exactly-once puts by OpId; two
+//!               broken variants (no view ack, reads without the lease)
 //! chain/        chain replication (OSDI '04) and CRAQ (ATC '09): head, tail, Sent list,
 //!               clean/dirty versions, version queries, a master with epochs and leases
 //! crdt_store/   a highly available CRDT register store: every node answers alone, at once;
@@ -34,6 +39,7 @@
 pub mod chain;
 mod client;
 pub mod crdt_store;
+pub mod primary_backup;
 pub mod quorum;
 
 pub use client::{
