@@ -4,8 +4,8 @@
 mod quorum_support;
 
 use distributed_core::NodeId;
-use quorum_support::Cluster;
-use replication::quorum::Message;
+use quorum_support::{ids, Cluster};
+use replication::quorum::{Config, Message, Resolution, Ring, Variant};
 use replication::Response;
 
 #[test]
@@ -179,6 +179,68 @@ fn a_restarted_coordinator_keeps_what_it_acknowledged_and_never_reuses_a_dot() {
         v,
         format!("[b@n{first}:2]{{n{first}:2}}"),
         "a fresh dot, superseding a"
+    );
+}
+
+/// Three nodes, key x home on [f s t], s's clock 40 ticks ahead. f puts a; cut off, f misses b,
+/// which s coordinates with a stamp from its faster clock; healed, f stores b by anti-entropy
+/// and a client reads b at f. f crashes and restarts from its disk, whose clock state is that
+/// of a's stamp, far below b's; the client then puts c at f. The final get, and how many puts
+/// the restarted f saw lose at once.
+fn put_after_a_read_at_a_restarted_coordinator(variant: Variant) -> (Response, u64) {
+    let ring = Ring::new(&ids(3), 1, 3);
+    let [first, second, _] = ring.home(ring.place("x").range)[..] else {
+        panic!("N = 3")
+    };
+    let mut c = Cluster::with(3, move |cfg: &mut Config| {
+        *cfg = cfg.clone().with_variant(variant);
+        cfg.resolution = Resolution::Lww;
+        if cfg.id == second {
+            cfg.physical_clock_offset_ticks = 40;
+        }
+    });
+    assert_eq!(c.put_now(first.0, "x", "a"), Response::Ok);
+    c.isolate(first);
+    let b = c.put(second.0, "x", "b");
+    c.ticks(c.node(second).config().forward_timeout_ticks + 1);
+    assert_eq!(c.reply(b), Some(&Response::Ok), "b is acknowledged");
+    c.heal();
+    c.ticks(c.node(first).config().anti_entropy_interval_ticks * 3);
+    assert_eq!(c.values_at(first.0, "x"), ["b"], "anti-entropy brought b");
+    assert_eq!(c.get_now(first.0, "x"), Response::Value(Some("b".into())));
+    c.crash(first);
+    c.restart(first);
+    assert_eq!(
+        c.put_now(first.0, "x", "c"),
+        Response::Ok,
+        "c is acknowledged"
+    );
+    let lost = c.node(first).counters().lww_puts_lost;
+    (c.get_now(first.0, "x"), lost)
+}
+
+#[test]
+fn a_restarted_hlc_coordinator_stamps_past_every_version_it_stores_so_a_put_after_a_read_wins() {
+    // HLC (Kulkarni et al. §3): a put made after reading b carries a larger stamp than b. f's
+    // HLC took b's stamp in when b arrived; its restart must not forget it, or the acknowledged
+    // c loses to the b its client had read (Dynamo §4.4's LWW, with a causal order).
+    let got = put_after_a_read_at_a_restarted_coordinator(Variant::Correct);
+    assert_eq!(
+        got,
+        (Response::Value(Some("c".into())), 0),
+        "the acknowledged c lost to the b its client had read before it"
+    );
+}
+
+#[test]
+fn a_restarted_wall_clock_coordinator_still_loses_a_put_made_after_a_read() {
+    // The broken variant lww-wall-clock stays broken: its clock takes in no stamp, before a
+    // restart or after, so c is stamped with f's own time, below b's.
+    let got = put_after_a_read_at_a_restarted_coordinator(Variant::LwwWallClock);
+    assert_eq!(
+        got,
+        (Response::Value(Some("b".into())), 1),
+        "the acknowledged c is gone"
     );
 }
 

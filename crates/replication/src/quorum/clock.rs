@@ -28,8 +28,11 @@
 //! Durability: every stamp is issued with a `ClockState` to persist before the put leaves
 //! (the host's persist-then-send). A restarted node's clock resumes past the last persisted
 //! physical time and the last stamp, so a stamp never repeats: two values under one stamp
-//! would make the LWW join refuse them (`clocks::LwwRegister`). Ticks between the last stamp
-//! and the crash are lost, as if the machine's clock had stopped while it was down.
+//! would make the LWW join refuse them (`clocks::LwwRegister`). With an HLC it also resumes
+//! past every stamp on the node's disk (node.rs `resume_after`): the HLC had taken them in,
+//! and a put after a read must still outrank what it read once the node restarted. Ticks
+//! between the last stamp and the crash are lost, as if the machine's clock had stopped while
+//! it was down.
 //!
 //! Invariant: stamps strictly increase within one life (`Hlc` asserts its own; the wall-clock
 //! stamps assert theirs) and across restarts (the resume rule above).

@@ -13,14 +13,15 @@
 //! Invariants: at most `pending_requests_max` requests in flight; every stored version went
 //! through a `Write::Store` in the same event that changed it (`store_merge`), so nothing is
 //! acknowledged that a crash could take back; a key is stored only by its home nodes, a hint
-//! only by a node that is not home for its key (asserted where they are written).
+//! only by a node that is not home for its key (asserted where they are written); a
+//! restarted HLC clock resumes past every stamp on the disk it is rebuilt from (`resume_after`).
 
 use std::collections::BTreeMap;
 
 use distributed_core::{Effects, NodeId, Protocol, Tick};
 
 use crate::client::{ClientReply, ClientRequest, Key, OpId, Request, Response, VALUE_BYTES_MAX};
-use crate::quorum::clock::{Clock, StampMode};
+use crate::quorum::clock::{Clock, ClockState, StampMode};
 use crate::quorum::config::{Config, ConfigError, Variant};
 use crate::quorum::disk::{self, Disk, Write};
 use crate::quorum::handoff::Hints;
@@ -115,7 +116,7 @@ impl Quorum {
             _ => StampMode::Hlc,
         };
         let clock = Clock::restore(
-            disk.clock,
+            resume_after(disk, mode),
             config.physical_clock_offset_ticks,
             config.hlc_max_offset_ticks,
             mode,
@@ -332,6 +333,29 @@ impl Quorum {
         }
         assert!(self.in_flight() <= self.config.pending_requests_max);
     }
+}
+
+// Where a restarted clock resumes: past its own last stamp (clock.rs), and with an HLC past
+// every stamp on its disk too. Before the crash the HLC had taken each of them in (store_merge
+// and store_hint observe what they keep); a clock resumed from its own stamps alone may stop
+// far below a version that arrived by Replicate, Repair, anti-entropy or handoff from a node
+// whose clock was ahead, and the next put it coordinates for that key, made after a client
+// read that version, would sort below it and vanish although acknowledged. Hints too: a node
+// never coordinates a key it holds hints for, so they cannot lose a put here, but the HLC had
+// observed them, and "past every stamp on disk" is the rule a restart check can assert.
+// A stamp refused by the drift bound counts too, as the disk cannot tell it apart. The wall
+// clock takes in nothing, now as before: that is its bug, kept on purpose.
+fn resume_after(disk: &Disk, mode: StampMode) -> ClockState {
+    let mut state = disk.clock;
+    if mode == StampMode::Hlc {
+        let hinted = disk.hints.values().map(|h| &h.version);
+        for version in disk.store.values().chain(hinted) {
+            if let Some(stamp) = version.stamp() {
+                state.last_stamp = state.last_stamp.max(stamp.time);
+            }
+        }
+    }
+    state
 }
 
 impl Protocol for Quorum {

@@ -7,6 +7,8 @@
 //!     on_send    persist before send: a Replicated or HandedOff leaves only once the sender's
 //!                disk holds a version of its key (stored, or as a hint)
 //!     on_output  one reply per request, recorded by op
+//!     on_restart an HLC node's physical clock resumes past every stamp on its disk (stored
+//!                or hinted), so its next put outranks what it held (clock.rs)
 //! ```
 
 #![allow(dead_code)] // each test file uses a different part of the harness
@@ -15,7 +17,7 @@ use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 
 use distributed_core::{Envelope, NodeId, SeededRng};
-use replication::quorum::{Config, Disk, Message, Quorum, Version};
+use replication::quorum::{Config, Disk, Message, Quorum, Resolution, Variant, Version};
 use replication::{ClientReply, ClientRequest, OpId, Response};
 use testkit::Observer;
 
@@ -39,6 +41,30 @@ pub fn assert_acks_are_durable(disk: &Disk, env: &Envelope<Message>) {
     }
 }
 
+/// A restarted HLC node had taken in every stamp it holds; its clock must resume past them,
+/// or a put it stamps next can sort below a value its client just read there. The wall clock
+/// takes nothing in, before a restart or after (the broken variant keeps its bug).
+pub fn assert_clock_resumes_past_held_stamps(node: NodeId, state: &Quorum, disk: &Disk) {
+    let config = state.config();
+    if config.resolution != Resolution::Lww || config.variant == Variant::LwwWallClock {
+        return;
+    }
+    let hinted = disk.hints.values().map(|h| &h.version);
+    let held = disk
+        .store
+        .values()
+        .chain(hinted)
+        .filter_map(Version::stamp)
+        .max();
+    if let Some(stamp) = held {
+        assert!(
+            state.physical_ticks() > stamp.time.wall,
+            "{node} restarted at physical {} with the stamp {stamp} on its disk",
+            state.physical_ticks()
+        );
+    }
+}
+
 /// What the quorum tests check after every event, and the records they read.
 #[derive(Default)]
 pub struct QuorumChecks {
@@ -58,6 +84,10 @@ impl Observer<Quorum> for QuorumChecks {
             "{node} answered {} twice: {output}",
             output.id
         );
+    }
+
+    fn on_restart(&mut self, node: NodeId, state: &Quorum, disk: &Disk) {
+        assert_clock_resumes_past_held_stamps(node, state, disk);
     }
 }
 
