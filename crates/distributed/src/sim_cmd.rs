@@ -49,6 +49,12 @@ pub enum ProtocolName {
     /// The replicated key-value store on PBFT (n = 3f+1), with Byzantine replicas
     /// (`--byzantine`, `--faults byzantine`); clients take f+1 matching replies.
     PbftKv,
+    /// Chain replication (OSDI '04): `--nodes` replicas in a chain and a master; a register
+    /// workload judged against every consistency model.
+    Chain,
+    /// CRAQ (ATC '09): chain replication with reads at any replica; the same register
+    /// workload and models as chain.
+    Craq,
 }
 
 impl fmt::Display for ProtocolName {
@@ -60,6 +66,8 @@ impl fmt::Display for ProtocolName {
             ProtocolName::PaxosKv => "paxos-kv",
             ProtocolName::Pbft => "pbft",
             ProtocolName::PbftKv => "pbft-kv",
+            ProtocolName::Chain => "chain",
+            ProtocolName::Craq => "craq",
         })
     }
 }
@@ -93,6 +101,9 @@ pub struct SimArgs {
     /// `small-phase1-quorum` (phase 1 with a quorum that misses some phase-2 quorum). PBFT
     /// (pbft, pbft-kv): `commit-quorum-2f` (committed-local with 2f commits, not 2f+1) and
     /// `view-change-drops-prepared` (ViewChanges leave out their prepared certificates).
+    /// Chain and CRAQ: `ack-at-head` (the head acknowledges a put before the tail has it);
+    /// CRAQ also `craq-dirty-read` (a replica returns a dirty version without asking the
+    /// tail).
     #[arg(long, default_value = "correct")]
     pub variant: String,
     /// Run several KV stores over the same seeds and faults and print one table:
@@ -126,13 +137,16 @@ pub struct SimArgs {
     #[arg(long, value_name = "MIN..MAX", value_parser = parse_tick_periods)]
     pub tick_periods: Option<(u64, u64)>,
     /// KV stores and pbft: how long a client waits for an answer before it resends elsewhere
-    /// (pbft, pbft-kv: to every replica), in time units (default 1500).
+    /// (pbft, pbft-kv: to every replica), in time units (default 1500; chain and craq: 4000,
+    /// after which a get goes elsewhere and a put is recorded as indeterminate).
     #[arg(long, value_name = "UNITS")]
     pub client_timeout: Option<u64>,
-    /// KV stores (raft-kv, paxos-kv, pbft-kv, --compare) and pbft: number of simulated clients.
+    /// KV stores (raft-kv, paxos-kv, pbft-kv, --compare), pbft, chain and craq: number of
+    /// simulated clients.
     #[arg(long, default_value_t = 5)]
     pub clients: usize,
-    /// A KV store with --seed: write the seed's client history as JSON lines (for `distributed check`).
+    /// A KV store, chain or craq with --seed: write the seed's client history as JSON lines
+    /// (for `distributed check`; chain and craq add the replicas' final values).
     #[arg(long, value_name = "OUT.jsonl", requires = "seed")]
     pub history: Option<std::path::PathBuf>,
     /// With --seed: print the trace, one line per event.
@@ -192,6 +206,7 @@ pub fn run(args: SimArgs) -> u8 {
         }
         ProtocolName::Paxos => crate::sim_paxos::run(args),
         ProtocolName::Pbft => crate::sim_pbft::run(args),
+        ProtocolName::Chain | ProtocolName::Craq => crate::sim_replication::run(args),
     }
 }
 
@@ -304,6 +319,12 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
             cmd += &format!(" --client-timeout {t}");
         }
     }
+    if matches!(args.protocol, ProtocolName::Chain | ProtocolName::Craq) {
+        cmd += &format!(" --clients {}", args.clients);
+        if let Some(t) = args.client_timeout {
+            cmd += &format!(" --client-timeout {t}");
+        }
+    }
     if matches!(args.protocol, ProtocolName::RaftKv | ProtocolName::PaxosKv) {
         cmd += &format!(" --clients {} --reads {}", args.clients, read_path(args));
         if let Some((min, max)) = args.tick_periods {
@@ -358,6 +379,13 @@ pub(crate) fn header(args: &SimArgs) -> String {
             };
             format!(
                 " clients={}{reads} byzantine={b} strategy={s}",
+                args.clients
+            )
+        }
+        ProtocolName::Chain | ProtocolName::Craq => {
+            format!(
+                " (replicas; master n{}) clients={}",
+                args.nodes + 1,
                 args.clients
             )
         }

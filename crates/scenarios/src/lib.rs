@@ -42,6 +42,9 @@
 //!             and the host's compaction on top, seed runners
 //! raft_kv/    the replicated KV store (replica::KvReplica): retrying exactly-once clients,
 //!             every history checked for linearizability; replica invariants; seed runners
+//! replication/ the register harness for the schemes of `crates/replication` (chain, CRAQ;
+//!             one RegisterScheme each): Jepsen-style clients, a calm at the end, every
+//!             history judged against every consistency model, a per-model tally
 //! ```
 //!
 //! ## Rules this crate keeps
@@ -61,6 +64,7 @@ pub mod pbft_kv;
 pub mod progress;
 pub mod raft;
 pub mod raft_kv;
+pub mod replication;
 
 pub use faults::{parse_seeds, FaultProfile};
 pub use progress::SeedProgress;

@@ -40,7 +40,8 @@
 //!                         the run sizes them: Simulation::with_message_size)
 //! simulation.rs           Simulation: construction, scripted faults, the run loop, checks
 //! simulation/node_events.rs  deliveries, ticks, workload polls, Effects in order, sends
-//! simulation/faults.rs    crashes, restarts, partitions, heals, faults aimed at new leaders
+//! simulation/faults.rs    crashes, restarts, partitions, heals, faults aimed at new leaders,
+//!                         the calm
 //! simulation/fsync.rs     Effects of a node that overlaps writes with sends; fsync completions
 //! ```
 //!
@@ -53,6 +54,18 @@
 //! from `SimConfig::disk`. Then the writes reach the disk, the held messages leave, and the
 //! node is told (`Protocol::durable_input`). A crash loses the queue. Every other node's
 //! writes are durable at once, as before: such runs draw no fsync delay and replay unchanged.
+//!
+//! ## The calm
+//!
+//! Some properties speak of what happens once faults stop: eventual convergence asks that,
+//! after the last write and a quiet period, every replica holds the same state. A runner
+//! asks for that with [`Simulation::schedule_calm`]: at the given time the standing
+//! partition heals, every crashed node restarts from its disk, and from then on no random
+//! crash, partition, loss or duplication happens, and every message takes the shortest
+//! delay (links reliable and FIFO, as TCP makes them for a protocol that assumes so). The
+//! runner then lets the run go quiet and reads the replicas' states from
+//! [`Simulation::view`]. A run without a calm draws exactly what it drew before the calm
+//! existed.
 //!
 //! ## What is not here
 //!

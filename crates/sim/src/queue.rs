@@ -50,6 +50,9 @@ pub(crate) enum EventKind<P: Protocol> {
     CrashNewLeader { node: NodeId, incarnation: u32 },
     /// Isolate a leader elected a moment ago, if it is still in the same life.
     IsolateNewLeader { node: NodeId, incarnation: u32 },
+    /// The calm: heal, restart every crashed node, and inject no fault from now on
+    /// (`Simulation::schedule_calm`).
+    Calm,
 }
 
 /// One scheduled event.

@@ -19,6 +19,7 @@
 //!   t=1320 n1 durable writes=2 held=1 then LogDurable{index=7 term=3}   (overlapping nodes)
 //!   t=1330 n1 crash (lost unsynced writes=1 held=2)                     (overlapping nodes)
 //!   t=2000 partition {n1,n2} | {n3,n4,n5}             t=2600 heal
+//!   t=9000 calm: no more faults (healed=true restarted=1)   (Simulation::schedule_calm)
 //!   t=2100 n2 input Propose{bytes=8}                  t=2100 n2 output Accepted{..}
 //!   t=2150 n3 note: ignored AppendEntriesResponse{..} from n1: not leader   (tracing only)
 //! ```
@@ -107,6 +108,13 @@ pub enum Record<P: Protocol> {
     Partition { at: Time, partition: Partition },
     /// The network healed.
     Heal { at: Time },
+    /// The calm began: no fault is injected from here on; the standing partition (if any)
+    /// was healed and the crashed nodes restarted (each also has its own `Restart` record).
+    Calm {
+        at: Time,
+        healed: bool,
+        restarted: usize,
+    },
     /// A client request reached a node (or was dropped because the node was down).
     Input {
         at: Time,
@@ -172,6 +180,14 @@ impl<P: Protocol> fmt::Display for Record<P> {
             Record::Restart { at, node } => write!(f, "t={at} {node} restart"),
             Record::Partition { at, partition } => write!(f, "t={at} partition {partition}"),
             Record::Heal { at } => write!(f, "t={at} heal"),
+            Record::Calm {
+                at,
+                healed,
+                restarted,
+            } => write!(
+                f,
+                "t={at} calm: no more faults (healed={healed} restarted={restarted})"
+            ),
             Record::Input {
                 at,
                 node,

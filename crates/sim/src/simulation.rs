@@ -28,8 +28,9 @@
 //!
 //! The `impl` is split by role: this file has construction, the run loop and the checks;
 //! `simulation/node_events.rs` delivers, ticks, polls the workload and carries out Effects;
-//! `simulation/faults.rs` crashes, restarts, partitions and heals; `simulation/fsync.rs`
-//! carries out the Effects of a node that overlaps writes with sends, and completes its fsyncs.
+//! `simulation/faults.rs` crashes, restarts, partitions, heals and the calm;
+//! `simulation/fsync.rs` carries out the Effects of a node that overlaps writes with sends,
+//! and completes its fsyncs.
 
 mod faults;
 mod fsync;
@@ -111,6 +112,10 @@ pub struct Simulation<P: Protocol> {
     watch_leader: bool,
     /// The leader the hook named after the last node event: a change is a new leader.
     last_leader: Option<NodeId>,
+    /// Whether the calm has begun (`schedule_calm`): from then on no random fault, no loss
+    /// or duplication, the shortest delay for every message. Scripted faults still happen:
+    /// they are the caller's.
+    calm: bool,
 }
 
 impl<P: Protocol> Simulation<P> {
@@ -182,6 +187,7 @@ impl<P: Protocol> Simulation<P> {
             started: false,
             watch_leader: false,
             last_leader: None,
+            calm: false,
         })
     }
 
@@ -253,6 +259,24 @@ impl<P: Protocol> Simulation<P> {
     pub fn schedule_heal(&mut self, at: Time) {
         self.queue
             .push(at.max(self.now), EventKind::Heal { epoch: None });
+    }
+
+    /// At time `at`, make the world calm for the rest of the run: heal the standing
+    /// partition, restart every crashed node from its disk, and from then on start no random
+    /// crash or partition (nor those aimed at new leaders), lose or duplicate no message, and
+    /// give every message the shortest delay (links reliable and FIFO, as TCP makes them).
+    /// Messages already in flight still arrive when they were due. What a run that judges
+    /// eventual convergence needs: after the calm and a quiet period, the replicas' final
+    /// states are read from [`view`](Simulation::view). Scripted faults are the caller's and
+    /// still happen. Draws nothing from any RNG before `at`, so the run up to the calm
+    /// replays exactly as one without it.
+    pub fn schedule_calm(&mut self, at: Time) {
+        self.queue.push(at.max(self.now), EventKind::Calm);
+    }
+
+    /// Has the calm begun?
+    pub fn is_calm(&self) -> bool {
+        self.calm
     }
 
     /// The seed this run was built from.
@@ -402,6 +426,7 @@ impl<P: Protocol> Simulation<P> {
             EventKind::IsolateNewLeader { node, incarnation } => {
                 Ok(self.isolate_new_leader(node, incarnation))
             }
+            EventKind::Calm => self.begin_calm(),
         }
     }
 

@@ -12,6 +12,12 @@
 //!   after a node event, if the leader hook names a different leader (new-leader faults on):
 //!     odds ─► CrashNewLeader{node, incarnation} after a short delay   (restarts as usual)
 //!     odds ─► IsolateNewLeader{node, incarnation} after a short delay (replaces any partition)
+//!
+//!   Calm ─► heal ─► restart every crashed node ─► calm = true: from now on the timers above
+//!           stop (they fire once more, do nothing and schedule nothing), new leaders draw no
+//!           fault, and sends draw no loss, duplicate or delay: every message takes the
+//!           shortest delay, so links are reliable and FIFO, as TCP makes them for a
+//!           protocol that assumes it (node_events.rs)
 //! ```
 //!
 //! Invariants:
@@ -19,6 +25,8 @@
 //!   minority unless the config asks for chaos). Scripted crashes obey the script, not the bound.
 //! - A restarted node is built from its slot's disk and nothing else: the disk only ever
 //!   changed through `P::persist` of the writes the node emitted.
+//! - After the calm no random fault happens: every random fault path checks `calm` first and
+//!   draws nothing from the fault RNG once it is set. Scripted faults still happen.
 //! - A crash stops the node's tick chain (the next tick carries the old incarnation), and
 //!   empties its DiskQueue: unsynced writes never reach the disk, held messages never leave.
 //!   Its pending Fsync event carries the old incarnation and completes nothing.
@@ -45,6 +53,9 @@ impl<P: Protocol> Simulation<P> {
     }
 
     pub(super) fn crash_timer(&mut self) -> Option<NodeId> {
+        if self.calm {
+            return None; // the timer chain ends here
+        }
         let c = self.config.crashes.as_ref()?;
         let (leader_odds, down_lo, down_hi) = (
             c.leader_per_million,
@@ -147,6 +158,9 @@ impl<P: Protocol> Simulation<P> {
     /// After a node event: if the leader hook names a new leader, maybe schedule its crash
     /// and/or its isolation a moment later (the Figure 8 moves).
     pub(super) fn watch_leader_change(&mut self) {
+        if self.calm {
+            return;
+        }
         let leader = self.leader();
         if leader == self.last_leader {
             return;
@@ -192,7 +206,8 @@ impl<P: Protocol> Simulation<P> {
         let c = self.config.crashes.as_ref()?;
         let (down_lo, down_hi) = (c.downtime_units_min, c.downtime_units_max);
         let down = self.slots.iter().filter(|s| s.node.is_none()).count();
-        if !self.same_life(node, incarnation) || down >= self.config.down_nodes_max() {
+        let bound = down >= self.config.down_nodes_max();
+        if self.calm || !self.same_life(node, incarnation) || bound {
             return None;
         }
         self.crash(node);
@@ -205,7 +220,7 @@ impl<P: Protocol> Simulation<P> {
     pub(super) fn isolate_new_leader(&mut self, node: NodeId, incarnation: u32) -> Option<NodeId> {
         let p = self.config.partitions.as_ref()?;
         let (dur_lo, dur_hi) = (p.duration_units_min, p.duration_units_max);
-        if !self.same_life(node, incarnation) {
+        if self.calm || !self.same_life(node, incarnation) {
             return None;
         }
         self.start_partition(Partition::isolate(self.slots.len(), node));
@@ -217,6 +232,9 @@ impl<P: Protocol> Simulation<P> {
     }
 
     pub(super) fn partition_timer(&mut self) -> Option<NodeId> {
+        if self.calm {
+            return None; // the timer chain ends here
+        }
         let p = self.config.partitions.as_ref()?;
         let (shapes, dur_lo, dur_hi) = (p.shapes, p.duration_units_min, p.duration_units_max);
         let next = draw(
@@ -286,5 +304,28 @@ impl<P: Protocol> Simulation<P> {
             self.recorder.push(Record::Heal { at: self.now });
         }
         None
+    }
+
+    /// The calm begins (module docs): heal, restart every crashed node, fault no more.
+    pub(super) fn begin_calm(&mut self) -> Handled {
+        self.calm = true;
+        let healed = self.partition.take().is_some();
+        let down: Vec<NodeId> = self
+            .slots
+            .iter()
+            .filter(|s| s.node.is_none())
+            .map(|s| s.id)
+            .collect();
+        if self.recorder.active() {
+            self.recorder.push(Record::Calm {
+                at: self.now,
+                healed,
+                restarted: down.len(),
+            });
+        }
+        for &id in &down {
+            self.restart(id)?;
+        }
+        Ok(None)
     }
 }

@@ -12,9 +12,10 @@
 //!                           node.overlaps_writes()? ─► fsync.rs instead (contract step 5)
 //!   send: count it (sent, and its size if the run has a sizer: with_message_size)
 //!         unknown receiver or in_flight_max reached ─► drop(overflow)
-//!         loss odds ─► drop(lost)
-//!         duplicate odds ─► a copy with its own delay
+//!         loss odds ─► drop(lost)                          (not after the calm)
+//!         duplicate odds ─► a copy with its own delay      (not after the calm)
 //!         delay = uniform(delay range) + sometimes a long extra ─► Deliver at now + delay
+//!               (after the calm: always the shortest delay, so links are FIFO)
 //! ```
 //!
 //! A tick first hands the node its host's tick input, if the run installed one
@@ -242,10 +243,12 @@ impl<P: Protocol> Simulation<P> {
             return self.drop_message(env.from, env.to, env.msg, DropReason::Overflow);
         }
         let net = &self.config.network;
-        if net.loss_per_million > 0 && self.net_rng.chance(net.loss_per_million) {
+        let faulty = !self.calm; // after the calm the network only delays (faults.rs)
+        if faulty && net.loss_per_million > 0 && self.net_rng.chance(net.loss_per_million) {
             return self.drop_message(env.from, env.to, env.msg, DropReason::Lost);
         }
-        if net.duplicate_per_million > 0 && self.net_rng.chance(net.duplicate_per_million) {
+        let dup = net.duplicate_per_million;
+        if faulty && dup > 0 && self.net_rng.chance(dup) {
             self.stats.messages_duplicated += 1;
             let copy = env.clone();
             if self.recorder.active() {
@@ -260,10 +263,15 @@ impl<P: Protocol> Simulation<P> {
     }
 
     /// One message's delay: uniform in the ordinary range, plus sometimes a long extra.
+    /// After the calm, the shortest delay, always: links are FIFO again (faults.rs).
     fn delay(&mut self) -> Time {
         let net = &self.config.network;
+        if self.calm {
+            return net.delay_units_min;
+        }
         let mut d = draw(&mut self.net_rng, net.delay_units_min, net.delay_units_max);
-        if net.long_delay_per_million > 0 && self.net_rng.chance(net.long_delay_per_million) {
+        let long = net.long_delay_per_million;
+        if long > 0 && self.net_rng.chance(long) {
             d += draw(
                 &mut self.net_rng,
                 net.long_delay_units_min,

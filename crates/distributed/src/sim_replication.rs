@@ -1,0 +1,164 @@
+//! `distributed sim --protocol chain | craq`: a register workload on a replication scheme,
+//! every history judged against every consistency model.
+//!
+//! ```text
+//!   --nodes R (replicas; the master is n{R+1}), --clients C, --faults F, --variant V,
+//!   --client-timeout U, --max-time T (the last quarter is the calm), --max-events E
+//!                ──► RegisterScheme + RegisterOptions (errors exit 2)
+//!   --seeds A..B ──► replication::run_seeds ──► summary line, latency, the per-model table
+//!                    (passed/run, violated, unknown, first violating seed), failing seeds,
+//!                    the lowest failing seed's report and its replay command
+//!   --seed S     ──► replication::run_seed ──► [trace] + the seed's verdicts and evidence
+//!                    (+ --history OUT.jsonl, with final values: `distributed check` reads it)
+//! ```
+//!
+//! Exit codes: 0 every promised model held and no invariant broke; 1 a promised model was
+//! violated or an invariant broke (the expected result for a broken `--variant`); 2 bad
+//! arguments; 3 nothing failed but a promised model's check ran out of budget (no claim
+//! either way, as for the KV stores). A model the scheme does not promise never fails a run:
+//! its column is the finding.
+//!
+//! Adding a scheme is one match arm in [`run`]: build its `RegisterScheme` from the flags and
+//! hand it to [`run_scheme`], which is generic over the trait.
+
+use std::fs;
+use std::io::{self, Write};
+
+use scenarios::replication::{
+    run_seed, run_seeds_with_progress, ChainMode, ChainScheme, ChainVariant, RegisterOptions,
+    RegisterScheme,
+};
+
+use crate::sim_cmd::{
+    header, replay_command, threads, trace_level, with_seed_progress, ProtocolName, SimArgs,
+};
+
+/// Run the command; returns the process exit code.
+pub fn run(args: SimArgs) -> u8 {
+    let ran = match args.protocol {
+        ProtocolName::Chain => chain(&args, ChainMode::Chain).map(|s| run_scheme(&args, s)),
+        ProtocolName::Craq => chain(&args, ChainMode::Craq).map(|s| run_scheme(&args, s)),
+        other => Err(format!("{other} is not a register scheme")),
+    };
+    ran.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        2
+    })
+}
+
+/// Chain replication or CRAQ from the flags: `--nodes` replicas, `--variant`.
+fn chain(args: &SimArgs, mode: ChainMode) -> Result<ChainScheme, String> {
+    let variant: ChainVariant = args.variant.parse()?;
+    ChainScheme::new(mode, variant, args.nodes)
+}
+
+/// The flags that mean something only to another protocol, by name.
+fn foreign_flag(args: &SimArgs) -> Option<&'static str> {
+    [
+        ("--reads", args.reads.is_some()),
+        ("--tick-periods", args.tick_periods.is_some()),
+        ("--membership-changes", args.membership_changes),
+        (
+            "--leader-writes-in-parallel",
+            args.leader_writes_in_parallel,
+        ),
+        ("--phase1-quorum", args.phase1_quorum.is_some()),
+        ("--phase2-quorum", args.phase2_quorum.is_some()),
+        ("--byzantine", args.byzantine.is_some()),
+        ("--strategy", args.strategy.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, given)| *given)
+    .map(|(flag, _)| flag)
+}
+
+/// The run's options from the flags, validated for a cluster of `nodes`.
+fn options(args: &SimArgs, nodes: usize) -> Result<RegisterOptions, String> {
+    if let Some(flag) = foreign_flag(args) {
+        return Err(format!("{flag} is not a --protocol {} flag", args.protocol));
+    }
+    let mut opts = RegisterOptions {
+        clients: args.clients,
+        faults: args.faults,
+        trace: trace_level(args),
+        ..RegisterOptions::default()
+    };
+    if let Some(t) = args.client_timeout {
+        opts.client_timeout_units = t;
+    }
+    if let Some(t) = args.max_time {
+        opts.max_time_units = t;
+        // The calm (no faults, no new ops) takes the last quarter, as by default.
+        opts.quiet_units = t / 4;
+    }
+    if let Some(e) = args.max_events {
+        opts.max_events = e;
+    }
+    opts.validate(nodes).map_err(|e| e.to_string())?;
+    Ok(opts)
+}
+
+/// Run `scheme` as the flags say: one seed, or a range. Returns the exit code.
+pub fn run_scheme<S: RegisterScheme>(args: &SimArgs, scheme: S) -> u8 {
+    let opts = match options(args, scheme.nodes()) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    match args.seed {
+        Some(seed) => replay_one(args, &scheme, seed, &opts),
+        None => run_range(args, &scheme, &opts),
+    }
+}
+
+fn replay_one<S: RegisterScheme>(
+    args: &SimArgs,
+    scheme: &S,
+    seed: u64,
+    opts: &RegisterOptions,
+) -> u8 {
+    let report = run_seed(scheme, seed, opts);
+    // Write errors (a closed pipe: `| head`) end the output early but not the exit code.
+    let mut out = io::stdout().lock();
+    for line in report.trace_lines() {
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    let _ = writeln!(out, "{report}");
+    if let Some(path) = &args.history {
+        if let Err(e) = fs::write(path, report.history_json_lines()) {
+            eprintln!("error: writing the history to {}: {e}", path.display());
+            return 2;
+        }
+        let _ = writeln!(out, "history: wrote {}", path.display());
+    }
+    if report.failure().is_some() {
+        let _ = writeln!(out, "replay: {}", replay_command(args, seed));
+        return 1;
+    }
+    if report.is_unknown() {
+        return 3;
+    }
+    0
+}
+
+fn run_range<S: RegisterScheme>(args: &SimArgs, scheme: &S, opts: &RegisterOptions) -> u8 {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{}", header(args));
+    let _ = out.flush();
+    let summary = with_seed_progress(args, |progress| {
+        run_seeds_with_progress(scheme, args.seeds.clone(), opts, threads(args), progress)
+    });
+    let _ = write!(out, "{summary}");
+    match &summary.lowest_failure {
+        Some(first) => {
+            let _ = writeln!(out, "replay: {}", replay_command(args, first.seed()));
+            1
+        }
+        None if summary.unknown_seeds.is_empty() => 0,
+        None => 3,
+    }
+}
