@@ -55,6 +55,29 @@ pub enum ProtocolName {
     /// CRAQ (ATC '09): chain replication with reads at any replica; the same register
     /// workload and models as chain.
     Craq,
+    /// Primary-backup: `--nodes` servers (one primary, one backup, spares) and a view
+    /// service that hands out views under leases; the register workload.
+    PrimaryBackup,
+    /// Dynamo-style quorums (SOSP '07): `--nodes` coordinators, `--nrw`, `--resolution
+    /// dvv|lww`, `--strict-quorum`; the register workload.
+    Quorum,
+    /// A CRDT register store: every node answers alone; `--resolution mv|lww`; the register
+    /// workload with sticky clients.
+    Crdt,
+}
+
+impl ProtocolName {
+    /// Is this one of the register schemes of `crates/replication` (`sim_replication.rs`)?
+    pub(crate) fn is_register_scheme(self) -> bool {
+        matches!(
+            self,
+            ProtocolName::Chain
+                | ProtocolName::Craq
+                | ProtocolName::PrimaryBackup
+                | ProtocolName::Quorum
+                | ProtocolName::Crdt
+        )
+    }
 }
 
 impl fmt::Display for ProtocolName {
@@ -68,6 +91,9 @@ impl fmt::Display for ProtocolName {
             ProtocolName::PbftKv => "pbft-kv",
             ProtocolName::Chain => "chain",
             ProtocolName::Craq => "craq",
+            ProtocolName::PrimaryBackup => "primary-backup",
+            ProtocolName::Quorum => "quorum",
+            ProtocolName::Crdt => "crdt",
         })
     }
 }
@@ -175,6 +201,30 @@ pub struct SimArgs {
     /// not yet durable and the votes and acks held for them.
     #[arg(long)]
     pub leader_writes_in_parallel: bool,
+    /// quorum: replicas per key, read quorum, write quorum (Dynamo §4.5), as `N,R,W`.
+    #[arg(long, value_name = "N,R,W", value_parser = parse_nrw)]
+    pub nrw: Option<(usize, usize, usize)>,
+    /// quorum: `dvv` (siblings, the default) or `lww` (last writer wins by HLC); crdt: `mv`
+    /// (MV-register, the default) or `lww`.
+    #[arg(long, value_name = "NAME")]
+    pub resolution: Option<String>,
+    /// quorum: a strict quorum (no stand-ins, no hinted handoff), not Dynamo's sloppy one.
+    #[arg(long)]
+    pub strict_quorum: bool,
+}
+
+/// Parse `N,R,W` (quorum); the quorum config checks the values.
+pub(crate) fn parse_nrw(s: &str) -> Result<(usize, usize, usize), String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [n, r, w] = parts[..] else {
+        return Err(format!("`{s}`: expected N,R,W, e.g. 3,2,2"));
+    };
+    let num = |t: &str| {
+        t.trim()
+            .parse::<usize>()
+            .map_err(|e| format!("`{s}`: `{t}` is not a count: {e}"))
+    };
+    Ok((num(n)?, num(r)?, num(w)?))
 }
 
 fn parse_faults(s: &str) -> Result<FaultProfile, String> {
@@ -196,6 +246,10 @@ pub(crate) fn parse_tick_periods(s: &str) -> Result<(u64, u64), String> {
 
 /// Run the command; returns the process exit code.
 pub fn run(args: SimArgs) -> u8 {
+    if let Some(e) = scheme_flag_error(&args) {
+        eprintln!("error: {e}");
+        return 2;
+    }
     if args.compare.is_some() {
         return crate::sim_compare::run(args);
     }
@@ -206,7 +260,11 @@ pub fn run(args: SimArgs) -> u8 {
         }
         ProtocolName::Paxos => crate::sim_paxos::run(args),
         ProtocolName::Pbft => crate::sim_pbft::run(args),
-        ProtocolName::Chain | ProtocolName::Craq => crate::sim_replication::run(args),
+        ProtocolName::Chain
+        | ProtocolName::Craq
+        | ProtocolName::PrimaryBackup
+        | ProtocolName::Quorum
+        | ProtocolName::Crdt => crate::sim_replication::run(args),
     }
 }
 
@@ -276,6 +334,23 @@ pub(crate) fn paxos_only_flag(args: &SimArgs) -> Option<&'static str> {
     .map(|(flag, _)| flag)
 }
 
+/// A quorum or CRDT flag given to a protocol it means nothing to, as an error line.
+fn scheme_flag_error(args: &SimArgs) -> Option<String> {
+    let quorum_only = [
+        ("--nrw", args.nrw.is_some()),
+        ("--strict-quorum", args.strict_quorum),
+    ];
+    let is_quorum = args.protocol == ProtocolName::Quorum && args.compare.is_none();
+    if let Some((flag, _)) = quorum_only.into_iter().find(|(_, g)| *g && !is_quorum) {
+        return Some(format!("{flag} needs --protocol quorum"));
+    }
+    let takes_resolution = matches!(args.protocol, ProtocolName::Quorum | ProtocolName::Crdt);
+    if args.resolution.is_some() && (!takes_resolution || args.compare.is_some()) {
+        return Some("--resolution needs --protocol quorum or crdt".into());
+    }
+    None
+}
+
 /// A Byzantine flag given to a protocol that tolerates only crashes, as an error line.
 pub(crate) fn byzantine_flag_error(args: &SimArgs) -> Option<String> {
     let given = [
@@ -319,10 +394,19 @@ pub(crate) fn replay_command(args: &SimArgs, seed: u64) -> String {
             cmd += &format!(" --client-timeout {t}");
         }
     }
-    if matches!(args.protocol, ProtocolName::Chain | ProtocolName::Craq) {
+    if args.protocol.is_register_scheme() {
         cmd += &format!(" --clients {}", args.clients);
         if let Some(t) = args.client_timeout {
             cmd += &format!(" --client-timeout {t}");
+        }
+        if let Some((n, r, w)) = args.nrw {
+            cmd += &format!(" --nrw {n},{r},{w}");
+        }
+        if let Some(name) = &args.resolution {
+            cmd += &format!(" --resolution {name}");
+        }
+        if args.strict_quorum {
+            cmd += " --strict-quorum";
         }
     }
     if matches!(args.protocol, ProtocolName::RaftKv | ProtocolName::PaxosKv) {
@@ -389,6 +473,14 @@ pub(crate) fn header(args: &SimArgs) -> String {
                 args.clients
             )
         }
+        ProtocolName::PrimaryBackup => {
+            format!(
+                " (servers; view service n{}) clients={}",
+                args.nodes + 1,
+                args.clients
+            )
+        }
+        ProtocolName::Quorum | ProtocolName::Crdt => format!(" clients={}", args.clients),
         ProtocolName::Raft | ProtocolName::Paxos => String::new(),
     };
     // Named only when on, so that every other header reads as it always did.

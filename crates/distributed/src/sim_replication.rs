@@ -25,8 +25,9 @@ use std::fs;
 use std::io::{self, Write};
 
 use scenarios::replication::{
-    run_seed, run_seeds_with_progress, ChainMode, ChainScheme, ChainVariant, RegisterOptions,
-    RegisterScheme,
+    run_seed, run_seeds_with_progress, ChainMode, ChainScheme, ChainVariant, CrdtResolution,
+    CrdtScheme, CrdtVariant, PbVariant, PrimaryBackupScheme, QuorumResolution, QuorumScheme,
+    QuorumVariant, RegisterOptions, RegisterScheme,
 };
 
 use crate::sim_cmd::{
@@ -38,6 +39,9 @@ pub fn run(args: SimArgs) -> u8 {
     let ran = match args.protocol {
         ProtocolName::Chain => chain(&args, ChainMode::Chain).map(|s| run_scheme(&args, s)),
         ProtocolName::Craq => chain(&args, ChainMode::Craq).map(|s| run_scheme(&args, s)),
+        ProtocolName::PrimaryBackup => primary_backup(&args).map(|s| run_scheme(&args, s)),
+        ProtocolName::Quorum => quorum(&args).map(|s| run_scheme(&args, s)),
+        ProtocolName::Crdt => crdt(&args).map(|s| run_scheme(&args, s)),
         other => Err(format!("{other} is not a register scheme")),
     };
     ran.unwrap_or_else(|e| {
@@ -50,6 +54,40 @@ pub fn run(args: SimArgs) -> u8 {
 fn chain(args: &SimArgs, mode: ChainMode) -> Result<ChainScheme, String> {
     let variant: ChainVariant = args.variant.parse()?;
     ChainScheme::new(mode, variant, args.nodes)
+}
+
+/// Primary-backup from the flags: `--nodes` servers, `--variant`.
+fn primary_backup(args: &SimArgs) -> Result<PrimaryBackupScheme, String> {
+    let variant: PbVariant = args.variant.parse()?;
+    PrimaryBackupScheme::new(variant, args.nodes)
+}
+
+/// A Dynamo cluster from the flags: `--nodes`, `--nrw`, `--resolution`, `--strict-quorum`,
+/// `--variant`.
+fn quorum(args: &SimArgs) -> Result<QuorumScheme, String> {
+    let variant = QuorumVariant::parse(&args.variant).ok_or_else(|| {
+        let names: Vec<&str> = QuorumVariant::ALL.iter().map(|v| v.name()).collect();
+        format!("unknown quorum variant `{}`: one of {}", args.variant, names.join(", "))
+    })?;
+    let resolution = match args.resolution.as_deref() {
+        None | Some("dvv") => QuorumResolution::Dvv,
+        Some("lww") => QuorumResolution::Lww,
+        Some(other) => return Err(format!("quorum resolution `{other}`: dvv or lww")),
+    };
+    let nrw = args.nrw.unwrap_or((3, 2, 2));
+    QuorumScheme::new(args.nodes, nrw, resolution, !args.strict_quorum, variant)
+}
+
+/// A CRDT store from the flags: `--nodes`, `--resolution`, `--variant`.
+fn crdt(args: &SimArgs) -> Result<CrdtScheme, String> {
+    let variant = CrdtVariant::parse(&args.variant)
+        .ok_or_else(|| format!("unknown crdt variant `{}`", args.variant))?;
+    let resolution = match args.resolution.as_deref() {
+        None | Some("mv") => CrdtResolution::MultiValue,
+        Some("lww") => CrdtResolution::Lww,
+        Some(other) => return Err(format!("crdt resolution `{other}`: mv or lww")),
+    };
+    CrdtScheme::new(args.nodes, resolution, variant)
 }
 
 /// The flags that mean something only to another protocol, by name.

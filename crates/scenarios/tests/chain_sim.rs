@@ -166,3 +166,18 @@ fn soak_chain_and_craq_stay_clean_for_two_thousand_seeds() {
         assert_clean(&s, 2_000);
     }
 }
+
+/// Regression, found by the 2,000-seed soak: the master replaced tail n1 (cut off from n2,
+/// not from head n3); n3 never heard of the new chain and kept asking n1 for committed
+/// versions, and n1, no longer under a lease, answered with an old one, so a read went back
+/// in time. A replica now answers a version query only under its own read lease, as it does a
+/// read (ATC '09 §2.3 relies on the tail's answer being the committed version).
+#[test]
+fn a_replaced_craq_tail_answers_no_version_query_without_its_lease() {
+    let report = run_seed(
+        &scheme(ChainMode::Craq, ChainVariant::Correct),
+        998,
+        &RegisterOptions::default(),
+    );
+    assert!(report.failure().is_none(), "{report}");
+}

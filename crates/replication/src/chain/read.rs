@@ -112,6 +112,9 @@ impl Replica {
                  committed version yet"
             ));
         }
+        if let Some(why) = self.read_refusal() {
+            return out.note(format_args!("ignored {msg} from {from}: {why}"));
+        }
         let newest = self.store.latest(&msg.key);
         assert!(
             newest.is_none_or(|v| self.store.is_clean(v)),

@@ -64,6 +64,17 @@ pub struct ClientSettings {
     pub ops_per_client_max: u64,
 }
 
+impl ClientSettings {
+    /// Where client `i` sends puts and gets first: a sticky contact made client i's own.
+    fn first_for(&self, i: usize) -> (Contact, Contact) {
+        let own = |c: Contact| match c {
+            Contact::Sticky => Contact::Fixed(self.contacts[i % self.contacts.len()]),
+            other => other,
+        };
+        (own(self.first.0), own(self.first.1))
+    }
+}
+
 /// The clients of one run (see the module docs).
 pub struct RegisterClients {
     /// The knobs.
@@ -185,8 +196,9 @@ impl RegisterClients {
                 .collect();
             others[rng.range(0, others.len() as u64) as usize]
         };
+        let first = self.settings.first_for(i);
         let s = &mut self.sessions[i];
-        let node = s.target(self.settings.first, pick);
+        let node = s.target(first, pick);
         let op = s.op.as_mut().expect("an open op");
         op.attempts += 1;
         op.waiting = Some(Waiting { node, since: now });
@@ -244,7 +256,8 @@ impl RegisterClients {
             _ => {}
         }
         let void = self.settings.refused_put_is_void;
-        let verdict = s.on_response(node, reply.id, &reply.response, void, self.settings.first);
+        let first = self.settings.first_for(i);
+        let verdict = s.on_response(node, reply.id, &reply.response, void, first);
         self.apply(i, verdict, now);
     }
 

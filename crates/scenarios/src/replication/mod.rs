@@ -8,7 +8,7 @@
 //! What differs per scheme is one [`RegisterScheme`] implementation.
 //!
 //! ```text
-//!   RegisterScheme (chain.rs: chain, craq; next: primary-backup, quorum, crdt)
+//!   RegisterScheme (chain, craq, primary-backup, quorum, crdt, raft-kv, paxos-kv)
 //!        │ nodes, contacts, invariants, final states, promises
 //!        ▼
 //!   runner.rs: Simulation<S::Node> ── RegisterClients (client.rs, session.rs) ── history
@@ -36,6 +36,11 @@
 //! runner.rs    run_seed, RegisterSeedReport, RegisterFailure
 //! summary.rs   run_seeds, first_failure, RegisterSummary (the per-model table)
 //! chain.rs     ChainScheme: chain replication and CRAQ, correct or broken
+//! primary_backup.rs  PrimaryBackupScheme: servers and a view service, leases, transfer
+//! quorum.rs    QuorumScheme: Dynamo N/R/W, sloppy or strict, DVV or LWW; final states by
+//!              home slot
+//! crdt.rs      CrdtScheme: every node answers alone; sticky clients; MV or LWW registers
+//! consensus/   raft-kv and paxos-kv as registers (KvRegister wraps a replica): the reference
 //! ```
 //!
 //! ## Rules
@@ -46,17 +51,30 @@
 
 mod chain;
 mod client;
+mod consensus;
+mod crdt;
 mod measure;
 mod models;
 mod options;
+mod primary_backup;
+mod quorum;
 mod runner;
 mod scheme;
 mod session;
 mod summary;
 
 pub use ::replication::chain::{Mode as ChainMode, Variant as ChainVariant};
+pub use ::replication::crdt_store::{Resolution as CrdtResolution, Variant as CrdtVariant};
+pub use ::replication::primary_backup::Variant as PbVariant;
+pub use ::replication::quorum::{Resolution as QuorumResolution, Variant as QuorumVariant};
 pub use chain::{ChainScheme, CHAIN_REPLICAS_MAX};
 pub use client::ClientSettings;
+pub use consensus::{
+    Consensus, ConsensusLog, ConsensusNode, KvRegister, PaxosRegisters, RaftRegisters,
+};
+pub use crdt::CrdtScheme;
+pub use primary_backup::{PrimaryBackupScheme, SERVERS_MAX};
+pub use quorum::QuorumScheme;
 pub use measure::{Latency, OpCounts};
 pub use models::{judge, CheckBudget, Evidence, Judgement, Model};
 pub use options::{RegisterOptions, CLIENTS_MAX, KEYS_MAX, OP_ATTEMPTS_LIMIT, TICK_UNITS};

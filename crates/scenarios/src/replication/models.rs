@@ -39,13 +39,24 @@ pub enum Model {
     /// Terry et al. 1994: a client's writes are applied in its order.
     MonotonicWrites,
     /// After the calm and a quiet period, every replica holds the same state, explained by
-    /// the writes, with no acknowledged write lost.
+    /// the writes, with no acknowledged write lost, and no sibling kept beside a value that
+    /// is causally after it.
     Eventual,
+    /// Eventual convergence without its last rule: the replicas agree, on a state the writes
+    /// explain, with no acknowledged write lost, but a sibling its own client had already
+    /// seen replaced may stay. What a multi-value store keeps when clients carry no causal
+    /// context (Dynamo §4.4's context is the road not taken by the client vocabulary).
+    Converges,
 }
+
+/// The convergence checker's name for the one rule [`Model::Converges`] leaves out. The
+/// checker reports a history's worst issue only (divergence, then thin air, then a lost
+/// write, then this), so a report with this pattern means every other rule held.
+const STALE_SIBLING_PATTERN: &str = "causally overwritten sibling kept";
 
 impl Model {
     /// Every model, in the map's column order.
-    pub const ALL: [Model; 8] = [
+    pub const ALL: [Model; 9] = [
         Model::Linearizable,
         Model::Sequential,
         Model::Causal,
@@ -54,6 +65,7 @@ impl Model {
         Model::WritesFollowReads,
         Model::MonotonicWrites,
         Model::Eventual,
+        Model::Converges,
     ];
 
     /// Its column in tables (short: the table must fit a terminal).
@@ -67,6 +79,7 @@ impl Model {
             Model::WritesFollowReads => "wfr",
             Model::MonotonicWrites => "mono-writes",
             Model::Eventual => "eventual",
+            Model::Converges => "converges",
         }
     }
 
@@ -80,7 +93,7 @@ impl Model {
             Model::MonotonicReads => WeakModel::MonotonicReads,
             Model::WritesFollowReads => WeakModel::WritesFollowReads,
             Model::MonotonicWrites => WeakModel::MonotonicWrites,
-            Model::Eventual => WeakModel::Eventual,
+            Model::Eventual | Model::Converges => WeakModel::Eventual,
         })
     }
 
@@ -96,6 +109,9 @@ impl Model {
 impl fmt::Display for Model {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.weak() {
+            Some(_) if *self == Model::Converges => {
+                f.write_str("convergence (stale siblings allowed)")
+            }
             Some(weak) => write!(f, "{weak}"),
             None => f.write_str("linearizability"),
         }
@@ -183,7 +199,7 @@ pub fn judge(
     };
     let weak = check_all_weak(history, budget.weak)?;
     let mut out = vec![(Model::Linearizable, linear)];
-    for model in &Model::ALL[1..] {
+    for model in &Model::ALL[1..Model::Converges.index()] {
         let wanted = model.weak().expect("every model but the first is weak");
         let found = weak.iter().find(|(m, _)| *m == wanted).map(|(_, v)| v);
         let judgement = match (found, no_finals) {
@@ -195,6 +211,13 @@ pub fn judge(
         };
         out.push((*model, judgement));
     }
+    let converges = match &out[Model::Eventual.index()].1 {
+        Judgement::Violation(Evidence::Weak(r)) if r.pattern == STALE_SIBLING_PATTERN => {
+            Judgement::Holds
+        }
+        other => other.clone(),
+    };
+    out.push((Model::Converges, converges));
     Ok(out)
 }
 
@@ -220,6 +243,42 @@ mod tests {
         assert_eq!(of(Model::Sequential), "holds", "c2 may come first");
         assert_eq!(of(Model::ReadYourWrites), "holds");
         assert_eq!(of(Model::Eventual), "holds");
+    }
+
+    #[test]
+    fn a_stale_sibling_breaks_eventual_convergence_but_not_plain_convergence() {
+        // c1 wrote a, then b, but the replicas keep both: b should have replaced a.
+        let mut b = HistoryBuilder::with_model(ModelKind::Register);
+        b.returned(1, Command::put("x", "a"), 0, 10, Outcome::Done)
+            .unwrap();
+        b.returned(1, Command::put("x", "b"), 20, 30, Outcome::Done)
+            .unwrap();
+        b.final_value(1, "x", &["a", "b"]);
+        b.final_value(2, "x", &["a", "b"]);
+        let history = b.build().unwrap();
+        let verdicts = judge(&history, CheckBudget::default(), None).unwrap();
+        let of = |m: Model| &verdicts[m.index()].1;
+        let Judgement::Violation(Evidence::Weak(r)) = of(Model::Eventual) else {
+            panic!("eventual: {:?}", of(Model::Eventual));
+        };
+        assert_eq!(r.pattern, STALE_SIBLING_PATTERN, "the checker's name for it");
+        assert_eq!(of(Model::Converges), &Judgement::Holds);
+    }
+
+    #[test]
+    fn a_lost_write_breaks_convergence_too() {
+        // c1 wrote a, then b; every replica ends with a: b, acknowledged, is gone.
+        let mut b = HistoryBuilder::with_model(ModelKind::Register);
+        b.returned(1, Command::put("x", "a"), 0, 10, Outcome::Done)
+            .unwrap();
+        b.returned(1, Command::put("x", "b"), 20, 30, Outcome::Done)
+            .unwrap();
+        b.final_value(1, "x", &["a"]);
+        b.final_value(2, "x", &["a"]);
+        let history = b.build().unwrap();
+        let verdicts = judge(&history, CheckBudget::default(), None).unwrap();
+        assert!(verdicts[Model::Eventual.index()].1.is_violation());
+        assert!(verdicts[Model::Converges.index()].1.is_violation());
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! ended, and eventual convergence is then `Unknown` (there was no calm to judge after).
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
 
@@ -35,7 +36,7 @@ use super::client::{ClientSettings, RegisterClients};
 use super::measure::{Latency, OpCounts};
 use super::models::{judge, Judgement, Model};
 use super::options::RegisterOptions;
-use super::scheme::{Boxed, OpKind, RegisterScheme};
+use super::scheme::{Boxed, OpKind, RegisterScheme, ReplicaState};
 
 /// The clients, shared: the simulation drives them, the runner reads them after.
 struct SharedClients(Rc<RefCell<RegisterClients>>);
@@ -137,12 +138,7 @@ pub fn run_seed<S: RegisterScheme>(
         .into_inner()
         .finish();
     let mut builder = finished.history;
-    for state in &finals {
-        for (key, values) in &state.registers {
-            let values: Vec<&str> = values.iter().map(String::as_str).collect();
-            builder.final_value(state.node.0, key, &values);
-        }
-    }
+    record_finals(&mut builder, &finals);
     let no_finals = no_finals.or(finals
         .is_empty()
         .then_some("no replica held the state at the end"));
@@ -216,6 +212,30 @@ pub struct RegisterSeedReport {
     pub history: Option<History>,
     /// Why the checkers refused the history, if they did.
     pub history_error: Option<String>,
+}
+
+/// Every reporting replica's value (or absence) for every key any replica holds. A replica
+/// that holds nothing still says so (for `k0` when no replica holds anything), so "every
+/// replica is empty" reads as agreement rather than as no report at all.
+fn record_finals(builder: &mut check::HistoryBuilder, finals: &[ReplicaState]) {
+    let mut keys: BTreeSet<&str> = finals
+        .iter()
+        .flat_map(|s| s.registers.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    if keys.is_empty() {
+        keys.insert("k0");
+    }
+    for state in finals {
+        for &key in &keys {
+            let values: Vec<&str> = state
+                .registers
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, vs)| vs.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            builder.final_value(state.node.0, key, &values);
+        }
+    }
 }
 
 impl RegisterSeedReport {

@@ -52,6 +52,9 @@ pub enum Contact {
     Fixed(NodeId),
     /// Any contact, drawn at random per request (CRAQ reads, Dynamo coordinators).
     Any,
+    /// The client's own contact: client i talks to contact i mod (contacts), elsewhere only
+    /// after that one failed the request (a CRDT store's session affinity).
+    Sticky,
 }
 
 /// One replica's registers after the calm: the value (or siblings) of each key it holds.
@@ -153,6 +156,7 @@ impl fmt::Display for Contact {
         match self {
             Contact::Fixed(node) => write!(f, "{node}"),
             Contact::Any => f.write_str("any"),
+            Contact::Sticky => f.write_str("sticky"),
         }
     }
 }

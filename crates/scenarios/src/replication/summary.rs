@@ -89,7 +89,7 @@ pub struct RegisterSummary {
     /// Seeds run.
     pub seeds_run: u64,
     /// Per model, in `Model::ALL` order.
-    pub tallies: [ModelTally; 8],
+    pub tallies: [ModelTally; 9],
     /// Seeds whose run broke a scheme invariant.
     pub invariant_violations: u64,
     /// Every failing seed, what failed, one line. Sorted by seed.
