@@ -181,6 +181,52 @@ fn a_lost_update_is_resent_when_no_ack_comes_within_the_resend_interval() {
     assert_eq!(replies_to(&c, op(1)), [Response::Ok]);
 }
 
+/// Take the update with `seq` out of the network, wherever it is queued.
+fn take_update(c: &mut Chain, seq: u64) -> distributed_core::Envelope<Message> {
+    let k = c
+        .network
+        .iter()
+        .position(|e| matches!(&e.msg, Message::Update(u) if u.seq == seq));
+    c.network
+        .remove(k.expect("the update is in flight"))
+        .expect("in range")
+}
+
+#[test]
+fn an_update_that_overtakes_its_predecessor_is_stored_once_the_gap_fills_without_a_resend() {
+    // OSDI '04 §2 assumes FIFO links; on a reordering network update 2 reaches the middle
+    // before update 1. It is held, and stored right after 1, in order (§3: the history stays
+    // a prefix of the predecessor's), with no tick and so no resend of the Sent list.
+    let mut c = cluster(Layout::chain(3));
+    put(&mut c, 1, 1, "x", "a");
+    put(&mut c, 1, 2, "y", "b");
+    let second = take_update(&mut c, 2);
+    c.deliver(second); // n1 → n2: ahead of a gap
+    assert_eq!(
+        c.disks[1].store.last_seq(),
+        0,
+        "held, not stored out of order"
+    );
+    let first = take_update(&mut c, 1);
+    c.deliver(first); // n1 → n2: fills the gap
+    assert_eq!(
+        c.disks[1].store.last_seq(),
+        2,
+        "the held update is stored as soon as the gap fills"
+    );
+    c.deliver_all();
+    assert_eq!(replies_to(&c, op(1)), [Response::Ok]);
+    assert_eq!(replies_to(&c, op(2)), [Response::Ok]);
+    for disk in &c.disks[..3] {
+        assert_eq!(disk.store.last_seq(), 2);
+    }
+    let resent: u64 = replicas(&c)
+        .iter()
+        .map(|r| r.counters().updates_resent)
+        .sum();
+    assert_eq!(resent, 0, "no resend was needed");
+}
+
 #[test]
 fn the_head_refuses_puts_once_sent_max_writes_are_in_flight() {
     let mut layout = Layout::chain(2);

@@ -53,7 +53,8 @@
 //!   every replica between head and tail); a put refused `Unavailable` was never stored.
 //! - Per key, only the oldest version is clean; clean means `seq ≤ acked_seq` (store.rs).
 //! - Every queue is bounded: Sent list `sent_max`, keys `keys_max`, waiting reads
-//!   `pending_reads_max`, chunk `chunk_keys_max`, versions per key `sent_max + 1`.
+//!   `pending_reads_max`, chunk `chunk_keys_max`, versions per key `sent_max + 1`, updates
+//!   held ahead of a gap (in memory, stored once it fills) fewer than `sent_max`.
 //!
 //! ## Broken on purpose
 //!
@@ -77,7 +78,8 @@
 //! node.rs           ChainNode: master or replica behind one Protocol, and the stranger gate
 //! master.rs         heartbeats, leases, removing silent members, joins, epochs      (§3)
 //! replica.rs        the replica's state, restart, the epoch gate, adopting a configuration
-//! write.rs          puts at the head, Update down, Ack up, the Sent list      (§2, §3)
+//! write.rs          puts at the head, Update down (held ahead of a gap), Ack up, the
+//!                   Sent list                                                 (§2, §3)
 //! read.rs           gets at the tail; CRAQ reads anywhere with version queries (CRAQ §2.3)
 //! transfer.rs       a joining tail's state transfer in chunks                        (§3)
 //! invariant.rs      check_update_propagation, for tests and the simulator

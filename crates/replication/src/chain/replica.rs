@@ -2,7 +2,8 @@
 //! goes through, the master's traffic (leases, configurations), and the clock.
 //!
 //! ```text
-//!   Configure{epoch > mine} ──► persist it, then by the new place in the chain:
+//!   Configure{epoch > mine} ──► persist it, forget updates held ahead of a gap, then by
+//!                               the new place in the chain:
 //!       outside            forget waiting puts (outcome unknown: no reply), fail reads
 //!       successor joining  freeze, send it the state in chunks              (transfer.rs)
 //!       tail               everything stored is committed: ack it all upstream (write.rs)
@@ -29,7 +30,7 @@ use distributed_core::{NodeId, Tick};
 
 use crate::chain::config::{Config, ConfigError};
 use crate::chain::configuration::Configuration;
-use crate::chain::message::{Configure, Heartbeat, HeartbeatAck, Message};
+use crate::chain::message::{Configure, Heartbeat, HeartbeatAck, Message, Update};
 use crate::chain::node::Out;
 use crate::chain::read::PendingRead;
 use crate::chain::store::{Disk, Seq, Store, Write};
@@ -89,6 +90,10 @@ pub struct Replica {
     pub(crate) sending: Option<TransferOut>,
     /// A joining tail: the transfer it is receiving.
     pub(crate) receiving: Option<TransferIn>,
+    /// Updates from the predecessor that arrived ahead of a gap, by seq, stored once it
+    /// fills (write.rs). Fewer than `sent_max`; in memory only: a crash loses them, and the
+    /// predecessor's resend of its Sent list brings them again.
+    pub(crate) ahead: BTreeMap<Seq, Update>,
     /// What a summary reports.
     pub(crate) counters: Counters,
 }
@@ -123,6 +128,7 @@ impl Replica {
             next_query_id: 1,
             sending: None,
             receiving: None,
+            ahead: BTreeMap::new(),
             counters: Counters::default(),
         };
         replica.take_place();
@@ -327,6 +333,11 @@ impl Replica {
     fn adopt(&mut self, next: Configuration, out: &mut Out) {
         out.writes.push(Write::Configure(next.clone()));
         self.view = next;
+        // Held updates came from the old epoch's predecessor. In the new one the predecessor
+        // may be another replica or none (this one is head and gives `last_seq + 1` to new
+        // puts), and a removed head's update may carry a seq the new chain gives another
+        // write: storing it would fork the histories. The new predecessor resends its Sent list.
+        self.ahead.clear();
         self.counters.configurations += 1;
         let me = self.id();
         if !self.is_member() || !self.is_head() {

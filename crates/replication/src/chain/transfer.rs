@@ -143,6 +143,10 @@ impl Replica {
         }
         if msg.index == 0 {
             self.persist_here(Write::Wipe, out);
+            // Nothing is held here (adopting the joining configuration cleared it, and a
+            // joining tail takes no updates until installed); cleared again so that no held
+            // update ever meets a history other than the one it was sent against.
+            self.ahead.clear();
             self.receiving = Some(TransferIn {
                 next: 0,
                 through: msg.through,

@@ -20,6 +20,30 @@
 //! only from its predecessor of its own epoch, and its predecessor stored it first. An ack
 //! beyond a replica's last update would break it, so it is an `assert`.
 //!
+//! Updates that overtake each other (§2 assumes FIFO links; the simulator reorders): an
+//! update beyond `last_seq + 1` is **held** in `ahead`, in memory, by seq, and stored the
+//! moment the gap fills, then the held ones after it in order, each persisted and passed on
+//! (or, at the tail, committed; one cumulative ack covers them) exactly as if it had just
+//! arrived. Only `last_seq + 1` is ever stored, so the invariant above is untouched.
+//!
+//! ```text
+//!   last = 4   Update{seq=6} ──► held {6}         Update{seq=7} ──► held {6, 7}
+//!              Update{seq=5} ──► store 5, 6, 7 (persist each, forward each)   last = 7
+//! ```
+//!
+//! Bounds: the predecessor's Sent list starts past an ack that came through this replica, so
+//! it ends by `last_seq + sent_max`; only seqs `last_seq + 2 ..= last_seq + sent_max` are held
+//! (fewer than `sent_max`), anything farther is dropped with a note. Held updates are
+//! forgotten at a new epoch (its predecessor may differ, and a removed head's seqs may be
+//! reused) and at a state transfer; a crash forgets them too. All three are safe: the
+//! predecessor resends its Sent list. Without holding, a lagging replica gained about one
+//! update per resend interval on a reordering network, and puts could time out behind it.
+//!
+//! The road not taken: a negative ack (`Need{seq}`) that makes the predecessor resend from
+//! the gap at once. It also repairs a *lost* update early, but adds a message type, and on a
+//! reordering network most gaps fill by themselves a moment later, so it would mostly trigger
+//! duplicate sends. Holding costs no message; a lost update still waits for the resend.
+//!
 //! Broken on purpose, `ack-at-head`: the head answers `Ok` as soon as it has stored the put,
 //! and a read at the tail (the only place reads go) misses it until the update arrives there.
 
@@ -82,7 +106,7 @@ impl Replica {
     }
 
     /// An update from the predecessor: store it if it is the next one, then pass it on (or,
-    /// at the tail, commit it and ack).
+    /// at the tail, commit it and ack); hold it if it came ahead of a gap (module docs).
     pub(crate) fn on_update(&mut self, from: NodeId, msg: Update, out: &mut Out) {
         if self.view.predecessor(self.id()) != Some(from) {
             return out.note(format_args!(
@@ -122,24 +146,74 @@ impl Replica {
             ));
         }
         if msg.seq > last + 1 {
-            return out.note(format_args!(
-                "ignored {msg} from {from}: a gap, seq {} comes first (lost or overtaken)",
-                last + 1
-            ));
+            return self.hold_ahead(from, msg, out);
         }
+        self.take_update(msg, out);
+        // The gap this update filled may have held the next ones back: take them in order.
+        // Bounded: each turn empties one slot of `ahead`, which holds < sent_max.
+        while let Some(next) = self.ahead.remove(&(self.store.last_seq() + 1)) {
+            self.take_update(next, out);
+        }
+        assert!(
+            self.ahead
+                .keys()
+                .all(|&seq| seq > self.store.last_seq() + 1),
+            "a held update is ahead of a gap, never next"
+        );
+        if self.is_tail() {
+            // One cumulative ack covers every update this call stored.
+            let ack = Ack {
+                epoch: self.view.epoch,
+                through: self.store.last_seq(),
+            };
+            out.send(self.id(), from, ack.into());
+        }
+    }
+
+    /// Store the next update, and pass it on unless this replica is the tail (which stores it
+    /// committed; its caller acks).
+    fn take_update(&mut self, msg: Update, out: &mut Out) {
         let Update {
             seq, key, value, ..
         } = msg;
         let clean = self.is_tail();
         self.store_update(key.clone(), seq, value.clone(), clean, out);
-        if clean {
-            let ack = Ack {
-                epoch: self.view.epoch,
-                through: seq,
-            };
-            return out.send(self.id(), from, ack.into());
+        if !clean {
+            self.forward(seq, key, value, out);
         }
-        self.forward(seq, key, value, out);
+    }
+
+    /// An update that overtook an earlier one: keep it until the gap fills (in memory only),
+    /// if it lies within the predecessor's Sent list's reach of this replica's last update.
+    fn hold_ahead(&mut self, from: NodeId, msg: Update, out: &mut Out) {
+        let last = self.store.last_seq();
+        // The predecessor's Sent list starts past an ack that came through this replica, so
+        // it ends at or before last + sent_max: the window holds at most sent_max − 1 seqs.
+        let reach = last + self.config.sent_max as u64;
+        if msg.seq > reach {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: a gap, seq {} comes first, and seq {} is beyond \
+                 last + sent_max = {reach}, where no Sent list reaches; the resend brings it",
+                last + 1,
+                msg.seq
+            ));
+        }
+        if self.ahead.contains_key(&msg.seq) {
+            return out.note(format_args!(
+                "ignored {msg} from {from}: held already, until seq {} arrives",
+                last + 1
+            ));
+        }
+        out.note(format_args!(
+            "held {msg} from {from}: a gap, seq {} comes first (lost or overtaken); stored \
+             as soon as it arrives",
+            last + 1
+        ));
+        self.ahead.insert(msg.seq, msg);
+        assert!(
+            self.ahead.len() < self.config.sent_max,
+            "held updates lie in last + 2 ..= last + sent_max"
+        );
     }
 
     /// Persist an update (the write goes before any message of this call).
