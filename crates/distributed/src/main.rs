@@ -22,8 +22,8 @@
 //! sim_paxos.rs   `sim --protocol paxos`: Multi-Paxos alone
 //! sim_pbft.rs    `sim --protocol pbft`: the PBFT core alone, with Byzantine replicas
 //! sim_compare.rs `sim --compare raft-kv,paxos-kv,pbft-kv`: one table
-//! sim_replication.rs `sim --protocol chain | craq`: a register workload on a replication
-//!                scheme, judged against every consistency model
+//! sim_replication.rs `sim --protocol chain | craq | primary-backup | quorum | crdt`: a
+//!                register workload on a replication scheme, judged against every model
 //! check_cmd.rs   `distributed check`: a thin wrapper over the `check` crate's CLI entry point
 //! node_cmd.rs    `distributed node`: flags over --config (server::config_file) → NodeConfig,
 //!                tokio runtime, signals

@@ -201,8 +201,14 @@ pub struct SimArgs {
     /// not yet durable and the votes and acks held for them.
     #[arg(long)]
     pub leader_writes_in_parallel: bool,
+    /// Run one register workload against every replication scheme (raft-kv, paxos-kv,
+    /// primary-backup, chain, craq, quorum in four configurations, crdt with MV and LWW
+    /// registers) over --seeds and --faults, judge every history against every consistency
+    /// model, and print one table (issue 16's consistency map).
+    #[arg(long, conflicts_with_all = ["compare", "seed"])]
+    pub consistency_map: bool,
     /// quorum: replicas per key, read quorum, write quorum (Dynamo §4.5), as `N,R,W`.
-    #[arg(long, value_name = "N,R,W", value_parser = parse_nrw)]
+    #[arg(long, value_name = "N,R,W", value_parser = crate::sim_replication::parse_nrw)]
     pub nrw: Option<(usize, usize, usize)>,
     /// quorum: `dvv` (siblings, the default) or `lww` (last writer wins by HLC); crdt: `mv`
     /// (MV-register, the default) or `lww`.
@@ -211,20 +217,6 @@ pub struct SimArgs {
     /// quorum: a strict quorum (no stand-ins, no hinted handoff), not Dynamo's sloppy one.
     #[arg(long)]
     pub strict_quorum: bool,
-}
-
-/// Parse `N,R,W` (quorum); the quorum config checks the values.
-pub(crate) fn parse_nrw(s: &str) -> Result<(usize, usize, usize), String> {
-    let parts: Vec<&str> = s.split(',').collect();
-    let [n, r, w] = parts[..] else {
-        return Err(format!("`{s}`: expected N,R,W, e.g. 3,2,2"));
-    };
-    let num = |t: &str| {
-        t.trim()
-            .parse::<usize>()
-            .map_err(|e| format!("`{s}`: `{t}` is not a count: {e}"))
-    };
-    Ok((num(n)?, num(r)?, num(w)?))
 }
 
 fn parse_faults(s: &str) -> Result<FaultProfile, String> {
@@ -246,12 +238,15 @@ pub(crate) fn parse_tick_periods(s: &str) -> Result<(u64, u64), String> {
 
 /// Run the command; returns the process exit code.
 pub fn run(args: SimArgs) -> u8 {
-    if let Some(e) = scheme_flag_error(&args) {
+    if let Some(e) = crate::sim_replication::scheme_flag_error(&args) {
         eprintln!("error: {e}");
         return 2;
     }
     if args.compare.is_some() {
         return crate::sim_compare::run(args);
+    }
+    if args.consistency_map {
+        return crate::sim_replication::run_map(&args);
     }
     match args.protocol {
         ProtocolName::Raft => run_raft(args),
@@ -332,23 +327,6 @@ pub(crate) fn paxos_only_flag(args: &SimArgs) -> Option<&'static str> {
     .into_iter()
     .find(|(_, given)| *given)
     .map(|(flag, _)| flag)
-}
-
-/// A quorum or CRDT flag given to a protocol it means nothing to, as an error line.
-fn scheme_flag_error(args: &SimArgs) -> Option<String> {
-    let quorum_only = [
-        ("--nrw", args.nrw.is_some()),
-        ("--strict-quorum", args.strict_quorum),
-    ];
-    let is_quorum = args.protocol == ProtocolName::Quorum && args.compare.is_none();
-    if let Some((flag, _)) = quorum_only.into_iter().find(|(_, g)| *g && !is_quorum) {
-        return Some(format!("{flag} needs --protocol quorum"));
-    }
-    let takes_resolution = matches!(args.protocol, ProtocolName::Quorum | ProtocolName::Crdt);
-    if args.resolution.is_some() && (!takes_resolution || args.compare.is_some()) {
-        return Some("--resolution needs --protocol quorum or crdt".into());
-    }
-    None
 }
 
 /// A Byzantine flag given to a protocol that tolerates only crashes, as an error line.

@@ -1,8 +1,10 @@
-//! `distributed sim --protocol chain | craq`: a register workload on a replication scheme,
-//! every history judged against every consistency model.
+//! `distributed sim --protocol chain | craq | primary-backup | quorum | crdt`: a register
+//! workload on a replication scheme, every history judged against every consistency model.
 //!
 //! ```text
-//!   --nodes R (replicas; the master is n{R+1}), --clients C, --faults F, --variant V,
+//!   --nodes R (chain, craq: replicas, the master is n{R+1}; primary-backup: servers, the view
+//!   service is n{R+1}; quorum, crdt: every node), --clients C, --faults F, --variant V,
+//!   --nrw N,R,W --resolution dvv|lww --strict-quorum (quorum), --resolution mv|lww (crdt),
 //!   --client-timeout U, --max-time T (the last quarter is the calm), --max-events E
 //!                ──► RegisterScheme + RegisterOptions (errors exit 2)
 //!   --seeds A..B ──► replication::run_seeds ──► summary line, latency, the per-model table
@@ -25,9 +27,10 @@ use std::fs;
 use std::io::{self, Write};
 
 use scenarios::replication::{
-    run_seed, run_seeds_with_progress, ChainMode, ChainScheme, ChainVariant, CrdtResolution,
-    CrdtScheme, CrdtVariant, PbVariant, PrimaryBackupScheme, QuorumResolution, QuorumScheme,
-    QuorumVariant, RegisterOptions, RegisterScheme,
+    consistency_map, map_is_clean, render_map, run_seed, run_seeds_with_progress, ChainMode,
+    ChainScheme, ChainVariant, CrdtResolution, CrdtScheme, CrdtVariant, PbVariant,
+    PrimaryBackupScheme, QuorumResolution, QuorumScheme, QuorumVariant, RegisterOptions,
+    RegisterScheme, MAP_QUORUM_NODES,
 };
 
 use crate::sim_cmd::{
@@ -56,6 +59,48 @@ fn chain(args: &SimArgs, mode: ChainMode) -> Result<ChainScheme, String> {
     ChainScheme::new(mode, variant, args.nodes)
 }
 
+/// `--consistency-map`: every scheme over the same seeds and faults, one table. Exit 0 when
+/// every row kept every model it promises, 1 otherwise, 2 on bad arguments.
+pub fn run_map(args: &SimArgs) -> u8 {
+    let opts = match options(args, MAP_QUORUM_NODES) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let seeds = args.seeds.clone();
+    println!(
+        "consistency map: seeds={}..{} faults={} clients={} threads={}",
+        seeds.start,
+        seeds.end,
+        args.faults,
+        args.clients,
+        threads(args)
+    );
+    let rows = consistency_map(seeds, &opts, threads(args), |label| {
+        eprintln!("running {label}");
+    });
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    print!("{}", render_map(&rows));
+    println!(
+        "cells: seeds the model held / seeds judged; * = the system promises it (a miss fails \
+         the run); latency in ticks"
+    );
+    for r in rows.iter().filter(|r| !r.summary.is_clean()) {
+        for (seed, _, line) in r.summary.failures.iter().take(3) {
+            println!("{}: seed {seed}: {line}", r.label);
+        }
+    }
+    u8::from(!map_is_clean(&rows))
+}
+
 /// Primary-backup from the flags: `--nodes` servers, `--variant`.
 fn primary_backup(args: &SimArgs) -> Result<PrimaryBackupScheme, String> {
     let variant: PbVariant = args.variant.parse()?;
@@ -67,7 +112,11 @@ fn primary_backup(args: &SimArgs) -> Result<PrimaryBackupScheme, String> {
 fn quorum(args: &SimArgs) -> Result<QuorumScheme, String> {
     let variant = QuorumVariant::parse(&args.variant).ok_or_else(|| {
         let names: Vec<&str> = QuorumVariant::ALL.iter().map(|v| v.name()).collect();
-        format!("unknown quorum variant `{}`: one of {}", args.variant, names.join(", "))
+        format!(
+            "unknown quorum variant `{}`: one of {}",
+            args.variant,
+            names.join(", ")
+        )
     })?;
     let resolution = match args.resolution.as_deref() {
         None | Some("dvv") => QuorumResolution::Dvv,
@@ -199,4 +248,35 @@ fn run_range<S: RegisterScheme>(args: &SimArgs, scheme: &S, opts: &RegisterOptio
         None if summary.unknown_seeds.is_empty() => 0,
         None => 3,
     }
+}
+
+/// Parse `N,R,W` (quorum); the quorum config checks the values.
+pub(crate) fn parse_nrw(s: &str) -> Result<(usize, usize, usize), String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [n, r, w] = parts[..] else {
+        return Err(format!("`{s}`: expected N,R,W, e.g. 3,2,2"));
+    };
+    let num = |t: &str| {
+        t.trim()
+            .parse::<usize>()
+            .map_err(|e| format!("`{s}`: `{t}` is not a count: {e}"))
+    };
+    Ok((num(n)?, num(r)?, num(w)?))
+}
+
+/// A quorum or CRDT flag given to a protocol it means nothing to, as an error line.
+pub(crate) fn scheme_flag_error(args: &SimArgs) -> Option<String> {
+    let quorum_only = [
+        ("--nrw", args.nrw.is_some()),
+        ("--strict-quorum", args.strict_quorum),
+    ];
+    let is_quorum = args.protocol == ProtocolName::Quorum && args.compare.is_none();
+    if let Some((flag, _)) = quorum_only.into_iter().find(|(_, g)| *g && !is_quorum) {
+        return Some(format!("{flag} needs --protocol quorum"));
+    }
+    let takes_resolution = matches!(args.protocol, ProtocolName::Quorum | ProtocolName::Crdt);
+    if args.resolution.is_some() && (!takes_resolution || args.compare.is_some()) {
+        return Some("--resolution needs --protocol quorum or crdt".into());
+    }
+    None
 }

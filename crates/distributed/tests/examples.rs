@@ -10,6 +10,8 @@
 //!   pbft_demo        seeds 0..20: the three phases, a view change after the primary crashes,
 //!                    a stable checkpoint, a liar outvoted; the honest three agree on 3 requests
 //!   e2e_replication  3 server nodes on loopback: write once, read from every node - SUCCESS
+//!   consistency_demo seeds from 0 and 10: a weak quorum (N3R1W1) breaks a session guarantee,
+//!                    the checker's evidence is printed, the chain keeps all nine models
 //! ```
 
 #[path = "../examples/raft_demo.rs"]
@@ -113,4 +115,21 @@ fn e2e_replication_reads_the_written_value_back_from_every_node() {
     assert_eq!(result, Ok(()), "{out}");
     assert_eq!(out.matches("= \"hello\"").count(), 3, "{out}");
     assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[path = "../examples/consistency_demo.rs"]
+mod consistency_demo;
+
+#[test]
+fn consistency_demo_shows_a_session_anomaly_on_a_weak_quorum_that_the_chain_never_shows() {
+    // Terry et al. 1994 (session guarantees); Dynamo §4.5 (R + W <= N); OSDI '04 §2 (reads
+    // at the tail see exactly the acknowledged writes).
+    for seed in [0, 10] {
+        let mut out = Vec::new();
+        let found = consistency_demo::run(seed, &mut out);
+        let out = text(out);
+        assert!(found.is_ok(), "seed {seed}: {found:?}\n{out}");
+        assert!(out.contains("the anomaly ("), "{out}");
+        assert!(out.contains("chain kept 9 of 9 models"), "{out}");
+    }
 }

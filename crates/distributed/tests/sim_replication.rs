@@ -133,3 +133,67 @@ fn options_a_chain_cannot_take_exit_2_with_a_reason() {
         assert!(err.contains(words), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn the_consistency_map_prints_a_row_per_system_and_exits_0_when_every_promise_holds() {
+    let o = distributed(&["sim", "--consistency-map", "--seeds", "0..3"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    for row in [
+        "raft-kv",
+        "paxos-kv",
+        "primary-backup",
+        "chain",
+        "craq",
+        "quorum N3R2W2 dvv",
+        "quorum N3R1W1 dvv",
+        "crdt mv",
+        "crdt lww",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("no {row} row: {out}"));
+        assert!(line.contains("/3"), "{line}");
+    }
+    let chain = out.lines().find(|l| l.starts_with("chain")).unwrap();
+    assert_eq!(
+        chain.matches("3/3*").count(),
+        9,
+        "chain keeps all nine: {chain}"
+    );
+}
+
+#[test]
+fn the_new_schemes_run_from_the_cli_and_refuse_flags_that_are_not_theirs() {
+    for args in [
+        &["--protocol", "primary-backup", "--nodes", "3"][..],
+        &[
+            "--protocol",
+            "quorum",
+            "--nrw",
+            "3,2,2",
+            "--resolution",
+            "lww",
+        ],
+        &["--protocol", "crdt", "--nodes", "3", "--resolution", "mv"],
+    ] {
+        let mut all = vec!["sim", "--seeds", "0..3"];
+        all.extend_from_slice(args);
+        let o = distributed(&all);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stdout(&o));
+        assert!(stdout(&o).contains("converges"), "{}", stdout(&o));
+    }
+    let o = distributed(&["sim", "--protocol", "chain", "--nrw", "3,2,2"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--nrw needs --protocol quorum"), "{err}");
+    let o = distributed(&["sim", "--protocol", "quorum", "--nrw", "3,1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = distributed(&["sim", "--protocol", "quorum", "--nrw", "3,1,1"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "R + W <= N is refused unless asked for by name"
+    );
+}

@@ -21,7 +21,10 @@ fn assert_keeps_every_model(s: &RegisterSummary, seeds: u64) {
         assert_eq!((t.passed, t.run()), (seeds, seeds), "{model}: {s}");
     }
     assert!(s.ops.puts_ok > 0 && s.ops.gets_ok > 0, "{s}");
-    assert!(s.stats.crashes >= seeds && s.stats.partitions >= seeds, "{s}");
+    assert!(
+        s.stats.crashes >= seeds && s.stats.partitions >= seeds,
+        "{s}"
+    );
 }
 
 fn primary_backup(variant: PbVariant) -> PrimaryBackupScheme {
@@ -66,9 +69,8 @@ fn the_kv_store_on_paxos_keeps_every_model_as_registers() {
 #[test]
 fn raft_followers_answering_reads_alone_are_caught_by_a_checker() {
     // Raft §6.4: a follower's state machine may lag; answering from it is a stale read.
-    let scheme = Consensus(
-        RaftRegisters::new(3, replica::ReplicaVariant::StaleFollowerReads).unwrap(),
-    );
+    let scheme =
+        Consensus(RaftRegisters::new(3, replica::ReplicaVariant::StaleFollowerReads).unwrap());
     let opts = RegisterOptions::default();
     let first = first_failure(&scheme, 0..40, &opts, THREADS).expect("caught within 40 seeds");
     assert!(first.failure().is_some());
@@ -108,8 +110,12 @@ fn lww_by_wall_clock_loses_an_acknowledged_write_and_the_convergence_check_names
 
 #[test]
 fn a_merge_that_takes_concurrent_for_ordered_leaves_replicas_divergent_or_a_write_lost() {
-    let crdt =
-        CrdtScheme::new(3, CrdtResolution::MultiValue, CrdtVariant::ConcurrentAsOrdered).unwrap();
+    let crdt = CrdtScheme::new(
+        3,
+        CrdtResolution::MultiValue,
+        CrdtVariant::ConcurrentAsOrdered,
+    )
+    .unwrap();
     let (_, pattern) = first_named(&crdt, Model::Converges, 20);
     assert!(
         pattern == "divergence" || pattern.ends_with("write lost"),
@@ -122,12 +128,22 @@ fn a_quorum_with_r_plus_w_at_most_n_reads_stale_values_where_r_plus_w_above_n_do
     // Dynamo §4.5: R + W > N makes read and write quorums meet. Not linearizable either way
     // (quorum.rs), but the broken one fails linearizability on every seed here.
     let opts = RegisterOptions::default();
-    let broken =
-        QuorumScheme::new(5, (3, 1, 1), QuorumResolution::Dvv, true, QuorumVariant::RPlusWLeN)
-            .unwrap();
-    let correct =
-        QuorumScheme::new(5, (3, 2, 2), QuorumResolution::Dvv, true, QuorumVariant::Correct)
-            .unwrap();
+    let broken = QuorumScheme::new(
+        5,
+        (3, 1, 1),
+        QuorumResolution::Dvv,
+        true,
+        QuorumVariant::RPlusWLeN,
+    )
+    .unwrap();
+    let correct = QuorumScheme::new(
+        5,
+        (3, 2, 2),
+        QuorumResolution::Dvv,
+        true,
+        QuorumVariant::Correct,
+    )
+    .unwrap();
     let lin = |s: &RegisterSummary| s.tally(Model::Linearizable).passed;
     let (b, c) = (
         run_seeds(&broken, 0..20, &opts, THREADS),
@@ -149,4 +165,3 @@ fn soak_primary_backup_stays_clean_for_two_thousand_seeds() {
     );
     assert_keeps_every_model(&s, 2_000);
 }
-

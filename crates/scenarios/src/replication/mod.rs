@@ -41,6 +41,7 @@
 //!              home slot
 //! crdt.rs      CrdtScheme: every node answers alone; sticky clients; MV or LWW registers
 //! consensus/   raft-kv and paxos-kv as registers (KvRegister wraps a replica): the reference
+//! map.rs       the consistency map: every row over the same seeds, one table
 //! ```
 //!
 //! ## Rules
@@ -53,6 +54,7 @@ mod chain;
 mod client;
 mod consensus;
 mod crdt;
+mod map;
 mod measure;
 mod models;
 mod options;
@@ -73,11 +75,12 @@ pub use consensus::{
     Consensus, ConsensusLog, ConsensusNode, KvRegister, PaxosRegisters, RaftRegisters,
 };
 pub use crdt::CrdtScheme;
-pub use primary_backup::{PrimaryBackupScheme, SERVERS_MAX};
-pub use quorum::QuorumScheme;
+pub use map::{consistency_map, map_is_clean, render_map, MapRow, MAP_QUORUM_NODES, MAP_REPLICAS};
 pub use measure::{Latency, OpCounts};
 pub use models::{judge, CheckBudget, Evidence, Judgement, Model};
 pub use options::{RegisterOptions, CLIENTS_MAX, KEYS_MAX, OP_ATTEMPTS_LIMIT, TICK_UNITS};
+pub use primary_backup::{PrimaryBackupScheme, SERVERS_MAX};
+pub use quorum::QuorumScheme;
 pub use runner::{run_seed, RegisterFailure, RegisterSeedReport};
 pub use scheme::{Contact, MessageSize, OpKind, RegisterScheme, ReplicaState};
 pub use summary::{first_failure, run_seeds, run_seeds_with_progress, ModelTally, RegisterSummary};

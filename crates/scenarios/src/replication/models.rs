@@ -261,7 +261,10 @@ mod tests {
         let Judgement::Violation(Evidence::Weak(r)) = of(Model::Eventual) else {
             panic!("eventual: {:?}", of(Model::Eventual));
         };
-        assert_eq!(r.pattern, STALE_SIBLING_PATTERN, "the checker's name for it");
+        assert_eq!(
+            r.pattern, STALE_SIBLING_PATTERN,
+            "the checker's name for it"
+        );
         assert_eq!(of(Model::Converges), &Judgement::Holds);
     }
 

@@ -48,17 +48,14 @@ impl PrimaryBackupScheme {
     /// `servers` servers and a view service; refused (with the core's reason) where the core
     /// refuses the configuration.
     pub fn new(variant: Variant, servers: usize) -> Result<PrimaryBackupScheme, String> {
-        if servers < 2 || servers > SERVERS_MAX {
+        if !(2..=SERVERS_MAX).contains(&servers) {
             return Err(format!(
                 "primary-backup with {servers} servers: must be 2..={SERVERS_MAX} (a primary \
                  and at least one backup; the view service is one more node)"
             ));
         }
         let scheme = PrimaryBackupScheme { variant, servers };
-        scheme
-            .config(NodeId(1))
-            .validate()
-            .map_err(|e| e.reason)?;
+        scheme.config(NodeId(1)).validate().map_err(|e| e.reason)?;
         Ok(scheme)
     }
 
@@ -109,7 +106,10 @@ impl RegisterScheme for PrimaryBackupScheme {
     }
 
     fn invariants(&self) -> Vec<Box<dyn Invariant<PbNode>>> {
-        vec![Box::new(OneServingPrimary), Box::new(NoReadBehind(Audit::new()))]
+        vec![
+            Box::new(OneServingPrimary),
+            Box::new(NoReadBehind(Audit::new())),
+        ]
     }
 
     fn leader(&self, view: &ClusterView<PbNode>) -> Option<NodeId> {
@@ -134,7 +134,11 @@ impl RegisterScheme for PrimaryBackupScheme {
             .filter(|(id, _)| members.contains(id))
             .map(|(id, n)| ReplicaState {
                 node: id,
-                registers: n.registers().into_iter().map(|(k, v)| (k, vec![v])).collect(),
+                registers: n
+                    .registers()
+                    .into_iter()
+                    .map(|(k, v)| (k, vec![v]))
+                    .collect(),
             })
             .collect()
     }

@@ -96,7 +96,10 @@ impl<P: ConsensusNode> KvRegister<P> {
 /// The tag a request travels under: its `OpId`, so the reply names it without a table.
 /// Clients and seqs stay far below 2^32 (the harness bounds both), asserted here.
 fn tag_of(id: OpId) -> u64 {
-    assert!(id.client < 1 << 32 && id.seq < 1 << 32, "op id {id} out of the tag's range");
+    assert!(
+        id.client < 1 << 32 && id.seq < 1 << 32,
+        "op id {id} out of the tag's range"
+    );
     (id.client << 32) | id.seq
 }
 
@@ -220,7 +223,10 @@ mod tests {
 
     #[test]
     fn an_op_id_survives_the_trip_through_a_tag() {
-        let id = OpId { client: 7, seq: 123 };
+        let id = OpId {
+            client: 7,
+            seq: 123,
+        };
         assert_eq!(op_of(tag_of(id)), id);
     }
 
