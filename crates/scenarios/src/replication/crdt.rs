@@ -27,23 +27,14 @@
 //! client that had moved. So a CRDT row reports every column and fails on none; its broken
 //! variants show as columns that drop. Client contexts are the next step (issue 16).
 
-use distributed_core::{NodeId, Rng, SeededRng, WireSize};
+use distributed_core::{NodeId, SeededRng, WireSize};
 use replication::crdt_store::{check_invariants, Config, CrdtStore, Disk, Resolution, Variant};
 use sim::hooks::Invariant;
 use sim::view::ClusterView;
 
 use super::models::Model;
+use super::options::{clock_offset_ticks, HLC_MAX_OFFSET_TICKS};
 use super::scheme::{Contact, MessageSize, OpKind, RegisterScheme, ReplicaState};
-
-/// The most a node's physical clock starts off by, in ticks.
-pub const CLOCK_OFFSET_TICKS_MAX: u64 = 30;
-
-/// The HLC drift bound ε the nodes run with, in ticks. It must exceed the clocks' real
-/// disagreement, or HLC refuses to follow a faster clock and LWW loses causally later puts
-/// (Kulkarni et al. 2014 §3: the bound is an assumption the operator must make true). Here
-/// the skew profile runs tick rates ±20% apart for a run of about 600 ticks (up to ~240
-/// ticks apart by the end), on top of the start offset: 400 covers both.
-pub const HLC_MAX_OFFSET_TICKS: u64 = 400;
 
 /// A CRDT store as one row of the map.
 #[derive(Clone, Debug)]
@@ -80,8 +71,7 @@ impl CrdtScheme {
     fn config(&self, seed: u64, id: NodeId) -> Config {
         let mut c = self.template.clone();
         c.id = id;
-        let mut rng = SeededRng::new(seed ^ id.0.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        c.physical_clock_offset_ticks = rng.range(0, CLOCK_OFFSET_TICKS_MAX + 1);
+        c.physical_clock_offset_ticks = clock_offset_ticks(seed, id);
         c.hlc_max_offset_ticks = HLC_MAX_OFFSET_TICKS;
         c
     }

@@ -78,7 +78,10 @@ pub use crdt::CrdtScheme;
 pub use map::{consistency_map, map_is_clean, render_map, MapRow, MAP_QUORUM_NODES, MAP_REPLICAS};
 pub use measure::{Latency, OpCounts};
 pub use models::{judge, CheckBudget, Evidence, Judgement, Model};
-pub use options::{RegisterOptions, CLIENTS_MAX, KEYS_MAX, OP_ATTEMPTS_LIMIT, TICK_UNITS};
+pub use options::{
+    RegisterOptions, CLIENTS_MAX, CLOCK_OFFSET_TICKS_MAX, HLC_MAX_OFFSET_TICKS, KEYS_MAX,
+    OP_ATTEMPTS_LIMIT, TICK_UNITS,
+};
 pub use primary_backup::{PrimaryBackupScheme, SERVERS_MAX};
 pub use quorum::QuorumScheme;
 pub use runner::{run_seed, RegisterFailure, RegisterSeedReport};

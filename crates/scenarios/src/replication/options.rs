@@ -33,6 +33,24 @@ pub const OP_ATTEMPTS_LIMIT: u32 = 1_000;
 /// The nominal length of a node tick, in time units: what "ticks" mean in summaries.
 pub const TICK_UNITS: Time = 100;
 
+/// The most a node's physical clock starts off by, in ticks (schemes that stamp writes with
+/// clocks: quorum, crdt).
+pub const CLOCK_OFFSET_TICKS_MAX: u64 = 30;
+
+/// The HLC drift bound ε those schemes run with, in ticks. It must exceed the clocks' real
+/// disagreement, or HLC refuses to follow a faster clock and LWW loses causally later puts
+/// (Kulkarni et al. 2014 §3: the bound is an assumption the operator must make true). Here
+/// the skew profile runs tick rates ±20% apart for a run of about 600 ticks (up to ~240
+/// ticks apart by the end), on top of the start offset: 400 covers both.
+pub const HLC_MAX_OFFSET_TICKS: u64 = 400;
+
+/// Node `id`'s clock start offset in `seed`'s run: 0..=CLOCK_OFFSET_TICKS_MAX, from the seed.
+pub(crate) fn clock_offset_ticks(seed: u64, id: distributed_core::NodeId) -> u64 {
+    use distributed_core::Rng;
+    let mut rng = distributed_core::SeededRng::new(seed ^ id.0.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    rng.range(0, CLOCK_OFFSET_TICKS_MAX + 1)
+}
+
 /// Everything a register run needs besides the seed and the scheme.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisterOptions {
